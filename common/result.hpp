@@ -1,0 +1,33 @@
+#pragma once
+
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace nodepack {
+
+// An expected failure, as a value: a message a person can act on.
+struct Error {
+  std::string message;
+};
+
+// Thrown only when code calls .value() on a failed Result; start-up code does that on purpose.
+class ErrorException : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] inline void throw_exception_from_error(const Error& e, const boost::source_location&) {
+  throw ErrorException(e.message);
+}
+
+template <class T>
+using Result = boost::system::result<T, Error>;
+
+// Shorthand for returning a failure: `return fail("bad quantity \"" + s + "\"");`
+inline Error fail(std::string message) { return Error{std::move(message)}; }
+
+}  // namespace nodepack

@@ -1,0 +1,109 @@
+#pragma once
+
+// The HTTP server shared by the agent, the aggregator and the simulated API server.
+// Shaped after Beast's advanced server: one coroutine per connection (a strand of its own when
+// the io_context runs on several threads), a fresh parser with header and body limits per request,
+// a timeout before every read and write, a cap on concurrent connections, clean stop.
+
+#include "common/result.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nodepack::http {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Writes one chunk of a chunked (streaming) reply. co_returns false once the peer is gone or the
+// write timed out; the stream function should then return.
+class ChunkWriter {
+ public:
+  virtual ~ChunkWriter() = default;
+  virtual boost::asio::awaitable<bool> write(std::string_view chunk) = 0;
+};
+
+// What a handler returns. A plain reply is `response` (status, headers, body). A streaming reply
+// also sets `stream`: the server sends `response`'s status and headers with chunked encoding, then
+// runs `stream` on the connection's executor until it returns, then ends the chunked body.
+struct Reply {
+  Response response;
+  std::function<boost::asio::awaitable<void>(ChunkWriter&)> stream;
+};
+
+using Handler = std::function<Reply(const Request&)>;
+
+// Exact-path routes plus prefix routes (longest prefix wins); the path excludes the query string.
+class Router {
+ public:
+  void add(std::string path, Handler handler);
+  void add_prefix(std::string prefix, Handler handler);
+  Reply route(const Request& request) const;
+
+ private:
+  struct Route {
+    std::string path;
+    bool prefix;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+struct ServerLimits {
+  std::size_t max_connections = 128;
+  std::size_t header_limit = 8 * 1024;
+  std::size_t body_limit = 64 * 1024;
+  std::chrono::milliseconds read_timeout{10'000};   // for a whole request, headers and body
+  std::chrono::milliseconds write_timeout{30'000};  // for each write
+  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
+};
+
+struct ServerStats {
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_rejected{0};  // over max_connections
+  std::atomic<std::uint64_t> connections_active{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> bad_requests{0};  // parse errors, limits exceeded, timeouts
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, Router router, ServerLimits limits = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. `address` is "host:port", ":port" (all interfaces) or
+  // "[::1]:port"; port 0 picks a free port (see endpoint()).
+  Result<void> listen(std::string_view address);
+  boost::asio::ip::tcp::endpoint endpoint() const;
+  // Stops accepting and closes every connection; pending handlers finish on their own.
+  void stop();
+  const ServerStats& stats() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Helpers handlers share.
+Response make_response(const Request& request, boost::beast::http::status status, std::string body,
+                       std::string_view content_type = "text/plain; charset=utf-8");
+// Gzips the body in place when the request accepts gzip and the body is worth compressing.
+void maybe_gzip(const Request& request, Response& response);
+// The path without the query string, and one query parameter ("" when absent), URL-decoded.
+std::string_view target_path(const Request& request);
+std::string query_param(const Request& request, std::string_view name);
+
+}  // namespace nodepack::http
