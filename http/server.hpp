@@ -97,6 +97,9 @@ class Server {
   std::shared_ptr<Impl> impl_;
 };
 
+// Parses a listen address as Server::listen takes it. Host names are resolved (IPv4 preferred).
+Result<boost::asio::ip::tcp::endpoint> parse_listen_address(std::string_view address);
+
 // Helpers handlers share.
 Response make_response(const Request& request, boost::beast::http::status status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8");

@@ -1,0 +1,182 @@
+// Reply helpers: responses with the usual headers, gzip, and query-string access.
+
+#include "http/server.hpp"
+
+#include <zlib.h>
+
+#include <cctype>
+#include <cstdlib>
+
+namespace nodepack::http {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr std::size_t min_gzip_size = 1024;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether an Accept-Encoding value admits gzip: "gzip", "x-gzip" or "*" with a q-value above 0.
+bool accepts_gzip(std::string_view header) {
+  bool star = false;
+  bool gzip_listed = false;
+  bool gzip_ok = false;
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    const auto semi = item.find(';');
+    const std::string_view coding = trim(item.substr(0, semi));
+    double q = 1.0;
+    if (semi != std::string_view::npos) {
+      std::string_view params = item.substr(semi + 1);
+      while (!params.empty()) {
+        const auto next = params.find(';');
+        const std::string_view param = trim(params.substr(0, next));
+        params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+        if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+          q = std::strtod(std::string(param.substr(2)).c_str(), nullptr);
+        }
+      }
+    }
+    if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) {
+      gzip_listed = true;
+      gzip_ok = gzip_ok || q > 0;
+    } else if (coding == "*") {
+      star = q > 0;
+    }
+  }
+  return gzip_listed ? gzip_ok : star;
+}
+
+bool gzip(std::string_view in, std::string& out) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return false;
+  }
+  out.resize(deflateBound(&zs, static_cast<uLong>(in.size())));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Response make_response(const Request& request, bhttp::status status, std::string body,
+                       std::string_view content_type) {
+  Response response{status, request.version()};
+  response.set(bhttp::field::server, "nodepack");
+  response.set(bhttp::field::content_type, content_type);
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+void maybe_gzip(const Request& request, Response& response) {
+  if (response.body().size() < min_gzip_size || response.count(bhttp::field::content_encoding) != 0) {
+    return;
+  }
+  const auto accept = request.find(bhttp::field::accept_encoding);
+  if (accept == request.end() || !accepts_gzip(accept->value())) {
+    return;
+  }
+  std::string compressed;
+  if (!gzip(response.body(), compressed)) {
+    return;  // leave the body as it was; identity is always acceptable
+  }
+  response.body() = std::move(compressed);
+  response.set(bhttp::field::content_encoding, "gzip");
+  const auto vary = response.find(bhttp::field::vary);
+  if (vary == response.end()) {
+    response.set(bhttp::field::vary, "Accept-Encoding");
+  } else if (vary->value().find("Accept-Encoding") == std::string_view::npos) {
+    response.set(bhttp::field::vary, std::string(vary->value()) + ", Accept-Encoding");
+  }
+  response.prepare_payload();
+}
+
+std::string_view target_path(const Request& request) {
+  const std::string_view target = request.target();
+  return target.substr(0, target.find('?'));
+}
+
+std::string query_param(const Request& request, std::string_view name) {
+  const std::string_view target = request.target();
+  const auto question = target.find('?');
+  if (question == std::string_view::npos) {
+    return {};
+  }
+  std::string_view query = target.substr(question + 1);
+  const auto fragment = query.find('#');
+  query = query.substr(0, fragment);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (url_decode(pair.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    }
+  }
+  return {};
+}
+
+}  // namespace nodepack::http

@@ -1,0 +1,412 @@
+// The HTTP server over real sockets on port 0. Every wait is on a condition with a deadline.
+
+#include "http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+using nodepack::http::Reply;
+using nodepack::http::Request;
+using nodepack::http::Router;
+using nodepack::http::Server;
+using nodepack::http::ServerLimits;
+
+namespace {
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// A server on 127.0.0.1:0 with its io_context on a thread of its own.
+class TestServer {
+ public:
+  explicit TestServer(Router router, ServerLimits limits = {}) : server_(io_, std::move(router), limits) {
+    auto listened = server_.listen("127.0.0.1:0");
+    REQUIRE(listened.has_value());
+    thread_ = std::thread([this] {
+      io_.run();
+      ran_out_ = true;
+    });
+  }
+  ~TestServer() {
+    server_.stop();
+    thread_.join();
+  }
+  Server& server() { return server_; }
+  unsigned short port() const { return server_.endpoint().port(); }
+  bool ran_out() const { return ran_out_; }
+
+ private:
+  net::io_context io_;
+  Server server_;
+  std::thread thread_;
+  std::atomic<bool> ran_out_{false};
+};
+
+// A blocking client connection; a receive timeout keeps a broken server from hanging the test.
+class Client {
+ public:
+  explicit Client(unsigned short port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    timeval tv{5, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  void send(std::string_view raw) { net::write(socket_, net::buffer(raw)); }
+  bhttp::response<bhttp::string_body> get(std::string target, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    bhttp::request<bhttp::string_body> request{bhttp::verb::get, target, 11};
+    request.set(bhttp::field::host, "test");
+    for (auto& [k, v] : headers) {
+      request.set(k, v);
+    }
+    bhttp::write(socket_, request);
+    return read();
+  }
+  bhttp::response<bhttp::string_body> read(bool head = false) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(16 << 20);
+    parser.skip(head);
+    bhttp::read(socket_, buffer_, parser);
+    return parser.release();
+  }
+  // True once the server has closed the connection (EOF or reset).
+  bool closed_by_peer() {
+    char c;
+    boost::system::error_code ec;
+    socket_.read_some(net::buffer(&c, 1), ec);
+    return ec == net::error::eof || ec == net::error::connection_reset;
+  }
+  tcp::socket& socket() { return socket_; }
+  boost::beast::flat_buffer& buffer() { return buffer_; }
+
+ private:
+  net::io_context io_;
+  tcp::socket socket_;
+  boost::beast::flat_buffer buffer_;
+};
+
+Reply text(const Request& request, std::string body) {
+  return Reply{nodepack::http::make_response(request, bhttp::status::ok, std::move(body)), {}};
+}
+
+Router basic_router() {
+  Router router;
+  router.add("/hello", [](const Request& r) { return text(r, "hello"); });
+  router.add("/echo", [](const Request& r) { return text(r, "name=" + nodepack::http::query_param(r, "name")); });
+  router.add_prefix("/files/", [](const Request& r) { return text(r, "files:" + std::string(nodepack::http::target_path(r))); });
+  router.add_prefix("/files/deep/", [](const Request& r) { return text(r, "deep"); });
+  router.add("/only-get", [](const Request& r) {
+    if (r.method() != bhttp::verb::get && r.method() != bhttp::verb::head) {
+      auto res = nodepack::http::make_response(r, bhttp::status::method_not_allowed, "method not allowed\n");
+      res.set(bhttp::field::allow, "GET, HEAD");
+      return Reply{std::move(res), {}};
+    }
+    return text(r, "got");
+  });
+  router.add("/big", [](const Request& r) {
+    std::string body;
+    for (int i = 0; i < 400; ++i) {
+      body += "line " + std::to_string(i) + " of a compressible body\n";
+    }
+    auto res = nodepack::http::make_response(r, bhttp::status::ok, body);
+    nodepack::http::maybe_gzip(r, res);
+    return Reply{std::move(res), {}};
+  });
+  router.add("/throw", [](const Request&) -> Reply { throw std::runtime_error("boom"); });
+  return router;
+}
+
+std::string gunzip(const std::string& in) {
+  z_stream zs{};
+  REQUIRE(inflateInit2(&zs, 15 + 32) == Z_OK);
+  std::string out(in.size() * 20 + 1024, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  REQUIRE(rc == Z_STREAM_END);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("listen addresses are parsed or refused clearly") {
+  using nodepack::http::parse_listen_address;
+  CHECK(parse_listen_address(":9101").value().port() == 9101);
+  CHECK(parse_listen_address("127.0.0.1:0").value().address().to_string() == "127.0.0.1");
+  CHECK(parse_listen_address("[::1]:0").value().address().is_v6());
+  CHECK(parse_listen_address("localhost:0").value().address().is_loopback());
+  for (const char* bad : {"", "9101", "127.0.0.1", "127.0.0.1:", "1.2.3.4:99999", "::1:80", "[::1]80", "[::1",
+                          "host name:80", "[127.0.0.1]:80", "127.0.0.1:8x"}) {
+    INFO(bad);
+    auto parsed = parse_listen_address(bad);
+    REQUIRE_FALSE(parsed.has_value());
+    CHECK(parsed.error().message.find("listen address") != std::string::npos);
+  }
+}
+
+TEST_CASE("routes exact paths, longest prefixes and answers 404 otherwise") {
+  TestServer ts(basic_router());
+  Client c(ts.port());
+  auto r = c.get("/hello");
+  CHECK(r.result() == bhttp::status::ok);
+  CHECK(r.body() == "hello");
+  CHECK(c.get("/echo?x=1&name=a%20b+c").body() == "name=a b c");
+  CHECK(c.get("/files/a/b?q=1").body() == "files:/files/a/b");
+  CHECK(c.get("/files/deep/x").body() == "deep");
+  auto missing = c.get("/nope");
+  CHECK(missing.result() == bhttp::status::not_found);
+  CHECK(c.get("/hello?with=query").body() == "hello");
+
+  c.send("POST /only-get HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+  auto not_allowed = c.read();
+  CHECK(not_allowed.result() == bhttp::status::method_not_allowed);
+  CHECK(not_allowed[bhttp::field::allow] == "GET, HEAD");
+  CHECK(ts.server().stats().requests.load() == 7);
+}
+
+TEST_CASE("keep-alive serves two requests on one connection") {
+  TestServer ts(basic_router());
+  Client c(ts.port());
+  CHECK(c.get("/hello").body() == "hello");
+  CHECK(c.get("/echo?name=two").body() == "name=two");
+  CHECK(ts.server().stats().connections_accepted.load() == 1);
+  // Connection: close is honoured.
+  auto last = c.get("/hello", {{"Connection", "close"}});
+  CHECK_FALSE(last.keep_alive());
+  CHECK(c.closed_by_peer());
+}
+
+TEST_CASE("HEAD gets GET's headers without a body") {
+  TestServer ts(basic_router());
+  Client c(ts.port());
+  c.send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto head = c.read(true);
+  CHECK(head.result() == bhttp::status::ok);
+  CHECK(head[bhttp::field::content_length] == "5");
+  CHECK(head.body().empty());
+  // The connection is still in sync: the next reply is read intact.
+  CHECK(c.get("/hello").body() == "hello");
+}
+
+TEST_CASE("gzip only when accepted and worthwhile, and it round-trips") {
+  TestServer ts(basic_router());
+  Client c(ts.port());
+  auto plain = c.get("/big");
+  CHECK(plain.count(bhttp::field::content_encoding) == 0);
+  REQUIRE(plain.body().size() > 1024);
+
+  auto zipped = c.get("/big", {{"Accept-Encoding", "deflate, gzip;q=0.8"}});
+  CHECK(zipped[bhttp::field::content_encoding] == "gzip");
+  CHECK(zipped[bhttp::field::vary] == "Accept-Encoding");
+  CHECK(zipped.body().size() < plain.body().size() / 4);
+  CHECK(gunzip(zipped.body()) == plain.body());
+
+  CHECK(c.get("/big", {{"Accept-Encoding", "gzip;q=0"}}).count(bhttp::field::content_encoding) == 0);
+  CHECK(c.get("/big", {{"Accept-Encoding", "br"}}).count(bhttp::field::content_encoding) == 0);
+  CHECK(c.get("/big", {{"Accept-Encoding", "*"}})[bhttp::field::content_encoding] == "gzip");
+
+  // Small bodies stay as they are.
+  Request small{bhttp::verb::get, "/", 11};
+  small.set(bhttp::field::accept_encoding, "gzip");
+  auto res = nodepack::http::make_response(small, bhttp::status::ok, "tiny");
+  nodepack::http::maybe_gzip(small, res);
+  CHECK(res.body() == "tiny");
+  CHECK(res.count(bhttp::field::content_encoding) == 0);
+}
+
+TEST_CASE("a malformed request gets 400 and the server keeps serving") {
+  TestServer ts(basic_router());
+  {
+    Client c(ts.port());
+    c.send("GARBAGE\r\n\r\n");
+    auto r = c.read();
+    CHECK(r.result() == bhttp::status::bad_request);
+    CHECK(c.closed_by_peer());
+  }
+  CHECK(ts.server().stats().bad_requests.load() == 1);
+  Client next(ts.port());
+  CHECK(next.get("/hello").body() == "hello");
+}
+
+TEST_CASE("a header over the limit gets 431") {
+  ServerLimits limits;
+  limits.header_limit = 1024;
+  TestServer ts(basic_router(), limits);
+  Client c(ts.port());
+  c.send("GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4096, 'x') + "\r\n\r\n");
+  auto r = c.read();
+  CHECK(r.result() == bhttp::status::request_header_fields_too_large);
+  CHECK(ts.server().stats().bad_requests.load() == 1);
+}
+
+TEST_CASE("a body over the limit gets 413") {
+  ServerLimits limits;
+  limits.body_limit = 100;
+  TestServer ts(basic_router(), limits);
+  Client c(ts.port());
+  c.send("POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'b'));
+  auto r = c.read();
+  CHECK(r.result() == bhttp::status::payload_too_large);
+  // Within the limit is fine.
+  Client ok(ts.port());
+  ok.send("POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
+  CHECK(ok.read().body() == "hello");
+}
+
+TEST_CASE("a handler that throws gets 500 and the server keeps serving") {
+  TestServer ts(basic_router());
+  Client c(ts.port());
+  CHECK(c.get("/throw").result() == bhttp::status::internal_server_error);
+  Client next(ts.port());
+  CHECK(next.get("/hello").body() == "hello");
+}
+
+TEST_CASE("a slow client is cut off after the read timeout") {
+  ServerLimits limits;
+  limits.read_timeout = 200ms;
+  TestServer ts(basic_router(), limits);
+  Client c(ts.port());
+  c.send("GET /hello HTTP/1.1\r\nHost: t\r\n");  // never finishes the header
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(c.closed_by_peer());
+  CHECK(std::chrono::steady_clock::now() - start < 4s);  // cut off by the server, not the client's 5 s guard
+  CHECK(wait_until([&] { return ts.server().stats().bad_requests.load() == 1; }));
+  CHECK(wait_until([&] { return ts.server().stats().connections_active.load() == 0; }));
+}
+
+TEST_CASE("connections over the cap get 503 and are closed") {
+  ServerLimits limits;
+  limits.max_connections = 2;
+  TestServer ts(basic_router(), limits);
+  auto a = std::make_unique<Client>(ts.port());
+  Client b(ts.port());
+  REQUIRE(wait_until([&] { return ts.server().stats().connections_active.load() == 2; }));
+  Client over(ts.port());
+  over.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto rejected = over.read();
+  CHECK(rejected.result() == bhttp::status::service_unavailable);
+  CHECK(over.closed_by_peer());
+  CHECK(ts.server().stats().connections_rejected.load() == 1);
+  // The admitted ones still work, and freeing a slot admits a new connection.
+  CHECK(b.get("/hello").body() == "hello");
+  a.reset();
+  REQUIRE(wait_until([&] { return ts.server().stats().connections_active.load() == 1; }));
+  Client again(ts.port());
+  CHECK(again.get("/hello").body() == "hello");
+}
+
+TEST_CASE("a streaming reply arrives as chunks") {
+  Router router;
+  router.add("/stream", [](const Request& r) {
+    Reply reply{nodepack::http::make_response(r, bhttp::status::ok, "", "application/json"), {}};
+    reply.stream = [](nodepack::http::ChunkWriter& w) -> net::awaitable<void> {
+      for (std::string part : {"one\n", "", "two\n", "three\n"}) {
+        if (!co_await w.write(part)) {
+          co_return;
+        }
+      }
+    };
+    return reply;
+  });
+  TestServer ts(std::move(router));
+  Client c(ts.port());
+  c.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  bhttp::response_parser<bhttp::string_body> parser;
+  std::vector<std::size_t> sizes;
+  auto on_header = [&](std::uint64_t size, std::string_view, boost::system::error_code&) {
+    sizes.push_back(static_cast<std::size_t>(size));
+  };
+  parser.on_chunk_header(on_header);
+  bhttp::read(c.socket(), c.buffer(), parser);
+  CHECK(parser.get().chunked());
+  CHECK(parser.get().body() == "one\ntwo\nthree\n");
+  CHECK(sizes == std::vector<std::size_t>{4, 4, 6, 0});
+  // Keep-alive survives a streamed reply.
+  CHECK(c.get("/stream").body() == "one\ntwo\nthree\n");
+}
+
+TEST_CASE("a stream's writes report false once the peer is gone") {
+  std::atomic<bool> saw_false{false};
+  std::atomic<int> writes{0};
+  Router router;
+  router.add("/forever", [&](const Request& r) {
+    Reply reply{nodepack::http::make_response(r, bhttp::status::ok, ""), {}};
+    reply.stream = [&](nodepack::http::ChunkWriter& w) -> net::awaitable<void> {
+      net::steady_timer timer(co_await net::this_coro::executor);
+      const std::string payload(16 * 1024, 'x');
+      for (;;) {
+        if (!co_await w.write(payload)) {
+          saw_false = true;
+          co_return;
+        }
+        ++writes;
+        timer.expires_after(1ms);
+        co_await timer.async_wait(net::use_awaitable);
+      }
+    };
+    return reply;
+  });
+  TestServer ts(std::move(router));
+  {
+    Client c(ts.port());
+    c.send("GET /forever HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(wait_until([&] { return writes.load() > 2; }));
+  }
+  CHECK(wait_until([&] { return saw_false.load(); }));
+  CHECK(wait_until([&] { return ts.server().stats().connections_active.load() == 0; }));
+}
+
+TEST_CASE("stop() closes idle and streaming connections so run() returns") {
+  std::atomic<bool> streaming{false};
+  Router router = basic_router();
+  router.add("/hang", [&](const Request& r) {
+    Reply reply{nodepack::http::make_response(r, bhttp::status::ok, ""), {}};
+    reply.stream = [&](nodepack::http::ChunkWriter& w) -> net::awaitable<void> {
+      co_await w.write("started\n");
+      streaming = true;
+      net::steady_timer timer(co_await net::this_coro::executor, std::chrono::hours(1));
+      co_await timer.async_wait(net::use_awaitable);
+    };
+    return reply;
+  });
+  TestServer ts(std::move(router));
+  Client idle(ts.port());
+  CHECK(idle.get("/hello").body() == "hello");
+  Client stream(ts.port());
+  stream.send("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n");
+  REQUIRE(wait_until([&] { return streaming.load(); }));
+  ts.server().stop();
+  CHECK(wait_until([&] { return ts.ran_out(); }));
+  CHECK(idle.closed_by_peer());
+}
