@@ -1,0 +1,29 @@
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace nodepack::numa::test {
+
+inline std::filesystem::path shared_fixtures() { return NODEPACK_SHARED_FIXTURES; }
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline std::string kubelet_fixture(const std::string& name) {
+  return read_file(shared_fixtures() / "kubelet" / name);
+}
+
+inline void write_file(const std::filesystem::path& p, const std::string& content) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+}  // namespace nodepack::numa::test
