@@ -5,12 +5,16 @@
 
 #include <stdexcept>
 #include <string>
-#include <utility>
+#include <utility>  // std::in_place
 
 namespace nodepack {
 
 // An expected failure, as a value: a message a person can act on.
+// Built with fail(). Error is deliberately not constructible from a string alone, so that a
+// Result<std::string> built from a string is always a value, never an error.
 struct Error {
+  Error() = default;
+  Error(std::in_place_t, std::string text) : message(std::move(text)) {}
   std::string message;
 };
 
@@ -28,6 +32,6 @@ template <class T>
 using Result = boost::system::result<T, Error>;
 
 // Shorthand for returning a failure: `return fail("bad quantity \"" + s + "\"");`
-inline Error fail(std::string message) { return Error{std::move(message)}; }
+inline Error fail(std::string message) { return Error(std::in_place, std::move(message)); }
 
 }  // namespace nodepack

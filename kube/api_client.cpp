@@ -1,0 +1,246 @@
+#include "kube/api_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include <limits>
+
+namespace nodepack::kube {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+std::string transport_error(const char* what, const beast::error_code& ec) {
+  return std::string(what) + ": " + ec.message();
+}
+
+// Reads the response body in slices so a watch is processed line by line as it arrives.
+template <class Stream>
+asio::awaitable<Result<ApiResponse>> read_response(Stream& stream, std::function<void(std::string_view)>* on_line,
+                                                   std::chrono::milliseconds timeout) {
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  parser.header_limit(64 * 1024);
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+  if (ec) {
+    co_return fail(transport_error("reading response headers", ec));
+  }
+  ApiResponse response;
+  response.status = parser.get().result_int();
+  const bool streaming = on_line != nullptr && response.status == 200;
+  std::string pending;  // bytes after the last newline
+  char slice[16 * 1024];
+  while (!parser.is_done()) {
+    parser.get().body().data = slice;
+    parser.get().body().size = sizeof slice;
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    if (ec == http::error::need_buffer) {
+      ec = {};
+    }
+    const std::size_t got = sizeof slice - parser.get().body().size;
+    if (!streaming) {
+      response.body.append(slice, got);
+    } else {
+      pending.append(slice, got);
+      std::size_t start = 0;
+      for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+        (*on_line)(std::string_view(pending).substr(start, nl - start));
+      }
+      pending.erase(0, start);
+    }
+    if (ec) {
+      co_return fail(transport_error(streaming ? "reading watch stream" : "reading response body", ec));
+    }
+  }
+  if (streaming && !pending.empty()) {
+    (*on_line)(pending);
+  }
+  co_return response;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ApiClient>> ApiClient::create(const ClusterConfig& config, const Clock& clock) {
+  std::unique_ptr<ApiClient> client(new ApiClient());
+  client->server_ = config.server;
+  std::string_view rest = config.server;
+  if (rest.rfind("https://", 0) == 0) {
+    client->tls_ = true;
+    rest.remove_prefix(8);
+  } else if (rest.rfind("http://", 0) == 0) {
+    rest.remove_prefix(7);
+  } else {
+    return fail("API server URL \"" + config.server + "\" must start with http:// or https://");
+  }
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    if (rest.substr(slash) != "/") {
+      return fail("API server URL \"" + config.server + "\" has a path; nodepack needs the server root");
+    }
+    rest = rest.substr(0, slash);
+  }
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) {
+      return fail("API server URL \"" + config.server + "\" has an unterminated IPv6 address");
+    }
+    client->host_ = std::string(rest.substr(1, close - 1));
+    rest.remove_prefix(close + 1);
+    client->port_ = rest.starts_with(":") ? std::string(rest.substr(1)) : "";
+  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    client->host_ = std::string(rest.substr(0, colon));
+    client->port_ = std::string(rest.substr(colon + 1));
+  } else {
+    client->host_ = std::string(rest);
+  }
+  if (client->host_.empty()) {
+    return fail("API server URL \"" + config.server + "\" has no host");
+  }
+  if (client->port_.empty()) {
+    client->port_ = client->tls_ ? "443" : "80";
+  }
+  client->sni_name_ = config.tls_server_name.empty() ? client->host_ : config.tls_server_name;
+
+  if (client->tls_) {
+    try {
+      auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+      ctx->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1);
+      if (config.insecure_skip_tls_verify) {
+        ctx->set_verify_mode(asio::ssl::verify_none);
+      } else {
+        if (config.ca_pem.empty()) {
+          ctx->set_default_verify_paths();
+        } else {
+          ctx->add_certificate_authority(asio::buffer(config.ca_pem));
+        }
+        ctx->set_verify_mode(asio::ssl::verify_peer);
+        ctx->set_verify_callback(asio::ssl::host_name_verification(client->sni_name_));
+      }
+      if (!config.client_cert_pem.empty()) {
+        ctx->use_certificate_chain(asio::buffer(config.client_cert_pem));
+        ctx->use_private_key(asio::buffer(config.client_key_pem), asio::ssl::context::pem);
+      }
+      client->ssl_ = std::move(ctx);
+    } catch (const boost::system::system_error& e) {
+      return fail("TLS setup for " + config.server + " failed: " + e.what());
+    }
+  }
+  client->credentials_ = std::make_unique<CredentialProvider>(config, clock);
+  return client;
+}
+
+ApiClient::~ApiClient() = default;
+
+asio::awaitable<Result<ApiResponse>> ApiClient::get(std::string target, std::chrono::milliseconds timeout) {
+  for (int attempt = 0;; ++attempt) {
+    auto response = co_await request(target, nullptr, timeout);
+    if (response && response->status == 401 && attempt == 0) {
+      credentials_->invalidate();
+      continue;
+    }
+    co_return response;
+  }
+}
+
+asio::awaitable<Result<ApiResponse>> ApiClient::stream(std::string target,
+                                                       std::function<void(std::string_view)> on_line,
+                                                       std::chrono::milliseconds idle_timeout) {
+  ++counters_.watch_requests;
+  auto response = co_await request(target, &on_line, idle_timeout);
+  if (response && response->status == 401) {
+    credentials_->invalidate();  // the caller retries with backoff; the next try gets fresh credentials
+  }
+  co_return response;
+}
+
+asio::awaitable<Result<ApiResponse>> ApiClient::request(const std::string& target,
+                                                        std::function<void(std::string_view)>* on_line,
+                                                        std::chrono::milliseconds timeout) {
+  ++counters_.requests;
+  auto auth = credentials_->authorization();
+  if (!auth) {
+    ++counters_.errors;
+    co_return auth.error();
+  }
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, host_.find(':') != std::string::npos ? "[" + host_ + "]:" + port_ : host_ + ":" + port_);
+  req.set(http::field::user_agent, "nodepack");
+  req.set(http::field::accept, "application/json");
+  if (!auth->empty()) {
+    req.set(http::field::authorization, *auth);
+  }
+
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(host_, port_, use_nothrow);
+  if (rec) {
+    ++counters_.errors;
+    co_return fail(transport_error(("resolving " + host_).c_str(), rec));
+  }
+
+  Result<ApiResponse> result = fail("unreachable");
+  if (tls_) {
+    beast::ssl_stream<beast::tcp_stream> stream(executor, *ssl_);
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), sni_name_.c_str())) {
+      co_return fail("TLS: cannot set SNI name " + sni_name_);
+    }
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    auto [cec, ep] = co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_nothrow);
+    if (cec) {
+      ++counters_.errors;
+      co_return fail(transport_error(("connecting to " + server_).c_str(), cec));
+    }
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+    if (hec) {
+      ++counters_.errors;
+      co_return fail(transport_error(("TLS handshake with " + server_).c_str(), hec));
+    }
+    auto [wec, wn] = co_await http::async_write(stream, req, use_nothrow);
+    if (wec) {
+      ++counters_.errors;
+      co_return fail(transport_error("sending request", wec));
+    }
+    result = co_await read_response(stream, on_line, timeout);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+    co_await stream.async_shutdown(use_nothrow);
+  } else {
+    beast::tcp_stream stream(executor);
+    stream.expires_after(timeout);
+    auto [cec, ep] = co_await stream.async_connect(endpoints, use_nothrow);
+    if (cec) {
+      ++counters_.errors;
+      co_return fail(transport_error(("connecting to " + server_).c_str(), cec));
+    }
+    auto [wec, wn] = co_await http::async_write(stream, req, use_nothrow);
+    if (wec) {
+      ++counters_.errors;
+      co_return fail(transport_error("sending request", wec));
+    }
+    result = co_await read_response(stream, on_line, timeout);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+  if (!result) {
+    ++counters_.errors;
+  } else if (result->status == 401) {
+    ++counters_.unauthorized;
+  }
+  co_return result;
+}
+
+}  // namespace nodepack::kube

@@ -1,0 +1,74 @@
+#pragma once
+
+// A minimal Kubernetes API client over Beast: GET requests and streamed watch responses, HTTP or
+// HTTPS (OpenSSL), with the credential provider's Authorization header. One connection per
+// request: an agent makes a handful of list calls and one long-lived watch per resource, so
+// connection reuse would buy nothing measurable and cost a pool's worth of state.
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "kube/credentials.hpp"
+#include "kube/kubeconfig.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace nodepack::kube {
+
+struct ApiResponse {
+  unsigned status = 0;
+  std::string body;  // for a stream: only set when the status is not 200
+};
+
+struct ApiCounters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> watch_requests{0};
+  std::atomic<std::uint64_t> errors{0};  // transport errors, before any status
+  std::atomic<std::uint64_t> unauthorized{0};
+};
+
+class ApiClient {
+ public:
+  // Fails for an unusable configuration (bad URL, unreadable PEM data).
+  static Result<std::unique_ptr<ApiClient>> create(const ClusterConfig& config, const Clock& clock);
+  ~ApiClient();
+
+  // GET `target` ("/api/v1/pods?..."); reads the whole body. A 401 invalidates the credentials
+  // and is retried once, so rotated tokens and expired exec credentials recover by themselves.
+  boost::asio::awaitable<Result<ApiResponse>> get(std::string target, std::chrono::milliseconds timeout);
+
+  // GET a streaming response and call `on_line` for each newline-terminated line until the server
+  // ends the stream. `idle_timeout` bounds the wait for each read, not the whole stream.
+  boost::asio::awaitable<Result<ApiResponse>> stream(std::string target,
+                                                     std::function<void(std::string_view line)> on_line,
+                                                     std::chrono::milliseconds idle_timeout);
+
+  const ApiCounters& counters() const { return counters_; }
+  const std::string& server() const { return server_; }
+  CredentialProvider& credentials() { return *credentials_; }
+
+ private:
+  ApiClient() = default;
+  boost::asio::awaitable<Result<ApiResponse>> request(const std::string& target,
+                                                      std::function<void(std::string_view)>* on_line,
+                                                      std::chrono::milliseconds timeout);
+
+  std::string server_;
+  bool tls_ = false;
+  std::string host_;
+  std::string port_;
+  std::string sni_name_;
+  std::unique_ptr<boost::asio::ssl::context> ssl_;
+  std::unique_ptr<CredentialProvider> credentials_;
+  ApiCounters counters_;
+};
+
+}  // namespace nodepack::kube

@@ -1,0 +1,339 @@
+#include "kube/reflector.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace nodepack::kube {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+// The message of a Kubernetes Status body, or the start of the body when it is not one.
+std::string status_message(const ApiResponse& response) {
+  boost::system::error_code ec;
+  const auto parsed = json::parse(response.body, ec);
+  if (!ec && parsed.is_object()) {
+    if (const auto* message = parsed.as_object().if_contains("message"); message != nullptr && message->is_string()) {
+      return "HTTP " + std::to_string(response.status) + ": " + std::string(message->get_string());
+    }
+  }
+  return "HTTP " + std::to_string(response.status) + ": " + response.body.substr(0, 200);
+}
+
+std::string metadata_string(const json::object& object, std::string_view key) {
+  const auto* metadata = object.if_contains("metadata");
+  if (metadata == nullptr || !metadata->is_object()) {
+    return {};
+  }
+  const auto* value = metadata->as_object().if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  return std::to_string(d.count() / 1000) + "." + std::to_string((d.count() % 1000) / 100) + "s";
+}
+
+}  // namespace
+
+std::string url_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+Reflector::Reflector(ApiClient& client, ReflectorOptions options, ReflectorSink& sink, const Clock& clock)
+    : client_(client), options_(std::move(options)), sink_(sink), clock_(clock), random_(std::random_device{}()) {
+  status_.resource = options_.resource;
+}
+
+template <class F>
+void Reflector::update(F&& f) {
+  std::lock_guard lock(mutex_);
+  f(status_);
+}
+
+ReflectorStatus Reflector::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+bool Reflector::ready() const {
+  std::lock_guard lock(mutex_);
+  if (!status_.synced) {
+    return false;
+  }
+  return !status_.failing_since || clock_.now() - *status_.failing_since < options_.unready_after;
+}
+
+std::string Reflector::selectors_query() const {
+  std::string q;
+  if (!options_.field_selector.empty()) {
+    q += "&fieldSelector=" + url_encode(options_.field_selector);
+  }
+  if (!options_.label_selector.empty()) {
+    q += "&labelSelector=" + url_encode(options_.label_selector);
+  }
+  return q;
+}
+
+std::chrono::milliseconds Reflector::next_backoff() {
+  const auto exp = std::min(consecutive_failures_, 16);
+  auto base = options_.initial_backoff * (1LL << std::max(exp - 1, 0));
+  base = std::min<std::chrono::milliseconds>(base, options_.max_backoff);
+  // Jitter in [0.5, 1.5) so agents that lost the API server together do not return together.
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * jitter(random_)));
+}
+
+void Reflector::record_failure(const std::string& message) {
+  ++consecutive_failures_;
+  const auto now = clock_.now();
+  update([&](ReflectorStatus& s) {
+    ++s.errors;
+    s.last_error = message;
+    if (!s.failing_since) {
+      s.failing_since = now;
+    }
+  });
+}
+
+void Reflector::record_success() {
+  consecutive_failures_ = 0;
+  update([](ReflectorStatus& s) { s.failing_since.reset(); });
+}
+
+asio::awaitable<void> Reflector::run() {
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
+  ListKind next_list = ListKind::cached;
+  bool need_list = true;
+  for (;;) {
+    if (need_list) {
+      update([](ReflectorStatus& s) { s.state = "listing"; });
+      auto listed = co_await list(next_list);
+      if (!listed) {
+        record_failure(listed.error().message);
+        const auto delay = next_backoff();
+        spdlog::warn("{}: list failed: {}; retrying in {}", options_.resource, listed.error().message,
+                     seconds_text(delay));
+        update([](ReflectorStatus& s) { s.state = "backoff"; });
+        timer.expires_after(delay);
+        co_await timer.async_wait(asio::use_awaitable);
+        continue;
+      }
+      record_success();
+      need_list = false;
+    }
+    update([](ReflectorStatus& s) {
+      s.state = "watching";
+      ++s.watches;
+    });
+    auto watched = co_await watch();
+    if (!watched) {
+      record_failure(watched.error().message);
+      const auto delay = next_backoff();
+      spdlog::warn("{}: watch from resourceVersion {} failed: {}; retrying in {}", options_.resource,
+                   resource_version_, watched.error().message, seconds_text(delay));
+      update([](ReflectorStatus& s) { s.state = "backoff"; });
+      timer.expires_after(delay);
+      co_await timer.async_wait(asio::use_awaitable);
+      continue;
+    }
+    record_success();
+    if (*watched) {
+      spdlog::info("{}: resourceVersion {} is too old (410 Gone); relisting", options_.resource, resource_version_);
+      update([](ReflectorStatus& s) { ++s.relists_expired; });
+      need_list = true;
+      next_list = ListKind::consistent;
+    }
+  }
+}
+
+asio::awaitable<Result<void>> Reflector::list(ListKind kind) {
+  std::vector<json::value> items;
+  std::string continue_token;
+  std::string list_rv;
+  int pages = 0;
+  for (;;) {
+    std::string target = options_.path + "?";
+    if (kind == ListKind::cached) {
+      target += "resourceVersion=0";
+    } else {
+      target += options_.page_size > 0 ? "limit=" + std::to_string(options_.page_size) : std::string("limit=0");
+      if (!continue_token.empty()) {
+        target += "&continue=" + url_encode(continue_token);
+      }
+    }
+    target += selectors_query();
+    auto response = co_await client_.get(target, options_.request_timeout);
+    if (!response) {
+      co_return response.error();
+    }
+    if (response->status == 410 && !continue_token.empty()) {
+      // The snapshot behind the continue token was compacted mid-list: start the list again.
+      spdlog::info("{}: continue token expired after {} pages; restarting the list", options_.resource, pages);
+      items.clear();
+      continue_token.clear();
+      pages = 0;
+      continue;
+    }
+    if (response->status != 200) {
+      co_return fail("list " + options_.path + ": " + status_message(*response));
+    }
+    boost::system::error_code ec;
+    auto body = json::parse(response->body, ec);
+    if (ec || !body.is_object()) {
+      co_return fail("list " + options_.path + ": response is not a JSON object");
+    }
+    auto& object = body.as_object();
+    ++pages;
+    list_rv = metadata_string(object, "resourceVersion");
+    continue_token = metadata_string(object, "continue");
+    if (auto* page_items = object.if_contains("items"); page_items != nullptr && page_items->is_array()) {
+      for (auto& item : page_items->as_array()) {
+        items.push_back(std::move(item));
+      }
+    } else if (page_items != nullptr && !page_items->is_null()) {
+      co_return fail("list " + options_.path + ": items is not an array");
+    }
+    if (continue_token.empty()) {
+      break;
+    }
+  }
+  auto replaced = sink_.replace(items);
+  if (!replaced) {
+    // Some items were malformed; the sink kept the good ones. Counted, not fatal.
+    spdlog::error("{}: {}", options_.resource, replaced.error().message);
+    update([](ReflectorStatus& s) { ++s.decode_errors; });
+  }
+  resource_version_ = list_rv;
+  const auto now = clock_.now();
+  update([&](ReflectorStatus& s) {
+    s.synced = true;
+    s.last_sync = now;
+    s.last_activity = now;
+    s.resource_version = list_rv;
+    ++s.lists;
+  });
+  spdlog::info("{}: listed {} objects at resourceVersion {} ({}{} page{})", options_.resource, items.size(), list_rv,
+               kind == ListKind::cached ? "from the API server cache, " : "consistent, ", pages, pages == 1 ? "" : "s");
+  co_return Result<void>{};
+}
+
+void Reflector::handle_event(std::string_view line, bool& expired) {
+  if (line.empty() || line == "\r") {
+    return;
+  }
+  boost::system::error_code ec;
+  auto event = json::parse(line, ec);
+  if (ec || !event.is_object()) {
+    spdlog::error("{}: watch event is not JSON: {}", options_.resource, std::string(line.substr(0, 200)));
+    update([](ReflectorStatus& s) { ++s.decode_errors; });
+    return;
+  }
+  const auto& object = event.as_object();
+  const auto* type = object.if_contains("type");
+  const auto* payload = object.if_contains("object");
+  if (type == nullptr || !type->is_string() || payload == nullptr || !payload->is_object()) {
+    spdlog::error("{}: watch event without type or object", options_.resource);
+    update([](ReflectorStatus& s) { ++s.decode_errors; });
+    return;
+  }
+  const std::string_view kind = type->get_string();
+  const auto now = clock_.now();
+  if (kind == "ERROR") {
+    const auto* code = payload->as_object().if_contains("code");
+    const auto* message = payload->as_object().if_contains("message");
+    const std::string text = message != nullptr && message->is_string() ? std::string(message->get_string()) : "";
+    if (code != nullptr && code->is_int64() && code->as_int64() == 410) {
+      expired = true;
+    } else {
+      spdlog::warn("{}: watch ERROR event: {}", options_.resource, text);
+      update([&](ReflectorStatus& s) { s.last_error = "watch ERROR event: " + text; });
+    }
+    return;
+  }
+  const std::string rv = metadata_string(payload->as_object(), "resourceVersion");
+  if (kind == "BOOKMARK") {
+    if (!rv.empty()) {
+      resource_version_ = rv;
+    }
+    update([&](ReflectorStatus& s) {
+      ++s.bookmarks;
+      s.last_activity = now;
+      s.resource_version = resource_version_;
+    });
+    return;
+  }
+  WatchEventType event_type;
+  if (kind == "ADDED") {
+    event_type = WatchEventType::added;
+  } else if (kind == "MODIFIED") {
+    event_type = WatchEventType::modified;
+  } else if (kind == "DELETED") {
+    event_type = WatchEventType::deleted;
+  } else {
+    spdlog::warn("{}: unknown watch event type {}", options_.resource, std::string(kind));
+    return;
+  }
+  auto applied = sink_.apply(event_type, *payload);
+  if (!applied) {
+    spdlog::error("{}: {} event rejected: {}", options_.resource, std::string(kind), applied.error().message);
+  }
+  if (!rv.empty()) {
+    resource_version_ = rv;
+  }
+  update([&](ReflectorStatus& s) {
+    ++s.events;
+    if (!applied) {
+      ++s.decode_errors;
+    }
+    s.last_activity = now;
+    s.resource_version = resource_version_;
+  });
+}
+
+asio::awaitable<Result<bool>> Reflector::watch() {
+  std::uniform_int_distribution<std::int64_t> spread(0, options_.min_watch_timeout.count());
+  const auto timeout = options_.min_watch_timeout + std::chrono::seconds(spread(random_));
+  const std::string target = options_.path + "?watch=1&allowWatchBookmarks=true&resourceVersion=" +
+                             url_encode(resource_version_) + "&timeoutSeconds=" + std::to_string(timeout.count()) +
+                             selectors_query();
+  bool expired = false;
+  const auto from = resource_version_;
+  auto response = co_await client_.stream(
+      target, [&](std::string_view line) { handle_event(line, expired); },
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout) + std::chrono::seconds(30));
+  if (expired) {
+    co_return true;
+  }
+  if (!response) {
+    co_return response.error();
+  }
+  if (response->status == 410) {
+    co_return true;
+  }
+  if (response->status != 200) {
+    co_return fail("watch " + options_.path + ": " + status_message(*response));
+  }
+  spdlog::debug("{}: watch from resourceVersion {} ended; resuming from {}", options_.resource, from,
+                resource_version_);
+  co_return false;
+}
+
+}  // namespace nodepack::kube

@@ -1,0 +1,110 @@
+#pragma once
+
+// List, then watch, forever: client-go's reflector for one resource, feeding a sink.
+//
+// The first list asks for resourceVersion=0, which the API server answers from its watch cache
+// without touching etcd. The watch then resumes from the last resourceVersion seen (objects and
+// bookmarks), with a randomised timeout so a fleet of agents does not reconnect in step. When the
+// API server says that version is gone (410 Gone, or an ERROR event carrying a 410 Status), the
+// reflector relists consistently (no resourceVersion, paginated with limit/continue) and replaces
+// the sink's contents. Failures back off exponentially with jitter.
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "kube/api_client.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace nodepack::kube {
+
+enum class WatchEventType { added, modified, deleted };
+
+// Receives what the reflector learns. Returning an error means the object was malformed; the
+// reflector logs it, counts it and carries on with the rest.
+class ReflectorSink {
+ public:
+  virtual ~ReflectorSink() = default;
+  virtual Result<void> replace(const std::vector<boost::json::value>& items) = 0;
+  virtual Result<void> apply(WatchEventType type, const boost::json::value& object) = 0;
+};
+
+struct ReflectorOptions {
+  std::string resource;  // "pods", "nodes": for logs and /sync
+  std::string path;      // "/api/v1/pods"
+  std::string field_selector;
+  std::string label_selector;
+  std::int64_t page_size = 500;  // consistent lists only; 0 = one page
+  std::chrono::milliseconds initial_backoff{800};
+  std::chrono::milliseconds max_backoff{30'000};
+  std::chrono::seconds min_watch_timeout{300};  // actual timeout is uniform in [min, 2*min)
+  std::chrono::milliseconds request_timeout{60'000};
+  // Not ready once the reflector has failed continuously for this long (see /readyz).
+  std::chrono::milliseconds unready_after{std::chrono::minutes(3)};
+};
+
+struct ReflectorStatus {
+  std::string resource;
+  std::string state = "starting";  // starting, listing, watching, backoff
+  bool synced = false;             // a full list has been delivered
+  std::optional<std::chrono::system_clock::time_point> last_sync;      // last completed list
+  std::optional<std::chrono::system_clock::time_point> last_activity;  // list, event or bookmark
+  std::optional<std::chrono::system_clock::time_point> failing_since;
+  std::string resource_version;
+  std::string last_error;
+  std::uint64_t lists = 0;
+  std::uint64_t relists_expired = 0;
+  std::uint64_t watches = 0;
+  std::uint64_t events = 0;
+  std::uint64_t bookmarks = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t decode_errors = 0;
+};
+
+class Reflector {
+ public:
+  Reflector(ApiClient& client, ReflectorOptions options, ReflectorSink& sink, const Clock& clock);
+
+  // Runs until the executor stops.
+  boost::asio::awaitable<void> run();
+
+  ReflectorStatus status() const;
+  // Synced, and not failing for longer than unready_after.
+  bool ready() const;
+
+ private:
+  enum class ListKind { cached, consistent };
+  boost::asio::awaitable<Result<void>> list(ListKind kind);
+  // Returns true when the stored resourceVersion expired and a consistent relist is needed.
+  boost::asio::awaitable<Result<bool>> watch();
+  void handle_event(std::string_view line, bool& expired);
+  std::string selectors_query() const;
+  std::chrono::milliseconds next_backoff();
+  void record_failure(const std::string& message);
+  void record_success();
+  template <class F>
+  void update(F&& f);
+
+  ApiClient& client_;
+  ReflectorOptions options_;
+  ReflectorSink& sink_;
+  const Clock& clock_;
+  std::mt19937_64 random_;
+  int consecutive_failures_ = 0;
+  std::string resource_version_;
+
+  mutable std::mutex mutex_;
+  ReflectorStatus status_;
+};
+
+std::string url_encode(std::string_view text);
+
+}  // namespace nodepack::kube
