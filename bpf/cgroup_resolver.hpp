@@ -1,0 +1,77 @@
+#pragma once
+
+#include "bpf/pod_lookup.hpp"
+#include "common/host_paths.hpp"
+#include "common/result.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace nodepack::bpf {
+
+// Where the cgroup v2 tree is: HostPaths.cgroup itself on a pure v2 host, its `unified` child on
+// a hybrid host, otherwise the first cgroup2 mount in <procfs>/self/mountinfo. Decided by the
+// filesystem magic (CGROUP2_SUPER_MAGIC), never by the path's name.
+Result<std::filesystem::path> find_cgroup2_root(const HostPaths& paths);
+
+// The kubelet's naming, parsed. Exposed for tests.
+struct PodDirName {
+  std::string uid;  // with dashes
+};
+std::optional<PodDirName> parse_pod_dir(std::string_view name);
+// container ID (hex) of a runtime's container cgroup dir, e.g. "cri-containerd-<id>.scope".
+std::optional<std::string> parse_container_dir(std::string_view name);
+
+struct PodIdentity {
+  std::string namespace_name;
+  std::string pod;
+  std::string container;  // empty for the pod-level cgroup and containers the pod store does not name
+  std::string pod_uid;
+};
+
+// Maps cgroup v2 ids (directory inodes, what bpf_get_current_cgroup_id() returns) to pods and
+// containers by walking the kubepods hierarchy. Call rescan() on pod events. Cgroups that
+// disappear stay resolvable as "removed" until release() so their last values can be exported.
+class CgroupResolver {
+ public:
+  CgroupResolver(std::filesystem::path v2_root, const PodLookup& pods);
+
+  // Finds the v2 root from host paths first.
+  static Result<std::unique_ptr<CgroupResolver>> create(const HostPaths& paths, const PodLookup& pods);
+
+  // Walks the tree again. Returns the number of pod cgroups found (pod and container levels).
+  std::size_t rescan();
+
+  std::optional<PodIdentity> resolve(std::uint64_t cgroup_id);
+  bool is_removed(std::uint64_t cgroup_id) const;
+  // Is any cgroup of this pod still on disk?
+  bool pod_alive(std::string_view pod_uid) const;
+
+  std::vector<std::uint64_t> removed() const;
+  void release(const std::vector<std::uint64_t>& ids);
+  std::vector<std::uint64_t> live_ids() const;
+  std::size_t live_count() const;
+
+  const std::filesystem::path& root() const { return root_; }
+
+ private:
+  struct Entry {
+    std::string pod_uid;
+    std::string container_id;
+    bool removed = false;
+    std::optional<PodIdentity> labels;
+  };
+
+  std::filesystem::path root_;
+  const PodLookup& pods_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::uint64_t, Entry> entries_;
+};
+
+}  // namespace nodepack::bpf

@@ -1,0 +1,80 @@
+#include "bpf/feature_probe.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/btf.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <memory>
+
+namespace nodepack::bpf {
+
+bool FeatureProbe::supports(std::string_view feature) {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(feature); it != cache_.end()) {
+      return it->second;
+    }
+  }
+  bool ok = probe(feature);
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = cache_.emplace(std::string(feature), ok);
+  if (inserted) {
+    spdlog::info("bpf feature probe: {} {}", feature, ok ? "available" : "NOT available");
+  }
+  return it->second;
+}
+
+std::map<std::string, bool> FeatureProbe::answers() const {
+  std::lock_guard lock(mu_);
+  return {cache_.begin(), cache_.end()};
+}
+
+namespace {
+
+struct BtfDeleter {
+  void operator()(struct btf* b) const { btf__free(b); }
+};
+
+bool vmlinux_has_typedef(std::string_view name) {
+  std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());
+  if (!btf) {
+    return false;
+  }
+  return btf__find_by_name_kind(btf.get(), std::string(name).c_str(), BTF_KIND_TYPEDEF) > 0;
+}
+
+}  // namespace
+
+bool KernelFeatureProbe::probe(std::string_view feature) {
+  if (feature == "btf") {
+    std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());
+    return btf != nullptr;
+  }
+  if (feature.starts_with("tp_btf:")) {
+    // tp_btf needs kernel BTF describing the tracepoint (btf_trace_<name>, Linux 5.5+) and the
+    // tracing program type.
+    return supports("btf") && supports("raw_tp") &&
+           vmlinux_has_typedef("btf_trace_" + std::string(feature.substr(7)));
+  }
+  if (feature == "raw_tp") {
+    return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
+  }
+  if (feature == "cgroup_skb") {
+    return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SKB, nullptr) == 1;
+  }
+  if (feature == "bpf_stats") {
+    int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (fd < 0) {
+      return false;
+    }
+    close(fd);
+    return true;
+  }
+  spdlog::warn("bpf feature probe: unknown feature {}", feature);
+  return false;
+}
+
+}  // namespace nodepack::bpf

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* sched collector: what the BPF side writes and user space reads. */
+#pragma once
+
+#include "nodepack_hist.h"
+
+#define SCHED_MAX_CGROUPS 10240
+#define SCHED_MAX_WAITING 16384
+
+/* Value of the per-CPU `cg_stats` map, keyed by cgroup v2 id (__u64). */
+struct sched_cg_stats {
+	struct nodepack_hist runq;  /* run-queue wait of tasks in this cgroup, ns */
+	__u64 context_switches;     /* times a task of this cgroup was switched out */
+	__u64 _pad;                 /* keeps the value a multiple of 16 bytes */
+};

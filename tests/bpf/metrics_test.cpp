@@ -1,0 +1,48 @@
+#include "bpf/metrics.hpp"
+#include "bpf/pod_series.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+namespace nb = nodepack::bpf;
+
+TEST_CASE("log2 slots become cumulative Prometheus buckets in seconds, 1 µs to above 10 s") {
+  nb::Log2Hist h;
+  h.slots[3] = 2;    // 8..15 ns     → first bucket (le 1.024 µs)
+  h.slots[10] = 5;   // 1024..2047 ns → le 2.048 µs
+  h.slots[20] = 1;   // ~1 ms         → le 2^21 ns
+  h.slots[35] = 4;   // ≥ 2^35 ns     → +Inf only
+  h.count = 12;
+  h.sum_ns = 3'000'000'000ULL;
+  auto m = nb::histogram_metric({{"pod", "p"}}, h);
+  const auto& b = m.histogram.bucket;
+  REQUIRE(b.size() == 27);  // 2^10 .. 2^35 ns and +Inf
+  CHECK(b.front().upper_bound == Approx(1.024e-6));
+  CHECK(b.front().cumulative_count == 2);
+  CHECK(b[1].upper_bound == Approx(2.048e-6));
+  CHECK(b[1].cumulative_count == 7);
+  CHECK(b[10].upper_bound == Approx(std::ldexp(1.0, 20) * 1e-9));
+  CHECK(b[10].cumulative_count == 7);
+  CHECK(b[11].cumulative_count == 8);
+  CHECK(b[25].upper_bound == Approx(std::ldexp(1.0, 35) * 1e-9));
+  CHECK(b[25].upper_bound > 10.0);
+  CHECK(b[25].cumulative_count == 8);
+  CHECK(std::isinf(b[26].upper_bound));
+  CHECK(b[26].cumulative_count == 12);
+  CHECK(m.histogram.sample_count == 12);
+  CHECK(m.histogram.sample_sum == Approx(3.0));
+  for (std::size_t i = 1; i < b.size(); ++i) {
+    CHECK(b[i].cumulative_count >= b[i - 1].cumulative_count);
+  }
+}
+
+TEST_CASE("pod labels omit an unknown container and add the node") {
+  nb::PodIdentity id{"ns", "p", "", "uid"};
+  auto l = nb::pod_labels(id, "n1", {{"syscall", "read"}});
+  REQUIRE(l.size() == 4);
+  CHECK(l[0].name == "namespace");
+  CHECK(l[1].value == "p");
+  CHECK(l[2].name == "node");
+  CHECK(l[3].value == "read");
+}

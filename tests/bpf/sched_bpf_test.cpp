@@ -1,0 +1,214 @@
+// Loads the real sched programs, runs workloads in two fake pods' cgroups and checks that each
+// pod's context switches and run-queue waits are charged to it and not to its neighbour.
+#include "bpf/registry.hpp"
+#include "bpf/sched/sched_collector.hpp"
+#include "bpf_test_env.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+namespace nb = nodepack::bpf;
+using nb::test::find_metric;
+
+namespace {
+
+const std::string kUidA = "0f1e2d3c-0000-4000-8000-00000000000a";
+const std::string kUidB = "0f1e2d3c-0000-4000-8000-00000000000b";
+const std::string kCidA(64, 'a');
+const std::string kCidB = std::string(63, 'b') + "1";
+
+std::uint64_t inode(const std::filesystem::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_ino;
+}
+
+struct Fixture {
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup pods;
+  std::filesystem::path cg_a, cg_b;
+
+  Fixture() {
+    cg_a = tree.add_container(kUidA, kCidA);
+    cg_b = tree.add_container(kUidB, kCidB);
+    pods.add(kUidA, {"team-a", "spinner", {{kCidA, "burn"}}});
+    pods.add(kUidB, {"team-b", "sleeper", {{kCidB, "nap"}}});
+  }
+
+  std::unique_ptr<nb::CollectorRegistry> registry(std::unique_ptr<nb::FeatureProbe> probe) {
+    nb::RegistryOptions opts;
+    opts.node = "test-node";
+    opts.profile = nb::Profile::minimal;
+    auto specs = std::vector<nb::CollectorSpec>{};
+    for (const auto& s : nb::builtin_collectors()) {
+      if (s.name == "sched") {
+        specs.push_back(s);
+      }
+    }
+    return std::make_unique<nb::CollectorRegistry>(opts, std::make_unique<nb::CgroupResolver>(tree.root(), pods),
+                                                   std::move(probe), specs);
+  }
+
+  // Pod A: two tasks spinning on CPU 0 for 400 ms (they preempt each other and wait in the run
+  // queue about half the time). Pod B: one task on CPU 1 sleeping 1 ms, 200 times.
+  void run_workloads() {
+    std::vector<int> pids;
+    pids.push_back(nb::test::spawn_in_cgroup(cg_a, [] { nb::test::spin_on_cpu(0, 400); }));
+    pids.push_back(nb::test::spawn_in_cgroup(cg_a, [] { nb::test::spin_on_cpu(0, 400); }));
+    pids.push_back(nb::test::spawn_in_cgroup(cg_b, [] { nb::test::sleep_wake_on_cpu(1, 200, 1000); }));
+    nb::test::wait_all(pids);
+  }
+};
+
+void check_attribution(nb::CollectorRegistry& reg, Fixture& fx) {
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg.find("sched"));
+  REQUIRE(sched != nullptr);
+
+  // Raw per-cgroup values first: the kernel side keys by the container cgroup's inode.
+  auto raw = sched->read_cgroups();
+  const auto ino_a = inode(fx.cg_a);
+  const auto ino_b = inode(fx.cg_b);
+  nb::SchedCollector::Value a, b;
+  for (const auto& [id, v] : raw) {
+    if (id == ino_a) {
+      a = v;
+    } else if (id == ino_b) {
+      b = v;
+    }
+  }
+  INFO("pod A: switches=" << a.switches << " runq count=" << a.runq.count << " sum_ms=" << a.runq.sum_ns / 1e6);
+  INFO("pod B: switches=" << b.switches << " runq count=" << b.runq.count << " sum_ms=" << b.runq.sum_ns / 1e6);
+
+  // B slept 200 times: at least 200 voluntary switches and 200 wake-ups that waited, but not
+  // pod A's preemptions on top (each of B's sleeps costs a switch or two, not ten).
+  CHECK(b.switches >= 200);
+  CHECK(b.switches <= 200 * 3 + 50);
+  CHECK(b.runq.count >= 200);
+  CHECK(b.runq.count <= 200 * 3 + 50);
+  // A's two spinners shared one CPU for 400 ms: together they waited for a large share of it.
+  CHECK(a.switches >= 10);
+  CHECK(a.runq.count >= 10);
+  CHECK(a.runq.sum_ns >= 100'000'000ULL);
+  CHECK(a.runq.sum_ns <= 2'000'000'000ULL);
+  // B's waits were short wake-up latencies, nowhere near A's contention.
+  CHECK(b.runq.sum_ns < a.runq.sum_ns / 2);
+
+  // Then the exported series carry the pod's labels and the same numbers.
+  auto families = reg.Collect();
+  auto* sw_a = find_metric(families, "kpod_cpu_context_switches_total",
+                           {{"namespace", "team-a"}, {"pod", "spinner"}, {"container", "burn"}, {"node", "test-node"}});
+  auto* sw_b = find_metric(families, "kpod_cpu_context_switches_total",
+                           {{"namespace", "team-b"}, {"pod", "sleeper"}, {"container", "nap"}});
+  REQUIRE(sw_a != nullptr);
+  REQUIRE(sw_b != nullptr);
+  CHECK(sw_a->counter.value >= static_cast<double>(a.switches));
+  CHECK(sw_b->counter.value >= static_cast<double>(b.switches));
+  CHECK(sw_b->counter.value <= 200 * 3 + 50);
+
+  auto* lat_a = find_metric(families, "kpod_cpu_runqueue_latency_seconds", {{"pod", "spinner"}});
+  auto* lat_b = find_metric(families, "kpod_cpu_runqueue_latency_seconds", {{"pod", "sleeper"}});
+  REQUIRE(lat_a != nullptr);
+  REQUIRE(lat_b != nullptr);
+  CHECK(lat_a->histogram.sample_count >= a.runq.count);
+  CHECK(lat_a->histogram.sample_sum >= 0.1);
+  CHECK(lat_b->histogram.sample_count >= 200);
+  REQUIRE(!lat_a->histogram.bucket.empty());
+  CHECK(lat_a->histogram.bucket.back().cumulative_count == lat_a->histogram.sample_count);
+  // Spinners were preempted after a scheduler slice: most of A's waits are ≥ 256 µs.
+  std::uint64_t below_256us = 0;
+  for (const auto& bk : lat_a->histogram.bucket) {
+    if (bk.upper_bound <= 262144e-9) {
+      below_256us = bk.cumulative_count;
+    }
+  }
+  CHECK(below_256us < lat_a->histogram.sample_count);
+
+  auto* up = find_metric(families, "nodepack_collector_up", {{"collector", "sched"}});
+  REQUIRE(up != nullptr);
+  CHECK(up->gauge.value == 1.0);
+}
+
+}  // namespace
+
+TEST_CASE("sched: tp_btf programs charge switches and run-queue waits to the right pod", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>());
+  reg->start();
+  auto status = reg->status();
+  REQUIRE(status["sched"]);
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  CHECK(sched->variant() == "tp_btf");
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: raw_tp fallback chosen by the feature probe works the same", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  auto probe = std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{
+      {"tp_btf:sched_switch", false}, {"raw_tp", true}, {"bpf_stats", true}});
+  auto reg = fx.registry(std::move(probe));
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  CHECK(sched->variant() == "raw_tp");
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: a deleted pod is exported once more, then its series and map entries go", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>());
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  fx.run_workloads();
+  const auto ino_b = inode(fx.cg_b);
+
+  auto first = reg->Collect();
+  auto* before = find_metric(first, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}});
+  REQUIRE(before != nullptr);
+  const double last_value = before->counter.value;
+
+  fx.tree.remove_pod(kUidB);
+  fx.pods.remove(kUidB);
+  reg->rescan();
+
+  auto last = reg->Collect();  // the final read: B's last values, labels from the cache
+  auto* final_b = find_metric(last, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}});
+  REQUIRE(final_b != nullptr);
+  CHECK(final_b->counter.value >= last_value);
+  auto raw = sched->read_cgroups();
+  CHECK(std::none_of(raw.begin(), raw.end(), [&](const auto& kv) { return kv.first == ino_b; }));
+
+  auto after = reg->Collect();
+  CHECK(find_metric(after, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}}) == nullptr);
+  CHECK(find_metric(after, "kpod_cpu_context_switches_total", {{"pod", "spinner"}}) != nullptr);
+}
+
+TEST_CASE("sched: per-program run counts come from kernel BPF stats", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>());
+  reg->start();
+  fx.run_workloads();
+  auto families = reg->Collect();
+  auto* runs = find_metric(families, "nodepack_bpf_program_run_count_total",
+                           {{"collector", "sched"}, {"program", "sched_switch_btf"}});
+  REQUIRE(runs != nullptr);
+  CHECK(runs->counter.value >= 400);  // at least the switches of our own workload
+  auto* time = find_metric(families, "nodepack_bpf_program_run_time_seconds_total",
+                           {{"collector", "sched"}, {"program", "sched_switch_btf"}});
+  REQUIRE(time != nullptr);
+  CHECK(time->counter.value > 0);
+  auto* cap = find_metric(families, "nodepack_bpf_map_capacity", {{"collector", "sched"}, {"map", "cg_stats"}});
+  REQUIRE(cap != nullptr);
+  CHECK(cap->gauge.value == 10240);
+  auto* entries = find_metric(families, "nodepack_bpf_map_entries", {{"collector", "sched"}, {"map", "cg_stats"}});
+  REQUIRE(entries != nullptr);
+  CHECK(entries->gauge.value >= 2);
+}
