@@ -1,0 +1,72 @@
+#pragma once
+
+// The agent's NUMA view: topology, the three checkpoint files and the joined allocation model,
+// published as immutable snapshots so scrapes and reports never see a half-built state.
+
+#include "common/clock.hpp"
+#include "common/host_paths.hpp"
+#include "common/result.hpp"
+#include "numa/allocation.hpp"
+#include "numa/checkpoint_file.hpp"
+#include "numa/pod_directory.hpp"
+#include "numa/topology.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace nodepack::numa {
+
+struct NumaOptions {
+  HostPaths paths;
+  std::string node_name;
+  CpuSet reserved_cpus;  // the kubelet's --reserved-cpus, when known: allocatable = capacity - reserved
+  std::size_t max_file_bytes = default_max_checkpoint_bytes;
+};
+
+struct NumaSnapshot {
+  std::string node_name;
+  std::shared_ptr<const Topology> topology;  // null until a topology loaded
+  std::string topology_error;                // why the last load failed, if it did
+  AllocationModel model;
+  std::vector<FileState> files;              // cpu_manager_state, memory_manager_state, kubelet_internal_checkpoint
+  std::chrono::system_clock::time_point built_at;
+  std::uint64_t generation = 0;
+};
+
+class NumaState {
+ public:
+  // `pods` may be null (inspect mode): entries are then neither named nor called orphaned.
+  NumaState(NumaOptions options, const Clock& clock, const PodDirectory* pods = nullptr);
+
+  // Discovers the topology through hwloc. On failure the previous topology, if any, is kept.
+  Result<void> load_topology();
+  // Re-reads the checkpoint files (call when RefreshTrigger::poll() says so). Rebuilds and
+  // publishes a snapshot when anything changed; returns whether it did.
+  bool refresh();
+  // Re-joins without reading, e.g. after the pod directory learned about new pods.
+  void rebuild();
+
+  std::shared_ptr<const NumaSnapshot> snapshot() const;
+  const NumaOptions& options() const { return options_; }
+
+ private:
+  void publish();
+
+  NumaOptions options_;
+  const Clock& clock_;
+  const PodDirectory* pods_;
+  std::shared_ptr<const Topology> topology_;
+  std::string topology_error_;
+  CheckpointFile<CpuManagerState> cpu_;
+  CheckpointFile<MemoryManagerState> memory_;
+  CheckpointFile<DeviceCheckpoint> devices_;
+  std::uint64_t generation_ = 0;
+  mutable std::mutex mu_;
+  std::shared_ptr<const NumaSnapshot> snapshot_;
+};
+
+}  // namespace nodepack::numa
