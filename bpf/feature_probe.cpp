@@ -46,6 +46,29 @@ bool vmlinux_has_typedef(std::string_view name) {
   return btf__find_by_name_kind(btf.get(), std::string(name).c_str(), BTF_KIND_TYPEDEF) > 0;
 }
 
+// Is argument `index` (after the hidden context) of tracepoint `tp` a pointer?
+bool tracepoint_arg_is_pointer(const std::string& tp, unsigned index) {
+  std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());
+  if (!btf) {
+    return false;
+  }
+  int id = btf__find_by_name_kind(btf.get(), ("btf_trace_" + tp).c_str(), BTF_KIND_TYPEDEF);
+  if (id <= 0) {
+    return false;
+  }
+  const struct btf_type* t = btf__type_by_id(btf.get(), btf__resolve_type(btf.get(), id));
+  if (t == nullptr || !btf_is_ptr(t)) {
+    return false;
+  }
+  t = btf__type_by_id(btf.get(), t->type);
+  if (t == nullptr || !btf_is_func_proto(t) || btf_vlen(t) <= index + 1) {
+    return false;
+  }
+  const struct btf_param* params = btf_params(t);
+  const struct btf_type* arg = btf__type_by_id(btf.get(), btf__resolve_type(btf.get(), params[index + 1].type));
+  return arg != nullptr && btf_is_ptr(arg);
+}
+
 }  // namespace
 
 bool KernelFeatureProbe::probe(std::string_view feature) {
@@ -58,6 +81,11 @@ bool KernelFeatureProbe::probe(std::string_view feature) {
     // tracing program type.
     return supports("btf") && supports("raw_tp") &&
            vmlinux_has_typedef("btf_trace_" + std::string(feature.substr(7)));
+  }
+  if (feature == "mark_victim:task") {
+    // Older kernels' oom:mark_victim passes only the victim's pid; newer ones pass the task
+    // (together with the uid field of the event), which is what lets us read its cgroup.
+    return tracepoint_arg_is_pointer("mark_victim", 0);
   }
   if (feature == "raw_tp") {
     return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;

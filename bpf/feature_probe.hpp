@@ -15,6 +15,7 @@ namespace nodepack::bpf {
 //   "tp_btf:<tracepoint>" a BTF-typed tracepoint program can attach to <tracepoint>
 //   "raw_tp"              raw tracepoint programs load
 //   "cgroup_skb"          cgroup socket-buffer programs load
+//   "mark_victim:task"    oom:mark_victim passes the victim task (not only its pid)
 //   "bpf_stats"           run-time statistics can be switched on (BPF_STATS_RUN_TIME)
 class FeatureProbe {
  public:

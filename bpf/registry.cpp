@@ -1,6 +1,8 @@
 #include "bpf/registry.hpp"
 
 #include "bpf/metrics.hpp"
+#include "bpf/oom/oom_collector.hpp"
+#include "bpf/proc/proc_collector.hpp"
 #include "bpf/sched/sched_collector.hpp"
 
 #include <spdlog/spdlog.h>
@@ -27,6 +29,10 @@ const std::vector<CollectorSpec>& builtin_collectors() {
   static const std::vector<CollectorSpec> specs = {
       {"sched", Profile::minimal, true,
        [](const CollectorDeps& d) { return std::make_unique<SchedCollector>(d.features); }},
+      {"oom", Profile::minimal, true,
+       [](const CollectorDeps& d) { return std::make_unique<OomCollector>(d.features); }},
+      {"proc", Profile::comprehensive, true,
+       [](const CollectorDeps& d) { return std::make_unique<ProcCollector>(d.features); }},
   };
   return specs;
 }

@@ -1,6 +1,7 @@
 #include "bpf_test_env.hpp"
 
 #include "bpf/cgroup_resolver.hpp"
+#include "bpf/registry.hpp"
 
 #include <bpf/libbpf.h>
 #include <sched.h>
@@ -139,6 +140,49 @@ void sleep_wake_on_cpu(int cpu, int n, int us) {
   for (int i = 0; i < n; ++i) {
     ::usleep(static_cast<useconds_t>(us));
   }
+}
+
+V1MemoryCgroup::V1MemoryCgroup(std::uint64_t limit_bytes) {
+  const fs::path base = HostPaths{}.cgroup / "memory";
+  if (!fs::exists(base / "memory.limit_in_bytes")) {
+    return;
+  }
+  path_ = base / ("nodepack-test-" + std::to_string(::getpid()));
+  fs::create_directories(path_);
+  std::ofstream(path_ / "memory.limit_in_bytes") << limit_bytes << std::flush;
+}
+
+V1MemoryCgroup::~V1MemoryCgroup() {
+  if (!path_.empty() && ::rmdir(path_.c_str()) != 0) {
+    std::cerr << "warning: could not remove test cgroup " << path_ << "\n";
+  }
+}
+
+std::unique_ptr<CollectorRegistry> registry_for(const std::vector<std::string>& collectors, const fs::path& root,
+                                                const PodLookup& pods, std::unique_ptr<FeatureProbe> probe) {
+  RegistryOptions opts;
+  opts.node = "test-node";
+  std::vector<CollectorSpec> specs;
+  for (const auto& s : builtin_collectors()) {
+    if (std::find(collectors.begin(), collectors.end(), s.name) != collectors.end()) {
+      specs.push_back(s);
+    }
+  }
+  REQUIRE(specs.size() == collectors.size());
+  opts.profile = Profile::comprehensive;
+  return std::make_unique<CollectorRegistry>(opts, std::make_unique<CgroupResolver>(root, pods), std::move(probe),
+                                             std::move(specs));
+}
+
+bool wait_for(const std::function<bool()>& cond, int timeout_ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() >= end) {
+      return cond();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 const prometheus::ClientMetric* find_metric(const std::vector<prometheus::MetricFamily>& families,

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "bpf/feature_probe.hpp"
 #include "bpf/pod_lookup.hpp"
+#include "bpf/registry.hpp"
 
 #include <prometheus/metric_family.h>
 
@@ -8,7 +10,9 @@
 
 #include <filesystem>
 #include <functional>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +65,20 @@ void spin_on_cpu(int cpu, int ms);
 // Sleep-wake `n` times for `us` microseconds on `cpu`.
 void sleep_wake_on_cpu(int cpu, int n, int us);
 
+// A v1 memory cgroup with a limit, for OOM tests on hybrid hosts (the v2 tree there has no
+// controllers). Empty path when the host has no v1 memory controller.
+class V1MemoryCgroup {
+ public:
+  explicit V1MemoryCgroup(std::uint64_t limit_bytes);
+  ~V1MemoryCgroup();
+  V1MemoryCgroup(const V1MemoryCgroup&) = delete;
+  V1MemoryCgroup& operator=(const V1MemoryCgroup&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 // Simple pod store for tests.
 class FixedPodLookup final : public PodLookup {
  public:
@@ -77,6 +95,14 @@ class FixedPodLookup final : public PodLookup {
  private:
   std::map<std::string, PodInfo> pods_;
 };
+
+// A registry running only the named builtin collectors over `tree`, labelled node "test-node".
+std::unique_ptr<CollectorRegistry> registry_for(const std::vector<std::string>& collectors,
+                                                const std::filesystem::path& root, const PodLookup& pods,
+                                                std::unique_ptr<FeatureProbe> probe);
+
+// Polls `cond` every 10 ms until it holds or `timeout_ms` passes; returns the last answer.
+bool wait_for(const std::function<bool()>& cond, int timeout_ms);
 
 // Find the metric of family `name` whose labels include all of `labels`.
 const prometheus::ClientMetric* find_metric(const std::vector<prometheus::MetricFamily>& families,

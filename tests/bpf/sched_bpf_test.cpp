@@ -37,17 +37,7 @@ struct Fixture {
   }
 
   std::unique_ptr<nb::CollectorRegistry> registry(std::unique_ptr<nb::FeatureProbe> probe) {
-    nb::RegistryOptions opts;
-    opts.node = "test-node";
-    opts.profile = nb::Profile::minimal;
-    auto specs = std::vector<nb::CollectorSpec>{};
-    for (const auto& s : nb::builtin_collectors()) {
-      if (s.name == "sched") {
-        specs.push_back(s);
-      }
-    }
-    return std::make_unique<nb::CollectorRegistry>(opts, std::make_unique<nb::CgroupResolver>(tree.root(), pods),
-                                                   std::move(probe), specs);
+    return nb::test::registry_for({"sched"}, tree.root(), pods, std::move(probe));
   }
 
   // Pod A: two tasks spinning on CPU 0 for 400 ms (they preempt each other and wait in the run
