@@ -1,0 +1,651 @@
+#include "sim/fake_api_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+#include <mutex>
+
+namespace nodepack::sim {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+namespace bhttp = boost::beast::http;
+using http::Reply;
+using http::Request;
+
+namespace {
+
+constexpr std::size_t watch_flush_bytes = 256 * 1024;
+
+std::string_view reason_for(unsigned code) {
+  switch (code) {
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "Unknown";
+  }
+}
+
+Reply json_reply(const Request& request, bhttp::status status, std::string body) {
+  auto response = http::make_response(request, status, std::move(body), "application/json");
+  http::maybe_gzip(request, response);
+  return Reply{std::move(response), {}};
+}
+
+Reply status_reply(const Request& request, const ApiStatus& status) {
+  auto reply = json_reply(request, static_cast<bhttp::status>(status.code), json::serialize(status_object(status)));
+  if (status.code == 429 || status.code == 503) {
+    reply.response.set(bhttp::field::retry_after, "1");
+  }
+  return reply;
+}
+
+Reply status_reply(const Request& request, unsigned code, std::string message) {
+  return status_reply(request, ApiStatus{code, std::string(reason_for(code)), std::move(message)});
+}
+
+std::optional<std::uint64_t> parse_uint(std::string_view s) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+bool truthy(std::string_view s) { return s == "true" || s == "1"; }
+
+// Continue tokens: unpadded base64url of {"rv":N,"ns":"...","name":"..."}; opaque to clients.
+constexpr std::string_view b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64url(std::string_view in) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(b64[(acc >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) {
+    out.push_back(b64[(acc << (6 - bits)) & 0x3f]);
+  }
+  return out;
+}
+
+std::optional<std::string> unbase64url(std::string_view in) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : in) {
+    const auto pos = b64.find(c);
+    if (pos == std::string_view::npos) {
+      return std::nullopt;
+    }
+    acc = (acc << 6) | static_cast<std::uint32_t>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string encode_continue(std::uint64_t version, const ObjectKey& after) {
+  json::object o;
+  o["rv"] = version;
+  o["ns"] = after.ns;
+  o["name"] = after.name;
+  return base64url(json::serialize(o));
+}
+
+std::optional<std::pair<std::uint64_t, ObjectKey>> decode_continue(std::string_view token) {
+  const auto raw = unbase64url(token);
+  if (!raw) {
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  const auto v = json::parse(*raw, ec);
+  if (ec || !v.is_object()) {
+    return std::nullopt;
+  }
+  const auto& o = v.get_object();
+  const auto* rv = o.if_contains("rv");
+  const auto* ns = o.if_contains("ns");
+  const auto* name = o.if_contains("name");
+  if (rv == nullptr || !rv->is_number() || ns == nullptr || !ns->is_string() || name == nullptr ||
+      !name->is_string()) {
+    return std::nullopt;
+  }
+  boost::system::error_code num_ec;
+  const auto version = rv->to_number<std::uint64_t>(num_ec);
+  if (num_ec) {
+    return std::nullopt;
+  }
+  return std::make_pair(version, ObjectKey{std::string(ns->get_string()), std::string(name->get_string())});
+}
+
+// What a resource path names.
+struct Target {
+  Kind kind = Kind::pod;
+  std::string ns;
+  std::string name;
+};
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    if (slash != 0) {
+      parts.push_back(path.substr(0, slash));
+    }
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+std::optional<Target> parse_target(std::string_view path) {
+  const auto parts = split_path(path);
+  if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") {
+    return std::nullopt;
+  }
+  Target t;
+  if (parts[2] == "pods" && parts.size() == 3) {
+    return t;
+  }
+  if (parts[2] == "nodes" && parts.size() <= 4) {
+    t.kind = Kind::node;
+    if (parts.size() == 4) {
+      t.name = std::string(parts[3]);
+    }
+    return t;
+  }
+  if (parts[2] == "namespaces" && (parts.size() == 5 || parts.size() == 6) && parts[4] == "pods") {
+    t.ns = std::string(parts[3]);
+    if (parts.size() == 6) {
+      t.name = std::string(parts[5]);
+    }
+    return t;
+  }
+  return std::nullopt;
+}
+
+void append_event(std::string& out, std::string_view type, const json::object& object) {
+  out += R"({"type":")";
+  out += type;
+  out += R"(","object":)";
+  out += json::serialize(object);
+  out += "}\n";
+}
+
+// The event a filtered watcher sees, as the API server's watch cache decides it: an object that
+// starts matching is ADDED, one that stops matching is DELETED (its old content, the new version).
+void render_event(const Event& e, const Filter& filter, std::string& out) {
+  const bool now_matches = e.type != EventType::deleted && filter.matches(*e.object);
+  const bool matched = e.previous && filter.matches(*e.previous);
+  if (now_matches && !matched) {
+    append_event(out, "ADDED", *e.object);
+  } else if (now_matches && matched) {
+    append_event(out, "MODIFIED", *e.object);
+  } else if (matched) {
+    if (e.type == EventType::deleted) {
+      append_event(out, "DELETED", *e.object);
+    } else {
+      json::object gone = *e.previous;
+      gone["metadata"].as_object()["resourceVersion"] = std::to_string(e.resource_version);
+      append_event(out, "DELETED", gone);
+    }
+  }
+}
+
+struct WatchContext {
+  std::shared_ptr<Watcher> watcher;
+  Filter filter;
+  WatchStart start;
+  std::optional<ApiStatus> error;  // a watch that can only report this and end
+  bool bookmarks = false;
+  std::chrono::milliseconds bookmark_interval{60'000};
+  std::optional<std::chrono::seconds> timeout;
+  std::optional<net::steady_timer> timer;  // only touched on the stream's executor
+};
+
+net::awaitable<void> run_watch(std::shared_ptr<WatchContext> ctx, http::ChunkWriter& out) {
+  std::string buffer;
+  if (ctx->error) {
+    append_event(buffer, "ERROR", status_object(*ctx->error));
+    co_await out.write(buffer);
+    co_return;
+  }
+  const auto executor = co_await net::this_coro::executor;
+  ctx->timer.emplace(executor);
+  {
+    std::lock_guard lock(ctx->watcher->mutex);
+    ctx->watcher->wake = [weak = std::weak_ptr<WatchContext>(ctx), executor] {
+      net::post(executor, [weak] {
+        if (auto c = weak.lock(); c && c->timer) {
+          c->timer->cancel();
+        }
+      });
+    };
+  }
+  const std::string_view kind = kind_name(ctx->watcher->kind);
+  auto bookmark = [&](std::uint64_t version) {
+    buffer += R"({"type":"BOOKMARK","object":{"kind":")";
+    buffer += kind;
+    buffer += R"(","apiVersion":"v1","metadata":{"resourceVersion":")";
+    buffer += std::to_string(version);
+    buffer += "\"}}}\n";
+  };
+
+  for (const auto& event : ctx->start.initial) {
+    render_event(*event, ctx->filter, buffer);
+    if (buffer.size() >= watch_flush_bytes) {
+      if (!co_await out.write(buffer)) {
+        co_return;
+      }
+      buffer.clear();
+    }
+  }
+  std::uint64_t sent_through = ctx->start.resource_version;
+
+  using clock = std::chrono::steady_clock;
+  const auto never = clock::time_point::max();
+  const auto deadline = ctx->timeout ? clock::now() + *ctx->timeout : never;
+  auto next_bookmark = ctx->bookmarks ? clock::now() + ctx->bookmark_interval : never;
+  for (;;) {
+    std::deque<EventPtr> batch;
+    bool dropped = false;
+    {
+      std::lock_guard lock(ctx->watcher->mutex);
+      batch.swap(ctx->watcher->pending);
+      dropped = ctx->watcher->dropped;
+    }
+    for (const auto& event : batch) {
+      render_event(*event, ctx->filter, buffer);
+      sent_through = std::max(sent_through, event->resource_version);
+    }
+    const auto now = clock::now();
+    if (now >= next_bookmark) {
+      bookmark(sent_through);
+      next_bookmark = now + ctx->bookmark_interval;
+    }
+    if (!buffer.empty()) {
+      if (!co_await out.write(buffer)) {
+        co_return;
+      }
+      buffer.clear();
+    }
+    if (dropped || clock::now() >= deadline) {
+      co_return;
+    }
+    ctx->timer->expires_at(std::min(deadline, next_bookmark));
+    {
+      // Events queued while we were writing woke nobody (their wake-up ran before this wait).
+      std::lock_guard lock(ctx->watcher->mutex);
+      if (!ctx->watcher->pending.empty() || ctx->watcher->dropped) {
+        continue;
+      }
+    }
+    co_await ctx->timer->async_wait(net::as_tuple(net::use_awaitable));
+  }
+}
+
+}  // namespace
+
+struct FakeApiServer::Handlers {
+  Handlers(Store& s, const FakeApiOptions& o) : store(s), options(o) {}
+
+  Store& store;
+  const FakeApiOptions& options;
+  std::atomic<std::uint64_t> lists{0};
+  std::atomic<std::uint64_t> watches{0};
+  std::atomic<std::uint64_t> gets{0};
+  std::atomic<std::uint64_t> total{0};
+  std::mutex fail_mutex;
+  unsigned fail_count = 0;
+  unsigned fail_status = 500;
+  std::string address;  // host:port, for /api
+
+  // Counting, auth and injected failures, in front of every route.
+  http::Handler guarded(std::function<Reply(const Request&)> handler) {
+    return [this, handler = std::move(handler)](const Request& request) -> Reply {
+      ++total;
+      if (auto target = parse_target(http::target_path(request))) {
+        if (!target->name.empty()) {
+          ++gets;
+        } else if (truthy(http::query_param(request, "watch"))) {
+          ++watches;
+        } else {
+          ++lists;
+        }
+      }
+      if (!options.token.empty()) {
+        const auto auth = request[bhttp::field::authorization];
+        if (auth != "Bearer " + options.token) {
+          return status_reply(request, 401, "Unauthorized");
+        }
+      }
+      {
+        std::lock_guard lock(fail_mutex);
+        if (fail_count > 0) {
+          --fail_count;
+          return status_reply(request, fail_status, "injected failure");
+        }
+      }
+      if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
+        auto reply = status_reply(request, 405, "the server does not allow this method on the requested resource");
+        reply.response.set(bhttp::field::allow, "GET, HEAD");
+        return reply;
+      }
+      return handler(request);
+    };
+  }
+
+  Reply api_versions(const Request& request) const {
+    json::object o{{"kind", "APIVersions"},
+                   {"versions", json::array{"v1"}},
+                   {"serverAddressByClientCIDRs",
+                    json::array{json::object{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", address}}}}};
+    return json_reply(request, bhttp::status::ok, json::serialize(o));
+  }
+
+  static Reply api_groups(const Request& request) {
+    return json_reply(request, bhttp::status::ok, R"({"kind":"APIGroupList","apiVersion":"v1","groups":[]})");
+  }
+
+  static Reply api_resources(const Request& request) {
+    json::array verbs{"get", "list", "watch"};
+    json::object pods{{"name", "pods"},      {"singularName", "pod"}, {"namespaced", true},
+                      {"kind", "Pod"},       {"verbs", verbs},        {"shortNames", json::array{"po"}},
+                      {"categories", json::array{"all"}}};
+    json::object nodes{{"name", "nodes"}, {"singularName", "node"}, {"namespaced", false},
+                       {"kind", "Node"},  {"verbs", verbs},         {"shortNames", json::array{"no"}}};
+    json::object o{{"kind", "APIResourceList"},
+                   {"apiVersion", "v1"},
+                   {"groupVersion", "v1"},
+                   {"resources", json::array{pods, nodes}}};
+    return json_reply(request, bhttp::status::ok, json::serialize(o));
+  }
+
+  static Reply version(const Request& request) {
+    json::object o{{"major", "1"},
+                   {"minor", "32"},
+                   {"gitVersion", "v1.32.0-nodepack-sim"},
+                   {"gitCommit", "0000000000000000000000000000000000000000"},
+                   {"gitTreeState", "clean"},
+                   {"buildDate", "2025-01-01T00:00:00Z"},
+                   {"goVersion", "go1.23.0"},
+                   {"compiler", "gc"},
+                   {"platform", "linux/amd64"}};
+    return json_reply(request, bhttp::status::ok, json::serialize(o));
+  }
+
+  static Reply not_found(const Request& request) {
+    return status_reply(request, 404, "the server could not find the requested resource");
+  }
+
+  Reply resource(const Request& request) const {
+    const auto target = parse_target(http::target_path(request));
+    if (!target) {
+      return not_found(request);
+    }
+    if (!target->name.empty()) {
+      const auto object = store.get(target->kind, target->ns, target->name);
+      if (!object) {
+        return status_reply(request, 404,
+                            std::string(resource_name(target->kind)) + " \"" + target->name + "\" not found");
+      }
+      return json_reply(request, bhttp::status::ok, json::serialize(*object));
+    }
+    Filter filter;
+    filter.ns = target->ns;
+    auto labels = LabelSelector::parse(http::query_param(request, "labelSelector"));
+    if (!labels) {
+      return status_reply(request, 400, labels.error().message);
+    }
+    filter.labels = std::move(*labels);
+    const std::vector<std::string_view> pod_fields{"metadata.name", "metadata.namespace", "spec.nodeName",
+                                                   "status.phase"};
+    const std::vector<std::string_view> node_fields{"metadata.name", "spec.unschedulable"};
+    auto fields = FieldSelector::parse(http::query_param(request, "fieldSelector"),
+                                       target->kind == Kind::pod ? pod_fields : node_fields);
+    if (!fields) {
+      return status_reply(request, 400, fields.error().message);
+    }
+    filter.fields = std::move(*fields);
+    if (truthy(http::query_param(request, "watch"))) {
+      return watch(request, target->kind, std::move(filter));
+    }
+    return list(request, target->kind, filter);
+  }
+
+  Reply list(const Request& request, Kind kind, const Filter& filter) const {
+    std::size_t limit = 0;
+    if (const auto text = http::query_param(request, "limit"); !text.empty()) {
+      const auto parsed = parse_uint(text);
+      if (!parsed) {
+        return status_reply(request, 400, "limit must be a non-negative integer, got \"" + text + "\"");
+      }
+      limit = static_cast<std::size_t>(*parsed);
+    }
+    std::optional<std::uint64_t> at_version;
+    std::optional<ObjectKey> after;
+    const auto token = http::query_param(request, "continue");
+    if (!token.empty()) {
+      const auto decoded = decode_continue(token);
+      if (!decoded) {
+        return status_reply(request, 400, "continue key is not valid");
+      }
+      at_version = decoded->first;
+      after = decoded->second;
+    } else if (const auto rv = http::query_param(request, "resourceVersion"); !rv.empty()) {
+      const auto parsed = parse_uint(rv);
+      if (!parsed) {
+        return status_reply(request, 400, "invalid resource version \"" + rv + "\"");
+      }
+      if (http::query_param(request, "resourceVersionMatch") == "Exact") {
+        at_version = *parsed;
+      }
+    }
+    auto page = store.list(kind, filter, at_version, after, limit);
+    if (!page) {
+      auto status = page.error();
+      status.message = token.empty() ? "too old resource version: " + std::to_string(*at_version)
+                                     : "The provided continue parameter is too old to display a consistent list "
+                                       "result. You can start a new list without the continue parameter.";
+      return status_reply(request, status);
+    }
+    std::string body = R"({"kind":")";
+    body += kind_name(kind);
+    body += R"(List","apiVersion":"v1","metadata":{"resourceVersion":")";
+    body += std::to_string(page->resource_version);
+    body += '"';
+    if (page->continue_after) {
+      body += R"(,"continue":")";
+      body += encode_continue(page->resource_version, *page->continue_after);
+      body += '"';
+    }
+    body += R"(},"items":[)";
+    bool first = true;
+    for (const auto& item : page->items) {
+      if (!first) {
+        body += ',';
+      }
+      first = false;
+      body += json::serialize(*item);
+    }
+    body += "]}";
+    return json_reply(request, bhttp::status::ok, std::move(body));
+  }
+
+  Reply watch(const Request& request, Kind kind, Filter filter) const {
+    auto ctx = std::make_shared<WatchContext>();
+    ctx->watcher = std::make_shared<Watcher>(kind);
+    ctx->filter = std::move(filter);
+    ctx->bookmarks = truthy(http::query_param(request, "allowWatchBookmarks"));
+    ctx->bookmark_interval = options.bookmark_interval;
+    if (const auto text = http::query_param(request, "timeoutSeconds"); !text.empty()) {
+      const auto seconds = parse_uint(text);
+      if (!seconds) {
+        return status_reply(request, 400, "timeoutSeconds must be a non-negative integer");
+      }
+      ctx->timeout = std::chrono::seconds(*seconds);
+    }
+    std::optional<std::uint64_t> from;
+    if (const auto rv = http::query_param(request, "resourceVersion"); !rv.empty()) {
+      from = parse_uint(rv);
+      if (!from) {
+        return status_reply(request, 400, "invalid resource version \"" + rv + "\"");
+      }
+    }
+    auto start = store.watch(ctx->watcher, from);
+    if (start) {
+      ctx->start = std::move(*start);
+    } else {
+      ctx->error = start.error();
+    }
+    Reply reply{http::make_response(request, bhttp::status::ok, "", "application/json"), {}};
+    reply.stream = [ctx](http::ChunkWriter& out) { return run_watch(ctx, out); };
+    return reply;
+  }
+};
+
+FakeApiServer::FakeApiServer(FakeApiOptions options)
+    : options_(std::move(options)),
+      store_(std::make_unique<Store>(options_.history_limit, SystemClock::instance(), options_.seed)),
+      handlers_(std::make_unique<Handlers>(*store_, options_)) {}
+
+FakeApiServer::~FakeApiServer() { stop(); }
+
+Result<void> FakeApiServer::start(std::string_view address) {
+  if (server_) {
+    return fail("fake API server already started");
+  }
+  io_ = std::make_unique<net::io_context>(1);
+  http::Router router;
+  auto& h = *handlers_;
+  router.add("/api", h.guarded([&h](const Request& r) { return h.api_versions(r); }));
+  router.add("/api/v1", h.guarded(&Handlers::api_resources));
+  router.add("/apis", h.guarded(&Handlers::api_groups));
+  router.add("/version", h.guarded(&Handlers::version));
+  auto resource = h.guarded([&h](const Request& r) { return h.resource(r); });
+  router.add("/api/v1/pods", resource);
+  router.add("/api/v1/nodes", resource);
+  router.add_prefix("/api/v1/nodes/", resource);
+  router.add_prefix("/api/v1/namespaces/", resource);
+  router.add_prefix("/", h.guarded(&Handlers::not_found));
+  server_ = std::make_unique<http::Server>(*io_, std::move(router), options_.limits);
+  if (auto listened = server_->listen(address); !listened) {
+    server_.reset();
+    io_.reset();
+    return listened.error();
+  }
+  const auto endpoint = server_->endpoint();
+  port_ = endpoint.port();
+  const auto host = endpoint.address().is_unspecified()
+                        ? std::string("127.0.0.1")
+                        : (endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
+                                                      : endpoint.address().to_string());
+  handlers_->address = host + ":" + std::to_string(port_);
+  thread_ = std::thread([this] { io_->run(); });
+  return {};
+}
+
+void FakeApiServer::stop() {
+  if (!server_) {
+    return;
+  }
+  store_->drop_watches();
+  server_->stop();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  server_.reset();
+  io_.reset();
+}
+
+std::uint16_t FakeApiServer::port() const { return port_; }
+std::string FakeApiServer::url() const { return "http://" + handlers_->address; }
+
+Result<json::object> FakeApiServer::upsert(Kind kind, json::object object) {
+  auto stored = store_->upsert(kind, std::move(object));
+  if (!stored) {
+    return stored.error();
+  }
+  return **stored;
+}
+
+bool FakeApiServer::remove(Kind kind, std::string_view ns, std::string_view name) {
+  return store_->remove(kind, ns, name);
+}
+
+std::optional<json::object> FakeApiServer::get(Kind kind, std::string_view ns, std::string_view name) const {
+  auto object = store_->get(kind, ns, name);
+  if (!object) {
+    return std::nullopt;
+  }
+  return *object;
+}
+
+std::vector<ObjectPtr> FakeApiServer::objects(Kind kind) const { return store_->all(kind); }
+void FakeApiServer::compact() { store_->compact(); }
+void FakeApiServer::drop_watches() { store_->drop_watches(); }
+
+void FakeApiServer::set_fail_next(unsigned count, unsigned status) {
+  std::lock_guard lock(handlers_->fail_mutex);
+  handlers_->fail_count = count;
+  handlers_->fail_status = status;
+}
+
+std::uint64_t FakeApiServer::request_count(std::string_view verb) const {
+  if (verb == "list") {
+    return handlers_->lists.load();
+  }
+  if (verb == "watch") {
+    return handlers_->watches.load();
+  }
+  if (verb == "get") {
+    return handlers_->gets.load();
+  }
+  return 0;
+}
+
+std::uint64_t FakeApiServer::total_requests() const { return handlers_->total.load(); }
+std::uint64_t FakeApiServer::resource_version() const { return store_->resource_version(); }
+std::size_t FakeApiServer::watch_count() const { return store_->watch_count(); }
+
+}  // namespace nodepack::sim
