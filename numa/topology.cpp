@@ -11,6 +11,7 @@
 #include <iterator>
 #include <optional>
 #include <memory>
+#include <string_view>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,8 +92,13 @@ Result<std::string> discover_xml_under(const std::filesystem::path& root) {
     if (::setenv("HWLOC_FSROOT", root.c_str(), 1) == 0) {
       auto topo = make_topology();
       // The x86 backend would describe the CPU we run on, not the root's.
+      // A root without a usable sysfs makes hwloc fall back to "noos", which describes this
+      // machine instead: only a Linux-backend topology is the root's.
+      const char* backend = nullptr;
       if (topo && hwloc_topology_set_components(topo->get(), HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86") == 0 &&
-          hwloc_topology_load(topo->get()) == 0) {
+          hwloc_topology_load(topo->get()) == 0 &&
+          (backend = hwloc_obj_get_info_by_name(hwloc_get_root_obj(topo->get()), "Backend")) != nullptr &&
+          std::string_view(backend) == "Linux") {
         char* xml = nullptr;
         int len = 0;
         if (hwloc_topology_export_xmlbuffer(topo->get(), &xml, &len, 0) == 0) {

@@ -1,0 +1,84 @@
+#include "numa/inspect.hpp"
+
+#include "fixture_util.hpp"
+#include "hwloc_fixture.hpp"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include <iostream>
+#include <sstream>
+
+using namespace nodepack::numa;
+using namespace nodepack::numa::test;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Run inspect(std::vector<std::string> args) {
+  args.insert(args.begin(), "numa");
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  auto* old_out = std::cout.rdbuf(out.rdbuf());
+  auto* old_err = std::cerr.rdbuf(err.rdbuf());
+  const int code = run_inspect_numa(static_cast<int>(argv.size()), argv.data());
+  std::cout.rdbuf(old_out);
+  std::cerr.rdbuf(old_err);
+  return {code, out.str(), err.str()};
+}
+
+}  // namespace
+
+TEST_CASE("inspect numa on a fixture host root") {
+  TempDir tmp;
+  const auto root = unpack_hwloc_fixture("16amd64-8n2c", tmp);
+  const auto kubelet = tmp.path() / "kubelet";
+  write_file(kubelet / "cpu_manager_state", kubelet_fixture("cpu_manager_state.k8s-unittest.v3name-emptypodentries.json"));
+
+  SECTION("prometheus") {
+    const Run r = inspect({"--host-root", root.string(), "--kubelet-root=" + kubelet.string(), "--node-name", "n1"});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("numainfo_node_count{node=\"n1\"} 8\n") != std::string::npos);
+    // pod/container1 holds 4-6, container2 1-3: node01 (2-3) has both its CPUs pinned.
+    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node01\",type=\"allocation\"} 2\n") != std::string::npos);
+    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node03\",type=\"allocation\"} 1\n") != std::string::npos);
+    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node04\",type=\"allocation\"} 0\n") != std::string::npos);
+    CHECK(r.out.find("numainfo_checkpoint_valid{file=\"cpu_manager_state\",node=\"n1\"} 1\n") != std::string::npos);
+  }
+
+  SECTION("json") {
+    const Run r = inspect({"--host-root=" + root.string(), "--kubelet-root", kubelet.string(), "--node-name", "n1", "--format", "json"});
+    REQUIRE(r.code == 0);
+    const auto doc = boost::json::parse(r.out);
+    const auto& zones = doc.at("zones").as_array();
+    REQUIRE(zones.size() == 8);
+    CHECK(zones[2].at("name").as_string() == "node02");
+    CHECK(zones[2].at("resources").at("cpu").at("allocation").to_number<int>() == 2);
+    CHECK(doc.at("numa").at("files").as_array()[0].at("checksum").as_string() == "verified");
+    CHECK(doc.at("numa").at("containers").as_array().size() == 2);
+  }
+}
+
+TEST_CASE("inspect numa refuses bad flags with 2") {
+  CHECK(inspect({"--bogus"}).code == 2);
+  CHECK(inspect({"--format", "xml"}).code == 2);
+  CHECK(inspect({"--host-root"}).code == 2);
+  CHECK(inspect({"--reserved-cpus", "a-b"}).code == 2);
+  const Run r = inspect({"--format=yaml"});
+  CHECK(r.err.find("--format must be json or prometheus") != std::string::npos);
+  CHECK(inspect({"--help"}).code == 0);
+}
+
+TEST_CASE("inspect numa on a root without a topology fails with 1") {
+  TempDir tmp;
+  CHECK(inspect({"--host-root", tmp.path().string(), "--node-name", "n"}).code == 1);
+}
