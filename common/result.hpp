@@ -3,6 +3,7 @@
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <utility>  // std::in_place
@@ -27,6 +28,9 @@ class ErrorException : public std::runtime_error {
 [[noreturn]] inline void throw_exception_from_error(const Error& e, const boost::source_location&) {
   throw ErrorException(e.message);
 }
+
+// So a failed Result prints its message (test frameworks and logs stream results).
+inline std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.message; }
 
 template <class T>
 using Result = boost::system::result<T, Error>;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace nodepack::kube {
@@ -32,16 +33,17 @@ std::string scalar(const YAML::Node& node, const char* key) {
 }
 
 // Finds the entry named `name` in a kubeconfig list such as clusters: [{name, cluster: {...}}].
-YAML::Node named_entry(const YAML::Node& list, const std::string& name, const char* inner) {
+std::optional<YAML::Node> named_entry(const YAML::Node& list, const std::string& name, const char* inner) {
   if (!list || !list.IsSequence()) {
-    return YAML::Node();
+    return std::nullopt;
   }
   for (const auto& item : list) {
-    if (item["name"] && item["name"].as<std::string>() == name) {
-      return item[inner];
+    if (item.IsMap() && item["name"] && item["name"].as<std::string>() == name) {
+      const auto entry = item[inner];
+      return entry && entry.IsMap() ? std::optional<YAML::Node>(entry) : std::optional<YAML::Node>(YAML::Node(YAML::NodeType::Map));
     }
   }
-  return YAML::Node();
+  return std::nullopt;
 }
 
 // "<field>-data" (base64) wins over "<field>" (a path relative to the kubeconfig).
@@ -73,7 +75,7 @@ Result<ExecConfig> parse_exec(const YAML::Node& node, const fs::path& dir) {
   }
   // A command with a slash but not absolute is relative to the kubeconfig, as in client-go.
   if (exec.command.find('/') != std::string::npos && !fs::path(exec.command).is_absolute()) {
-    exec.command = (dir / exec.command).string();
+    exec.command = (dir / exec.command).lexically_normal().string();
   }
   if (const auto args = node["args"]; args && args.IsSequence()) {
     for (const auto& a : args) {
@@ -95,15 +97,17 @@ Result<ClusterConfig> parse_kubeconfig(const YAML::Node& root, const fs::path& p
   if (context_name.empty()) {
     return fail(path.string() + ": no current-context and no --context given");
   }
-  const auto context = named_entry(root["contexts"], context_name, "context");
-  if (!context) {
+  const auto context_entry = named_entry(root["contexts"], context_name, "context");
+  if (!context_entry) {
     return fail(path.string() + ": context \"" + context_name + "\" not found");
   }
+  const YAML::Node& context = *context_entry;
   const std::string cluster_name = scalar(context, "cluster");
-  const auto cluster = named_entry(root["clusters"], cluster_name, "cluster");
-  if (!cluster) {
+  const auto cluster_entry = named_entry(root["clusters"], cluster_name, "cluster");
+  if (!cluster_entry) {
     return fail(path.string() + ": cluster \"" + cluster_name + "\" of context \"" + context_name + "\" not found");
   }
+  const YAML::Node& cluster = *cluster_entry;
   ClusterConfig config;
   config.source = "kubeconfig " + path.string() + " context " + context_name;
   config.server = scalar(cluster, "server");
@@ -127,10 +131,11 @@ Result<ClusterConfig> parse_kubeconfig(const YAML::Node& root, const fs::path& p
 
   const std::string user_name = scalar(context, "user");
   if (!user_name.empty()) {
-    const auto user = named_entry(root["users"], user_name, "user");
-    if (!user) {
+    const auto user_entry = named_entry(root["users"], user_name, "user");
+    if (!user_entry) {
       return fail(path.string() + ": user \"" + user_name + "\" of context \"" + context_name + "\" not found");
     }
+    const YAML::Node& user = *user_entry;
     auto cert = pem_from(user, "client-certificate", "client-certificate-data", dir);
     auto key = pem_from(user, "client-key", "client-key-data", dir);
     if (!cert || !key) {

@@ -65,6 +65,36 @@ void PodStore::replace(std::vector<Pod> pods) {
   }
 }
 
+bool PodStore::recount() {
+  std::lock_guard lock(mutex_);
+  const NodeTotals kept = totals_;
+  totals_ = NodeTotals{};
+  totals_.generation = kept.generation;
+  for (const auto& [uid, entry] : pods_) {
+    add_locked(entry, +1);
+  }
+  // Zero entries may remain in the kept totals after pods left; they are not a difference.
+  const auto same = [](const ResourceList& a, const ResourceList& b) {
+    for (const auto* list : {&a, &b}) {
+      const auto* other = list == &a ? &b : &a;
+      for (const auto& [name, quantity] : *list) {
+        const auto it = other->find(name);
+        if ((it == other->end() && !quantity.is_zero()) || (it != other->end() && !(it->second == quantity))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+  const bool consistent = same(kept.allocated, totals_.allocated) &&
+                          same(kept.daemonset_allocated, totals_.daemonset_allocated) &&
+                          kept.pod_count == totals_.pod_count && kept.daemonset_pod_count == totals_.daemonset_pod_count;
+  if (!consistent) {
+    ++totals_.generation;
+  }
+  return consistent;
+}
+
 NodeTotals PodStore::totals() const {
   std::lock_guard lock(mutex_);
   return totals_;

@@ -40,6 +40,9 @@ class PodStore {
   // Replaces everything (after a relist); pods missing from `pods` are removed.
   void replace(std::vector<Pod> pods);
 
+  // Rebuilds the totals from the stored pods; false when they differed from the kept ones.
+  bool recount();
+
   NodeTotals totals() const;
   std::optional<StoredPod> find(const std::string& uid) const;
   std::vector<StoredPod> pods() const;

@@ -1,0 +1,114 @@
+#include "agent/agent_options.hpp"
+
+#include "common/duration.hpp"
+#include "common/flags.hpp"
+#include "common/logging.hpp"
+
+namespace nodepack::agent {
+namespace {
+
+// Resource names as the API spells them: a DNS-1123 prefix with '/' is allowed (nvidia.com/gpu).
+bool valid_resource_name(const std::string& name) {
+  if (name.empty() || name.size() > 253) {
+    return false;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '.' || c == '_' || c == '/';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text) {
+  flags.add_string("kubeconfig", "Path to a kubeconfig; else $KUBECONFIG, ~/.kube/config, in-cluster", o.kubeconfig);
+  flags.add_string("context", "Kubeconfig context to use instead of current-context", o.context);
+  flags.add_string("node-name", "Node this agent reports on (default $NODE_NAME)", o.node_name);
+  flags.add_string("metrics-addr", "Address to serve metrics on", o.metrics_addr);
+  flags.add_string("metrics-path", "HTTP path for metrics endpoint", o.metrics_path);
+  flags.add_string("resources", "Comma-separated list of resources to track", resources_text);
+  flags.add_bool("disable-node-metrics", "Disable per-node binpacking metrics", o.disable_node_metrics);
+  flags.add_string("log-level", "Log level: debug, info, warn, error", o.log_level);
+  flags.add_string("log-format", "Log format: json, text", o.log_format);
+  flags.add("resync-period", "Full recount of node totals from the store (no API calls)", "30m",
+            [&o](std::string_view v) -> Result<void> {
+              auto d = parse_go_duration(v);
+              if (!d) {
+                return d.error();
+              }
+              if (d->count() <= 0) {
+                return fail("must be positive");
+              }
+              o.resync_period = *d;
+              return {};
+            });
+  flags.add_int("list-page-size", "Objects per page in consistent (re)lists (0 = no pagination)", o.list_page_size);
+  flags.add("resize-semantics", "In-place resize accounting: per-container or max-of-sums (Kubernetes >= 1.37)",
+            "per-container", [&o](std::string_view v) -> Result<void> {
+              auto s = kube::parse_resize_semantics(v);
+              if (!s) {
+                return s.error();
+              }
+              o.resize_semantics = *s;
+              return {};
+            });
+  flags.add_string("host-root", "Where the host's / is mounted (for /sys, /proc, cgroups)", o.host_root);
+  flags.add_string("kubelet-root", "Kubelet state directory", o.kubelet_root);
+  flags.add("unready-after", "Report not ready once a watch has failed continuously this long", "3m",
+            [&o](std::string_view v) -> Result<void> {
+              auto d = parse_go_duration(v);
+              if (!d) {
+                return d.error();
+              }
+              o.unready_after = *d;
+              return {};
+            });
+}
+
+}  // namespace
+
+Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, const std::string& node_name_env) {
+  AgentOptions o;
+  o.node_name = node_name_env;
+  std::string resources_text = "cpu,memory";
+  FlagSet flags("nodepack agent");
+  register_flags(flags, o, resources_text);
+  if (auto ok = flags.parse(args); !ok) {
+    return ok.error();
+  }
+  if (flags.help_requested()) {
+    o.help = true;
+    return o;
+  }
+  o.resources = split_list(resources_text);
+  if (o.resources.empty()) {
+    return fail("--resources must name at least one resource");
+  }
+  for (const auto& r : o.resources) {
+    if (!valid_resource_name(r)) {
+      return fail("--resources: \"" + r + "\" is not a resource name");
+    }
+  }
+  if (o.node_name.empty()) {
+    return fail("no node name: pass --node-name or set $NODE_NAME (the downward API's spec.nodeName)");
+  }
+  if (o.metrics_path.empty() || o.metrics_path.front() != '/') {
+    return fail("--metrics-path must start with /");
+  }
+  if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
+    return ok.error();
+  }
+  return o;
+}
+
+std::string agent_usage() {
+  AgentOptions o;
+  std::string resources_text = "cpu,memory";
+  FlagSet flags("nodepack agent");
+  register_flags(flags, o, resources_text);
+  return flags.usage();
+}
+
+}  // namespace nodepack::agent

@@ -1,0 +1,37 @@
+#pragma once
+
+#include "common/result.hpp"
+#include "kube/pod_requests.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nodepack::agent {
+
+struct AgentOptions {
+  std::string kubeconfig;
+  std::string context;
+  std::string node_name;  // --node-name, default $NODE_NAME
+  std::string metrics_addr = ":9101";
+  std::string metrics_path = "/metrics";
+  std::vector<std::string> resources{"cpu", "memory"};
+  bool disable_node_metrics = false;
+  std::string log_level = "info";
+  std::string log_format = "json";
+  std::chrono::nanoseconds resync_period = std::chrono::minutes(30);
+  std::int64_t list_page_size = 500;
+  kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
+  std::string host_root = "/";
+  std::string kubelet_root = "/var/lib/kubelet";
+  // Readiness turns false when a watch has been failing for longer than this.
+  std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
+  bool help = false;
+};
+
+// Parses `nodepack agent` flags. `node_name_env` is $NODE_NAME (injected for tests).
+Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, const std::string& node_name_env);
+std::string agent_usage();
+
+}  // namespace nodepack::agent

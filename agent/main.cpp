@@ -1,0 +1,44 @@
+// nodepack: one binary, several modes.
+
+#include "agent/agent.hpp"
+#include "agent/process_collector.hpp"
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage =
+    "Usage: nodepack <mode> [flags]\n"
+    "\n"
+    "Modes:\n"
+    "  agent        run on a node: binpacking, NUMA and kernel metrics for that node\n"
+    "  version      print the version\n"
+    "\n"
+    "Run 'nodepack <mode> --help' for the flags of a mode.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << usage;
+    return 2;
+  }
+  const std::string mode = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (mode == "agent") {
+    return nodepack::agent::run_agent(args);
+  }
+  if (mode == "version" || mode == "--version") {
+    std::cout << "nodepack " << nodepack::metrics::nodepack_version() << " (" << nodepack::metrics::nodepack_revision()
+              << ", " << nodepack::metrics::compiler_version() << ")\n";
+    return 0;
+  }
+  if (mode == "-h" || mode == "--help" || mode == "help") {
+    std::cout << usage;
+    return 0;
+  }
+  std::cerr << "nodepack: unknown mode \"" << mode << "\"\n" << usage;
+  return 2;
+}

@@ -1,0 +1,110 @@
+#include "agent/node_state.hpp"
+
+#include "kube/json_fields.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace nodepack::agent {
+
+NodeState::NodeState(std::string node_name, kube::ResizeSemantics semantics)
+    : node_name_(std::move(node_name)), pods_(semantics) {}
+
+std::optional<kube::Node> NodeState::node() const {
+  std::lock_guard lock(mutex_);
+  return node_;
+}
+
+std::uint64_t NodeState::generation() const {
+  std::lock_guard lock(mutex_);
+  return node_generation_ + pods_.totals().generation;
+}
+
+void NodeState::set_node(std::optional<kube::Node> node) {
+  std::lock_guard lock(mutex_);
+  node_ = std::move(node);
+  ++node_generation_;
+}
+
+Result<void> NodeState::NodeSink::replace(const std::vector<boost::json::value>& items) {
+  std::optional<kube::Node> found;
+  std::string errors;
+  for (const auto& item : items) {
+    auto node = kube::parse_node(item);
+    if (!node) {
+      errors += (errors.empty() ? "" : "; ") + node.error().message;
+      continue;
+    }
+    // The field selector already limits the list to our node; check anyway so a server that
+    // ignores selectors cannot make us report someone else's node.
+    if (node->name == state_.node_name_) {
+      found = std::move(*node);
+    }
+  }
+  if (!found) {
+    spdlog::warn("node {} is not in the API server's node list", state_.node_name_);
+  }
+  state_.set_node(std::move(found));
+  if (!errors.empty()) {
+    return fail(errors);
+  }
+  return {};
+}
+
+Result<void> NodeState::NodeSink::apply(kube::WatchEventType type, const boost::json::value& object) {
+  auto node = kube::parse_node(object);
+  if (!node) {
+    return node.error();
+  }
+  if (node->name != state_.node_name_) {
+    return {};
+  }
+  if (type == kube::WatchEventType::deleted) {
+    spdlog::warn("node {} was deleted", node->name);
+    state_.set_node(std::nullopt);
+  } else {
+    state_.set_node(std::move(*node));
+  }
+  return {};
+}
+
+Result<void> NodeState::PodSink::replace(const std::vector<boost::json::value>& items) {
+  std::vector<kube::Pod> pods;
+  pods.reserve(items.size());
+  std::string errors;
+  for (const auto& item : items) {
+    auto pod = kube::parse_pod(item);
+    if (!pod) {
+      errors += (errors.empty() ? "" : "; ") + pod.error().message;
+      continue;
+    }
+    if (pod->node_name == state_.node_name_) {
+      pods.push_back(std::move(*pod));
+    }
+  }
+  state_.pods_.replace(std::move(pods));
+  if (!errors.empty()) {
+    return fail(errors);
+  }
+  return {};
+}
+
+Result<void> NodeState::PodSink::apply(kube::WatchEventType type, const boost::json::value& object) {
+  auto pod = kube::parse_pod(object);
+  if (!pod) {
+    // A malformed DELETED event must not leave a stale pod behind: it only needs the UID.
+    if (type == kube::WatchEventType::deleted && object.is_object()) {
+      if (const auto* metadata = kube::object_field(object.as_object(), "metadata"); metadata != nullptr) {
+        state_.pods_.remove(kube::string_field(*metadata, "uid"));
+      }
+    }
+    return pod.error();
+  }
+  if (type == kube::WatchEventType::deleted || pod->node_name != state_.node_name_) {
+    state_.pods_.remove(pod->uid);
+  } else {
+    state_.pods_.upsert(std::move(*pod));
+  }
+  return {};
+}
+
+}  // namespace nodepack::agent

@@ -1,0 +1,62 @@
+#pragma once
+
+// What the agent knows about its node: the Node object and the pods bound to it. The two
+// reflectors write here through their sinks; metrics, the report and debug pages read here.
+
+#include "kube/node.hpp"
+#include "kube/pod_store.hpp"
+#include "kube/reflector.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace nodepack::agent {
+
+class NodeState {
+ public:
+  NodeState(std::string node_name, kube::ResizeSemantics semantics);
+
+  const std::string& node_name() const { return node_name_; }
+  std::optional<kube::Node> node() const;
+  const kube::PodStore& pods() const { return pods_; }
+  kube::PodStore& pods() { return pods_; }
+  // Changes to the node or any pod; the node report's generation.
+  std::uint64_t generation() const;
+
+  kube::ReflectorSink& node_sink() { return node_sink_; }
+  kube::ReflectorSink& pod_sink() { return pod_sink_; }
+
+ private:
+  class NodeSink final : public kube::ReflectorSink {
+   public:
+    explicit NodeSink(NodeState& state) : state_(state) {}
+    Result<void> replace(const std::vector<boost::json::value>& items) override;
+    Result<void> apply(kube::WatchEventType type, const boost::json::value& object) override;
+
+   private:
+    NodeState& state_;
+  };
+  class PodSink final : public kube::ReflectorSink {
+   public:
+    explicit PodSink(NodeState& state) : state_(state) {}
+    Result<void> replace(const std::vector<boost::json::value>& items) override;
+    Result<void> apply(kube::WatchEventType type, const boost::json::value& object) override;
+
+   private:
+    NodeState& state_;
+  };
+
+  void set_node(std::optional<kube::Node> node);
+
+  std::string node_name_;
+  mutable std::mutex mutex_;
+  std::optional<kube::Node> node_;
+  std::uint64_t node_generation_ = 0;
+  kube::PodStore pods_;
+  NodeSink node_sink_{*this};
+  PodSink pod_sink_{*this};
+};
+
+}  // namespace nodepack::agent
