@@ -29,6 +29,7 @@ std::string transport_error(const char* what, const beast::error_code& ec) {
 // Reads the response body in slices so a watch is processed line by line as it arrives.
 template <class Stream>
 asio::awaitable<Result<ApiResponse>> read_response(Stream& stream, std::function<void(std::string_view)>* on_line,
+                                                   std::function<void(unsigned)>* on_open,
                                                    std::chrono::milliseconds timeout) {
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
@@ -41,6 +42,9 @@ asio::awaitable<Result<ApiResponse>> read_response(Stream& stream, std::function
   }
   ApiResponse response;
   response.status = parser.get().result_int();
+  if (on_open != nullptr) {
+    (*on_open)(response.status);
+  }
   const bool streaming = on_line != nullptr && response.status == 200;
   std::string pending;  // bytes after the last newline
   char slice[16 * 1024];
@@ -48,7 +52,7 @@ asio::awaitable<Result<ApiResponse>> read_response(Stream& stream, std::function
     parser.get().body().data = slice;
     parser.get().body().size = sizeof slice;
     beast::get_lowest_layer(stream).expires_after(timeout);
-    std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    std::tie(ec, n) = co_await http::async_read_some(stream, buffer, parser, use_nothrow);
     if (ec == http::error::need_buffer) {
       ec = {};
     }
@@ -148,7 +152,7 @@ ApiClient::~ApiClient() = default;
 
 asio::awaitable<Result<ApiResponse>> ApiClient::get(std::string target, std::chrono::milliseconds timeout) {
   for (int attempt = 0;; ++attempt) {
-    auto response = co_await request(target, nullptr, timeout);
+    auto response = co_await request(target, nullptr, nullptr, timeout);
     if (response && response->status == 401 && attempt == 0) {
       credentials_->invalidate();
       continue;
@@ -159,9 +163,10 @@ asio::awaitable<Result<ApiResponse>> ApiClient::get(std::string target, std::chr
 
 asio::awaitable<Result<ApiResponse>> ApiClient::stream(std::string target,
                                                        std::function<void(std::string_view)> on_line,
+                                                       std::function<void(unsigned)> on_open,
                                                        std::chrono::milliseconds idle_timeout) {
   ++counters_.watch_requests;
-  auto response = co_await request(target, &on_line, idle_timeout);
+  auto response = co_await request(target, &on_line, &on_open, idle_timeout);
   if (response && response->status == 401) {
     credentials_->invalidate();  // the caller retries with backoff; the next try gets fresh credentials
   }
@@ -170,6 +175,7 @@ asio::awaitable<Result<ApiResponse>> ApiClient::stream(std::string target,
 
 asio::awaitable<Result<ApiResponse>> ApiClient::request(const std::string& target,
                                                         std::function<void(std::string_view)>* on_line,
+                                                        std::function<void(unsigned)>* on_open,
                                                         std::chrono::milliseconds timeout) {
   ++counters_.requests;
   auto auth = credentials_->authorization();
@@ -215,7 +221,7 @@ asio::awaitable<Result<ApiResponse>> ApiClient::request(const std::string& targe
       ++counters_.errors;
       co_return fail(transport_error("sending request", wec));
     }
-    result = co_await read_response(stream, on_line, timeout);
+    result = co_await read_response(stream, on_line, on_open, timeout);
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
     co_await stream.async_shutdown(use_nothrow);
   } else {
@@ -231,7 +237,7 @@ asio::awaitable<Result<ApiResponse>> ApiClient::request(const std::string& targe
       ++counters_.errors;
       co_return fail(transport_error("sending request", wec));
     }
-    result = co_await read_response(stream, on_line, timeout);
+    result = co_await read_response(stream, on_line, on_open, timeout);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   }

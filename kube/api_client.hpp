@@ -46,9 +46,11 @@ class ApiClient {
   boost::asio::awaitable<Result<ApiResponse>> get(std::string target, std::chrono::milliseconds timeout);
 
   // GET a streaming response and call `on_line` for each newline-terminated line until the server
-  // ends the stream. `idle_timeout` bounds the wait for each read, not the whole stream.
+  // ends the stream. `on_open` runs once the status line arrives (a watch is established then,
+  // long before it ends). `idle_timeout` bounds the wait for each read, not the whole stream.
   boost::asio::awaitable<Result<ApiResponse>> stream(std::string target,
                                                      std::function<void(std::string_view line)> on_line,
+                                                     std::function<void(unsigned status)> on_open,
                                                      std::chrono::milliseconds idle_timeout);
 
   const ApiCounters& counters() const { return counters_; }
@@ -59,6 +61,7 @@ class ApiClient {
   ApiClient() = default;
   boost::asio::awaitable<Result<ApiResponse>> request(const std::string& target,
                                                       std::function<void(std::string_view)>* on_line,
+                                                      std::function<void(unsigned)>* on_open,
                                                       std::chrono::milliseconds timeout);
 
   std::string server_;

@@ -318,6 +318,12 @@ asio::awaitable<Result<bool>> Reflector::watch() {
   const auto from = resource_version_;
   auto response = co_await client_.stream(
       target, [&](std::string_view line) { handle_event(line, expired); },
+      [&](unsigned status) {
+        // An established watch is a success even if no event ever arrives on it.
+        if (status == 200) {
+          record_success();
+        }
+      },
       std::chrono::duration_cast<std::chrono::milliseconds>(timeout) + std::chrono::seconds(30));
   if (expired) {
     co_return true;

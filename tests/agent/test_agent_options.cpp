@@ -1,0 +1,58 @@
+#include "agent/agent_options.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace nodepack::agent;
+
+TEST_CASE("agent options: KBE defaults and $NODE_NAME") {
+  auto o = parse_agent_options({}, "node-a");
+  REQUIRE(o.has_value());
+  CHECK(o->node_name == "node-a");
+  CHECK(o->metrics_addr == ":9101");
+  CHECK(o->metrics_path == "/metrics");
+  CHECK(o->resources == std::vector<std::string>{"cpu", "memory"});
+  CHECK(o->list_page_size == 500);
+  CHECK(o->resync_period == std::chrono::minutes(30));
+  CHECK(o->log_format == "json");
+  CHECK(o->resize_semantics == nodepack::kube::ResizeSemantics::per_container);
+}
+
+TEST_CASE("agent options: every flag parsed") {
+  auto o = parse_agent_options({"--node-name=n2", "--resources", "cpu,memory,pods,nvidia.com/gpu,hugepages-2Mi",
+                                "--metrics-addr=127.0.0.1:0", "--metrics-path=/m", "--disable-node-metrics",
+                                "--log-level=debug", "--log-format=text", "--resync-period=1h30m",
+                                "--list-page-size=0", "--resize-semantics=max-of-sums", "--kubelet-root=/k"},
+                               "ignored");
+  REQUIRE(o.has_value());
+  CHECK(o->node_name == "n2");
+  CHECK(o->resources == std::vector<std::string>{"cpu", "memory", "pods", "nvidia.com/gpu", "hugepages-2Mi"});
+  CHECK(o->metrics_path == "/m");
+  CHECK(o->disable_node_metrics);
+  CHECK(o->resync_period == std::chrono::minutes(90));
+  CHECK(o->list_page_size == 0);
+  CHECK(o->resize_semantics == nodepack::kube::ResizeSemantics::max_of_sums);
+  CHECK(o->kubelet_root == "/k");
+}
+
+TEST_CASE("agent options: bad input is one clear line") {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"--bogus"}, "unknown flag --bogus"},
+      {{"--resync-period=soon"}, "invalid value for --resync-period: invalid duration \"soon\""},
+      {{"--log-level=loud"}, "--log-level must be debug, info, warn or error, not \"loud\""},
+      {{"--log-format=xml"}, "--log-format must be json or text, not \"xml\""},
+      {{"--resources="}, "--resources must name at least one resource"},
+      {{"--resources=cpu,me mory"}, "--resources: \"me mory\" is not a resource name"},
+      {{"--metrics-path=metrics"}, "--metrics-path must start with /"},
+      {{"--list-page-size=-1"}, "invalid value for --list-page-size: want a non-negative integer, got \"-1\""},
+      {{"--resize-semantics=sum"}, "invalid value for --resize-semantics: "},
+  };
+  for (const auto& [args, message] : cases) {
+    auto o = parse_agent_options(args, "n");
+    INFO(message);
+    REQUIRE_FALSE(o.has_value());
+    CHECK(o.error().message.rfind(message, 0) == 0);
+  }
+  auto no_node = parse_agent_options({}, "");
+  REQUIRE_FALSE(no_node.has_value());
+  CHECK(no_node.error().message.find("no node name") == 0);
+}
