@@ -89,6 +89,7 @@ std::vector<fs::directory_entry> subdirs(const fs::path& dir) {
 struct Found {
   std::string pod_uid;
   std::string container_id;
+  fs::path dir;
 };
 
 constexpr int kMaxNestedDepth = 4;  // cgroups a container makes below its own (systemd in a pod)
@@ -100,7 +101,7 @@ void walk_below_container(const fs::path& dir, const Found& who, int depth,
   }
   for (const auto& child : subdirs(dir)) {
     if (auto ino = inode_of(child.path())) {
-      out.emplace(*ino, who);
+      out.emplace(*ino, Found{who.pod_uid, who.container_id, child.path()});
       walk_below_container(child.path(), who, depth + 1, out);
     }
   }
@@ -111,10 +112,10 @@ void walk_pod(const fs::path& dir, const std::string& uid, std::unordered_map<st
   if (!ino) {
     return;
   }
-  out.emplace(*ino, Found{uid, ""});
+  out.emplace(*ino, Found{uid, "", dir});
   for (const auto& child : subdirs(dir)) {
     auto cid = parse_container_dir(child.path().filename().string());
-    Found who{uid, cid.value_or("")};
+    Found who{uid, cid.value_or(""), child.path()};
     if (auto cino = inode_of(child.path())) {
       out.emplace(*cino, who);
       walk_below_container(child.path(), who, 1, out);
@@ -229,6 +230,7 @@ Result<std::unique_ptr<CgroupResolver>> CgroupResolver::create(const HostPaths& 
 
 std::size_t CgroupResolver::rescan() {
   std::unordered_map<std::uint64_t, Found> found;
+  std::vector<fs::path> kubepods;
   // kubepods sits at the top on most nodes, one or two levels down in nested setups
   // (e.g. kubelet.slice/kubelet-kubepods.slice).
   std::vector<fs::path> level{root_};
@@ -237,6 +239,7 @@ std::size_t CgroupResolver::rescan() {
     for (const auto& dir : level) {
       for (const auto& child : subdirs(dir)) {
         if (is_kubepods_dir(child.path().filename().string())) {
+          kubepods.push_back(child.path());
           walk_kubepods(child.path(), found);
         } else if (depth < 2) {
           next.push_back(child.path());
@@ -247,6 +250,7 @@ std::size_t CgroupResolver::rescan() {
   }
 
   std::lock_guard lock(mu_);
+  kubepods_ = std::move(kubepods);
   for (auto& [id, e] : entries_) {
     auto it = found.find(id);
     if (it == found.end() || it->second.pod_uid != e.pod_uid || it->second.container_id != e.container_id) {
@@ -256,10 +260,12 @@ std::size_t CgroupResolver::rescan() {
   for (auto& [id, f] : found) {
     auto it = entries_.find(id);
     if (it == entries_.end()) {
-      entries_.emplace(id, Entry{f.pod_uid, f.container_id, false, std::nullopt});
+      entries_.emplace(id, Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir});
     } else if (it->second.removed && (it->second.pod_uid != f.pod_uid || it->second.container_id != f.container_id)) {
       // Reused inode: the old cgroup's last values are lost with its entry; rare and harmless.
-      it->second = Entry{f.pod_uid, f.container_id, false, std::nullopt};
+      it->second = Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir};
+    } else {
+      it->second.dir = f.dir;
     }
   }
   return found.size();
@@ -339,6 +345,22 @@ std::vector<std::uint64_t> CgroupResolver::live_ids() const {
   for (const auto& [id, e] : entries_) {
     if (!e.removed) {
       out.push_back(id);
+    }
+  }
+  return out;
+}
+
+std::vector<fs::path> CgroupResolver::kubepods_dirs() const {
+  std::lock_guard lock(mu_);
+  return kubepods_;
+}
+
+std::vector<std::pair<std::uint64_t, fs::path>> CgroupResolver::live_dirs() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::uint64_t, fs::path>> out;
+  for (const auto& [id, e] : entries_) {
+    if (!e.removed) {
+      out.emplace_back(id, e.dir);
     }
   }
   return out;

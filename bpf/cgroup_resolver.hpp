@@ -59,6 +59,11 @@ class CgroupResolver {
   std::size_t live_count() const;
 
   const std::filesystem::path& root() const { return root_; }
+  // The kubepods cgroups (one per node normally) found by the last rescan: where cgroup
+  // programs that should see every pod are attached.
+  std::vector<std::filesystem::path> kubepods_dirs() const;
+  // The directory of a live cgroup, for collectors that read cgroup files.
+  std::vector<std::pair<std::uint64_t, std::filesystem::path>> live_dirs() const;
 
  private:
   struct Entry {
@@ -66,12 +71,14 @@ class CgroupResolver {
     std::string container_id;
     bool removed = false;
     std::optional<PodIdentity> labels;
+    std::filesystem::path dir;
   };
 
   std::filesystem::path root_;
   const PodLookup& pods_;
   mutable std::mutex mu_;
   std::unordered_map<std::uint64_t, Entry> entries_;
+  std::vector<std::filesystem::path> kubepods_;
 };
 
 }  // namespace nodepack::bpf

@@ -4,6 +4,7 @@
 #include "bpf/oom/oom_collector.hpp"
 #include "bpf/proc/proc_collector.hpp"
 #include "bpf/sched/sched_collector.hpp"
+#include "bpf/tcp/tcp_collector.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -31,6 +32,8 @@ const std::vector<CollectorSpec>& builtin_collectors() {
        [](const CollectorDeps& d) { return std::make_unique<SchedCollector>(d.features); }},
       {"oom", Profile::minimal, true,
        [](const CollectorDeps& d) { return std::make_unique<OomCollector>(d.features); }},
+      {"tcp", Profile::standard, true,
+       [](const CollectorDeps& d) { return std::make_unique<TcpCollector>(d.features, d.resolver); }},
       {"proc", Profile::comprehensive, true,
        [](const CollectorDeps& d) { return std::make_unique<ProcCollector>(d.features); }},
   };

@@ -73,3 +73,10 @@ static __always_inline __u64 nodepack_sock_cgroup_id(const struct sock *sk)
 		return 0; /* net_cls/net_prio data in use: the v2 cgroup is not recorded */
 	return nodepack_cgroup_id((const struct cgroup *)(unsigned long)val);
 }
+
+/* Linux 5.6, commit bf9765145b85 ("sock: Make sk_protocol a 16-bit value"): sk_protocol was an
+ * 8-bit bitfield before. The probed bitfield read handles both layouts. */
+static __always_inline __u16 nodepack_sk_protocol(const struct sock *sk)
+{
+	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+}
