@@ -4,6 +4,8 @@
 #include "bpf/oom/oom_collector.hpp"
 #include "bpf/proc/proc_collector.hpp"
 #include "bpf/sched/sched_collector.hpp"
+#include "bpf/syscall/syscall_collector.hpp"
+#include "bpf/syscall/syscall_names.hpp"
 #include "bpf/tcp/tcp_collector.hpp"
 
 #include <spdlog/spdlog.h>
@@ -34,6 +36,11 @@ const std::vector<CollectorSpec>& builtin_collectors() {
        [](const CollectorDeps& d) { return std::make_unique<OomCollector>(d.features); }},
       {"tcp", Profile::standard, true,
        [](const CollectorDeps& d) { return std::make_unique<TcpCollector>(d.features, d.resolver); }},
+      {"syscall", Profile::comprehensive, true,
+       [](const CollectorDeps& d) {
+         auto tracked = d.options.tracked_syscalls.empty() ? default_tracked_syscalls() : d.options.tracked_syscalls;
+         return std::make_unique<SyscallCollector>(d.features, std::move(tracked));
+       }},
       {"proc", Profile::comprehensive, true,
        [](const CollectorDeps& d) { return std::make_unique<ProcCollector>(d.features); }},
   };

@@ -32,7 +32,9 @@ struct RegistryOptions {
   Profile profile = Profile::standard;
   // Per-collector overrides of the profile (--collector.<name>=true|false).
   std::map<std::string, bool, std::less<>> enable;
-  bool bpf_stats = true;  // keep kernel run-time stats on to export per-program cost
+  bool bpf_stats = true;
+  // Syscalls the syscall collector tracks (names; empty = kpod-metrics' default set).
+  std::vector<std::string> tracked_syscalls;  // keep kernel run-time stats on to export per-program cost
   const Clock* clock = &SystemClock::instance();
 };
 
