@@ -2,6 +2,7 @@
 
 #include "agent/binpacking_collector.hpp"
 #include "agent/node_report.hpp"
+#include "agent/numa_source.hpp"
 #include "agent/process_collector.hpp"
 #include "agent/watch_collector.hpp"
 #include "common/duration.hpp"
@@ -112,6 +113,17 @@ Result<void> Agent::start() {
   registry_.add(binpacking_);
   registry_.add(std::make_shared<WatchCollector>(
       std::vector<const kube::Reflector*>{node_reflector_.get(), pod_reflector_.get()}, *client_));
+  if (options_.collect_numa) {
+    auto reserved = numa::CpuSet::parse(options_.reserved_cpus);
+    if (!reserved) {
+      return fail("--reserved-cpus: " + reserved.error().message);
+    }
+    HostPaths paths = HostPaths::under(options_.host_root);
+    paths.kubelet_root = options_.kubelet_root;
+    numa_ = std::make_unique<NumaSource>(*state_, paths, std::move(*reserved), clock_);
+    numa_->start();
+    registry_.add(numa_->collector());
+  }
   registry_.add(std::make_shared<metrics::BuildInfoCollector>());
   registry_.add(std::make_shared<metrics::ProcessCollector>());
 
@@ -122,6 +134,9 @@ Result<void> Agent::start() {
 
   boost::asio::co_spawn(io_, node_reflector_->run(), boost::asio::detached);
   boost::asio::co_spawn(io_, pod_reflector_->run(), boost::asio::detached);
+  if (numa_) {
+    boost::asio::co_spawn(io_, numa_->run(), boost::asio::detached);
+  }
   // Periodic recount: rebuilds the totals from the stored pods and checks them against the
   // incrementally kept ones. No API calls; a mismatch would be a bug, so it is logged loudly.
   boost::asio::co_spawn(
@@ -175,9 +190,16 @@ http::Router Agent::make_router() {
   });
   router.add("/sync", [this](const Request& r) { return sync_page(r); });
   router.add("/report", [this](const Request& r) {
-    return json_reply(r, build_node_report(*state_, ready(), clock_.now()));
+    return json_reply(r, build_node_report(*state_, ready(), clock_.now(),
+                                           numa_ ? numa_->zones_json() : boost::json::array()));
   });
   router.add("/debug/pods", [this](const Request& r) { return debug_pods(r); });
+  router.add("/debug/numa", [this](const Request& r) {
+    if (!numa_) {
+      return Reply{http::make_response(r, beast::http::status::not_found, "NUMA collection is disabled\n"), {}};
+    }
+    return json_reply(r, numa_->debug_json());
+  });
   return router;
 }
 
@@ -277,7 +299,8 @@ http::Reply Agent::index_page(const Request& request) const {
   }
   body += "</table><h2>Endpoints</h2><ul>";
   for (const auto& path : {options_.metrics_path, std::string("/healthz"), std::string("/readyz"),
-                           std::string("/sync"), std::string("/report"), std::string("/debug/pods")}) {
+                           std::string("/sync"), std::string("/report"), std::string("/debug/pods"),
+                           std::string("/debug/numa")}) {
     body += "<li><a href=\"" + html_escape(path) + "\">" + html_escape(path) + "</a></li>";
   }
   body += "</ul></body></html>\n";

@@ -21,6 +21,7 @@
 namespace nodepack::agent {
 
 class BinpackingCollector;
+class NumaSource;
 
 // Test hooks: faster back-off and watch timeouts than production needs.
 struct AgentTuning {
@@ -66,6 +67,7 @@ class Agent {
   std::unique_ptr<kube::Reflector> node_reflector_;
   std::unique_ptr<kube::Reflector> pod_reflector_;
   std::shared_ptr<BinpackingCollector> binpacking_;
+  std::unique_ptr<NumaSource> numa_;  // null with --collectors.numa=false
   metrics::MetricsRegistry registry_;
   std::unique_ptr<http::Server> server_;
 };

@@ -56,6 +56,9 @@ void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text
             });
   flags.add_string("host-root", "Where the host's / is mounted (for /sys, /proc, cgroups)", o.host_root);
   flags.add_string("kubelet-root", "Kubelet state directory", o.kubelet_root);
+  flags.add_bool("collectors.numa", "Per-NUMA capacity and kubelet allocation (numainfo_*)", o.collect_numa);
+  flags.add_string("reserved-cpus", "The kubelet's --reserved-cpus (e.g. 0-1), so NUMA allocatable matches it",
+                   o.reserved_cpus);
   flags.add("unready-after", "Report not ready once a watch has failed continuously this long", "3m",
             [&o](std::string_view v) -> Result<void> {
               auto d = parse_go_duration(v);

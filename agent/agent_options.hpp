@@ -25,6 +25,8 @@ struct AgentOptions {
   kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
   std::string host_root = "/";
   std::string kubelet_root = "/var/lib/kubelet";
+  bool collect_numa = true;       // --collectors.numa
+  std::string reserved_cpus;      // --reserved-cpus, the kubelet's, for NUMA allocatable
   // Readiness turns false when a watch has been failing for longer than this.
   std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
   bool help = false;

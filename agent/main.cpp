@@ -2,6 +2,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/process_collector.hpp"
+#include "numa/inspect.hpp"
 
 #include <iostream>
 #include <string>
@@ -14,6 +15,7 @@ constexpr const char* usage =
     "\n"
     "Modes:\n"
     "  agent        run on a node: binpacking, NUMA and kernel metrics for that node\n"
+    "  inspect numa print once what the agent would export for NUMA, and exit\n"
     "  version      print the version\n"
     "\n"
     "Run 'nodepack <mode> --help' for the flags of a mode.\n";
@@ -29,6 +31,13 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (mode == "agent") {
     return nodepack::agent::run_agent(args);
+  }
+  if (mode == "inspect") {
+    if (argc < 3 || std::string(argv[2]) != "numa") {
+      std::cerr << "Usage: nodepack inspect numa [--host-root DIR] [--kubelet-root DIR] [--format json|prometheus]\n";
+      return 2;
+    }
+    return nodepack::numa::run_inspect_numa(argc - 2, argv + 2);
   }
   if (mode == "version" || mode == "--version") {
     std::cout << "nodepack " << nodepack::metrics::nodepack_version() << " (" << nodepack::metrics::nodepack_revision()

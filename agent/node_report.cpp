@@ -14,7 +14,8 @@ boost::json::value resource_list_json(const kube::ResourceList& list) {
   return out;
 }
 
-boost::json::value build_node_report(const NodeState& state, bool synced, std::chrono::system_clock::time_point now) {
+boost::json::value build_node_report(const NodeState& state, bool synced, std::chrono::system_clock::time_point now,
+                                     boost::json::array numa_zones) {
   boost::json::object report;
   const auto node = state.node();
   const auto totals = state.pods().totals();
@@ -37,7 +38,7 @@ boost::json::value build_node_report(const NodeState& state, bool synced, std::c
   report["daemonset_allocated"] = resource_list_json(ds_allocated);
   report["pod_count"] = totals.pod_count;
   report["daemonset_pod_count"] = totals.daemonset_pod_count;
-  report["numa_zones"] = boost::json::array();
+  report["numa_zones"] = std::move(numa_zones);
   report["synced"] = synced;
   report["generation"] = state.generation();
   report["built_at"] = format_rfc3339(now);

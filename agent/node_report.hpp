@@ -10,13 +10,15 @@
 
 #include "agent/node_state.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
 
 namespace nodepack::agent {
 
-boost::json::value build_node_report(const NodeState& state, bool synced, std::chrono::system_clock::time_point now);
+boost::json::value build_node_report(const NodeState& state, bool synced, std::chrono::system_clock::time_point now,
+                                     boost::json::array numa_zones);
 boost::json::value resource_list_json(const kube::ResourceList& list);
 
 }  // namespace nodepack::agent
