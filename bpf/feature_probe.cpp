@@ -87,6 +87,20 @@ bool KernelFeatureProbe::probe(std::string_view feature) {
     // (together with the uid field of the event), which is what lets us read its cgroup.
     return tracepoint_arg_is_pointer("mark_victim", 0);
   }
+  if (feature == "block_rq_issue:request_first") {
+    // Linux 5.11 dropped block_rq_issue's leading request_queue argument.
+    std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());
+    if (!btf) {
+      return true;  // no BTF to ask: assume a current kernel
+    }
+    int id = btf__find_by_name_kind(btf.get(), "btf_trace_block_rq_issue", BTF_KIND_TYPEDEF);
+    if (id <= 0) {
+      return true;
+    }
+    const struct btf_type* t = btf__type_by_id(btf.get(), btf__resolve_type(btf.get(), id));
+    t = (t != nullptr && btf_is_ptr(t)) ? btf__type_by_id(btf.get(), t->type) : nullptr;
+    return t != nullptr && btf_is_func_proto(t) && btf_vlen(t) == 2;  // (void *ctx, struct request *)
+  }
   if (feature == "raw_tp") {
     return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
   }

@@ -1,5 +1,6 @@
 #include "bpf/registry.hpp"
 
+#include "bpf/blkio/blkio_collector.hpp"
 #include "bpf/metrics.hpp"
 #include "bpf/oom/oom_collector.hpp"
 #include "bpf/proc/proc_collector.hpp"
@@ -36,6 +37,8 @@ const std::vector<CollectorSpec>& builtin_collectors() {
        [](const CollectorDeps& d) { return std::make_unique<OomCollector>(d.features); }},
       {"tcp", Profile::standard, true,
        [](const CollectorDeps& d) { return std::make_unique<TcpCollector>(d.features, d.resolver); }},
+      {"blkio", Profile::standard, true,
+       [](const CollectorDeps& d) { return std::make_unique<BlkioCollector>(d.features); }},
       {"syscall", Profile::comprehensive, true,
        [](const CollectorDeps& d) {
          auto tracked = d.options.tracked_syscalls.empty() ? default_tracked_syscalls() : d.options.tracked_syscalls;

@@ -80,3 +80,15 @@ static __always_inline __u16 nodepack_sk_protocol(const struct sock *sk)
 {
 	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 }
+
+/* The cgroup a block request is charged to: its first bio's blkg → blkcg. Kernels built
+ * without CONFIG_BLK_CGROUP have no bio->bi_blkg: 0 (uncharged). On a host whose io controller
+ * is still bound to cgroup v1 this is the v1 blkio cgroup, which no pod resolves to. */
+static __always_inline __u64 nodepack_request_cgroup_id(const struct request *rq)
+{
+	const struct bio *bio = BPF_CORE_READ(rq, bio);
+
+	if (!bio || !bpf_core_field_exists(bio->bi_blkg))
+		return 0;
+	return nodepack_cgroup_id(BPF_CORE_READ(bio, bi_blkg, blkcg, css.cgroup));
+}
