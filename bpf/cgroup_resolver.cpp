@@ -90,6 +90,7 @@ struct Found {
   std::string pod_uid;
   std::string container_id;
   fs::path dir;
+  CgroupResolver::Level level = CgroupResolver::Level::pod;
 };
 
 constexpr int kMaxNestedDepth = 4;  // cgroups a container makes below its own (systemd in a pod)
@@ -101,7 +102,7 @@ void walk_below_container(const fs::path& dir, const Found& who, int depth,
   }
   for (const auto& child : subdirs(dir)) {
     if (auto ino = inode_of(child.path())) {
-      out.emplace(*ino, Found{who.pod_uid, who.container_id, child.path()});
+      out.emplace(*ino, Found{who.pod_uid, who.container_id, child.path(), CgroupResolver::Level::nested});
       walk_below_container(child.path(), who, depth + 1, out);
     }
   }
@@ -112,10 +113,10 @@ void walk_pod(const fs::path& dir, const std::string& uid, std::unordered_map<st
   if (!ino) {
     return;
   }
-  out.emplace(*ino, Found{uid, "", dir});
+  out.emplace(*ino, Found{uid, "", dir, CgroupResolver::Level::pod});
   for (const auto& child : subdirs(dir)) {
     auto cid = parse_container_dir(child.path().filename().string());
-    Found who{uid, cid.value_or(""), child.path()};
+    Found who{uid, cid.value_or(""), child.path(), CgroupResolver::Level::container};
     if (auto cino = inode_of(child.path())) {
       out.emplace(*cino, who);
       walk_below_container(child.path(), who, 1, out);
@@ -260,12 +261,13 @@ std::size_t CgroupResolver::rescan() {
   for (auto& [id, f] : found) {
     auto it = entries_.find(id);
     if (it == entries_.end()) {
-      entries_.emplace(id, Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir});
+      entries_.emplace(id, Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir, f.level});
     } else if (it->second.removed && (it->second.pod_uid != f.pod_uid || it->second.container_id != f.container_id)) {
       // Reused inode: the old cgroup's last values are lost with its entry; rare and harmless.
-      it->second = Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir};
+      it->second = Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir, f.level};
     } else {
       it->second.dir = f.dir;
+      it->second.level = f.level;
     }
   }
   return found.size();
@@ -355,12 +357,12 @@ std::vector<fs::path> CgroupResolver::kubepods_dirs() const {
   return kubepods_;
 }
 
-std::vector<std::pair<std::uint64_t, fs::path>> CgroupResolver::live_dirs() const {
+std::vector<CgroupResolver::LiveCgroup> CgroupResolver::live_dirs() const {
   std::lock_guard lock(mu_);
-  std::vector<std::pair<std::uint64_t, fs::path>> out;
+  std::vector<LiveCgroup> out;
   for (const auto& [id, e] : entries_) {
     if (!e.removed) {
-      out.emplace_back(id, e.dir);
+      out.push_back({id, e.dir, e.level});
     }
   }
   return out;

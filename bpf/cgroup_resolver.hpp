@@ -62,8 +62,14 @@ class CgroupResolver {
   // The kubepods cgroups (one per node normally) found by the last rescan: where cgroup
   // programs that should see every pod are attached.
   std::vector<std::filesystem::path> kubepods_dirs() const;
-  // The directory of a live cgroup, for collectors that read cgroup files.
-  std::vector<std::pair<std::uint64_t, std::filesystem::path>> live_dirs() const;
+  // Live cgroups with their directories, for collectors that read cgroup files.
+  enum class Level { pod, container, nested };
+  struct LiveCgroup {
+    std::uint64_t id;
+    std::filesystem::path dir;
+    Level level;
+  };
+  std::vector<LiveCgroup> live_dirs() const;
 
  private:
   struct Entry {
@@ -72,6 +78,7 @@ class CgroupResolver {
     bool removed = false;
     std::optional<PodIdentity> labels;
     std::filesystem::path dir;
+    Level level = Level::pod;
   };
 
   std::filesystem::path root_;

@@ -1,6 +1,7 @@
 #include "bpf/registry.hpp"
 
 #include "bpf/blkio/blkio_collector.hpp"
+#include "bpf/cgroupfs/cgroupfs_collector.hpp"
 #include "bpf/metrics.hpp"
 #include "bpf/oom/oom_collector.hpp"
 #include "bpf/proc/proc_collector.hpp"
@@ -37,6 +38,8 @@ const std::vector<CollectorSpec>& builtin_collectors() {
        [](const CollectorDeps& d) { return std::make_unique<OomCollector>(d.features); }},
       {"tcp", Profile::standard, true,
        [](const CollectorDeps& d) { return std::make_unique<TcpCollector>(d.features, d.resolver); }},
+      {"cgroupfs", Profile::minimal, false,
+       [](const CollectorDeps& d) { return std::make_unique<CgroupFsCollector>(d.options.paths); }},
       {"blkio", Profile::standard, true,
        [](const CollectorDeps& d) { return std::make_unique<BlkioCollector>(d.features); }},
       {"syscall", Profile::comprehensive, true,
