@@ -19,6 +19,14 @@ static __always_inline __s64 nodepack_task_state(const struct task_struct *task)
 	return BPF_CORE_READ((struct task_struct___pre_5_14 *)task, state);
 }
 
+/* The same for BTF-typed pointers (tp_btf): direct loads, no helper call per field. */
+static __always_inline __s64 nodepack_task_state_btf(const struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->__state))
+		return task->__state;
+	return ((struct task_struct___pre_5_14 *)task)->state;
+}
+
 /* Linux 5.5, commit 67c0496e87d1 ("kernfs: convert kernfs_node->id from union kernfs_node_id
  * to u64"): before it the id was a union whose 64-bit view is `id.id`. The cgroup id seen by
  * user space (the cgroup directory's inode on cgroup2) is this value. */
@@ -52,6 +60,16 @@ static __always_inline __u64 nodepack_cgroup_id(const struct cgroup *cgrp)
 static __always_inline __u64 nodepack_task_cgroup_id(const struct task_struct *task)
 {
 	return nodepack_cgroup_id(BPF_CORE_READ(task, cgroups, dfl_cgrp));
+}
+
+/* For BTF-typed task pointers (tp_btf): the same chain as direct loads. */
+static __always_inline __u64 nodepack_task_cgroup_id_btf(const struct task_struct *task)
+{
+	const struct kernfs_node *kn = task->cgroups->dfl_cgrp->kn;
+
+	if (bpf_core_type_exists(union kernfs_node_id___pre_5_5))
+		return ((struct kernfs_node___pre_5_5 *)kn)->id.id;
+	return kn->id;
 }
 
 /* Linux 5.15, commit 8520e224f547 ("bpf, cgroups: Fix cgroup v2 fallback on v1/v2 mixed

@@ -22,15 +22,22 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Tunables, set between open and load. */
-const volatile bool filter_cgroups = false; /* count only cgroups present in `tracked` */
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SCHED_MAX_WAITING);
 	__type(key, __u32);   /* tid */
 	__type(value, __u64); /* enqueue time, ns */
 } waiting SEC(".maps");
+
+/* tp_btf programs keep the enqueue time in task-local storage (Linux 5.11+ for tracing
+ * programs): no hashing, no shared buckets, freed with the task. raw_tp programs cannot pass a
+ * task to the storage helpers and use `waiting`; user space creates only the map it needs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} task_enqueued SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
@@ -39,63 +46,73 @@ struct {
 	__type(value, struct sched_cg_stats);
 } cg_stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SCHED_MAX_CGROUPS);
-	__type(key, __u64);
-	__type(value, __u8);
-} tracked SEC(".maps");
-
 /* Zero value used to create entries; per-CPU maps copy it to every CPU. */
 static const struct sched_cg_stats zero_stats;
 
-static __always_inline bool cgroup_wanted(__u64 cgid)
+/* `btf` is a constant at every call site: tp_btf programs read task fields with direct loads,
+ * raw_tp programs through bpf_probe_read_kernel. */
+static __always_inline void wait_begins(struct task_struct *p, bool btf)
 {
-	if (!filter_cgroups)
-		return true;
-	return bpf_map_lookup_elem(&tracked, &cgid) != NULL;
-}
-
-static __always_inline void wait_begins(struct task_struct *p)
-{
-	__u32 tid = BPF_CORE_READ(p, pid);
-	__u64 ts;
+	__u32 tid = btf ? p->pid : BPF_CORE_READ(p, pid);
+	__u64 ts, *slot;
 
 	if (!tid)
 		return; /* idle task */
 	ts = bpf_ktime_get_ns();
+	if (btf) {
+		slot = bpf_task_storage_get(&task_enqueued, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (slot)
+			*slot = ts;
+		return;
+	}
 	bpf_map_update_elem(&waiting, &tid, &ts, BPF_ANY);
 }
 
-static __always_inline void on_switch(struct task_struct *prev, struct task_struct *next)
+/* Takes the enqueue time of `p` (0 when its wait began before we attached). */
+static __always_inline __u64 wait_ends(struct task_struct *p, bool btf)
+{
+	__u64 *slot, ts;
+	__u32 tid;
+
+	if (btf) {
+		slot = bpf_task_storage_get(&task_enqueued, p, 0, 0);
+		if (!slot)
+			return 0;
+		ts = *slot;
+		*slot = 0;
+		return ts;
+	}
+	tid = BPF_CORE_READ(p, pid);
+	slot = bpf_map_lookup_elem(&waiting, &tid);
+	if (!slot)
+		return 0;
+	ts = *slot;
+	bpf_map_delete_elem(&waiting, &tid);
+	return ts;
+}
+
+static __always_inline void on_switch(struct task_struct *prev, struct task_struct *next, bool btf)
 {
 	struct sched_cg_stats *st;
-	__u64 cgid, *tsp, now, delta;
-	__u32 tid;
+	__u64 cgid, start, now, delta;
 
 	/* Switch count: the task leaving the CPU; current is still prev here. */
 	cgid = bpf_get_current_cgroup_id();
-	if (cgroup_wanted(cgid)) {
-		st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
-		if (st)
-			st->context_switches++;
-	}
+	st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
+	if (st)
+		st->context_switches++;
 
 	/* A preempted task is still runnable: its next wait starts now. */
-	if (nodepack_task_state(prev) == TASK_RUNNING)
-		wait_begins(prev);
+	if ((btf ? nodepack_task_state_btf(prev) : nodepack_task_state(prev)) == TASK_RUNNING)
+		wait_begins(prev, btf);
 
-	tid = BPF_CORE_READ(next, pid);
-	tsp = bpf_map_lookup_elem(&waiting, &tid);
-	if (!tsp)
+	start = wait_ends(next, btf);
+	if (!start)
 		return; /* wait began before we attached */
 	now = bpf_ktime_get_ns();
-	delta = now > *tsp ? now - *tsp : 0;
-	bpf_map_delete_elem(&waiting, &tid);
+	delta = now > start ? now - start : 0;
 
-	cgid = nodepack_task_cgroup_id(next);
-	if (!cgroup_wanted(cgid))
-		return;
+	cgid = btf ? nodepack_task_cgroup_id_btf(next) : nodepack_task_cgroup_id(next);
 	st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
 	if (st)
 		nodepack_hist_record(&st->runq, delta, false);
@@ -104,41 +121,41 @@ static __always_inline void on_switch(struct task_struct *prev, struct task_stru
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sched_wakeup_btf, struct task_struct *p)
 {
-	wait_begins(p);
+	wait_begins(p, true);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
 {
-	wait_begins(p);
+	wait_begins(p, true);
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev, next);
+	on_switch(prev, next, true);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(sched_wakeup_raw, struct task_struct *p)
 {
-	wait_begins(p);
+	wait_begins(p, false);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
 {
-	wait_begins(p);
+	wait_begins(p, false);
 	return 0;
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev, next);
+	on_switch(prev, next, false);
 	return 0;
 }

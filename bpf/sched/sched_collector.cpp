@@ -37,6 +37,9 @@ Result<void> SchedCollector::start() {
   for (auto* prog : {s->progs.sched_wakeup_raw, s->progs.sched_wakeup_new_raw, s->progs.sched_switch_raw}) {
     bpf_program__set_autoload(prog, !btf);
   }
+  // Only the wait-start store the chosen programs use is created.
+  bpf_map__set_autocreate(s->maps.task_enqueued, btf);
+  bpf_map__set_autocreate(s->maps.waiting, !btf);
   if (auto r = s.load(); !r) {
     return r;
   }

@@ -1,0 +1,8 @@
+# Benchmarks of the bpf/ module (included by bench/CMakeLists.txt when present).
+if(TARGET nodepack_bpf)
+  # User-space costs at scrape time: histogram export, per-pod folding, cgroup walks.
+  nodepack_add_bench(bench_bpf SOURCES bench_bpf.cpp LIBS nodepack_bpf)
+  # Kernel-side cost per event under a scheduler-heavy load, against bpftrace (bpf_overhead.sh).
+  add_executable(bench_bpf_overhead bench_bpf_overhead.cpp)
+  target_link_libraries(bench_bpf_overhead PRIVATE nodepack_bpf nodepack_warnings)
+endif()

@@ -1,0 +1,117 @@
+// User-space costs of the BPF collectors at scrape time.
+#include "bpf/cgroup_resolver.hpp"
+#include "bpf/metrics.hpp"
+#include "bpf/pod_series.hpp"
+
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <unordered_set>
+
+namespace nb = nodepack::bpf;
+namespace fs = std::filesystem;
+
+namespace {
+
+class Pods final : public nb::PodLookup {
+ public:
+  std::map<std::string, nb::PodInfo, std::less<>> pods;
+  std::optional<nb::PodInfo> by_uid(std::string_view uid) const override {
+    auto it = pods.find(uid);
+    return it == pods.end() ? std::nullopt : std::optional(it->second);
+  }
+};
+
+std::string hex_id(int i, char fill) {
+  std::string s(64, fill);
+  auto n = std::to_string(i);
+  s.replace(0, n.size(), n);
+  return s;
+}
+
+std::string uid_of(int i) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08d-0000-4000-8000-000000000000", i);
+  return buf;
+}
+
+// A systemd-driver kubepods tree with `n` pods of two containers each.
+struct Tree {
+  fs::path root;
+  Pods pods;
+  std::vector<std::uint64_t> ids;
+  explicit Tree(int n) {
+    root = fs::temp_directory_path() / ("nodepack-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n));
+    for (int i = 0; i < n; ++i) {
+      std::string uid = uid_of(i);
+      std::string u = uid;
+      std::replace(u.begin(), u.end(), '-', '_');
+      auto pod = root / "kubepods.slice/kubepods-burstable.slice" / ("kubepods-burstable-pod" + u + ".slice");
+      nb::PodInfo info{"ns", "pod-" + std::to_string(i), {}};
+      for (char c : {'a', 'b'}) {
+        auto cid = hex_id(i, c);
+        fs::create_directories(pod / ("cri-containerd-" + cid + ".scope"));
+        info.containers[cid] = std::string("c") + c;
+      }
+      pods.pods[uid] = info;
+    }
+  }
+  ~Tree() { fs::remove_all(root); }
+};
+
+void BM_HistogramExport(benchmark::State& state) {
+  nb::Log2Hist h;
+  for (std::size_t i = 0; i < h.slots.size(); ++i) {
+    h.slots[i] = i * 3;
+  }
+  for (auto _ : state) {
+    auto m = nb::histogram_metric({{"namespace", "ns"}, {"pod", "p"}, {"node", "n"}}, h);
+    benchmark::DoNotOptimize(m);
+  }
+}
+BENCHMARK(BM_HistogramExport);
+
+void BM_CgroupRescan(benchmark::State& state) {
+  Tree tree(static_cast<int>(state.range(0)));
+  nb::CgroupResolver r(tree.root, tree.pods);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(r.rescan());
+  }
+  state.SetLabel(std::to_string(state.range(0)) + " pods, " + std::to_string(state.range(0) * 3) + " cgroups");
+}
+BENCHMARK(BM_CgroupRescan)->Arg(100)->Arg(500)->Unit(benchmark::kMillisecond);
+
+// One scrape's fold of a map with one entry per container cgroup, labels cached.
+void BM_FoldScrape(benchmark::State& state) {
+  Tree tree(static_cast<int>(state.range(0)));
+  nb::CgroupResolver r(tree.root, tree.pods);
+  r.rescan();
+  struct V {
+    nb::Log2Hist h;
+    std::uint64_t n = 0;
+    V& operator+=(const V& o) {
+      h += o.h;
+      n += o.n;
+      return *this;
+    }
+  };
+  std::vector<std::pair<std::uint64_t, V>> read;
+  for (auto id : r.live_ids()) {
+    read.emplace_back(id, V{});
+  }
+  nb::PodSeries<V> series;
+  std::unordered_set<std::uint64_t> removed;
+  std::string node = "n";
+  nb::ScrapeContext ctx{r, node, removed};
+  for (auto _ : state) {
+    std::vector<std::uint64_t> drop;
+    auto rows = series.fold(ctx, read, drop);
+    benchmark::DoNotOptimize(rows);
+  }
+  state.SetLabel(std::to_string(read.size()) + " cgroups");
+}
+BENCHMARK(BM_FoldScrape)->Arg(100)->Arg(500)->Unit(benchmark::kMicrosecond);
+
+}  // namespace

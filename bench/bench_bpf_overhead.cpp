@@ -1,0 +1,237 @@
+// Kernel-side cost of nodepack's sched programs per event, under a scheduler-heavy load, next to
+// a bpftrace runqlat equivalent measured the same way in the same run.
+//
+//   bench_bpf_overhead [--seconds N] [--pairs N] [--bpftrace PATH --script FILE]
+//
+// Phases, each running the same load (N pairs of processes ping-ponging a byte over pipes, so
+// every round trip is two wake-ups and two context switches): no tracing, nodepack's sched
+// collector, bpftrace. Kernel BPF run-time stats stay on for the whole run (the stats fd is held
+// here), so ns/event = run_time_ns / run_cnt of each program, read with BPF_OBJ_GET_INFO_BY_FD.
+#include "bpf/bpf_stats.hpp"
+#include "bpf/feature_probe.hpp"
+#include "bpf/sched/sched_collector.hpp"
+
+#include <bpf/bpf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace nb = nodepack::bpf;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  int seconds = 5;
+  int pairs = 2;
+  std::string bpftrace;
+  std::string script;
+};
+
+// Runs the ping-pong load for `seconds`; returns round trips per second.
+double run_load(const Options& o) {
+  std::vector<pid_t> pids;
+  int counts[2];
+  if (::pipe(counts) != 0) {
+    return 0;
+  }
+  for (int p = 0; p < o.pairs; ++p) {
+    int ab[2], ba[2];
+    if (::pipe(ab) != 0 || ::pipe(ba) != 0) {
+      return 0;
+    }
+    pid_t a = ::fork();
+    if (a == 0) {
+      char c = 0;
+      auto end = Clock::now() + std::chrono::seconds(o.seconds);
+      std::uint64_t n = 0;
+      while (Clock::now() < end) {
+        if (::write(ab[1], &c, 1) != 1 || ::read(ba[0], &c, 1) != 1) {
+          break;
+        }
+        ++n;
+      }
+      c = 1;  // tell the echo side to stop
+      ::write(ab[1], &c, 1);
+      ::write(counts[1], &n, sizeof(n));
+      ::_exit(0);
+    }
+    pid_t b = ::fork();
+    if (b == 0) {
+      char c = 0;
+      while (::read(ab[0], &c, 1) == 1 && c == 0) {
+        ::write(ba[1], &c, 1);
+      }
+      ::_exit(0);
+    }
+    ::close(ab[0]);
+    ::close(ab[1]);
+    ::close(ba[0]);
+    ::close(ba[1]);
+    pids.push_back(a);
+    pids.push_back(b);
+  }
+  std::uint64_t total = 0;
+  for (int p = 0; p < o.pairs; ++p) {
+    std::uint64_t n = 0;
+    if (::read(counts[0], &n, sizeof(n)) == sizeof(n)) {
+      total += n;
+    }
+  }
+  for (pid_t p : pids) {
+    ::waitpid(p, nullptr, 0);
+  }
+  ::close(counts[0]);
+  ::close(counts[1]);
+  return static_cast<double>(total) / o.seconds;
+}
+
+struct ProgInfo {
+  std::string name;
+  std::uint64_t run_cnt = 0, run_time_ns = 0;
+};
+
+std::map<std::uint32_t, ProgInfo> all_programs() {
+  std::map<std::uint32_t, ProgInfo> out;
+  std::uint32_t id = 0;
+  while (bpf_prog_get_next_id(id, &id) == 0) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) {
+      continue;
+    }
+    bpf_prog_info info{};
+    std::uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+      out[id] = {info.name, info.run_cnt, info.run_time_ns};
+    }
+    ::close(fd);
+  }
+  return out;
+}
+
+void report(const char* who, const std::vector<ProgInfo>& before, const std::vector<ProgInfo>& after, double rate,
+            double baseline) {
+  std::uint64_t cnt = 0, ns = 0;
+  std::printf("%s:\n", who);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    std::uint64_t c = after[i].run_cnt - (i < before.size() ? before[i].run_cnt : 0);
+    std::uint64_t t = after[i].run_time_ns - (i < before.size() ? before[i].run_time_ns : 0);
+    cnt += c;
+    ns += t;
+    std::printf("  %-24s runs %12llu  ns/run %7.1f\n", after[i].name.c_str(), static_cast<unsigned long long>(c),
+                c ? static_cast<double>(t) / static_cast<double>(c) : 0.0);
+  }
+  std::printf("  %-24s runs %12llu  ns/run %7.1f\n", "all programs", static_cast<unsigned long long>(cnt),
+              cnt ? static_cast<double>(ns) / static_cast<double>(cnt) : 0.0);
+  std::printf("  load: %.0f round trips/s (%.1f%% of untraced)\n", rate, baseline > 0 ? 100.0 * rate / baseline : 0.0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--seconds") {
+      o.seconds = std::atoi(argv[i + 1]);
+    } else if (k == "--pairs") {
+      o.pairs = std::atoi(argv[i + 1]);
+    } else if (k == "--bpftrace") {
+      o.bpftrace = argv[i + 1];
+    } else if (k == "--script") {
+      o.script = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  spdlog::set_level(spdlog::level::warn);
+  auto stats = nb::BpfStatsSession::enable();
+  if (!stats) {
+    std::fprintf(stderr, "cannot enable BPF run-time stats: %s\n", stats.error().message.c_str());
+    return 1;
+  }
+  std::printf("load: %d ping-pong pairs, %d s per phase, %u CPUs\n", o.pairs, o.seconds,
+              std::thread::hardware_concurrency());
+
+  const double baseline = run_load(o);
+  std::printf("untraced: %.0f round trips/s\n", baseline);
+
+  {
+    nb::KernelFeatureProbe probe;
+    nb::SchedCollector sched(probe);
+    if (auto r = sched.start(); !r) {
+      std::fprintf(stderr, "nodepack sched collector did not load: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    auto to_info = [](const std::vector<nb::ProgramStats>& s) {
+      std::vector<ProgInfo> v;
+      for (const auto& p : s) {
+        v.push_back({p.program, p.run_count, p.run_time_ns});
+      }
+      return v;
+    };
+    auto before = to_info(sched.program_stats());
+    double rate = run_load(o);
+    auto after = to_info(sched.program_stats());
+    report("nodepack sched (per-cgroup run-queue histogram + context switches)", before, after, rate, baseline);
+  }
+
+  if (!o.bpftrace.empty()) {
+    auto existing = all_programs();
+    pid_t bt = ::fork();
+    if (bt == 0) {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, 1);
+      ::execl(o.bpftrace.c_str(), "bpftrace", o.script.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Wait until bpftrace's programs are loaded and attached (their set stops growing).
+    std::set<std::uint32_t> mine;
+    auto deadline = Clock::now() + std::chrono::seconds(60);
+    std::size_t stable = 0;
+    while (Clock::now() < deadline && stable < 10) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::set<std::uint32_t> now;
+      for (const auto& [id, info] : all_programs()) {
+        if (!existing.contains(id)) {
+          now.insert(id);
+        }
+      }
+      stable = (!now.empty() && now == mine) ? stable + 1 : 0;
+      mine = now;
+      int st = 0;
+      if (::waitpid(bt, &st, WNOHANG) == bt) {
+        std::fprintf(stderr, "bpftrace exited early (status %d)\n", st);
+        return 1;
+      }
+    }
+    auto snapshot = [&] {
+      auto all = all_programs();
+      std::vector<ProgInfo> v;
+      for (auto id : mine) {
+        v.push_back(all[id]);
+      }
+      return v;
+    };
+    auto before = snapshot();
+    double rate = run_load(o);
+    auto after = snapshot();
+    report("bpftrace runqlat equivalent (global histogram)", before, after, rate, baseline);
+    ::kill(bt, SIGINT);
+    ::waitpid(bt, nullptr, 0);
+  }
+  return 0;
+}
