@@ -153,9 +153,9 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
   for (auto& slot : slots_) {
     const std::string& name = slot.spec.name;
     if (slot.up) {
-      auto t0 = std::chrono::steady_clock::now();
+      auto t0 = options_.clock->steady_now();
       auto r = slot.collector->collect(ctx, out);
-      slot.last_duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      slot.last_duration = std::chrono::duration<double>(options_.clock->steady_now() - t0).count();
       if (!r) {
         ++slot.errors;
         spdlog::warn("collector {} scrape failed: {}", name, r.error().message);

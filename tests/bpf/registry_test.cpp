@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 namespace nb = nodepack::bpf;
@@ -60,6 +61,9 @@ class FakeCollector final : public nb::Collector {
     return {};
   }
   nodepack::Result<void> collect(const nb::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override {
+    if (clock != nullptr) {
+      clock->advance(std::chrono::milliseconds(250));
+    }
     if (fail_next) {
       fail_next = false;
       return nodepack::fail("map read failed");
@@ -78,6 +82,7 @@ class FakeCollector final : public nb::Collector {
     return {};
   }
   bool fail_next = false;
+  nodepack::ManualClock* clock = nullptr;
 
  private:
   std::string name_;
@@ -135,10 +140,12 @@ TEST_CASE("registry: profile and flags choose collectors; a failing one is down,
       {"optin", nb::Profile::comprehensive, false,
        [&](const nb::CollectorDeps&) { return std::make_unique<FakeCollector>("optin", true, &map); }},
   };
+  nodepack::ManualClock clock;
   nb::RegistryOptions opts;
   opts.node = "n1";
   opts.profile = nb::Profile::standard;
   opts.enable["optin"] = true;
+  opts.clock = &clock;
   nb::CollectorRegistry reg(opts, std::make_unique<nb::CgroupResolver>(tmp.path, pods),
                             std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{}),
                             specs);
@@ -155,7 +162,9 @@ TEST_CASE("registry: profile and flags choose collectors; a failing one is down,
   CHECK(find(fams, "nodepack_collector_scrape_duration_seconds", "collector", "broken") == nullptr);
 
   ok_ptr->fail_next = true;
+  ok_ptr->clock = &clock;
   fams = reg.Collect();
+  CHECK(find(fams, "nodepack_collector_scrape_duration_seconds", "collector", "ok")->gauge.value == Approx(0.25));
   CHECK(find(fams, "nodepack_collector_errors_total", "collector", "ok")->counter.value == 1);
   CHECK(find(fams, "nodepack_collector_up", "collector", "ok")->gauge.value == 1);  // a bad scrape is not down
 }
@@ -203,4 +212,37 @@ TEST_CASE("registry: counters survive a container restart and go with the pod") 
   CHECK(map.empty());
   CHECK(find(reg.Collect(), "fake_events_total", "container", "app") == nullptr);
   CHECK(reg.resolver().removed().empty());
+}
+
+TEST_CASE("registry: a BPF collector the kernel cannot take is down on its own, with the reason logged") {
+  TempDir tmp;
+  Pods pods;
+  std::vector<nb::CollectorSpec> specs;
+  for (const auto& s : nb::builtin_collectors()) {
+    if (s.name == "sched" || s.name == "cgroupfs") {
+      specs.push_back(s);
+    }
+  }
+  REQUIRE(specs.size() == 2);
+  nb::RegistryOptions opts;
+  opts.node = "n1";
+  opts.profile = nb::Profile::minimal;
+  opts.enable["oom"] = false;
+  // A kernel with neither tp_btf nor raw_tp: sched must fail before touching the kernel.
+  nb::CollectorRegistry reg(opts, std::make_unique<nb::CgroupResolver>(tmp.path, pods),
+                            std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{}, false),
+                            specs);
+  reg.start();
+  CHECK(reg.status() == std::map<std::string, bool>{{"sched", false}, {"cgroupfs", true}});
+  auto fams = reg.Collect();
+  CHECK(find(fams, "nodepack_collector_up", "collector", "sched")->gauge.value == 0);
+  CHECK(find(fams, "nodepack_collector_errors_total", "collector", "sched")->counter.value == 1);
+  CHECK(find(fams, "nodepack_collector_up", "collector", "cgroupfs")->gauge.value == 1);
+  CHECK(find(fams, "nodepack_bpf_feature", "feature", "raw_tp")->gauge.value == 0);
+  CHECK(find(fams, "nodepack_bpf_feature", "feature", "tp_btf:sched_switch")->gauge.value == 0);
+  for (const auto& f : fams) {
+    // no families from a collector that is down
+    CHECK(f.name != "kpod_cpu_runqueue_latency_seconds");
+    CHECK(f.name != "kpod_cpu_context_switches_total");
+  }
 }
