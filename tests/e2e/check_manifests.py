@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Renders every kustomization under deploy/ and asserts what must not regress.
+
+    check_manifests.py [--kubectl PATH] [--out DIR]     check; write each rendering as JSON to DIR
+    check_manifests.py --write-prometheusrule           regenerate the overlay's PrometheusRule
+
+Checks: every overlay renders; the agent DaemonSet and aggregator Deployment keep their security
+settings (capabilities, users, read-only root, seccomp, no host namespaces, read-only hostPaths of
+exactly /sys, /sys/fs/cgroup and /var/lib/kubelet, NODE_NAME from the downward API, probes,
+requests and limits, tolerations); RBAC grants only get/list/watch on pods and nodes; the
+PrometheusRule equals deploy/rules/nodepack.rules.yml; the dashboard ConfigMap equals
+deploy/grafana/nodepack.json. Prints "N passed, N failed".
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEPLOY = os.path.join(ROOT, "deploy")
+RULES = os.path.join(DEPLOY, "rules", "nodepack.rules.yml")
+DASHBOARD = os.path.join(DEPLOY, "grafana", "nodepack.json")
+PROMETHEUSRULE = os.path.join(DEPLOY, "overlays", "prometheus-operator", "prometheusrule.yaml")
+KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf"]
+
+AGENT_CAPS = {"BPF", "PERFMON", "NET_ADMIN"}
+AGENT_HOST_PATHS = {"/sys": "/host/sys", "/sys/fs/cgroup": "/host/sys/fs/cgroup",
+                    "/var/lib/kubelet": "/host/var/lib/kubelet"}
+READ_VERBS = ["get", "list", "watch"]
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Writes multi-line strings (PromQL, descriptions) as literal blocks, as a person would."""
+
+
+_BlockDumper.add_representer(
+    str, lambda dumper, s: dumper.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
+
+
+def prometheusrule_text():
+    with open(RULES) as f:
+        groups = yaml.safe_load(f)["groups"]
+    doc = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": "nodepack",
+            "namespace": "nodepack",
+            "labels": {"app.kubernetes.io/name": "nodepack", "app.kubernetes.io/component": "prometheus-rules"},
+        },
+        "spec": {"groups": groups},
+    }
+    header = ("# Generated from deploy/rules/nodepack.rules.yml by\n"
+              "#   python3 tests/e2e/check_manifests.py --write-prometheusrule\n"
+              "# Edit the rule file, not this one; the manifest test fails when they differ.\n")
+    return header + yaml.dump(doc, Dumper=_BlockDumper, sort_keys=False, width=100)
+
+
+class Checker:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL: {what}")
+        return ok
+
+    def equal(self, got, want, what):
+        return self.check(got == want, f"{what}: got {got!r}, want {want!r}")
+
+
+def render(kubectl, path):
+    out = subprocess.run([kubectl, "kustomize", os.path.join(DEPLOY, path)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize deploy/{path} failed:\n{out.stderr}")
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def find(docs, kind, name):
+    hits = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return hits[0] if len(hits) == 1 else None
+
+
+def check_pod_common(c, pod, who):
+    spec = pod["spec"]
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        c.check(not spec.get(key, False), f"{who}: {key} must be false")
+    c.equal(spec.get("securityContext", {}).get("seccompProfile", {}).get("type"), "RuntimeDefault",
+            f"{who}: pod seccompProfile")
+    containers = spec["containers"]
+    c.equal(len(containers), 1, f"{who}: container count")
+    ct = containers[0]
+    sc = ct.get("securityContext", {})
+    c.equal(sc.get("readOnlyRootFilesystem"), True, f"{who}: readOnlyRootFilesystem")
+    c.equal(sc.get("allowPrivilegeEscalation"), False, f"{who}: allowPrivilegeEscalation")
+    c.check(not sc.get("privileged", False), f"{who}: privileged must be false")
+    c.equal(sc.get("seccompProfile", {}).get("type"), "RuntimeDefault", f"{who}: container seccompProfile")
+    c.equal(sc.get("capabilities", {}).get("drop"), ["ALL"], f"{who}: capabilities.drop")
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        c.equal(ct.get(probe, {}).get("httpGet", {}).get("path"), path, f"{who}: {probe} path")
+    res = ct.get("resources", {})
+    for kind in ("requests", "limits"):
+        c.check({"cpu", "memory"} <= set(res.get(kind, {})), f"{who}: resources.{kind} must set cpu and memory")
+    return ct, sc
+
+
+def check_agent(c, docs, overlay):
+    who = f"{overlay}: DaemonSet nodepack-agent"
+    ds = find(docs, "DaemonSet", "nodepack-agent")
+    if not c.check(ds is not None, f"{who} present"):
+        return
+    pod = ds["spec"]["template"]
+    c.equal(pod["metadata"]["labels"].get("app.kubernetes.io/name"), "nodepack-agent", f"{who}: pod label")
+    ct, sc = check_pod_common(c, pod, who)
+    spec = pod["spec"]
+    c.equal(sc.get("runAsUser"), 0, f"{who}: runAsUser (BPF needs root)")
+    c.check(spec.get("tolerations") == [{"operator": "Exists"}], f"{who}: tolerates every taint")
+    want_caps = set() if overlay == "overlays/no-bpf" else AGENT_CAPS
+    c.equal(set(sc.get("capabilities", {}).get("add", [])), want_caps, f"{who}: capabilities.add")
+    c.check(not ({"SYS_ADMIN", "ALL"} & set(sc.get("capabilities", {}).get("add", []))),
+            f"{who}: never SYS_ADMIN or ALL")
+    args = ct.get("args", [])
+    c.check(args[:1] == ["agent"] and "--host-root=/host" in args and "--kubelet-root=/host/var/lib/kubelet" in args,
+            f"{who}: args {args}")
+    c.equal("--collectors.bpf=false" in args, overlay == "overlays/no-bpf", f"{who}: --collectors.bpf=false present")
+    env = {e["name"]: e for e in ct.get("env", [])}
+    c.equal(env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath"), "spec.nodeName",
+            f"{who}: NODE_NAME from the downward API")
+    res = ct.get("resources", {})
+    c.equal(res.get("requests"), {"cpu": "20m", "memory": "32Mi"}, f"{who}: requests")
+    c.equal(res.get("limits"), {"cpu": "200m", "memory": "96Mi"}, f"{who}: limits")
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    host = {v["hostPath"]["path"]: name for name, v in volumes.items() if "hostPath" in v}
+    c.equal(sorted(host), sorted(AGENT_HOST_PATHS), f"{who}: hostPath volumes")
+    mounts = {m["name"]: m for m in ct.get("volumeMounts", [])}
+    for path, name in host.items():
+        m = mounts.get(name, {})
+        c.equal(m.get("readOnly"), True, f"{who}: hostPath {path} mounted read-only")
+        c.equal(m.get("mountPath"), AGENT_HOST_PATHS.get(path), f"{who}: hostPath {path} mount path")
+        c.check(m.get("mountPropagation", "None") == "None", f"{who}: hostPath {path} without propagation")
+
+
+def check_aggregator(c, docs, overlay):
+    who = f"{overlay}: Deployment nodepack-aggregator"
+    dep = find(docs, "Deployment", "nodepack-aggregator")
+    if not c.check(dep is not None, f"{who} present"):
+        return
+    pod = dep["spec"]["template"]
+    c.equal(pod["metadata"]["labels"].get("app.kubernetes.io/name"), "nodepack-aggregator", f"{who}: pod label")
+    ct, sc = check_pod_common(c, pod, who)
+    psc = pod["spec"].get("securityContext", {})
+    for ctx, where in ((psc, "pod"), (sc, "container")):
+        c.equal(ctx.get("runAsNonRoot"), True, f"{who}: {where} runAsNonRoot")
+        c.equal(ctx.get("runAsUser"), 65532, f"{who}: {where} runAsUser")
+    c.check(not sc.get("capabilities", {}).get("add"), f"{who}: adds no capabilities")
+    c.check(not any("hostPath" in v for v in pod["spec"].get("volumes", [])), f"{who}: no hostPath volumes")
+    c.equal(ct.get("args", [])[:1], ["aggregator"], f"{who}: mode")
+
+
+def check_rbac(c, docs, overlay):
+    for name in ("nodepack-agent", "nodepack-aggregator"):
+        role = find(docs, "ClusterRole", name)
+        if not c.check(role is not None, f"{overlay}: ClusterRole {name} present"):
+            continue
+        rules = role.get("rules", [])
+        c.equal(len(rules), 1, f"{overlay}: ClusterRole {name} rule count")
+        for r in rules:
+            c.equal(r.get("apiGroups"), [""], f"{overlay}: ClusterRole {name} apiGroups")
+            c.equal(sorted(r.get("resources", [])), ["nodes", "pods"], f"{overlay}: ClusterRole {name} resources")
+            c.equal(sorted(r.get("verbs", [])), READ_VERBS, f"{overlay}: ClusterRole {name} verbs")
+            c.check("resourceNames" not in r and "nonResourceURLs" not in r, f"{overlay}: ClusterRole {name} plain rule")
+        binding = find(docs, "ClusterRoleBinding", name)
+        if c.check(binding is not None, f"{overlay}: ClusterRoleBinding {name} present"):
+            c.equal(binding["roleRef"]["name"], name, f"{overlay}: ClusterRoleBinding {name} roleRef")
+            c.equal(binding["subjects"], [{"kind": "ServiceAccount", "name": name, "namespace": "nodepack"}],
+                    f"{overlay}: ClusterRoleBinding {name} subjects")
+    kinds = {d["kind"] for d in docs}
+    c.check(not ({"Role", "RoleBinding"} & kinds), f"{overlay}: no namespaced Roles")
+    c.check("Secret" not in kinds, f"{overlay}: no Secrets")
+
+
+def check_common(c, docs, overlay):
+    c.check(find(docs, "Namespace", "nodepack") is not None, f"{overlay}: Namespace nodepack")
+    for d in docs:
+        if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
+            c.equal(d["metadata"].get("namespace"), "nodepack", f"{overlay}: {d['kind']}/{d['metadata']['name']} namespace")
+    for name in ("nodepack-agent", "nodepack-aggregator"):
+        svc = find(docs, "Service", name)
+        if c.check(svc is not None, f"{overlay}: Service {name}"):
+            c.equal(svc["spec"]["selector"], {"app.kubernetes.io/name": name}, f"{overlay}: Service {name} selector")
+            c.equal([p["port"] for p in svc["spec"]["ports"]], [9101], f"{overlay}: Service {name} ports")
+    rules_cm = find(docs, "ConfigMap", "nodepack-prometheus-rules")
+    if c.check(rules_cm is not None, f"{overlay}: rules ConfigMap"):
+        with open(RULES) as f:
+            c.check(rules_cm["data"].get("nodepack.rules.yml") == f.read(), f"{overlay}: rules ConfigMap equals the rule file")
+    dash = find(docs, "ConfigMap", "nodepack-grafana-dashboard")
+    if c.check(dash is not None, f"{overlay}: dashboard ConfigMap"):
+        c.equal(dash["metadata"].get("labels", {}).get("grafana_dashboard"), "1", f"{overlay}: grafana_dashboard label")
+        with open(DASHBOARD) as f:
+            c.check(dash["data"].get("nodepack.json") == f.read(), f"{overlay}: dashboard ConfigMap equals the JSON")
+
+
+def check_operator(c, docs):
+    overlay = "overlays/prometheus-operator"
+    rule = find(docs, "PrometheusRule", "nodepack")
+    if c.check(rule is not None, f"{overlay}: PrometheusRule"):
+        with open(RULES) as f:
+            c.check(rule["spec"]["groups"] == yaml.safe_load(f)["groups"],
+                    f"{overlay}: PrometheusRule groups differ from deploy/rules/nodepack.rules.yml "
+                    "(run tests/e2e/check_manifests.py --write-prometheusrule)")
+    with open(PROMETHEUSRULE) as f:
+        c.check(f.read() == prometheusrule_text(), f"{overlay}: prometheusrule.yaml is not what the generator writes")
+    pm = find(docs, "PodMonitor", "nodepack-agent")
+    if c.check(pm is not None, f"{overlay}: PodMonitor"):
+        c.equal(pm["spec"]["selector"]["matchLabels"], {"app.kubernetes.io/name": "nodepack-agent"}, f"{overlay}: PodMonitor selector")
+        c.check(all(e.get("honorLabels") for e in pm["spec"]["podMetricsEndpoints"]),
+                f"{overlay}: PodMonitor honorLabels (kpod_* carry namespace/pod/container)")
+    sm = find(docs, "ServiceMonitor", "nodepack-aggregator")
+    if c.check(sm is not None, f"{overlay}: ServiceMonitor"):
+        c.equal(sm["spec"]["selector"]["matchLabels"], {"app.kubernetes.io/name": "nodepack-aggregator"},
+                f"{overlay}: ServiceMonitor selector")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kubectl", default="kubectl")
+    ap.add_argument("--out", help="write each rendering as a JSON list to this directory")
+    ap.add_argument("--write-prometheusrule", action="store_true")
+    args = ap.parse_args()
+    if args.write_prometheusrule:
+        with open(PROMETHEUSRULE, "w") as f:
+            f.write(prometheusrule_text())
+        print(f"wrote {os.path.relpath(PROMETHEUSRULE, ROOT)}")
+        return 0
+
+    c = Checker()
+    with open(DASHBOARD) as f:
+        c.check(isinstance(json.load(f), dict), "dashboard is a JSON object")
+    for overlay in KUSTOMIZATIONS:
+        try:
+            docs = render(args.kubectl, overlay)
+        except RuntimeError as e:
+            c.check(False, str(e))
+            continue
+        c.check(True, f"{overlay} renders")
+        print(f"deploy/{overlay}: {len(docs)} objects: " + ", ".join(sorted(f"{d['kind']}/{d['metadata']['name']}" for d in docs)))
+        check_common(c, docs, overlay)
+        check_agent(c, docs, overlay)
+        check_aggregator(c, docs, overlay)
+        check_rbac(c, docs, overlay)
+        if overlay == "overlays/prometheus-operator":
+            check_operator(c, docs)
+        if args.out:
+            os.makedirs(args.out, exist_ok=True)
+            with open(os.path.join(args.out, overlay.replace("/", "_") + ".json"), "w") as f:
+                json.dump(docs, f)
+    print(f"{c.passed} passed, {c.failed} failed")
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
