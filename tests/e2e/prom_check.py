@@ -133,17 +133,29 @@ def expected_nodes(sim, resources):
                      "allocatable": {r: alloc.get(r, Fraction(0)) for r in resources},
                      "allocated": {r: Fraction(0) for r in resources},
                      "daemonset": {r: Fraction(0) for r in resources}}
+    coverage = {"init container": 0, "sidecar": 0, "overhead": 0, "DaemonSet pod": 0, "bound Pending pod": 0,
+                "finished pod left out": 0, "unscheduled pod left out": 0}
     for p in pods:
         node = p["spec"].get("nodeName")
-        if not node or node not in out or not counts_toward_node(p):
+        if not node or node not in out:
+            coverage["unscheduled pod left out"] += 1
             continue
+        if not counts_toward_node(p):
+            coverage["finished pod left out"] += 1
+            continue
+        inits = p["spec"].get("initContainers") or []
+        coverage["init container"] += any(c.get("restartPolicy") != "Always" for c in inits)
+        coverage["sidecar"] += any(c.get("restartPolicy") == "Always" for c in inits)
+        coverage["overhead"] += bool(p["spec"].get("overhead"))
+        coverage["DaemonSet pod"] += is_daemonset_pod(p)
+        coverage["bound Pending pod"] += p.get("status", {}).get("phase") == "Pending"
         reqs = pod_requests(p)
         reqs["pods"] = Fraction(1)
         for r in resources:
             out[node]["allocated"][r] += reqs.get(r, Fraction(0))
             if is_daemonset_pod(p):
                 out[node]["daemonset"][r] += reqs.get(r, Fraction(0))
-    return out
+    return out, coverage
 
 
 def ratio(a, b):
@@ -531,7 +543,10 @@ def main():
         dashboard = json.load(f)
     c = Checker()
 
-    expected = expected_nodes(args.sim, resources)
+    expected, coverage = expected_nodes(args.sim, resources)
+    print("pod shapes in the simulated cluster: " + ", ".join(f"{k} {v}" for k, v in coverage.items()))
+    for shape, n in coverage.items():
+        c.check(n > 0, f"the simulated cluster has no {shape}: choose another --seed in prometheus_e2e.sh")
     print(f"expected from the sim's objects: {len(expected)} nodes")
     for node, e in sorted(expected.items()):
         print(f"  {node}: " + ", ".join(
