@@ -18,7 +18,9 @@ COPY scripts/install-deps scripts/install-deps
 RUN scripts/install-deps && rm -rf /var/lib/apt/lists/*
 COPY . .
 ARG BUILD_JOBS=2
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DNODEPACK_TESTS=OFF \
+# .git is not in the context: the revision comes in as a build argument.
+ARG REVISION=unknown
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DNODEPACK_TESTS=OFF -DNODEPACK_GIT_REVISION="${REVISION}" \
  && ninja -C build -j "${BUILD_JOBS}" nodepack \
  && strip --strip-unneeded build/agent/nodepack \
  && build/agent/nodepack version
