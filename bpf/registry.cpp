@@ -2,6 +2,7 @@
 
 #include "bpf/blkio/blkio_collector.hpp"
 #include "bpf/cgroupfs/cgroupfs_collector.hpp"
+#include "bpf/irq/irq_collector.hpp"
 #include "bpf/metrics.hpp"
 #include "bpf/oom/oom_collector.hpp"
 #include "bpf/proc/proc_collector.hpp"
@@ -47,6 +48,8 @@ const std::vector<CollectorSpec>& builtin_collectors() {
          auto tracked = d.options.tracked_syscalls.empty() ? default_tracked_syscalls() : d.options.tracked_syscalls;
          return std::make_unique<SyscallCollector>(d.features, std::move(tracked));
        }},
+      {"irq", Profile::comprehensive, true,
+       [](const CollectorDeps& d) { return std::make_unique<IrqCollector>(d.features); }},
       {"proc", Profile::comprehensive, true,
        [](const CollectorDeps& d) { return std::make_unique<ProcCollector>(d.features); }},
   };
