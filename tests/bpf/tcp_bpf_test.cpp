@@ -136,13 +136,24 @@ TEST_CASE("tcp: a loopback transfer is charged byte-exact to sender and receiver
     REQUIRE(m != nullptr);
     return m;
   };
-  CHECK(metric("kpod_net_tcp_bytes_received_total", "server")->counter.value == kBytes);
-  CHECK(metric("kpod_net_tcp_bytes_sent_total", "client")->counter.value == kBytes);
+  // Payload on the wire: exactly what was written, plus whatever the sender retransmitted (a
+  // busy machine can delay ACKs past the tail-loss-probe timer even on loopback).
+  const double retransmits = metric("kpod_net_tcp_retransmits_total", "client")->counter.value;
+  const double sent = metric("kpod_net_tcp_bytes_sent_total", "client")->counter.value;
+  const double received = metric("kpod_net_tcp_bytes_received_total", "server")->counter.value;
+  INFO("sent " << sent << " received " << received << " retransmits " << retransmits);
+  CHECK(retransmits <= 3);
+  if (retransmits == 0) {
+    CHECK(sent == kBytes);
+  } else {
+    CHECK(sent >= kBytes);
+    CHECK(sent <= kBytes + retransmits * 65536);
+  }
+  CHECK(received == sent);  // loopback loses nothing: every byte sent reaches the receiver's hook
   CHECK(metric("kpod_net_tcp_bytes_sent_total", "server")->counter.value == 0);      // ACKs only
   CHECK(metric("kpod_net_tcp_bytes_received_total", "client")->counter.value == 0);  // ACKs only
   CHECK(metric("kpod_net_tcp_connections_total", "server")->counter.value == 1);     // passive open
   CHECK(metric("kpod_net_tcp_connections_total", "client")->counter.value == 1);     // active open
-  CHECK(metric("kpod_net_tcp_retransmits_total", "client")->counter.value == 0);
   auto* rtt = metric("kpod_net_tcp_rtt_seconds", "client");
   CHECK(rtt->histogram.sample_count > 0);
   CHECK(rtt->histogram.sample_sum / static_cast<double>(rtt->histogram.sample_count) < 0.1);  // loopback
