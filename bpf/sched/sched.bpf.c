@@ -2,7 +2,7 @@
 /* Run-queue latency and context switches per cgroup v2.
  *
  * Run-queue latency follows bcc's runqlat: a task's wait starts when it is woken (sched_wakeup,
- * sched_wakeup_new) or preempted while still runnable (sched_switch with prev still TASK_RUNNING)
+ * sched_wakeup_new) or preempted (sched_switch with `preempt` set or prev still TASK_RUNNING)
  * and ends when sched_switch picks it. The wait is charged to the cgroup of the task that waited,
  * read from the task itself, never from whatever task is current.
  *
@@ -91,7 +91,8 @@ static __always_inline __u64 wait_ends(struct task_struct *p, bool btf)
 	return ts;
 }
 
-static __always_inline void on_switch(struct task_struct *prev, struct task_struct *next, bool btf)
+static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
+				      bool btf)
 {
 	struct sched_cg_stats *st;
 	__u64 cgid, start, now, delta;
@@ -102,8 +103,11 @@ static __always_inline void on_switch(struct task_struct *prev, struct task_stru
 	if (st)
 		st->context_switches++;
 
-	/* A preempted task is still runnable: its next wait starts now. */
-	if ((btf ? nodepack_task_state_btf(prev) : nodepack_task_state(prev)) == TASK_RUNNING)
+	/* A preempted task is still runnable: its next wait starts now. That includes a task
+	 * preempted while on its way to sleep (state already set, still on the run queue): its
+	 * state is not TASK_RUNNING but it gets the CPU back without a wake-up, so `preempt`
+	 * decides. */
+	if (preempt || (btf ? nodepack_task_state_btf(prev) : nodepack_task_state(prev)) == TASK_RUNNING)
 		wait_begins(prev, btf);
 
 	start = wait_ends(next, btf);
@@ -135,7 +139,7 @@ int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev, next, true);
+	on_switch(preempt, prev, next, true);
 	return 0;
 }
 
@@ -156,6 +160,6 @@ int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev, next, false);
+	on_switch(preempt, prev, next, false);
 	return 0;
 }
