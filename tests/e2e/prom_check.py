@@ -135,10 +135,16 @@ def expected_nodes(sim, resources):
                      "daemonset": {r: Fraction(0) for r in resources}}
     coverage = {"init container": 0, "sidecar": 0, "overhead": 0, "DaemonSet pod": 0, "bound Pending pod": 0,
                 "finished pod left out": 0, "unscheduled pod left out": 0}
+    pending = {"pods": 0, "requested": {r: Fraction(0) for r in resources}}
     for p in pods:
         node = p["spec"].get("nodeName")
         if not node or node not in out:
             coverage["unscheduled pod left out"] += 1
+            if not node and p.get("status", {}).get("phase") == "Pending":
+                pending["pods"] += 1
+                reqs = pod_requests(p)
+                for r in resources:
+                    pending["requested"][r] += Fraction(1) if r == "pods" else reqs.get(r, Fraction(0))
             continue
         if not counts_toward_node(p):
             coverage["finished pod left out"] += 1
@@ -155,7 +161,7 @@ def expected_nodes(sim, resources):
             out[node]["allocated"][r] += reqs.get(r, Fraction(0))
             if is_daemonset_pod(p):
                 out[node]["daemonset"][r] += reqs.get(r, Fraction(0))
-    return out, coverage
+    return out, coverage, pending
 
 
 def ratio(a, b):
@@ -543,7 +549,7 @@ def main():
         dashboard = json.load(f)
     c = Checker()
 
-    expected, coverage = expected_nodes(args.sim, resources)
+    expected, coverage, pending = expected_nodes(args.sim, resources)
     print("pod shapes in the simulated cluster: " + ", ".join(f"{k} {v}" for k, v in coverage.items()))
     for shape, n in coverage.items():
         c.check(n > 0, f"the simulated cluster has no {shape}: choose another --seed in prometheus_e2e.sh")
@@ -567,6 +573,11 @@ def main():
         if prom.vector('count({__name__=~"kube_binpacking_node_.*",job="nodepack-aggregator"})'):
             check_node_values(c, prom, expected, resources, "nodepack-aggregator")
         check_aggregator_values(c, prom, expected, resources, [g.split(",") for g in args.label_group])
+        got = by_labels(prom.vector("kube_binpacking_cluster_pending_pods"), job="nodepack-aggregator")
+        c.close(got.get((), [None])[0], pending["pods"], "kube_binpacking_cluster_pending_pods")
+        got = by_labels(prom.vector("kube_binpacking_cluster_pending_requested"), "resource", job="nodepack-aggregator")
+        for r in resources:
+            c.close(got.get((r,), [None])[0], pending["requested"][r], f"kube_binpacking_cluster_pending_requested{{resource={r}}}")
     check_numa(c, prom, expected, args.host_root)
 
     cat = Catalogue(prom, rules, args.aggregator is not None)

@@ -117,6 +117,7 @@ if "$nodepack" aggregator --help >/dev/null 2>&1; then
     --agents "$(IFS=,; echo "${agents[*]}")" --pull-interval 1s \
     --label-group topology.kubernetes.io/zone \
     --label-group topology.kubernetes.io/zone,node.kubernetes.io/instance-type \
+    --fit-shape small=cpu:500m,memory:1Gi \
     >"$work/aggregator.log" 2>&1 &
   pids+=($!)
   aggregator="127.0.0.1:$port"
