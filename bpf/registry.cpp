@@ -56,13 +56,17 @@ const std::vector<CollectorSpec>& builtin_collectors() {
   return specs;
 }
 
-Result<std::unique_ptr<CollectorRegistry>> CollectorRegistry::create(RegistryOptions options, const PodLookup& pods) {
+std::unique_ptr<CollectorRegistry> CollectorRegistry::create(RegistryOptions options, const PodLookup& pods) {
   auto resolver = CgroupResolver::create(options.paths, pods);
+  std::optional<std::string> unusable;
   if (!resolver) {
-    return resolver.error();
+    unusable = resolver.error().message;
+    resolver = std::make_unique<CgroupResolver>(std::filesystem::path{}, pods);
   }
-  return std::make_unique<CollectorRegistry>(std::move(options), std::move(*resolver),
-                                             std::make_unique<KernelFeatureProbe>(), builtin_collectors());
+  auto reg = std::make_unique<CollectorRegistry>(std::move(options), std::move(*resolver),
+                                                 std::make_unique<KernelFeatureProbe>(), builtin_collectors());
+  reg->unusable_ = std::move(unusable);
+  return reg;
 }
 
 CollectorRegistry::CollectorRegistry(RegistryOptions options, std::unique_ptr<CgroupResolver> resolver,
@@ -76,7 +80,11 @@ CollectorRegistry::~CollectorRegistry() = default;
 
 void CollectorRegistry::start() {
   std::lock_guard lock(mu_);
-  resolver_->rescan();
+  if (unusable_) {
+    spdlog::error("per-pod kernel metrics disabled: {}", *unusable_);
+  } else {
+    resolver_->rescan();
+  }
   CollectorDeps deps{options_, *features_, *resolver_};
   bool any_bpf = false;
   for (const auto& spec : specs_) {
@@ -88,6 +96,11 @@ void CollectorRegistry::start() {
       continue;
     }
     Slot slot{spec, spec.make(deps), false, 0, 0};
+    if (unusable_) {
+      slot.errors = 1;  // already logged once above
+      slots_.push_back(std::move(slot));
+      continue;
+    }
     auto started = slot.collector->start();
     if (started) {
       slot.up = true;
@@ -108,7 +121,11 @@ void CollectorRegistry::start() {
   }
 }
 
-void CollectorRegistry::rescan() { resolver_->rescan(); }
+void CollectorRegistry::rescan() {
+  if (!unusable_) {
+    resolver_->rescan();
+  }
+}
 
 std::map<std::string, bool> CollectorRegistry::status() const {
   std::lock_guard lock(mu_);

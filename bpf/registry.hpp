@@ -58,13 +58,15 @@ const std::vector<CollectorSpec>& builtin_collectors();
 // The node_exporter-style registry of per-pod kernel collectors. Owns the cgroup resolver and
 // the feature probe; exposes everything as one prometheus::Collectable.
 //
-//   auto reg = CollectorRegistry::create(opts, pod_lookup).value();   // throws only at start-up
+//   auto reg = CollectorRegistry::create(opts, pod_lookup);
 //   reg->start();                        // loads what it can; failures disable single collectors
 //   registry.Register(*reg) / serialize reg->Collect()
 //   reg->rescan();                       // on every pod add/update/delete
 class CollectorRegistry final : public prometheus::Collectable {
  public:
-  static Result<std::unique_ptr<CollectorRegistry>> create(RegistryOptions options, const PodLookup& pods);
+  // Never fails: without a cgroup v2 hierarchy every collector is reported down (up=0, one
+  // error) with the reason logged once, and the agent keeps serving everything else.
+  static std::unique_ptr<CollectorRegistry> create(RegistryOptions options, const PodLookup& pods);
 
   // Full control, for tests: explicit specs, resolver and probe.
   CollectorRegistry(RegistryOptions options, std::unique_ptr<CgroupResolver> resolver,
@@ -99,6 +101,7 @@ class CollectorRegistry final : public prometheus::Collectable {
   mutable std::mutex mu_;  // one scrape at a time; guards slots_
   mutable std::vector<Slot> slots_;
   std::optional<BpfStatsSession> stats_;
+  std::optional<std::string> unusable_;  // why no collector can run at all
 };
 
 }  // namespace nodepack::bpf

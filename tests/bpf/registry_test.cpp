@@ -246,3 +246,24 @@ TEST_CASE("registry: a BPF collector the kernel cannot take is down on its own, 
     CHECK(f.name != "kpod_cpu_context_switches_total");
   }
 }
+
+TEST_CASE("registry: without cgroup v2 every collector is down and the registry still serves") {
+  TempDir tmp;
+  Pods pods;
+  nb::RegistryOptions opts;
+  opts.paths = nodepack::HostPaths::under(tmp.path);  // plain directories: no cgroup2 anywhere
+  opts.node = "n1";
+  opts.profile = nb::Profile::minimal;
+  auto reg = nb::CollectorRegistry::create(opts, pods);
+  REQUIRE(reg != nullptr);
+  reg->start();
+  auto status = reg->status();
+  CHECK(status.size() == 3);  // sched, oom, cgroupfs
+  for (const auto& [name, up] : status) {
+    CHECK_FALSE(up);
+  }
+  reg->rescan();
+  auto fams = reg.get()->Collect();
+  CHECK(find(fams, "nodepack_collector_up", "collector", "sched")->gauge.value == 0);
+  CHECK(find(fams, "nodepack_collector_errors_total", "collector", "cgroupfs")->counter.value == 1);
+}
