@@ -1,0 +1,489 @@
+#include "aggregator/aggregator.hpp"
+
+#include "aggregator/inventory.hpp"
+#include "aggregator/page.hpp"
+#include "aggregator/report_puller.hpp"
+#include "aggregator/self_metrics.hpp"
+#include "aggregator/snapshot_render.hpp"
+#include "agent/metric_families.hpp"
+#include "agent/process_collector.hpp"
+#include "agent/watch_collector.hpp"
+#include "common/duration.hpp"
+#include "common/logging.hpp"
+#include "common/rfc3339.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+#include <sys/resource.h>
+
+namespace nodepack::aggregator {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace json = boost::json;
+using http::Reply;
+using http::Request;
+
+// Scrape-time families from a function: the cache age moves with the clock, not with snapshots.
+class FunctionCollector final : public prometheus::Collectable {
+ public:
+  explicit FunctionCollector(std::function<std::vector<prometheus::MetricFamily>()> collect)
+      : collect_(std::move(collect)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override { return collect_(); }
+
+ private:
+  std::function<std::vector<prometheus::MetricFamily>()> collect_;
+};
+
+json::value optional_time(const std::optional<std::chrono::system_clock::time_point>& t) {
+  return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
+}
+
+Reply text_reply(const Request& request, beast::http::status status, std::string body,
+                 std::string_view content_type = "text/plain; charset=utf-8") {
+  return Reply{http::make_response(request, status, std::move(body), content_type), {}};
+}
+
+// File descriptors we may keep as idle agent connections, leaving room for the API server,
+// scrapes and a round's worth of fresh connections.
+std::size_t idle_connection_budget(std::size_t concurrency) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return 1024;
+  }
+  const std::size_t reserve = 256 + concurrency;
+  return limit.rlim_cur > reserve ? static_cast<std::size_t>(limit.rlim_cur) - reserve : 0;
+}
+
+}  // namespace
+
+const std::string& PublishedSnapshot::metrics_text() const {
+  std::call_once(metrics_once_, [this] { metrics_text_ = render_snapshot_metrics(*snapshot_); });
+  return metrics_text_;
+}
+
+const std::string& PublishedSnapshot::json_text() const {
+  std::call_once(json_once_, [this] { json_text_ = json::serialize(snapshot_json(*snapshot_)) + "\n"; });
+  return json_text_;
+}
+
+Aggregator::Aggregator(AggregatorOptions options, kube::ClusterConfig cluster, const Clock& clock,
+                       AggregatorTuning tuning)
+    : options_(std::move(options)),
+      cluster_(std::move(cluster)),
+      clock_(clock),
+      tuning_(tuning),
+      started_(clock.now()),
+      config_(std::make_shared<const SnapshotConfig>(SnapshotConfig::from(options_))) {}
+
+Aggregator::~Aggregator() { stop(); }
+
+std::vector<const kube::Reflector*> Aggregator::reflectors() const {
+  std::vector<const kube::Reflector*> out{node_reflector_.get()};
+  for (const auto* r : {agent_reflector_.get(), pending_reflector_.get()}) {
+    if (r != nullptr) {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+bool Aggregator::sources_synced() const {
+  return node_reflector_->status().synced && (!agent_reflector_ || agent_reflector_->status().synced);
+}
+
+bool Aggregator::ready(std::string* reason) const {
+  for (const auto* r : reflectors()) {
+    if (!r->ready()) {
+      if (reason != nullptr) {
+        const auto s = r->status();
+        *reason = s.synced ? s.resource + " watch failing: " + s.last_error : s.resource + " not synced";
+      }
+      return false;
+    }
+  }
+  if (rounds_.load() == 0 || !published()) {
+    if (reason != nullptr) {
+      *reason = "no pull round completed yet";
+    }
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const PublishedSnapshot> Aggregator::published() const {
+  std::lock_guard lock(mutex_);
+  return published_;
+}
+
+double Aggregator::cache_age_seconds() const {
+  // The stalest input: each watch's last word from the API server, and the last pull round.
+  std::optional<std::chrono::system_clock::time_point> oldest;
+  bool unknown = false;
+  for (const auto* r : reflectors()) {
+    const auto s = r->status();
+    if (!s.last_activity) {
+      unknown = true;
+    } else if (!oldest || *s.last_activity < *oldest) {
+      oldest = s.last_activity;
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (!round_.last_end) {
+      unknown = true;
+    } else if (!oldest || *round_.last_end < *oldest) {
+      oldest = round_.last_end;
+    }
+  }
+  const auto since = unknown || !oldest ? started_ : *oldest;
+  return std::max(0.0, std::chrono::duration<double>(clock_.now() - since).count());
+}
+
+Result<void> Aggregator::start() {
+  auto client = kube::ApiClient::create(cluster_, clock_);
+  if (!client) {
+    return client.error();
+  }
+  client_ = std::move(*client);
+  inventory_ = std::make_unique<Inventory>(options_, [this] { schedule_rebuild(); });
+  PullerOptions pull;
+  pull.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.pull_timeout);
+  pull.concurrency = static_cast<std::size_t>(options_.pull_concurrency);
+  pull.max_body_bytes = static_cast<std::size_t>(options_.max_report_bytes);
+  pull.max_idle_connections = idle_connection_budget(pull.concurrency);
+  puller_ = std::make_unique<ReportPuller>(pull);
+  self_ = std::make_unique<SelfMetrics>();
+
+  auto reflector_options = [&](std::string resource, std::string path) {
+    kube::ReflectorOptions o;
+    o.resource = std::move(resource);
+    o.path = std::move(path);
+    o.page_size = options_.list_page_size;
+    o.initial_backoff = tuning_.initial_backoff;
+    o.max_backoff = tuning_.max_backoff;
+    o.min_watch_timeout = tuning_.min_watch_timeout;
+    o.unready_after = std::chrono::duration_cast<std::chrono::milliseconds>(options_.unready_after);
+    return o;
+  };
+  auto nodes = reflector_options("nodes", "/api/v1/nodes");
+  nodes.label_selector = options_.node_selector;
+  node_reflector_ = std::make_unique<kube::Reflector>(*client_, nodes, inventory_->node_sink(), clock_);
+  if (!options_.static_agents()) {
+    auto agents = reflector_options("agents", "/api/v1/namespaces/" + options_.agent_namespace + "/pods");
+    agents.label_selector = options_.agent_selector;
+    agent_reflector_ = std::make_unique<kube::Reflector>(*client_, agents, inventory_->agent_sink(), clock_);
+  }
+  if (options_.pending_pods) {
+    auto pending = reflector_options("pending-pods", "/api/v1/pods");
+    pending.field_selector = "spec.nodeName=,status.phase=Pending";
+    pending_reflector_ = std::make_unique<kube::Reflector>(*client_, pending, inventory_->pending_sink(), clock_);
+  }
+
+  registry_.add(std::make_shared<FunctionCollector>([this] {
+    auto age = metrics::gauge_family("kube_binpacking_cache_age_seconds", "Time since last informer cache sync");
+    metrics::add_sample(age, {}, cache_age_seconds());
+    std::vector<prometheus::MetricFamily> out;
+    out.push_back(std::move(age));
+    return out;
+  }));
+  registry_.add(self_->registry());
+  registry_.add(std::make_shared<agent::WatchCollector>(reflectors(), *client_));
+  registry_.add(std::make_shared<metrics::BuildInfoCollector>());
+  registry_.add(std::make_shared<metrics::ProcessCollector>());
+
+  server_ = std::make_unique<http::Server>(serve_, make_router());
+  if (auto listening = server_->listen(options_.metrics_addr); !listening) {
+    return fail("cannot listen on " + options_.metrics_addr + ": " + listening.error().message);
+  }
+
+  for (auto* r : {node_reflector_.get(), agent_reflector_.get(), pending_reflector_.get()}) {
+    if (r != nullptr) {
+      asio::co_spawn(work_, r->run(), asio::detached);
+    }
+  }
+  asio::co_spawn(work_, pull_loop(), asio::detached);
+  asio::co_spawn(work_, periodic_rebuild(), asio::detached);
+  work_thread_ = std::thread([this] { work_.run(); });
+  serve_thread_ = std::thread([this] { serve_.run(); });
+  spdlog::info("aggregator serving on {}:{} (API server {}, {}; agents {})", endpoint().address().to_string(),
+               endpoint().port(), cluster_.server, cluster_.source,
+               options_.static_agents() ? std::to_string(options_.agents.size()) + " static"
+                                        : "discovered in " + options_.agent_namespace + " by " +
+                                              options_.agent_selector);
+  return {};
+}
+
+void Aggregator::stop() {
+  if (server_) {
+    server_->stop();
+  }
+  serve_.stop();
+  work_.stop();
+  for (auto* t : {&serve_thread_, &work_thread_}) {
+    if (t->joinable()) {
+      t->join();
+    }
+  }
+}
+
+boost::asio::ip::tcp::endpoint Aggregator::endpoint() const { return server_->endpoint(); }
+
+asio::awaitable<void> Aggregator::pull_loop() {
+  asio::steady_timer timer(work_);
+  for (;;) {
+    if (!sources_synced()) {
+      // The first round waits for the node set and the agents; polling a flag is cheaper here
+      // than threading a notification through the reflector.
+      timer.expires_after(std::chrono::milliseconds(50));
+      co_await timer.async_wait(asio::use_awaitable);
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto targets = inventory_->targets();
+    std::array<std::size_t, pull_error_count> failures{};
+    std::size_t failed = 0;
+    const std::size_t target_count = targets.size();
+    co_await puller_->round(std::move(targets), [&](const AgentTarget& target, PullResult<NodeReport> result) {
+      const auto now = clock_.now();
+      if (result) {
+        self_->pull_ok(std::chrono::duration<double>(now - result->built_at).count());
+      } else {
+        self_->pull_failed(result.error().reason);
+        ++failures[static_cast<std::size_t>(result.error().reason)];
+        ++failed;
+        spdlog::debug("pull {} (node {}): {}: {}", target.key(), target.node.empty() ? "?" : target.node,
+                      pull_error_name(result.error().reason), result.error().message);
+      }
+      inventory_->record(target, std::move(result), now);
+    });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    self_->round_done(seconds, target_count, puller_->open_connections());
+    if (failed > 0) {
+      std::string summary;
+      for (std::size_t i = 0; i < failures.size(); ++i) {
+        if (failures[i] > 0) {
+          summary += (summary.empty() ? "" : ", ") + std::string(pull_error_name(static_cast<PullError>(i))) + "=" +
+                     std::to_string(failures[i]);
+        }
+      }
+      spdlog::warn("pull round: {} of {} agents gave no usable report ({}); see /sync", failed, target_count,
+                   summary);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      round_.last_end = clock_.now();
+      round_.last_seconds = seconds;
+      round_.last_targets = target_count;
+      round_.last_failures = failed;
+    }
+    rebuild_snapshot();
+    ++rounds_;
+    timer.expires_at(start + options_.pull_interval);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+void Aggregator::schedule_rebuild() {
+  if (rebuild_pending_) {
+    return;
+  }
+  rebuild_pending_ = true;
+  asio::co_spawn(work_, debounced_rebuild(), asio::detached);
+}
+
+asio::awaitable<void> Aggregator::debounced_rebuild() {
+  asio::steady_timer timer(work_);
+  timer.expires_after(tuning_.snapshot_debounce);
+  co_await timer.async_wait(asio::use_awaitable);
+  rebuild_pending_ = false;
+  rebuild_snapshot();
+}
+
+asio::awaitable<void> Aggregator::periodic_rebuild() {
+  // Reports age even when nothing else happens; pull rounds rebuild anyway, this covers a stuck
+  // round and the --resync-period KBE users set.
+  asio::steady_timer timer(work_);
+  for (;;) {
+    timer.expires_after(std::min<std::chrono::nanoseconds>(options_.resync_period, options_.stale_after / 4));
+    co_await timer.async_wait(asio::use_awaitable);
+    rebuild_snapshot();
+  }
+}
+
+void Aggregator::rebuild_snapshot() {
+  const auto start = std::chrono::steady_clock::now();
+  auto snapshot = build_snapshot(inventory_->inputs(clock_.now()), config_, ++sequence_);
+  auto published = std::make_shared<const PublishedSnapshot>(std::move(snapshot));
+  {
+    std::lock_guard lock(mutex_);
+    published_ = std::move(published);
+  }
+  self_->snapshot_built(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+std::string Aggregator::render_metrics() const {
+  std::string body;
+  if (auto p = published()) {
+    body = p->metrics_text();
+  }
+  body += registry_.render();
+  return body;
+}
+
+http::Router Aggregator::make_router() {
+  http::Router router;
+  router.add("/", [this](const Request& r) {
+    return text_reply(r, beast::http::status::ok, index_page_html(options_), "text/html; charset=utf-8");
+  });
+  router.add(options_.metrics_path, [this](const Request& r) {
+    auto response = http::make_response(r, beast::http::status::ok, render_metrics(),
+                                        "text/plain; version=0.0.4; charset=utf-8");
+    http::maybe_gzip(r, response);
+    return Reply{std::move(response), {}};
+  });
+  router.add("/healthz", [](const Request& r) { return text_reply(r, beast::http::status::ok, "ok"); });
+  router.add("/readyz", [this](const Request& r) {
+    std::string reason;
+    if (ready(&reason)) {
+      return text_reply(r, beast::http::status::ok, "ready");
+    }
+    return text_reply(r, beast::http::status::service_unavailable, "not ready: " + reason);
+  });
+  router.add("/sync", [this](const Request& r) { return sync_page(r); });
+  router.add("/api/snapshot", [this](const Request& r) {
+    auto p = published();
+    if (!p) {
+      return text_reply(r, beast::http::status::service_unavailable, "{\"error\":\"no snapshot yet\"}\n",
+                        "application/json");
+    }
+    auto response = http::make_response(r, beast::http::status::ok, p->json_text(), "application/json");
+    response.set(beast::http::field::cache_control, "no-store");
+    http::maybe_gzip(r, response);
+    return Reply{std::move(response), {}};
+  });
+  return router;
+}
+
+http::Reply Aggregator::sync_page(const Request& request) const {
+  json::object out;
+  std::optional<std::chrono::system_clock::time_point> oldest;
+  json::array watches;
+  bool pod_synced = true;
+  for (const auto* r : reflectors()) {
+    const auto s = r->status();
+    if (s.last_activity && (!oldest || *s.last_activity < *oldest)) {
+      oldest = s.last_activity;
+    }
+    if (r != node_reflector_.get()) {
+      pod_synced = pod_synced && s.synced;
+    }
+    watches.push_back(json::object{{"resource", s.resource},
+                                   {"state", s.state},
+                                   {"synced", s.synced},
+                                   {"resource_version", s.resource_version},
+                                   {"last_list", optional_time(s.last_sync)},
+                                   {"last_activity", optional_time(s.last_activity)},
+                                   {"failing_since", optional_time(s.failing_since)},
+                                   {"last_error", s.last_error},
+                                   {"lists", s.lists},
+                                   {"relists_expired", s.relists_expired},
+                                   {"events", s.events},
+                                   {"errors", s.errors},
+                                   {"decode_errors", s.decode_errors}});
+  }
+  RoundInfo round;
+  {
+    std::lock_guard lock(mutex_);
+    round = round_;
+  }
+  out["last_sync"] = optional_time(oldest);
+  out["sync_age_seconds"] = cache_age_seconds();
+  out["resync_period"] = format_go_duration(options_.resync_period);
+  out["node_synced"] = node_reflector_->status().synced;
+  out["pod_synced"] = pod_synced;
+  out["ready"] = ready();
+  out["watches"] = std::move(watches);
+  out["pull"] = json::object{{"rounds", rounds_.load()},
+                             {"last_round_end", optional_time(round.last_end)},
+                             {"last_round_seconds", round.last_seconds},
+                             {"last_round_agents", round.last_targets},
+                             {"last_round_failures", round.last_failures},
+                             {"interval", format_go_duration(options_.pull_interval)},
+                             {"stale_after", format_go_duration(options_.stale_after)}};
+  if (auto p = published()) {
+    const auto& snapshot = p->snapshot();
+    out["snapshot"] = json::object{{"sequence", snapshot.sequence},
+                                   {"built_at", format_rfc3339(snapshot.built_at)},
+                                   {"node_count", snapshot.cluster.node_count},
+                                   {"reporting_nodes", snapshot.cluster.reporting_nodes}};
+    out["nodes"] = freshness_lists(snapshot);
+    out["problems"] = freshness_problems(snapshot);
+  } else {
+    out["snapshot"] = nullptr;
+    out["nodes"] = json::object{{"fresh", json::array()}, {"stale", json::array()}, {"missing", json::array()},
+                                {"invalid", json::array()}};
+    out["problems"] = json::array();
+  }
+  auto response = http::make_response(request, beast::http::status::ok, json::serialize(out) + "\n", "application/json");
+  http::maybe_gzip(request, response);
+  return Reply{std::move(response), {}};
+}
+
+int run_aggregator(const std::vector<std::string>& args) {
+  auto options = parse_aggregator_options(args);
+  if (!options) {
+    std::cerr << "nodepack aggregator: " << options.error().message << "\n";
+    return 2;
+  }
+  if (options->help) {
+    std::cout << aggregator_usage();
+    return 0;
+  }
+  if (auto logging = setup_logging(options->log_level, options->log_format); !logging) {
+    std::cerr << "nodepack aggregator: " << logging.error().message << "\n";
+    return 2;
+  }
+  auto cluster =
+      kube::resolve_cluster_config(kube::ConfigRequest::from_environment(options->kubeconfig, options->context));
+  if (!cluster) {
+    spdlog::critical("{}", cluster.error().message);
+    return 1;
+  }
+  // One kept-alive connection per agent needs a descriptor each: use the hard limit, as Go
+  // programs do by default.
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      spdlog::warn("cannot raise the open file limit; fewer agent connections will be kept open");
+    }
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Aggregator aggregator(std::move(*options), std::move(*cluster), SystemClock::instance());
+  if (auto started = aggregator.start(); !started) {
+    spdlog::critical("{}", started.error().message);
+    return 1;
+  }
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  aggregator.stop();
+  return 0;
+}
+
+}  // namespace nodepack::aggregator

@@ -1,0 +1,136 @@
+#pragma once
+
+// `nodepack aggregator`: finds the agents, pulls their node reports, watches the Node set (and
+// unscheduled Pending pods), and serves cluster and label-group binpacking from one immutable
+// snapshot per scrape, with /sync naming every node whose report is not fresh and a web page.
+//
+// Two threads: the work thread runs the reflectors, the pull rounds and the snapshot builds; the
+// serving thread answers HTTP from the latest published snapshot, so a slow scrape never delays a
+// pull and a long pull round never delays a scrape.
+
+#include "aggregator/aggregator_options.hpp"
+#include "aggregator/snapshot.hpp"
+#include "agent/metrics_registry.hpp"
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "http/server.hpp"
+#include "kube/api_client.hpp"
+#include "kube/kubeconfig.hpp"
+#include "kube/reflector.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace nodepack::aggregator {
+
+class Inventory;
+class ReportPuller;
+class SelfMetrics;
+
+// Test hooks: faster back-off, longer watches and a shorter snapshot debounce than production.
+struct AggregatorTuning {
+  std::chrono::milliseconds initial_backoff{800};
+  std::chrono::milliseconds max_backoff{30'000};
+  std::chrono::seconds min_watch_timeout{300};
+  // Node, agent and pending-pod changes are coalesced for this long before a snapshot is rebuilt
+  // (Node status updates arrive continuously in a large cluster).
+  std::chrono::milliseconds snapshot_debounce{1000};
+};
+
+// A published snapshot with its renderings, each made once on first use.
+class PublishedSnapshot {
+ public:
+  explicit PublishedSnapshot(std::shared_ptr<const Snapshot> snapshot) : snapshot_(std::move(snapshot)) {}
+  const Snapshot& snapshot() const { return *snapshot_; }
+  const std::string& metrics_text() const;
+  const std::string& json_text() const;
+
+ private:
+  std::shared_ptr<const Snapshot> snapshot_;
+  mutable std::once_flag metrics_once_;
+  mutable std::once_flag json_once_;
+  mutable std::string metrics_text_;
+  mutable std::string json_text_;
+};
+
+class Aggregator {
+ public:
+  Aggregator(AggregatorOptions options, kube::ClusterConfig cluster, const Clock& clock, AggregatorTuning tuning = {});
+  ~Aggregator();
+  Aggregator(const Aggregator&) = delete;
+  Aggregator& operator=(const Aggregator&) = delete;
+
+  Result<void> start();
+  void stop();
+
+  boost::asio::ip::tcp::endpoint endpoint() const;
+  // Node list synced (and agent discovery and pending pods, when used) and one pull round done.
+  bool ready(std::string* reason = nullptr) const;
+  std::shared_ptr<const PublishedSnapshot> published() const;
+  std::string render_metrics() const;
+  std::uint64_t rounds_completed() const { return rounds_.load(); }
+  const kube::ApiClient& client() const { return *client_; }
+
+ private:
+  struct RoundInfo {
+    std::optional<std::chrono::system_clock::time_point> last_end;
+    double last_seconds = 0;
+    std::size_t last_targets = 0;
+    std::size_t last_failures = 0;
+  };
+
+  boost::asio::awaitable<void> pull_loop();
+  boost::asio::awaitable<void> debounced_rebuild();
+  boost::asio::awaitable<void> periodic_rebuild();
+  void schedule_rebuild();
+  void rebuild_snapshot();
+  bool sources_synced() const;
+  std::vector<const kube::Reflector*> reflectors() const;
+  double cache_age_seconds() const;
+
+  http::Router make_router();
+  http::Reply sync_page(const http::Request& request) const;
+
+  AggregatorOptions options_;
+  kube::ClusterConfig cluster_;
+  const Clock& clock_;
+  AggregatorTuning tuning_;
+  std::chrono::system_clock::time_point started_;
+  std::shared_ptr<const SnapshotConfig> config_;
+
+  boost::asio::io_context work_;
+  boost::asio::io_context serve_;
+  std::thread work_thread_;
+  std::thread serve_thread_;
+  std::unique_ptr<kube::ApiClient> client_;
+  std::unique_ptr<Inventory> inventory_;
+  std::unique_ptr<ReportPuller> puller_;
+  std::unique_ptr<kube::Reflector> node_reflector_;
+  std::unique_ptr<kube::Reflector> agent_reflector_;    // null with --agents
+  std::unique_ptr<kube::Reflector> pending_reflector_;  // null with --pending-pods=false
+  std::unique_ptr<SelfMetrics> self_;
+  metrics::MetricsRegistry registry_;  // everything on /metrics that is not from the snapshot
+  std::unique_ptr<http::Server> server_;
+
+  // Work thread only.
+  bool rebuild_pending_ = false;
+  std::uint64_t sequence_ = 0;
+
+  std::atomic<std::uint64_t> rounds_{0};
+  mutable std::mutex mutex_;  // guards published_ and round_
+  std::shared_ptr<const PublishedSnapshot> published_;
+  RoundInfo round_;
+};
+
+// `nodepack aggregator ...` from main: parses flags, resolves the cluster, runs until SIGINT/SIGTERM.
+int run_aggregator(const std::vector<std::string>& args);
+
+}  // namespace nodepack::aggregator

@@ -1,0 +1,287 @@
+#include "aggregator/aggregator_options.hpp"
+
+#include "common/duration.hpp"
+#include "common/flags.hpp"
+#include "common/logging.hpp"
+
+#include <charconv>
+
+namespace nodepack::aggregator {
+namespace {
+
+bool valid_resource_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) {
+    return false;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '.' || c == '_' || c == '/';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool valid_port(std::string_view port) {
+  int value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  return !port.empty() && ec == std::errc() && end == port.data() + port.size() && value > 0 && value < 65536;
+}
+
+std::function<Result<void>(std::string_view)> duration_setter(std::chrono::nanoseconds& target, bool allow_zero) {
+  return [&target, allow_zero](std::string_view v) -> Result<void> {
+    auto d = parse_go_duration(v);
+    if (!d) {
+      return d.error();
+    }
+    if (d->count() < 0 || (!allow_zero && d->count() == 0)) {
+      return fail(allow_zero ? "must not be negative" : "must be positive");
+    }
+    target = *d;
+    return {};
+  };
+}
+
+void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources_text,
+                    std::vector<std::string>& label_groups, std::vector<std::string>& agents,
+                    std::vector<std::string>& shapes) {
+  flags.add_string("kubeconfig", "Path to a kubeconfig; else $KUBECONFIG, ~/.kube/config, in-cluster", o.kubeconfig);
+  flags.add_string("context", "Kubeconfig context to use instead of current-context", o.context);
+  flags.add_string("metrics-addr", "Address to serve metrics on", o.metrics_addr);
+  flags.add_string("metrics-path", "HTTP path for metrics endpoint", o.metrics_path);
+  flags.add_string("resources", "Comma-separated list of resources to track", resources_text);
+  flags.add_list("label-group",
+                 "Repeatable. Comma-separated label keys defining one combination group (e.g. "
+                 "--label-group=zone,instance-type --label-group=zone)",
+                 label_groups);
+  flags.add_string("node-selector", "Label selector (set-based) for the nodes tracked, applied by the API server",
+                   o.node_selector);
+  flags.add_bool("disable-node-metrics", "Disable per-node metrics (only cluster-wide and label-group metrics)",
+                 o.disable_node_metrics);
+  flags.add_string("log-level", "Log level: debug, info, warn, error", o.log_level);
+  flags.add_string("log-format", "Log format: json, text", o.log_format);
+  flags.add("resync-period", "Full rebuild of the snapshot from the stored state (no API calls)", "30m",
+            duration_setter(o.resync_period, false));
+  flags.add_int("list-page-size", "Objects per page in consistent (re)lists (0 = no pagination)", o.list_page_size);
+  flags.add_string("agent-namespace", "Namespace of the agent DaemonSet's pods", o.agent_namespace);
+  flags.add_string("agent-selector", "Label selector of the agent DaemonSet's pods", o.agent_selector);
+  flags.add_int("agent-port",
+                "Port of the agents' /report (a container port named \"metrics\" on the agent pod wins)",
+                o.agent_port);
+  flags.add_list("agents",
+                 "Static agents instead of discovery, comma-separated or repeated: [node=]host:port[/path/prefix]; "
+                 "the report is read from http://host:port/path/prefix/report",
+                 agents);
+  flags.add_int("pull-concurrency", "Reports pulled at once", o.pull_concurrency);
+  flags.add("pull-timeout", "Time limit for one report pull (connect, send, read)", "5s",
+            duration_setter(o.pull_timeout, false));
+  flags.add("pull-interval", "Time between pull rounds", "15s", duration_setter(o.pull_interval, false));
+  flags.add("stale-after",
+            "A report older than this (by its built_at, or since it was last pulled) no longer counts", "2m",
+            duration_setter(o.stale_after, false));
+  flags.add_int("max-report-bytes", "Reports larger than this are rejected as invalid", o.max_report_bytes);
+  flags.add_list("fit-shape",
+                 "Repeatable. A pod shape name=resource:quantity,... (e.g. small=cpu:500m,memory:1Gi); exports how "
+                 "many more such pods fit and the capacity stranded where none fits",
+                 shapes);
+  flags.add_bool("pending-pods", "Watch unscheduled Pending pods and export their demand", o.pending_pods);
+  flags.add("resize-semantics",
+            "In-place resize accounting for pending pods: per-container or max-of-sums (Kubernetes >= 1.37)",
+            "per-container", [&o](std::string_view v) -> Result<void> {
+              auto s = kube::parse_resize_semantics(v);
+              if (!s) {
+                return s.error();
+              }
+              o.resize_semantics = *s;
+              return {};
+            });
+  flags.add("unready-after", "Report not ready once a watch has failed continuously this long", "3m",
+            duration_setter(o.unready_after, false));
+}
+
+}  // namespace
+
+Result<AgentTarget> parse_agent_target(std::string_view text) {
+  AgentTarget target;
+  const std::string original(text);
+  if (const auto eq = text.find('='); eq != std::string_view::npos) {
+    target.node = std::string(text.substr(0, eq));
+    text.remove_prefix(eq + 1);
+    if (target.node.empty()) {
+      return fail("--agents: \"" + original + "\" has an empty node name before '='");
+    }
+  }
+  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+    target.path_prefix = std::string(text.substr(slash));
+    text = text.substr(0, slash);
+    while (!target.path_prefix.empty() && target.path_prefix.back() == '/') {
+      target.path_prefix.pop_back();
+    }
+  }
+  std::string_view port;
+  if (text.starts_with("[")) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return fail("--agents: \"" + original + "\" must be [ipv6]:port");
+    }
+    target.host = std::string(text.substr(1, close - 1));
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return fail("--agents: \"" + original + "\" has no port (want [node=]host:port[/path])");
+    }
+    target.host = std::string(text.substr(0, colon));
+    port = text.substr(colon + 1);
+  }
+  if (target.host.empty() || !valid_port(port)) {
+    return fail("--agents: \"" + original + "\" is not [node=]host:port[/path]");
+  }
+  target.port = std::string(port);
+  return target;
+}
+
+Result<LabelGroup> parse_label_group(std::string_view text) {
+  LabelGroup group;
+  group.keys = split_list(text);
+  if (group.keys.empty()) {
+    return fail("--label-group: \"" + std::string(text) + "\" names no label key");
+  }
+  for (auto& key : group.keys) {
+    while (!key.empty() && key.front() == ' ') {
+      key.erase(key.begin());
+    }
+    while (!key.empty() && key.back() == ' ') {
+      key.pop_back();
+    }
+    if (key.empty()) {
+      return fail("--label-group: \"" + std::string(text) + "\" has an empty key");
+    }
+    group.name += (group.name.empty() ? "" : ",") + key;
+  }
+  return group;
+}
+
+Result<FitShape> parse_fit_shape(std::string_view text) {
+  const std::string original(text);
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return fail("--fit-shape: \"" + original + "\" is not name=resource:quantity,...");
+  }
+  FitShape shape;
+  shape.name = std::string(text.substr(0, eq));
+  for (const auto& item : split_list(text.substr(eq + 1))) {
+    const auto colon = item.find(':');
+    if (colon == std::string::npos) {
+      return fail("--fit-shape " + shape.name + ": \"" + item + "\" is not resource:quantity");
+    }
+    const std::string resource = item.substr(0, colon);
+    if (!valid_resource_name(resource)) {
+      return fail("--fit-shape " + shape.name + ": \"" + resource + "\" is not a resource name");
+    }
+    if (resource == "pods") {
+      return fail("--fit-shape " + shape.name + ": pods is implied (each pod takes one) and cannot be given");
+    }
+    auto quantity = kube::Quantity::parse(item.substr(colon + 1));
+    if (!quantity) {
+      return fail("--fit-shape " + shape.name + ": " + resource + ": " + quantity.error().message);
+    }
+    if (*quantity <= kube::Quantity()) {
+      return fail("--fit-shape " + shape.name + ": " + resource + " must be positive");
+    }
+    if (!shape.requests.emplace(resource, *quantity).second) {
+      return fail("--fit-shape " + shape.name + ": " + resource + " given twice");
+    }
+  }
+  if (shape.requests.empty()) {
+    return fail("--fit-shape " + shape.name + ": no resources");
+  }
+  return shape;
+}
+
+Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string>& args) {
+  AggregatorOptions o;
+  std::string resources_text = "cpu,memory";
+  std::vector<std::string> label_groups;
+  std::vector<std::string> agents;
+  std::vector<std::string> shapes;
+  FlagSet flags("nodepack aggregator");
+  register_flags(flags, o, resources_text, label_groups, agents, shapes);
+  if (auto ok = flags.parse(args); !ok) {
+    return ok.error();
+  }
+  if (flags.help_requested()) {
+    o.help = true;
+    return o;
+  }
+  o.resources = split_list(resources_text);
+  if (o.resources.empty()) {
+    return fail("--resources must name at least one resource");
+  }
+  for (const auto& r : o.resources) {
+    if (!valid_resource_name(r)) {
+      return fail("--resources: \"" + r + "\" is not a resource name");
+    }
+  }
+  for (const auto& text : label_groups) {
+    auto group = parse_label_group(text);
+    if (!group) {
+      return group.error();
+    }
+    o.label_groups.push_back(std::move(*group));
+  }
+  for (const auto& text : agents) {
+    for (const auto& item : split_list(text)) {
+      auto target = parse_agent_target(item);
+      if (!target) {
+        return target.error();
+      }
+      o.agents.push_back(std::move(*target));
+    }
+  }
+  for (const auto& text : shapes) {
+    auto shape = parse_fit_shape(text);
+    if (!shape) {
+      return shape.error();
+    }
+    for (const auto& existing : o.fit_shapes) {
+      if (existing.name == shape->name) {
+        return fail("--fit-shape " + shape->name + " given twice");
+      }
+    }
+    o.fit_shapes.push_back(std::move(*shape));
+  }
+  if (o.agent_port <= 0 || o.agent_port > 65535) {
+    return fail("--agent-port must be 1-65535");
+  }
+  if (o.pull_concurrency < 1) {
+    return fail("--pull-concurrency must be at least 1");
+  }
+  if (o.max_report_bytes < 1024) {
+    return fail("--max-report-bytes must be at least 1024");
+  }
+  if (o.metrics_path.empty() || o.metrics_path.front() != '/') {
+    return fail("--metrics-path must start with /");
+  }
+  if (o.static_agents() == false && o.agent_namespace.empty()) {
+    return fail("--agent-namespace must not be empty");
+  }
+  if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
+    return ok.error();
+  }
+  return o;
+}
+
+std::string aggregator_usage() {
+  AggregatorOptions o;
+  std::string resources_text = "cpu,memory";
+  std::vector<std::string> label_groups;
+  std::vector<std::string> agents;
+  std::vector<std::string> shapes;
+  FlagSet flags("nodepack aggregator");
+  register_flags(flags, o, resources_text, label_groups, agents, shapes);
+  return flags.usage();
+}
+
+}  // namespace nodepack::aggregator

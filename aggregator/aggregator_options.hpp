@@ -1,0 +1,84 @@
+#pragma once
+
+// `nodepack aggregator` flags: KBE's flags kept as they are, plus discovery, pull, freshness, fit
+// shapes and pending demand.
+
+#include "common/result.hpp"
+#include "kube/pod_requests.hpp"
+#include "kube/resource_list.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nodepack::aggregator {
+
+// Where one agent's report is pulled from: http://host:port{path_prefix}/report. `node` is the
+// node the report must be about; empty for a static target given without one (the report's own
+// node name is taken then).
+struct AgentTarget {
+  std::string node;
+  std::string host;
+  std::string port;
+  std::string path_prefix;  // "" or "/nodes/n1" (no trailing slash)
+
+  std::string key() const { return host + ":" + port + path_prefix; }
+  std::string report_path() const { return path_prefix + "/report"; }
+};
+
+// --agents entries: "[node=]host:port[/path/prefix]"; host may be "[ipv6]".
+Result<AgentTarget> parse_agent_target(std::string_view text);
+
+// One --label-group: label keys whose value tuple names a group.
+struct LabelGroup {
+  std::vector<std::string> keys;
+  std::string name;  // keys joined with ',' (the label_group label)
+};
+Result<LabelGroup> parse_label_group(std::string_view text);
+
+// One --fit-shape: a pod of these requests; "how many more of it fit".
+struct FitShape {
+  std::string name;
+  kube::ResourceList requests;  // every quantity positive; "pods" is implied (one per pod)
+};
+// "name=cpu:500m,memory:1Gi"
+Result<FitShape> parse_fit_shape(std::string_view text);
+
+struct AggregatorOptions {
+  std::string kubeconfig;
+  std::string context;
+  std::string metrics_addr = ":9101";
+  std::string metrics_path = "/metrics";
+  std::vector<std::string> resources{"cpu", "memory"};
+  std::vector<LabelGroup> label_groups;
+  std::string node_selector;
+  bool disable_node_metrics = false;
+  std::string log_level = "info";
+  std::string log_format = "json";
+  std::chrono::nanoseconds resync_period = std::chrono::minutes(30);
+  std::int64_t list_page_size = 500;
+
+  std::string agent_namespace = "nodepack";
+  std::string agent_selector = "app.kubernetes.io/name=nodepack-agent";
+  std::int64_t agent_port = 9101;
+  std::vector<AgentTarget> agents;  // static targets; discovery is off when any are given
+  std::int64_t pull_concurrency = 32;
+  std::chrono::nanoseconds pull_timeout = std::chrono::seconds(5);
+  std::chrono::nanoseconds pull_interval = std::chrono::seconds(15);
+  std::chrono::nanoseconds stale_after = std::chrono::minutes(2);
+  std::int64_t max_report_bytes = 4 * 1024 * 1024;
+  std::vector<FitShape> fit_shapes;
+  bool pending_pods = true;
+  kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
+  std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
+  bool help = false;
+
+  bool static_agents() const { return !agents.empty(); }
+};
+
+Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string>& args);
+std::string aggregator_usage();
+
+}  // namespace nodepack::aggregator

@@ -1,0 +1,195 @@
+#include "aggregator/report_puller.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+#include <unordered_set>
+
+namespace nodepack::aggregator {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+PullFailure transport_failure(const char* what, const beast::error_code& ec) {
+  if (ec == beast::error::timeout) {
+    return PullFailure{PullError::timeout, std::string(what) + ": timed out"};
+  }
+  return PullFailure{PullError::transport, std::string(what) + ": " + ec.message()};
+}
+
+// The peer closed a kept-alive connection while it sat idle: retry once on a new connection.
+bool closed_while_idle(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe;
+}
+
+}  // namespace
+
+struct ReportPuller::Connection {
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+};
+
+struct ReportPuller::RoundState {
+  std::vector<AgentTarget> targets;
+  Deliver deliver;
+  std::size_t next = 0;
+  std::size_t running = 0;
+  asio::steady_timer done;
+};
+
+ReportPuller::ReportPuller(PullerOptions options) : options_(options) {}
+ReportPuller::~ReportPuller() = default;
+
+void ReportPuller::close(Connection& connection) {
+  if (connection.stream) {
+    beast::error_code ignored;
+    connection.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    connection.stream->socket().close(ignored);
+    connection.stream.reset();
+    connection.buffer.clear();
+    --open_;
+  }
+}
+
+asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deliver deliver) {
+  auto executor = co_await asio::this_coro::executor;
+  // Connections to agents that are no longer targets are closed now rather than left to time out.
+  std::unordered_set<std::string> keys;
+  for (const auto& t : targets) {
+    keys.insert(t.key());
+  }
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (keys.contains(it->first)) {
+      ++it;
+    } else {
+      close(*it->second);
+      it = connections_.erase(it);
+    }
+  }
+  for (const auto& key : keys) {
+    auto& slot = connections_[key];
+    if (!slot) {
+      slot = std::make_unique<Connection>();
+    }
+  }
+  RoundState state{std::move(targets), std::move(deliver), 0, 0,
+                   asio::steady_timer(executor, asio::steady_timer::time_point::max())};
+  const std::size_t workers = std::min(options_.concurrency, state.targets.size());
+  state.running = workers;
+  for (std::size_t i = 0; i < workers; ++i) {
+    asio::co_spawn(executor, worker(&state), asio::detached);
+  }
+  if (state.running > 0) {
+    co_await state.done.async_wait(use_nothrow);  // cancelled by the last worker
+  }
+}
+
+asio::awaitable<void> ReportPuller::worker(RoundState* state) {
+  while (state->next < state->targets.size()) {
+    const AgentTarget& target = state->targets[state->next++];
+    auto body = co_await fetch(target, *connections_.at(target.key()));
+    if (body) {
+      state->deliver(target, parse_report(*body, target.node));
+    } else {
+      state->deliver(target, body.error());
+    }
+  }
+  if (--state->running == 0) {
+    state->done.cancel();
+  }
+}
+
+asio::awaitable<PullResult<std::string>> ReportPuller::fetch(const AgentTarget& target, Connection& connection) {
+  auto executor = co_await asio::this_coro::executor;
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  bool reused = connection.stream.has_value();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!connection.stream) {
+      std::vector<tcp::endpoint> endpoints;
+      boost::system::error_code aec;
+      const auto address = asio::ip::make_address(target.host, aec);
+      const auto port = static_cast<unsigned short>(std::stoi(target.port));
+      if (!aec) {
+        endpoints.emplace_back(address, port);
+      } else {
+        tcp::resolver resolver(executor);
+        auto [rec, results] = co_await resolver.async_resolve(target.host, target.port, use_nothrow);
+        if (rec) {
+          co_return PullFailure{PullError::connect, "resolving " + target.host + ": " + rec.message()};
+        }
+        for (const auto& r : results) {
+          endpoints.push_back(r.endpoint());
+        }
+      }
+      connection.stream.emplace(executor);
+      ++open_;
+      ++opened_;
+      connection.stream->expires_at(deadline);
+      auto [cec, ep] = co_await connection.stream->async_connect(endpoints, use_nothrow);
+      if (cec) {
+        close(connection);
+        if (cec == beast::error::timeout) {
+          co_return PullFailure{PullError::timeout, "connecting to " + target.key() + ": timed out"};
+        }
+        co_return PullFailure{PullError::connect, "connecting to " + target.key() + ": " + cec.message()};
+      }
+    }
+    bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target.report_path(), 11};
+    const bool v6 = target.host.find(':') != std::string::npos;
+    request.set(bhttp::field::host, (v6 ? "[" + target.host + "]" : target.host) + ":" + target.port);
+    request.set(bhttp::field::user_agent, "nodepack-aggregator");
+    request.set(bhttp::field::accept, "application/json");
+    request.keep_alive(true);
+    connection.stream->expires_at(deadline);
+    auto [wec, wn] = co_await bhttp::async_write(*connection.stream, request, use_nothrow);
+    if (wec) {
+      close(connection);
+      if (reused && attempt == 0 && closed_while_idle(wec)) {
+        reused = false;
+        continue;
+      }
+      co_return transport_failure("sending request", wec);
+    }
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(options_.max_body_bytes);
+    auto [rec, rn] = co_await bhttp::async_read(*connection.stream, connection.buffer, parser, use_nothrow);
+    if (rec) {
+      close(connection);
+      if (rec == bhttp::error::body_limit) {
+        co_return PullFailure{PullError::oversized,
+                              "report larger than " + std::to_string(options_.max_body_bytes) + " bytes"};
+      }
+      if (reused && attempt == 0 && closed_while_idle(rec)) {
+        reused = false;
+        continue;
+      }
+      co_return transport_failure("reading response", rec);
+    }
+    auto response = parser.release();
+    if (!response.keep_alive() || open_ > options_.max_idle_connections) {
+      close(connection);
+    }
+    if (response.result_int() != 200) {
+      co_return PullFailure{PullError::http_status,
+                            "HTTP " + std::to_string(response.result_int()) + " from " + target.key()};
+    }
+    co_return std::move(response.body());
+  }
+  co_return PullFailure{PullError::transport, "connection to " + target.key() + " closed twice"};
+}
+
+}  // namespace nodepack::aggregator

@@ -1,0 +1,59 @@
+#pragma once
+
+// Pulls agents' /report documents over plain HTTP/1.1: a round of pulls with bounded parallelism,
+// a time limit per pull, a body limit, and a kept-alive connection per agent between rounds (up to
+// a cap, so a large cluster does not exhaust file descriptors). Runs on one executor; everything
+// here is touched from that thread only.
+
+#include "aggregator/aggregator_options.hpp"
+#include "aggregator/report.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace nodepack::aggregator {
+
+struct PullerOptions {
+  std::chrono::milliseconds timeout{5000};  // per pull: connect, send, read
+  std::size_t concurrency = 32;
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_idle_connections = 1024;  // kept open between rounds
+};
+
+class ReportPuller {
+ public:
+  using Deliver = std::function<void(const AgentTarget& target, PullResult<NodeReport> result)>;
+
+  explicit ReportPuller(PullerOptions options);
+  ~ReportPuller();
+  ReportPuller(const ReportPuller&) = delete;
+  ReportPuller& operator=(const ReportPuller&) = delete;
+
+  // Pulls every target once; `deliver` runs as each result arrives. Completes when all have.
+  boost::asio::awaitable<void> round(std::vector<AgentTarget> targets, Deliver deliver);
+
+  std::size_t open_connections() const { return open_; }
+  std::uint64_t connections_opened() const { return opened_; }
+
+ private:
+  struct Connection;
+  struct RoundState;
+
+  boost::asio::awaitable<void> worker(RoundState* state);
+  boost::asio::awaitable<PullResult<std::string>> fetch(const AgentTarget& target, Connection& connection);
+  void close(Connection& connection);
+
+  PullerOptions options_;
+  std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by target key
+  std::size_t open_ = 0;
+  std::uint64_t opened_ = 0;
+};
+
+}  // namespace nodepack::aggregator
