@@ -70,11 +70,13 @@ void check_attribution(nb::CollectorRegistry& reg, Fixture& fx) {
   INFO("pod A: switches=" << a.switches << " runq count=" << a.runq.count << " sum_ms=" << a.runq.sum_ns / 1e6);
   INFO("pod B: switches=" << b.switches << " runq count=" << b.runq.count << " sum_ms=" << b.runq.sum_ns / 1e6);
 
-  // B slept 200 times: at least 200 voluntary switches and 200 wake-ups that waited, but not
-  // pod A's preemptions on top (each of B's sleeps costs a switch or two, not ten).
+  // B slept 200 times: at least 200 voluntary switches and about 200 wake-ups that waited, but
+  // not pod A's preemptions on top (each of B's sleeps costs a switch or two, not ten). On a
+  // loaded host a few sleeps end before B gets off the CPU (the 1 ms timer fires while B is
+  // preempted), so allow 5% fewer wake-ups than sleeps.
   CHECK(b.switches >= 200);
   CHECK(b.switches <= 200 * 3 + 50);
-  CHECK(b.runq.count >= 200);
+  CHECK(b.runq.count >= 190);
   CHECK(b.runq.count <= 200 * 3 + 50);
   // A's two spinners shared one CPU for 400 ms: together they waited for a large share of it.
   CHECK(a.switches >= 10);
@@ -102,7 +104,7 @@ void check_attribution(nb::CollectorRegistry& reg, Fixture& fx) {
   REQUIRE(lat_b != nullptr);
   CHECK(lat_a->histogram.sample_count >= a.runq.count);
   CHECK(lat_a->histogram.sample_sum >= 0.1);
-  CHECK(lat_b->histogram.sample_count >= 200);
+  CHECK(lat_b->histogram.sample_count >= b.runq.count);
   REQUIRE(!lat_a->histogram.bucket.empty());
   CHECK(lat_a->histogram.bucket.back().cumulative_count == lat_a->histogram.sample_count);
   // Spinners were preempted after a scheduler slice: most of A's waits are ≥ 256 µs.
