@@ -90,7 +90,8 @@ wait_for 10 "nodepack-sim at $sim_url" curl -sf "$sim_url/api/v1/nodes"
 echo "nodepack-sim: $sim_url ($nodes nodes, $pods_per_node pods per node, no churn)"
 
 # --- one agent per simulated node ----------------------------------------------------------------
-agent_args=(--kubeconfig "$work/kubeconfig" --log-format text --resources cpu,memory,pods,nvidia.com/gpu
+resources=cpu,memory,pods,nvidia.com/gpu
+agent_args=(--kubeconfig "$work/kubeconfig" --log-format text --resources "$resources"
             --host-root "$host_root" --kubelet-root "$kubelet")
 # Extra agent flags, e.g. NODEPACK_E2E_AGENT_ARGS=--collectors.bpf=false where BPF cannot load.
 read -r -a extra <<<"${NODEPACK_E2E_AGENT_ARGS:-}"
@@ -114,6 +115,7 @@ aggregator=""
 if "$nodepack" aggregator --help >/dev/null 2>&1; then
   port=$(free_port)
   "$nodepack" aggregator --kubeconfig "$work/kubeconfig" --metrics-addr "127.0.0.1:$port" --log-format text \
+    --resources "$resources" \
     --agents "$(IFS=,; echo "${agents[*]}")" --pull-interval 1s \
     --label-group topology.kubernetes.io/zone \
     --label-group topology.kubernetes.io/zone,node.kubernetes.io/instance-type \
@@ -163,7 +165,7 @@ echo "prometheus: 127.0.0.1:$prom_port"
 # --- checks --------------------------------------------------------------------------------------
 check_args=(--prometheus "http://127.0.0.1:$prom_port" --sim "$sim_url" --host-root "$host_root"
             --rules "$root/deploy/rules/nodepack.rules.yml" --dashboard "$root/deploy/grafana/nodepack.json"
-            --resources cpu,memory,pods,nvidia.com/gpu)
+            --resources "$resources")
 for a in "${agents[@]}"; do check_args+=(--agent "$a"); done
 [ -n "$aggregator" ] && check_args+=(--aggregator "$aggregator")
 python3 "$here/prom_check.py" "${check_args[@]}"
