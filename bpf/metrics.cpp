@@ -30,7 +30,7 @@ Log2Hist& Log2Hist::operator+=(const nodepack_hist& o) {
 std::vector<double> log2_bucket_bounds_seconds() {
   std::vector<double> out;
   for (int k = kFirstEdgeLog2; k < NODEPACK_HIST_SLOTS; ++k) {
-    out.push_back(std::ldexp(1.0, k) * 1e-9);
+    out.push_back(std::ldexp(1.0, k) / 1e9);
   }
   return out;
 }
@@ -82,7 +82,7 @@ prometheus::ClientMetric histogram_metric(std::vector<prometheus::ClientMetric::
     for (; next_slot < k; ++next_slot) {
       cumulative += h.slots[static_cast<std::size_t>(next_slot)];
     }
-    m.histogram.bucket.push_back({cumulative, std::ldexp(1.0, k) * 1e-9});
+    m.histogram.bucket.push_back({cumulative, std::ldexp(1.0, k) / 1e9});
   }
   for (; next_slot < NODEPACK_HIST_SLOTS; ++next_slot) {
     cumulative += h.slots[static_cast<std::size_t>(next_slot)];

@@ -46,3 +46,28 @@ TEST_CASE("pod labels omit an unknown container and add the node") {
   CHECK(l[2].name == "node");
   CHECK(l[3].value == "read");
 }
+
+#include <prometheus/text_serializer.h>
+
+TEST_CASE("a log2 histogram serializes as a Prometheus histogram with _bucket, _sum and _count") {
+  nb::Log2Hist h;
+  h.slots[12] = 3;  // 4..8 µs
+  h.slots[25] = 1;  // ~33..67 ms
+  h.sum_ns = 40'000'000;
+  h.count = 4;
+  auto fam = nb::make_family("kpod_cpu_runqueue_latency_seconds", "help text", prometheus::MetricType::Histogram);
+  fam.metric.push_back(nb::histogram_metric(nb::pod_labels({"ns", "p", "c", "uid"}, "n1"), h));
+  const std::string text = prometheus::TextSerializer().Serialize({fam});
+  INFO(text);
+  CHECK(text.find("# TYPE kpod_cpu_runqueue_latency_seconds histogram") != std::string::npos);
+  CHECK(text.find("kpod_cpu_runqueue_latency_seconds_bucket{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\",le=\"+Inf\"} 4") !=
+        std::string::npos);
+  CHECK(text.find("kpod_cpu_runqueue_latency_seconds_count{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\"} 4") !=
+        std::string::npos);
+  CHECK(text.find("kpod_cpu_runqueue_latency_seconds_sum{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\"} 0.04") !=
+        std::string::npos);
+  // 3 samples below 2^13 ns = 8.192 µs (prometheus-cpp prints 16 significant digits)
+  const auto at = text.find("le=\"8.192");
+  REQUIRE(at != std::string::npos);
+  CHECK(text.substr(at, text.find('\n', at) - at).ends_with("} 3"));
+}
