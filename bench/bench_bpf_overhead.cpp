@@ -1,15 +1,17 @@
 // Kernel-side cost of nodepack's sched programs per event, under a scheduler-heavy load, next to
 // a bpftrace runqlat equivalent measured the same way in the same run.
 //
-//   bench_bpf_overhead [--seconds N] [--pairs N] [--bpftrace PATH --script FILE]
+//   bench_bpf_overhead [--seconds N] [--pairs N] [--syscalls] [--bpftrace PATH --script FILE]
 //
 // Phases, each running the same load (N pairs of processes ping-ponging a byte over pipes, so
 // every round trip is two wake-ups and two context switches): no tracing, nodepack's sched
-// collector, bpftrace. Kernel BPF run-time stats stay on for the whole run (the stats fd is held
+// collector, (with --syscalls) nodepack's syscall collector, bpftrace. Kernel BPF run-time stats stay on for the whole run (the stats fd is held
 // here), so ns/event = run_time_ns / run_cnt of each program, read with BPF_OBJ_GET_INFO_BY_FD.
 #include "bpf/bpf_stats.hpp"
 #include "bpf/feature_probe.hpp"
 #include "bpf/sched/sched_collector.hpp"
+#include "bpf/syscall/syscall_collector.hpp"
+#include "bpf/syscall/syscall_names.hpp"
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
@@ -38,6 +40,7 @@ struct Options {
   int pairs = 2;
   std::string bpftrace;
   std::string script;
+  bool syscalls = false;
 };
 
 // Runs the ping-pong load for `seconds`; returns round trips per second.
@@ -142,8 +145,17 @@ void report(const char* who, const std::vector<ProgInfo>& before, const std::vec
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string k = argv[i];
+    if (k == "--syscalls") {
+      o.syscalls = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "option %s needs a value\n", k.c_str());
+      return 2;
+    }
     if (k == "--seconds") {
       o.seconds = std::atoi(argv[i + 1]);
     } else if (k == "--pairs") {
@@ -169,6 +181,13 @@ int main(int argc, char** argv) {
   const double baseline = run_load(o);
   std::printf("untraced: %.0f round trips/s\n", baseline);
 
+  auto to_info = [](const std::vector<nb::ProgramStats>& s) {
+    std::vector<ProgInfo> v;
+    for (const auto& p : s) {
+      v.push_back({p.program, p.run_count, p.run_time_ns});
+    }
+    return v;
+  };
   {
     nb::KernelFeatureProbe probe;
     nb::SchedCollector sched(probe);
@@ -176,17 +195,25 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "nodepack sched collector did not load: %s\n", r.error().message.c_str());
       return 1;
     }
-    auto to_info = [](const std::vector<nb::ProgramStats>& s) {
-      std::vector<ProgInfo> v;
-      for (const auto& p : s) {
-        v.push_back({p.program, p.run_count, p.run_time_ns});
-      }
-      return v;
-    };
     auto before = to_info(sched.program_stats());
     double rate = run_load(o);
     auto after = to_info(sched.program_stats());
     report("nodepack sched (per-cgroup run-queue histogram + context switches)", before, after, rate, baseline);
+  }
+  if (o.syscalls) {
+    // The load's read/write calls are in the default tracked set: every syscall of the load pays
+    // sys_enter + sys_exit with a histogram update; untracked ones pay one array lookup.
+    nb::KernelFeatureProbe probe;
+    nb::SyscallCollector sys(probe, nb::default_tracked_syscalls());
+    if (auto r = sys.start(); !r) {
+      std::fprintf(stderr, "nodepack syscall collector did not load: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    auto before = to_info(sys.program_stats());
+    double rate = run_load(o);
+    auto after = to_info(sys.program_stats());
+    report("nodepack syscall (default tracked set, per-cgroup per-syscall histogram)", before, after, rate,
+           baseline);
   }
 
   if (!o.bpftrace.empty()) {

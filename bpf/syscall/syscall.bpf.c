@@ -22,6 +22,15 @@ struct {
 	__type(value, struct syscall_start);
 } inflight SEC(".maps");
 
+/* tp_btf programs keep the in-flight call in task-local storage (as sched does); raw_tp ones use
+ * `inflight`. User space creates only the map the chosen programs use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct syscall_start);
+} task_inflight SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, SYSCALL_MAX_KEYS);
@@ -31,33 +40,53 @@ struct {
 
 static const struct syscall_stats zero_stats;
 
-static __always_inline void on_enter(long id)
+/* `btf` is a constant at every call site, as in sched. */
+static __always_inline void on_enter(long id, bool btf)
 {
-	struct syscall_start st = {};
+	struct syscall_start st = {}, *slot;
 	__u32 tid;
 
 	if (id < 0 || id >= SYSCALL_MAX_NR || !tracked[id])
 		return;
-	tid = (__u32)bpf_get_current_pid_tgid();
 	st.ts = bpf_ktime_get_ns();
 	st.nr = (__u32)id;
+	if (btf) {
+		slot = bpf_task_storage_get(&task_inflight, bpf_get_current_task_btf(), 0,
+					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (slot)
+			*slot = st;
+		return;
+	}
+	tid = (__u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
 }
 
-static __always_inline void on_exit(long ret)
+static __always_inline void on_exit(long ret, bool btf)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct syscall_start *st = bpf_map_lookup_elem(&inflight, &tid);
+	struct syscall_start *st, start;
 	struct syscall_key key = {};
 	struct syscall_stats *s;
 	__u64 now, delta;
+	__u32 tid = 0;
 
-	if (!st)
-		return;
+	if (btf) {
+		st = bpf_task_storage_get(&task_inflight, bpf_get_current_task_btf(), 0, 0);
+		if (!st || !st->ts)
+			return;
+	} else {
+		tid = (__u32)bpf_get_current_pid_tgid();
+		st = bpf_map_lookup_elem(&inflight, &tid);
+		if (!st)
+			return;
+	}
+	start = *st;
+	if (btf)
+		st->ts = 0;
+	else
+		bpf_map_delete_elem(&inflight, &tid);
 	now = bpf_ktime_get_ns();
-	delta = now > st->ts ? now - st->ts : 0;
-	key.nr = st->nr;
-	bpf_map_delete_elem(&inflight, &tid);
+	delta = now > start.ts ? now - start.ts : 0;
+	key.nr = start.nr;
 	key.cgroup_id = bpf_get_current_cgroup_id();
 	s = nodepack_lookup_or_init(&stats, &key, &zero_stats);
 	if (!s)
@@ -70,27 +99,27 @@ static __always_inline void on_exit(long ret)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
 {
-	on_enter(id);
+	on_enter(id, true);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	on_exit(ret);
+	on_exit(ret, true);
 	return 0;
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id)
 {
-	on_enter(id);
+	on_enter(id, false);
 	return 0;
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit_raw, struct pt_regs *regs, long ret)
 {
-	on_exit(ret);
+	on_exit(ret, false);
 	return 0;
 }

@@ -11,8 +11,9 @@
 namespace nb = nodepack::bpf;
 using nb::test::find_metric;
 
-TEST_CASE("syscall: tracked calls and their errors are counted on the calling pod only", "[bpf][syscall]") {
-  NODEPACK_REQUIRE_BPF_OR_SKIP();
+namespace {
+
+void check_syscalls(std::unique_ptr<nb::FeatureProbe> probe) {
   const std::string uid_a = "0f1e2d3c-0000-4000-8000-0000000000a4";
   const std::string uid_b = "0f1e2d3c-0000-4000-8000-0000000000b4";
   const std::string cid_a(64, '4');
@@ -23,7 +24,7 @@ TEST_CASE("syscall: tracked calls and their errors are counted on the calling po
   nb::test::FixedPodLookup pods;
   pods.add(uid_a, {"ns", "opener", {{cid_a, "main"}}});
   pods.add(uid_b, {"ns", "reader", {{cid_b, "main"}}});
-  auto reg = nb::test::registry_for({"syscall"}, tree.root(), pods, std::make_unique<nb::KernelFeatureProbe>());
+  auto reg = nb::test::registry_for({"syscall"}, tree.root(), pods, std::move(probe));
   reg->start();
   REQUIRE(reg->status()["syscall"]);
 
@@ -74,4 +75,17 @@ TEST_CASE("syscall: tracked calls and their errors are counted on the calling po
   CHECK((cross == nullptr || cross->counter.value < 5));
   auto* cross2 = find_metric(families, "kpod_syscall_count_total", {{"pod", "opener"}, {"syscall", "read"}});
   CHECK((cross2 == nullptr || cross2->counter.value < 5));
+}
+
+}  // namespace
+
+TEST_CASE("syscall: tracked calls and their errors are counted on the calling pod only", "[bpf][syscall]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  check_syscalls(std::make_unique<nb::KernelFeatureProbe>());
+}
+
+TEST_CASE("syscall: the raw_tp fallback counts the same", "[bpf][syscall]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  check_syscalls(std::make_unique<nb::FixedFeatureProbe>(
+      std::map<std::string, bool, std::less<>>{{"tp_btf:sys_enter", false}, {"raw_tp", true}}));
 }
