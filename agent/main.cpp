@@ -2,6 +2,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/process_collector.hpp"
+#include "aggregator/aggregator.hpp"
 #include "numa/inspect.hpp"
 
 #include <iostream>
@@ -15,6 +16,7 @@ constexpr const char* usage =
     "\n"
     "Modes:\n"
     "  agent        run on a node: binpacking, NUMA and kernel metrics for that node\n"
+    "  aggregator   pull every agent's report: cluster and node-group binpacking, fit, web page\n"
     "  inspect numa print once what the agent would export for NUMA, and exit\n"
     "  version      print the version\n"
     "\n"
@@ -31,6 +33,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (mode == "agent") {
     return nodepack::agent::run_agent(args);
+  }
+  if (mode == "aggregator") {
+    return nodepack::aggregator::run_aggregator(args);
   }
   if (mode == "inspect") {
     if (argc < 3 || std::string(argv[2]) != "numa") {

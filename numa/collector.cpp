@@ -124,7 +124,7 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
     fs.gauge(aligned, {{"container", c.container}, {"namespace", c.pod->namespace_name}, {"node", node}, {"pod", c.pod->name}},
              c.aligned ? 1.0 : 0.0);
   }
-  auto& orphaned = fs.family("numainfo_orphaned_container_count",
+  auto& orphaned = fs.family("numainfo_orphaned_containers",
                              "Containers in the kubelet's checkpoints whose pod is not bound to this node, count.",
                              MetricType::Gauge);
   fs.gauge(orphaned, {{"node", node}}, static_cast<double>(model.orphaned_containers));
