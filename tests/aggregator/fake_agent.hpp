@@ -1,0 +1,128 @@
+#pragma once
+
+// A stand-in for an agent's /report: a nodepack_http server on 127.0.0.1:0 on a thread of its own,
+// serving whatever document the test sets (a good report, garbage, a huge body), and counting
+// requests and connections so tests can see keep-alive at work.
+
+#include "common/rfc3339.hpp"
+#include "http/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace nodepack::testing {
+
+struct ReportSpec {
+  std::string node;
+  std::map<std::string, std::string> allocated;  // quantities; "pods" filled from pod_count
+  std::map<std::string, std::string> daemonset;
+  std::int64_t pod_count = 0;
+  std::int64_t daemonset_pod_count = 1;
+  std::chrono::system_clock::time_point built_at;
+  std::map<std::string, std::string> allocatable;  // the agent's view; the Node object wins
+  std::uint64_t generation = 1;
+};
+
+inline std::string report_json(const ReportSpec& spec) {
+  boost::json::object allocated;
+  for (const auto& [k, v] : spec.allocated) {
+    allocated[k] = v;
+  }
+  allocated["pods"] = std::to_string(spec.pod_count);
+  boost::json::object ds;
+  for (const auto& [k, v] : spec.daemonset) {
+    ds[k] = v;
+  }
+  ds["pods"] = std::to_string(spec.daemonset_pod_count);
+  boost::json::object allocatable;
+  for (const auto& [k, v] : spec.allocatable) {
+    allocatable[k] = v;
+  }
+  boost::json::object report{{"schema_version", 1},
+                             {"node", spec.node},
+                             {"labels", boost::json::object{}},
+                             {"node_known", true},
+                             {"allocatable", std::move(allocatable)},
+                             {"allocated", std::move(allocated)},
+                             {"daemonset_allocated", std::move(ds)},
+                             {"pod_count", spec.pod_count},
+                             {"daemonset_pod_count", spec.daemonset_pod_count},
+                             {"numa_zones", boost::json::array()},
+                             {"synced", true},
+                             {"generation", spec.generation},
+                             {"built_at", format_rfc3339(spec.built_at)}};
+  return boost::json::serialize(report);
+}
+
+class FakeAgent {
+ public:
+  FakeAgent() {
+    http::Router router;
+    router.add("/report", [this](const http::Request& request) {
+      ++requests_;
+      std::lock_guard lock(mutex_);
+      return http::Reply{http::make_response(request, boost::beast::http::status::ok, body_, "application/json"), {}};
+    });
+    server_ = std::make_unique<http::Server>(io_, std::move(router));
+    if (!server_->listen("127.0.0.1:0")) {
+      throw std::runtime_error("fake agent cannot listen");
+    }
+    port_ = server_->endpoint().port();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~FakeAgent() { stop(); }
+  FakeAgent(const FakeAgent&) = delete;
+  FakeAgent& operator=(const FakeAgent&) = delete;
+
+  void serve(std::string body) {
+    std::lock_guard lock(mutex_);
+    body_ = std::move(body);
+  }
+  void serve(const ReportSpec& spec) { serve(report_json(spec)); }
+  // Stops answering: once this returns, the port refuses connections.
+  void stop() {
+    if (server_) {
+      server_->stop();
+      // The server closes its acceptor on the io thread; wait until connecting is refused rather
+      // than stopping the io_context first and leaving a listening socket that never answers.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (thread_.joinable() && std::chrono::steady_clock::now() < deadline) {
+        boost::asio::io_context probe_io;
+        boost::asio::ip::tcp::socket probe(probe_io);
+        boost::system::error_code ec;
+        probe.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
+        if (ec) {
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // poll interval
+      }
+    }
+    io_.stop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+  std::uint16_t port() const { return port_; }
+  std::uint64_t requests() const { return requests_.load(); }
+  std::uint64_t connections() const { return server_->stats().connections_accepted.load(); }
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::mutex mutex_;
+  std::string body_ = "{}";
+  std::atomic<std::uint64_t> requests_{0};
+};
+
+}  // namespace nodepack::testing
