@@ -1,101 +1,84 @@
 #include "aggregator/snapshot_render.hpp"
 
-#include "agent/metric_families.hpp"
+#include "aggregator/exposition.hpp"
 #include "common/rfc3339.hpp"
 #include "kube/resource_list.hpp"
 
 #include <boost/json/array.hpp>
-#include <prometheus/text_serializer.h>
+
+#include <array>
 
 namespace nodepack::aggregator {
 namespace {
 
-using metrics::add_sample;
-using metrics::gauge_family;
 namespace json = boost::json;
 
 double ratio(double numerator, double denominator) { return denominator == 0 ? 0.0 : numerator / denominator; }
 
-// The binpacking families for one kind of scope (node, cluster, group), sharing label prefixes.
-struct BinpackingFamilies {
-  prometheus::MetricFamily allocated;
-  prometheus::MetricFamily allocatable;
-  prometheus::MetricFamily utilization;
-  prometheus::MetricFamily daemonset;
-  prometheus::MetricFamily daemonset_ratio;
-
-  void add(const std::vector<std::pair<std::string, std::string>>& scope, const std::string& resource,
-           double used, double capacity, double ds_used) {
-    const auto sample = [&](prometheus::MetricFamily& f, double value) {
-      prometheus::ClientMetric m;
-      m.label.reserve(scope.size() + 1);
-      for (const auto& [k, v] : scope) {
-        m.label.push_back({k, v});
-      }
-      m.label.push_back({"resource", resource});
-      m.gauge.value = value;
-      f.metric.push_back(std::move(m));
-    };
-    sample(allocated, used);
-    sample(allocatable, capacity);
-    sample(utilization, ratio(used, capacity));
-    sample(daemonset, ds_used);
-    sample(daemonset_ratio, ratio(ds_used, capacity));
-  }
-  void move_into(std::vector<prometheus::MetricFamily>& out) {
-    for (auto* f : {&allocated, &allocatable, &utilization, &daemonset, &daemonset_ratio}) {
-      out.push_back(std::move(*f));
-    }
-  }
+struct FamilyText {
+  const char* name;
+  const char* help;
 };
 
-BinpackingFamilies node_families() {
-  return {gauge_family("kube_binpacking_node_allocated", "Total resource requested by pods on this node"),
-          gauge_family("kube_binpacking_node_allocatable", "Total allocatable resource on this node"),
-          gauge_family("kube_binpacking_node_utilization_ratio", "Ratio of allocated to allocatable (0.0-1.0+)"),
-          gauge_family("kube_binpacking_node_daemonset_overhead",
-                       "Total resource requested by DaemonSet pods on this node"),
-          gauge_family("kube_binpacking_node_daemonset_overhead_ratio",
-                       "Ratio of DaemonSet overhead to allocatable (0.0-1.0+)")};
-}
+// The five binpacking families of one scope (node, cluster, group), in KBE's order.
+using BinpackingNames = std::array<FamilyText, 5>;
 
-BinpackingFamilies cluster_families() {
-  return {gauge_family("kube_binpacking_cluster_allocated", "Cluster-wide total resource requested"),
-          gauge_family("kube_binpacking_cluster_allocatable", "Cluster-wide total allocatable resource"),
-          gauge_family("kube_binpacking_cluster_utilization_ratio", "Cluster-wide allocation ratio"),
-          gauge_family("kube_binpacking_cluster_daemonset_overhead",
-                       "Cluster-wide total resource requested by DaemonSet pods"),
-          gauge_family("kube_binpacking_cluster_daemonset_overhead_ratio", "Cluster-wide DaemonSet overhead ratio")};
-}
+constexpr BinpackingNames node_names{{
+    {"kube_binpacking_node_allocated", "Total resource requested by pods on this node"},
+    {"kube_binpacking_node_allocatable", "Total allocatable resource on this node"},
+    {"kube_binpacking_node_utilization_ratio", "Ratio of allocated to allocatable (0.0-1.0+)"},
+    {"kube_binpacking_node_daemonset_overhead", "Total resource requested by DaemonSet pods on this node"},
+    {"kube_binpacking_node_daemonset_overhead_ratio", "Ratio of DaemonSet overhead to allocatable (0.0-1.0+)"},
+}};
+constexpr BinpackingNames cluster_names{{
+    {"kube_binpacking_cluster_allocated", "Cluster-wide total resource requested"},
+    {"kube_binpacking_cluster_allocatable", "Cluster-wide total allocatable resource"},
+    {"kube_binpacking_cluster_utilization_ratio", "Cluster-wide allocation ratio"},
+    {"kube_binpacking_cluster_daemonset_overhead", "Cluster-wide total resource requested by DaemonSet pods"},
+    {"kube_binpacking_cluster_daemonset_overhead_ratio", "Cluster-wide DaemonSet overhead ratio"},
+}};
+constexpr BinpackingNames group_names{{
+    {"kube_binpacking_group_allocated", "Total resource requested by pods on nodes in this label group"},
+    {"kube_binpacking_group_allocatable", "Total allocatable resource on nodes in this label group"},
+    {"kube_binpacking_group_utilization_ratio",
+     "Ratio of allocated to allocatable for nodes in this label group (0.0-1.0+)"},
+    {"kube_binpacking_group_daemonset_overhead",
+     "Total resource requested by DaemonSet pods on nodes in this label group"},
+    {"kube_binpacking_group_daemonset_overhead_ratio",
+     "Ratio of DaemonSet overhead to allocatable for nodes in this label group (0.0-1.0+)"},
+}};
 
-BinpackingFamilies group_families() {
-  return {gauge_family("kube_binpacking_group_allocated",
-                       "Total resource requested by pods on nodes in this label group"),
-          gauge_family("kube_binpacking_group_allocatable", "Total allocatable resource on nodes in this label group"),
-          gauge_family("kube_binpacking_group_utilization_ratio",
-                       "Ratio of allocated to allocatable for nodes in this label group (0.0-1.0+)"),
-          gauge_family("kube_binpacking_group_daemonset_overhead",
-                       "Total resource requested by DaemonSet pods on nodes in this label group"),
-          gauge_family("kube_binpacking_group_daemonset_overhead_ratio",
-                       "Ratio of DaemonSet overhead to allocatable for nodes in this label group (0.0-1.0+)")};
-}
+// Exported values of one scope: allocated, allocatable, DaemonSet per resource.
+struct ScopeValues {
+  const std::vector<kube::Quantity>* allocated;
+  const std::vector<kube::Quantity>* allocatable;
+  const std::vector<kube::Quantity>* daemonset;
+};
 
-void add_fit(prometheus::MetricFamily& fit, prometheus::MetricFamily& stranded, const SnapshotConfig& config,
-             const Aggregate& a, const std::vector<std::pair<std::string, std::string>>& scope) {
-  for (std::size_t s = 0; s < config.fit_shapes.size(); ++s) {
-    prometheus::ClientMetric m;
-    for (const auto& [k, v] : scope) {
-      m.label.push_back({k, v});
-    }
-    m.label.push_back({"shape", config.fit_shapes[s].name});
-    m.gauge.value = static_cast<double>(a.fit[s]);
-    fit.metric.push_back(m);
-    for (std::size_t r = 0; r < config.resources.size(); ++r) {
-      prometheus::ClientMetric sm = m;
-      sm.label.push_back({"resource", config.resources[r]});
-      sm.gauge.value = kube::exporter_value(config.resources[r], a.stranded[s][r]);
-      stranded.metric.push_back(std::move(sm));
-    }
+// One family of the five for every scope: f = 0..4 picks which. Scopes are (labels, values);
+// the resource label is appended.
+template <class Scopes>
+void write_binpacking(ExpositionWriter& w, const BinpackingNames& names, const std::vector<std::string>& resources,
+                      const Scopes& scopes) {
+  for (std::size_t f = 0; f < names.size(); ++f) {
+    w.family(names[f].name, names[f].help);
+    std::array<LabelPair, 4> labels{};
+    scopes([&](const LabelPair* scope, std::size_t scope_size, const ScopeValues& v) {
+      std::copy(scope, scope + scope_size, labels.begin());
+      for (std::size_t r = 0; r < resources.size(); ++r) {
+        labels[scope_size] = {"resource", resources[r]};
+        const auto value = [&](const std::vector<kube::Quantity>& q) { return kube::exporter_value(resources[r], q[r]); };
+        double out = 0;
+        switch (f) {
+          case 0: out = value(*v.allocated); break;
+          case 1: out = value(*v.allocatable); break;
+          case 2: out = ratio(value(*v.allocated), value(*v.allocatable)); break;
+          case 3: out = value(*v.daemonset); break;
+          default: out = ratio(value(*v.daemonset), value(*v.allocatable)); break;
+        }
+        w.sample(names[f].name, labels.data(), scope_size + 1, out);
+      }
+    });
   }
 }
 
@@ -132,117 +115,113 @@ json::object aggregate_json(const SnapshotConfig& config, const Aggregate& a) {
 
 }  // namespace
 
-std::vector<prometheus::MetricFamily> snapshot_families(const Snapshot& snapshot) {
+std::string render_snapshot_metrics(const Snapshot& snapshot) {
   const SnapshotConfig& config = *snapshot.config;
   const auto& resources = config.resources;
-  std::vector<prometheus::MetricFamily> out;
+  std::string out;
+  out.reserve(256 + snapshot.nodes.size() * resources.size() * (config.node_metrics ? 5 * 90 : 0));
+  ExpositionWriter w(out);
 
   if (config.node_metrics) {
-    auto nodes = node_families();
-    for (auto* f : {&nodes.allocated, &nodes.allocatable, &nodes.utilization, &nodes.daemonset,
-                    &nodes.daemonset_ratio}) {
-      f->metric.reserve(snapshot.nodes.size() * resources.size());
-    }
-    std::vector<std::pair<std::string, std::string>> scope{{"node", ""}};
-    for (const auto& row : snapshot.nodes) {
-      if (!row.usable) {
-        continue;  // see snapshot.hpp: no node series without a usable report
+    write_binpacking(w, node_names, resources, [&](auto&& emit) {
+      for (const auto& row : snapshot.nodes) {
+        if (!row.usable) {
+          continue;  // see snapshot.hpp: no node series without a usable report
+        }
+        const LabelPair scope{"node", row.info->name};
+        emit(&scope, 1, ScopeValues{&row.allocated, &row.allocatable, &row.daemonset});
       }
-      scope[0].second = row.info->name;
-      for (std::size_t r = 0; r < resources.size(); ++r) {
-        nodes.add(scope, resources[r], kube::exporter_value(resources[r], row.allocated[r]),
-                  kube::exporter_value(resources[r], row.allocatable[r]),
-                  kube::exporter_value(resources[r], row.daemonset[r]));
-      }
-    }
-    nodes.move_into(out);
+    });
   }
 
-  auto cluster = cluster_families();
-  for (std::size_t r = 0; r < resources.size(); ++r) {
-    cluster.add({}, resources[r], kube::exporter_value(resources[r], snapshot.cluster.allocated[r]),
-                kube::exporter_value(resources[r], snapshot.cluster.allocatable[r]),
-                kube::exporter_value(resources[r], snapshot.cluster.daemonset[r]));
-  }
-  cluster.move_into(out);
-  auto node_count = gauge_family("kube_binpacking_cluster_node_count", "Total number of nodes in the cluster");
-  add_sample(node_count, {}, static_cast<double>(snapshot.cluster.node_count));
-  out.push_back(std::move(node_count));
+  const Aggregate& cluster = snapshot.cluster;
+  write_binpacking(w, cluster_names, resources, [&](auto&& emit) {
+    emit(nullptr, 0, ScopeValues{&cluster.allocated, &cluster.allocatable, &cluster.daemonset});
+  });
+  w.family("kube_binpacking_cluster_node_count", "Total number of nodes in the cluster");
+  w.sample("kube_binpacking_cluster_node_count", {}, static_cast<double>(cluster.node_count));
 
-  if (!snapshot.groups.empty()) {
-    auto groups = group_families();
-    auto group_count = gauge_family("kube_binpacking_group_node_count", "Number of nodes in this label group");
+  const auto for_each_group = [&](auto&& f) {
     for (const auto& table : snapshot.groups) {
       for (const auto& [value, a] : table.values) {
-        const std::vector<std::pair<std::string, std::string>> scope{{"label_group", table.group->name},
-                                                                     {"label_group_value", value}};
-        for (std::size_t r = 0; r < resources.size(); ++r) {
-          groups.add(scope, resources[r], kube::exporter_value(resources[r], a.allocated[r]),
-                     kube::exporter_value(resources[r], a.allocatable[r]),
-                     kube::exporter_value(resources[r], a.daemonset[r]));
-        }
-        add_sample(group_count, {scope[0], scope[1]}, static_cast<double>(a.node_count));
+        const std::array<LabelPair, 2> scope{{{"label_group", table.group->name}, {"label_group_value", value}}};
+        f(scope, a);
       }
     }
-    groups.move_into(out);
-    out.push_back(std::move(group_count));
+  };
+  if (!snapshot.groups.empty()) {
+    write_binpacking(w, group_names, resources, [&](auto&& emit) {
+      for_each_group([&](const std::array<LabelPair, 2>& scope, const Aggregate& a) {
+        emit(scope.data(), scope.size(), ScopeValues{&a.allocated, &a.allocatable, &a.daemonset});
+      });
+    });
+    w.family("kube_binpacking_group_node_count", "Number of nodes in this label group");
+    for_each_group([&](const std::array<LabelPair, 2>& scope, const Aggregate& a) {
+      w.sample("kube_binpacking_group_node_count", scope.data(), scope.size(), static_cast<double>(a.node_count));
+    });
   }
 
   if (!config.fit_shapes.empty()) {
-    auto fit = gauge_family("kube_binpacking_cluster_fit_pods",
-                            "Pods of this shape that still fit: sum over nodes of the fewest fits across the "
-                            "shape's resources and the node's free pod slots");
-    auto stranded = gauge_family("kube_binpacking_cluster_stranded",
-                                 "Free allocatable resource on nodes where not one more pod of this shape fits");
-    add_fit(fit, stranded, config, snapshot.cluster, {});
-    out.push_back(std::move(fit));
-    out.push_back(std::move(stranded));
-    if (!snapshot.groups.empty()) {
-      auto group_fit = gauge_family("kube_binpacking_group_fit_pods",
-                                    "Pods of this shape that still fit on nodes in this label group");
-      auto group_stranded =
-          gauge_family("kube_binpacking_group_stranded",
-                       "Free allocatable resource on nodes in this label group where not one more pod of this "
-                       "shape fits");
-      for (const auto& table : snapshot.groups) {
-        for (const auto& [value, a] : table.values) {
-          add_fit(group_fit, group_stranded, config, a,
-                  {{"label_group", table.group->name}, {"label_group_value", value}});
+    // Fit and stranded for one scope (cluster: no labels; group: label_group, label_group_value).
+    const auto fit = [&](const char* name, const LabelPair* scope, std::size_t n, const Aggregate& a) {
+      std::array<LabelPair, 3> labels{};
+      std::copy(scope, scope + n, labels.begin());
+      for (std::size_t s = 0; s < config.fit_shapes.size(); ++s) {
+        labels[n] = {"shape", config.fit_shapes[s].name};
+        w.sample(name, labels.data(), n + 1, static_cast<double>(a.fit[s]));
+      }
+    };
+    const auto stranded = [&](const char* name, const LabelPair* scope, std::size_t n, const Aggregate& a) {
+      std::array<LabelPair, 4> labels{};
+      std::copy(scope, scope + n, labels.begin());
+      for (std::size_t s = 0; s < config.fit_shapes.size(); ++s) {
+        labels[n] = {"shape", config.fit_shapes[s].name};
+        for (std::size_t r = 0; r < resources.size(); ++r) {
+          labels[n + 1] = {"resource", resources[r]};
+          w.sample(name, labels.data(), n + 2, kube::exporter_value(resources[r], a.stranded[s][r]));
         }
       }
-      out.push_back(std::move(group_fit));
-      out.push_back(std::move(group_stranded));
+    };
+    w.family("kube_binpacking_cluster_fit_pods",
+             "Pods of this shape that still fit: sum over nodes of the fewest fits across the shape's resources "
+             "and the node's free pod slots");
+    fit("kube_binpacking_cluster_fit_pods", nullptr, 0, cluster);
+    w.family("kube_binpacking_cluster_stranded",
+             "Free allocatable resource on nodes where not one more pod of this shape fits");
+    stranded("kube_binpacking_cluster_stranded", nullptr, 0, cluster);
+    if (!snapshot.groups.empty()) {
+      w.family("kube_binpacking_group_fit_pods", "Pods of this shape that still fit on nodes in this label group");
+      for_each_group([&](const std::array<LabelPair, 2>& scope, const Aggregate& a) {
+        fit("kube_binpacking_group_fit_pods", scope.data(), scope.size(), a);
+      });
+      w.family("kube_binpacking_group_stranded",
+               "Free allocatable resource on nodes in this label group where not one more pod of this shape fits");
+      for_each_group([&](const std::array<LabelPair, 2>& scope, const Aggregate& a) {
+        stranded("kube_binpacking_group_stranded", scope.data(), scope.size(), a);
+      });
     }
   }
 
   if (config.pending_enabled) {
-    auto pending = gauge_family("kube_binpacking_cluster_pending_requested",
-                                "Total resource requested by unscheduled Pending pods");
+    w.family("kube_binpacking_cluster_pending_requested", "Total resource requested by unscheduled Pending pods");
     for (std::size_t r = 0; r < resources.size(); ++r) {
-      add_sample(pending, {{"resource", resources[r]}},
-                 kube::exporter_value(resources[r], snapshot.pending_requested[r]));
+      w.sample("kube_binpacking_cluster_pending_requested", {{"resource", resources[r]}},
+               kube::exporter_value(resources[r], snapshot.pending_requested[r]));
     }
-    out.push_back(std::move(pending));
-    auto pending_pods = gauge_family("kube_binpacking_cluster_pending_pods", "Number of unscheduled Pending pods");
-    add_sample(pending_pods, {}, static_cast<double>(snapshot.pending_pods));
-    out.push_back(std::move(pending_pods));
+    w.family("kube_binpacking_cluster_pending_pods", "Number of unscheduled Pending pods");
+    w.sample("kube_binpacking_cluster_pending_pods", {}, static_cast<double>(snapshot.pending_pods));
   }
 
-  auto states = gauge_family("nodepack_aggregator_nodes",
-                             "Tracked nodes by the freshness of their report (fresh, stale, missing, invalid).");
+  w.family("nodepack_aggregator_nodes",
+           "Tracked nodes by the freshness of their report (fresh, stale, missing, invalid).");
   for (std::size_t i = 0; i < freshness_names.size(); ++i) {
-    add_sample(states, {{"state", freshness_names[i]}}, static_cast<double>(snapshot.state_counts[i]));
+    w.sample("nodepack_aggregator_nodes", {{"state", freshness_names[i]}},
+             static_cast<double>(snapshot.state_counts[i]));
   }
-  out.push_back(std::move(states));
-  auto reporting = gauge_family("nodepack_aggregator_reporting_nodes",
-                                "Tracked nodes whose last good report is within --stale-after and is summed.");
-  add_sample(reporting, {}, static_cast<double>(snapshot.cluster.reporting_nodes));
-  out.push_back(std::move(reporting));
+  w.family("nodepack_aggregator_reporting_nodes",
+           "Tracked nodes whose last good report is within --stale-after and is summed.");
+  w.sample("nodepack_aggregator_reporting_nodes", {}, static_cast<double>(cluster.reporting_nodes));
   return out;
-}
-
-std::string render_snapshot_metrics(const Snapshot& snapshot) {
-  return prometheus::TextSerializer().Serialize(snapshot_families(snapshot));
 }
 
 json::object snapshot_json(const Snapshot& snapshot) {

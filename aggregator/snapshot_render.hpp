@@ -7,14 +7,13 @@
 #include "aggregator/snapshot.hpp"
 
 #include <boost/json/object.hpp>
-#include <prometheus/metric_family.h>
 
 #include <string>
 #include <vector>
 
 namespace nodepack::aggregator {
 
-std::vector<prometheus::MetricFamily> snapshot_families(const Snapshot& snapshot);
+// Prometheus text exposition of everything the snapshot holds.
 std::string render_snapshot_metrics(const Snapshot& snapshot);
 
 // For /api/snapshot: cluster, groups, nodes (values in exporter units), freshness and pending.
