@@ -1,6 +1,9 @@
 #include "agent/agent.hpp"
 
 #include "agent/binpacking_collector.hpp"
+#if NODEPACK_HAVE_BPF
+#include "agent/bpf_source.hpp"
+#endif
 #include "agent/node_report.hpp"
 #include "agent/numa_source.hpp"
 #include "agent/process_collector.hpp"
@@ -124,6 +127,28 @@ Result<void> Agent::start() {
     numa_->start();
     registry_.add(numa_->collector());
   }
+#if !NODEPACK_HAVE_BPF
+  if (options_.collect_bpf) {
+    spdlog::warn("this nodepack was built without BPF support: no kpod_* metrics");
+  }
+#else
+  if (options_.collect_bpf) {
+    bpf::RegistryOptions bpf_options;
+    bpf_options.paths = HostPaths::under(options_.host_root);
+    bpf_options.paths.kubelet_root = options_.kubelet_root;
+    bpf_options.node = options_.node_name;
+    bpf_options.profile = *bpf::parse_profile(options_.profile);  // validated with the flags
+    for (const auto& [name, on] : options_.collector_overrides) {
+      bpf_options.enable[name] = on;
+    }
+    bpf_options.tracked_syscalls = options_.tracked_syscalls;
+    bpf_options.clock = &clock_;
+    bpf_ = std::make_unique<BpfSource>(*state_, std::move(bpf_options));
+    bpf_->start();
+    // The registry is owned here and outlives every scrape; wrap it without taking ownership.
+    registry_.add(std::shared_ptr<prometheus::Collectable>(std::shared_ptr<void>(), &bpf_->registry()));
+  }
+#endif
   registry_.add(std::make_shared<metrics::BuildInfoCollector>());
   registry_.add(std::make_shared<metrics::ProcessCollector>());
 
@@ -137,6 +162,11 @@ Result<void> Agent::start() {
   if (numa_) {
     boost::asio::co_spawn(io_, numa_->run(), boost::asio::detached);
   }
+#if NODEPACK_HAVE_BPF
+  if (bpf_) {
+    boost::asio::co_spawn(io_, follow_pod_changes(), boost::asio::detached);
+  }
+#endif
   // Periodic recount: rebuilds the totals from the stored pods and checks them against the
   // incrementally kept ones. No API calls; a mismatch would be a bug, so it is logged loudly.
   boost::asio::co_spawn(
@@ -158,6 +188,24 @@ Result<void> Agent::start() {
                cluster_.source);
   return {};
 }
+
+// Pod events reach the BPF side as a rescan of the cgroup tree, at most once a second: a burst of
+// events (a relist, a rollout) costs one directory walk, not one per event.
+#if NODEPACK_HAVE_BPF
+boost::asio::awaitable<void> Agent::follow_pod_changes() {
+  boost::asio::steady_timer timer(io_);
+  std::uint64_t seen = state_->pods().totals().generation;
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    const auto generation = state_->pods().totals().generation;
+    if (generation != seen) {
+      seen = generation;
+      bpf_->rescan();
+    }
+  }
+}
+#endif
 
 void Agent::stop() {
   if (server_) {

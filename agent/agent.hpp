@@ -22,6 +22,7 @@ namespace nodepack::agent {
 
 class BinpackingCollector;
 class NumaSource;
+class BpfSource;
 
 // Test hooks: faster back-off and watch timeouts than production needs.
 struct AgentTuning {
@@ -68,6 +69,10 @@ class Agent {
   std::unique_ptr<kube::Reflector> pod_reflector_;
   std::shared_ptr<BinpackingCollector> binpacking_;
   std::unique_ptr<NumaSource> numa_;  // null with --collectors.numa=false
+#if NODEPACK_HAVE_BPF
+  std::unique_ptr<BpfSource> bpf_;    // null with --collectors.bpf=false
+  boost::asio::awaitable<void> follow_pod_changes();
+#endif
   metrics::MetricsRegistry registry_;
   std::unique_ptr<http::Server> server_;
 };

@@ -3,6 +3,9 @@
 #include "common/duration.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
+#if NODEPACK_HAVE_BPF
+#include "bpf/registry.hpp"
+#endif
 
 namespace nodepack::agent {
 namespace {
@@ -57,6 +60,33 @@ void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text
   flags.add_string("host-root", "Where the host's / is mounted (for /sys, /proc, cgroups)", o.host_root);
   flags.add_string("kubelet-root", "Kubelet state directory", o.kubelet_root);
   flags.add_bool("collectors.numa", "Per-NUMA capacity and kubelet allocation (numainfo_*)", o.collect_numa);
+  flags.add_bool("collectors.bpf", "Per-pod kernel metrics from eBPF and cgroup files (kpod_*)", o.collect_bpf);
+#if NODEPACK_HAVE_BPF
+  flags.add("profile", "kpod collector profile: minimal, standard or comprehensive", "standard",
+            [&o](std::string_view v) -> Result<void> {
+              if (auto p = bpf::parse_profile(v); !p) {
+                return p.error();
+              }
+              o.profile = std::string(v);
+              return {};
+            });
+  for (const auto& spec : bpf::builtin_collectors()) {
+    const std::string name = spec.name;
+    flags.add("collector." + name, "Enable or disable the " + name + " collector (overrides --profile)", "",
+              [&o, name](std::string_view v) -> Result<void> {
+                if (v != "true" && v != "false") {
+                  return fail("want true or false, got \"" + std::string(v) + "\"");
+                }
+                o.collector_overrides[name] = v == "true";
+                return {};
+              });
+  }
+  flags.add("syscalls", "Comma-separated syscalls the syscall collector tracks (default: kpod-metrics' set)", "",
+            [&o](std::string_view v) -> Result<void> {
+              o.tracked_syscalls = split_list(v);
+              return {};
+            });
+#endif
   flags.add_string("reserved-cpus", "The kubelet's --reserved-cpus (e.g. 0-1), so NUMA allocatable matches it",
                    o.reserved_cpus);
   flags.add("unready-after", "Report not ready once a watch has failed continuously this long", "3m",

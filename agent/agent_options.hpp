@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct AgentOptions {
   std::string host_root = "/";
   std::string kubelet_root = "/var/lib/kubelet";
   bool collect_numa = true;       // --collectors.numa
+  bool collect_bpf = true;        // --collectors.bpf: the kpod_* kernel and cgroup collectors
+  std::string profile = "standard";          // --profile minimal|standard|comprehensive
+  std::map<std::string, bool> collector_overrides;  // --collector.<name>=true|false
+  std::vector<std::string> tracked_syscalls;  // --syscalls
   std::string reserved_cpus;      // --reserved-cpus, the kubelet's, for NUMA allocatable
   // Readiness turns false when a watch has been failing for longer than this.
   std::chrono::nanoseconds unready_after = std::chrono::minutes(3);

@@ -87,7 +87,8 @@ struct Harness {
   }
 
   void start_agent(std::vector<std::string> flags = {}) {
-    std::vector<std::string> args{"--node-name=n1", "--metrics-addr=127.0.0.1:0",
+    // Kernel collectors are covered by tests/bpf; here they would only attach system-wide.
+    std::vector<std::string> args{"--node-name=n1", "--metrics-addr=127.0.0.1:0", "--collectors.bpf=false",
                                   "--resources=cpu,memory,pods,nvidia.com/gpu"};
     args.insert(args.end(), flags.begin(), flags.end());
     auto options = agent::parse_agent_options(args, "");

@@ -75,7 +75,8 @@ TEST_CASE("agent exports NUMA capacity and kubelet allocation for a multi-NUMA h
   REQUIRE(api.upsert(Kind::pod, guaranteed_pod()).has_value());
 
   auto options = agent::parse_agent_options({"--node-name=n1", "--metrics-addr=127.0.0.1:0",
-                                             "--host-root=" + root.string(), "--kubelet-root=" + kubelet.path().string()},
+                                             "--host-root=" + root.string(), "--kubelet-root=" + kubelet.path().string(),
+                                             "--collectors.bpf=false"},
                                             "");
   REQUIRE(options.has_value());
   kube::ClusterConfig cluster;
