@@ -64,11 +64,25 @@ std::size_t idle_connection_budget(std::size_t concurrency) {
   return limit.rlim_cur > reserve ? static_cast<std::size_t>(limit.rlim_cur) - reserve : 0;
 }
 
+// Whether the request takes gzip, decided exactly as http::maybe_gzip decides it (which keeps its
+// Accept-Encoding parser private): offer it a compressible body and see whether it compresses.
+bool accepts_gzip(const Request& request) {
+  http::Response probe(beast::http::status::ok, request.version());
+  probe.body().assign(2048, ' ');
+  http::maybe_gzip(request, probe);
+  return probe.count(beast::http::field::content_encoding) != 0;
+}
+
 }  // namespace
 
 const std::string& PublishedSnapshot::metrics_text() const {
   std::call_once(metrics_once_, [this] { metrics_text_ = render_snapshot_metrics(*snapshot_); });
   return metrics_text_;
+}
+
+const DeflatedPrefix& PublishedSnapshot::metrics_deflated() const {
+  std::call_once(deflated_once_, [this] { metrics_deflated_ = deflate_prefix(metrics_text()); });
+  return metrics_deflated_;
 }
 
 const std::string& PublishedSnapshot::json_text() const {
@@ -340,15 +354,26 @@ std::string Aggregator::render_metrics() const {
   return body;
 }
 
+std::string Aggregator::render_metrics_gzip() const {
+  static const DeflatedPrefix empty = deflate_prefix("");
+  const auto p = published();
+  return gzip_with_prefix(p ? p->metrics_deflated() : empty, registry_.render());
+}
+
 http::Router Aggregator::make_router() {
   http::Router router;
   router.add("/", [this](const Request& r) {
     return text_reply(r, beast::http::status::ok, index_page_html(options_), "text/html; charset=utf-8");
   });
   router.add(options_.metrics_path, [this](const Request& r) {
-    auto response = http::make_response(r, beast::http::status::ok, render_metrics(),
+    const bool gzip = accepts_gzip(r);
+    auto response = http::make_response(r, beast::http::status::ok, gzip ? render_metrics_gzip() : render_metrics(),
                                         "text/plain; version=0.0.4; charset=utf-8");
-    http::maybe_gzip(r, response);
+    if (gzip) {
+      response.set(beast::http::field::content_encoding, "gzip");
+      response.set(beast::http::field::vary, "Accept-Encoding");
+      response.prepare_payload();
+    }
     return Reply{std::move(response), {}};
   });
   router.add("/healthz", [](const Request& r) { return text_reply(r, beast::http::status::ok, "ok"); });

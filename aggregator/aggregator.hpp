@@ -9,6 +9,7 @@
 // pull and a long pull round never delays a scrape.
 
 #include "aggregator/aggregator_options.hpp"
+#include "aggregator/gzip_prefix.hpp"
 #include "aggregator/snapshot.hpp"
 #include "agent/metrics_registry.hpp"
 #include "common/clock.hpp"
@@ -51,11 +52,14 @@ class PublishedSnapshot {
   explicit PublishedSnapshot(std::shared_ptr<const Snapshot> snapshot) : snapshot_(std::move(snapshot)) {}
   const Snapshot& snapshot() const { return *snapshot_; }
   const std::string& metrics_text() const;
+  const DeflatedPrefix& metrics_deflated() const;
   const std::string& json_text() const;
 
  private:
   std::shared_ptr<const Snapshot> snapshot_;
   mutable std::once_flag metrics_once_;
+  mutable std::once_flag deflated_once_;
+  mutable DeflatedPrefix metrics_deflated_;
   mutable std::once_flag json_once_;
   mutable std::string metrics_text_;
   mutable std::string json_text_;
@@ -76,6 +80,8 @@ class Aggregator {
   bool ready(std::string* reason = nullptr) const;
   std::shared_ptr<const PublishedSnapshot> published() const;
   std::string render_metrics() const;
+  // The exposition for a scrape that accepts gzip: the snapshot part compressed once.
+  std::string render_metrics_gzip() const;
   std::uint64_t rounds_completed() const { return rounds_.load(); }
   const kube::ApiClient& client() const { return *client_; }
 

@@ -213,10 +213,6 @@ void Inventory::refresh_agent_flags() {
   }
 }
 
-std::size_t Inventory::agent_count() const {
-  return options_.static_agents() ? options_.agents.size() : targets().size();
-}
-
 std::vector<AgentTarget> Inventory::targets() const {
   if (options_.static_agents()) {
     std::vector<AgentTarget> out;

@@ -40,7 +40,6 @@ class Inventory {
     return SnapshotInputs{nodes_, reports_, pending_, now};
   }
   const NodeMap& nodes() const { return nodes_; }
-  std::size_t agent_count() const;
   std::size_t pending_count() const { return pending_.size(); }
 
  private:

@@ -11,6 +11,11 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <zlib.h>
+
 #include <thread>
 
 using namespace nodepack;
@@ -69,6 +74,35 @@ bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chro
     std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a wait for time to pass
   }
   return predicate();
+}
+
+// GET with Accept-Encoding: gzip; returns the Content-Encoding and the body inflated.
+std::pair<std::string, std::string> get_gzip(std::uint16_t port, const std::string& target) {
+  namespace bhttp = boost::beast::http;
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target, 11};
+  request.set(bhttp::field::host, "127.0.0.1");
+  request.set(bhttp::field::accept_encoding, "gzip");
+  bhttp::write(socket, request);
+  boost::beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 << 20);
+  bhttp::read(socket, buffer, parser);
+  const std::string encoding(parser.get()[bhttp::field::content_encoding]);
+  const std::string& body = parser.get().body();
+  z_stream zs{};
+  inflateInit2(&zs, 15 + 16);
+  std::string out(64 << 20, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  zs.avail_in = static_cast<uInt>(body.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&zs, Z_FINISH);
+  out.resize(rc == Z_STREAM_END ? zs.total_out : 0);
+  inflateEnd(&zs);
+  return {encoding, out};
 }
 
 // n1, n2 in zone a with agents; n3 in zone b with an agent; n4 in zone b without one.
@@ -444,6 +478,15 @@ TEST_CASE("readiness waits for the node list and a pull round; scrapes make no A
   CHECK(page.body.find("<script src") == std::string::npos);  // no external assets
   CHECK(page.body.find("<link") == std::string::npos);
   CHECK(http_get(h.port(), "/healthz").body == "ok");
+
+  // gzip: the cached snapshot part and the scrape-time part arrive as one valid gzip body.
+  const auto [encoding, text] = get_gzip(h.port(), "/metrics");
+  CHECK(encoding == "gzip");
+  const auto m = parse_metrics(text);
+  CHECK(metric(m, cluster_cpu).value_or(0) == 10.5);
+  CHECK(metric(m, "kube_binpacking_cache_age_seconds").has_value());
+  CHECK(metric(m, "nodepack_aggregator_pulls_total").has_value());
+  CHECK(text.find("# HELP kube_binpacking_cluster_allocated ") != std::string::npos);
 }
 
 TEST_CASE("--disable-node-metrics drops node series only") {

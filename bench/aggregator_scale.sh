@@ -1,0 +1,92 @@
+#!/bin/sh
+# Whole-process scale run of the aggregator: the report farm plays NODES agents (PODS pods each)
+# and their API server; the aggregator discovers the agents through the API (pods with podIP
+# 127.1.x.y) and pulls every report each --pull-interval. Prints time to ready, pull round
+# duration, snapshot build time, scrape times (plain, gzip, cached), /api/snapshot time and RSS.
+#
+# Usage: bench/aggregator_scale.sh BUILD_DIR [NODES] [PODS_PER_NODE]
+#   AGGREGATOR_CMD  the aggregator command line (default: BUILD_DIR/agent/nodepack aggregator)
+#   ROUNDS          pull rounds to wait for before measuring (default 4)
+# Needs curl. Results go in bench/README.md.
+set -eu
+build=$1
+nodes=${2:-5000}
+pods=${3:-30}
+rounds=${ROUNDS:-4}
+aggregator_cmd=${AGGREGATOR_CMD:-"$build/agent/nodepack aggregator"}
+farm=
+for candidate in "$build/sim/nodepack-report-farm" "$build/aggregator/nodepack-report-farm"; do
+  [ -x "$candidate" ] && farm=$candidate && break
+done
+[ -n "$farm" ] || { echo "no nodepack-report-farm under $build" >&2; exit 1; }
+
+work=$(mktemp -d)
+farm_pid=
+aggregator_pid=
+cleanup() {
+  for pid in $aggregator_pid $farm_pid; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+wait_for() {  # wait_for SECONDS COMMAND...: retry COMMAND every 0.1 s
+  limit=$1
+  shift
+  end=$(($(date +%s) + limit))
+  until "$@"; do
+    [ "$(date +%s)" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+metric() {  # metric NAME: value of an unlabelled or exactly named series
+  curl -s "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 == name { print $2 }'
+}
+now() { date +%s.%N; }
+
+"$farm" --nodes "$nodes" --pods-per-node "$pods" --pending-pods 200 --kubeconfig-out "$work/kubeconfig" \
+  > "$work/farm.out" 2> "$work/farm.err" &
+farm_pid=$!
+wait_for 120 grep -q '^api=' "$work/farm.out" || { cat "$work/farm.err" >&2; exit 1; }
+echo "farm: $(cat "$work/farm.out") ($nodes nodes, $((nodes * pods)) pods)"
+
+start=$(now)
+# shellcheck disable=SC2086  # AGGREGATOR_CMD is a command line on purpose
+$aggregator_cmd --kubeconfig "$work/kubeconfig" --metrics-addr 127.0.0.1:0 --log-format text \
+  --pull-interval 5s --resources cpu,memory,pods \
+  --label-group topology.kubernetes.io/zone \
+  --label-group topology.kubernetes.io/zone,node.kubernetes.io/instance-type \
+  --label-group nodepack.dev/pool \
+  --fit-shape small=cpu:500m,memory:1Gi --fit-shape large=cpu:4,memory:16Gi \
+  > "$work/aggregator.log" 2>&1 &
+aggregator_pid=$!
+wait_for 60 grep -q 'serving on' "$work/aggregator.log" || { cat "$work/aggregator.log" >&2; exit 1; }
+port=$(sed -n 's/.*serving on [0-9.]*:\([0-9]*\).*/\1/p' "$work/aggregator.log" | head -1)
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ]; }
+wait_for 300 ready || { tail -20 "$work/aggregator.log" >&2; exit 1; }
+ready_at=$(now)
+echo "ready after $(awk -v a="$start" -v b="$ready_at" 'BEGIN { printf "%.2f", b - a }') s (lists, discovery and the first pull round)"
+
+rounds_done() { [ "$(metric nodepack_aggregator_pull_rounds_total)" -ge "$rounds" ] 2>/dev/null; }
+wait_for 300 rounds_done || { echo "fewer than $rounds pull rounds" >&2; exit 1; }
+echo "fresh nodes: $(metric 'nodepack_aggregator_nodes{state="fresh"}') of $(metric kube_binpacking_cluster_node_count)"
+echo "pull round: last $(metric nodepack_aggregator_last_pull_round_duration_seconds) s," \
+  "mean $(awk -v s="$(metric nodepack_aggregator_pull_round_duration_seconds_sum)" \
+    -v c="$(metric nodepack_aggregator_pull_round_duration_seconds_count)" 'BEGIN { printf "%.3f", s / c }') s" \
+  "over $(metric nodepack_aggregator_pull_rounds_total) rounds;" \
+  "agent connections kept: $(metric nodepack_aggregator_agent_connections)"
+echo "snapshot build: $(metric nodepack_aggregator_snapshot_build_duration_seconds) s"
+for i in 1 2 3 4 5; do
+  curl -s -o /dev/null -w "scrape /metrics: %{time_total} s, %{size_download} bytes\n" "http://127.0.0.1:$port/metrics"
+done
+for i in 1 2 3; do
+  curl -s -o /dev/null -H 'Accept-Encoding: gzip' \
+    -w "scrape /metrics gzip: %{time_total} s, %{size_download} bytes\n" "http://127.0.0.1:$port/metrics"
+done
+for i in 1 2 3; do
+  curl -s -o /dev/null -w "/api/snapshot: %{time_total} s, %{size_download} bytes\n" "http://127.0.0.1:$port/api/snapshot"
+done
+echo "aggregator memory: $(grep -E 'VmRSS|VmHWM' "/proc/$aggregator_pid/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
+echo "process_resident_memory_bytes: $(metric process_resident_memory_bytes)"
