@@ -11,6 +11,7 @@
 #include "common/duration.hpp"
 #include "common/logging.hpp"
 #include "common/rfc3339.hpp"
+#include "common/stop_signals.hpp"
 #include "kube/resource_list.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -375,21 +376,14 @@ int run_agent(const std::vector<std::string>& args) {
     spdlog::critical("{}", cluster.error().message);
     return 1;
   }
-  // Block the stop signals before any thread starts so only sigwait below receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignals stop_signals;  // before any thread starts
 
   Agent agent(std::move(*options), std::move(*cluster), SystemClock::instance());
   if (auto started = agent.start(); !started) {
     spdlog::critical("{}", started.error().message);
     return 1;
   }
-  int signal = 0;
-  sigwait(&signals, &signal);
-  spdlog::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  spdlog::info("received {}, shutting down", stop_signals.wait());
   agent.stop();
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "common/duration.hpp"
 #include "common/logging.hpp"
 #include "common/rfc3339.hpp"
+#include "common/stop_signals.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -493,20 +494,14 @@ int run_aggregator(const std::vector<std::string>& args) {
       spdlog::warn("cannot raise the open file limit; fewer agent connections will be kept open");
     }
   }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignals stop_signals;  // before any thread starts
 
   Aggregator aggregator(std::move(*options), std::move(*cluster), SystemClock::instance());
   if (auto started = aggregator.start(); !started) {
     spdlog::critical("{}", started.error().message);
     return 1;
   }
-  int signal = 0;
-  sigwait(&signals, &signal);
-  spdlog::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  spdlog::info("received {}, shutting down", stop_signals.wait());
   aggregator.stop();
   return 0;
 }

@@ -40,8 +40,12 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
   long offset_seconds = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) {
   } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
-    const int hh = std::stoi(s.substr(pos + 1, 2));
-    const int mm = std::stoi(s.substr(pos + 4, 2));
+    const auto digit = [&](std::size_t i) { return s[i] >= '0' && s[i] <= '9'; };
+    if (!digit(pos + 1) || !digit(pos + 2) || !digit(pos + 4) || !digit(pos + 5)) {
+      return std::nullopt;
+    }
+    const int hh = (s[pos + 1] - '0') * 10 + (s[pos + 2] - '0');
+    const int mm = (s[pos + 4] - '0') * 10 + (s[pos + 5] - '0');
     offset_seconds = (hh * 3600L + mm * 60L) * (s[pos] == '+' ? 1 : -1);
   } else {
     return std::nullopt;

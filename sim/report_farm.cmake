@@ -1,6 +1,5 @@
 # nodepack-report-farm: synthetic agents (/report for N nodes on one port) and the matching API
-# objects, for aggregator scale benchmarks. Included from sim/CMakeLists.txt or, until then, from
-# aggregator/CMakeLists.txt; paths are absolute so either works.
+# objects, for aggregator scale benchmarks. Included from sim/CMakeLists.txt.
 add_library(nodepack_report_farm STATIC ${PROJECT_SOURCE_DIR}/sim/report_farm.cpp)
 target_link_libraries(nodepack_report_farm PUBLIC nodepack_http nodepack_common nodepack_boost
   PRIVATE nodepack_warnings)

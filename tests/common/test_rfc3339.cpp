@@ -15,4 +15,5 @@ TEST_CASE("RFC 3339 round trip and offsets") {
   CHECK_FALSE(nodepack::parse_rfc3339("2026-11-25 04:45:01"));
   CHECK_FALSE(nodepack::parse_rfc3339("2026-11-25T04:45:01"));
   CHECK_FALSE(nodepack::parse_rfc3339("yesterday"));
+  CHECK_FALSE(nodepack::parse_rfc3339("2026-11-25T04:45:01+ab:cd"));  // no exception either
 }
