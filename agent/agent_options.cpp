@@ -10,21 +10,6 @@
 namespace nodepack::agent {
 namespace {
 
-// Resource names as the API spells them: a DNS-1123 prefix with '/' is allowed (nvidia.com/gpu).
-bool valid_resource_name(const std::string& name) {
-  if (name.empty() || name.size() > 253) {
-    return false;
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '.' || c == '_' || c == '/';
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
-}
-
 void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text) {
   flags.add_string("kubeconfig", "Path to a kubeconfig; else $KUBECONFIG, ~/.kube/config, in-cluster", o.kubeconfig);
   flags.add_string("context", "Kubeconfig context to use instead of current-context", o.context);
@@ -36,17 +21,7 @@ void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text
   flags.add_string("log-level", "Log level: debug, info, warn, error", o.log_level);
   flags.add_string("log-format", "Log format: json, text", o.log_format);
   flags.add("resync-period", "Full recount of node totals from the store (no API calls)", "30m",
-            [&o](std::string_view v) -> Result<void> {
-              auto d = parse_go_duration(v);
-              if (!d) {
-                return d.error();
-              }
-              if (d->count() <= 0) {
-                return fail("must be positive");
-              }
-              o.resync_period = *d;
-              return {};
-            });
+            duration_setter(o.resync_period, false));
   flags.add_int("list-page-size", "Objects per page in consistent (re)lists (0 = no pagination)", o.list_page_size);
   flags.add("resize-semantics", "In-place resize accounting: per-container or max-of-sums (Kubernetes >= 1.37)",
             "per-container", [&o](std::string_view v) -> Result<void> {
@@ -90,14 +65,7 @@ void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text
   flags.add_string("reserved-cpus", "The kubelet's --reserved-cpus (e.g. 0-1), so NUMA allocatable matches it",
                    o.reserved_cpus);
   flags.add("unready-after", "Report not ready once a watch has failed continuously this long", "3m",
-            [&o](std::string_view v) -> Result<void> {
-              auto d = parse_go_duration(v);
-              if (!d) {
-                return d.error();
-              }
-              o.unready_after = *d;
-              return {};
-            });
+            duration_setter(o.unready_after, false));
 }
 
 }  // namespace
@@ -115,15 +83,11 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
     o.help = true;
     return o;
   }
-  o.resources = split_list(resources_text);
-  if (o.resources.empty()) {
-    return fail("--resources must name at least one resource");
+  auto resources = parse_resources_flag(resources_text);
+  if (!resources) {
+    return resources.error();
   }
-  for (const auto& r : o.resources) {
-    if (!valid_resource_name(r)) {
-      return fail("--resources: \"" + r + "\" is not a resource name");
-    }
-  }
+  o.resources = std::move(*resources);
   if (o.node_name.empty()) {
     return fail("no node name: pass --node-name or set $NODE_NAME (the downward API's spec.nodeName)");
   }

@@ -9,38 +9,10 @@
 namespace nodepack::aggregator {
 namespace {
 
-bool valid_resource_name(std::string_view name) {
-  if (name.empty() || name.size() > 253) {
-    return false;
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '.' || c == '_' || c == '/';
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool valid_port(std::string_view port) {
   int value = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   return !port.empty() && ec == std::errc() && end == port.data() + port.size() && value > 0 && value < 65536;
-}
-
-std::function<Result<void>(std::string_view)> duration_setter(std::chrono::nanoseconds& target, bool allow_zero) {
-  return [&target, allow_zero](std::string_view v) -> Result<void> {
-    auto d = parse_go_duration(v);
-    if (!d) {
-      return d.error();
-    }
-    if (d->count() < 0 || (!allow_zero && d->count() == 0)) {
-      return fail(allow_zero ? "must not be negative" : "must be positive");
-    }
-    target = *d;
-    return {};
-  };
 }
 
 void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources_text,
@@ -215,15 +187,11 @@ Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string
     o.help = true;
     return o;
   }
-  o.resources = split_list(resources_text);
-  if (o.resources.empty()) {
-    return fail("--resources must name at least one resource");
+  auto resources = parse_resources_flag(resources_text);
+  if (!resources) {
+    return resources.error();
   }
-  for (const auto& r : o.resources) {
-    if (!valid_resource_name(r)) {
-      return fail("--resources: \"" + r + "\" is not a resource name");
-    }
-  }
+  o.resources = std::move(*resources);
   for (const auto& text : label_groups) {
     auto group = parse_label_group(text);
     if (!group) {

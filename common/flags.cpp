@@ -1,5 +1,7 @@
 #include "common/flags.hpp"
 
+#include "common/duration.hpp"
+
 #include <charconv>
 #include <optional>
 
@@ -106,6 +108,47 @@ std::string FlagSet::usage() const {
     out += "\n";
   }
   return out;
+}
+
+bool valid_resource_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) {
+    return false;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '.' || c == '_' || c == '/';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<std::vector<std::string>> parse_resources_flag(std::string_view text) {
+  auto resources = split_list(text);
+  if (resources.empty()) {
+    return fail("--resources must name at least one resource");
+  }
+  for (const auto& r : resources) {
+    if (!valid_resource_name(r)) {
+      return fail("--resources: \"" + r + "\" is not a resource name");
+    }
+  }
+  return resources;
+}
+
+std::function<Result<void>(std::string_view)> duration_setter(std::chrono::nanoseconds& target, bool allow_zero) {
+  return [&target, allow_zero](std::string_view v) -> Result<void> {
+    auto d = parse_go_duration(v);
+    if (!d) {
+      return d.error();
+    }
+    if (d->count() < 0 || (!allow_zero && d->count() == 0)) {
+      return fail(allow_zero ? "must not be negative" : "must be positive");
+    }
+    target = *d;
+    return {};
+  };
 }
 
 std::vector<std::string> split_list(std::string_view text, char separator) {

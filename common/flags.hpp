@@ -5,6 +5,7 @@
 
 #include "common/result.hpp"
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,13 @@ class FlagSet {
   std::vector<Flag> flags_;
   bool help_requested_ = false;
 };
+
+// Resource names as the API spells them; a DNS-1123 prefix with '/' is allowed (nvidia.com/gpu).
+bool valid_resource_name(std::string_view name);
+// --resources: a comma-separated, non-empty list of valid resource names.
+Result<std::vector<std::string>> parse_resources_flag(std::string_view text);
+// A flag setter for a Go duration ("30m", "1h30m"); zero is refused unless allow_zero.
+std::function<Result<void>(std::string_view)> duration_setter(std::chrono::nanoseconds& target, bool allow_zero);
 
 // "cpu, memory" -> {"cpu","memory"}; empty items dropped.
 std::vector<std::string> split_list(std::string_view text, char separator = ',');
