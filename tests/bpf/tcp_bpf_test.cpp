@@ -142,12 +142,14 @@ TEST_CASE("tcp: a loopback transfer is charged byte-exact to sender and receiver
   const double sent = metric("kpod_net_tcp_bytes_sent_total", "client")->counter.value;
   const double received = metric("kpod_net_tcp_bytes_received_total", "server")->counter.value;
   INFO("sent " << sent << " received " << received << " retransmits " << retransmits);
-  CHECK(retransmits <= 3);
+  CHECK(retransmits <= 16);  // a loaded CI host delays ACKs past the loss-probe timer now and then
   if (retransmits == 0) {
     CHECK(sent == kBytes);
   } else {
     CHECK(sent >= kBytes);
-    CHECK(sent <= kBytes + retransmits * 65536);
+    // One counted retransmit can resend up to two 64 KiB GSO super-packets on loopback (seen:
+    // 131 KB over for one retransmit, 351 KB for four on a loaded host).
+    CHECK(sent <= kBytes + retransmits * 2 * 65536);
   }
   CHECK(received == sent);  // loopback loses nothing: every byte sent reaches the receiver's hook
   CHECK(metric("kpod_net_tcp_bytes_sent_total", "server")->counter.value == 0);      // ACKs only
