@@ -44,19 +44,36 @@ struct Reply {
 
 using Handler = std::function<Reply(const Request&)>;
 
+// What the server knows about a request beyond its bytes.
+struct RequestInfo {
+  boost::asio::ip::tcp::endpoint remote;  // the peer (for logs and per-client rate limits)
+};
+
+// A handler that waits on I/O (a query to another server) without holding up the thread that serves
+// every other connection. It runs on the connection's executor.
+using AsyncHandler = std::function<boost::asio::awaitable<Reply>(const Request&, const RequestInfo&)>;
+
 // Exact-path routes plus prefix routes (longest prefix wins); the path excludes the query string.
 class Router {
  public:
   void add(std::string path, Handler handler);
   void add_prefix(std::string prefix, Handler handler);
+  void add_async(std::string path, AsyncHandler handler);
+  void add_async_prefix(std::string prefix, AsyncHandler handler);
+  // Routes to a synchronous handler only (an async route answers 500 here); for tests and callers
+  // without an executor.
   Reply route(const Request& request) const;
+  // Routes to either kind of handler.
+  boost::asio::awaitable<Reply> route_async(const Request& request, RequestInfo info) const;
 
  private:
   struct Route {
     std::string path;
     bool prefix;
     Handler handler;
+    AsyncHandler async_handler;
   };
+  const Route* match(std::string_view path) const;
   std::vector<Route> routes_;
 };
 

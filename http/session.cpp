@@ -155,7 +155,9 @@ net::awaitable<void> Session::serve() {
     const Request& request = parser.get();
     Reply reply;
     try {
-      reply = server_->router.route(request);
+      beast::error_code remote_ec;
+      RequestInfo info{stream_.socket().remote_endpoint(remote_ec)};
+      reply = co_await server_->router.route_async(request, info);
     } catch (const std::exception&) {
       ++server_->stats.bad_requests;
       reply.response = make_response(request, bhttp::status::internal_server_error, "internal error\n");

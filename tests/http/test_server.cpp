@@ -410,3 +410,36 @@ TEST_CASE("stop() closes idle and streaming connections so run() returns") {
   CHECK(wait_until([&] { return ts.ran_out(); }));
   CHECK(idle.closed_by_peer());
 }
+
+TEST_CASE("an async handler that waits does not hold up other connections, and sees the peer") {
+  // The slow route parks until the test releases it; meanwhile a plain route on another connection
+  // must answer (the io_context has one thread, so a blocking handler would deadlock this test).
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  Router router = basic_router();
+  router.add_async("/slow", [release](const Request& r, const nodepack::http::RequestInfo& info) -> net::awaitable<Reply> {
+    net::steady_timer timer(co_await net::this_coro::executor);
+    while (!release->load()) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(net::use_awaitable);
+    }
+    co_return text(r, "slow from " + info.remote.address().to_string());
+  });
+  router.add_async_prefix("/async/", [](const Request& r, const nodepack::http::RequestInfo&) -> net::awaitable<Reply> {
+    co_return text(r, "async:" + std::string(nodepack::http::target_path(r)));
+  });
+  TestServer ts(std::move(router));
+  Client slow(ts.port());
+  slow.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  Client other(ts.port());
+  CHECK(other.get("/hello").body() == "hello");
+  CHECK(other.get("/async/x").body() == "async:/async/x");
+  release->store(true);
+  CHECK(slow.read().body() == "slow from 127.0.0.1");
+  // The synchronous router refuses an async route rather than blocking.
+  Router sync_only;
+  sync_only.add_async("/a", [](const Request& r, const nodepack::http::RequestInfo&) -> net::awaitable<Reply> {
+    co_return text(r, "never");
+  });
+  Request probe{bhttp::verb::get, "/a", 11};
+  CHECK(sync_only.route(probe).response.result() == bhttp::status::internal_server_error);
+}
