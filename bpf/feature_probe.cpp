@@ -69,6 +69,21 @@ bool tracepoint_arg_is_pointer(const std::string& tp, unsigned index) {
   return arg != nullptr && btf_is_ptr(arg);
 }
 
+// Parameters of the tracepoint's BTF prototype, the hidden context included; 0 when unknown.
+unsigned tracepoint_arity(const std::string& tp) {
+  std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());
+  if (!btf) {
+    return 0;
+  }
+  int id = btf__find_by_name_kind(btf.get(), ("btf_trace_" + tp).c_str(), BTF_KIND_TYPEDEF);
+  if (id <= 0) {
+    return 0;
+  }
+  const struct btf_type* t = btf__type_by_id(btf.get(), btf__resolve_type(btf.get(), id));
+  t = (t != nullptr && btf_is_ptr(t)) ? btf__type_by_id(btf.get(), t->type) : nullptr;
+  return (t != nullptr && btf_is_func_proto(t)) ? btf_vlen(t) : 0;
+}
+
 }  // namespace
 
 bool KernelFeatureProbe::probe(std::string_view feature) {
@@ -86,6 +101,10 @@ bool KernelFeatureProbe::probe(std::string_view feature) {
     // Older kernels' oom:mark_victim passes only the victim's pid; newer ones pass the task
     // (together with the uid field of the event), which is what lets us read its cgroup.
     return tracepoint_arg_is_pointer("mark_victim", 0);
+  }
+  if (feature == "kfree_skb:reason" || feature == "kfree_skb:rx_sk") {
+    // Linux 5.17 added the drop reason, 6.13 the receiving socket: (ctx, skb, location, reason, rx_sk).
+    return tracepoint_arity("kfree_skb") >= (feature == "kfree_skb:reason" ? 4u : 5u);
   }
   if (feature == "block_rq_issue:request_first") {
     // Linux 5.11 dropped block_rq_issue's leading request_queue argument.

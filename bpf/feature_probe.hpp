@@ -16,6 +16,8 @@ namespace nodepack::bpf {
 //   "raw_tp"              raw tracepoint programs load
 //   "cgroup_skb"          cgroup socket-buffer programs load
 //   "mark_victim:task"    oom:mark_victim passes the victim task (not only its pid)
+//   "kfree_skb:reason"    skb:kfree_skb passes the drop reason (Linux 5.17+)
+//   "kfree_skb:rx_sk"     ... and the receiving socket (Linux 6.13+)
 //   "block_rq_issue:request_first"  block_rq_issue takes (request) rather than (queue, request)
 //   "bpf_stats"           run-time statistics can be switched on (BPF_STATS_RUN_TIME)
 class FeatureProbe {

@@ -2,14 +2,17 @@
 
 #include "bpf/blkio/blkio_collector.hpp"
 #include "bpf/cgroupfs/cgroupfs_collector.hpp"
+#include "bpf/fs/fs_collector.hpp"
 #include "bpf/irq/irq_collector.hpp"
 #include "bpf/metrics.hpp"
+#include "bpf/netiface/net_iface_collector.hpp"
 #include "bpf/oom/oom_collector.hpp"
 #include "bpf/proc/proc_collector.hpp"
 #include "bpf/sched/sched_collector.hpp"
 #include "bpf/syscall/syscall_collector.hpp"
 #include "bpf/syscall/syscall_names.hpp"
 #include "bpf/tcp/tcp_collector.hpp"
+#include "bpf/tcpdrop/tcpdrop_collector.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -39,8 +42,14 @@ const std::vector<CollectorSpec>& builtin_collectors() {
        [](const CollectorDeps& d) { return std::make_unique<OomCollector>(d.features); }},
       {"tcp", Profile::standard, true,
        [](const CollectorDeps& d) { return std::make_unique<TcpCollector>(d.features, d.resolver); }},
+      {"tcpdrop", Profile::standard, true,
+       [](const CollectorDeps& d) { return std::make_unique<TcpDropCollector>(d.features); }},
       {"cgroupfs", Profile::minimal, false,
        [](const CollectorDeps& d) { return std::make_unique<CgroupFsCollector>(d.options.paths); }},
+      {"iface", Profile::standard, false,
+       [](const CollectorDeps& d) { return std::make_unique<NetIfaceCollector>(d.options.paths); }},
+      {"fs", Profile::standard, false,
+       [](const CollectorDeps& d) { return std::make_unique<FsCollector>(d.options.paths); }},
       {"blkio", Profile::standard, true,
        [](const CollectorDeps& d) { return std::make_unique<BlkioCollector>(d.features); }},
       {"syscall", Profile::comprehensive, true,

@@ -1,0 +1,99 @@
+#include "bpf/fs/fs_collector.hpp"
+
+#include "bpf/metrics.hpp"
+#include "bpf/podproc/pod_process.hpp"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace nodepack::bpf {
+
+std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid) {
+  const std::string marker = "/pods/" + std::string(pod_uid) + "/volumes/";
+  std::vector<std::string> out;
+  std::istringstream in{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point options [optional fields...] - fstype source super
+    std::istringstream words(line);
+    std::string id, parent, dev, root, mount_point;
+    if (!(words >> id >> parent >> dev >> root >> mount_point)) {
+      continue;
+    }
+    std::string r = unescape_mountinfo_path(root);
+    std::string mp = unescape_mountinfo_path(mount_point);
+    bool wanted = mp == "/" || r.find(marker) != std::string::npos || r.ends_with(marker.substr(0, marker.size() - 1));
+    if (wanted && std::find(out.begin(), out.end(), mp) == out.end()) {
+      out.push_back(std::move(mp));
+    }
+  }
+  return out;
+}
+
+FsCollector::FsCollector(HostPaths paths) : paths_(std::move(paths)) {}
+
+Result<void> FsCollector::start() {
+  if (!namespace_inode(paths_.procfs, 1, "mnt")) {
+    return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string() +
+                ": the host's mount namespace is needed to tell containers apart from the node");
+  }
+  return {};
+}
+
+Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+  const auto host_mnt = namespace_inode(paths_.procfs, 1, "mnt");
+  if (!host_mnt) {
+    return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string());
+  }
+  using prometheus::MetricType;
+  auto capacity = make_family("kpod_fs_capacity_bytes", "Size of the filesystem behind the container's mount",
+                              MetricType::Gauge);
+  auto usage = make_family("kpod_fs_usage_bytes", "Bytes used on the filesystem behind the container's mount",
+                           MetricType::Gauge);
+  auto available = make_family("kpod_fs_available_bytes",
+                               "Bytes available to unprivileged users on the filesystem behind the container's mount",
+                               MetricType::Gauge);
+  for (const auto& cg : ctx.resolver.live_dirs()) {
+    if (cg.level != CgroupResolver::Level::container) {
+      continue;
+    }
+    auto id = ctx.resolver.resolve(cg.id);
+    if (!id || id->container.empty()) {
+      continue;  // the sandbox (pause) container, or one the pod store does not name
+    }
+    auto pid = first_live_process(cg.dir, paths_.procfs);
+    if (!pid) {
+      continue;
+    }
+    auto mnt = namespace_inode(paths_.procfs, *pid, "mnt");
+    if (!mnt || *mnt == *host_mnt) {
+      continue;
+    }
+    const auto proc = paths_.procfs / std::to_string(*pid);
+    auto text = read_small_file(proc / "mountinfo");
+    if (!text) {
+      continue;  // exited meanwhile
+    }
+    for (const auto& mp : pod_volume_mounts(*text, id->pod_uid)) {
+      struct statvfs st {};
+      // <procfs>/<pid>/root is the process's root directory: the path resolves in its mounts.
+      const auto path = proc / "root" / std::filesystem::path(mp).relative_path();
+      if (::statvfs(path.c_str(), &st) != 0) {
+        continue;
+      }
+      const double frsize = static_cast<double>(st.f_frsize);
+      auto labels = pod_labels(*id, ctx.node, {{"mountpoint", mp}});
+      capacity.metric.push_back(gauge_metric(labels, static_cast<double>(st.f_blocks) * frsize));
+      usage.metric.push_back(gauge_metric(labels, static_cast<double>(st.f_blocks - st.f_bfree) * frsize));
+      available.metric.push_back(gauge_metric(labels, static_cast<double>(st.f_bavail) * frsize));
+    }
+  }
+  out.push_back(std::move(capacity));
+  out.push_back(std::move(usage));
+  out.push_back(std::move(available));
+  return {};
+}
+
+}  // namespace nodepack::bpf

@@ -1,0 +1,40 @@
+#pragma once
+
+#include "bpf/collector.hpp"
+#include "common/host_paths.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nodepack::bpf {
+
+// kpod_fs_{capacity,usage,available}_bytes{mountpoint} per container: statvfs of the container's
+// root ("/") and of its kubelet volume mounts, seen from one live process of the container:
+// mounts come from <procfs>/<pid>/mountinfo and are measured through <procfs>/<pid>/root, so the
+// agent needs no access to the container's mount namespace beyond procfs. Containers in the
+// host's mount namespace (same ns/mnt inode as <procfs>/1) are skipped: their "/" is the node's.
+//
+// The figures are those of the filesystem behind the mount: for an overlay root or a volume
+// that is a directory on the node's disk (emptyDir, hostPath) that is the whole backing
+// filesystem, shared with others; for tmpfs, block and network volumes it is the volume itself.
+class FsCollector final : public Collector {
+ public:
+  explicit FsCollector(HostPaths paths);
+
+  std::string_view name() const override { return "fs"; }
+  Result<void> start() override;
+  Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
+
+ private:
+  HostPaths paths_;
+};
+
+// Mount points (in the container's view) worth reporting for pod `pod_uid`, from a mountinfo
+// text: "/" and every mount whose source path (mountinfo's root field) lies in the pod's volumes
+// directory, <kubelet root>/pods/<uid>/volumes/. The root field is relative to the source
+// filesystem, so a kubelet root on its own filesystem shows as /pods/<uid>/volumes/...; both are
+// accepted. In file order, each once.
+std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid);
+
+}  // namespace nodepack::bpf

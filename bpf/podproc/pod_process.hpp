@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nodepack::bpf {
+
+// Helpers for collectors that look at a pod through one of its processes (its network and mount
+// namespaces) rather than through cgroup files or BPF maps.
+
+// A process of the cgroup `dir` or of a cgroup below it (depth-first, at most `max_depth` levels
+// down) that still exists under `procfs`; nullopt when the cgroup has none. Reads cgroup.procs.
+std::optional<int> first_live_process(const std::filesystem::path& dir, const std::filesystem::path& procfs,
+                                      int max_depth = 3);
+
+// Inode of <procfs>/<pid>/ns/<kind> ("net", "mnt"): equal inodes are the same namespace.
+std::optional<std::uint64_t> namespace_inode(const std::filesystem::path& procfs, int pid, std::string_view kind);
+
+// The whole file, or nullopt when it cannot be read (a process that just exited).
+std::optional<std::string> read_small_file(const std::filesystem::path& p);
+
+// mountinfo escapes space, tab, newline and backslash in paths as \ooo.
+std::string unescape_mountinfo_path(std::string_view s);
+
+}  // namespace nodepack::bpf

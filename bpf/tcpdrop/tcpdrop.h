@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* tcpdrop collector: packets of TCP sockets the kernel dropped, per cgroup v2 of the socket. */
+#pragma once
+
+#define TCPDROP_MAX_CGROUPS 10240
+
+/* Value of the per-CPU `cg_drops` map, keyed by cgroup v2 id (__u64). */
+struct tcpdrop_cg_stats {
+	__u64 drops;
+};
