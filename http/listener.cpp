@@ -95,7 +95,7 @@ Result<tcp::endpoint> parse_listen_address(std::string_view address) {
 
 namespace detail {
 
-bool ServerState::track(const std::shared_ptr<Session>& session) {
+bool ServerState::track(const std::shared_ptr<Connection>& session) {
   std::lock_guard lock(mutex);
   if (stopped) {
     return false;
@@ -112,7 +112,7 @@ void ServerState::untrack(std::uint64_t id) {
 }
 
 void ServerState::stop() {
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard lock(mutex);
     stopped = true;
@@ -153,7 +153,7 @@ net::awaitable<void> accept_loop(std::shared_ptr<ServerState> state) {
       ++state->stats.connections_accepted;
       ++state->stats.connections_active;
     }
-    auto session = std::make_shared<Session>(state, tcp::socket(std::move(socket)), reject);
+    auto session = make_session(state, tcp::socket(std::move(socket)), reject);
     if (!state->track(session)) {
       co_return;  // stopped meanwhile; dropping the session closes the socket
     }

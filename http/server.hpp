@@ -3,7 +3,8 @@
 // The HTTP server shared by the agent, the aggregator and the simulated API server.
 // Shaped after Beast's advanced server: one coroutine per connection (a strand of its own when
 // the io_context runs on several threads), a fresh parser with header and body limits per request,
-// a timeout before every read and write, a cap on concurrent connections, clean stop.
+// a timeout before every read and write, a cap on concurrent connections, clean stop. Optionally
+// HTTPS (TLS 1.2 or later) with the same session logic; see http/tls.hpp for the context.
 
 #include "common/result.hpp"
 
@@ -20,6 +21,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace nodepack::http {
 
@@ -47,6 +52,7 @@ using Handler = std::function<Reply(const Request&)>;
 // What the server knows about a request beyond its bytes.
 struct RequestInfo {
   boost::asio::ip::tcp::endpoint remote;  // the peer (for logs and per-client rate limits)
+  bool tls = false;                        // arrived over TLS (a cookie may then be Secure)
 };
 
 // A handler that waits on I/O (a query to another server) without holding up the thread that serves
@@ -84,6 +90,9 @@ struct ServerLimits {
   std::chrono::milliseconds read_timeout{10'000};   // for a whole request, headers and body
   std::chrono::milliseconds write_timeout{30'000};  // for each write
   std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
+  // Set: the port speaks HTTPS only (make one with make_server_tls_context). The TLS handshake
+  // counts against read_timeout; a plain-HTTP request gets a plain 400 and is closed.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 struct ServerStats {
@@ -92,6 +101,7 @@ struct ServerStats {
   std::atomic<std::uint64_t> connections_active{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> bad_requests{0};  // parse errors, limits exceeded, timeouts
+  std::atomic<std::uint64_t> tls_handshake_errors{0};  // failed or timed-out handshakes, plain HTTP on a TLS port
 };
 
 class Server {

@@ -4,10 +4,7 @@
 
 #include "http/server.hpp"
 
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -16,7 +13,7 @@
 
 namespace nodepack::http::detail {
 
-class Session;
+class Connection;
 
 // Everything a running server owns. Sessions hold it by shared_ptr, so it outlives the Server
 // object until the last connection is gone.
@@ -24,7 +21,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(boost::asio::io_context& io_context, Router r, ServerLimits l)
       : io(io_context),
         router(std::move(r)),
-        limits(l),
+        limits(std::move(l)),
         acceptor_strand(boost::asio::make_strand(io_context)),
         acceptor(acceptor_strand) {}
 
@@ -41,52 +38,38 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::mutex mutex;
   bool stopped = false;
   std::uint64_t next_session_id = 0;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> sessions;
 
   // Registers a session; false once the server is stopped (the caller then drops it).
-  bool track(const std::shared_ptr<Session>& session);
+  bool track(const std::shared_ptr<Connection>& session);
   void untrack(std::uint64_t id);
   // Closes the acceptor and every tracked session.
   void stop();
 };
 
-// One connection. Runs as a coroutine on its own strand; `reject` connections (over the cap) only
-// get a 503 and are closed.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection, whatever its stream (plain TCP or TLS over TCP; see session.cpp). Runs as a
+// coroutine on its own strand; `reject` connections (over the cap) only get a 503 and are closed.
+class Connection {
  public:
-  Session(std::shared_ptr<ServerState> server, boost::asio::ip::tcp::socket socket, bool reject);
-  ~Session();
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
+  Connection(std::shared_ptr<ServerState> server, bool reject) : server_(std::move(server)), reject_(reject) {}
+  virtual ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   void set_id(std::uint64_t id) { id_ = id; }
-  void start();
+  virtual void start() = 0;
   // Thread-safe: closes the socket and cancels whatever the session is waiting on.
-  void close();
+  virtual void close() = 0;
 
- private:
-  class Writer;
-
-  static boost::asio::awaitable<void> run(std::shared_ptr<Session> self);
-  boost::asio::awaitable<void> serve();
-  boost::asio::awaitable<void> reject();
-  boost::asio::awaitable<bool> write_plain(const Request& request, Response& response, bool keep_alive);
-  boost::asio::awaitable<bool> write_stream(const Request& request, Reply& reply, bool keep_alive);
-  boost::asio::awaitable<void> send_error(unsigned version, boost::beast::http::status status,
-                                          std::string body);
-  // Half-closes and reads what the peer still sends for a short while, so the peer sees our
-  // reply instead of a reset caused by unread data.
-  boost::asio::awaitable<void> linger_close();
-
+ protected:
   std::shared_ptr<ServerState> server_;
-  boost::beast::tcp_stream stream_;
-  boost::beast::flat_buffer buffer_;
-  boost::asio::cancellation_signal cancel_;
   const bool reject_;
   std::uint64_t id_ = 0;
-  bool closing_ = false;  // touched only on the session's strand
-  bool done_ = false;
 };
+
+// A session over plain TCP, or over TLS when the server has a TLS context.
+std::shared_ptr<Connection> make_session(std::shared_ptr<ServerState> server, boost::asio::ip::tcp::socket socket,
+                                         bool reject);
 
 boost::asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state);
 

@@ -1,22 +1,30 @@
 // One connection: read a request with a fresh parser, route it, write the reply, repeat while
 // keep-alive holds. Every read and write has a deadline; nothing thrown leaves the coroutine.
+// The same code serves plain TCP and TLS: Session is a template on the stream, and the few steps
+// that differ (the handshake, the end of a connection) branch on `tls` at compile time.
 
 #include "http/server_state.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <type_traits>
 
 namespace nodepack::http::detail {
 
@@ -25,14 +33,97 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 
+Connection::~Connection() {
+  if (!reject_) {
+    --server_->stats.connections_active;
+  }
+  server_->untrack(id_);
+}
+
 namespace {
+
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::chrono::milliseconds max_linger{1000};
 constexpr std::size_t max_linger_bytes = 1 << 20;
-}  // namespace
+// Every TLS connection starts with a handshake record; anything else is not TLS.
+constexpr unsigned char tls_handshake_record = 0x16;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+Stream open_stream(tcp::socket socket, const ServerState& server) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    return TlsStream(std::move(socket), *server.limits.tls);
+  } else {
+    return PlainStream(std::move(socket));
+  }
+}
+
+Response plain_error(unsigned version, bhttp::status status, std::string body) {
+  Response response{status, version};
+  response.set(bhttp::field::server, "nodepack");
+  response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  response.keep_alive(false);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+template <class Stream>
+class Session final : public Connection, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool tls = std::is_same_v<Stream, TlsStream>;
+
+  Session(std::shared_ptr<ServerState> server, tcp::socket socket, bool reject)
+      : Connection(std::move(server), reject), stream_(open_stream<Stream>(std::move(socket), *server_)) {}
+
+  void start() override {
+    net::co_spawn(stream_.get_executor(), run(this->shared_from_this()),
+                  net::bind_cancellation_slot(cancel_.slot(), net::detached));
+  }
+
+  void close() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->closing_ = true;
+      self->close_socket();
+      if (!self->done_) {
+        self->cancel_.emit(net::cancellation_type::terminal);
+      }
+    });
+  }
+
+ private:
+  class Writer;
+
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+  void close_socket() {
+    beast::error_code ec;
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer().close();
+  }
+
+  static net::awaitable<void> run(std::shared_ptr<Session> self);
+  net::awaitable<bool> handshake();
+  net::awaitable<void> serve();
+  net::awaitable<bool> write_plain(const Request& request, Response& response, bool keep_alive);
+  net::awaitable<bool> write_stream(const Request& request, Reply& reply, bool keep_alive);
+  net::awaitable<void> send_error(unsigned version, bhttp::status status, std::string body);
+  net::awaitable<void> finish_send();
+  net::awaitable<void> linger_close();
+  template <class ReadStream>
+  net::awaitable<void> drain(ReadStream& stream);
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  net::cancellation_signal cancel_;
+  bool closing_ = false;  // touched only on the session's strand
+  bool done_ = false;
+};
 
 // The ChunkWriter a streaming handler gets: one chunk per write, false once the peer is gone.
-class Session::Writer final : public ChunkWriter {
+template <class Stream>
+class Session<Stream>::Writer final : public ChunkWriter {
  public:
   explicit Writer(Session& session) : session_(session) {}
 
@@ -43,7 +134,7 @@ class Session::Writer final : public ChunkWriter {
     if (chunk.empty()) {
       co_return true;  // an empty chunk would end the body
     }
-    session_.stream_.expires_after(session_.server_->limits.write_timeout);
+    session_.tcp_layer().expires_after(session_.server_->limits.write_timeout);
     auto [ec, n] = co_await net::async_write(session_.stream_,
                                              bhttp::make_chunk(net::const_buffer(chunk.data(), chunk.size())),
                                              use_tuple);
@@ -61,39 +152,15 @@ class Session::Writer final : public ChunkWriter {
   bool alive_ = true;
 };
 
-Session::Session(std::shared_ptr<ServerState> server, tcp::socket socket, bool reject)
-    : server_(std::move(server)), stream_(std::move(socket)), reject_(reject) {}
-
-Session::~Session() {
-  if (!reject_) {
-    --server_->stats.connections_active;
-  }
-  server_->untrack(id_);
-}
-
-void Session::start() {
-  net::co_spawn(stream_.get_executor(), run(shared_from_this()),
-                net::bind_cancellation_slot(cancel_.slot(), net::detached));
-}
-
-void Session::close() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] {
-    self->closing_ = true;
-    beast::error_code ec;
-    self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    self->stream_.close();
-    if (!self->done_) {
-      self->cancel_.emit(net::cancellation_type::terminal);
-    }
-  });
-}
-
-net::awaitable<void> Session::run(std::shared_ptr<Session> self) {
+template <class Stream>
+net::awaitable<void> Session<Stream>::run(std::shared_ptr<Session> self) {
   try {
-    if (self->reject_) {
-      co_await self->reject();
-    } else {
-      co_await self->serve();
+    if (co_await self->handshake()) {
+      if (self->reject_) {
+        co_await self->send_error(11, bhttp::status::service_unavailable, "too many connections\n");
+      } else {
+        co_await self->serve();
+      }
     }
   } catch (const std::exception&) {
     // A handler, a stream function or the transport failed; the connection goes, the server stays.
@@ -102,18 +169,57 @@ net::awaitable<void> Session::run(std::shared_ptr<Session> self) {
     }
   }
   self->done_ = true;
-  beast::error_code ec;
-  self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  self->stream_.close();
+  self->close_socket();
 }
 
-net::awaitable<void> Session::serve() {
+// Over TLS: answers a plain-HTTP request with a readable plain 400 (instead of a TLS alert the
+// client would print as garbage), or completes the handshake within the read timeout. The bytes
+// read to tell the two apart are handed to the handshake. False: close the connection.
+template <class Stream>
+net::awaitable<bool> Session<Stream>::handshake() {
+  if constexpr (!tls) {
+    co_return true;
+  } else {
+    auto& stats = server_->stats;
+    tcp_layer().expires_after(server_->limits.read_timeout);
+    auto [ec, n] = co_await tcp_layer().async_read_some(buffer_.prepare(4096), use_tuple);
+    if (ec) {
+      ++stats.tls_handshake_errors;
+      co_return false;
+    }
+    buffer_.commit(n);
+    if (static_cast<const unsigned char*>(buffer_.data().data())[0] != tls_handshake_record) {
+      ++stats.tls_handshake_errors;
+      auto response = plain_error(11, bhttp::status::bad_request,
+                                  "this port speaks HTTPS; the request was plain HTTP\n");
+      tcp_layer().expires_after(server_->limits.write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(tcp_layer(), response, use_tuple);
+      (void)wn;
+      if (!wec) {
+        beast::error_code shutdown_ec;
+        tcp_layer().socket().shutdown(tcp::socket::shutdown_send, shutdown_ec);
+        co_await drain(tcp_layer());
+      }
+      co_return false;
+    }
+    auto [hec, used] = co_await stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(), use_tuple);
+    if (hec) {
+      ++stats.tls_handshake_errors;
+      co_return false;
+    }
+    buffer_.consume(used);
+    co_return true;
+  }
+}
+
+template <class Stream>
+net::awaitable<void> Session<Stream>::serve() {
   const auto& limits = server_->limits;
   bool first = true;
   for (;;) {
     if (!first && buffer_.size() == 0) {
       // Keep-alive: wait up to the idle timeout for the next request to start.
-      stream_.expires_after(limits.idle_timeout);
+      tcp_layer().expires_after(limits.idle_timeout);
       auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
       if (ec) {
         co_return;
@@ -125,7 +231,7 @@ net::awaitable<void> Session::serve() {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.header_limit, UINT32_MAX)));
     parser.body_limit(limits.body_limit);
-    stream_.expires_after(limits.read_timeout);
+    tcp_layer().expires_after(limits.read_timeout);
     auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
     (void)n;
     if (ec == bhttp::error::end_of_stream) {
@@ -143,8 +249,10 @@ net::awaitable<void> Session::serve() {
       } else if (ec == bhttp::error::body_limit) {
         co_await send_error(version, bhttp::status::payload_too_large, "request body too large\n");
       } else if (ec == beast::error::timeout || ec == net::error::connection_reset ||
-                 ec == net::error::broken_pipe || ec == net::error::eof) {
+                 ec == net::error::broken_pipe || ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
         // Too slow or gone: cut it off without a reply.
+      } else if (ec.category() == net::error::get_ssl_category()) {
+        // A TLS-level failure: there is no channel left to reply on.
       } else {
         co_await send_error(version, bhttp::status::bad_request, "bad request: " + ec.message() + "\n");
       }
@@ -156,7 +264,7 @@ net::awaitable<void> Session::serve() {
     Reply reply;
     try {
       beast::error_code remote_ec;
-      RequestInfo info{stream_.socket().remote_endpoint(remote_ec)};
+      RequestInfo info{tcp_layer().socket().remote_endpoint(remote_ec), tls};
       reply = co_await server_->router.route_async(request, info);
     } catch (const std::exception&) {
       ++server_->stats.bad_requests;
@@ -168,18 +276,18 @@ net::awaitable<void> Session::serve() {
                                  : co_await write_plain(request, reply.response, keep_alive);
     if (!ok || !keep_alive) {
       if (ok) {
-        beast::error_code shutdown_ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, shutdown_ec);
+        co_await finish_send();
       }
       co_return;
     }
   }
 }
 
-net::awaitable<bool> Session::write_plain(const Request& request, Response& response, bool keep_alive) {
+template <class Stream>
+net::awaitable<bool> Session<Stream>::write_plain(const Request& request, Response& response, bool keep_alive) {
   response.keep_alive(keep_alive);
   response.prepare_payload();
-  stream_.expires_after(server_->limits.write_timeout);
+  tcp_layer().expires_after(server_->limits.write_timeout);
   if (request.method() == bhttp::verb::head) {
     // Same headers as GET, Content-Length included, no body.
     bhttp::response<bhttp::empty_body> head{std::move(response.base())};
@@ -192,11 +300,12 @@ net::awaitable<bool> Session::write_plain(const Request& request, Response& resp
   co_return !ec;
 }
 
-net::awaitable<bool> Session::write_stream(const Request& request, Reply& reply, bool keep_alive) {
+template <class Stream>
+net::awaitable<bool> Session<Stream>::write_stream(const Request& request, Reply& reply, bool keep_alive) {
   bhttp::response<bhttp::empty_body> head{std::move(reply.response.base())};
   head.keep_alive(keep_alive);
   head.chunked(true);
-  stream_.expires_after(server_->limits.write_timeout);
+  tcp_layer().expires_after(server_->limits.write_timeout);
   if (request.method() == bhttp::verb::head) {
     auto [ec, n] = co_await bhttp::async_write(stream_, head, use_tuple);
     (void)n;
@@ -215,20 +324,16 @@ net::awaitable<bool> Session::write_stream(const Request& request, Reply& reply,
   if (!writer.alive()) {
     co_return false;
   }
-  stream_.expires_after(server_->limits.write_timeout);
+  tcp_layer().expires_after(server_->limits.write_timeout);
   auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
   (void)n;
   co_return !ec;
 }
 
-net::awaitable<void> Session::send_error(unsigned version, bhttp::status status, std::string body) {
-  Response response{status, version};
-  response.set(bhttp::field::server, "nodepack");
-  response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-  response.keep_alive(false);
-  response.body() = std::move(body);
-  response.prepare_payload();
-  stream_.expires_after(server_->limits.write_timeout);
+template <class Stream>
+net::awaitable<void> Session<Stream>::send_error(unsigned version, bhttp::status status, std::string body) {
+  auto response = plain_error(version, status, std::move(body));
+  tcp_layer().expires_after(server_->limits.write_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream_, response, use_tuple);
   (void)n;
   if (!ec) {
@@ -236,14 +341,45 @@ net::awaitable<void> Session::send_error(unsigned version, bhttp::status status,
   }
 }
 
-net::awaitable<void> Session::linger_close() {
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.expires_after(std::min<std::chrono::milliseconds>(server_->limits.read_timeout, max_linger));
+// After the last reply of a connection: a TCP half-close, or over TLS a close_notify (which also
+// waits, briefly, for the peer's).
+template <class Stream>
+net::awaitable<void> Session<Stream>::finish_send() {
+  if constexpr (tls) {
+    tcp_layer().expires_after(std::min<std::chrono::milliseconds>(server_->limits.write_timeout, max_linger));
+    auto [ec] = co_await stream_.async_shutdown(use_tuple);
+    (void)ec;
+  } else {
+    beast::error_code ec;
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+}
+
+// After an error reply: reads what the peer still sends for a short while, so the peer sees our
+// reply instead of a reset caused by unread data. Plain TCP half-closes first so the peer sees the
+// end; a TLS peer closes on our Connection: close, then gets our close_notify.
+template <class Stream>
+net::awaitable<void> Session<Stream>::linger_close() {
+  if constexpr (tls) {
+    co_await drain(stream_);
+    if (!closing_) {
+      co_await finish_send();
+    }
+  } else {
+    beast::error_code ec;
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+    co_await drain(stream_);
+  }
+}
+
+template <class Stream>
+template <class ReadStream>
+net::awaitable<void> Session<Stream>::drain(ReadStream& stream) {
+  tcp_layer().expires_after(std::min<std::chrono::milliseconds>(server_->limits.read_timeout, max_linger));
   std::array<char, 4096> scratch{};
   std::size_t drained = 0;
   while (drained < max_linger_bytes && !closing_) {
-    auto [read_ec, n] = co_await stream_.async_read_some(net::buffer(scratch), use_tuple);
+    auto [read_ec, n] = co_await stream.async_read_some(net::buffer(scratch), use_tuple);
     if (read_ec) {
       break;
     }
@@ -251,8 +387,13 @@ net::awaitable<void> Session::linger_close() {
   }
 }
 
-net::awaitable<void> Session::reject() {
-  co_await send_error(11, bhttp::status::service_unavailable, "too many connections\n");
+}  // namespace
+
+std::shared_ptr<Connection> make_session(std::shared_ptr<ServerState> server, tcp::socket socket, bool reject) {
+  if (server->limits.tls) {
+    return std::make_shared<Session<TlsStream>>(std::move(server), std::move(socket), reject);
+  }
+  return std::make_shared<Session<PlainStream>>(std::move(server), std::move(socket), reject);
 }
 
 }  // namespace nodepack::http::detail
