@@ -79,70 +79,98 @@ asio::awaitable<Result<ApiResponse>> read_response(Stream& stream, std::function
 
 }  // namespace
 
-Result<std::unique_ptr<ApiClient>> ApiClient::create(const ClusterConfig& config, const Clock& clock) {
-  std::unique_ptr<ApiClient> client(new ApiClient());
-  client->server_ = config.server;
-  std::string_view rest = config.server;
+Result<ServerUrl> parse_server_url(std::string_view url, std::string_view what) {
+  const auto bad = [&](std::string_view why) {
+    return fail(std::string(what) + " URL \"" + std::string(url) + "\" " + std::string(why));
+  };
+  ServerUrl out;
+  std::string_view rest = url;
   if (rest.rfind("https://", 0) == 0) {
-    client->tls_ = true;
+    out.tls = true;
     rest.remove_prefix(8);
   } else if (rest.rfind("http://", 0) == 0) {
     rest.remove_prefix(7);
   } else {
-    return fail("API server URL \"" + config.server + "\" must start with http:// or https://");
+    return bad("must start with http:// or https://");
   }
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    if (rest.substr(slash) != "/") {
-      return fail("API server URL \"" + config.server + "\" has a path; nodepack needs the server root");
+    out.path = std::string(rest.substr(slash));
+    while (!out.path.empty() && out.path.back() == '/') {
+      out.path.pop_back();
     }
     rest = rest.substr(0, slash);
   }
   if (!rest.empty() && rest.front() == '[') {
     const auto close = rest.find(']');
     if (close == std::string_view::npos) {
-      return fail("API server URL \"" + config.server + "\" has an unterminated IPv6 address");
+      return bad("has an unterminated IPv6 address");
     }
-    client->host_ = std::string(rest.substr(1, close - 1));
+    out.host = std::string(rest.substr(1, close - 1));
     rest.remove_prefix(close + 1);
-    client->port_ = rest.starts_with(":") ? std::string(rest.substr(1)) : "";
+    out.port = rest.starts_with(":") ? std::string(rest.substr(1)) : "";
   } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    client->host_ = std::string(rest.substr(0, colon));
-    client->port_ = std::string(rest.substr(colon + 1));
+    out.host = std::string(rest.substr(0, colon));
+    out.port = std::string(rest.substr(colon + 1));
   } else {
-    client->host_ = std::string(rest);
+    out.host = std::string(rest);
   }
-  if (client->host_.empty()) {
-    return fail("API server URL \"" + config.server + "\" has no host");
+  if (out.host.empty()) {
+    return bad("has no host");
   }
-  if (client->port_.empty()) {
-    client->port_ = client->tls_ ? "443" : "80";
+  if (out.port.empty()) {
+    out.port = out.tls ? "443" : "80";
   }
+  return out;
+}
+
+Result<std::unique_ptr<asio::ssl::context>> make_tls_client_context(const ClusterConfig& config,
+                                                                    const std::string& verify_name) {
+  try {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
+    if (config.insecure_skip_tls_verify) {
+      ctx->set_verify_mode(asio::ssl::verify_none);
+    } else {
+      if (config.ca_pem.empty()) {
+        ctx->set_default_verify_paths();
+      } else {
+        ctx->add_certificate_authority(asio::buffer(config.ca_pem));
+      }
+      ctx->set_verify_mode(asio::ssl::verify_peer);
+      ctx->set_verify_callback(asio::ssl::host_name_verification(verify_name));
+    }
+    if (!config.client_cert_pem.empty()) {
+      ctx->use_certificate_chain(asio::buffer(config.client_cert_pem));
+      ctx->use_private_key(asio::buffer(config.client_key_pem), asio::ssl::context::pem);
+    }
+    return ctx;
+  } catch (const boost::system::system_error& e) {
+    return fail("TLS setup for " + config.server + " failed: " + e.what());
+  }
+}
+
+Result<std::unique_ptr<ApiClient>> ApiClient::create(const ClusterConfig& config, const Clock& clock) {
+  std::unique_ptr<ApiClient> client(new ApiClient());
+  client->server_ = config.server;
+  auto url = parse_server_url(config.server, "API server");
+  if (!url) {
+    return url.error();
+  }
+  if (!url->path.empty()) {
+    return fail("API server URL \"" + config.server + "\" has a path; nodepack needs the server root");
+  }
+  client->tls_ = url->tls;
+  client->host_ = url->host;
+  client->port_ = url->port;
   client->sni_name_ = config.tls_server_name.empty() ? client->host_ : config.tls_server_name;
 
   if (client->tls_) {
-    try {
-      auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-      ctx->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1);
-      if (config.insecure_skip_tls_verify) {
-        ctx->set_verify_mode(asio::ssl::verify_none);
-      } else {
-        if (config.ca_pem.empty()) {
-          ctx->set_default_verify_paths();
-        } else {
-          ctx->add_certificate_authority(asio::buffer(config.ca_pem));
-        }
-        ctx->set_verify_mode(asio::ssl::verify_peer);
-        ctx->set_verify_callback(asio::ssl::host_name_verification(client->sni_name_));
-      }
-      if (!config.client_cert_pem.empty()) {
-        ctx->use_certificate_chain(asio::buffer(config.client_cert_pem));
-        ctx->use_private_key(asio::buffer(config.client_key_pem), asio::ssl::context::pem);
-      }
-      client->ssl_ = std::move(ctx);
-    } catch (const boost::system::system_error& e) {
-      return fail("TLS setup for " + config.server + " failed: " + e.what());
+    auto ctx = make_tls_client_context(config, client->sni_name_);
+    if (!ctx) {
+      return ctx.error();
     }
+    client->ssl_ = std::move(*ctx);
   }
   client->credentials_ = std::make_unique<CredentialProvider>(config, clock);
   return client;

@@ -23,6 +23,21 @@
 
 namespace nodepack::kube {
 
+// An http(s)://host[:port][/path] URL split for a client; the port defaults by scheme and the path
+// is "" or starts with '/' (no trailing slash). `what` names the URL in error messages.
+struct ServerUrl {
+  bool tls = false;
+  std::string host;  // without the brackets of an IPv6 literal
+  std::string port;
+  std::string path;
+};
+Result<ServerUrl> parse_server_url(std::string_view url, std::string_view what);
+
+// A TLS client context as the kubeconfig asks for it: system CAs unless `config.ca_pem`, host name
+// verification against `verify_name`, the client certificate when given.
+Result<std::unique_ptr<boost::asio::ssl::context>> make_tls_client_context(const ClusterConfig& config,
+                                                                           const std::string& verify_name);
+
 struct ApiResponse {
   unsigned status = 0;
   std::string body;  // for a stream: only set when the status is not 200
