@@ -1,0 +1,134 @@
+#include "aggregator/web/form.hpp"
+
+namespace nodepack::web {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string url_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~' || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_form(std::string_view body) {
+  std::map<std::string, std::string> out;
+  while (!body.empty()) {
+    const auto amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (pair.empty()) {
+      continue;
+    }
+    const auto eq = pair.find('=');
+    std::string name = url_decode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    out.emplace(std::move(name), std::move(value));
+  }
+  return out;
+}
+
+std::optional<std::string> cookie_value(const http::Request& request, std::string_view name) {
+  const auto [first, last] = request.equal_range(boost::beast::http::field::cookie);
+  for (auto field = first; field != last; ++field) {
+    std::string_view header = field->value();
+    while (!header.empty()) {
+      const auto semi = header.find(';');
+      const std::string_view item = trim(header.substr(0, semi));
+      header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
+      const auto eq = item.find('=');
+      if (eq != std::string_view::npos && trim(item.substr(0, eq)) == name) {
+        std::string_view value = trim(item.substr(eq + 1));
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+          value = value.substr(1, value.size() - 2);
+        }
+        return std::string(value);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_local_web_target(std::string_view target) {
+  if (target != "/web" && target.substr(0, 5) != "/web/" && target.substr(0, 5) != "/web?") {
+    return false;
+  }
+  for (char c : target) {
+    // Printable ASCII without backslash: no header splitting, no "\\host" that browsers read as
+    // "//host".
+    if (c < 0x21 || c > 0x7e || c == '\\') {
+      return false;
+    }
+  }
+  return target.find("//") == std::string_view::npos;
+}
+
+bool same_origin_or_absent(const http::Request& request) {
+  const auto origin = request.find(boost::beast::http::field::origin);
+  if (origin == request.end()) {
+    return true;
+  }
+  const auto host = request.find(boost::beast::http::field::host);
+  if (host == request.end()) {
+    return false;
+  }
+  std::string_view value = origin->value();
+  const auto scheme = value.find("://");
+  if (scheme == std::string_view::npos) {
+    return false;  // "null" (a sandboxed or file: page) or garbage
+  }
+  return value.substr(scheme + 3) == host->value();
+}
+
+}  // namespace nodepack::web

@@ -1,0 +1,63 @@
+#pragma once
+
+// The web UI under /web: a login form, a chart page per metric (usage against requests over a
+// chosen range, per namespace or per pod) and the accounting table with its CSV download.
+//
+// The server renders only the page frame (sidebar, headings, the page's parameters as data-
+// attributes); the scripts under /web/static/ fetch the JSON API from the same origin and draw.
+// Everything the pages need is compiled into the binary, so the UI works air-gapped and behind
+// `kubectl port-forward`. No inline script or style anywhere, so the pages can be served with
+// Content-Security-Policy default-src 'self'.
+//
+// The web code does not know how users are configured: WebDeps carries the three calls it needs
+// (aggregator/auth's Authenticator provides them).
+
+#include "common/result.hpp"
+#include "http/server.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace nodepack::web {
+
+// Who is looking, as far as the pages care (the caller maps its authenticator's principal).
+struct Viewer {
+  std::string user;
+  std::vector<std::string> namespaces;  // the namespaces they may see; empty: all
+};
+
+// A metric the sidebar lists and the chart page can draw (the names of POST /api/<metric>).
+struct MetricInfo {
+  std::string name;         // "cpu/usage_rate"
+  std::string description;  // one line, shown under the chart's title
+  std::string unit;         // how the page formats values: millicores, bytes, megabytes, ratio,
+                            // bytes_per_second, per_second, count, milliseconds, seconds
+  bool main = false;        // listed first: the metrics that count for accounting
+  std::string request_metric;  // drawn dashed against this one ("cpu/request"), or ""
+};
+
+// The seed's two tables (Kube-App): the main metrics and every available one.
+std::vector<MetricInfo> seed_metrics();
+
+struct WebDeps {
+  // Checks a password and makes a session; the token goes in the nodepack_session cookie. The
+  // error's message is shown on the login form (so it must not say which half was wrong).
+  std::function<Result<std::string>(std::string_view user, std::string_view password, const http::RequestInfo&)> login;
+  std::function<void(std::string_view session_token)> logout;
+  // The request's principal, or the reply to refuse it with (pages redirect to the login form
+  // instead of sending a 401; a 429 is passed on as it is).
+  std::function<std::variant<Viewer, http::Response>(const http::Request&, const http::RequestInfo&)>
+      authenticate;
+  std::vector<MetricInfo> metrics = seed_metrics();
+  // Marks the session cookie Secure (set when the aggregator serves TLS).
+  bool secure_cookie = false;
+};
+
+// Registers /web, /web/login, /web/logout, /web/stats/<metric>[/<namespace>], /web/accounting and
+// /web/static/<asset>.
+void add_web_routes(http::Router& router, WebDeps deps);
+
+}  // namespace nodepack::web
