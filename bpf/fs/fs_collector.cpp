@@ -3,6 +3,8 @@
 #include "bpf/metrics.hpp"
 #include "bpf/podproc/pod_process.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -35,18 +37,22 @@ std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::stri
 FsCollector::FsCollector(HostPaths paths) : paths_(std::move(paths)) {}
 
 Result<void> FsCollector::start() {
-  if (!namespace_inode(paths_.procfs, 1, "mnt")) {
-    return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string() +
+  auto host = host_namespace(paths_.procfs, "mnt");
+  if (host) {
+    spdlog::info("collector {}: the node's mount namespace is {}", name(), host->from);
+  } else {
+    return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string() + " nor " + (paths_.procfs / "self/ns/mnt").string() +
                 ": the host's mount namespace is needed to tell containers apart from the node");
   }
   return {};
 }
 
 Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
-  const auto host_mnt = namespace_inode(paths_.procfs, 1, "mnt");
-  if (!host_mnt) {
-    return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string());
+  const auto host = host_namespace(paths_.procfs, "mnt");
+  if (!host) {
+    return fail("cannot read the node's mount namespace under " + paths_.procfs.string());
   }
+  const std::uint64_t host_mnt = host->inode;
   using prometheus::MetricType;
   auto capacity = make_family("kpod_fs_capacity_bytes", "Size of the filesystem behind the container's mount",
                               MetricType::Gauge);
@@ -68,7 +74,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
       continue;
     }
     auto mnt = namespace_inode(paths_.procfs, *pid, "mnt");
-    if (!mnt || *mnt == *host_mnt) {
+    if (!mnt || *mnt == host_mnt) {
       continue;
     }
     const auto proc = paths_.procfs / std::to_string(*pid);

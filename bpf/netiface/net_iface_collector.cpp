@@ -3,6 +3,8 @@
 #include "bpf/metrics.hpp"
 #include "bpf/podproc/pod_process.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <charconv>
 #include <set>
@@ -62,18 +64,22 @@ Result<NetIfaceCollector::Interfaces> parse_net_dev(std::string_view text) {
 NetIfaceCollector::NetIfaceCollector(HostPaths paths) : paths_(std::move(paths)) {}
 
 Result<void> NetIfaceCollector::start() {
-  if (!namespace_inode(paths_.procfs, 1, "net")) {
-    return fail("cannot read " + (paths_.procfs / "1/ns/net").string() +
+  auto host = host_namespace(paths_.procfs, "net");
+  if (host) {
+    spdlog::info("collector {}: the node's network namespace is {}", name(), host->from);
+  } else {
+    return fail("cannot read " + (paths_.procfs / "1/ns/net").string() + " nor " + (paths_.procfs / "self/ns/net").string() +
                 ": the host's network namespace is needed to tell host-network pods apart");
   }
   return {};
 }
 
 Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
-  const auto host_net = namespace_inode(paths_.procfs, 1, "net");
-  if (!host_net) {
-    return fail("cannot read " + (paths_.procfs / "1/ns/net").string());
+  const auto host = host_namespace(paths_.procfs, "net");
+  if (!host) {
+    return fail("cannot read the node's network namespace under " + paths_.procfs.string());
   }
+  const std::uint64_t host_net = host->inode;
   std::set<std::string, std::less<>> seen;
   std::vector<const PodRead*> rows;
   std::size_t failed = 0;
@@ -89,7 +95,7 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
     auto pid = first_live_process(cg.dir, paths_.procfs);
     if (pid) {
       auto ns = namespace_inode(paths_.procfs, *pid, "net");
-      if (ns && *ns == *host_net) {
+      if (ns && *ns == host_net) {
         last_.erase(id->pod_uid);  // hostNetwork: the node's counters, not the pod's
         continue;
       }

@@ -62,6 +62,17 @@ std::optional<std::uint64_t> namespace_inode(const fs::path& procfs, int pid, st
   return static_cast<std::uint64_t>(st.st_ino);
 }
 
+std::optional<HostNamespace> host_namespace(const fs::path& procfs, std::string_view kind) {
+  for (const char* who : {"1", "self"}) {
+    struct stat st {};
+    const fs::path p = procfs / who / "ns" / std::string(kind);
+    if (::stat(p.c_str(), &st) == 0) {
+      return HostNamespace{static_cast<std::uint64_t>(st.st_ino), p.string()};
+    }
+  }
+  return std::nullopt;
+}
+
 std::string unescape_mountinfo_path(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -19,6 +19,15 @@ std::optional<int> first_live_process(const std::filesystem::path& dir, const st
 // Inode of <procfs>/<pid>/ns/<kind> ("net", "mnt"): equal inodes are the same namespace.
 std::optional<std::uint64_t> namespace_inode(const std::filesystem::path& procfs, int pid, std::string_view kind);
 
+// The node's namespace of `kind`: that of <procfs>/1 (init), or, where init's namespace links
+// cannot be read (a sandbox that hides pid 1), that of <procfs>/self, the agent's own, which
+// is the node's for an agent run with hostNetwork/hostPID as node agents are. `from` tells which.
+struct HostNamespace {
+  std::uint64_t inode = 0;
+  std::string from;  // "<procfs>/1/ns/<kind>" or "<procfs>/self/ns/<kind>"
+};
+std::optional<HostNamespace> host_namespace(const std::filesystem::path& procfs, std::string_view kind);
+
 // The whole file, or nullopt when it cannot be read (a process that just exited).
 std::optional<std::string> read_small_file(const std::filesystem::path& p);
 

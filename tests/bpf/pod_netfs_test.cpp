@@ -102,7 +102,7 @@ TEST_CASE("net/dev parser: every interface but lo, rx and tx columns") {
                                   "  eth0:12345678  100    1    2    0     0          0         0   5000      50    3    4    0     0       0          0\n"
                                   "garbage line\n"
                                   "  net1: 7 1 0 0 0 0 0 0 9 2 0 0 0 0 0 0\n");
-  REQUIRE(parsed);
+  REQUIRE(parsed.has_value());
   REQUIRE(parsed->size() == 2);
   const auto& [name, c] = parsed->at(0);
   CHECK(name == "eth0");
@@ -116,7 +116,7 @@ TEST_CASE("net/dev parser: every interface but lo, rx and tx columns") {
   CHECK(c.tx_drops == 4);
   CHECK(parsed->at(1).first == "net1");
   CHECK(parsed->at(1).second.tx_bytes == 9);
-  CHECK_FALSE(nb::parse_net_dev("eth0: 1 2 3\n"));  // no header: not a net/dev file
+  CHECK_FALSE(nb::parse_net_dev("eth0: 1 2 3\n").has_value());  // no header: not a net/dev file
 }
 
 TEST_CASE("iface: per-pod interface counters from the pod's network namespace, host-network pods skipped") {
