@@ -39,8 +39,18 @@ bool make_quiet_veth(const std::string& a, const std::string& b) {
   for (const char* knob : {"/proc/sys/net/ipv6/conf/default/disable_ipv6", "/proc/sys/net/ipv6/conf/all/disable_ipv6"}) {
     std::ofstream(knob) << "1" << std::flush;  // absent without IPv6: nothing to silence
   }
-  return nb::test::run("ip link add " + a + " type veth peer name " + b) && nb::test::run("ip link set " + a + " up") &&
-         nb::test::run("ip link set " + b + " up");
+  if (!nb::test::run("ip link add " + a + " type veth peer name " + b) || !nb::test::run("ip link set " + a + " up") ||
+      !nb::test::run("ip link set " + b + " up")) {
+    return false;
+  }
+  // The carrier comes up asynchronously (link watch); until then the device's queue discards
+  // what is sent. Wait for both ends to be operationally up.
+  return nb::test::wait_for(
+      [&] {
+        return nb::test::run("ip link show dev " + a + " | grep -q 'state UP'") &&
+               nb::test::run("ip link show dev " + b + " | grep -q 'state UP'");
+      },
+      3000);
 }
 
 bool send_frames(const std::string& ifname, int n) {
