@@ -176,8 +176,8 @@ std::string accounting_page(const PageFrame& frame) {
   out += frame_start(frame);
   out +=
       "<h1>Accounting</h1><p class=\"muted\">What each namespace or pod used and reserved over the range: "
-      "CPU in core-hours, memory in GiB-hours, GPUs in GPU-hours. <em>Billed</em> is the larger of used and "
-      "requested.</p><div class=\"controls\">";
+      "CPU in core-hours, memory in GiB-hours, GPUs in GPU-hours. <em>Billable</em> counts, for each container "
+      "and each step of the range, the larger of used and requested.</p><div class=\"controls\">";
   out += range_controls({"24h", "7d", "30d"}, "24h");
   out +=
       "<label>By <select id=\"by\"><option value=\"namespace\">namespace</option><option value=\"pod\">pod"

@@ -30,7 +30,7 @@
   }
 
   function cell(value) {
-    return NP.el('td', {class: 'num', 'data-value': value, title: String(value)}, NP.number(value, 3));
+    return NP.el('td', {class: 'num', 'data-value': value, title: String(value)}, NP.number(value, 3, true));
   }
 
   function render(answer) {

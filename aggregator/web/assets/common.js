@@ -100,8 +100,8 @@ NP.setStatus = function (message) {
 
 // --- Formatting ----------------------------------------------------------------------------------
 
-const BINARY = [[2 ** 40, 'TiB'], [2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB'], [1, 'B']];
-const DECIMAL = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k'], [1, '']];
+const BINARY = [[2 ** 40, ' TiB'], [2 ** 30, ' GiB'], [2 ** 20, ' MiB'], [2 ** 10, ' KiB'], [1, ' B']];
+const DECIMAL = [[1e12, ' T'], [1e9, ' G'], [1e6, ' M'], [1e3, ' k'], [1, '']];
 
 // How to show values of a unit around a magnitude: a divisor and a suffix, so that an axis uses
 // one scale for all its ticks.
@@ -131,11 +131,12 @@ NP.scaleFor = function (unit, magnitude) {
   }
 };
 
-NP.number = function (v, digits) {
+// Up to `digits` decimals (by magnitude when not given); exactly `digits` when `fixed`.
+NP.number = function (v, digits, fixed) {
   if (v === null || v === undefined || !isFinite(v)) return '\u2013';
   const abs = Math.abs(v);
   if (digits === undefined) digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
-  return v.toLocaleString('en-US', {minimumFractionDigits: 0, maximumFractionDigits: digits});
+  return v.toLocaleString('en-US', {minimumFractionDigits: fixed ? digits : 0, maximumFractionDigits: digits});
 };
 
 NP.format = function (unit, v) {
