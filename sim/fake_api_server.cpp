@@ -599,7 +599,7 @@ void FakeApiServer::stop() {
 }
 
 std::uint16_t FakeApiServer::port() const { return port_; }
-std::string FakeApiServer::url() const { return "http://" + handlers_->address; }
+std::string FakeApiServer::url() const { return (options_.limits.tls ? "https://" : "http://") + handlers_->address; }
 
 Result<json::object> FakeApiServer::upsert(Kind kind, json::object object) {
   auto stored = store_->upsert(kind, std::move(object));

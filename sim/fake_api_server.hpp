@@ -28,7 +28,7 @@ struct FakeApiOptions {
   std::size_t history_limit = 1000;                  // events kept for watch replay and old lists
   std::chrono::milliseconds bookmark_interval{60'000};
   std::uint64_t seed = 1;                            // for generated uids
-  http::ServerLimits limits = {};
+  http::ServerLimits limits = {};  // limits.tls set: HTTPS only (see http/tls.hpp)
 };
 
 class FakeApiServer {
@@ -43,7 +43,7 @@ class FakeApiServer {
   // Ends every watch, closes every connection and joins the thread. Idempotent.
   void stop();
   std::uint16_t port() const;
-  std::string url() const;  // "http://127.0.0.1:PORT"
+  std::string url() const;  // "http://127.0.0.1:PORT", or https:// when options.limits.tls is set
 
   // Scripted changes; each bumps the resourceVersion and reaches open watches.
   Result<boost::json::object> upsert(Kind kind, boost::json::object object);

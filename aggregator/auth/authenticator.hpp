@@ -1,0 +1,148 @@
+#pragma once
+
+// Who is asking: checks the credentials a request carries against the users file (crypt(3)
+// password hashes) and the tokens file (SHA-256 digests of bearer tokens), keeps web sessions,
+// limits failed attempts per remote address and per user name, and re-reads both files when they
+// change. Thread-safe; password hashing runs outside the lock.
+
+#include "aggregator/auth/credential_files.hpp"
+#include "aggregator/auth/failure_limiter.hpp"
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "http/server.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace nodepack::auth {
+
+struct Principal {
+  std::string user;
+  std::vector<std::string> namespaces;  // empty: every namespace
+  bool allows(std::string_view ns) const;
+};
+
+struct AuthOptions {
+  std::filesystem::path users_file;   // `name:hash[:namespaces]`; empty: no password logins
+  std::filesystem::path tokens_file;  // `name:sha256:<hex>[:namespaces]`; empty: no bearer tokens
+  std::chrono::seconds session_lifetime = std::chrono::hours(12);  // from login, not sliding
+  std::size_t max_sessions = 10'000;  // beyond it the session closest to expiry is dropped
+  RateLimitOptions rate_limit;
+  std::chrono::seconds reload_interval{5};  // how often the files' mtimes are looked at
+  // A password verified this recently is accepted again without running crypt(3): API clients
+  // that send Basic or X-PASSWORD on every request would otherwise pay ~30 ms (yescrypt) each.
+  // 0 switches the cache off.
+  std::chrono::seconds verified_cache_lifetime{300};
+  std::reference_wrapper<const Clock> clock = SystemClock::instance();
+};
+
+// Counters for the aggregator's self-metrics.
+struct AuthStats {
+  std::atomic<std::uint64_t> successes{0};
+  std::atomic<std::uint64_t> failures{0};      // wrong credentials, counted by the rate limit
+  std::atomic<std::uint64_t> rate_limited{0};  // 429s
+  std::atomic<std::uint64_t> missing{0};       // no credentials, or a stale session cookie
+  std::atomic<std::uint64_t> reloads{0};
+  std::atomic<std::uint64_t> reload_errors{0};  // a changed file that did not parse (old table kept)
+};
+
+class Authenticator {
+ public:
+  // Reads the files; a bad file is an error naming the file and line. At least one file is needed.
+  static Result<std::unique_ptr<Authenticator>> create(AuthOptions options);
+  ~Authenticator();
+  Authenticator(const Authenticator&) = delete;
+  Authenticator& operator=(const Authenticator&) = delete;
+
+  // One of: the session cookie `nodepack_session`, `Authorization: Bearer <token>`,
+  // `Authorization: Basic`, or the seed's `X-USERNAME` + `X-PASSWORD` headers.
+  // On failure: the ready-made JSON reply to send (401 with WWW-Authenticate, or 429 with
+  // Retry-After when rate-limited), body {"error": "...", "reason": "..."}.
+  std::variant<Principal, http::Response> authenticate(const http::Request& request, const http::RequestInfo& info);
+  // Web login: checks the password (rate-limited like everything else) and makes a session;
+  // returns the session token to put in the cookie, or the reason it failed.
+  Result<std::string> login(std::string_view user, std::string_view password, const http::RequestInfo& info);
+  void logout(std::string_view session_token);
+
+  // Re-reads whichever file changed since it was last read (authenticate and login do this by
+  // themselves at most every reload_interval).
+  void reload_changed_files();
+
+  const AuthStats& stats() const { return stats_; }
+  std::size_t session_count() const;
+  std::size_t user_count() const;
+  std::size_t token_count() const;
+
+ private:
+  struct Users;
+  struct Session {
+    std::string user;
+    std::chrono::steady_clock::time_point expires;
+  };
+  struct FileStamp {
+    bool exists = false;
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t size = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+  struct WatchedFile {
+    std::filesystem::path path;
+    FileStamp loaded;    // what the table came from
+    FileStamp rejected;  // the last version that did not parse, so it is logged once
+  };
+  // What a password or token check decided.
+  struct Verdict {
+    std::optional<Principal> principal;
+    std::chrono::seconds retry_after{0};  // set: rate-limited, nothing was checked
+    std::string reason;                   // for the reply and the log when it failed
+  };
+
+  explicit Authenticator(AuthOptions options);
+  static FileStamp stamp_of(const std::filesystem::path& path);
+  void maybe_reload();
+  Verdict check_password(std::string_view user, std::string_view password, const std::string& address);
+  Verdict check_token(std::string_view token, const std::string& address);
+  Verdict check_session(std::string_view token);
+  // Records a failure against every key; logs when a key becomes blocked.
+  void record_failure(const std::vector<std::string>& keys);
+  std::chrono::seconds blocked_for(const std::vector<std::string>& keys);
+  std::string new_session(const std::string& user);
+
+  AuthOptions options_;
+  const Clock& clock_;
+  AuthStats stats_;
+  Digest cache_key_{};
+
+  std::mutex reload_mutex_;  // one reload at a time; guards the WatchedFiles
+  WatchedFile users_file_;
+  WatchedFile tokens_file_;
+
+  mutable std::mutex mutex_;  // everything below
+  std::shared_ptr<const Users> users_;
+  std::shared_ptr<const std::vector<TokenEntry>> tokens_;
+  FailureLimiter limiter_;
+  std::unordered_map<std::string, Session> sessions_;  // key: SHA-256 of the session token
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> verified_;  // HMAC key -> expiry
+  std::chrono::steady_clock::time_point next_reload_check_{};
+};
+
+// A JSON error reply as every API endpoint sends them: {"error": short, "reason": sentence}.
+http::Response error_response(const http::Request& request, boost::beast::http::status status,
+                              std::string_view error, std::string_view reason);
+// 403 for a principal asking about a namespace outside its list.
+http::Response forbidden_namespace(const http::Request& request, const Principal& principal, std::string_view ns);
+
+}  // namespace nodepack::auth
