@@ -1,5 +1,6 @@
 #include "agent/agent.hpp"
 
+#include "agent/accounting/accounting_source.hpp"
 #include "agent/binpacking_collector.hpp"
 #if NODEPACK_HAVE_BPF
 #include "agent/bpf_source.hpp"
@@ -128,6 +129,22 @@ Result<void> Agent::start() {
     numa_->start();
     registry_.add(numa_->collector());
   }
+  if (options_.collect_accounting) {
+    accounting::AccountingOptions a;
+    a.paths = HostPaths::under(options_.host_root);
+    a.paths.kubelet_root = options_.kubelet_root;
+    a.node = options_.node_name;
+    a.state_file = options_.accounting_state_file;
+    a.sample_interval = options_.accounting_sample_interval;
+    a.retention = options_.accounting_retention;
+    a.gpu_resources = options_.accounting_gpu_resources;
+    a.nvml_library = options_.accounting_nvml_library;
+    accounting_ = std::make_unique<accounting::AccountingSource>(*state_, std::move(a), clock_);
+    accounting_->start();
+    // Before the reflectors start: the first pod list is where stored counters resume.
+    state_->set_pod_listener(accounting_.get());
+    registry_.add(accounting_->collector());
+  }
 #if !NODEPACK_HAVE_BPF
   if (options_.collect_bpf) {
     spdlog::warn("this nodepack was built without BPF support: no kpod_* metrics");
@@ -162,6 +179,9 @@ Result<void> Agent::start() {
   boost::asio::co_spawn(io_, pod_reflector_->run(), boost::asio::detached);
   if (numa_) {
     boost::asio::co_spawn(io_, numa_->run(), boost::asio::detached);
+  }
+  if (accounting_) {
+    boost::asio::co_spawn(io_, accounting_->run(), boost::asio::detached);
   }
 #if NODEPACK_HAVE_BPF
   if (bpf_) {
@@ -215,6 +235,9 @@ void Agent::stop() {
   io_.stop();
   if (thread_.joinable()) {
     thread_.join();
+  }
+  if (accounting_) {
+    accounting_->stop();  // after the io thread: no pod event can race the last write
   }
 }
 

@@ -20,6 +20,9 @@
 
 namespace nodepack::agent {
 
+namespace accounting {
+class AccountingSource;
+}
 class BinpackingCollector;
 class NumaSource;
 class BpfSource;
@@ -47,6 +50,7 @@ class Agent {
   bool ready(std::string* reason = nullptr) const;
   std::string render_metrics() const { return registry_.render(); }
   const kube::ApiClient& client() const { return *client_; }
+  accounting::AccountingSource* accounting() { return accounting_.get(); }
 
  private:
   http::Router make_router();
@@ -69,6 +73,7 @@ class Agent {
   std::unique_ptr<kube::Reflector> pod_reflector_;
   std::shared_ptr<BinpackingCollector> binpacking_;
   std::unique_ptr<NumaSource> numa_;  // null with --collectors.numa=false
+  std::unique_ptr<accounting::AccountingSource> accounting_;  // null with --collectors.accounting=false
 #if NODEPACK_HAVE_BPF
   std::unique_ptr<BpfSource> bpf_;    // null with --collectors.bpf=false
   boost::asio::awaitable<void> follow_pod_changes();

@@ -32,6 +32,12 @@ struct AgentOptions {
   std::map<std::string, bool> collector_overrides;  // --collector.<name>=true|false
   std::vector<std::string> tracked_syscalls;  // --syscalls
   std::string reserved_cpus;      // --reserved-cpus, the kubelet's, for NUMA allocatable
+  bool collect_accounting = true;  // --collectors.accounting: nodepack_container_* usage accounting
+  std::string accounting_state_file;  // --accounting.state-file (empty: no persistence)
+  std::chrono::nanoseconds accounting_sample_interval = std::chrono::seconds(10);
+  std::chrono::nanoseconds accounting_retention = std::chrono::minutes(5);
+  std::vector<std::string> accounting_gpu_resources{"nvidia.com/gpu", "amd.com/gpu"};
+  std::string accounting_nvml_library = "libnvidia-ml.so.1";
   // Readiness turns false when a watch has been failing for longer than this.
   std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
   bool help = false;

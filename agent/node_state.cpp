@@ -81,7 +81,12 @@ Result<void> NodeState::PodSink::replace(const std::vector<boost::json::value>& 
       pods.push_back(std::move(*pod));
     }
   }
-  state_.pods_.replace(std::move(pods));
+  if (state_.listener_ != nullptr) {
+    state_.pods_.replace(pods);
+    state_.listener_->pods_replaced(pods);
+  } else {
+    state_.pods_.replace(std::move(pods));
+  }
   if (!errors.empty()) {
     return fail(errors);
   }
@@ -94,13 +99,23 @@ Result<void> NodeState::PodSink::apply(kube::WatchEventType type, const boost::j
     // A malformed DELETED event must not leave a stale pod behind: it only needs the UID.
     if (type == kube::WatchEventType::deleted && object.is_object()) {
       if (const auto* metadata = kube::object_field(object.as_object(), "metadata"); metadata != nullptr) {
-        state_.pods_.remove(kube::string_field(*metadata, "uid"));
+        const std::string uid = kube::string_field(*metadata, "uid");
+        state_.pods_.remove(uid);
+        if (state_.listener_ != nullptr) {
+          state_.listener_->pod_removed(uid);
+        }
       }
     }
     return pod.error();
   }
   if (type == kube::WatchEventType::deleted || pod->node_name != state_.node_name_) {
     state_.pods_.remove(pod->uid);
+    if (state_.listener_ != nullptr) {
+      state_.listener_->pod_removed(pod->uid);
+    }
+  } else if (state_.listener_ != nullptr) {
+    state_.pods_.upsert(*pod);
+    state_.listener_->pod_upserted(*pod);
   } else {
     state_.pods_.upsert(std::move(*pod));
   }

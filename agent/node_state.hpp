@@ -14,6 +14,17 @@
 
 namespace nodepack::agent {
 
+// Told of every pod change after the store applied it, on the reflector's thread; for consumers
+// that need the moment of each change (usage accounting integrates requests between events).
+class PodListener {
+ public:
+  virtual ~PodListener() = default;
+  virtual void pod_upserted(const kube::Pod& pod) = 0;
+  virtual void pod_removed(const std::string& uid) = 0;
+  // After a relist: `pods` is everything bound to the node now.
+  virtual void pods_replaced(const std::vector<kube::Pod>& pods) = 0;
+};
+
 class NodeState {
  public:
   NodeState(std::string node_name, kube::ResizeSemantics semantics);
@@ -27,6 +38,8 @@ class NodeState {
 
   kube::ReflectorSink& node_sink() { return node_sink_; }
   kube::ReflectorSink& pod_sink() { return pod_sink_; }
+  // At most one; set before the reflectors start.
+  void set_pod_listener(PodListener* listener) { listener_ = listener; }
 
  private:
   class NodeSink final : public kube::ReflectorSink {
@@ -55,6 +68,7 @@ class NodeState {
   std::optional<kube::Node> node_;
   std::uint64_t node_generation_ = 0;
   kube::PodStore pods_;
+  PodListener* listener_ = nullptr;
   NodeSink node_sink_{*this};
   PodSink pod_sink_{*this};
 };

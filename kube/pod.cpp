@@ -208,6 +208,21 @@ Result<ContainerStatus> parse_container_status(const PodReader& r, const json::v
     NODEPACK_ASSIGN(status_resources.limits, r.resources(*res, "limits", res_path));
     s.resources = std::move(status_resources);
   }
+  const json::object* state = nullptr;
+  NODEPACK_ASSIGN(state, r.object(o, "state", path));
+  if (state != nullptr) {
+    for (const char* which : {"running", "waiting", "terminated"}) {
+      if (PodReader::field(*state, which) != nullptr) {
+        s.state = which;
+        break;
+      }
+    }
+    const json::object* running = nullptr;
+    NODEPACK_ASSIGN(running, r.object(*state, "running", path + ".state"));
+    if (running != nullptr) {
+      NODEPACK_ASSIGN(s.started_at, r.string(*running, "startedAt", path + ".state.running"));
+    }
+  }
   return s;
 }
 

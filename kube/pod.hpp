@@ -45,6 +45,10 @@ struct ContainerStatus {
   std::int64_t restart_count = 0;
   std::optional<ResourceList> allocated_resources;
   std::optional<ContainerStatusResources> resources;
+  // Which of state.running / waiting / terminated is set ("" when none), and for a running
+  // container its state.running.startedAt (RFC 3339), for usage accounting.
+  std::string state;
+  std::string started_at;
 };
 
 struct PodCondition {

@@ -211,6 +211,11 @@ ResourceList max_of_sums_total(const Pod& pod, bool infeasible, std::vector<std:
 
 }  // namespace
 
+ResourceList container_requests(const Pod& pod, const Container& container, bool is_init) {
+  std::vector<std::string> unused;
+  return per_container_effective(pod, container, is_init, pod.resize_infeasible(), unused);
+}
+
 PodRequests compute_pod_requests(const Pod& pod, ResizeSemantics semantics) {
   PodRequests out;
   const bool infeasible = pod.resize_infeasible();

@@ -34,6 +34,10 @@ struct PodRequests {
 
 PodRequests compute_pod_requests(const Pod& pod, ResizeSemantics semantics = ResizeSemantics::per_container);
 
+// One container's requests as the per-container rule counts them: max(spec, allocated, actuated)
+// while an in-place resize is in flight, the spec alone for a regular init container.
+ResourceList container_requests(const Pod& pod, const Container& container, bool is_init);
+
 // Whether the pod holds its requests on the node: every phase but Succeeded and Failed, terminating
 // pods included (they hold their resources until they are gone).
 bool pod_counts_toward_node(const Pod& pod);
