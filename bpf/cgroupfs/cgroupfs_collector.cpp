@@ -101,6 +101,7 @@ CgroupFsCollector::Counters& CgroupFsCollector::Counters::operator+=(const Count
     mine.wios += c.wios;
   }
   pgmajfault += o.pgmajfault;
+  pgfault += o.pgfault;
   cpu_usage_usec += o.cpu_usage_usec;
   cpu_throttled_usec += o.cpu_throttled_usec;
   cpu_nr_throttled += o.cpu_nr_throttled;
@@ -136,6 +137,10 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
   auto cache = make_family("kpod_mem_cgroup_cache_bytes", "Page cache usage", MetricType::Gauge);
   auto swap = make_family("kpod_mem_cgroup_swap_bytes", "Swap usage", MetricType::Gauge);
   auto pids = make_family("kpod_pids_current", "Processes and threads in the container", MetricType::Gauge);
+  auto working_set = make_family("kpod_mem_cgroup_working_set_bytes",
+                                 "Working set: memory.current minus inactive_file, as the kubelet computes it",
+                                 MetricType::Gauge);
+  auto rss = make_family("kpod_mem_cgroup_rss_bytes", "Anonymous memory (memory.stat anon)", MetricType::Gauge);
 
   std::vector<std::pair<std::uint64_t, Counters>> read;
   for (const auto& cg : ctx.resolver.live_dirs()) {
@@ -165,8 +170,21 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
       if (auto it = stat.find("file"); it != stat.end()) {
         cache.metric.push_back(gauge_metric(labels, static_cast<double>(it->second)));
       }
+      if (auto it = stat.find("anon"); it != stat.end()) {
+        rss.metric.push_back(gauge_metric(labels, static_cast<double>(it->second)));
+      }
       if (auto it = stat.find("pgmajfault"); it != stat.end()) {
         c.pgmajfault = it->second;
+      }
+      if (auto it = stat.find("pgfault"); it != stat.end()) {
+        c.pgfault = it->second;
+      }
+      auto inactive = stat.find("inactive_file");
+      if (auto current = slurp(cg.dir / "memory.current"); current && inactive != stat.end()) {
+        if (auto v = parse_single_value(*current)) {
+          const std::uint64_t ws = *v > inactive->second ? *v - inactive->second : 0;
+          working_set.metric.push_back(gauge_metric(labels, static_cast<double>(ws)));
+        }
       }
     }
     if (auto text = slurp(cg.dir / "cpu.stat")) {
@@ -194,6 +212,8 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
   auto rows = series_.fold(ctx, read, drop);
 
   auto faults = make_family("kpod_mem_major_page_faults_total", "Major page faults", MetricType::Counter);
+  auto all_faults = make_family("kpod_mem_page_faults_total", "Page faults, minor and major (memory.stat pgfault)",
+                                MetricType::Counter);
   auto cpu = make_family("kpod_cpu_usage_seconds_total", "CPU time used by the container (cpu.stat usage_usec)",
                          MetricType::Counter);
   auto throttled = make_family("kpod_cpu_throttled_seconds_total",
@@ -207,6 +227,7 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
   for (const auto& r : rows) {
     auto labels = pod_labels(r.id, ctx.node);
     faults.metric.push_back(counter_metric(labels, static_cast<double>(r.value.pgmajfault)));
+    all_faults.metric.push_back(counter_metric(labels, static_cast<double>(r.value.pgfault)));
     cpu.metric.push_back(counter_metric(labels, static_cast<double>(r.value.cpu_usage_usec) * 1e-6));
     throttled.metric.push_back(counter_metric(labels, static_cast<double>(r.value.cpu_throttled_usec) * 1e-6));
     throttled_periods.metric.push_back(counter_metric(labels, static_cast<double>(r.value.cpu_nr_throttled)));
@@ -218,7 +239,7 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
       wios.metric.push_back(counter_metric(dl, static_cast<double>(c.wios)));
     }
   }
-  for (auto* f : {&usage, &peak, &cache, &swap, &pids, &faults, &cpu, &throttled, &throttled_periods, &rbytes, &wbytes,
+  for (auto* f : {&usage, &peak, &cache, &swap, &pids, &working_set, &rss, &faults, &all_faults, &cpu, &throttled, &throttled_periods, &rbytes, &wbytes,
                   &rios, &wios}) {
     out.push_back(std::move(*f));
   }

@@ -15,7 +15,8 @@
 namespace nodepack::bpf {
 
 // Per-container cgroup v2 files, no BPF: memory.current/peak/stat, memory.swap.current, io.stat,
-// cpu.stat, pids.current. A file that does not exist (controller not enabled, older kernel) is
+// cpu.stat, pids.current. The working set is memory.current minus inactive_file, as the kubelet
+// computes it for eviction and `kubectl top`. A file that does not exist (controller not enabled, older kernel) is
 // "no data", not an error. Cgroup v1-only hosts give nothing here.
 class CgroupFsCollector final : public Collector {
  public:
@@ -26,6 +27,7 @@ class CgroupFsCollector final : public Collector {
   struct Counters {
     std::map<std::string, IoCounts> io;  // by "major:minor"
     std::uint64_t pgmajfault = 0;
+    std::uint64_t pgfault = 0;
     std::uint64_t cpu_usage_usec = 0, cpu_throttled_usec = 0, cpu_nr_throttled = 0;
     Counters& operator+=(const Counters& o);
   };

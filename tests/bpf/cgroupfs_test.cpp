@@ -80,7 +80,7 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   put(c1 / "memory.current", "1048576\n");
   put(c1 / "memory.peak", "2097152\n");
   put(c1 / "memory.swap.current", "0\n");
-  put(c1 / "memory.stat", "anon 4096\nfile 65536\npgmajfault 3\n");
+  put(c1 / "memory.stat", "anon 4096\nfile 65536\ninactive_file 49152\npgfault 120\npgmajfault 3\n");
   put(c1 / "cpu.stat", "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 300000\n");
   put(c1 / "io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n");
   put(c1 / "pids.current", "5\n");
@@ -113,6 +113,10 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   CHECK(find(fams, "kpod_mem_cgroup_swap_bytes", who)->gauge.value == 0);
   CHECK(find(fams, "kpod_pids_current", who)->gauge.value == 5);
   CHECK(find(fams, "kpod_mem_major_page_faults_total", who)->counter.value == 3);
+  CHECK(find(fams, "kpod_mem_page_faults_total", who)->counter.value == 120);
+  CHECK(find(fams, "kpod_mem_cgroup_rss_bytes", who)->gauge.value == 4096);
+  // memory.current 1048576 - inactive_file 49152 = 999424.
+  CHECK(find(fams, "kpod_mem_cgroup_working_set_bytes", who)->gauge.value == 999424);
   CHECK(find(fams, "kpod_cpu_usage_seconds_total", who)->counter.value == Approx(2.5));
   CHECK(find(fams, "kpod_cpu_throttled_seconds_total", who)->counter.value == Approx(0.3));
   CHECK(find(fams, "kpod_cpu_throttled_periods_total", who)->counter.value == 4);
@@ -130,13 +134,16 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   // The container restarts: counters continue from the old cgroup's last values.
   const fs::path c2 = pod / ("cri-containerd-" + kCid2 + ".scope");
   put(c2 / "memory.current", "4096\n");
-  put(c2 / "memory.stat", "file 0\npgmajfault 1\n");
+  // inactive_file above memory.current (they are read at different moments): floored at 0.
+  put(c2 / "memory.stat", "file 0\ninactive_file 8192\npgfault 30\npgmajfault 1\n");
   put(c2 / "io.stat", "8:0 rbytes=0 wbytes=100 rios=0 wios=1\n");
   fs::remove_all(c1);
   reg.rescan();
   fams = reg.Collect();
   CHECK(find(fams, "kpod_mem_cgroup_usage_bytes", who)->gauge.value == 4096);   // gauges: the live one
   CHECK(find(fams, "kpod_mem_major_page_faults_total", who)->counter.value == 4);  // 3 + 1
+  CHECK(find(fams, "kpod_mem_page_faults_total", who)->counter.value == 150);      // 120 + 30
+  CHECK(find(fams, "kpod_mem_cgroup_working_set_bytes", who)->gauge.value == 0);
   CHECK(find(fams, "kpod_disk_written_bytes_total", dev)->counter.value == 8292);
   CHECK(find(fams, "kpod_disk_writes_total", dev)->counter.value == 3);
 
