@@ -251,6 +251,9 @@ std::size_t CgroupResolver::rescan() {
   }
 
   std::lock_guard lock(mu_);
+  if (miss_clock_ != nullptr) {
+    last_rescan_ = miss_clock_->steady_now();
+  }
   kubepods_ = std::move(kubepods);
   for (auto& [id, e] : entries_) {
     auto it = found.find(id);
@@ -273,13 +276,58 @@ std::size_t CgroupResolver::rescan() {
   return found.size();
 }
 
+void CgroupResolver::rescan_on_miss(const Clock& clock, std::chrono::milliseconds interval) {
+  std::lock_guard lock(mu_);
+  miss_clock_ = &clock;
+  miss_interval_ = interval;
+}
+
+std::uint64_t CgroupResolver::miss_rescans() const {
+  std::lock_guard lock(mu_);
+  return miss_rescans_;
+}
+
+void CgroupResolver::remember_not_pod(std::uint64_t cgroup_id) {
+  constexpr std::size_t kMaxRemembered = 65536;  // bounded: forget all rather than grow
+  if (not_pods_.size() >= kMaxRemembered) {
+    not_pods_.clear();
+  }
+  not_pods_.insert(cgroup_id);
+}
+
+bool CgroupResolver::should_rescan_for(std::uint64_t cgroup_id) {
+  if (miss_clock_ == nullptr || not_pods_.contains(cgroup_id)) {
+    return false;
+  }
+  const auto now = miss_clock_->steady_now();
+  if (last_rescan_ && now - *last_rescan_ < miss_interval_) {
+    // A walk within the interval did not find it: not a pod cgroup (a container created in
+    // the few milliseconds since is attributed by the rescan its pod event triggers).
+    remember_not_pod(cgroup_id);
+    return false;
+  }
+  last_rescan_ = now;  // claimed here, so concurrent misses do not all walk
+  ++miss_rescans_;
+  return true;
+}
+
 std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
   std::string uid, cid;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     auto it = entries_.find(cgroup_id);
     if (it == entries_.end()) {
-      return std::nullopt;
+      if (!should_rescan_for(cgroup_id)) {
+        return std::nullopt;
+      }
+      lock.unlock();
+      rescan();
+      lock.lock();
+      it = entries_.find(cgroup_id);
+      if (it == entries_.end()) {
+        remember_not_pod(cgroup_id);
+        return std::nullopt;
+      }
     }
     if (it->second.labels) {
       return it->second.labels;

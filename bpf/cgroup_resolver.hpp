@@ -1,9 +1,11 @@
 #pragma once
 
 #include "bpf/pod_lookup.hpp"
+#include "common/clock.hpp"
 #include "common/host_paths.hpp"
 #include "common/result.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -11,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace nodepack::bpf {
@@ -48,6 +51,14 @@ class CgroupResolver {
   // Walks the tree again. Returns the number of pod cgroups found (pod and container levels).
   std::size_t rescan();
 
+  // From now on resolve() walks the tree again when it meets a cgroup id the last walk did not
+  // find (a container started since the last pod event), at most once per `interval`. Ids a
+  // walk less than `interval` old did not find (the node's own services) are remembered and
+  // trigger no more walks; pod-event rescans still pick them up if they ever become pods.
+  void rescan_on_miss(const Clock& clock, std::chrono::milliseconds interval);
+  // Walks resolve() triggered so far.
+  std::uint64_t miss_rescans() const;
+
   std::optional<PodIdentity> resolve(std::uint64_t cgroup_id);
   bool is_removed(std::uint64_t cgroup_id) const;
   // Is any cgroup of this pod still on disk?
@@ -81,9 +92,18 @@ class CgroupResolver {
     Level level = Level::pod;
   };
 
+  // Decides, under mu_, whether a miss on `cgroup_id` warrants a walk now.
+  bool should_rescan_for(std::uint64_t cgroup_id);
+  void remember_not_pod(std::uint64_t cgroup_id);
+
   std::filesystem::path root_;
   const PodLookup& pods_;
   mutable std::mutex mu_;
+  const Clock* miss_clock_ = nullptr;
+  std::chrono::milliseconds miss_interval_{0};
+  std::optional<std::chrono::steady_clock::time_point> last_rescan_;
+  std::unordered_set<std::uint64_t> not_pods_;  // unknown even after a walk
+  std::uint64_t miss_rescans_ = 0;
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::vector<std::filesystem::path> kubepods_;
 };

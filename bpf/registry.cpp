@@ -83,7 +83,11 @@ CollectorRegistry::CollectorRegistry(RegistryOptions options, std::unique_ptr<Cg
     : options_(std::move(options)),
       resolver_(std::move(resolver)),
       features_(std::move(features)),
-      specs_(std::move(specs)) {}
+      specs_(std::move(specs)) {
+  // Containers started since the last pod event are attributed on the next scrape, not the
+  // next pod event.
+  resolver_->rescan_on_miss(*options_.clock, std::chrono::seconds(1));
+}
 
 CollectorRegistry::~CollectorRegistry() = default;
 
@@ -220,9 +224,13 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
   auto cgroups = make_family("nodepack_cgroup_resolver_pod_cgroups",
                              "Pod and container cgroups found in the last cgroup walk", prometheus::MetricType::Gauge);
   cgroups.metric.push_back(gauge_metric({}, static_cast<double>(resolver_->live_count())));
+  auto miss_rescans = make_family("nodepack_cgroup_resolver_miss_rescans_total",
+                                  "Cgroup walks made because a scrape met a cgroup id the last walk did not know",
+                                  prometheus::MetricType::Counter);
+  miss_rescans.metric.push_back(counter_metric({}, static_cast<double>(resolver_->miss_rescans())));
 
   for (auto* f : {&up, &duration, &errors, &run_count, &run_time, &map_entries, &map_capacity, &features, &stats_on,
-                  &cgroups}) {
+                  &cgroups, &miss_rescans}) {
     out.push_back(std::move(*f));
   }
   return out;

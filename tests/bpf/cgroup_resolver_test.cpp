@@ -1,4 +1,5 @@
 #include "bpf/cgroup_resolver.hpp"
+#include "common/clock.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -183,4 +184,43 @@ TEST_CASE("the cgroup v2 root comes from the filesystem type, not the path") {
   auto r = nb::find_cgroup2_root(paths);
   REQUIRE_FALSE(r.has_value());  // plain directories named like cgroupfs are not cgroup v2
   CHECK(r.error().message.find("cgroup v2") != std::string::npos);
+}
+
+TEST_CASE("a cgroup id the last walk did not know triggers one rate-limited walk") {
+  TempDir tmp;
+  const fs::path c1 = tmp.path / "kubepods" / ("pod" + kUid1) / kCid1;
+  const fs::path sshd = tmp.path / "system.slice/sshd.service";
+  fs::create_directories(c1);
+  fs::create_directories(sshd);
+  Pods pods;
+  pods.pods[kUid1] = {"ns", "p", {{kCid1, "app"}, {kCid2, "sidecar"}}};
+  nodepack::ManualClock clock;
+  nb::CgroupResolver r(tmp.path, pods);
+  r.rescan_on_miss(clock, std::chrono::seconds(1));
+  r.rescan();
+
+  // A container started after the last walk (no pod event yet).
+  const fs::path c2 = tmp.path / "kubepods" / ("pod" + kUid1) / kCid2;
+  fs::create_directories(c2);
+  CHECK_FALSE(r.resolve(ino(c2)));  // the last walk is under a second old: not walked again
+  CHECK(r.miss_rescans() == 0);
+
+  // A later scrape: the id it remembered as "not a pod" stays so; a fresh miss walks once.
+  clock.advance(std::chrono::milliseconds(1500));
+  CHECK_FALSE(r.resolve(ino(sshd)));  // walks: finds c2, and sshd is not a pod
+  CHECK(r.miss_rescans() == 1);
+  // c2 was remembered as unknown in the first window, but any walk that finds it wins.
+  CHECK(r.resolve(ino(c2))->container == "sidecar");
+  clock.advance(std::chrono::milliseconds(1500));
+  CHECK_FALSE(r.resolve(ino(sshd)));  // node cgroups never walk again
+  CHECK(r.miss_rescans() == 1);
+
+  // The normal case: the first unknown id met after the interval is the new container.
+  const fs::path c3 = tmp.path / "kubepods" / ("pod" + kUid2) / kCid3;
+  fs::create_directories(c3);
+  pods.pods[kUid2] = {"ns", "q", {{kCid3, "worker"}}};
+  auto id = r.resolve(ino(c3));
+  REQUIRE(id);
+  CHECK(id->container == "worker");
+  CHECK(r.miss_rescans() == 2);
 }
