@@ -25,7 +25,7 @@ Result<void> BlkioCollector::start() {
   // Before Linux 5.11 block_rq_issue passed (queue, request); tp_btf is only used for the newer
   // single-argument form, the older one goes through raw_tp.
   const bool new_issue = features_.supports("block_rq_issue:request_first");
-  auto flavor = choose_flavor(features_, {"block_rq_issue", "block_rq_complete"});
+  auto flavor = choose_flavor(features_, {"block_rq_issue", "block_rq_insert", "block_rq_complete"});
   if (!flavor) {
     return flavor.error();
   }
@@ -35,13 +35,14 @@ Result<void> BlkioCollector::start() {
     return skel.error();
   }
   auto& s = *skel;
-  select_flavor(f, {s->progs.blk_issue_btf, s->progs.blk_complete_btf}, {s->progs.blk_issue_raw, s->progs.blk_complete_raw});
-  if (f == HookFlavor::raw_tp && !new_issue) {
-    bpf_program__set_autoload(s->progs.blk_issue_raw, false);
-    bpf_program__set_autoload(s->progs.blk_issue_raw_old, true);
-  } else {
-    bpf_program__set_autoload(s->progs.blk_issue_raw_old, false);
-  }
+  select_flavor(f, {s->progs.blk_issue_btf, s->progs.blk_insert_btf, s->progs.blk_complete_btf},
+                {s->progs.blk_issue_raw, s->progs.blk_insert_raw, s->progs.blk_complete_raw});
+  // block_rq_insert changed shape in the same commit as block_rq_issue.
+  const bool old_shape = f == HookFlavor::raw_tp && !new_issue;
+  bpf_program__set_autoload(s->progs.blk_issue_raw, f == HookFlavor::raw_tp && !old_shape);
+  bpf_program__set_autoload(s->progs.blk_insert_raw, f == HookFlavor::raw_tp && !old_shape);
+  bpf_program__set_autoload(s->progs.blk_issue_raw_old, old_shape);
+  bpf_program__set_autoload(s->progs.blk_insert_raw_old, old_shape);
   if (auto r = s.load(); !r) {
     return r;
   }

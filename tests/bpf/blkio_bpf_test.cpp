@@ -1,5 +1,6 @@
 // Real blkio programs: O_DIRECT I/O is charged to the request's blkcg (the issuing process's io
-// cgroup), whatever context completes it.
+// cgroup), whatever context completes it; on a hybrid host (io on v1) to the submitter's v2
+// cgroup.
 #include "bpf/blkio/blkio_collector.hpp"
 #include "bpf/registry.hpp"
 #include "bpf_test_env.hpp"
@@ -118,7 +119,9 @@ TEST_CASE("blkio: O_DIRECT requests are charged to the issuing cgroup's blkcg", 
   });
   nb::test::wait_all({pid});
 
-  const std::uint64_t charged_to = io_on_v2 ? inode(cg) : inode(blkio_v1);
+  // On a hybrid host the blkcg is the v1 cgroup; the program falls back to the submitting
+  // task's v2 cgroup, so the container's cgroup is charged either way.
+  const std::uint64_t charged_to = inode(cg);
   nb::BlkioCollector::Value ours;
   for (const auto& [id, v] : blkio->read_cgroups()) {
     if (id == charged_to) {
@@ -130,12 +133,31 @@ TEST_CASE("blkio: O_DIRECT requests are charged to the issuing cgroup's blkcg", 
   CHECK(ours.latency.count <= kBlocks * 2 * 4);  // (the journal's writes are charged elsewhere)
   CHECK(ours.latency.sum_ns > 0);
 
-  if (io_on_v2) {
-    auto families = reg->Collect();
-    auto* lat = find_metric(families, "kpod_disk_io_latency_seconds", {{"pod", "disk"}, {"container", "dd"}});
-    REQUIRE(lat != nullptr);
-    CHECK(lat->histogram.sample_count >= kBlocks * 2);
-  } else {
-    WARN("io controller is on cgroup v1 here: attribution checked on the raw blkcg only");
+  auto families = reg->Collect();
+  auto* lat = find_metric(families, "kpod_disk_io_latency_seconds", {{"pod", "disk"}, {"container", "dd"}});
+  REQUIRE(lat != nullptr);
+  CHECK(lat->histogram.sample_count >= kBlocks * 2);
+  if (!io_on_v2) {
+    // Left on the v1 blkio cgroup: requests no user task inserted or issued (the file's
+    // metadata written back by a kernel thread, dispatch deferred to kblockd). Few here.
+    std::uint64_t left = 0;
+    for (const auto& [id, v] : blkio->read_cgroups()) {
+      if (id == inode(blkio_v1)) {
+        left = v.latency.count;
+      }
+    }
+    WARN("left on the v1 blkio cgroup: " << left << " of " << left + ours.latency.count);
+    CHECK(left <= ours.latency.count / 4);
   }
+}
+
+TEST_CASE("blkio: the raw_tp programs load where tp_btf is not available", "[bpf][blkio]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup pods;
+  auto probe = std::make_unique<nb::FixedFeatureProbe>(
+      std::map<std::string, bool, std::less<>>{{"tp_btf:block_rq_issue", false}}, true);
+  auto reg = nb::test::registry_for({"blkio"}, tree.root(), pods, std::move(probe));
+  reg->start();
+  CHECK(reg->status()["blkio"]);
 }

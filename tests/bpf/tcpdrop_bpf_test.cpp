@@ -146,3 +146,32 @@ TEST_CASE("tcpdrop: SYNs dropped by the pod's qdisc are charged to that pod only
     CHECK(c->counter.value == 0);
   }
 }
+
+TEST_CASE("tcpdrop: the raw_tp programs load where tp_btf is not available", "[bpf][tcpdrop]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup lookup;
+  auto real = std::make_unique<nb::KernelFeatureProbe>();
+  const bool rx_sk = real->supports("kfree_skb:rx_sk");
+  if (!real->supports("kfree_skb:reason")) {
+    nb::test::skip_or_fail("skb:kfree_skb has no drop reason on this kernel");
+    return;
+  }
+  auto probe = std::make_unique<nb::FixedFeatureProbe>(
+      std::map<std::string, bool, std::less<>>{{"tp_btf:kfree_skb", false}, {"kfree_skb:rx_sk", rx_sk}}, true);
+  auto reg = nb::test::registry_for({"tcpdrop"}, tree.root(), lookup, std::move(probe));
+  reg->start();
+  CHECK(reg->status()["tcpdrop"]);
+}
+
+TEST_CASE("tcpdrop: a kernel without drop reasons disables only this collector", "[bpf][tcpdrop]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup lookup;
+  auto probe = std::make_unique<nb::FixedFeatureProbe>(
+      std::map<std::string, bool, std::less<>>{{"kfree_skb:reason", false}, {"kfree_skb:rx_sk", false}}, true);
+  auto reg = nb::test::registry_for({"tcpdrop", "oom"}, tree.root(), lookup, std::move(probe));
+  reg->start();
+  CHECK_FALSE(reg->status()["tcpdrop"]);
+  CHECK(reg->status()["oom"]);
+}
