@@ -8,6 +8,7 @@
 #include "agent/accounting/gpu_allocation.hpp"
 #include "agent/accounting/request_integrator.hpp"
 #include "agent/accounting/state_file.hpp"
+#include "agent/agent_options.hpp"
 #include "agent/metrics_registry.hpp"
 #include "agent/node_state.hpp"
 #include "numa/checkpoint.hpp"
@@ -453,4 +454,29 @@ TEST_CASE("accounting: without the NVML library the feature is off and says so")
   rig.source->tick();
   CHECK(*metric(rig.scrape(), R"(nodepack_accounting_nvml_up{node="n1"})") == 0);
   CHECK_FALSE(Nvml::load("/nonexistent/libnvidia-ml.so.1").has_value());
+}
+
+TEST_CASE("accounting flags") {
+  auto defaults = agent::parse_agent_options({"--node-name=n1"}, "");
+  REQUIRE(defaults.has_value());
+  CHECK(defaults->collect_accounting);
+  CHECK(defaults->accounting_state_file.empty());
+  CHECK(defaults->accounting_sample_interval == seconds(10));
+  CHECK(defaults->accounting_retention == std::chrono::minutes(5));
+  CHECK(defaults->accounting_gpu_resources == std::vector<std::string>{"nvidia.com/gpu", "amd.com/gpu"});
+  CHECK(defaults->accounting_nvml_library == "libnvidia-ml.so.1");
+
+  auto set = agent::parse_agent_options(
+      {"--node-name=n1", "--collectors.accounting=false", "--accounting.state-file=/var/lib/nodepack/accounting.json",
+       "--accounting.sample-interval=30s", "--accounting.retention=10m", "--accounting.gpu-resources=nvidia.com/gpu",
+       "--accounting.nvml-library=/usr/lib/libnvidia-ml.so.1"},
+      "");
+  REQUIRE(set.has_value());
+  CHECK_FALSE(set->collect_accounting);
+  CHECK(set->accounting_state_file == "/var/lib/nodepack/accounting.json");
+  CHECK(set->accounting_sample_interval == seconds(30));
+  CHECK(set->accounting_retention == std::chrono::minutes(10));
+  CHECK(set->accounting_gpu_resources == std::vector<std::string>{"nvidia.com/gpu"});
+  CHECK(set->accounting_nvml_library == "/usr/lib/libnvidia-ml.so.1");
+  CHECK_FALSE(agent::parse_agent_options({"--node-name=n1", "--accounting.sample-interval=0s"}, "").has_value());
 }
