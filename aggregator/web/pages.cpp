@@ -45,12 +45,16 @@ std::string metric_link(const PageFrame& frame, const MetricInfo& metric) {
 std::string frame_start(const PageFrame& frame) {
   std::string out =
       "<header class=\"top\"><a class=\"brand\" href=\"/web\">nodepack</a>"
-      "<span class=\"tagline\">usage and accounting</span><span class=\"spacer\"></span>"
-      "<span class=\"user\" id=\"user\">" +
-      html_escape(frame.user) +
-      "</span><form method=\"post\" action=\"/web/logout\" class=\"logout\">"
-      "<button type=\"submit\" id=\"logout\">Log out</button></form></header>"
-      "<div class=\"layout\"><nav class=\"sidebar\" aria-label=\"Metrics\"><h2>Main metrics</h2><ul>";
+      "<span class=\"tagline\">usage and accounting</span><span class=\"spacer\"></span>";
+  if (frame.user.empty()) {
+    // An aggregator without users: nobody to log out.
+    out += "<span class=\"user\" id=\"user\">no login required</span>";
+  } else {
+    out += "<span class=\"user\" id=\"user\">" + html_escape(frame.user) +
+           "</span><form method=\"post\" action=\"/web/logout\" class=\"logout\">"
+           "<button type=\"submit\" id=\"logout\">Log out</button></form>";
+  }
+  out += "</header><div class=\"layout\"><nav class=\"sidebar\" aria-label=\"Metrics\"><h2>Main metrics</h2><ul>";
   if (frame.metrics != nullptr) {
     for (const auto& m : *frame.metrics) {
       if (m.main) {

@@ -383,3 +383,20 @@ TEST_CASE("static assets: content types, caching by content hash, CSP") {
   CHECK(web::asset_content_type("x.png") == "image/png");
   CHECK(web::asset_content_type("README") == "application/octet-stream");
 }
+
+TEST_CASE("an aggregator without users shows the pages without a logout button") {
+  web::WebDeps deps;
+  deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> Result<std::string> {
+    return fail("no users");
+  };
+  deps.logout = [](std::string_view) {};
+  deps.authenticate = [](const http::Request&, const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
+    return web::Viewer{};
+  };
+  http::Router router;
+  web::add_web_routes(router, std::move(deps));
+  auto r = call(router, get("/web/accounting"));
+  CHECK(r.result() == bhttp::status::ok);
+  CHECK(contains(r.body(), R"(<span class="user" id="user">no login required</span>)"));
+  CHECK_FALSE(contains(r.body(), "/web/logout"));
+}

@@ -90,7 +90,8 @@
       NP.showError('');
       const rows = (answer.rows || []).length;
       NP.setStatus(rows + (rows === 1 ? ' row' : ' rows') + ' from ' + NP.longTime(new Date(answer.from)) + ' to ' +
-                   NP.longTime(new Date(answer.to)) + (answer.step ? ' (billed in steps of ' + answer.step / 60 + ' min)' : ''));
+                   NP.longTime(new Date(answer.to)) + ' (' + NP.timeZone() +
+                   (answer.step ? '; billed in steps of ' + answer.step / 60 + ' min' : '') + ')');
       table.dataset.state = 'ready';
     } catch (e) {
       if (mine !== generation) return;

@@ -38,7 +38,7 @@ NP.lineChart = function (container, opts) {
   for (let v = 0; v <= top * 1.0000001; v += step * scale.div) {
     grid.append(NP.svg('line', {x1: M.left, x2: W - M.right, y1: y(v), y2: y(v)}));
     yAxis.append(NP.svg('text', {x: M.left - 8, y: y(v) + 4, 'text-anchor': 'end'},
-                        NP.number(v / scale.div) + scale.suffix));
+                        NP.withSuffix(v / scale.div, scale)));
   }
   const xAxis = NP.svg('g', {class: 'axis x'});
   xAxis.append(NP.svg('line', {x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom}));

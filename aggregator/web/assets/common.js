@@ -112,7 +112,7 @@ NP.scaleFor = function (unit, magnitude) {
     return {div: table[table.length - 1][0], suffix: table[table.length - 1][1] + suffix};
   };
   switch (unit) {
-    case 'millicores': return m >= 1000 ? {div: 1000, suffix: ' cores'} : {div: 1, suffix: 'm'};
+    case 'millicores': return m >= 1000 ? {div: 1000, suffix: ' cores', one: ' core'} : {div: 1, suffix: 'm'};
     case 'bytes': return pick(BINARY, '');
     case 'bytes/s': case 'bytes_per_second': return pick(BINARY, '/s');
     case 'megabytes': return m >= 1000 ? {div: 1000, suffix: ' GB'} : {div: 1, suffix: ' MB'};
@@ -139,10 +139,25 @@ NP.number = function (v, digits, fixed) {
   return v.toLocaleString('en-US', {minimumFractionDigits: fixed ? digits : 0, maximumFractionDigits: digits});
 };
 
+// A value with its scale's suffix ("1.5 cores", "1 core", "300m", "3.5 GiB").
+NP.withSuffix = function (scaled, scale) {
+  const text = NP.number(scaled);
+  return text + (text === '1' && scale.one ? scale.one : scale.suffix);
+};
+
 NP.format = function (unit, v) {
   if (v === null || v === undefined || !isFinite(v)) return '\u2013';
   const scale = NP.scaleFor(unit, v);
-  return NP.number(v / scale.div) + scale.suffix;
+  return NP.withSuffix(v / scale.div, scale);
+};
+
+// The browser's time zone, which every time on the pages is in.
+NP.timeZone = function () {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+  } catch (e) {
+    return 'local time';
+  }
 };
 
 NP.shortTime = function (date, spanMs) {

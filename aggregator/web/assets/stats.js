@@ -147,7 +147,7 @@
       if (mine !== generation) return;  // a newer request is on its way
       render(data, from, to);
       NP.showError('');
-      NP.setStatus(metric + ' from ' + NP.longTime(from) + ' to ' + NP.longTime(to) +
+      NP.setStatus(metric + ' from ' + NP.longTime(from) + ' to ' + NP.longTime(to) + ' (' + NP.timeZone() + ')' +
                    (range.relative ? ' (refreshed every ' + REFRESH_MS / 1000 + 's)' : ''));
       chart.dataset.state = 'ready';
     } catch (e) {
