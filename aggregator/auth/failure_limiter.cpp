@@ -5,10 +5,9 @@
 
 namespace nodepack::auth {
 
-void FailureLimiter::forget_old(std::deque<TimePoint>& times, TimePoint now) const {
-  while (!times.empty() && times.front() + options_.window <= now) {
-    times.pop_front();
-  }
+void FailureLimiter::forget_old(std::vector<TimePoint>& times, TimePoint now) const {
+  const auto recent = std::find_if(times.begin(), times.end(), [&](TimePoint t) { return t + options_.window > now; });
+  times.erase(times.begin(), recent);
 }
 
 std::chrono::seconds FailureLimiter::blocked_for(const std::string& key, TimePoint now) {
@@ -46,14 +45,14 @@ void FailureLimiter::record_failure(const std::string& key, TimePoint now) {
         return;
       }
     }
-    it = failures_.emplace(key, std::deque<TimePoint>{}).first;
+    it = failures_.emplace(key, std::vector<TimePoint>{}).first;
   }
   auto& times = it->second;
   forget_old(times, now);
   times.push_back(now);
   // Only the newest max_failures matter for blocking.
-  while (times.size() > options_.max_failures) {
-    times.pop_front();
+  if (times.size() > options_.max_failures) {
+    times.erase(times.begin(), times.end() - static_cast<std::ptrdiff_t>(options_.max_failures));
   }
 }
 

@@ -7,7 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
+#include <vector>
 #include <string>
 #include <unordered_map>
 
@@ -35,11 +35,11 @@ class FailureLimiter {
   std::size_t tracked_keys() const { return failures_.size(); }
 
  private:
-  void forget_old(std::deque<TimePoint>& times, TimePoint now) const;
+  void forget_old(std::vector<TimePoint>& times, TimePoint now) const;
   void sweep(TimePoint now);
 
   RateLimitOptions options_;
-  std::unordered_map<std::string, std::deque<TimePoint>> failures_;
+  std::unordered_map<std::string, std::vector<TimePoint>> failures_;
 };
 
 }  // namespace nodepack::auth
