@@ -280,6 +280,25 @@ TEST_CASE("accounting: counters resume from the state file; the downtime is inte
   CHECK(*metric(second.scrape(), series(cpu_req, "web", "app")) == 240);  // 90 + 1.5 × 100
 }
 
+TEST_CASE("accounting: after a crash (no final write) the counters resume where they would have been") {
+  TempDir dir;
+  const fs::path state_path = dir.path() / "accounting.json";
+  auto tweak = [&](AccountingOptions& o) { o.state_file = state_path; };
+  {
+    Rig first(tweak);
+    first.relist({web_pod("500m")});  // a change of rate: written at once
+    REQUIRE(fs::exists(state_path));
+    first.at(60);
+    CHECK(*metric(first.scrape(), series(cpu_req, "web", "app")) == 30);
+    // Killed here: no stop(), no write since t=0.
+  }
+  Rig second(tweak, seconds(100));
+  second.relist({web_pod("500m")});
+  // Stored 0 at t=0, then 0.5 × 100 s: 50, above the 30 Prometheus saw, and exactly what an
+  // agent that never stopped would show.
+  CHECK(*metric(second.scrape(), series(cpu_req, "web", "app")) == 50);
+}
+
 TEST_CASE("accounting: a corrupt state file is moved aside, counted, and counting starts from zero") {
   TempDir dir;
   const fs::path state_path = dir.write("accounting.json", R"({"version":1,"node":"n1","containers":[{"pod_u)");

@@ -59,13 +59,16 @@ struct AccountingHarness {
                 .has_value());
   }
 
-  void start_agent() {
-    auto options = agent::parse_agent_options(
-        {"--node-name=n1", "--metrics-addr=127.0.0.1:0", "--collectors.bpf=false", "--collectors.numa=false",
-         "--host-root=" + (dir.path() / "host").string(),
-         "--accounting.state-file=" + (dir.path() / "accounting.json").string(),
-         "--accounting.nvml-library=" + (dir.path() / "none.so").string()},
-        "");
+  void start_agent(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--node-name=n1",
+                                  "--metrics-addr=127.0.0.1:0",
+                                  "--collectors.bpf=false",
+                                  "--collectors.numa=false",
+                                  "--host-root=" + (dir.path() / "host").string(),
+                                  "--accounting.state-file=" + (dir.path() / "accounting.json").string(),
+                                  "--accounting.nvml-library=" + (dir.path() / "none.so").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto options = agent::parse_agent_options(args, "");
     REQUIRE(options.has_value());
     kube::ClusterConfig cluster;
     cluster.server = api.url();
@@ -129,4 +132,17 @@ TEST_CASE("agent /metrics: requested core-seconds through add, resize, restart a
   CHECK(*metric(m, requested) == 350);
   // 1Gi × 300 s = 322122547200 byte-seconds.
   CHECK(*metric(m, memory_requested) == 322122547200.0);
+}
+
+TEST_CASE("agent /metrics: --collectors.accounting=false exports no accounting series") {
+  AccountingHarness h;
+  REQUIRE(h.api.upsert(Kind::pod, app_pod("500m")).has_value());
+  h.start_agent({"--collectors.accounting=false"});
+  REQUIRE(eventually([&] {
+    return h.value(R"(kube_binpacking_node_allocated{node="n1",resource="cpu"})") == 0.5;
+  }));
+  const auto m = h.scrape();
+  CHECK_FALSE(metric(m, requested).has_value());
+  CHECK_FALSE(metric(m, R"(nodepack_accounting_start_time_seconds{node="n1"})").has_value());
+  CHECK_FALSE(std::filesystem::exists(h.dir.path() / "accounting.json"));
 }
