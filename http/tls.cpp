@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <fstream>
 #include <sstream>
@@ -57,10 +58,10 @@ Result<std::shared_ptr<ssl::context>> make_server_tls_context(const TlsFiles& fi
     return fail("TLS certificate " + files.cert.string() + ": " + openssl_reason(ec));
   }
   ctx->use_private_key(boost::asio::buffer(*key), ssl::context::pem, ec);
-  if (ec) {
+  if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) != X509_R_KEY_VALUES_MISMATCH) {
     return fail("TLS private key " + files.key.string() + ": " + openssl_reason(ec));
   }
-  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+  if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
     ERR_clear_error();
     return fail("TLS private key " + files.key.string() + " does not belong to the certificate " +
                 files.cert.string());
