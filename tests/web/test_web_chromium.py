@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The web UI in headless Chromium, against the real usage API over a real Prometheus loaded with
-known data (web_fixture.py): log in (a real form POST), open charts and check the drawn series
-point by point, open the accounting table and check its figures, download the CSV and check its
-bytes, see API errors shown, log out. Screenshots (PNG) are kept in OUTPUT_DIR.
+"""The web UI in headless Chromium, served by the real aggregator (users file, usage API) over a
+real Prometheus loaded with known data (web_fixture.py): log in (a real form POST), open charts and
+check the drawn series point by point, open the accounting table and check its figures, download
+the CSV and check its bytes, see API errors shown, log out, see failed logins rate-limited.
+Screenshots (PNG) are kept in OUTPUT_DIR.
 
     test_web_chromium.py WEB_FIXTURE OUTPUT_DIR
 
@@ -72,10 +73,26 @@ def find_browser():
     return None
 
 
+def write_users(path):
+    """alice sees every namespace, bob only team-b; both with password "secret" (sha512-crypt,
+    which libxcrypt verifies like any other crypt(3) hash)."""
+    lines = []
+    for user, namespaces in (("alice", ""), ("bob", ":team-b")):
+        hashed = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input="secret\n", stdout=subprocess.PIPE,
+                                text=True, check=True).stdout.strip()
+        lines.append(user + ":" + hashed + namespaces)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def start_fixture(binary, prometheus_url, work):
+    users = os.path.join(work, "users")
+    write_users(users)
     out = open(os.path.join(work, "fixture.out"), "w+")
     err = open(os.path.join(work, "fixture.err"), "w+")
-    proc = subprocess.Popen([binary, prometheus_url], stdout=out, stderr=err)
+    # Three failures per minute, so that the test can see the form refuse a fourth.
+    proc = subprocess.Popen([binary, "--prometheus-url=" + prometheus_url, "--auth.users-file=" + users,
+                             "--auth.max-failures=3"], stdout=out, stderr=err)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         out.seek(0)
@@ -118,8 +135,8 @@ def flow(page, base, out, downloads):
     page.type_into("#password", "wrong")
     page.evaluate("document.querySelector('#login button[type=submit]').click(), true")
     page.wait_for("document.readyState === 'complete' && !!document.getElementById('error')", what="the login error")
-    check(page.evaluate("document.getElementById('error').textContent") == "Wrong user or password.",
-          "a wrong password is shown on the form")
+    check(page.evaluate("document.getElementById('error').textContent") == "wrong user name or password",
+          "a wrong password is shown on the form", page.evaluate("document.getElementById('error').textContent"))
     check(page.evaluate("document.getElementById('user').value") == "alice", "the user name is kept after a failure")
     page.type_into("#password", "secret")
     page.evaluate("document.querySelector('#login button[type=submit]').click(), true")
@@ -274,6 +291,22 @@ def flow(page, base, out, downloads):
     if wait_ready(page, "#chart", "bob's chart loads"):
         options = page.evaluate("[...document.querySelectorAll('#namespace-select option')].map(o => o.value)")
         check(options == ["team-b"], "a restricted user chooses among their namespaces only", str(options))
+
+    # --- Failed logins are rate-limited, and the form says so -----------------------------------
+    page.evaluate("document.getElementById('logout').click(), true")
+    page.wait_for("location.pathname === '/web/login' && document.readyState === 'complete'", what="the login form")
+    message = ""
+    for _ in range(4):  # one failure so far; the limit is three
+        page.evaluate("document.getElementById('error') && document.getElementById('error').remove(), true")
+        page.type_into("#user", "alice")
+        page.type_into("#password", "guess")
+        page.evaluate("document.querySelector('#login button[type=submit]').click(), true")
+        message = page.wait_for("document.readyState === 'complete' && document.getElementById('error') &&"
+                                " document.getElementById('error').textContent", what="the login error")
+        if "too many failed attempts" in message:
+            break
+    check("too many failed attempts" in message, "repeated failures are refused with a reason", repr(message))
+    shots.append(page.screenshot(os.path.join(out, "web_login_limited.png")))
     return shots
 
 
