@@ -344,3 +344,29 @@ TEST_CASE("bad TLS files are refused with the file's name") {
   CHECK(error_of({cert, key, missing}) == "TLS client CA " + missing.string() + ": cannot read the file");
   CHECK(error_of({cert, {}, {}}) == "TLS needs both a certificate (--tls-cert) and a private key (--tls-key)");
 }
+
+TEST_CASE("stop closes open TLS connections, and a TLS client over the cap gets a 503") {
+  TempDir dir;
+  TestCa ca;
+  ServerLimits limits;
+  limits.max_connections = 1;
+  auto ts = std::make_unique<TlsServer>(dir, ca.issue_server("localhost", {"localhost"}, {"127.0.0.1"}), "", limits);
+  TlsClient first(ts->port(), {ca.cert_pem()});
+  REQUIRE(first.handshake() == boost::system::error_code());
+  CHECK(first.get("/hello").body() == "hello");
+
+  TlsClient second(ts->port(), {ca.cert_pem()});
+  REQUIRE(second.handshake() == boost::system::error_code());
+  boost::beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> over;
+  bhttp::read(second.stream(), buffer, over);
+  CHECK(over.result() == bhttp::status::service_unavailable);
+  CHECK(over.body() == "too many connections\n");
+  CHECK(ts->server().stats().connections_rejected.load() == 1);
+
+  // The first connection is idle in keep-alive; stopping closes it and the io thread ends.
+  ts->server().stop();
+  REQUIRE(wait_until([&] { return ts->server().stats().connections_active.load() == 0; }));
+  ts.reset();
+  CHECK_THROWS_AS(first.get("/hello"), boost::system::system_error);
+}
