@@ -1,10 +1,13 @@
 #include "aggregator/aggregator.hpp"
 
+#include "aggregator/auth/authenticator.hpp"
+#include "aggregator/billing/api.hpp"
 #include "aggregator/inventory.hpp"
 #include "aggregator/page.hpp"
 #include "aggregator/report_puller.hpp"
 #include "aggregator/self_metrics.hpp"
 #include "aggregator/snapshot_render.hpp"
+#include "aggregator/web/web.hpp"
 #include "agent/metric_families.hpp"
 #include "agent/process_collector.hpp"
 #include "agent/watch_collector.hpp"
@@ -12,6 +15,7 @@
 #include "common/logging.hpp"
 #include "common/rfc3339.hpp"
 #include "common/stop_signals.hpp"
+#include "http/tls.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -216,7 +220,18 @@ Result<void> Aggregator::start() {
   registry_.add(std::make_shared<metrics::BuildInfoCollector>());
   registry_.add(std::make_shared<metrics::ProcessCollector>());
 
-  server_ = std::make_unique<http::Server>(serve_, make_router());
+  if (auto api = start_usage_api(); !api) {
+    return api.error();
+  }
+  http::ServerLimits limits;
+  if (!options_.tls_cert.empty()) {
+    auto tls = http::make_server_tls_context({options_.tls_cert, options_.tls_key, options_.tls_client_ca});
+    if (!tls) {
+      return tls.error();
+    }
+    limits.tls = std::move(*tls);
+  }
+  server_ = std::make_unique<http::Server>(serve_, make_router(), limits);
   if (auto listening = server_->listen(options_.metrics_addr); !listening) {
     return fail("cannot listen on " + options_.metrics_addr + ": " + listening.error().message);
   }
@@ -236,6 +251,82 @@ Result<void> Aggregator::start() {
                                         : "discovered in " + options_.agent_namespace + " by " +
                                               options_.agent_selector);
   return {};
+}
+
+Result<void> Aggregator::start_usage_api() {
+  if (options_.auth_enabled()) {
+    auth::AuthOptions a;
+    a.users_file = options_.auth_users_file;
+    a.tokens_file = options_.auth_tokens_file;
+    a.session_lifetime = std::chrono::duration_cast<std::chrono::seconds>(options_.auth_session_lifetime);
+    a.rate_limit.max_failures = static_cast<std::size_t>(options_.auth_max_failures);
+    a.rate_limit.window = std::chrono::duration_cast<std::chrono::seconds>(options_.auth_failure_window);
+    a.clock = clock_;
+    auto created = auth::Authenticator::create(std::move(a));
+    if (!created) {
+      return created.error();
+    }
+    auth_ = std::move(*created);
+  } else {
+    spdlog::warn("no --auth.users-file or --auth.tokens-file: the usage API and the web UI answer anyone");
+  }
+  std::unique_ptr<billing::PrometheusClient> prometheus;
+  if (!options_.prometheus_url.empty()) {
+    billing::PrometheusOptions p;
+    p.url = options_.prometheus_url;
+    p.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.prometheus_timeout);
+    p.max_bytes = static_cast<std::size_t>(options_.prometheus_max_bytes);
+    auto client = billing::PrometheusClient::create(std::move(p));
+    if (!client) {
+      return client.error();
+    }
+    prometheus = std::move(*client);
+  } else {
+    spdlog::info("no --prometheus-url: the usage API under /api/ answers 503");
+  }
+  billing::ApiOptions api;
+  api.max_range = std::chrono::duration_cast<std::chrono::seconds>(options_.api_max_range);
+  api.billing_step = std::chrono::duration_cast<std::chrono::seconds>(options_.api_billing_step).count();
+  billing::Authenticate authenticate;
+  if (auth_) {
+    authenticate = [auth = auth_.get()](const Request& request,
+                                        const http::RequestInfo& info) -> std::variant<billing::Access, http::Response> {
+      auto who = auth->authenticate(request, info);
+      if (auto* principal = std::get_if<auth::Principal>(&who)) {
+        return billing::Access{std::move(principal->user), std::move(principal->namespaces)};
+      }
+      return std::get<http::Response>(std::move(who));
+    };
+  }
+  api_ = std::make_unique<billing::Api>(std::move(prometheus), api, clock_, std::move(authenticate));
+  return {};
+}
+
+web::WebDeps Aggregator::web_deps() {
+  web::WebDeps deps;
+  deps.secure_cookie = !options_.tls_cert.empty();
+  if (auth_) {
+    deps.login = [auth = auth_.get()](std::string_view user, std::string_view password,
+                                      const http::RequestInfo& info) { return auth->login(user, password, info); };
+    deps.logout = [auth = auth_.get()](std::string_view token) { auth->logout(token); };
+    deps.authenticate = [auth = auth_.get()](const Request& request,
+                                             const http::RequestInfo& info) -> std::variant<web::Viewer, http::Response> {
+      auto who = auth->authenticate(request, info);
+      if (auto* principal = std::get_if<auth::Principal>(&who)) {
+        return web::Viewer{std::move(principal->user), std::move(principal->namespaces)};
+      }
+      return std::get<http::Response>(std::move(who));
+    };
+  } else {
+    deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> Result<std::string> {
+      return fail("this aggregator has no users (no --auth.users-file); the pages are open without logging in");
+    };
+    deps.logout = [](std::string_view) {};
+    deps.authenticate = [](const Request&, const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
+      return web::Viewer{};
+    };
+  }
+  return deps;
 }
 
 void Aggregator::stop() {
@@ -386,6 +477,10 @@ http::Router Aggregator::make_router() {
     return text_reply(r, beast::http::status::service_unavailable, "not ready: " + reason);
   });
   router.add("/sync", [this](const Request& r) { return sync_page(r); });
+  // The usage API (/api, /api/<metric>, /api/v1/accounting) and the web UI (/web...); the exact
+  // route /api/snapshot below stays as it was, open like /metrics.
+  api_->add_routes(router);
+  web::add_web_routes(router, web_deps());
   router.add("/api/snapshot", [this](const Request& r) {
     auto p = published();
     if (!p) {

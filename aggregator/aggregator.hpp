@@ -11,6 +11,7 @@
 #include "aggregator/aggregator_options.hpp"
 #include "aggregator/gzip_prefix.hpp"
 #include "aggregator/snapshot.hpp"
+#include "aggregator/web/web.hpp"
 #include "agent/metrics_registry.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -29,6 +30,13 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+namespace nodepack::auth {
+class Authenticator;
+}
+namespace nodepack::billing {
+class Api;
+}
 
 namespace nodepack::aggregator {
 
@@ -102,6 +110,8 @@ class Aggregator {
   std::vector<const kube::Reflector*> reflectors() const;
   double cache_age_seconds() const;
 
+  Result<void> start_usage_api();
+  web::WebDeps web_deps();
   http::Router make_router();
   http::Reply sync_page(const http::Request& request) const;
 
@@ -124,6 +134,8 @@ class Aggregator {
   std::unique_ptr<kube::Reflector> pending_reflector_;  // null with --pending-pods=false
   std::unique_ptr<SelfMetrics> self_;
   metrics::MetricsRegistry registry_;  // everything on /metrics that is not from the snapshot
+  std::unique_ptr<auth::Authenticator> auth_;  // null: the API and the web UI are open
+  std::unique_ptr<billing::Api> api_;
   std::unique_ptr<http::Server> server_;
 
   // Work thread only.

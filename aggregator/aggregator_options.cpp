@@ -70,6 +70,33 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
             });
   flags.add("unready-after", "Report not ready once a watch has failed continuously this long", "3m",
             duration_setter(o.unready_after, false));
+  flags.add_string("prometheus-url",
+                   "Prometheus to answer the usage API (/api/<metric>, /api/v1/accounting) from, e.g. "
+                   "http://prometheus:9090; unset: the API answers 503",
+                   o.prometheus_url);
+  flags.add("prometheus-timeout", "Time limit for one Prometheus query", "30s",
+            duration_setter(o.prometheus_timeout, false));
+  flags.add_int("prometheus-max-bytes", "Prometheus answers larger than this are refused (502)",
+                o.prometheus_max_bytes);
+  flags.add("api.max-range", "Longest time range the usage API accepts (400 days)", "9600h",
+            duration_setter(o.api_max_range, false));
+  flags.add("api.billing-step",
+            "Step at which /api/v1/accounting takes the larger of used and requested per container", "5m",
+            duration_setter(o.api_billing_step, false));
+  flags.add_string("auth.users-file",
+                   "Users of the API and web UI, name:crypt-hash[:namespace,...] per line (re-read when it changes)",
+                   o.auth_users_file);
+  flags.add_string("auth.tokens-file", "Bearer tokens, name:sha256:<hex>[:namespace,...] per line", o.auth_tokens_file);
+  flags.add("auth.session-lifetime", "How long a web login lasts", "12h",
+            duration_setter(o.auth_session_lifetime, false));
+  flags.add_int("auth.max-failures", "Failed logins allowed per address and per user name in --auth.failure-window "
+                "(0: no limit)", o.auth_max_failures);
+  flags.add("auth.failure-window", "Sliding window of --auth.max-failures", "1m",
+            duration_setter(o.auth_failure_window, false));
+  flags.add_string("tls-cert", "PEM certificate (chain) to serve HTTPS with; needs --tls-key", o.tls_cert);
+  flags.add_string("tls-key", "PEM private key of --tls-cert", o.tls_key);
+  flags.add_string("tls-client-ca", "PEM CA; when set, clients must present a certificate it signed",
+                   o.tls_client_ca);
 }
 
 }  // namespace
@@ -234,6 +261,21 @@ Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string
   }
   if (o.static_agents() == false && o.agent_namespace.empty()) {
     return fail("--agent-namespace must not be empty");
+  }
+  if (o.prometheus_max_bytes < 1024) {
+    return fail("--prometheus-max-bytes must be at least 1024");
+  }
+  if (o.api_billing_step < std::chrono::seconds(1) || o.api_max_range < std::chrono::seconds(1)) {
+    return fail("--api.billing-step and --api.max-range must be at least 1s");
+  }
+  if (o.auth_max_failures < 0) {
+    return fail("--auth.max-failures must not be negative");
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return fail("--tls-cert and --tls-key go together");
+  }
+  if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
+    return fail("--tls-client-ca needs --tls-cert and --tls-key");
   }
   if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
     return ok.error();

@@ -73,9 +73,27 @@ struct AggregatorOptions {
   bool pending_pods = true;
   kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
   std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
+
+  // The usage API (aggregator/billing), off without a Prometheus to ask.
+  std::string prometheus_url;
+  std::chrono::nanoseconds prometheus_timeout = std::chrono::seconds(30);
+  std::int64_t prometheus_max_bytes = 64 * 1024 * 1024;
+  std::chrono::nanoseconds api_max_range = std::chrono::hours(400 * 24);
+  std::chrono::nanoseconds api_billing_step = std::chrono::minutes(5);
+  // Who may use the API and the web UI (aggregator/auth); neither file: both are open.
+  std::string auth_users_file;
+  std::string auth_tokens_file;
+  std::chrono::nanoseconds auth_session_lifetime = std::chrono::hours(12);
+  std::int64_t auth_max_failures = 5;
+  std::chrono::nanoseconds auth_failure_window = std::chrono::minutes(1);
+  // HTTPS on the serving port (every endpoint) when both are set.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
   bool help = false;
 
   bool static_agents() const { return !agents.empty(); }
+  bool auth_enabled() const { return !auth_users_file.empty() || !auth_tokens_file.empty(); }
 };
 
 Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string>& args);

@@ -1,0 +1,163 @@
+// The usage API, authentication, the web UI and TLS as `nodepack aggregator` wires them: the real
+// Aggregator (over the fake API server), a users file, a fake Prometheus, requests over sockets.
+
+#include "billing_harness.hpp"
+
+#include "aggregator/aggregator.hpp"
+#include "aggregator/auth/secrets.hpp"
+#include "sim/fake_api_server.hpp"
+#include "tests/http/test_certs.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace nodepack;
+using namespace nodepack::billing::test;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+const char* vector_answer = R"({"status":"success","data":{"resultType":"vector","result":[
+  {"metric":{"namespace":"beta"},"value":[1767231000,"1.25"]}]}})";
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+struct AggregatorHarness {
+  sim::FakeApiServer kube{sim::FakeApiOptions{"secret", 1000, std::chrono::milliseconds(60'000), 1, {}}};
+  ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(1767231000))};
+  std::unique_ptr<aggregator::Aggregator> aggregator;
+
+  AggregatorHarness() { REQUIRE(kube.start().has_value()); }
+
+  Result<void> start(std::vector<std::string> flags) {
+    // One static agent nobody listens to: the API does not need reports.
+    std::vector<std::string> args{"--metrics-addr=127.0.0.1:0", "--agents=n1=127.0.0.1:1", "--log-format=text"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto options = aggregator::parse_aggregator_options(args);
+    REQUIRE(options.has_value());
+    kube::ClusterConfig cluster;
+    cluster.server = kube.url();
+    cluster.token = "secret";
+    aggregator = std::make_unique<aggregator::Aggregator>(std::move(*options), cluster, clock);
+    return aggregator->start();
+  }
+  std::uint16_t port() const { return aggregator->endpoint().port(); }
+};
+
+// One HTTPS GET, trusting `ca_pem`.
+unsigned https_get_status(std::uint16_t port, const std::string& target, const std::string& ca_pem) {
+  boost::asio::io_context io;
+  boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_client);
+  ctx.add_certificate_authority(boost::asio::buffer(ca_pem));
+  ctx.set_verify_mode(boost::asio::ssl::verify_peer);
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream(io, ctx);
+  stream.next_layer().connect(
+      boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  stream.handshake(boost::asio::ssl::stream_base::client);
+  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target, 11};
+  request.set(bhttp::field::host, "127.0.0.1");
+  bhttp::write(stream, request);
+  boost::beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> response;
+  bhttp::read(stream, buffer, response);
+  return response.result_int();
+}
+
+}  // namespace
+
+TEST_CASE("aggregator: the API behind the users file, namespace restriction, /metrics still open") {
+  testing::TempDir dir;
+  const auto hash = auth::hash_password("secret", "$6$");
+  REQUIRE(hash.has_value());
+  write_file(dir.path() / "users", "# name:hash[:namespaces]\nadmin:" + *hash + "\nalice:" + *hash + ":beta\n");
+  FakePrometheus prom(200, vector_answer);
+  AggregatorHarness h;
+  REQUIRE(h.start({"--prometheus-url=" + prom.url(), "--auth.users-file=" + (dir.path() / "users").string()})
+              .has_value());
+  const auto port = h.port();
+
+  auto anonymous = get(port, "/api", "");
+  CHECK(anonymous.status == 401);
+  CHECK_FALSE(anonymous.header("WWW-Authenticate").empty());
+  CHECK(post(port, "/api/cpu/usage_rate", "{}", "").status == 401);
+  CHECK(get(port, "/api/v1/accounting", "").status == 401);
+  auto wrong = send(port, bhttp::verb::get, "/api", "", {{"X-USERNAME", "admin"}, {"X-PASSWORD", "wrong"}});
+  CHECK(wrong.status == 401);
+
+  CHECK(get(port, "/api", "admin").status == 200);  // the harness sends X-PASSWORD: secret
+  auto all = post(port, "/api/cpu/usage_rate", R"({"agg": "all-namespace"})", "admin");
+  CHECK(all.status == 200);
+  CHECK(all.json().at("totals").as_array().size() == 1);
+
+  auto forbidden = post(port, "/api/cpu/usage_rate", R"({"namespace": "gamma"})", "alice");
+  CHECK(forbidden.status == 403);
+  CHECK(post(port, "/api/cpu/usage_rate", R"({"namespace": "beta"})", "alice").status == 200);
+  CHECK(post(port, "/api/cpu/usage_rate", R"({"agg": "all-pod"})", "alice").status == 200);
+  const auto forms = prom.forms();
+  REQUIRE(forms.size() == 3);
+  CHECK_THAT(forms[1], Catch::Contains("{namespace=\"beta\"}"));
+  CHECK_THAT(forms[2], Catch::Contains("{namespace=~\"beta\"}"));
+
+  // Bearer tokens are not configured here; Basic works as well as the seed's headers.
+  auto basic = send(port, bhttp::verb::get, "/api", "", {{"Authorization", "Basic YWRtaW46c2VjcmV0"}});
+  CHECK(basic.status == 200);
+
+  // Everything else keeps its own switches.
+  CHECK(get(port, "/metrics", "").status == 200);
+  CHECK(get(port, "/healthz", "").status == 200);
+  CHECK(get(port, "/web/login", "").status == 200);  // the web UI is served by the same port
+}
+
+TEST_CASE("aggregator: without --prometheus-url the API answers 503; without users it is open") {
+  AggregatorHarness h;
+  REQUIRE(h.start({}).has_value());
+  auto r = post(h.port(), "/api/memory/usage", "{}", "");
+  CHECK(r.status == 503);
+  CHECK(r.json().at("error") == "api_disabled");
+}
+
+TEST_CASE("aggregator: start-up errors for the new flags") {
+  CHECK_FALSE(aggregator::parse_aggregator_options({"--tls-cert=/x.pem"}).has_value());
+  CHECK_FALSE(aggregator::parse_aggregator_options({"--tls-client-ca=/ca.pem"}).has_value());
+  CHECK_FALSE(aggregator::parse_aggregator_options({"--api.max-range=0s"}).has_value());
+  CHECK_FALSE(aggregator::parse_aggregator_options({"--prometheus-max-bytes=10"}).has_value());
+  auto o = aggregator::parse_aggregator_options({"--prometheus-url=http://p:9090", "--api.max-range=720h",
+                                                 "--api.billing-step=1m", "--prometheus-timeout=5s"});
+  REQUIRE(o.has_value());
+  CHECK(o->prometheus_url == "http://p:9090");
+  CHECK(o->api_max_range == std::chrono::hours(720));
+  CHECK(o->api_billing_step == std::chrono::minutes(1));
+  CHECK(o->prometheus_timeout == std::chrono::seconds(5));
+  CHECK_FALSE(o->auth_enabled());
+  CHECK(aggregator::aggregator_usage().find("--prometheus-url") != std::string::npos);
+
+  AggregatorHarness bad_url;
+  auto started = bad_url.start({"--prometheus-url=prometheus:9090"});
+  REQUIRE_FALSE(started.has_value());
+  CHECK_THAT(started.error().message, Catch::Contains("--prometheus-url"));
+
+  testing::TempDir dir;
+  write_file(dir.path() / "users", "admin:plaintext\n");
+  AggregatorHarness bad_users;
+  auto refused = bad_users.start({"--auth.users-file=" + (dir.path() / "users").string()});
+  REQUIRE_FALSE(refused.has_value());
+}
+
+TEST_CASE("aggregator: --tls-cert and --tls-key serve every endpoint over HTTPS") {
+  testing::TempDir dir;
+  testing::TestCa ca;
+  const auto server = ca.issue_server("aggregator", {"localhost"}, {"127.0.0.1"});
+  write_file(dir.path() / "tls.crt", server.cert_pem);
+  write_file(dir.path() / "tls.key", server.key_pem);
+  AggregatorHarness h;
+  REQUIRE(h.start({"--tls-cert=" + (dir.path() / "tls.crt").string(), "--tls-key=" + (dir.path() / "tls.key").string()})
+              .has_value());
+  CHECK(https_get_status(h.port(), "/healthz", ca.cert_pem()) == 200);
+  CHECK(https_get_status(h.port(), "/api", ca.cert_pem()) == 503);
+}
