@@ -25,11 +25,13 @@ DEPLOY = os.path.join(ROOT, "deploy")
 RULES = os.path.join(DEPLOY, "rules", "nodepack.rules.yml")
 DASHBOARD = os.path.join(DEPLOY, "grafana", "nodepack.json")
 PROMETHEUSRULE = os.path.join(DEPLOY, "overlays", "prometheus-operator", "prometheusrule.yaml")
-KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf"]
+KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf", "overlays/usage-accounting"]
 
 AGENT_CAPS = {"BPF", "PERFMON", "NET_ADMIN"}
 AGENT_HOST_PATHS = {"/sys": "/host/sys", "/sys/fs/cgroup": "/host/sys/fs/cgroup",
                     "/var/lib/kubelet": "/host/var/lib/kubelet"}
+# The one writable host path: the accounting state file's directory, mounted at the same path.
+AGENT_STATE_PATH = "/var/lib/nodepack"
 READ_VERBS = ["get", "list", "watch"]
 
 
@@ -139,9 +141,17 @@ def check_agent(c, docs, overlay):
     c.equal(res.get("limits"), {"cpu": "200m", "memory": "96Mi"}, f"{who}: limits")
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
     host = {v["hostPath"]["path"]: name for name, v in volumes.items() if "hostPath" in v}
-    c.equal(sorted(host), sorted(AGENT_HOST_PATHS), f"{who}: hostPath volumes")
+    c.equal(sorted(host), sorted([*AGENT_HOST_PATHS, AGENT_STATE_PATH]), f"{who}: hostPath volumes")
     mounts = {m["name"]: m for m in ct.get("volumeMounts", [])}
+    state = mounts.get(host.get(AGENT_STATE_PATH), {})
+    c.equal(state.get("mountPath"), AGENT_STATE_PATH, f"{who}: accounting state mount path")
+    c.check(not state.get("readOnly", False), f"{who}: accounting state mounted writable")
+    c.equal(volumes.get(host.get(AGENT_STATE_PATH), {}).get("hostPath", {}).get("type"), "DirectoryOrCreate",
+            f"{who}: accounting state hostPath type")
+    c.check(f"--accounting.state-file={AGENT_STATE_PATH}/accounting.json" in args, f"{who}: --accounting.state-file")
     for path, name in host.items():
+        if path == AGENT_STATE_PATH:
+            continue
         m = mounts.get(name, {})
         c.equal(m.get("readOnly"), True, f"{who}: hostPath {path} mounted read-only")
         c.equal(m.get("mountPath"), AGENT_HOST_PATHS.get(path), f"{who}: hostPath {path} mount path")
@@ -162,7 +172,18 @@ def check_aggregator(c, docs, overlay):
         c.equal(ctx.get("runAsUser"), 65532, f"{who}: {where} runAsUser")
     c.check(not sc.get("capabilities", {}).get("add"), f"{who}: adds no capabilities")
     c.check(not any("hostPath" in v for v in pod["spec"].get("volumes", [])), f"{who}: no hostPath volumes")
-    c.equal(ct.get("args", [])[:1], ["aggregator"], f"{who}: mode")
+    args = ct.get("args", [])
+    c.equal(args[:1], ["aggregator"], f"{who}: mode")
+    usage = overlay == "overlays/usage-accounting"
+    c.equal(any(a.startswith("--prometheus-url=") for a in args), usage, f"{who}: --prometheus-url present")
+    c.equal("--auth.users-file=/etc/nodepack/auth/users" in args, usage, f"{who}: --auth.users-file present")
+    if usage:
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
+        mounts = {m["mountPath"]: m for m in ct.get("volumeMounts", [])}
+        users = mounts.get("/etc/nodepack/auth", {})
+        c.equal(users.get("readOnly"), True, f"{who}: users Secret mounted read-only")
+        c.equal(volumes.get(users.get("name"), {}).get("secret", {}).get("secretName"), "nodepack-users",
+                f"{who}: users come from the nodepack-users Secret")
 
 
 def check_rbac(c, docs, overlay):
