@@ -272,6 +272,7 @@ Authenticator::Verdict Authenticator::check_password(std::string_view user, std:
   }
   if (!ok) {
     // Runs for unknown users too (against the dummy hash), and outside the lock.
+    ++stats_.password_hashes;
     ok = verify_password(password, hash) && known;
     if (ok && options_.verified_cache_lifetime.count() > 0) {
       std::lock_guard lock(mutex_);

@@ -53,6 +53,7 @@ struct AuthStats {
   std::atomic<std::uint64_t> failures{0};      // wrong credentials, counted by the rate limit
   std::atomic<std::uint64_t> rate_limited{0};  // 429s
   std::atomic<std::uint64_t> missing{0};       // no credentials, or a stale session cookie
+  std::atomic<std::uint64_t> password_hashes{0};  // crypt(3) runs, unknown users' included
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint64_t> reload_errors{0};  // a changed file that did not parse (old table kept)
 };

@@ -158,6 +158,33 @@ TEST_CASE("wrong credentials get a 401 with both challenges and the same reason 
   CHECK(f.auth->stats().successes.load() == 0);
 }
 
+TEST_CASE("an unknown user costs a password hash like a known one; a verified password is cached") {
+  Fixture f;
+  const auto info = from("10.0.0.12");
+  refused(f.auth->authenticate(basic("mallory", "x"), info));
+  CHECK(f.auth->stats().password_hashes.load() == 1);
+  refused(f.auth->authenticate(headers("alice", "x"), info));
+  CHECK(f.auth->stats().password_hashes.load() == 2);
+  accepted(f.auth->authenticate(basic("alice", "alice-pw"), info));
+  CHECK(f.auth->stats().password_hashes.load() == 3);
+  // Verified in the last five minutes: accepted again without hashing, by any credential kind.
+  accepted(f.auth->authenticate(headers("alice", "alice-pw"), info));
+  CHECK(f.auth->stats().password_hashes.load() == 3);
+  f.clock.advance(5min);
+  accepted(f.auth->authenticate(basic("alice", "alice-pw"), info));
+  CHECK(f.auth->stats().password_hashes.load() == 4);
+  // A wrong password is never cached.
+  refused(f.auth->authenticate(basic("alice", "alice-p"), info));
+  refused(f.auth->authenticate(basic("alice", "alice-p"), info));
+  CHECK(f.auth->stats().password_hashes.load() == 6);
+
+  f.options.verified_cache_lifetime = 0s;
+  auto uncached = Authenticator::create(f.options).value();
+  accepted(uncached->authenticate(basic("alice", "alice-pw"), info));
+  accepted(uncached->authenticate(basic("alice", "alice-pw"), info));
+  CHECK(uncached->stats().password_hashes.load() == 2);
+}
+
 TEST_CASE("missing and malformed credentials get a 401 with a reason") {
   Fixture f;
   const auto info = from("10.0.0.3");
