@@ -162,9 +162,7 @@ void AccountingSource::tick() {
   const auto now = clock_.now();
   integrator_.set_gpu_allocations(gpus_.read(), now);
   if (memory_) {
-    for (const auto& [key, bytes] : memory_->sample()) {
-      integrator_.add_memory_sample(key, bytes, now);
-    }
+    integrator_.add_memory_round(memory_->sample(), now);
   }
   sample_nvml();
   // Written after every sample so the stored memory integral is the one last exported: a resumed

@@ -69,6 +69,32 @@ ContainerRates container_rates(const kube::Pod& pod, const kube::Container& cont
   return r;
 }
 
+ContainerRates pod_level_rates(const kube::Pod& pod) {
+  ContainerRates r;
+  kube::ResourceList extra = pod.overhead;
+  if (pod.pod_level_requests) {
+    kube::ResourceList containers;
+    for (const auto& c : pod.containers) {
+      kube::add_into(containers, kube::container_requests(pod, c, false));
+    }
+    for (const auto& c : pod.init_containers) {
+      if (c.is_sidecar()) {
+        kube::add_into(containers, kube::container_requests(pod, c, true));
+      }
+    }
+    for (const char* resource : {"cpu", "memory"}) {
+      const auto pod_level = value_or_zero(*pod.pod_level_requests, resource);
+      const auto sum = value_or_zero(containers, resource);
+      if (pod_level > sum) {
+        kube::add_into(extra, kube::ResourceList{{resource, pod_level - sum}});
+      }
+    }
+  }
+  r.cpu_request = value_or_zero(extra, "cpu");
+  r.memory_request = value_or_zero(extra, "memory");
+  return r;
+}
+
 RequestIntegrator::RequestIntegrator(std::chrono::nanoseconds retention) : retention_(retention) {}
 
 void RequestIntegrator::integrate(ContainerAccount& a, TimePoint now) {
@@ -94,12 +120,11 @@ bool RequestIntegrator::observe_locked(const kube::Pod& pod, TimePoint now) {
   const bool pod_active = kube::pod_counts_toward_node(pod);
   bool changed = false;
   std::set<std::string> seen;
-  auto visit = [&](const kube::Container& c, bool is_init) {
-    seen.insert(c.name);
-    const ContainerKey key{pod.uid, c.name};
-    const kube::ContainerStatus* status = pod.find_status(c.name);
+  // `status` is null for the pod-level account, which never "runs" by itself.
+  auto visit = [&](const std::string& name, ContainerRates rates, bool charging, const kube::ContainerStatus* status) {
+    seen.insert(name);
+    const ContainerKey key{pod.uid, name};
     const bool running = status != nullptr && status->state == "running";
-    const bool charging = pod_active && (!is_init || c.is_sidecar() || running);
 
     auto it = accounts_.find(key);
     const bool is_new = it == accounts_.end();
@@ -121,7 +146,6 @@ bool RequestIntegrator::observe_locked(const kube::Pod& pod, TimePoint now) {
       }
     }
     ContainerAccount& a = it->second;
-    ContainerRates rates = container_rates(pod, c, is_init);
     rates.gpus = a.rates.gpus;  // devices come from the checkpoint, not the pod
     changed = changed || is_new || a.charging != charging || !(a.rates == rates);
     if (is_new) {
@@ -137,7 +161,7 @@ bool RequestIntegrator::observe_locked(const kube::Pod& pod, TimePoint now) {
     }
     a.namespace_name = pod.namespace_name;
     a.pod = pod.name;
-    a.container = c.name;
+    a.container = name;
     a.pod_uid = pod.uid;
     a.has_cpu_limit = a.has_cpu_limit || a.rates.cpu_limit.has_value();
     a.running_since.reset();
@@ -148,11 +172,22 @@ bool RequestIntegrator::observe_locked(const kube::Pod& pod, TimePoint now) {
       a.ended = now;
     }
   };
+  auto visit_container = [&](const kube::Container& c, bool is_init) {
+    const kube::ContainerStatus* status = pod.find_status(c.name);
+    const bool running = status != nullptr && status->state == "running";
+    visit(c.name, container_rates(pod, c, is_init), pod_active && (!is_init || c.is_sidecar() || running), status);
+  };
   for (const auto& c : pod.init_containers) {
-    visit(c, true);
+    visit_container(c, true);
   }
   for (const auto& c : pod.containers) {
-    visit(c, false);
+    visit_container(c, false);
+  }
+  // What the pod holds beyond its containers: overhead, and pod-level requests above their sum.
+  ContainerRates pod_rates = pod_level_rates(pod);
+  if (pod_rates.cpu_request > kube::Quantity() || pod_rates.memory_request > kube::Quantity() ||
+      accounts_.contains(ContainerKey{pod.uid, std::string(pod_account_name)})) {
+    visit(std::string(pod_account_name), std::move(pod_rates), pod_active, nullptr);
   }
   // Containers the pod no longer names (an ephemeral edit, a replaced spec) stop here.
   for (auto it = accounts_.lower_bound(ContainerKey{pod.uid, ""});
@@ -232,6 +267,25 @@ void RequestIntegrator::set_gpu_allocations(
 
 void RequestIntegrator::add_memory_sample(const ContainerKey& key, std::uint64_t bytes, TimePoint now) {
   std::lock_guard lock(mutex_);
+  add_memory_sample_locked(key, bytes, now);
+}
+
+void RequestIntegrator::add_memory_round(const std::vector<std::pair<ContainerKey, std::uint64_t>>& samples,
+                                         TimePoint now) {
+  std::lock_guard lock(mutex_);
+  std::set<ContainerKey> sampled;
+  for (const auto& [key, bytes] : samples) {
+    sampled.insert(key);
+    add_memory_sample_locked(key, bytes, now);
+  }
+  for (auto& [key, a] : accounts_) {
+    if (!sampled.contains(key)) {
+      a.last_memory_sample.reset();
+    }
+  }
+}
+
+void RequestIntegrator::add_memory_sample_locked(const ContainerKey& key, std::uint64_t bytes, TimePoint now) {
   auto it = accounts_.find(key);
   if (it == accounts_.end() || it->second.ended) {
     return;

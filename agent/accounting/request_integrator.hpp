@@ -8,7 +8,9 @@
 //   - regular containers and sidecars (init containers with restartPolicy Always): always, from
 //     the first time the agent sees the pod, because the scheduler reserved their requests;
 //   - regular init containers: only while their status says running; one that ran to
-//     completion is not charged any more.
+//     completion is not charged any more;
+//   - the pod itself (container "POD"): its overhead and pod-level requests above the sum of
+//     its containers', when there are any.
 // A pod that finishes or is deleted stops accruing at that event; its series stay exported for
 // `retention` so Prometheus scrapes the final value, then go.
 
@@ -23,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -68,6 +71,13 @@ struct ContainerAccount {
   std::optional<std::pair<TimePoint, std::uint64_t>> last_memory_sample;
 };
 
+// The pseudo container that carries what a pod holds beyond its containers: spec.overhead
+// (RuntimeClass) and pod-level requests (spec.resources) above the sum of its containers'. Named
+// like cAdvisor's sandbox container; Kubernetes container names are lower case, so it cannot
+// clash with a real one. Charged while the pod is active, only when not zero.
+inline constexpr std::string_view pod_account_name = "POD";
+ContainerRates pod_level_rates(const kube::Pod& pod);
+
 // The requests and limits the accounting charges a container for: the per-container effective
 // requests (in-place resize allocated/actuated included, as the scheduler counts them) and the
 // actuated limits where the kubelet reports them, else the spec's.
@@ -88,6 +98,10 @@ class RequestIntegrator {
                            TimePoint now);
   // memory.current of a container; ignored for containers the integrator does not know.
   void add_memory_sample(const ContainerKey& key, std::uint64_t bytes, TimePoint now);
+  // One sampling round: every container's sample at once. A container missing from the round
+  // (not running, its cgroup gone) starts a new trapezoid chain at its next sample, so the time
+  // it had no cgroup is not bridged.
+  void add_memory_round(const std::vector<std::pair<ContainerKey, std::uint64_t>>& samples, TimePoint now);
 
   // Counters to resume from. Applied when the first full pod list arrives: containers in it resume
   // (the gap from their stored time to that moment integrated with their requests then), the rest
@@ -105,6 +119,7 @@ class RequestIntegrator {
  private:
   bool observe_locked(const kube::Pod& pod, TimePoint now);
   bool end_pod_locked(const std::string& uid, TimePoint now);
+  void add_memory_sample_locked(const ContainerKey& key, std::uint64_t bytes, TimePoint now);
   static void integrate(ContainerAccount& a, TimePoint now);
   void prune_locked(TimePoint now);
 

@@ -222,6 +222,26 @@ TEST_CASE("accounting: scripted pod lifetimes integrate to hand-computed core- a
   CHECK_FALSE(metric(rig.scrape(), series(cpu_req, "web", "app")).has_value());
 }
 
+TEST_CASE("accounting: overhead and pod-level requests above the containers' sum go to container POD") {
+  Rig rig;
+  auto pod = pod_object("vm", "uid-vm", "Running",
+                        {container_json({.name = "a", .cpu = "1", .memory = "1Gi"}),
+                         container_json({.name = "b", .cpu = "500m"})});
+  auto& spec = pod["spec"].as_object();
+  spec["overhead"] = {{"cpu", "250m"}, {"memory", "128Mi"}};
+  spec["resources"] = {{"requests", {{"cpu", "2"}, {"memory", "1Gi"}}}};
+  auto plain = pod_object("plain", "uid-plain", "Running", {container_json({.name = "a", .cpu = "1"})});
+  rig.relist({pod, plain});
+  rig.at(100);
+  auto m = rig.scrape();
+  // cpu: overhead 0.25 + (pod-level 2 - containers 1.5) = 0.75 cores × 100 s = 75 core-seconds.
+  CHECK(*metric(m, series(cpu_req, "vm", "POD")) == 75);
+  // memory: overhead 128Mi; pod-level 1Gi equals the containers' 1Gi, nothing above: 134217728 × 100.
+  CHECK(*metric(m, series(mem_req, "vm", "POD")) == 13421772800.0);
+  CHECK(*metric(m, series(cpu_req, "vm", "b")) == 50);
+  CHECK_FALSE(metric(m, series(cpu_req, "plain", "POD")).has_value());  // nothing beyond its containers
+}
+
 TEST_CASE("accounting: a relist ends pods that went away and a clock stepping back takes nothing") {
   Rig rig;
   rig.relist({web_pod("500m")});
@@ -381,6 +401,14 @@ TEST_CASE("accounting: memory used byte-seconds by the trapezoid rule") {
   REQUIRE(accounts.size() == 1);
   // (100 + 200) / 2 MiB × 10 s + 200 MiB × 10 s = 1500 + 2000 = 3500 MiB·s = 3500 × 1048576 = 3670016000.
   CHECK(accounts[0].memory_used.to_string() == "3670016000.000000000000000000");
+
+  // Rounds: a container missing from one (crashed, no cgroup) is not bridged over the gap.
+  integrator.add_memory_round({{key, 100u << 20}}, t0 + seconds(40));  // (200 + 100) / 2 MiB × 20 s
+  integrator.add_memory_round({}, t0 + seconds(50));
+  integrator.add_memory_round({{key, 300u << 20}}, t0 + seconds(60));  // a new chain: nothing for 40..60
+  integrator.add_memory_round({{key, 300u << 20}}, t0 + seconds(70));  // 300 MiB × 10 s
+  // 3500 + (200 + 100) / 2 × 20 + 300 × 10 = 3500 + 3000 + 3000 = 9500 MiB·s = 9961472000.
+  CHECK(integrator.snapshot(t0 + seconds(70))[0].memory_used.to_string() == "9961472000.000000000000000000");
 }
 
 #if NODEPACK_HAVE_BPF
