@@ -216,6 +216,7 @@ Result<void> Aggregator::start() {
     return out;
   }));
   registry_.add(self_->registry());
+  registry_.add(std::make_shared<FunctionCollector>([this] { return usage_api_families(); }));
   registry_.add(std::make_shared<agent::WatchCollector>(reflectors(), *client_));
   registry_.add(std::make_shared<metrics::BuildInfoCollector>());
   registry_.add(std::make_shared<metrics::ProcessCollector>());
@@ -300,6 +301,40 @@ Result<void> Aggregator::start_usage_api() {
   }
   api_ = std::make_unique<billing::Api>(std::move(prometheus), api, clock_, std::move(authenticate));
   return {};
+}
+
+std::vector<prometheus::MetricFamily> Aggregator::usage_api_families() const {
+  std::vector<prometheus::MetricFamily> out;
+  auto replies = metrics::counter_family("nodepack_usage_api_replies_total",
+                                         "Replies of the usage API (/api/<metric>, /api/v1/accounting) by outcome: ok, "
+                                         "refused (4xx), prometheus_failed (502), unavailable (503 API off, 501)");
+  const auto& s = api_->stats();
+  metrics::add_sample(replies, {{"outcome", "ok"}}, static_cast<double>(s.ok.load()));
+  metrics::add_sample(replies, {{"outcome", "refused"}}, static_cast<double>(s.refused.load()));
+  metrics::add_sample(replies, {{"outcome", "prometheus_failed"}}, static_cast<double>(s.prometheus_failures.load()));
+  metrics::add_sample(replies, {{"outcome", "unavailable"}}, static_cast<double>(s.unavailable.load()));
+  out.push_back(std::move(replies));
+  if (auth_) {
+    const auto& a = auth_->stats();
+    auto attempts = metrics::counter_family(
+        "nodepack_auth_attempts_total",
+        "Authentication attempts on the usage API and web UI by result: ok, failed (wrong credentials), "
+        "rate_limited (429), missing (no or stale credentials)");
+    metrics::add_sample(attempts, {{"result", "ok"}}, static_cast<double>(a.successes.load()));
+    metrics::add_sample(attempts, {{"result", "failed"}}, static_cast<double>(a.failures.load()));
+    metrics::add_sample(attempts, {{"result", "rate_limited"}}, static_cast<double>(a.rate_limited.load()));
+    metrics::add_sample(attempts, {{"result", "missing"}}, static_cast<double>(a.missing.load()));
+    out.push_back(std::move(attempts));
+    auto reloads = metrics::counter_family("nodepack_auth_file_reloads_total",
+                                           "Re-reads of the users and tokens files by result (error: old table kept)");
+    metrics::add_sample(reloads, {{"result", "ok"}}, static_cast<double>(a.reloads.load()));
+    metrics::add_sample(reloads, {{"result", "error"}}, static_cast<double>(a.reload_errors.load()));
+    out.push_back(std::move(reloads));
+    auto sessions = metrics::gauge_family("nodepack_auth_sessions", "Web sessions currently open");
+    metrics::add_sample(sessions, {}, static_cast<double>(auth_->session_count()));
+    out.push_back(std::move(sessions));
+  }
+  return out;
 }
 
 web::WebDeps Aggregator::web_deps() {

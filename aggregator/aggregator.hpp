@@ -112,6 +112,7 @@ class Aggregator {
 
   Result<void> start_usage_api();
   web::WebDeps web_deps();
+  std::vector<prometheus::MetricFamily> usage_api_families() const;
   http::Router make_router();
   http::Reply sync_page(const http::Request& request) const;
 

@@ -11,6 +11,12 @@
 #include <cstdio>
 #include <map>
 
+// GCC 12 reports -Wmismatched-new-delete for coroutines that await other coroutines
+// through Asio's frame allocator (a GCC 12 false positive: the new and delete it pairs are both Asio's).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace nodepack::billing {
 namespace {
 
@@ -139,7 +145,32 @@ void Api::add_routes(http::Router& router) {
   });
 }
 
+void Api::count(const Reply& reply) {
+  const unsigned code = reply.response.result_int();
+  if (code < 400) {
+    ++stats_.ok;
+  } else if (code < 500) {
+    ++stats_.refused;
+  } else if (code == 502) {
+    ++stats_.prometheus_failures;
+  } else {
+    ++stats_.unavailable;
+  }
+}
+
 asio::awaitable<Reply> Api::handle_metric(const Request& request, const http::RequestInfo& info) {
+  auto reply = co_await metric_reply(request, info);
+  count(reply);
+  co_return reply;
+}
+
+asio::awaitable<Reply> Api::handle_accounting(const Request& request, const http::RequestInfo& info) {
+  auto reply = co_await accounting_reply(request, info);
+  count(reply);
+  co_return reply;
+}
+
+asio::awaitable<Reply> Api::metric_reply(const Request& request, const http::RequestInfo& info) {
   if (!client_) {
     co_return json_error(request, status::service_unavailable, "api_disabled",
                          "the usage API is off: the aggregator was started without --prometheus-url");
@@ -251,7 +282,7 @@ asio::awaitable<Reply> Api::handle_metric(const Request& request, const http::Re
   co_return json_reply(request, out);
 }
 
-asio::awaitable<Reply> Api::handle_accounting(const Request& request, const http::RequestInfo& info) {
+asio::awaitable<Reply> Api::accounting_reply(const Request& request, const http::RequestInfo& info) {
   if (!client_) {
     co_return json_error(request, status::service_unavailable, "api_disabled",
                          "the usage API is off: the aggregator was started without --prometheus-url");

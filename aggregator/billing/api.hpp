@@ -10,7 +10,9 @@
 #include "common/clock.hpp"
 #include "http/server.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +34,14 @@ struct Access {
 // function so this code does not depend on how authentication is configured.
 using Authenticate = std::function<std::variant<Access, http::Response>(const http::Request&, const http::RequestInfo&)>;
 
+// What the API answered, for the aggregator's /metrics.
+struct ApiStats {
+  std::atomic<std::uint64_t> ok{0};                   // 2xx
+  std::atomic<std::uint64_t> refused{0};              // 4xx: bad requests, 401, 403, 404, 405, 429
+  std::atomic<std::uint64_t> prometheus_failures{0};  // 502: Prometheus down, slow, or answering an error
+  std::atomic<std::uint64_t> unavailable{0};          // other 5xx: API off (503), not collected (501)
+};
+
 struct ApiOptions {
   std::chrono::seconds max_range{400 * 24 * 3600};
   std::int64_t billing_step = 300;  // seconds
@@ -49,7 +59,14 @@ class Api {
   boost::asio::awaitable<http::Reply> handle_metric(const http::Request& request, const http::RequestInfo& info);
   boost::asio::awaitable<http::Reply> handle_accounting(const http::Request& request, const http::RequestInfo& info);
 
+  const ApiStats& stats() const { return stats_; }
+
  private:
+  boost::asio::awaitable<http::Reply> metric_reply(const http::Request& request, const http::RequestInfo& info);
+  boost::asio::awaitable<http::Reply> accounting_reply(const http::Request& request, const http::RequestInfo& info);
+  void count(const http::Reply& reply);
+
+  ApiStats stats_;
   std::unique_ptr<PrometheusClient> client_;
   ApiOptions options_;
   const Clock& clock_;

@@ -108,8 +108,13 @@ TEST_CASE("aggregator: the API behind the users file, namespace restriction, /me
   auto basic = send(port, bhttp::verb::get, "/api", "", {{"Authorization", "Basic YWRtaW46c2VjcmV0"}});
   CHECK(basic.status == 200);
 
-  // Everything else keeps its own switches.
-  CHECK(get(port, "/metrics", "").status == 200);
+  // Everything else keeps its own switches; /metrics counts what the API and auth answered.
+  const auto scrape = get(port, "/metrics", "");
+  CHECK(scrape.status == 200);
+  CHECK_THAT(scrape.body, Catch::Contains("nodepack_usage_api_replies_total{outcome=\"ok\"} 5"));
+  CHECK_THAT(scrape.body, Catch::Contains("nodepack_usage_api_replies_total{outcome=\"refused\"} 5"));
+  CHECK_THAT(scrape.body, Catch::Contains("nodepack_usage_api_replies_total{outcome=\"prometheus_failed\"} 0"));
+  CHECK_THAT(scrape.body, Catch::Contains("nodepack_auth_attempts_total{result=\"failed\"} 1"));
   CHECK(get(port, "/healthz", "").status == 200);
   CHECK(get(port, "/web/login", "").status == 200);  // the web UI is served by the same port
 }
