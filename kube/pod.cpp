@@ -208,19 +208,21 @@ Result<ContainerStatus> parse_container_status(const PodReader& r, const json::v
     NODEPACK_ASSIGN(status_resources.limits, r.resources(*res, "limits", res_path));
     s.resources = std::move(status_resources);
   }
-  const json::object* state = nullptr;
-  NODEPACK_ASSIGN(state, r.object(o, "state", path));
-  if (state != nullptr) {
+  // Read leniently: the state changes no request, so a malformed one must not cost the pod.
+  const json::value* state = PodReader::field(o, "state");
+  if (state != nullptr && state->is_object()) {
     for (const char* which : {"running", "waiting", "terminated"}) {
-      if (PodReader::field(*state, which) != nullptr) {
+      if (PodReader::field(state->get_object(), which) != nullptr) {
         s.state = which;
         break;
       }
     }
-    const json::object* running = nullptr;
-    NODEPACK_ASSIGN(running, r.object(*state, "running", path + ".state"));
-    if (running != nullptr) {
-      NODEPACK_ASSIGN(s.started_at, r.string(*running, "startedAt", path + ".state.running"));
+    const json::value* running = PodReader::field(state->get_object(), "running");
+    const json::value* started = running != nullptr && running->is_object()
+                                     ? PodReader::field(running->get_object(), "startedAt")
+                                     : nullptr;
+    if (started != nullptr && started->is_string()) {
+      s.started_at = std::string(started->get_string());
     }
   }
   return s;
