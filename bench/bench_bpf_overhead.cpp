@@ -141,6 +141,21 @@ void report(const char* who, const std::vector<ProgInfo>& before, const std::vec
   std::printf("  load: %.0f round trips/s (%.1f%% of untraced)\n", rate, baseline > 0 ? 100.0 * rate / baseline : 0.0);
 }
 
+// The kernel's answers, except that "sched_info" can be denied to measure the fallback.
+class WithoutSchedInfo final : public nb::FeatureProbe {
+ public:
+  explicit WithoutSchedInfo(bool deny) : deny_(deny) {}
+
+ protected:
+  bool probe(std::string_view feature) override {
+    return (deny_ && feature == "sched_info") ? false : real_.supports(feature);
+  }
+
+ private:
+  bool deny_;
+  nb::KernelFeatureProbe real_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,8 +203,10 @@ int main(int argc, char** argv) {
     }
     return v;
   };
-  {
-    nb::KernelFeatureProbe probe;
+  // The variant the collector picks on this kernel, then the wake-up-program variant it falls
+  // back to where the scheduler's run-queue stamps are not available.
+  for (bool classic : {false, true}) {
+    WithoutSchedInfo probe(classic);
     nb::SchedCollector sched(probe);
     if (auto r = sched.start(); !r) {
       std::fprintf(stderr, "nodepack sched collector did not load: %s\n", r.error().message.c_str());
@@ -198,7 +215,12 @@ int main(int argc, char** argv) {
     auto before = to_info(sched.program_stats());
     double rate = run_load(o);
     auto after = to_info(sched.program_stats());
-    report("nodepack sched (per-cgroup run-queue histogram + context switches)", before, after, rate, baseline);
+    const std::string who = "nodepack sched, variant " + std::string(sched.variant()) +
+                            " (per-cgroup run-queue histogram + context switches)";
+    report(who.c_str(), before, after, rate, baseline);
+    if (sched.variant() != "sched_info") {
+      break;  // already the fallback
+    }
   }
   if (o.syscalls) {
     // The load's read/write calls are in the default tracked set: every syscall of the load pays

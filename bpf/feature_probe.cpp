@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <memory>
 
 namespace nodepack::bpf {
@@ -69,6 +70,26 @@ bool tracepoint_arg_is_pointer(const std::string& tp, unsigned index) {
   return arg != nullptr && btf_is_ptr(arg);
 }
 
+// Does kernel BTF describe `struct <name>` with a member `member`?
+bool struct_has_member(const char* name, std::string_view member) {
+  std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());
+  if (!btf) {
+    return false;
+  }
+  int id = btf__find_by_name_kind(btf.get(), name, BTF_KIND_STRUCT);
+  const struct btf_type* t = id > 0 ? btf__type_by_id(btf.get(), id) : nullptr;
+  if (t == nullptr) {
+    return false;
+  }
+  const struct btf_member* m = btf_members(t);
+  for (unsigned i = 0; i < btf_vlen(t); ++i, ++m) {
+    if (const char* n = btf__name_by_offset(btf.get(), m->name_off); n != nullptr && member == n) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Parameters of the tracepoint's BTF prototype, the hidden context included; 0 when unknown.
 unsigned tracepoint_arity(const std::string& tp) {
   std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());
@@ -105,6 +126,19 @@ bool KernelFeatureProbe::probe(std::string_view feature) {
   if (feature == "kfree_skb:reason" || feature == "kfree_skb:rx_sk") {
     // Linux 5.17 added the drop reason, 6.13 the receiving socket: (ctx, skb, location, reason, rx_sk).
     return tracepoint_arity("kfree_skb") >= (feature == "kfree_skb:reason" ? 4u : 5u);
+  }
+  if (feature == "sched_info") {
+    // The scheduler's run-queue stamps (task_struct.sched_info.last_queued, CONFIG_SCHED_INFO),
+    // the run queue reachable from a task (cfs_rq->rq, CONFIG_FAIR_GROUP_SCHED, for its clock),
+    // and the accounting actually running:
+    // before Linux 5.14 it ran only with schedstats or delay accounting on. A process that has
+    // run has a non-zero third field ("timeslices") in /proc/self/schedstat exactly then.
+    if (!struct_has_member("sched_info", "last_queued") || !struct_has_member("cfs_rq", "rq")) {
+      return false;
+    }
+    std::ifstream in("/proc/self/schedstat");
+    unsigned long long on_cpu_ns = 0, run_delay_ns = 0, timeslices = 0;
+    return static_cast<bool>(in >> on_cpu_ns >> run_delay_ns >> timeslices) && timeslices > 0;
   }
   if (feature == "block_rq_issue:request_first") {
     // Linux 5.11 dropped block_rq_issue's leading request_queue argument.

@@ -6,8 +6,20 @@
  * and ends when sched_switch picks it. The wait is charged to the cgroup of the task that waited,
  * read from the task itself, never from whatever task is current.
  *
- * Each hook exists twice: tp_btf (BTF-typed, cheapest) and raw_tp (any kernel with raw
- * tracepoints). User space turns autoload off for the variant the kernel cannot take. */
+ * Each hook exists twice: tp_btf (BTF-typed) and raw_tp (any kernel with raw tracepoints).
+ * User space turns autoload off for the variant the kernel cannot take.
+ *
+ * Cheapest of all, and preferred where the kernel keeps schedstat-style run-queue timestamps
+ * (CONFIG_SCHED_INFO, live since Linux 5.14 without delay accounting or schedstats switched on):
+ * sched_switch_info alone, no wake-up programs, no clock read, no per-task storage. The
+ * scheduler itself stamps next->sched_info.last_queued with its run-queue clock when the task is
+ * enqueued (wake-up, new task, or a running task switched out); at sched_switch the run queue's
+ * clock has just been updated under its lock, so rq->clock - last_queued is the wait the kernel
+ * is about to add to the task's run_delay. Waits split by a migration count only from the last
+ * enqueue (on the new CPU); a task preempted after it set a sleeping state is not re-stamped
+ * (bcc's runqlat counts that wait through `preempt`). Context switches are counted when a task
+ * is switched in, one lookup per switch instead of two; every switch-in is followed by a
+ * switch-out, so per cgroup the count differs from switch-outs only by the tasks on a CPU now. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -89,6 +101,34 @@ static __always_inline __u64 wait_ends(struct task_struct *p, bool btf)
 	ts = *slot;
 	bpf_map_delete_elem(&waiting, &tid);
 	return ts;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch_info, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	const struct rq *rq;
+	struct sched_cg_stats *st;
+	__u64 queued, now, cgid;
+
+	if (!next->pid)
+		return 0; /* the idle task */
+	if (!bpf_core_field_exists(next->sched_info.last_queued) || !bpf_core_field_exists(next->se.cfs_rq->rq))
+		return 0;
+	queued = next->sched_info.last_queued;
+	cgid = nodepack_task_cgroup_id_btf(next);
+	st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
+	if (!st)
+		return 0;
+	st->context_switches++;
+	if (!queued)
+		return 0; /* not stamped (see above) */
+	/* This CPU's run queue: a task's se.cfs_rq is always on the task's CPU (set_task_rq(), for
+	 * every scheduling class), and next is about to run here. (The per-CPU `runqueues` symbol
+	 * would do too, but needs kallsyms of data, often not built in.) */
+	rq = next->se.cfs_rq->rq;
+	now = rq->clock;
+	nodepack_hist_record(&st->runq, now > queued ? now - queued : 0, false);
+	return 0;
 }
 
 static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next,

@@ -21,9 +21,11 @@ SchedCollector::~SchedCollector() = default;
 
 Result<void> SchedCollector::start() {
   route_libbpf_logs_to_spdlog();
-  const bool btf = features_.supports("tp_btf:sched_switch") && features_.supports("tp_btf:sched_wakeup") &&
+  // Preferred: one program reading the scheduler's own enqueue stamps (see sched.bpf.c).
+  const bool info = features_.supports("tp_btf:sched_switch") && features_.supports("sched_info");
+  const bool btf = !info && features_.supports("tp_btf:sched_switch") && features_.supports("tp_btf:sched_wakeup") &&
                    features_.supports("tp_btf:sched_wakeup_new");
-  if (!btf && !features_.supports("raw_tp")) {
+  if (!info && !btf && !features_.supports("raw_tp")) {
     return fail("kernel takes neither tp_btf nor raw_tp programs");
   }
   auto skel = Skeleton<sched_bpf>::open();
@@ -31,22 +33,23 @@ Result<void> SchedCollector::start() {
     return skel.error();
   }
   auto& s = *skel;
+  bpf_program__set_autoload(s->progs.sched_switch_info, info);
   for (auto* prog : {s->progs.sched_wakeup_btf, s->progs.sched_wakeup_new_btf, s->progs.sched_switch_btf}) {
     bpf_program__set_autoload(prog, btf);
   }
   for (auto* prog : {s->progs.sched_wakeup_raw, s->progs.sched_wakeup_new_raw, s->progs.sched_switch_raw}) {
-    bpf_program__set_autoload(prog, !btf);
+    bpf_program__set_autoload(prog, !info && !btf);
   }
   // Only the wait-start store the chosen programs use is created.
   bpf_map__set_autocreate(s->maps.task_enqueued, btf);
-  bpf_map__set_autocreate(s->maps.waiting, !btf);
+  bpf_map__set_autocreate(s->maps.waiting, !info && !btf);
   if (auto r = s.load(); !r) {
     return r;
   }
   if (auto r = s.attach(); !r) {
     return r;
   }
-  variant_ = btf ? "tp_btf" : "raw_tp";
+  variant_ = info ? "sched_info" : btf ? "tp_btf" : "raw_tp";
   spdlog::info("bpf collector sched: attached ({})", variant_);
   impl_ = std::make_unique<Impl>(Impl{std::move(s)});
   return {};

@@ -132,6 +132,27 @@ TEST_CASE("sched: tp_btf programs charge switches and run-queue waits to the rig
   REQUIRE(status["sched"]);
   auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
   REQUIRE(sched != nullptr);
+  // The scheduler's own run-queue stamps where the kernel keeps them, else wake-up programs.
+  nb::KernelFeatureProbe probe;
+  CHECK(sched->variant() == (probe.supports("sched_info") ? "sched_info" : "tp_btf"));
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: tp_btf wake-up programs, where the scheduler's stamps are not available", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  nb::KernelFeatureProbe real;
+  if (!real.supports("tp_btf:sched_switch")) {
+    nb::test::skip_or_fail("no tp_btf for sched_switch on this kernel");
+    return;
+  }
+  auto probe = std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{{"sched_info", false}},
+                                                       true);
+  auto reg = fx.registry(std::move(probe));
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
   CHECK(sched->variant() == "tp_btf");
   fx.run_workloads();
   check_attribution(*reg, fx);
@@ -189,12 +210,15 @@ TEST_CASE("sched: per-program run counts come from kernel BPF stats", "[bpf][sch
   reg->start();
   fx.run_workloads();
   auto families = reg->Collect();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  const std::string program = sched->variant() == "sched_info" ? "sched_switch_info" : "sched_switch_btf";
   auto* runs = find_metric(families, "nodepack_bpf_program_run_count_total",
-                           {{"collector", "sched"}, {"program", "sched_switch_btf"}});
+                           {{"collector", "sched"}, {"program", program}});
   REQUIRE(runs != nullptr);
   CHECK(runs->counter.value >= 400);  // at least the switches of our own workload
   auto* time = find_metric(families, "nodepack_bpf_program_run_time_seconds_total",
-                           {{"collector", "sched"}, {"program", "sched_switch_btf"}});
+                           {{"collector", "sched"}, {"program", program}});
   REQUIRE(time != nullptr);
   CHECK(time->counter.value > 0);
   auto* cap = find_metric(families, "nodepack_bpf_map_capacity", {{"collector", "sched"}, {"map", "cg_stats"}});
