@@ -266,6 +266,12 @@ http::Router Agent::make_router() {
                                            numa_ ? numa_->zones_json() : boost::json::array()));
   });
   router.add("/debug/pods", [this](const Request& r) { return debug_pods(r); });
+  router.add("/debug/accounting", [this](const Request& r) {
+    if (!accounting_) {
+      return Reply{http::make_response(r, beast::http::status::not_found, "accounting is disabled\n"), {}};
+    }
+    return json_reply(r, accounting::accounts_json(accounting_->integrator().snapshot(clock_.now())));
+  });
   router.add("/debug/numa", [this](const Request& r) {
     if (!numa_) {
       return Reply{http::make_response(r, beast::http::status::not_found, "NUMA collection is disabled\n"), {}};
@@ -372,7 +378,7 @@ http::Reply Agent::index_page(const Request& request) const {
   body += "</table><h2>Endpoints</h2><ul>";
   for (const auto& path : {options_.metrics_path, std::string("/healthz"), std::string("/readyz"),
                            std::string("/sync"), std::string("/report"), std::string("/debug/pods"),
-                           std::string("/debug/numa")}) {
+                           std::string("/debug/numa"), std::string("/debug/accounting")}) {
     body += "<li><a href=\"" + html_escape(path) + "\">" + html_escape(path) + "</a></li>";
   }
   body += "</ul></body></html>\n";

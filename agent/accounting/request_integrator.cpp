@@ -3,6 +3,8 @@
 #include "common/rfc3339.hpp"
 #include "kube/pod_requests.hpp"
 
+#include <boost/json.hpp>
+
 #include <set>
 
 namespace nodepack::agent::accounting {
@@ -93,6 +95,40 @@ ContainerRates pod_level_rates(const kube::Pod& pod) {
   r.cpu_request = value_or_zero(extra, "cpu");
   r.memory_request = value_or_zero(extra, "memory");
   return r;
+}
+
+boost::json::array accounts_json(const std::vector<ContainerAccount>& accounts) {
+  boost::json::array out;
+  for (const auto& a : accounts) {
+    boost::json::object o;
+    o["namespace"] = a.namespace_name;
+    o["pod"] = a.pod;
+    o["container"] = a.container;
+    o["pod_uid"] = a.pod_uid;
+    o["charging"] = a.charging;
+    o["restored"] = a.restored;
+    o["integrated_until"] = format_rfc3339(a.integrated_until);
+    o["ended"] = a.ended ? boost::json::value(format_rfc3339(*a.ended)) : boost::json::value(nullptr);
+    o["cpu_request"] = a.rates.cpu_request.to_string();
+    o["cpu_limit"] = a.rates.cpu_limit ? boost::json::value(a.rates.cpu_limit->to_string()) : nullptr;
+    o["memory_request"] = a.rates.memory_request.to_string();
+    o["memory_limit"] = a.rates.memory_limit ? boost::json::value(a.rates.memory_limit->to_string()) : nullptr;
+    o["cpu_requested_core_seconds"] = a.cpu_requested.to_string();
+    if (a.has_cpu_limit) {
+      o["cpu_limited_core_seconds"] = a.cpu_limited.to_string();
+    }
+    o["memory_requested_byte_seconds"] = a.memory_requested.to_string();
+    if (a.has_memory_used) {
+      o["memory_used_byte_seconds"] = a.memory_used.to_string();
+    }
+    boost::json::object gpus;
+    for (const auto& [resource, value] : a.gpu_seconds) {
+      gpus[resource] = value.to_string();
+    }
+    o["gpu_allocated_seconds"] = std::move(gpus);
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 RequestIntegrator::RequestIntegrator(std::chrono::nanoseconds retention) : retention_(retention) {}

@@ -19,6 +19,8 @@
 #include "kube/pod.hpp"
 #include "kube/quantity.hpp"
 
+#include <boost/json/array.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -82,6 +84,9 @@ ContainerRates pod_level_rates(const kube::Pod& pod);
 // requests (in-place resize allocated/actuated included, as the scheduler counts them) and the
 // actuated limits where the kubelet reports them, else the spec's.
 ContainerRates container_rates(const kube::Pod& pod, const kube::Container& container, bool is_init);
+
+// The accounts with their exact integrals as decimal strings, for /debug/accounting.
+boost::json::array accounts_json(const std::vector<ContainerAccount>& accounts);
 
 class RequestIntegrator {
  public:

@@ -123,6 +123,13 @@ TEST_CASE("agent /metrics: requested core-seconds through add, resize, restart a
   CHECK(*h.value(R"(nodepack_accounting_start_time_seconds{node="n1"})") ==
         std::chrono::duration<double>((h.t0 + seconds(220)).time_since_epoch()).count());
 
+  // The exact figures behind the doubles.
+  const auto debug = json::parse(http_get(h.agent->endpoint().port(), "/debug/accounting").body).as_array();
+  REQUIRE(debug.size() == 1);
+  CHECK(debug[0].at("cpu_requested_core_seconds").as_string() == "230.000000000000000000");
+  CHECK(debug[0].at("cpu_request").as_string() == "1500m");
+  CHECK(debug[0].at("restored").as_bool());
+
   h.at(300);
   REQUIRE(h.api.remove(Kind::pod, "team-a", "web"));
   REQUIRE(eventually([&] { return !h.value(request_gauge).has_value(); }));
