@@ -29,16 +29,26 @@ std::string replace_window(std::string_view expression, std::int64_t window) {
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
-// Σ over containers and steps of max(used, requested), each a counter's increase in one step,
-// over the `range` seconds ending at the evaluation time: the subquery's points are the steps'
-// ends, strictly after the range's start.
+// Per container: what it requested over the range plus, step by step, what it used beyond its
+// request; and never less than what it used over the range. In the range's interior this is the
+// sum over steps of max(used, requested). The whole-range figures come from increase() over the
+// range, so a container that started or ended inside it is counted as `used` and `requested` are
+// (a step holding a single sample of it has no increase of its own).
 std::string billable(std::string_view used, std::string_view requested, const std::string& matcher,
                      const std::string& by, std::int64_t range, std::int64_t step) {
   const std::string per_container = "sum by (namespace, pod, container) (increase(";
-  const std::string u = per_container + selector(used, matcher) + "[" + seconds(step) + "]))";
-  const std::string q = per_container + selector(requested, matcher) + "[" + seconds(step) + "]))";
-  return "sum by (" + by + ") (sum_over_time((" + u + " >= " + q + " or " + q + " or " + u + ")[" +
-         std::to_string(range * 1000 - 1) + "ms:" + seconds(step) + "]))";
+  const auto increase = [&](std::string_view counter, std::int64_t window) {
+    return per_container + selector(counter, matcher) + "[" + seconds(window) + "]))";
+  };
+  const std::string u_step = increase(used, step);
+  const std::string q_step = increase(requested, step);
+  // The subquery's points are the steps' ends, strictly after the range's start.
+  const std::string excess = "sum_over_time(clamp_min(" + u_step + " - " + q_step + " or " + u_step + ", 0)[" +
+                             std::to_string(range * 1000 - 1) + "ms:" + seconds(step) + "])";
+  const std::string u_total = increase(used, range);
+  const std::string q_total = increase(requested, range);
+  const std::string owed = "(" + q_total + " + " + excess + " or " + q_total + " or " + excess + ")";
+  return "sum by (" + by + ") (" + owed + " >= " + u_total + " or " + u_total + " or " + owed + ")";
 }
 
 }  // namespace

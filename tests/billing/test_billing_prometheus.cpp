@@ -1,5 +1,5 @@
 // Every aggregation mode, the defaults and the accounting endpoint against a real Prometheus
-// loaded with usage_fixture.py's data (3 namespaces, 5 pods, 6 containers, 2 nodes; a sample a
+// loaded with usage_fixture.py's data (3 namespaces, 6 pods, 7 containers, 3 nodes; a sample a
 // minute from 2026-01-01T00:00:00Z to 02:00:00Z). Hidden ([.prometheus]): billing_prometheus_test.sh
 // starts Prometheus and runs these with NODEPACK_TEST_PROMETHEUS_URL set.
 //
@@ -14,7 +14,12 @@
 //   beta/b2/app          n1    0.2       0.5               0.25         1          700
 //   gamma/g1/app         n2    2         1, 3 from 01:00   4            4          5000               2
 //
-// network rx (bytes/s): default/a1 eth0 10; beta/b1 eth0 100 + eth1 50. Node allocatable cpu: n1 8, n2 4.
+// beta/b3/app on n3 came and went: it ran 00:39:30 to 01:10:30, scraped 00:40 to 01:10, counters from
+// zero: cpu used 1, requested 0.5; memory used 1 GiB, requested 2 GiB. Over 00:30-01:30 Prometheus'
+// increase() of its 31 samples (1800 s apart, first value 30 s of use) extrapolates back to zero
+// (30 s) and half a scrape interval (30 s) past the last sample: 1860 s, which is its real life.
+// network rx (bytes/s): default/a1 eth0 10; beta/b1 eth0 100 + eth1 50. Node allocatable cpu: n1 8,
+// n2 4 (n3 has none, so it has no utilization).
 
 #include "billing_harness.hpp"
 
@@ -158,7 +163,7 @@ TEST_CASE("prometheus: pod-by-namespace", "[.prometheus]") {
   check_totals(usage, {{{"default", "a1"}, 110}, {{"default", "a2"}, 2000}}, {"namespace", "pod"});
   auto beta = ok(post(api.port(), "/api/cpu/usage", body(R"("agg": "pod-by-namespace", "namespace": "beta")")));
   CHECK(beta.at("aggregate") == "increase");
-  check_totals(beta, {{{"beta", "b1"}, 3600}, {{"beta", "b2"}, 720}}, {"namespace", "pod"});
+  check_totals(beta, {{{"beta", "b1"}, 3600}, {{"beta", "b2"}, 720}, {{"beta", "b3"}, 1860}}, {"namespace", "pod"});
 }
 
 TEST_CASE("prometheus: all-namespace", "[.prometheus]") {
@@ -167,7 +172,7 @@ TEST_CASE("prometheus: all-namespace", "[.prometheus]") {
   // namespace and limit are ignored.
   auto rate = ok(post(api.port(), "/api/cpu/usage_rate", body(R"("agg": "all-namespace", "namespace": "beta", "limit": 1)")));
   CHECK(rate.at("namespace").is_null());
-  check_totals(rate, {{{"beta"}, 1200}, {{"default"}, 800}, {{"gamma"}, 2000}}, {"namespace"});
+  check_totals(rate, {{{"beta"}, (3600 + 720 + 1860) / 3.6}, {{"default"}, 800}, {{"gamma"}, 2000}}, {"namespace"});
   auto usage = ok(post(api.port(), "/api/memory/usage", body(R"("agg": "all-namespace")")));
   check_totals(usage, {{{"beta"}, 1200}, {{"default"}, 2110}, {{"gamma"}, 5000}}, {"namespace"});
   auto rx = ok(post(api.port(), "/api/network/rx", body(R"("agg": "all-namespace")")));
@@ -177,7 +182,7 @@ TEST_CASE("prometheus: all-namespace", "[.prometheus]") {
   check_totals(nodes, {{{"n1"}, 0.25}, {{"n2"}, 0.5}}, {"node"});
   // A user restricted to beta and gamma sees only those.
   auto restricted = ok(post(api.port(), "/api/cpu/usage_rate", body(R"("agg": "all-namespace")"), "bob"));
-  check_totals(restricted, {{{"beta"}, 1200}, {{"gamma"}, 2000}}, {"namespace"});
+  check_totals(restricted, {{{"beta"}, (3600 + 720 + 1860) / 3.6}, {{"gamma"}, 2000}}, {"namespace"});
 }
 
 TEST_CASE("prometheus: all-pod", "[.prometheus]") {
@@ -186,11 +191,12 @@ TEST_CASE("prometheus: all-pod", "[.prometheus]") {
   auto usage = ok(post(api.port(), "/api/cpu/usage", body(R"("agg": "all-pod", "namespace": "beta")")));
   CHECK(usage.at("namespace").is_null());
   check_totals(usage,
-               {{{"beta", "b1"}, 3600}, {{"beta", "b2"}, 720}, {{"default", "a1"}, 1080}, {{"default", "a2"}, 1800},
-                {{"gamma", "g1"}, 7200}},
+               {{{"beta", "b1"}, 3600}, {{"beta", "b2"}, 720}, {{"beta", "b3"}, 1860}, {{"default", "a1"}, 1080},
+                {{"default", "a2"}, 1800}, {{"gamma", "g1"}, 7200}},
                {"namespace", "pod"});
   auto rate = ok(post(api.port(), "/api/cpu/usage_rate", body(R"("agg": "all-pod")"), "alice"));
-  check_totals(rate, {{{"beta", "b1"}, 1000}, {{"beta", "b2"}, 200}}, {"namespace", "pod"});
+  check_totals(rate, {{{"beta", "b1"}, 1000}, {{"beta", "b2"}, 200}, {{"beta", "b3"}, 1860 / 3.6}},
+               {"namespace", "pod"});
 }
 
 TEST_CASE("prometheus: accounting by namespace, JSON", "[.prometheus]") {
@@ -205,11 +211,14 @@ TEST_CASE("prometheus: accounting by namespace, JSON", "[.prometheus]") {
   REQUIRE(rows.size() == 3);
   // Billable per container and 5-minute step is max(used, requested): default 0.5 + 0.1 + 0.5;
   // gamma 2 for the first half hour (requested 1) and 3 for the second (requested 3 from 01:00).
+  // beta/b3 (came and went): requested 930 s + 6 steps of 150 s beyond it = 1830 s, less than the
+  // 1860 s it used, so 1860 s; memory: requested 3720 GiB s, used 1860.
+  const double b3 = 1860.0 / 3600;
   struct Want {
     const char* ns;
     double cpu_used, cpu_requested, cpu_billable, memory_used, memory_requested, memory_billable, gpu;
   };
-  const Want want[] = {{"beta", 1.2, 1.5, 1.5, 1.25, 2, 2, 0},
+  const Want want[] = {{"beta", 1.2 + b3, 1.5 + b3 / 2, 1.5 + b3, 1.25 + b3, 2 + 2 * b3, 2 + 2 * b3, 0},
                        {"default", 0.8, 0.85, 1.1, 4.5, 4.5, 5.5, 0},
                        {"gamma", 2, 2, 2.5, 4, 4, 4, 2}};
   for (std::size_t i = 0; i < 3; ++i) {
@@ -240,6 +249,7 @@ TEST_CASE("prometheus: accounting by pod, CSV, one namespace and restricted user
         "memory_gib_hours_requested,memory_gib_hours_billable,gpu_hours\n"
         "beta,b1,1.000000,1.000000,1.000000,1.000000,1.000000,1.000000,0.000000\n"
         "beta,b2,0.200000,0.500000,0.500000,0.250000,1.000000,1.000000,0.000000\n"
+        "beta,b3,0.516667,0.258333,0.516667,0.516667,1.033333,1.033333,0.000000\n"
         "default,a1,0.300000,0.600000,0.600000,1.500000,2.500000,2.500000,0.000000\n"
         "default,a2,0.500000,0.250000,0.500000,3.000000,2.000000,3.000000,0.000000\n"
         "gamma,g1,2.000000,2.000000,2.500000,4.000000,4.000000,4.000000,2.000000\n");
@@ -253,7 +263,7 @@ TEST_CASE("prometheus: accounting by pod, CSV, one namespace and restricted user
   CHECK(alice.body ==
         "namespace,cpu_core_hours_used,cpu_core_hours_requested,cpu_core_hours_billable,memory_gib_hours_used,"
         "memory_gib_hours_requested,memory_gib_hours_billable,gpu_hours\n"
-        "beta,1.200000,1.500000,1.500000,1.250000,2.000000,2.000000,0.000000\n");
+        "beta,1.716667,1.758333,2.016667,1.766667,3.033333,3.033333,0.000000\n");
 }
 
 TEST_CASE("prometheus: bad requests never reach Prometheus' data", "[.prometheus]") {

@@ -139,7 +139,7 @@ TEST_CASE("namespace scope: one namespace, the allowed ones, or all") {
   CHECK(q.promql == "sum by (namespace) (increase(kpod_cpu_usage_seconds_total{namespace=~\"beta|gamma\"}[3600s]))");
 }
 
-TEST_CASE("accounting: increases over the range, billable as the larger of used and requested per step") {
+TEST_CASE("accounting: increases over the range; billable: requested plus use beyond it per step, at least used") {
   AccountingRequest r;
   r.from = t0 + 1800;
   r.to = t0 + 5400;
@@ -158,11 +158,17 @@ TEST_CASE("accounting: increases over the range, billable as the larger of used 
   CHECK(q.gpu.promql ==
         "sum by (namespace, pod) (increase(nodepack_container_gpu_allocated_seconds_total{namespace=\"gamma\"}"
         "[3600s])) / 3600");
-  const std::string u =
-      "sum by (namespace, pod, container) (increase(kpod_cpu_usage_seconds_total{namespace=\"gamma\"}[300s]))";
-  const std::string rq = "sum by (namespace, pod, container) "
-                         "(increase(nodepack_container_cpu_requested_core_seconds_total{namespace=\"gamma\"}[300s]))";
-  CHECK(q.cpu_billable.promql == "sum by (namespace, pod) (sum_over_time((" + u + " >= " + rq + " or " + rq + " or " +
-                                     u + ")[3599999ms:300s])) / 3600");
+  const auto per_container = [](const std::string& counter, const char* window) {
+    return "sum by (namespace, pod, container) (increase(" + counter + "{namespace=\"gamma\"}[" + window + "]))";
+  };
+  const std::string u = per_container("kpod_cpu_usage_seconds_total", "300s");
+  const std::string rq = per_container("nodepack_container_cpu_requested_core_seconds_total", "300s");
+  const std::string u_total = per_container("kpod_cpu_usage_seconds_total", "3600s");
+  const std::string rq_total = per_container("nodepack_container_cpu_requested_core_seconds_total", "3600s");
+  const std::string excess =
+      "sum_over_time(clamp_min(" + u + " - " + rq + " or " + u + ", 0)[3599999ms:300s])";
+  const std::string owed = "(" + rq_total + " + " + excess + " or " + rq_total + " or " + excess + ")";
+  CHECK(q.cpu_billable.promql ==
+        "sum by (namespace, pod) (" + owed + " >= " + u_total + " or " + u_total + " or " + owed + ") / 3600");
   CHECK(q.cpu_billable.time_ms == (t0 + 5400) * 1000);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the billing test's OpenMetrics fixture: 3 namespaces, 5 pods, 6 containers, 2 nodes, a
-sample every 60 s from 2026-01-01T00:00:00Z for two hours. Every series is a straight line (or two
+"""Writes the billing test's OpenMetrics fixture: 3 namespaces, 6 pods (one that came and went),
+7 containers, 3 nodes, a sample every 60 s from 2026-01-01T00:00:00Z for two hours. Every series is a straight line (or two
 lines joined at 01:00), so each figure the API returns can be computed by hand; the expected
 numbers live in test_billing_prometheus.cpp next to the arithmetic.
 
@@ -24,6 +24,10 @@ CONTAINERS = [
     ("beta", "b2", "app", "n1", 0.2, (0.5, 0.5), 0.25, 1.0, (700, 700), 0),
     ("gamma", "g1", "app", "n2", 2.0, (1.0, 3.0), 4.0, 4.0, (5000, 5000), 2),
 ]
+# A pod that came and went: beta/b3/app on n3 ran from 00:39:30 to 01:10:30 (scraped 00:40 to
+# 01:10), its counters starting at zero: cpu used 1 core, requested 0.5; memory used 1 GiB,
+# requested 2 GiB. No gauges (imported blocks carry no staleness markers).
+SHORT_LIVED = [("beta", "b3", "app", "n3", 1.0, 0.5, 1.0, 2.0, T0 + 2370, T0 + 2400, T0 + 4200)]
 # Pod network (bytes/s per interface).
 NETWORK = [("default", "a1", "n1", "eth0", 10), ("beta", "b1", "n1", "eth0", 100), ("beta", "b1", "n1", "eth1", 50)]
 ALLOCATABLE_CPU = {"n1": 8, "n2": 4}
@@ -50,25 +54,33 @@ def piecewise(t, before, after, base=0.0):
 def main():
     out = []
 
-    def family(name, series):
+    def family(name, series, short=()):
         for labels, value_at in series:
             text = ",".join(f'{k}="{v}"' for k, v in labels)
             for t in times():
                 out.append(f"{name}{{{text}}} {fmt(value_at(t))} {t}")
+        # (labels, rate per second, born, first sample, last sample)
+        for labels, rate, born, first, last in short:
+            text = ",".join(f'{k}="{v}"' for k, v in labels)
+            for t in range(first, last + 1, STEP):
+                out.append(f"{name}{{{text}}} {fmt(rate * (t - born))} {t}")
 
     def labels(c, **extra):
         ns, pod, container, node = c[:4]
         return [("namespace", ns), ("pod", pod), ("container", container), ("node", node)] + list(extra.items())
 
     # Counters start at 1000 (a process that ran before the range) so increase() never sees zero.
+    def short(index, scale=1):
+        return [(labels(c), c[index] * scale, c[8], c[9], c[10]) for c in SHORT_LIVED]
+
     family("kpod_cpu_usage_seconds_total",
-           [(labels(c), lambda t, c=c: piecewise(t, c[4], c[4], 1000)) for c in CONTAINERS])
+           [(labels(c), lambda t, c=c: piecewise(t, c[4], c[4], 1000)) for c in CONTAINERS], short(4))
     family("nodepack_container_cpu_requested_core_seconds_total",
-           [(labels(c), lambda t, c=c: piecewise(t, c[5][0], c[5][1], 1000)) for c in CONTAINERS])
+           [(labels(c), lambda t, c=c: piecewise(t, c[5][0], c[5][1], 1000)) for c in CONTAINERS], short(5))
     family("nodepack_container_memory_used_byte_seconds_total",
-           [(labels(c), lambda t, c=c: piecewise(t, c[6] * GIB, c[6] * GIB)) for c in CONTAINERS])
+           [(labels(c), lambda t, c=c: piecewise(t, c[6] * GIB, c[6] * GIB)) for c in CONTAINERS], short(6, GIB))
     family("nodepack_container_memory_requested_byte_seconds_total",
-           [(labels(c), lambda t, c=c: piecewise(t, c[7] * GIB, c[7] * GIB)) for c in CONTAINERS])
+           [(labels(c), lambda t, c=c: piecewise(t, c[7] * GIB, c[7] * GIB)) for c in CONTAINERS], short(7, GIB))
     family("nodepack_container_gpu_allocated_seconds_total",
            [(labels(c, resource="nvidia.com/gpu"), lambda t, c=c: c[9] * (t - T0)) for c in CONTAINERS if c[9]])
     family("kpod_mem_cgroup_usage_bytes",
