@@ -310,6 +310,29 @@ TEST_CASE("prometheus client: an answer over the size bound is refused, not read
   CHECK(PrometheusClient::create({"https://prometheus.example:9091/sub/path/", {}, 1}).has_value());
 }
 
+TEST_CASE("prometheus client: a Prometheus that never answers is given up after the timeout") {
+  // A listening socket nobody accepts on: the kernel completes the handshake, nothing ever answers.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  PrometheusOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
+  o.timeout = std::chrono::milliseconds(200);
+  auto client = PrometheusClient::create(o);
+  REQUIRE(client.has_value());
+  std::optional<PromResult<std::vector<PromSeries>>> got;
+  const auto start = std::chrono::steady_clock::now();
+  boost::asio::co_spawn(io, (*client)->query_range("up", 0, 60, 60),
+                        [&](std::exception_ptr, auto r) { got = std::move(r); });
+  io.run();
+  const auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE(got.has_value());
+  REQUIRE_FALSE(got->has_value());
+  CHECK(got->error().kind == PromFailure::Kind::unavailable);
+  CHECK_THAT(got->error().reason, Catch::Contains("did not answer in time"));
+  CHECK(took >= std::chrono::milliseconds(200));
+  CHECK(took < std::chrono::seconds(5));
+}
+
 TEST_CASE("accounting CSV: header, one line per row, six decimals") {
   std::vector<AccountingRow> rows{{{"beta", "b1"}, 1, 1, 1, 1, 1, 1, 0}, {{"gamma", "g1"}, 2, 2, 2.5, 4, 4, 4, 2}};
   CHECK(accounting_csv({"namespace", "pod"}, rows) ==
