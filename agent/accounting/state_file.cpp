@@ -193,7 +193,8 @@ Result<std::optional<StoredState>> read_state_file(const fs::path& path) {
 
 Result<void> write_state_file(const fs::path& path, const StoredState& state) {
   const std::string text = render_state(state);
-  const fs::path temp = path.string() + ".tmp";
+  // Per process: an overlapping old and new agent never write into each other's temporary file.
+  const fs::path temp = path.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     return fail("cannot create " + temp.string() + ": " + std::strerror(errno));
@@ -214,12 +215,14 @@ Result<void> write_state_file(const fs::path& path, const StoredState& state) {
   // The data must be on disk before the rename makes it the state: after a power cut the file
   // is either the old state or the new one, never an empty one.
   const bool synced = ::fsync(fd) == 0;
-  const std::string why = std::strerror(errno);
+  const std::string sync_error = std::strerror(errno);
   if (::close(fd) != 0 || !synced) {
-    return fail("cannot flush " + temp.string() + ": " + (synced ? std::string(std::strerror(errno)) : why));
+    return fail("cannot flush " + temp.string() + ": " + (synced ? std::string(std::strerror(errno)) : sync_error));
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    return fail("cannot rename " + temp.string() + " to " + path.string() + ": " + std::strerror(errno));
+    const std::string rename_error = std::strerror(errno);
+    ::unlink(temp.c_str());
+    return fail("cannot rename " + temp.string() + " to " + path.string() + ": " + rename_error);
   }
   return {};
 }

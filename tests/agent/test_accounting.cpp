@@ -348,6 +348,17 @@ TEST_CASE("accounting: a corrupt state file is moved aside, counted, and countin
   CHECK_FALSE(parse_state("[]").has_value());
 }
 
+TEST_CASE("accounting: a state file that cannot be written is counted and counting goes on") {
+  TempDir dir;
+  Rig rig([&](AccountingOptions& o) { o.state_file = dir.path() / "no-such-dir/accounting.json"; });
+  rig.relist({web_pod("500m")});  // a change of rate: a write, which fails
+  rig.at(10);
+  auto m = rig.scrape();
+  CHECK(*metric(m, R"(nodepack_accounting_state_file_errors_total{node="n1",operation="write"})") == 1);
+  CHECK(*metric(m, R"(nodepack_accounting_state_file_errors_total{node="n1",operation="read"})") == 0);
+  CHECK(*metric(m, series(cpu_req, "web", "app")) == 5);
+}
+
 TEST_CASE("accounting: GPU-seconds from the device-manager checkpoint") {
   // The shared kubelet fixture: one Tegra GPU for pod bf52b2cd.../check, NUMA id -1.
   auto tegra = numa::parse_device_checkpoint(
