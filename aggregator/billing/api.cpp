@@ -63,7 +63,16 @@ Reply upstream_failure(const Request& request, const PromFailure& failure) {
 
 NamespaceScope scope_for(const Access& access) {
   NamespaceScope scope;
-  scope.allowed = access.namespaces;
+  // Names go into a PromQL regex unescaped, so only DNS labels pass (the users file checks this
+  // too). A restricted user left with none gets "-", which no namespace can be called.
+  for (const auto& ns : access.namespaces) {
+    if (valid_namespace(ns)) {
+      scope.allowed.push_back(ns);
+    }
+  }
+  if (access.restricted() && scope.allowed.empty()) {
+    scope.allowed.push_back("-");
+  }
   std::sort(scope.allowed.begin(), scope.allowed.end());
   return scope;
 }

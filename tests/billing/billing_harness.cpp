@@ -82,6 +82,9 @@ Authenticate test_authenticator() {
     if (user == "bob") {
       return Access{user, {"gamma", "beta"}};
     }
+    if (user == "mallet") {  // a namespace no users file would accept
+      return Access{user, {".*"}};
+    }
     auto reply = json_error(request, bhttp::status::unauthorized, "unauthorized", "no credentials");
     reply.response.set(bhttp::field::www_authenticate, "Basic realm=\"nodepack\"");
     return std::move(reply.response);

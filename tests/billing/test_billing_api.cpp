@@ -158,6 +158,10 @@ TEST_CASE("api: a user restricted to namespaces sees only those") {
     CHECK_THAT(forms[i], Catch::Contains("{namespace=~\"beta|gamma\"}"));
   }
   CHECK_THAT(forms[9], Catch::Contains("{namespace=\"beta\"}"));
+
+  // A namespace that is not a DNS label never becomes a regex that matches everything.
+  CHECK(post(port, "/api/cpu/usage", R"({"agg": "all-namespace"})", "mallet").status == 200);
+  CHECK_THAT(prom.forms().back(), Catch::Contains("{namespace=~\"-\"}"));
 }
 
 TEST_CASE("api: Prometheus down is 502 with the reason, and the server keeps serving") {
