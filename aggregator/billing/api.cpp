@@ -3,6 +3,7 @@
 #include "aggregator/billing/catalogue.hpp"
 #include "aggregator/billing/request.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -332,8 +333,15 @@ asio::awaitable<Reply> Api::accounting_reply(const Request& request, const http:
       {&queries.memory_billable, &AccountingRow::memory_billable},
       {&queries.gpu, &AccountingRow::gpu},
   };
-  for (const auto& [query, field] : figures) {
-    auto answer = co_await client_->query(query->promql, query->time_ms);
+  // The seven queries at once: a month over a large cluster takes Prometheus a while for each.
+  using namespace asio::experimental::awaitable_operators;
+  const auto ask = [&](std::size_t i) { return client_->query(figures[i].first->promql, figures[i].first->time_ms); };
+  auto [a0, a1, a2, a3, a4, a5, a6] =
+      co_await (ask(0) && ask(1) && ask(2) && ask(3) && ask(4) && ask(5) && ask(6));
+  PromResult<std::vector<PromSeries>>* answers[] = {&a0, &a1, &a2, &a3, &a4, &a5, &a6};
+  for (std::size_t i = 0; i < std::size(figures); ++i) {
+    const auto& answer = *answers[i];
+    const auto field = figures[i].second;
     if (!answer) {
       co_return upstream_failure(request, answer.error());
     }
