@@ -8,6 +8,7 @@
 // collector, (with --syscalls) nodepack's syscall collector, bpftrace. Kernel BPF run-time stats stay on for the whole run (the stats fd is held
 // here), so ns/event = run_time_ns / run_cnt of each program, read with BPF_OBJ_GET_INFO_BY_FD.
 #include "bpf/bpf_stats.hpp"
+#include "bpf/cgroup_resolver.hpp"
 #include "bpf/feature_probe.hpp"
 #include "bpf/sched/sched_collector.hpp"
 #include "bpf/syscall/syscall_collector.hpp"
@@ -17,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +45,18 @@ struct Options {
   bool syscalls = false;
 };
 
+// The cgroup the load runs in (empty: the bench's own). Children move themselves into it.
+std::string g_load_cgroup;
+
+void join_load_cgroup() {
+  if (!g_load_cgroup.empty()) {
+    if (FILE* f = std::fopen((g_load_cgroup + "/cgroup.procs").c_str(), "w")) {
+      std::fputs("0", f);
+      std::fclose(f);
+    }
+  }
+}
+
 // Runs the ping-pong load for `seconds`; returns round trips per second.
 double run_load(const Options& o) {
   std::vector<pid_t> pids;
@@ -57,6 +71,7 @@ double run_load(const Options& o) {
     }
     pid_t a = ::fork();
     if (a == 0) {
+      join_load_cgroup();
       char c = 0;
       auto end = Clock::now() + std::chrono::seconds(o.seconds);
       std::uint64_t n = 0;
@@ -73,6 +88,7 @@ double run_load(const Options& o) {
     }
     pid_t b = ::fork();
     if (b == 0) {
+      join_load_cgroup();
       char c = 0;
       while (::read(ab[0], &c, 1) == 1 && c == 0) {
         ::write(ba[1], &c, 1);
@@ -141,18 +157,18 @@ void report(const char* who, const std::vector<ProgInfo>& before, const std::vec
   std::printf("  load: %.0f round trips/s (%.1f%% of untraced)\n", rate, baseline > 0 ? 100.0 * rate / baseline : 0.0);
 }
 
-// The kernel's answers, except that "sched_info" can be denied to measure the fallback.
-class WithoutSchedInfo final : public nb::FeatureProbe {
+// The kernel's answers, except for features denied to measure a fallback variant.
+class Denying final : public nb::FeatureProbe {
  public:
-  explicit WithoutSchedInfo(bool deny) : deny_(deny) {}
+  explicit Denying(std::set<std::string> deny) : deny_(std::move(deny)) {}
 
  protected:
   bool probe(std::string_view feature) override {
-    return (deny_ && feature == "sched_info") ? false : real_.supports(feature);
+    return deny_.contains(std::string(feature)) ? false : real_.supports(feature);
   }
 
  private:
-  bool deny_;
+  std::set<std::string> deny_;
   nb::KernelFeatureProbe real_;
 };
 
@@ -203,24 +219,40 @@ int main(int argc, char** argv) {
     }
     return v;
   };
-  // The variant the collector picks on this kernel, then the wake-up-program variant it falls
-  // back to where the scheduler's run-queue stamps are not available.
-  for (bool classic : {false, true}) {
-    WithoutSchedInfo probe(classic);
+  // The load runs in a cgroup of its own, like a pod's container (given its array slot where
+  // the variant has slots). Then each fallback variant, with the same load.
+  if (auto root = nb::find_cgroup2_root(nodepack::HostPaths{})) {
+    g_load_cgroup = (*root / ("nodepack-bench-" + std::to_string(::getpid()))).string();
+    if (::mkdir(g_load_cgroup.c_str(), 0755) != 0) {
+      g_load_cgroup.clear();
+    }
+  }
+  struct stat load_st {};
+  const bool have_cgroup = !g_load_cgroup.empty() && ::stat(g_load_cgroup.c_str(), &load_st) == 0;
+  std::printf("load cgroup: %s\n", have_cgroup ? g_load_cgroup.c_str() : "(the bench's own)");
+  const std::vector<std::set<std::string>> denials = {{}, {"cgrp_storage"}, {"cgrp_storage", "sched_info"}};
+  std::string last_variant;
+  for (const auto& deny : denials) {
+    Denying probe(deny);
     nb::SchedCollector sched(probe);
     if (auto r = sched.start(); !r) {
       std::fprintf(stderr, "nodepack sched collector did not load: %s\n", r.error().message.c_str());
       return 1;
     }
+    if (sched.variant() == last_variant) {
+      continue;  // the kernel had no better variant to deny
+    }
+    last_variant = sched.variant();
+    const bool slot = have_cgroup && sched.give_slot(load_st.st_ino, g_load_cgroup);
     auto before = to_info(sched.program_stats());
     double rate = run_load(o);
     auto after = to_info(sched.program_stats());
-    const std::string who = "nodepack sched, variant " + std::string(sched.variant()) +
+    const std::string who = "nodepack sched, variant " + last_variant + (slot ? " (load cgroup has a slot)" : "") +
                             " (per-cgroup run-queue histogram + context switches)";
     report(who.c_str(), before, after, rate, baseline);
-    if (sched.variant() != "sched_info") {
-      break;  // already the fallback
-    }
+  }
+  if (have_cgroup) {
+    ::rmdir(g_load_cgroup.c_str());
   }
   if (o.syscalls) {
     // The load's read/write calls are in the default tracked set: every syscall of the load pays

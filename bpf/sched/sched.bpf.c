@@ -19,7 +19,14 @@
  * enqueue (on the new CPU); a task preempted after it set a sleeping state is not re-stamped
  * (bcc's runqlat counts that wait through `preempt`). Context switches are counted when a task
  * is switched in, one lookup per switch instead of two; every switch-in is followed by a
- * switch-out, so per cgroup the count differs from switch-outs only by the tasks on a CPU now. */
+ * switch-out, so per cgroup the count differs from switch-outs only by the tasks on a CPU now.
+ *
+ * sched_switch_slots is the same with a faster home for pod cgroups (Linux 6.2+, cgroup-local
+ * storage): user space gives each pod cgroup an index into a per-CPU array (`cg_slots`) and
+ * stores it in the cgroup's own storage; the program finds it through the task's cgroup instead
+ * of hashing the cgroup id into `cg_stats` (a cache miss on every switch). Cgroups without an
+ * index yet (started since the last scrape) and the node's own go to `cg_stats` as before;
+ * every event lands in exactly one of the two and user space adds them up. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -57,6 +64,20 @@ struct {
 	__type(key, __u64); /* cgroup v2 id */
 	__type(value, struct sched_cg_stats);
 } cg_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sched_cg_slot);
+} cg_slot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SCHED_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sched_cg_stats);
+} cg_slots SEC(".maps");
 
 /* Zero value used to create entries; per-CPU maps copy it to every CPU. */
 static const struct sched_cg_stats zero_stats;
@@ -103,11 +124,11 @@ static __always_inline __u64 wait_ends(struct task_struct *p, bool btf)
 	return ts;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch_info, bool preempt, struct task_struct *prev, struct task_struct *next)
+static __always_inline int on_switch_info(struct task_struct *next, bool slots)
 {
 	const struct rq *rq;
-	struct sched_cg_stats *st;
+	struct sched_cg_stats *st = NULL;
+	struct sched_cg_slot *slot;
 	__u64 queued, now, cgid;
 
 	if (!next->pid)
@@ -115,10 +136,20 @@ int BPF_PROG(sched_switch_info, bool preempt, struct task_struct *prev, struct t
 	if (!bpf_core_field_exists(next->sched_info.last_queued) || !bpf_core_field_exists(next->se.cfs_rq->rq))
 		return 0;
 	queued = next->sched_info.last_queued;
-	cgid = nodepack_task_cgroup_id_btf(next);
-	st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
-	if (!st)
-		return 0;
+	if (slots) {
+		slot = bpf_cgrp_storage_get(&cg_slot, next->cgroups->dfl_cgrp, 0, 0);
+		if (slot) {
+			__u32 index = slot->index;
+
+			st = bpf_map_lookup_elem(&cg_slots, &index);
+		}
+	}
+	if (!st) {
+		cgid = nodepack_task_cgroup_id_btf(next);
+		st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
+		if (!st)
+			return 0;
+	}
 	st->context_switches++;
 	if (!queued)
 		return 0; /* not stamped (see above) */
@@ -129,6 +160,18 @@ int BPF_PROG(sched_switch_info, bool preempt, struct task_struct *prev, struct t
 	now = rq->clock;
 	nodepack_hist_record(&st->runq, now > queued ? now - queued : 0, false);
 	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch_info, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch_info(next, false);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch_slots, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch_info(next, true);
 }
 
 static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next,

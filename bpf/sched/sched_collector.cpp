@@ -8,12 +8,21 @@
 
 #include "sched.skel.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <unordered_map>
 
 namespace nodepack::bpf {
 
 struct SchedCollector::Impl {
   Skeleton<sched_bpf> skel;
+  bool slots = false;
+  std::unordered_map<std::uint64_t, std::uint32_t> slot_of;  // cgroup id → index in cg_slots
+  std::vector<std::uint32_t> free_slots;
+  std::uint32_t next_slot = 0;
 };
 
 SchedCollector::SchedCollector(FeatureProbe& features) : features_(features) {}
@@ -21,8 +30,10 @@ SchedCollector::~SchedCollector() = default;
 
 Result<void> SchedCollector::start() {
   route_libbpf_logs_to_spdlog();
-  // Preferred: one program reading the scheduler's own enqueue stamps (see sched.bpf.c).
+  // Preferred: one program reading the scheduler's own enqueue stamps (see sched.bpf.c), with
+  // per-CPU array slots for pod cgroups where cgroup-local storage exists.
   const bool info = features_.supports("tp_btf:sched_switch") && features_.supports("sched_info");
+  const bool slots = info && features_.supports("cgrp_storage");
   const bool btf = !info && features_.supports("tp_btf:sched_switch") && features_.supports("tp_btf:sched_wakeup") &&
                    features_.supports("tp_btf:sched_wakeup_new");
   if (!info && !btf && !features_.supports("raw_tp")) {
@@ -33,7 +44,10 @@ Result<void> SchedCollector::start() {
     return skel.error();
   }
   auto& s = *skel;
-  bpf_program__set_autoload(s->progs.sched_switch_info, info);
+  bpf_program__set_autoload(s->progs.sched_switch_slots, slots);
+  bpf_program__set_autoload(s->progs.sched_switch_info, info && !slots);
+  bpf_map__set_autocreate(s->maps.cg_slot, slots);
+  bpf_map__set_autocreate(s->maps.cg_slots, slots);
   for (auto* prog : {s->progs.sched_wakeup_btf, s->progs.sched_wakeup_new_btf, s->progs.sched_switch_btf}) {
     bpf_program__set_autoload(prog, btf);
   }
@@ -49,26 +63,115 @@ Result<void> SchedCollector::start() {
   if (auto r = s.attach(); !r) {
     return r;
   }
-  variant_ = info ? "sched_info" : btf ? "tp_btf" : "raw_tp";
+  variant_ = slots ? "sched_slots" : info ? "sched_info" : btf ? "tp_btf" : "raw_tp";
   spdlog::info("bpf collector sched: attached ({})", variant_);
-  impl_ = std::make_unique<Impl>(Impl{std::move(s)});
+  impl_ = std::make_unique<Impl>();
+  impl_->skel = std::move(s);
+  impl_->slots = slots;
   return {};
 }
+
+bool SchedCollector::give_slot(std::uint64_t id, const std::filesystem::path& dir) {
+  if (!impl_ || !impl_->slots) {
+    return false;
+  }
+  if (impl_->slot_of.contains(id)) {
+    return true;
+  }
+  std::uint32_t index = 0;
+  if (!impl_->free_slots.empty()) {
+    index = impl_->free_slots.back();
+  } else if (impl_->next_slot < SCHED_MAX_SLOTS) {
+    index = impl_->next_slot;
+  } else {
+    return false;  // full: this cgroup stays on the hash map
+  }
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  struct stat st {};
+  const sched_cg_slot slot{index, 0};
+  // The directory must still be the cgroup the id names (not a new one with a reused inode).
+  const bool same = ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_ino) == id;
+  const bool ok = same && bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.cg_slot), &fd, &slot, BPF_NOEXIST) == 0;
+  ::close(fd);
+  if (!ok) {
+    return false;
+  }
+  if (!impl_->free_slots.empty() && impl_->free_slots.back() == index) {
+    impl_->free_slots.pop_back();
+  } else {
+    ++impl_->next_slot;
+  }
+  impl_->slot_of.emplace(id, index);
+  return true;
+}
+
+void SchedCollector::release_slot(std::uint64_t id) {
+  auto it = impl_->slot_of.find(id);
+  if (it == impl_->slot_of.end()) {
+    return;
+  }
+  // The cgroup is gone (no task left to update the slot) and its storage with it; clear the
+  // slot for the next cgroup.
+  std::vector<sched_cg_stats> zeros(static_cast<std::size_t>(possible_cpus()));
+  const std::uint32_t index = it->second;
+  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.cg_slots), &index, zeros.data(), BPF_ANY) == 0) {
+    impl_->free_slots.push_back(index);
+  }  // else: leaked rather than handed out dirty
+  impl_->slot_of.erase(it);
+}
+
+std::size_t SchedCollector::slots_in_use() const { return impl_ ? impl_->slot_of.size() : 0; }
 
 std::vector<std::pair<std::uint64_t, SchedCollector::Value>> SchedCollector::read_cgroups() const {
   if (!impl_) {
     return {};
   }
-  int fd = bpf_map__fd(impl_->skel->maps.cg_stats);
-  return read_percpu_hash_map<std::uint64_t, sched_cg_stats, Value>(fd, [](Value& acc, const sched_cg_stats& v) {
+  auto fold = [](Value& acc, const sched_cg_stats& v) {
     acc.runq += v.runq;
     acc.switches += v.context_switches;
-  });
+  };
+  int fd = bpf_map__fd(impl_->skel->maps.cg_stats);
+  auto out = read_percpu_hash_map<std::uint64_t, sched_cg_stats, Value>(fd, fold);
+  if (impl_->slots && !impl_->slot_of.empty()) {
+    // A cgroup's events before it got its slot are in the hash map, later ones in the slot.
+    std::unordered_map<std::uint64_t, std::size_t> at;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      at.emplace(out[i].first, i);
+    }
+    std::vector<sched_cg_stats> cpus(static_cast<std::size_t>(possible_cpus()));
+    const int slots_fd = bpf_map__fd(impl_->skel->maps.cg_slots);
+    for (const auto& [id, index] : impl_->slot_of) {
+      if (bpf_map_lookup_elem(slots_fd, &index, cpus.data()) != 0) {
+        continue;
+      }
+      Value v;
+      for (const auto& c : cpus) {
+        fold(v, c);
+      }
+      if (v.switches == 0) {
+        continue;  // no task of it ran yet (a pod-level cgroup has none): no series, as before
+      }
+      if (auto it = at.find(id); it != at.end()) {
+        out[it->second].second += v;
+      } else {
+        out.emplace_back(id, std::move(v));
+      }
+    }
+  }
+  return out;
 }
 
 Result<void> SchedCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   if (!impl_) {
     return fail("not started");
+  }
+  if (impl_->slots) {
+    for (const auto& cg : ctx.resolver.live_dirs()) {
+      give_slot(cg.id, cg.dir);
+    }
   }
   auto read = read_cgroups();
   last_entries_ = read.size();
@@ -77,6 +180,11 @@ Result<void> SchedCollector::collect(const ScrapeContext& ctx, std::vector<prome
   int fd = bpf_map__fd(impl_->skel->maps.cg_stats);
   for (auto id : drop) {
     bpf_map_delete_elem(fd, &id);
+  }
+  if (impl_->slots) {
+    for (auto id : ctx.removed) {  // read for the last time above (or never used)
+      release_slot(id);
+    }
   }
 
   auto latency = make_family("kpod_cpu_runqueue_latency_seconds",
@@ -102,7 +210,11 @@ std::vector<MapStats> SchedCollector::map_stats() const {
   if (!impl_) {
     return {};
   }
-  return {map_stats_of(impl_->skel->maps.cg_stats, last_entries_)};
+  std::vector<MapStats> out{map_stats_of(impl_->skel->maps.cg_stats, last_entries_)};
+  if (impl_->slots) {
+    out.push_back(map_stats_of(impl_->skel->maps.cg_slots, impl_->slot_of.size()));
+  }
+  return out;
 }
 
 }  // namespace nodepack::bpf

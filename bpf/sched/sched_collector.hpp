@@ -5,12 +5,14 @@
 #include "bpf/metrics.hpp"
 #include "bpf/pod_series.hpp"
 
+#include <filesystem>
 #include <memory>
 
 namespace nodepack::bpf {
 
-// kpod_cpu_runqueue_latency_seconds and kpod_cpu_context_switches_total, from sched_wakeup,
-// sched_wakeup_new and sched_switch (tp_btf, or raw_tp where the kernel has no BTF for them).
+// kpod_cpu_runqueue_latency_seconds and kpod_cpu_context_switches_total. From sched_switch alone
+// where the kernel keeps its run-queue stamps (variants sched_slots, sched_info), else from
+// sched_wakeup, sched_wakeup_new and sched_switch (tp_btf, or raw_tp without BTF for them).
 class SchedCollector final : public Collector {
  public:
   struct Value {
@@ -32,13 +34,21 @@ class SchedCollector final : public Collector {
   std::vector<ProgramStats> program_stats() const override;
   std::vector<MapStats> map_stats() const override;
 
-  // Which hook flavour start() chose: "tp_btf" or "raw_tp" (empty before start()).
+  // What start() chose: "sched_slots", "sched_info", "tp_btf" or "raw_tp" (empty before).
   std::string_view variant() const { return variant_; }
 
   // Raw per-cgroup values, for tests.
   std::vector<std::pair<std::uint64_t, Value>> read_cgroups() const;
 
+  // sched_slots only: gives cgroup `id` (directory `dir`) a per-CPU array slot, so its events
+  // take the fast path. collect() does this for every live pod cgroup; false when the variant
+  // has no slots, none is free, or the cgroup cannot be opened.
+  bool give_slot(std::uint64_t id, const std::filesystem::path& dir);
+  std::size_t slots_in_use() const;
+
  private:
+  void release_slot(std::uint64_t id);
+
   struct Impl;
   FeatureProbe& features_;
   std::unique_ptr<Impl> impl_;
