@@ -12,8 +12,23 @@
 
 namespace nodepack::bpf {
 
-std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid) {
-  const std::string marker = "/pods/" + std::string(pod_uid) + "/volumes/";
+std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid,
+                                           const std::filesystem::path& kubelet_root) {
+  // "<kubelet root>/pods/<uid>/volumes/" and the same with leading components dropped, down to
+  // "/pods/<uid>/volumes/".
+  const std::string volumes = "/pods/" + std::string(pod_uid) + "/volumes/";
+  std::vector<std::string> prefixes{volumes};
+  std::string tail;
+  std::vector<std::string> parts;
+  for (const auto& part : kubelet_root.relative_path()) {
+    if (!part.empty()) {
+      parts.push_back(part.string());
+    }
+  }
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    tail = "/" + *it + tail;
+    prefixes.push_back(tail + volumes);
+  }
   std::vector<std::string> out;
   std::istringstream in{std::string(mountinfo)};
   std::string line;
@@ -26,7 +41,8 @@ std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::stri
     }
     std::string r = unescape_mountinfo_path(root);
     std::string mp = unescape_mountinfo_path(mount_point);
-    bool wanted = mp == "/" || r.find(marker) != std::string::npos || r.ends_with(marker.substr(0, marker.size() - 1));
+    bool wanted = mp == "/" || std::any_of(prefixes.begin(), prefixes.end(),
+                                           [&](const std::string& p) { return r.starts_with(p); });
     if (wanted && std::find(out.begin(), out.end(), mp) == out.end()) {
       out.push_back(std::move(mp));
     }
@@ -82,7 +98,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
     if (!text) {
       continue;  // exited meanwhile
     }
-    for (const auto& mp : pod_volume_mounts(*text, id->pod_uid)) {
+    for (const auto& mp : pod_volume_mounts(*text, id->pod_uid, paths_.kubelet_root)) {
       struct statvfs st {};
       // <procfs>/<pid>/root is the process's root directory: the path resolves in its mounts.
       const auto path = proc / "root" / std::filesystem::path(mp).relative_path();

@@ -3,6 +3,7 @@
 #include "bpf/collector.hpp"
 #include "common/host_paths.hpp"
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,9 +33,12 @@ class FsCollector final : public Collector {
 
 // Mount points (in the container's view) worth reporting for pod `pod_uid`, from a mountinfo
 // text: "/" and every mount whose source path (mountinfo's root field) lies in the pod's volumes
-// directory, <kubelet root>/pods/<uid>/volumes/. The root field is relative to the source
-// filesystem, so a kubelet root on its own filesystem shows as /pods/<uid>/volumes/...; both are
+// directory, <kubelet_root>/pods/<uid>/volumes/. The root field is relative to the filesystem
+// the source lives on, so with the kubelet root on its own filesystem (or inside a separately
+// mounted /var) it shows as /pods/<uid>/volumes/... (or /lib/kubelet/pods/...): a root field
+// that starts with any trailing part of the kubelet root followed by /pods/<uid>/volumes/ is
 // accepted. In file order, each once.
-std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid);
+std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid,
+                                           const std::filesystem::path& kubelet_root);
 
 }  // namespace nodepack::bpf

@@ -173,9 +173,13 @@ TEST_CASE("fs: the container's root and its kubelet volume mounts, nothing else"
       "2004 2001 8:1 /var/lib/kubelet/pods/" + kUidA + "/etc-hosts /etc/hosts rw - ext4 /dev/sda1 rw\n"
       "2005 2001 8:2 /pods/" + kUidA + "/volumes/kubernetes.io~csi/pvc-1/mount /data\\040dir rw - xfs /dev/sdb rw\n"
       "2006 2001 8:1 /var/lib/kubelet/pods/" + kUidB + "/volumes/kubernetes.io~empty-dir/x /other rw - ext4 /dev/sda1 rw\n"
-      "2007 2001 0:302 / /dev/shm rw - tmpfs shm rw\n";
-  auto mounts = nb::pod_volume_mounts(info, kUidA);
-  CHECK(mounts == std::vector<std::string>{"/", "/cache", "/data dir"});
+      "2007 2001 0:302 / /dev/shm rw - tmpfs shm rw\n"
+      "2008 2001 8:3 /lib/kubelet/pods/" + kUidA + "/volumes/kubernetes.io~empty-dir/logs /logs rw - ext4 /dev/sdc rw\n"
+      "2009 2001 8:1 /srv/pods/" + kUidA + "/volumes/x /elsewhere rw - ext4 /dev/sda1 rw\n";
+  // /var/lib/kubelet on the root filesystem, on its own (/pods/...), inside a separate /var
+  // (/lib/kubelet/pods/...); a pods directory outside the kubelet root is not a volume.
+  auto mounts = nb::pod_volume_mounts(info, kUidA, "/var/lib/kubelet");
+  CHECK(mounts == std::vector<std::string>{"/", "/cache", "/data dir", "/logs"});
 }
 
 TEST_CASE("fs: statvfs through the process's root, per container, host mount namespace skipped") {
