@@ -410,7 +410,7 @@ std::vector<CgroupResolver::LiveCgroup> CgroupResolver::live_dirs() const {
   std::vector<LiveCgroup> out;
   for (const auto& [id, e] : entries_) {
     if (!e.removed) {
-      out.push_back({id, e.dir, e.level});
+      out.push_back({id, e.dir, e.level, e.pod_uid, e.container_id});
     }
   }
   return out;

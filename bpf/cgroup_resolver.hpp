@@ -79,6 +79,9 @@ class CgroupResolver {
     std::uint64_t id;
     std::filesystem::path dir;
     Level level;
+    std::string pod_uid;
+    std::string container_id;  // runtime's id from the directory name; empty for the pod level
+                               // and for cgroups that are not a container (CRI-O's conmon)
   };
   std::vector<LiveCgroup> live_dirs() const;
 

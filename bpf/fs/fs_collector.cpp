@@ -8,7 +8,12 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <thread>
 
 namespace nodepack::bpf {
 
@@ -50,7 +55,65 @@ std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::stri
   return out;
 }
 
-FsCollector::FsCollector(HostPaths paths) : paths_(std::move(paths)) {}
+// Paths whose statvfs was given up and has not returned yet.
+struct FsCollector::Stuck {
+  std::mutex mu;
+  std::set<std::string> paths;
+};
+
+namespace {
+
+// statvfs on a worker thread; nullopt on failure, on timeout, or while an earlier call on the
+// same path is still hanging.
+std::optional<struct statvfs> statvfs_within(const std::string& path, std::chrono::milliseconds timeout,
+                                             const std::shared_ptr<FsCollector::Stuck>& stuck) {
+  {
+    std::lock_guard lock(stuck->mu);
+    if (stuck->paths.contains(path)) {
+      return std::nullopt;
+    }
+  }
+  struct Call {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    bool ok = false;
+    struct statvfs st {};
+  };
+  auto call = std::make_shared<Call>();
+  std::thread([call, path, stuck] {
+    struct statvfs st {};
+    const bool ok = ::statvfs(path.c_str(), &st) == 0;
+    {
+      std::lock_guard lock(call->mu);
+      call->done = true;
+      call->ok = ok;
+      call->st = st;
+    }
+    call->cv.notify_one();
+    std::lock_guard lock(stuck->mu);
+    stuck->paths.erase(path);  // returned at last: try it again next time
+  }).detach();
+  std::unique_lock lock(call->mu);
+  if (!call->cv.wait_for(lock, timeout, [&] { return call->done; })) {
+    std::lock_guard stuck_lock(stuck->mu);
+    stuck->paths.insert(path);
+    spdlog::warn("collector fs: statvfs({}) did not return within {} ms; skipping that mount until it does", path,
+                 timeout.count());
+    return std::nullopt;
+  }
+  if (!call->ok) {
+    return std::nullopt;
+  }
+  return call->st;
+}
+
+}  // namespace
+
+FsCollector::FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout)
+    : paths_(std::move(paths)), timeout_(statvfs_timeout), stuck_(std::make_shared<Stuck>()) {}
+
+FsCollector::~FsCollector() = default;
 
 Result<void> FsCollector::start() {
   auto host = host_namespace(paths_.procfs, "mnt");
@@ -99,12 +162,13 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
       continue;  // exited meanwhile
     }
     for (const auto& mp : pod_volume_mounts(*text, id->pod_uid, paths_.kubelet_root)) {
-      struct statvfs st {};
       // <procfs>/<pid>/root is the process's root directory: the path resolves in its mounts.
       const auto path = proc / "root" / std::filesystem::path(mp).relative_path();
-      if (::statvfs(path.c_str(), &st) != 0) {
+      auto got = statvfs_within(path.string(), timeout_, stuck_);
+      if (!got) {
         continue;
       }
+      const struct statvfs& st = *got;
       const double frsize = static_cast<double>(st.f_frsize);
       auto labels = pod_labels(*id, ctx.node, {{"mountpoint", mp}});
       capacity.metric.push_back(gauge_metric(labels, static_cast<double>(st.f_blocks) * frsize));

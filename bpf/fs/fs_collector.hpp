@@ -3,7 +3,9 @@
 #include "bpf/collector.hpp"
 #include "common/host_paths.hpp"
 
+#include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,16 +21,24 @@ namespace nodepack::bpf {
 // The figures are those of the filesystem behind the mount: for an overlay root or a volume
 // that is a directory on the node's disk (emptyDir, hostPath) that is the whole backing
 // filesystem, shared with others; for tmpfs, block and network volumes it is the volume itself.
+//
+// statvfs of a dead network mount can block for minutes: each call runs on its own thread and
+// is given up after `statvfs_timeout`; that mount is then skipped until the call returns.
 class FsCollector final : public Collector {
  public:
-  explicit FsCollector(HostPaths paths);
+  explicit FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout = std::chrono::seconds(1));
+  ~FsCollector() override;
 
   std::string_view name() const override { return "fs"; }
   Result<void> start() override;
   Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
 
+ struct Stuck;  // mounts whose statvfs is still hanging (defined in the .cpp)
+
  private:
   HostPaths paths_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<Stuck> stuck_;  // shared with calls still running when given up
 };
 
 // Mount points (in the container's view) worth reporting for pod `pod_uid`, from a mountinfo

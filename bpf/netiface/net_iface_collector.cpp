@@ -7,6 +7,9 @@
 
 #include <array>
 #include <charconv>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -80,19 +83,36 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
     return fail("cannot read the node's network namespace under " + paths_.procfs.string());
   }
   const std::uint64_t host_net = host->inode;
+  // Per pod: its pod-level cgroup (for the labels) and its container cgroups, where a process
+  // is in the pod's network namespace. Not the pod cgroup's other children: CRI-O's conmon
+  // lives there and in the node's namespace.
+  struct Pod {
+    std::uint64_t pod_cgroup = 0;
+    std::vector<std::filesystem::path> containers;
+  };
+  std::map<std::string, Pod, std::less<>> pods;
+  for (auto& cg : ctx.resolver.live_dirs()) {
+    if (cg.level == CgroupResolver::Level::pod) {
+      pods[cg.pod_uid].pod_cgroup = cg.id;
+    } else if (cg.level == CgroupResolver::Level::container && !cg.container_id.empty()) {
+      pods[cg.pod_uid].containers.push_back(std::move(cg.dir));
+    }
+  }
   std::set<std::string, std::less<>> seen;
   std::vector<const PodRead*> rows;
   std::size_t failed = 0;
-  for (const auto& cg : ctx.resolver.live_dirs()) {
-    if (cg.level != CgroupResolver::Level::pod) {
-      continue;
-    }
-    auto id = ctx.resolver.resolve(cg.id);
+  for (const auto& [uid, pod] : pods) {
+    auto id = pod.pod_cgroup != 0 ? ctx.resolver.resolve(pod.pod_cgroup) : std::nullopt;
     if (!id) {
       continue;  // a pod the store does not know (yet)
     }
     seen.insert(id->pod_uid);
-    auto pid = first_live_process(cg.dir, paths_.procfs);
+    std::optional<int> pid;
+    for (const auto& dir : pod.containers) {
+      if ((pid = first_live_process(dir, paths_.procfs))) {
+        break;
+      }
+    }
     if (pid) {
       auto ns = namespace_inode(paths_.procfs, *pid, "net");
       if (ns && *ns == host_net) {

@@ -125,6 +125,10 @@ TEST_CASE("iface: per-pod interface counters from the pod's network namespace, h
   // Pod A: a container process (pid 100) in its own network namespace.
   dir.write(pod_dir(kUidA) + "/cri-containerd-" + kCidA + ".scope/cgroup.procs", "100\n");
   dir.write(pod_dir(kUidA) + "/cgroup.procs", "");
+  // CRI-O's monitor sits in the pod cgroup but in the node's namespaces: never the pod's process.
+  dir.write(pod_dir(kUidA) + "/crio-conmon-" + kCidA + ".scope/cgroup.procs", "300\n");
+  fs::create_directories(dir.path() / "proc/300/ns");
+  fs::create_symlink("../../1/ns/net", dir.path() / "proc/300/ns/net");
   dir.write("proc/1/ns/net", "host netns");
   dir.write("proc/100/ns/net", "pod A netns");
   dir.write("proc/100/net/dev",
