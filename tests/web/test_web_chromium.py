@@ -181,11 +181,30 @@ def flow(page, base, out, downloads):
             check(close(k[1]["value"], 1500) and k[1]["text"] == "1.5 cores", "worker-0 mean usage 1.5 cores", str(k))
             check(close(k[3]["value"], 1500) and k[4]["text"] == "100%", "worker-0 mean request 1.5 cores, 100%", str(k))
         options = page.evaluate("[...document.querySelectorAll('#namespace-select option')].map(o => o.value)")
-        check(options == ["", "team-a", "team-b"], "the namespace selector lists the namespaces with data", str(options))
+        check(options == ["", "team-a", "team-b", "team-c"], "the namespace selector lists the namespaces with data",
+              str(options))
         check(page.evaluate("document.getElementById('from').value") == "2026-01-01T01:00" and
               page.evaluate("document.getElementById('to').value") == "2026-01-01T02:00",
               "the custom range shows the page's range")
         shots.append(page.screenshot(os.path.join(out, "web_chart_namespace.png")))
+
+    # --- A namespace with a request but no usage still has its line and its row ---------------
+    page.navigate(base + "/web/stats/cpu/usage_rate?from=2026-01-01T01:00:00Z&to=2026-01-01T02:00:00Z")
+    if wait_ready(page, "#chart", "the cpu/usage_rate chart of all namespaces loads"):
+        drawn = {(s["group"], s["kind"]): s for s in series(page)}
+        check(sorted(drawn) == [("team-a", "request"), ("team-a", "usage"), ("team-b", "request"), ("team-b", "usage"),
+                                ("team-c", "request")], "team-c has a request line and no usage line", str(sorted(drawn)))
+        for key, value in {("team-a", "usage"): 1800, ("team-b", "usage"): 500, ("team-b", "request"): 1000,
+                           ("team-c", "request"): 250}.items():
+            if key in drawn:
+                bad = [(t, v) for t, v in drawn[key]["points"] if not close(v, value)]
+                check(len(drawn[key]["points"]) == 300 and not bad, "%s %s is %gm throughout" % (key + (value,)),
+                      str(bad[:3]))
+        rows = page.evaluate("[...document.querySelectorAll('#summary tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+        check(rows == [["team-a", "1.8 cores", "1.8 cores", "2.1 cores", "85.7%"],
+                       ["team-b", "500m", "500m", "1 core", "50%"],
+                       ["team-c", "\u2013", "\u2013", "250m", "\u2013"]],
+              "the per-namespace summary (team-a requests 0.6 + 1.5 cores on average)", str(rows))
 
     # --- A chart of every namespace, then the namespace selector -------------------------------
     page.navigate(base + "/web/stats/memory/usage?from=2026-01-01T01:00:00Z&to=2026-01-01T02:00:00Z")

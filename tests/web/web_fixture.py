@@ -2,7 +2,8 @@
 """Writes the web test's OpenMetrics fixture: namespaces team-a (pods web-0 with containers app and
 sidecar, worker-0) and team-b (db-0), a sample every 60 s from 2026-01-01T00:00:00Z for two hours.
 Usage and requests are constant except worker-0's CPU request, which goes from 1 to 2 cores at
-01:30, so every figure the pages show is a hand computation (see test_web_chromium.py).
+01:30, so every figure the pages show is a hand computation (see test_web_chromium.py). Namespace
+team-c has nothing but a CPU request gauge.
 
     web_fixture.py OUTPUT_FILE
 """
@@ -64,8 +65,10 @@ def main():
            [(labels(c), lambda t, c=c: counter(t, c[7] * GIB, c[7] * GIB)) for c in CONTAINERS])
     family("nodepack_container_gpu_allocated_seconds_total",
            [(labels(c, resource="nvidia.com/gpu"), lambda t, c=c: c[8] * (t - T0)) for c in CONTAINERS if c[8]])
+    # team-c requested a quarter core and (its usage not being collected) shows only that.
     family("nodepack_container_cpu_request_cores",
-           [(labels(c), lambda t, c=c: request(c, t)) for c in CONTAINERS])
+           [(labels(c), lambda t, c=c: request(c, t)) for c in CONTAINERS] +
+           [([("namespace", "team-c"), ("pod", "idle-0"), ("container", "main"), ("node", "n2")], lambda t: 0.25)])
     family("nodepack_container_memory_request_bytes",
            [(labels(c), lambda t, c=c: int(c[7] * GIB)) for c in CONTAINERS])
     family("kpod_mem_cgroup_usage_bytes",

@@ -121,14 +121,18 @@ NP.lineChart = function (container, opts) {
   return root;
 };
 
-// The legend under a chart: one entry per group, with a dashed sample when it has a request.
+// The legend under a chart: one entry per group, a solid sample when it has usage and a dashed one
+// when it has a request.
 NP.legend = function (container, groups) {
   NP.clear(container);
   for (const g of groups) {
     const item = NP.el('span', {class: 'item'});
-    const usage = NP.el('span', {class: 'swatch usage'});
-    usage.style.borderTopColor = g.color;
-    item.append(usage, g.group);
+    if (g.usage !== false) {
+      const usage = NP.el('span', {class: 'swatch usage'});
+      usage.style.borderTopColor = g.color;
+      item.append(usage);
+    }
+    item.append(g.group);
     if (g.request) {
       const request = NP.el('span', {class: 'swatch request'});
       request.style.borderTopColor = g.color;

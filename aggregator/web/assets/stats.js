@@ -51,21 +51,23 @@
       ? await NP.post('/api/' + requestMetric, body(isTotals(namespace ? 'pod-by-namespace' : 'all-namespace'), from, to))
       : null;
     const nodeLevel = (totals.totals || []).some(t => t.node !== undefined);
+    // Namespaces with usage or with requests: a namespace that requested and used nothing (or
+    // whose usage is not collected) still has its request line.
+    const byValue = list => [...(list || [])].sort((a, b) => (b.value || 0) - (a.value || 0)).map(t => t.namespace);
+    const withData = [...new Set([...byValue(totals.totals), ...byValue(requestTotals && requestTotals.totals)])];
     let namespaces = [];
     if (!namespace && !nodeLevel) {
-      namespaces = (totals.totals || []).map(t => t.namespace);
+      namespaces = withData;
     } else if (!nodeLevel) {
       const all = await NP.post('/api/' + metric, body({agg: 'all-namespace'}, from, to));
       namespaces = (all.totals || []).map(t => t.namespace);
+      if (requestMetric) {
+        const allRequests = await NP.post('/api/' + requestMetric, body({agg: 'all-namespace'}, from, to));
+        namespaces = namespaces.concat((allRequests.totals || []).map(t => t.namespace));
+      }
     }
     // The lines: one query for a namespace (or for node-level metrics), one per namespace otherwise.
-    let lineNamespaces;
-    if (namespace || nodeLevel) {
-      lineNamespaces = [namespace || 'default'];
-    } else {
-      lineNamespaces = [...(totals.totals || [])].sort((a, b) => (b.value || 0) - (a.value || 0))
-        .slice(0, MAX_NAMESPACES).map(t => t.namespace);
-    }
+    const lineNamespaces = namespace || nodeLevel ? [namespace || 'default'] : withData.slice(0, MAX_NAMESPACES);
     const seriesOf = m => Promise.all(lineNamespaces.map(ns => NP.post('/api/' + m, body({namespace: ns, limit: POINTS}, from, to))));
     const [usageAnswers, requestAnswers] = await Promise.all(
       [seriesOf(metric), requestMetric && !nodeLevel ? seriesOf(requestMetric) : Promise.resolve([])]);
@@ -85,7 +87,8 @@
     const requestTotals = new Map();
     for (const t of (data.requestTotals && data.requestTotals.totals) || []) requestTotals.set(keyOfTotal(t), t.value);
     const groups = [...new Set([...usage.keys(), ...request.keys()])].sort();
-    const colored = groups.map((group, i) => ({group, color: NP.COLORS[i % NP.COLORS.length], request: request.has(group)}));
+    const colored = groups.map((group, i) => ({group, color: NP.COLORS[i % NP.COLORS.length], usage: usage.has(group),
+                                               request: request.has(group)}));
     const series = [];
     for (const g of colored) {
       if (usage.has(g.group)) series.push({group: g.group, kind: 'usage', color: g.color, points: usage.get(g.group)});
@@ -100,7 +103,8 @@
     const what = data.totals.totals && data.totals.totals.some(t => t.node !== undefined) ? 'Node'
       : namespace ? 'Pod' : 'Namespace';
     document.getElementById('summary-title').textContent = aggregate + ' over ' + range.describe() +
-      (namespace ? ', per pod of ' + namespace : what === 'Node' ? ', per node' : ', per namespace');
+      (namespace ? ', per pod of ' + namespace : what === 'Node' ? ', per node' : ', per namespace') +
+      (data.totals.aggregate === 'time_average' ? ' (time without data counts as zero)' : '');
     const table = document.getElementById('summary');
     NP.clear(table);
     const head = NP.el('tr', {}, NP.el('th', {}, what), NP.el('th', {class: 'num'}, aggregate + ' ' + metric),
@@ -110,9 +114,14 @@
     }
     table.append(NP.el('thead', {}, head));
     const tbody = NP.el('tbody');
+    // Every group with usage, then those with only a request.
     const rows = [...(data.totals.totals || [])].sort((a, b) => (b.value || 0) - (a.value || 0));
+    const seen = new Set(rows.map(keyOfTotal));
+    for (const [key] of [...requestTotals].sort((a, b) => (b[1] || 0) - (a[1] || 0))) {
+      if (!seen.has(key)) rows.push({value: null, key});
+    }
     for (const t of rows) {
-      const key = keyOfTotal(t);
+      const key = t.key !== undefined ? t.key : keyOfTotal(t);
       const points = usage.get(key) || [];
       const peak = points.length ? Math.max(...points.map(p => p[1])) : null;
       const tr = NP.el('tr', {'data-group': key}, NP.el('td', {}, key),
