@@ -56,12 +56,12 @@ def close(a, b, tolerance=1e-6):
 
 
 def skip(message, require_var):
+    if os.environ.get(require_var) == "1":
+        print("FAIL: %s, and %s=1" % (message, require_var), file=sys.stderr)
+        sys.exit(1)
     bar = "#" * 90
     print("%s\n## SKIPPED: %s\n## Set %s=1 to make this a failure.\n%s" % (bar, message, require_var, bar),
           file=sys.stderr)
-    if os.environ.get(require_var) == "1":
-        print("FAIL: %s=1" % require_var, file=sys.stderr)
-        sys.exit(1)
     sys.exit(77)
 
 
