@@ -11,13 +11,17 @@
  *
  * Cheapest of all, and preferred where the kernel keeps schedstat-style run-queue timestamps
  * (CONFIG_SCHED_INFO, live since Linux 5.14 without delay accounting or schedstats switched on):
- * sched_switch_info alone, no wake-up programs, no clock read, no per-task storage. The
+ * sched_switch_info alone, no wake-up programs, no clock read. The
  * scheduler itself stamps next->sched_info.last_queued with its run-queue clock when the task is
  * enqueued (wake-up, new task, or a running task switched out); at sched_switch the run queue's
  * clock has just been updated under its lock, so rq->clock - last_queued is the wait the kernel
  * is about to add to the task's run_delay. Waits split by a migration count only from the last
- * enqueue (on the new CPU); a task preempted after it set a sleeping state is not re-stamped
- * (bcc's runqlat counts that wait through `preempt`). Context switches are counted when a task
+ * enqueue (on the new CPU). One case the scheduler does not stamp: a task preempted after it
+ * set a sleeping state (on its way into a sleep, or woken again before it got off the CPU) stays
+ * queued but unstamped; like runqlat (through `preempt`) we stamp it ourselves, in task storage
+ * with the run queue's clock, tagged with the task's switch-in count (sched_info.pcount) so a
+ * stamp overtaken by a kernel one is never used. Only that rare path touches task storage.
+ * Context switches are counted when a task
  * is switched in, one lookup per switch instead of two; every switch-in is followed by a
  * switch-out, so per cgroup the count differs from switch-outs only by the tasks on a CPU now.
  *
@@ -124,18 +128,44 @@ static __always_inline __u64 wait_ends(struct task_struct *p, bool btf)
 	return ts;
 }
 
-static __always_inline int on_switch_info(struct task_struct *next, bool slots)
+/* Our own stamps for preempted tasks in a sleeping state (see above). */
+struct preempted_stamp {
+	__u64 clock;  /* run queue clock at preemption */
+	__u64 pcount; /* sched_info.pcount then: valid only until the task runs again */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct preempted_stamp);
+} preempted SEC(".maps");
+
+static __always_inline int on_switch_info(bool preempt, struct task_struct *prev, struct task_struct *next, bool slots)
 {
 	const struct rq *rq;
 	struct sched_cg_stats *st = NULL;
 	struct sched_cg_slot *slot;
+	struct preempted_stamp *ps;
 	__u64 queued, now, cgid;
 
-	if (!next->pid)
-		return 0; /* the idle task */
 	if (!bpf_core_field_exists(next->sched_info.last_queued) || !bpf_core_field_exists(next->se.cfs_rq->rq))
 		return 0;
+	if (preempt && prev->pid && nodepack_task_state_btf(prev) != TASK_RUNNING) {
+		ps = bpf_task_storage_get(&preempted, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (ps) {
+			ps->clock = prev->se.cfs_rq->rq->clock;
+			ps->pcount = prev->sched_info.pcount;
+		}
+	}
+	if (!next->pid)
+		return 0; /* the idle task */
 	queued = next->sched_info.last_queued;
+	if (!queued) {
+		ps = bpf_task_storage_get(&preempted, next, 0, 0);
+		if (ps && ps->pcount == next->sched_info.pcount)
+			queued = ps->clock;
+	}
 	if (slots) {
 		slot = bpf_cgrp_storage_get(&cg_slot, next->cgroups->dfl_cgrp, 0, 0);
 		if (slot) {
@@ -165,13 +195,13 @@ static __always_inline int on_switch_info(struct task_struct *next, bool slots)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_info, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch_info(next, false);
+	return on_switch_info(preempt, prev, next, false);
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_slots, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch_info(next, true);
+	return on_switch_info(preempt, prev, next, true);
 }
 
 static __always_inline void on_switch(bool preempt, struct task_struct *prev, struct task_struct *next,

@@ -46,6 +46,7 @@ Result<void> SchedCollector::start() {
   auto& s = *skel;
   bpf_program__set_autoload(s->progs.sched_switch_slots, slots);
   bpf_program__set_autoload(s->progs.sched_switch_info, info && !slots);
+  bpf_map__set_autocreate(s->maps.preempted, info);
   bpf_map__set_autocreate(s->maps.cg_slot, slots);
   bpf_map__set_autocreate(s->maps.cg_slots, slots);
   for (auto* prog : {s->progs.sched_wakeup_btf, s->progs.sched_wakeup_new_btf, s->progs.sched_switch_btf}) {
