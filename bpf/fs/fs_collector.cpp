@@ -120,8 +120,9 @@ Result<void> FsCollector::start() {
   if (host) {
     spdlog::info("collector {}: the node's mount namespace is {}", name(), host->from);
   } else {
-    return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string() + " nor " + (paths_.procfs / "self/ns/mnt").string() +
-                ": the host's mount namespace is needed to tell containers apart from the node");
+    return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string() + " nor " +
+                (paths_.procfs / "self/ns/mnt").string() + ": the node's namespace is needed to tell containers apart from the node "
+                "(mount the host's /proc under --host-root; other processes' namespaces need CAP_SYS_PTRACE)");
   }
   return {};
 }
@@ -140,6 +141,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
   auto available = make_family("kpod_fs_available_bytes",
                                "Bytes available to unprivileged users on the filesystem behind the container's mount",
                                MetricType::Gauge);
+  std::size_t denied = 0;
   for (const auto& cg : ctx.resolver.live_dirs()) {
     if (cg.level != CgroupResolver::Level::container) {
       continue;
@@ -153,7 +155,12 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
       continue;
     }
     auto mnt = namespace_inode(paths_.procfs, *pid, "mnt");
-    if (!mnt || *mnt == host_mnt) {
+    if (!mnt) {
+      std::error_code ec;
+      denied += std::filesystem::exists(paths_.procfs / std::to_string(*pid), ec) ? 1 : 0;  // else it exited
+      continue;
+    }
+    if (*mnt == host_mnt) {
       continue;
     }
     const auto proc = paths_.procfs / std::to_string(*pid);
@@ -179,6 +186,10 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
   out.push_back(std::move(capacity));
   out.push_back(std::move(usage));
   out.push_back(std::move(available));
+  if (denied > 0) {
+    return fail("cannot read the mount namespace of " + std::to_string(denied) +
+                " container process(es) (CAP_SYS_PTRACE needed): those containers are not reported");
+  }
   return {};
 }
 

@@ -71,8 +71,9 @@ Result<void> NetIfaceCollector::start() {
   if (host) {
     spdlog::info("collector {}: the node's network namespace is {}", name(), host->from);
   } else {
-    return fail("cannot read " + (paths_.procfs / "1/ns/net").string() + " nor " + (paths_.procfs / "self/ns/net").string() +
-                ": the host's network namespace is needed to tell host-network pods apart");
+    return fail("cannot read " + (paths_.procfs / "1/ns/net").string() + " nor " +
+                (paths_.procfs / "self/ns/net").string() + ": the node's namespace is needed to tell host-network pods apart "
+                "(mount the host's /proc under --host-root; other processes' namespaces need CAP_SYS_PTRACE)");
   }
   return {};
 }
@@ -100,7 +101,7 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
   }
   std::set<std::string, std::less<>> seen;
   std::vector<const PodRead*> rows;
-  std::size_t failed = 0;
+  std::size_t failed = 0, denied = 0;
   for (const auto& [uid, pod] : pods) {
     auto id = pod.pod_cgroup != 0 ? ctx.resolver.resolve(pod.pod_cgroup) : std::nullopt;
     if (!id) {
@@ -120,7 +121,9 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
         continue;
       }
       auto text = read_small_file(paths_.procfs / std::to_string(*pid) / "net/dev");
-      if (ns && text) {
+      if (!ns && text) {
+        ++denied;  // the process is there but its namespace link is not ours to read
+      } else if (ns && text) {
         if (auto parsed = parse_net_dev(*text)) {
           last_.insert_or_assign(id->pod_uid, PodRead{*id, std::move(*parsed)});
         } else {
@@ -180,6 +183,10 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
   }
   if (failed > 0) {
     return fail(std::to_string(failed) + " pod net/dev file(s) did not parse");
+  }
+  if (denied > 0) {
+    return fail("cannot read the network namespace of " + std::to_string(denied) +
+                " pod process(es) (CAP_SYS_PTRACE needed): those pods are not reported");
   }
   return {};
 }
