@@ -2,6 +2,7 @@
 // pod's context switches and run-queue waits are charged to it and not to its neighbour.
 #include "bpf/registry.hpp"
 #include "bpf/sched/sched_collector.hpp"
+#include "common/clock.hpp"
 #include "bpf_test_env.hpp"
 
 #include <catch2/catch.hpp>
@@ -263,4 +264,38 @@ TEST_CASE("sched: per-program run counts come from kernel BPF stats", "[bpf][sch
   auto* entries = find_metric(families, "nodepack_bpf_map_entries", {{"collector", "sched"}, {"map", "cg_stats"}});
   REQUIRE(entries != nullptr);
   CHECK(entries->gauge.value >= 2);
+}
+
+TEST_CASE("sched: a container started after the last walk is attributed on the next scrape", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup pods;
+  nodepack::ManualClock clock;
+  nb::RegistryOptions opts;
+  opts.node = "test-node";
+  opts.clock = &clock;
+  std::vector<nb::CollectorSpec> specs;
+  for (const auto& s : nb::builtin_collectors()) {
+    if (s.name == "sched") {
+      specs.push_back(s);
+    }
+  }
+  nb::CollectorRegistry reg(opts, std::make_unique<nb::CgroupResolver>(tree.root(), pods),
+                            std::make_unique<nb::KernelFeatureProbe>(), specs);
+  reg.start();  // walks the (empty) tree
+  REQUIRE(reg.status()["sched"]);
+
+  // No pod event, no rescan(): the kubelet made the cgroup and the runtime started the task.
+  const auto cg = tree.add_container(kUidA, kCidA);
+  pods.add(kUidA, {"team-a", "late", {{kCidA, "starter"}}});
+  nb::test::wait_all({nb::test::spawn_in_cgroup(cg, [] { nb::test::sleep_wake_on_cpu(0, 20, 1000); })});
+
+  clock.advance(std::chrono::seconds(2));  // the last walk is more than a second old
+  auto families = reg.Collect();
+  auto* sw = find_metric(families, "kpod_cpu_context_switches_total", {{"pod", "late"}, {"container", "starter"}});
+  REQUIRE(sw != nullptr);
+  CHECK(sw->counter.value >= 15);  // 20 sleeps (a few may end before the task leaves the CPU)
+  auto* walks = find_metric(families, "nodepack_cgroup_resolver_miss_rescans_total", {});
+  REQUIRE(walks != nullptr);
+  CHECK(walks->counter.value == 1);  // one walk for all unknown ids of this scrape
 }
