@@ -28,22 +28,33 @@ struct SchedCollector::Impl {
 SchedCollector::SchedCollector(FeatureProbe& features) : features_(features) {}
 SchedCollector::~SchedCollector() = default;
 
-Result<void> SchedCollector::start() {
-  route_libbpf_logs_to_spdlog();
-  // Preferred: one program reading the scheduler's own enqueue stamps (see sched.bpf.c), with
-  // per-CPU array slots for pod cgroups where cgroup-local storage exists.
-  const bool info = features_.supports("tp_btf:sched_switch") && features_.supports("sched_info");
-  const bool slots = info && features_.supports("cgrp_storage");
-  const bool btf = !info && features_.supports("tp_btf:sched_switch") && features_.supports("tp_btf:sched_wakeup") &&
-                   features_.supports("tp_btf:sched_wakeup_new");
-  if (!info && !btf && !features_.supports("raw_tp")) {
-    return fail("kernel takes neither tp_btf nor raw_tp programs");
+namespace {
+
+enum class Variant { slots, info, btf, raw };
+
+const char* variant_name(Variant v) {
+  switch (v) {
+    case Variant::slots:
+      return "sched_slots";
+    case Variant::info:
+      return "sched_info";
+    case Variant::btf:
+      return "tp_btf";
+    case Variant::raw:
+      return "raw_tp";
   }
+  return "?";
+}
+
+// Opens, loads and attaches the programs and maps of one variant.
+Result<Skeleton<sched_bpf>> load_variant(Variant v) {
   auto skel = Skeleton<sched_bpf>::open();
   if (!skel) {
     return skel.error();
   }
   auto& s = *skel;
+  const bool slots = v == Variant::slots, info = slots || v == Variant::info, btf = v == Variant::btf,
+             raw = v == Variant::raw;
   bpf_program__set_autoload(s->progs.sched_switch_slots, slots);
   bpf_program__set_autoload(s->progs.sched_switch_info, info && !slots);
   bpf_map__set_autocreate(s->maps.preempted, info);
@@ -53,23 +64,62 @@ Result<void> SchedCollector::start() {
     bpf_program__set_autoload(prog, btf);
   }
   for (auto* prog : {s->progs.sched_wakeup_raw, s->progs.sched_wakeup_new_raw, s->progs.sched_switch_raw}) {
-    bpf_program__set_autoload(prog, !info && !btf);
+    bpf_program__set_autoload(prog, raw);
   }
   // Only the wait-start store the chosen programs use is created.
   bpf_map__set_autocreate(s->maps.task_enqueued, btf);
-  bpf_map__set_autocreate(s->maps.waiting, !info && !btf);
+  bpf_map__set_autocreate(s->maps.waiting, raw);
   if (auto r = s.load(); !r) {
-    return r;
+    return r.error();
   }
   if (auto r = s.attach(); !r) {
-    return r;
+    return r.error();
   }
-  variant_ = slots ? "sched_slots" : info ? "sched_info" : btf ? "tp_btf" : "raw_tp";
-  spdlog::info("bpf collector sched: attached ({})", variant_);
-  impl_ = std::make_unique<Impl>();
-  impl_->skel = std::move(s);
-  impl_->slots = slots;
-  return {};
+  return skel;
+}
+
+}  // namespace
+
+Result<void> SchedCollector::start() {
+  route_libbpf_logs_to_spdlog();
+  // Preferred: one program reading the scheduler's own enqueue stamps (see sched.bpf.c), with
+  // per-CPU array slots for pod cgroups where cgroup-local storage exists. A variant the
+  // verifier of this kernel refuses after all falls back to the next one.
+  std::vector<Variant> candidates;
+  const bool info = features_.supports("tp_btf:sched_switch") && features_.supports("sched_info");
+  if (info && features_.supports("cgrp_storage")) {
+    candidates.push_back(Variant::slots);
+  }
+  if (info) {
+    candidates.push_back(Variant::info);
+  }
+  if (features_.supports("tp_btf:sched_switch") && features_.supports("tp_btf:sched_wakeup") &&
+      features_.supports("tp_btf:sched_wakeup_new")) {
+    candidates.push_back(Variant::btf);
+  }
+  if (features_.supports("raw_tp")) {
+    candidates.push_back(Variant::raw);
+  }
+  if (candidates.empty()) {
+    return fail("kernel takes neither tp_btf nor raw_tp programs");
+  }
+  std::string why;
+  for (auto v : candidates) {
+    auto skel = load_variant(v);
+    if (!skel) {
+      why = std::string(variant_name(v)) + ": " + skel.error().message;
+      spdlog::warn("bpf collector sched: variant {} did not load ({}), trying the next", variant_name(v),
+                   skel.error().message);
+      continue;
+    }
+    variant_ = variant_name(v);
+    spdlog::info("bpf collector sched: attached ({})", variant_);
+    impl_ = std::make_unique<Impl>();
+    impl_->skel = std::move(*skel);
+    impl_->slots = v == Variant::slots;
+    return {};
+  }
+  return fail("no variant loaded; last: " + why);
 }
 
 bool SchedCollector::give_slot(std::uint64_t id, const std::filesystem::path& dir) {
