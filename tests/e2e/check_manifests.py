@@ -27,8 +27,8 @@ DASHBOARD = os.path.join(DEPLOY, "grafana", "nodepack.json")
 PROMETHEUSRULE = os.path.join(DEPLOY, "overlays", "prometheus-operator", "prometheusrule.yaml")
 KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf", "overlays/usage-accounting"]
 
-AGENT_CAPS = {"BPF", "PERFMON", "NET_ADMIN"}
-AGENT_HOST_PATHS = {"/sys": "/host/sys", "/sys/fs/cgroup": "/host/sys/fs/cgroup",
+AGENT_CAPS = {"BPF", "PERFMON", "NET_ADMIN", "SYS_PTRACE"}
+AGENT_HOST_PATHS = {"/sys": "/host/sys", "/sys/fs/cgroup": "/host/sys/fs/cgroup", "/proc": "/host/proc",
                     "/var/lib/kubelet": "/host/var/lib/kubelet"}
 # The one writable host path: the accounting state file's directory, mounted at the same path.
 AGENT_STATE_PATH = "/var/lib/nodepack"
