@@ -285,6 +285,12 @@ Result<void> Aggregator::start_usage_api() {
   } else {
     spdlog::info("no --prometheus-url: the usage API under /api/ answers 503");
   }
+  // Billing figures per namespace are not for everyone who can reach the port: an open API must
+  // be asked for, never the result of a forgotten flag.
+  if (prometheus && !options_.auth_enabled() && !options_.auth_anonymous) {
+    return fail("the usage API (--prometheus-url) needs --auth.users-file or --auth.tokens-file; "
+                "give --auth.anonymous to let anyone query it");
+  }
   billing::ApiOptions api;
   api.max_range = std::chrono::duration_cast<std::chrono::seconds>(options_.api_max_range);
   api.billing_step = std::chrono::duration_cast<std::chrono::seconds>(options_.api_billing_step).count();

@@ -87,6 +87,9 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
                    "Users of the API and web UI, name:crypt-hash[:namespace,...] per line (re-read when it changes)",
                    o.auth_users_file);
   flags.add_string("auth.tokens-file", "Bearer tokens, name:sha256:<hex>[:namespace,...] per line", o.auth_tokens_file);
+  flags.add_bool("auth.anonymous",
+                 "Let anyone use the usage API and web UI without credentials (when neither --auth file is given)",
+                 o.auth_anonymous);
   flags.add("auth.session-lifetime", "How long a web login lasts", "12h",
             duration_setter(o.auth_session_lifetime, false));
   flags.add_int("auth.max-failures", "Failed logins allowed per address and per user name in --auth.failure-window "

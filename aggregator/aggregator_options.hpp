@@ -80,9 +80,11 @@ struct AggregatorOptions {
   std::int64_t prometheus_max_bytes = 64 * 1024 * 1024;
   std::chrono::nanoseconds api_max_range = std::chrono::hours(400 * 24);
   std::chrono::nanoseconds api_billing_step = std::chrono::minutes(5);
-  // Who may use the API and the web UI (aggregator/auth); neither file: both are open.
+  // Who may use the API and the web UI (aggregator/auth). With --prometheus-url and neither file,
+  // start-up refuses unless auth_anonymous says an open billing API is meant.
   std::string auth_users_file;
   std::string auth_tokens_file;
+  bool auth_anonymous = false;
   std::chrono::nanoseconds auth_session_lifetime = std::chrono::hours(12);
   std::int64_t auth_max_failures = 5;
   std::chrono::nanoseconds auth_failure_window = std::chrono::minutes(1);

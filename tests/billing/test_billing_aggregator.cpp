@@ -147,6 +147,15 @@ TEST_CASE("aggregator: start-up errors for the new flags") {
   REQUIRE_FALSE(started.has_value());
   CHECK_THAT(started.error().message, Catch::Contains("--prometheus-url"));
 
+  // An open billing API must be asked for.
+  AggregatorHarness no_users;
+  auto open_refused = no_users.start({"--prometheus-url=http://127.0.0.1:1"});
+  REQUIRE_FALSE(open_refused.has_value());
+  CHECK_THAT(open_refused.error().message, Catch::Contains("--auth.anonymous"));
+  AggregatorHarness anonymous;
+  REQUIRE(anonymous.start({"--prometheus-url=http://127.0.0.1:1", "--auth.anonymous"}).has_value());
+  CHECK(post(anonymous.port(), "/api/memory/usage", "{}", "").status == 502);  // through to an absent Prometheus
+
   testing::TempDir dir;
   write_file(dir.path() / "users", "admin:plaintext\n");
   AggregatorHarness bad_users;
