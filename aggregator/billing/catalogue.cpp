@@ -6,8 +6,6 @@ namespace {
 using K = MetricKind;
 using L = MetricLevel;
 
-constexpr std::string_view node_capacity_missing =
-    "node capacity is not collected by nodepack (it exports allocatable; ask for the node_allocatable metric)";
 constexpr std::string_view inodes_missing = "filesystem inodes are not collected by nodepack";
 
 }  // namespace
@@ -22,8 +20,10 @@ const std::vector<MetricDef>& catalogue() {
        "CPU request (the guaranteed amount of resources) in millicores."},
       {"cpu/limit", "millicores", K::gauge, L::container, false, "nodepack_container_cpu_limit_cores", " * 1000",
        "CPU hard limit in millicores."},
-      {"cpu/node_capacity", "millicores", K::gauge, L::node, false, "", "", "Cpu capacity of a node.",
-       node_capacity_missing},
+      // Capacity is the hardware the agent's hwloc topology counts (numainfo_*, summed over NUMA
+      // nodes): logical CPUs and physical memory, as the kubelet reports node capacity.
+      {"cpu/node_capacity", "millicores", K::gauge, L::node, false,
+       "sum by (node) (numainfo_core_count{type=\"capacity\"})", " * 1000", "Cpu capacity of a node."},
       {"cpu/node_allocatable", "millicores", K::gauge, L::node, false,
        "sum by (node) (kube_binpacking_node_allocatable{resource=\"cpu\"})", " * 1000", "Cpu allocatable of a node."},
       {"cpu/node_reservation", "ratio", K::gauge, L::node, false,
@@ -51,8 +51,8 @@ const std::vector<MetricDef>& catalogue() {
        "", "Number of major page faults."},
       {"memory/major_page_faults_rate", "faults/s", K::rate, L::container, false,
        "kpod_mem_major_page_faults_total", "", "Number of major page faults per second."},
-      {"memory/node_capacity", "bytes", K::gauge, L::node, false, "", "", "Memory capacity of a node.",
-       node_capacity_missing},
+      {"memory/node_capacity", "bytes", K::gauge, L::node, false,
+       "sum by (node) (numainfo_memory_bytes{type=\"capacity\"})", "", "Memory capacity of a node."},
       {"memory/node_allocatable", "bytes", K::gauge, L::node, false,
        "sum by (node) (kube_binpacking_node_allocatable{resource=\"memory\"})", "", "Memory allocatable of a node."},
       {"memory/node_reservation", "ratio", K::gauge, L::node, false,

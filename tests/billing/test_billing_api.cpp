@@ -95,7 +95,7 @@ TEST_CASE("api: bad requests") {
   CHECK(accounting_post.status == 405);
   CHECK(accounting_post.header("Allow") == "GET");
 
-  for (const char* name : {"filesystem/inodes", "filesystem/inodes_free", "cpu/node_capacity", "memory/node_capacity"}) {
+  for (const char* name : {"filesystem/inodes", "filesystem/inodes_free"}) {
     auto r = post(port, std::string("/api/") + name, "{}");
     CHECK(r.status == 501);
     CHECK(error(r) == "not_collected");

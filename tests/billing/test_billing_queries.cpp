@@ -59,7 +59,7 @@ TEST_CASE("catalogue: every metric of the seed's two tables, once") {
   CHECK(find_metric("cpu/usage_rates") == nullptr);
   CHECK(find_metric("") == nullptr);
   // Not collected by nodepack: answered 501, never invented.
-  for (const char* name : {"filesystem/inodes", "filesystem/inodes_free", "cpu/node_capacity", "memory/node_capacity"}) {
+  for (const char* name : {"filesystem/inodes", "filesystem/inodes_free"}) {
     CHECK_FALSE(metric(name).not_collected.empty());
   }
 }
@@ -103,6 +103,10 @@ TEST_CASE("series: gauges and counters as they are, pod metrics per pod, node me
   CHECK(series_query(metric("cpu/node_utilization"), request(Agg::none, 4), {}).promql ==
         "(sum by (node) (rate(kpod_cpu_usage_seconds_total[900s])) / on (node) sum by (node) "
         "(kube_binpacking_node_allocatable{resource=\"cpu\"}))");
+  CHECK(series_query(metric("cpu/node_capacity"), request(Agg::none), {}).promql ==
+        "(sum by (node) (numainfo_core_count{type=\"capacity\"})) * 1000");
+  CHECK(series_query(metric("memory/node_capacity"), request(Agg::none), {}).promql ==
+        "(sum by (node) (numainfo_memory_bytes{type=\"capacity\"}))");
   CHECK(series_query(metric("cpu/node_allocatable"), request(Agg::none), {}).promql ==
         "(sum by (node) (kube_binpacking_node_allocatable{resource=\"cpu\"})) * 1000");
 }
