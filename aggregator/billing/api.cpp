@@ -1,6 +1,7 @@
 #include "aggregator/billing/api.hpp"
 
 #include "aggregator/billing/catalogue.hpp"
+#include "aggregator/billing/json_text.hpp"
 #include "aggregator/billing/request.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -42,7 +43,7 @@ json::value json_number(double v) {
 }
 
 Reply json_reply(const Request& request, const json::value& body) {
-  auto response = http::make_response(request, status::ok, json::serialize(body) + "\n", "application/json");
+  auto response = http::make_response(request, status::ok, to_json_text(body) + "\n", "application/json");
   response.set(beast::http::field::cache_control, "no-store");
   http::maybe_gzip(request, response);
   return Reply{std::move(response), {}};
