@@ -99,6 +99,8 @@ int hex_value(char c) {
   return -1;
 }
 
+}  // namespace
+
 std::string url_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -116,8 +118,6 @@ std::string url_decode(std::string_view s) {
   }
   return out;
 }
-
-}  // namespace
 
 Response make_response(const Request& request, bhttp::status status, std::string body,
                        std::string_view content_type) {
