@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""End-to-end per-pod kernel metrics: the real agent binary, real pods, real cgroups, real BPF.
+
+    kpod_agent_e2e.py NODEPACK_BINARY NODEPACK_SIM_BINARY
+
+nodepack-sim serves one node's pods. For three of them this test makes the cgroup v2 directories a
+kubelet with the systemd driver and containerd would make (pod UID and container IDs from the API
+server's pods), nested under a throwaway directory of the v2 tree so no real kubelet's cgroups are
+touched. The agent runs as it does in the DaemonSet (host root /, the comprehensive profile), and
+the test runs workloads inside the containers' cgroups:
+
+- pod A, container 0: two busy loops pinned to one CPU (they wait for each other: run-queue
+  latency, context switches, CPU time); container 1: 25 fork+exec of /bin/true; the rest idle;
+- pod B: a TCP client in container 0 sends a known number of bytes to a server in container 1;
+- pod C (its cgroups made after the agent started, as a new container's are): a process that
+  touches more memory than its limit allows and is OOM-killed.
+
+Then it reads the agent's /metrics and asserts each value on the right namespace/pod/container
+(and nothing on the neighbours), and starts a real Prometheus scraping the agent to check the
+same series arrive there with the same values and that the histograms work in PromQL.
+
+Needs root, a BPF-capable kernel with BTF and a cgroup v2 tree; otherwise it skips loudly (exit
+77), unless NODEPACK_REQUIRE_BPF=1 makes that a failure. Prometheus missing is a failure when
+NODEPACK_REQUIRE_PROMETHEUS=1, else only that part is skipped. Every process started here is
+stopped and every cgroup made here removed on exit.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+NODE = "sim-node-0"
+EXECS = 25          # fork+exec of /bin/true in pod A's second container
+SEND_BYTES = 4 << 20
+SPIN_SECONDS = 1.5
+SKIP = 77
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok    " if ok else "FAIL  ") + what)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def skip_or_fail(reason, require_env="NODEPACK_REQUIRE_BPF"):
+    bar = "#" * 96
+    if os.environ.get(require_env) == "1":
+        print(f"{bar}\n## FAILED: {reason} ({require_env}=1 requires this test to run)\n{bar}", file=sys.stderr)
+        sys.exit(1)
+    print(f"{bar}\n## SKIPPED: {reason}\n## No per-pod kernel metric was checked end to end.\n{bar}", file=sys.stderr)
+    sys.exit(SKIP)
+
+
+# --- cgroups -------------------------------------------------------------------------------------
+
+def cgroup2_root():
+    """The v2 tree: /sys/fs/cgroup on a pure v2 host, its `unified` child on a hybrid one."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            mounts[left.split()[4]] = right.split()[0]
+    for path in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        if mounts.get(path) == "cgroup2":
+            return path
+    return next((p for p, t in mounts.items() if t == "cgroup2"), None)
+
+
+def systemd_pod_dir(qos, uid):
+    # kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid with underscores>.slice;
+    # Guaranteed pods sit directly under kubepods.slice.
+    uid_ = uid.replace("-", "_")
+    if qos == "Guaranteed":
+        return f"kubepods.slice/kubepods-pod{uid_}.slice"
+    q = qos.lower()
+    return f"kubepods.slice/kubepods-{q}.slice/kubepods-{q}-pod{uid_}.slice"
+
+
+def remove_tree(path):
+    """rmdir children first; cgroup directories cannot be removed any other way."""
+    if not os.path.isdir(path):
+        return
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            remove_tree(entry.path)
+    for _ in range(50):  # a killed process leaves its cgroup a moment after it is reaped
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    print(f"warning: could not remove {path}", file=sys.stderr)
+
+
+class MemoryLimit:
+    """A memory limit for the OOM workload: memory.max in the container's v2 cgroup where the v2
+    tree has the memory controller, else a v1 memory cgroup the process joins as well (hybrid
+    hosts); the victim's identity stays its v2 cgroup either way."""
+
+    def __init__(self, v2_root, v2_container, top, limit):
+        self.v1_dir = None
+        if "memory" in open(os.path.join(v2_root, "cgroup.controllers")).read().split():
+            # Enable memory from the root down to the container's parent.
+            rel = os.path.relpath(v2_container, v2_root).split("/")
+            d = v2_root
+            for part in rel:
+                with open(os.path.join(d, "cgroup.subtree_control"), "w") as f:
+                    f.write("+memory")
+                d = os.path.join(d, part)
+            for name, value in (("memory.max", limit), ("memory.swap.max", 0)):
+                path = os.path.join(v2_container, name)
+                if os.path.exists(path):
+                    with open(path, "w") as f:
+                        f.write(str(value))
+            return
+        v1 = "/sys/fs/cgroup/memory"
+        if not os.path.exists(os.path.join(v1, "memory.limit_in_bytes")):
+            raise RuntimeError("no memory controller in the v2 tree and no v1 memory hierarchy")
+        self.v1_dir = os.path.join(v1, os.path.basename(top))
+        os.makedirs(self.v1_dir, exist_ok=True)
+        with open(os.path.join(self.v1_dir, "memory.limit_in_bytes"), "w") as f:
+            f.write(str(limit))
+        swap = os.path.join(self.v1_dir, "memory.memsw.limit_in_bytes")
+        if os.path.exists(swap):
+            with open(swap, "w") as f:
+                f.write(str(limit))
+
+    def procs_files(self):
+        return [os.path.join(self.v1_dir, "cgroup.procs")] if self.v1_dir else []
+
+    def remove(self):
+        if self.v1_dir:
+            remove_tree(self.v1_dir)
+
+
+def run_in_cgroups(procs_files, code, *args, **kwargs):
+    """Starts `python3 -c code` already inside the cgroups (it joins them between fork and exec,
+    so its exec and everything after is charged to them, nothing before)."""
+    def join():
+        for p in procs_files:
+            with open(p, "w") as f:
+                f.write("0")
+    return subprocess.Popen([sys.executable, "-c", code, *args], preexec_fn=join, **kwargs)
+
+
+# --- Prometheus text format ----------------------------------------------------------------------
+
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """[(name, {label: value}, value)] for every sample line."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)", line)
+        if m:
+            labels = dict(LABEL.findall(m.group(2) or ""))
+            out.append((m.group(1), labels, float(m.group(3))))
+    return out
+
+
+class Samples:
+    def __init__(self, text):
+        self.samples = parse_metrics(text)
+
+    def select(self, name, **labels):
+        return [(l, v) for n, l, v in self.samples if n == name and all(l.get(k) == x for k, x in labels.items())]
+
+    def value(self, name, **labels):
+        """The one sample's value, None when there is none (and a failure when there are more)."""
+        found = self.select(name, **labels)
+        if len(found) > 1:
+            check(False, f"{name}{labels}: one series expected, {len(found)} found")
+        return found[0][1] if found else None
+
+    def total(self, name, **labels):
+        return sum(v for _, v in self.select(name, **labels))
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def wait_until(what, predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception:  # noqa: BLE001 - polled until the deadline
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out after {seconds}s waiting for {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pick_pods(pods):
+    """A and B: running pods with at least two containers; C: another running pod."""
+    running = [p for p in pods if p["status"].get("phase") == "Running"
+               and all(c.get("containerID", "").startswith("containerd://")
+                       for c in p["status"].get("containerStatuses", []))
+               and len(p["status"].get("containerStatuses", [])) == len(p["spec"]["containers"])]
+    multi = [p for p in running if len(p["spec"]["containers"]) >= 2]
+    if len(multi) < 2:
+        raise RuntimeError("the simulated node has fewer than two running multi-container pods")
+    a, b = multi[0], multi[1]
+    c = next(p for p in running if p is not a and p is not b)
+    return a, b, c
+
+
+def containers(pod):
+    """[(name, container id hex)] in spec order."""
+    ids = {s["name"]: s["containerID"].split("://", 1)[1] for s in pod["status"]["containerStatuses"]}
+    return [(c["name"], ids[c["name"]]) for c in pod["spec"]["containers"]]
+
+
+# Each loop ends by printing the kernel's own accounting of it, for the agent's figures to be
+# compared with: CPU seconds, context switches (from /proc/self/status), and from
+# /proc/self/schedstat the time it waited on a run queue (ns) and how many times it was run.
+SPIN = f"""
+import os, time
+os.sched_setaffinity(0, {{0}})
+end = time.monotonic() + {SPIN_SECONDS}
+while time.monotonic() < end:
+    pass
+status = dict(l.split(":", 1) for l in open("/proc/self/status"))
+switches = int(status["voluntary_ctxt_switches"]) + int(status["nonvoluntary_ctxt_switches"])
+_, run_delay, timeslices = open("/proc/self/schedstat").read().split()
+print(time.process_time(), switches, run_delay, timeslices, flush=True)
+"""
+
+FORK_EXEC = f"""
+import os
+for _ in range({EXECS}):
+    pid = os.fork()
+    if pid == 0:
+        os.execv("/bin/true", ["true"])
+    os.waitpid(pid, 0)
+"""
+
+SERVER = """
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+n = 0
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    n += len(b)
+c.close()
+print(n, flush=True)
+"""
+
+CLIENT = f"""
+import socket, sys
+c = socket.socket()
+c.connect(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"x" * {SEND_BYTES})
+c.shutdown(socket.SHUT_WR)
+c.recv(1)
+c.close()
+"""
+
+OOM = """
+chunks = []
+for _ in range(256):
+    chunks.append(b"\\x5a" * (1 << 20))  # written, not just reserved
+raise SystemExit(7)  # not killed: the limit did not hold
+"""
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    nodepack, sim = (os.path.realpath(a) for a in sys.argv[1:3])
+    if os.geteuid() != 0:
+        skip_or_fail("not root: loading BPF programs and making cgroups needs root")
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        skip_or_fail("the kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot load")
+    v2 = cgroup2_root()
+    if v2 is None:
+        skip_or_fail("no cgroup v2 tree is mounted")
+
+    work = tempfile.mkdtemp(prefix="nodepack-kpod-e2e.")
+    top = os.path.join(v2, f"nodepack-e2e-{os.getpid()}")
+    procs, memory = [], None
+    try:
+        # --- the API server and its pods --------------------------------------------------------
+        kubeconfig = os.path.join(work, "kubeconfig")
+        procs.append(subprocess.Popen(
+            [sim, "--listen", "127.0.0.1:0", "--nodes", "1", "--pods-per-node", "10", "--churn-interval", "0",
+             "--seed", "20261203", "--kubeconfig-out", kubeconfig],
+            stdout=open(os.path.join(work, "sim.log"), "w"), stderr=subprocess.STDOUT))
+        wait_until("nodepack-sim's kubeconfig", lambda: os.path.getsize(kubeconfig) > 0, 10)
+        api = re.search(r"server:\s*(\S+)", open(kubeconfig).read()).group(1)
+        pods = wait_until("the simulated pods", lambda: json.loads(http_get(
+            api + "/api/v1/pods?fieldSelector=" + urllib.parse.quote("spec.nodeName=" + NODE)))["items"], 10)
+        a, b, c = pick_pods(pods)
+        ident = {id(p): (p["metadata"]["namespace"], p["metadata"]["name"]) for p in (a, b, c)}
+        for p in (a, b, c):
+            print(f"pod {'ABC'[[a, b, c].index(p)]}: {ident[id(p)][0]}/{ident[id(p)][1]} "
+                  f"({p['status']['qosClass']}) containers {[n for n, _ in containers(p)]}")
+
+        def container_dir(pod, index):
+            name, cid = containers(pod)[index]
+            return os.path.join(top, systemd_pod_dir(pod["status"]["qosClass"], pod["metadata"]["uid"]),
+                                f"cri-containerd-{cid}.scope")
+
+        def make_pod_cgroups(pod):
+            for i in range(len(containers(pod))):
+                os.makedirs(container_dir(pod, i))
+
+        def labels(pod, index):
+            ns, name = ident[id(pod)]
+            return {"namespace": ns, "pod": name, "container": containers(pod)[index][0], "node": NODE}
+
+        def procs_of(pod, index):
+            return [os.path.join(container_dir(pod, index), "cgroup.procs")]
+
+        make_pod_cgroups(a)
+        make_pod_cgroups(b)
+
+        # --- the agent, as the DaemonSet runs it ------------------------------------------------
+        agent_log = os.path.join(work, "agent.log")
+        procs.append(subprocess.Popen(
+            [nodepack, "agent", "--kubeconfig", kubeconfig, "--node-name", NODE, "--metrics-addr", "127.0.0.1:0",
+             "--host-root", "/", "--kubelet-root", os.path.join(work, "no-kubelet"), "--collectors.numa=false",
+             "--profile", "comprehensive", "--log-format", "text"],
+            stdout=open(agent_log, "w"), stderr=subprocess.STDOUT))
+        addr = wait_until("the agent to listen", lambda: re.search(
+            r"serving on (127\.0\.0\.1:\d+)", open(agent_log).read()).group(1), 30)
+        wait_until("the agent to be ready", lambda: http_get(f"http://{addr}/readyz") is not None, 30)
+        print(f"agent: {addr}")
+        up = Samples(http_get(f"http://{addr}/metrics"))
+        for collector in ("sched", "proc", "oom", "tcp", "syscall", "cgroupfs"):
+            check(up.value("nodepack_collector_up", collector=collector) == 1, f"collector {collector} is up")
+
+        # A container that starts after the agent: found when its first event names an unknown id.
+        make_pod_cgroups(c)
+        memory = MemoryLimit(v2, container_dir(c, 0), top, 32 << 20)
+
+        # --- workloads --------------------------------------------------------------------------
+        spinners = [run_in_cgroups(procs_of(a, 0), SPIN, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        forker = run_in_cgroups(procs_of(a, 1), FORK_EXEC)
+        server = run_in_cgroups(procs_of(b, 1), SERVER, stdout=subprocess.PIPE, text=True)
+        port = server.stdout.readline().strip()
+        client = run_in_cgroups(procs_of(b, 0), CLIENT, port)
+        client.wait(timeout=30)
+        hog = run_in_cgroups(procs_of(c, 0) + memory.procs_files(), OOM)
+        # Summed over the two loops: CPU seconds, switches, run-queue wait (s), times run.
+        kernel = [0.0, 0, 0.0, 0]
+        for p in spinners:
+            cpu, switches, run_delay, timeslices = p.communicate(timeout=60)[0].split()
+            kernel = [kernel[0] + float(cpu), kernel[1] + int(switches), kernel[2] + int(run_delay) / 1e9,
+                      kernel[3] + int(timeslices)]
+        forker.wait(timeout=60)
+        received = int(server.stdout.readline().strip() or 0)
+        server.wait(timeout=30)
+        hog.wait(timeout=60)
+        check(all(p.returncode == 0 for p in spinners + [forker, client, server]), "the workloads ran")
+        check(received == SEND_BYTES, f"the server received {received} of {SEND_BYTES} bytes")
+        check(hog.returncode == -signal.SIGKILL, f"the hog was OOM-killed (exit {hog.returncode})")
+
+        # --- what the agent says ----------------------------------------------------------------
+        text = http_get(f"http://{addr}/metrics")
+        with open(os.path.join(work, "metrics.txt"), "w") as f:
+            f.write(text)
+        m = Samples(text)
+        check_values(m, a, b, c, labels, kernel, os.path.exists(os.path.join(container_dir(a, 0), "pids.current")))
+        prometheus_part(work, addr, m, labels(a, 0), labels(a, 1), procs)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        remove_tree(top)
+        if memory:
+            memory.remove()
+        if failures:
+            for name in ("agent.log", "sim.log", "prometheus.log"):
+                path = os.path.join(work, name)
+                if os.path.exists(path):
+                    print(f"---- {name} (last lines) ----")
+                    print("".join(open(path).readlines()[-20:]))
+        if os.environ.get("NODEPACK_E2E_KEEP") == "1":
+            print(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+def check_values(m, a, b, c, labels, kernel, pids_controller):
+    a0, a1, b0, b1, c0 = labels(a, 0), labels(a, 1), labels(b, 0), labels(b, 1), labels(c, 0)
+    idle_a = [labels(a, i) for i in range(2, len(containers(a)))]
+
+    # CPU: two busy loops sharing one CPU, against the kernel's own per-process accounting of
+    # them. The two differ by a few events per process: /proc also counts the moments between fork
+    # and joining the cgroup (charged to the test's cgroup), the agent also the exit after printing.
+    cpu, kernel_switches, kernel_wait, kernel_runs = kernel
+    print(f"the loops by the kernel's own accounting: {cpu:.3f} CPU s, {kernel_switches} switches, "
+          f"{kernel_wait:.3f} s waiting in {kernel_runs} runs")
+    check(kernel_switches >= 20, "the two loops did wait for each other")
+    switches = m.value("kpod_cpu_context_switches_total", **a0) or 0
+    check(abs(switches - kernel_switches) <= 10,
+          f"A/{a0['container']}: {switches:.0f} context switches (/proc said {kernel_switches})")
+    count = m.value("kpod_cpu_runqueue_latency_seconds_count", **a0) or 0
+    total = m.value("kpod_cpu_runqueue_latency_seconds_sum", **a0) or 0
+    check(abs(count - kernel_runs) <= 10,
+          f"A/{a0['container']}: {count:.0f} run-queue waits (schedstat: run {kernel_runs} times)")
+    check(abs(total - kernel_wait) <= 0.01 + 0.05 * kernel_wait,
+          f"A/{a0['container']}: waited {total:.3f} s in the run queue (schedstat: {kernel_wait:.3f} s)")
+    buckets = sorted((float(l["le"]), v) for l, v in m.select("kpod_cpu_runqueue_latency_seconds_bucket", **a0))
+    finite = [le for le, _ in buckets if le != float("inf")]
+    # log2 buckets of nanoseconds: the first bound is 2^10 ns, about 1 µs.
+    check(bool(finite) and finite[0] <= 1.1e-6 and finite[-1] >= 10,
+          f"A/{a0['container']}: buckets span {finite[0] if finite else None} to {finite[-1] if finite else None} s")
+    check(bool(buckets) and buckets[-1] == (float("inf"), count), "A: the +Inf bucket equals the count")
+    check(all(x[1] <= y[1] for x, y in zip(buckets, buckets[1:])), "A: buckets are cumulative")
+    used = m.value("kpod_cpu_usage_seconds_total", **a0) or 0
+    check(abs(used - cpu) <= 0.02 + 0.02 * cpu,
+          f"A/{a0['container']}: {used:.3f} CPU seconds in cpu.stat (the loops measured {cpu:.3f})")
+    for idle in idle_a:
+        s = m.value("kpod_cpu_context_switches_total", **idle) or 0
+        check(s == 0, f"A/{idle['container']} (idle): {s:.0f} context switches")
+        check((m.value("kpod_cpu_runqueue_latency_seconds_count", **idle) or 0) == 0,
+              f"A/{idle['container']} (idle): no run-queue waits")
+
+    # Processes: exactly what the workloads did.
+    check(m.value("kpod_proc_execs_total", **a1) == EXECS + 1, f"A/{a1['container']}: {EXECS} + 1 execs")
+    check(m.value("kpod_proc_forks_total", **a1) == EXECS, f"A/{a1['container']}: {EXECS} forks")
+    check(m.value("kpod_proc_exits_total", **a1) == EXECS + 1, f"A/{a1['container']}: {EXECS} + 1 exits")
+    check(m.value("kpod_proc_execs_total", **a0) == 2, f"A/{a0['container']}: 2 execs (the two loops)")
+    check((m.value("kpod_proc_forks_total", **a0) or 0) == 0, f"A/{a0['container']}: no forks")
+    for idle in idle_a:
+        check((m.value("kpod_proc_execs_total", **idle) or 0) == 0, f"A/{idle['container']} (idle): no execs")
+
+    # Network: B's client sent SEND_BYTES to B's server.
+    sent = m.value("kpod_net_tcp_bytes_sent_total", **b0) or 0
+    got = m.value("kpod_net_tcp_bytes_received_total", **b1) or 0
+    check(SEND_BYTES <= sent <= SEND_BYTES + 16 * 65536, f"B/{b0['container']}: sent {sent:.0f} bytes")
+    check(got == sent, f"B/{b1['container']}: received {got:.0f} bytes, what its neighbour sent")
+    check((m.value("kpod_net_tcp_bytes_sent_total", **b1) or 0) == 0, f"B/{b1['container']}: sent no payload")
+    check(m.value("kpod_net_tcp_connections_total", **b0) == 1, f"B/{b0['container']}: 1 connection (active)")
+    check(m.value("kpod_net_tcp_connections_total", **b1) == 1, f"B/{b1['container']}: 1 connection (passive)")
+    rtt = m.value("kpod_net_tcp_rtt_seconds_count", **b0) or 0
+    check(rtt > 0, f"B/{b0['container']}: {rtt:.0f} RTT samples")
+    for other in (a0, a1, c0):
+        check(m.total("kpod_net_tcp_bytes_sent_total", pod=other["pod"]) == 0, f"{other['pod']}: no TCP bytes sent")
+    check(m.value("kpod_syscall_count_total", syscall="connect", **b0) == 1, f"B/{b0['container']}: 1 connect()")
+    check(m.value("kpod_syscall_count_total", syscall="connect", **a0) is None,
+          f"A/{a0['container']}: no connect()")
+    lat = m.value("kpod_syscall_latency_seconds_count", syscall="connect", **b0)
+    check(lat == 1, f"B/{b0['container']}: connect() latency observed once")
+
+    # Memory: C's hog was OOM-killed, charged to C's container only.
+    check(m.value("kpod_mem_oom_kills_total", **c0) == 1, f"C/{c0['container']}: 1 OOM kill")
+    for other in (a0, a1, b0, b1):
+        check(m.total("kpod_mem_oom_kills_total", pod=other["pod"]) == 0, f"{other['pod']}: no OOM kill")
+    # pids.current exists only where the v2 tree has the pids controller (not on hybrid hosts).
+    pids = m.value("kpod_pids_current", **a0)
+    check(pids == (0 if pids_controller else None), f"A/{a0['container']}: processes left: {pids}")
+
+    # The node's other pods have no cgroups here: nothing may be charged to them.
+    ours = {a0["pod"], b0["pod"], c0["pod"]}
+    strays = sorted({l["pod"] for n, l, _ in m.samples if n.startswith("kpod_") and l.get("pod") not in (None, *ours)})
+    check(not strays, f"no kpod_ series for pods without cgroups (found {strays})")
+
+
+def prometheus_part(work, addr, m, a0, a1, procs):
+    if shutil.which("prometheus") is None:
+        if os.environ.get("NODEPACK_REQUIRE_PROMETHEUS") == "1":
+            check(False, "prometheus is installed (NODEPACK_REQUIRE_PROMETHEUS=1)")
+        else:
+            print("## SKIPPED: prometheus not found; the scrape by a real Prometheus was not checked", file=sys.stderr)
+        return
+    port = free_port()
+    config = os.path.join(work, "prometheus.yml")
+    with open(config, "w") as f:
+        f.write("global: {scrape_interval: 1s, scrape_timeout: 900ms}\n"
+                "scrape_configs:\n"
+                f"  - job_name: nodepack-agent\n    honor_labels: true\n    static_configs: [{{targets: ['{addr}']}}]\n")
+    procs.append(subprocess.Popen(
+        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={work}/prometheus-data",
+         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+        stdout=open(os.path.join(work, "prometheus.log"), "w"), stderr=subprocess.STDOUT))
+    base = f"http://127.0.0.1:{port}"
+
+    def query(expr):
+        body = json.loads(http_get(base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
+        return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
+
+    def sel(l):
+        return ",".join(f'{k}="{v}"' for k, v in l.items())
+
+    execs = wait_until("Prometheus to scrape the agent",
+                       lambda: query(f"kpod_proc_execs_total{{{sel(a1)}}}"), 30)
+    check(len(execs) == 1 and execs[0][1] == EXECS + 1,
+          f"Prometheus: kpod_proc_execs_total{{{sel(a1)}}} = {execs[0][1] if execs else None}")
+    count = query(f"kpod_cpu_runqueue_latency_seconds_count{{{sel(a0)}}}")
+    want = m.value("kpod_cpu_runqueue_latency_seconds_count", **a0)
+    # Later scrapes may add a wait or two (the pod's cgroups stay), never fewer.
+    check(len(count) == 1 and want <= count[0][1] <= want + 5,
+          f"Prometheus: run-queue wait count {count[0][1] if count else None} (agent said {want})")
+    p99 = query(f"histogram_quantile(0.99, kpod_cpu_runqueue_latency_seconds_bucket{{{sel(a0)}}})")
+    check(len(p99) == 1 and 0 < p99[0][1] <= 10,
+          f"Prometheus: 99th percentile run-queue wait {p99[0][1] if p99 else None} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
