@@ -348,7 +348,13 @@ web::WebDeps Aggregator::web_deps() {
   deps.secure_cookie = !options_.tls_cert.empty();
   if (auth_) {
     deps.login = [auth = auth_.get()](std::string_view user, std::string_view password,
-                                      const http::RequestInfo& info) { return auth->login(user, password, info); };
+                                      const http::RequestInfo& info) -> web::LoginOutcome {
+      auto login = auth->login(user, password, info);
+      if (!login) {
+        return web::LoginRefusal{std::move(login.error().message), login.error().retry_after};
+      }
+      return std::move(*login);
+    };
     deps.logout = [auth = auth_.get()](std::string_view token) { auth->logout(token); };
     deps.authenticate = [auth = auth_.get()](const Request& request,
                                              const http::RequestInfo& info) -> std::variant<web::Viewer, http::Response> {
@@ -359,8 +365,9 @@ web::WebDeps Aggregator::web_deps() {
       return std::get<http::Response>(std::move(who));
     };
   } else {
-    deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> Result<std::string> {
-      return fail("this aggregator has no users (no --auth.users-file); the pages are open without logging in");
+    deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> web::LoginOutcome {
+      return web::LoginRefusal{"this aggregator has no users (no --auth.users-file); the pages are open without logging in",
+                               std::chrono::seconds{0}};
     };
     deps.logout = [](std::string_view) {};
     deps.authenticate = [](const Request&, const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {

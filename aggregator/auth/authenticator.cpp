@@ -410,22 +410,23 @@ std::variant<Principal, http::Response> Authenticator::authenticate(const http::
   return response;
 }
 
-Result<std::string> Authenticator::login(std::string_view user, std::string_view password,
-                                         const http::RequestInfo& info) {
+LoginResult Authenticator::login(std::string_view user, std::string_view password, const http::RequestInfo& info) {
   maybe_reload();
   const auto address = address_of(info);
   auto verdict = check_password(user, password, address);
   if (verdict.retry_after.count() > 0) {
     ++stats_.rate_limited;
-    return fail("too many failed attempts; try again in " + std::to_string(verdict.retry_after.count()) + " s");
+    return LoginRefusal{"too many failed attempts; try again in " + std::to_string(verdict.retry_after.count()) + " s",
+                        verdict.retry_after};
   }
   if (!verdict.principal) {
     spdlog::warn("auth: login for user \"{}\" from {} failed: {}", loggable(user), address, verdict.reason);
-    return fail(verdict.reason);
+    return LoginRefusal{verdict.reason, std::chrono::seconds{0}};
   }
   ++stats_.successes;
   spdlog::info("auth: user \"{}\" logged in from {}", verdict.principal->user, address);
-  return new_session(verdict.principal->user);
+  // In place: a string could also build a LoginRefusal (an aggregate), so the value is named.
+  return LoginResult(boost::system::in_place_value, new_session(verdict.principal->user));
 }
 
 std::string Authenticator::new_session(const std::string& user) {

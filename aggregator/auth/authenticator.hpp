@@ -58,6 +58,18 @@ struct AuthStats {
   std::atomic<std::uint64_t> reload_errors{0};  // a changed file that did not parse (old table kept)
 };
 
+// A refused web login: the reason for the form and, when the attempt was rate-limited (nothing
+// was checked), how long to wait, so the form can answer 429 with Retry-After like the API does.
+struct LoginRefusal {
+  std::string message;
+  std::chrono::seconds retry_after{0};
+};
+// So .value() on a refused login throws with its message, as Result does.
+[[noreturn]] inline void throw_exception_from_error(const LoginRefusal& e, const boost::source_location&) {
+  throw ErrorException(e.message);
+}
+using LoginResult = boost::system::result<std::string, LoginRefusal>;
+
 class Authenticator {
  public:
   // Reads the files; a bad file is an error naming the file and line. At least one file is needed.
@@ -72,8 +84,8 @@ class Authenticator {
   // Retry-After when rate-limited), body {"error": "...", "reason": "..."}.
   std::variant<Principal, http::Response> authenticate(const http::Request& request, const http::RequestInfo& info);
   // Web login: checks the password (rate-limited like everything else) and makes a session;
-  // returns the session token to put in the cookie, or the reason it failed.
-  Result<std::string> login(std::string_view user, std::string_view password, const http::RequestInfo& info);
+  // returns the session token to put in the cookie, or why it was refused.
+  LoginResult login(std::string_view user, std::string_view password, const http::RequestInfo& info);
   void logout(std::string_view session_token);
 
   // Re-reads whichever file changed since it was last read (authenticate and login do this by

@@ -194,10 +194,16 @@ class Web {
     if (user.empty() || password.empty()) {
       return html_reply(request, bhttp::status::bad_request, login_page("Enter a user and a password.", user, next));
     }
-    auto token = deps_.login(user, password, info);
-    if (!token) {
-      return html_reply(request, bhttp::status::unauthorized, login_page(token.error().message, user, next));
+    auto outcome = deps_.login(user, password, info);
+    if (const auto* refusal = std::get_if<LoginRefusal>(&outcome)) {
+      if (refusal->retry_after.count() > 0) {
+        auto reply = html_reply(request, bhttp::status::too_many_requests, login_page(refusal->message, user, next));
+        reply.response.set(bhttp::field::retry_after, std::to_string(refusal->retry_after.count()));
+        return reply;
+      }
+      return html_reply(request, bhttp::status::unauthorized, login_page(refusal->message, user, next));
     }
+    const auto* token = std::get_if<std::string>(&outcome);
     if (!is_cookie_safe(*token)) {
       return html_reply(request, bhttp::status::internal_server_error,
                         login_page("The server made a session it cannot put in a cookie.", user, next));

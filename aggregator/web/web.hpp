@@ -15,6 +15,7 @@
 #include "common/result.hpp"
 #include "http/server.hpp"
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -42,10 +43,19 @@ struct MetricInfo {
 // The seed's two tables (Kube-App): the main metrics and every available one.
 std::vector<MetricInfo> seed_metrics();
 
+// A refused login. The message is shown on the login form (so it must not say which half was
+// wrong); retry_after above zero means the attempt was rate-limited: the form answers 429 with
+// Retry-After instead of 401.
+struct LoginRefusal {
+  std::string message;
+  std::chrono::seconds retry_after{0};
+};
+// The session token, or why there is none.
+using LoginOutcome = std::variant<std::string, LoginRefusal>;
+
 struct WebDeps {
-  // Checks a password and makes a session; the token goes in the nodepack_session cookie. The
-  // error's message is shown on the login form (so it must not say which half was wrong).
-  std::function<Result<std::string>(std::string_view user, std::string_view password, const http::RequestInfo&)> login;
+  // Checks a password and makes a session; the token goes in the nodepack_session cookie.
+  std::function<LoginOutcome(std::string_view user, std::string_view password, const http::RequestInfo&)> login;
   std::function<void(std::string_view session_token)> logout;
   // The request's principal, or the reply to refuse it with (pages redirect to the login form
   // instead of sending a 401; a 429 is passed on as it is).

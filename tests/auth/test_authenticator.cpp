@@ -226,6 +226,7 @@ TEST_CASE("failed attempts are limited per address and per user, for the rest of
   auto login = f.auth->login("alice", "alice-pw", from("198.51.100.7"));
   REQUIRE_FALSE(login.has_value());
   CHECK(login.error().message == "too many failed attempts; try again in 60 s");
+  CHECK(login.error().retry_after == 60s);
   // Another user from another address is not affected.
   CHECK(accepted(f.auth->authenticate(basic("carol", "carol-pw"), from("198.51.100.7"))).user == "carol");
   CHECK(f.auth->stats().failures.load() == 5);
@@ -272,6 +273,7 @@ TEST_CASE("sessions: login, use, expiry after the lifetime, logout") {
   auto wrong = f.auth->login("alice", "nope", browser);
   REQUIRE_FALSE(wrong.has_value());
   CHECK(wrong.error().message == "wrong user name or password");
+  CHECK(wrong.error().retry_after == 0s);
   CHECK(f.auth->session_count() == 0);
 
   const auto token = f.auth->login("bob", "bob-pw", browser).value();

@@ -27,11 +27,14 @@ struct FakeAuth {
 
   web::WebDeps deps() {
     web::WebDeps d;
-    d.login = [this](std::string_view user, std::string_view password, const http::RequestInfo&) -> Result<std::string> {
+    d.login = [this](std::string_view user, std::string_view password, const http::RequestInfo&) -> web::LoginOutcome {
       ++logins;
+      if (user == "mallory") {
+        return web::LoginRefusal{"too many failed attempts; try again in 30 s", std::chrono::seconds{30}};
+      }
       auto it = passwords.find(std::string(user));
       if (it == passwords.end() || it->second != password) {
-        return fail("Wrong user or password.");
+        return web::LoginRefusal{"Wrong user or password.", std::chrono::seconds{0}};
       }
       const std::string token = "tok-" + std::string(user);
       sessions[token] = web::Viewer{std::string(user), user == "bob" ? std::vector<std::string>{"team-b", "team-c"}
@@ -176,6 +179,19 @@ TEST_CASE("a wrong password shows the error on the form and sets no cookie") {
   CHECK(empty.result() == bhttp::status::bad_request);
   CHECK(contains(empty.body(), "Enter a user and a password."));
   CHECK(fake.logins == 1);  // an empty password never reaches the password check
+}
+
+TEST_CASE("a rate-limited login answers 429 with Retry-After on the form") {
+  FakeAuth fake;
+  http::Router router;
+  web::add_web_routes(router, fake.deps());
+  auto r = call(router, post_form("/web/login", "user=mallory&password=guess"));
+  CHECK(r.result() == bhttp::status::too_many_requests);
+  CHECK(header(r, bhttp::field::retry_after) == "30");
+  check_page_headers(r);
+  CHECK(r.count(bhttp::field::set_cookie) == 0);
+  CHECK(contains(r.body(), R"(<p class="error" id="error" role="alert">too many failed attempts; try again in 30 s</p>)"));
+  CHECK(contains(r.body(), R"(value="mallory")"));
 }
 
 TEST_CASE("a login form posted from another site is refused before the password check") {
@@ -386,8 +402,8 @@ TEST_CASE("static assets: content types, caching by content hash, CSP") {
 
 TEST_CASE("an aggregator without users shows the pages without a logout button") {
   web::WebDeps deps;
-  deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> Result<std::string> {
-    return fail("no users");
+  deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> web::LoginOutcome {
+    return web::LoginRefusal{"no users", std::chrono::seconds{0}};
   };
   deps.logout = [](std::string_view) {};
   deps.authenticate = [](const http::Request&, const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
