@@ -344,7 +344,7 @@ struct FakeApiServer::Handlers {
   http::Handler guarded(std::function<Reply(const Request&)> handler) {
     return [this, handler = std::move(handler)](const Request& request) -> Reply {
       ++total;
-      if (auto target = parse_target(http::target_path(request))) {
+      if (auto target = parse_target(http::target_path(request)); target && request.method() != bhttp::verb::delete_) {
         if (!target->name.empty()) {
           ++gets;
         } else if (truthy(http::query_param(request, "watch"))) {
@@ -366,13 +366,37 @@ struct FakeApiServer::Handlers {
           return status_reply(request, fail_status, "injected failure");
         }
       }
+      if (request.method() == bhttp::verb::delete_) {
+        return delete_object(request);
+      }
       if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
-        auto reply = status_reply(request, 405, "the server does not allow this method on the requested resource");
-        reply.response.set(bhttp::field::allow, "GET, HEAD");
-        return reply;
+        return method_not_allowed(request);
       }
       return handler(request);
     };
+  }
+
+  static Reply method_not_allowed(const Request& request) {
+    auto reply = status_reply(request, 405, "the server does not allow this method on the requested resource");
+    reply.response.set(bhttp::field::allow, "GET, HEAD");
+    return reply;
+  }
+
+  // DELETE of one pod (kubectl delete pod, or a test ending a pod): removed at once, as with
+  // --grace-period=0 --force, since no kubelet here would finish a graceful deletion. Watchers
+  // get the DELETED event; the reply is the object as it was, as the real API server sends it.
+  Reply delete_object(const Request& request) const {
+    const auto target = parse_target(http::target_path(request));
+    if (!target || target->kind != Kind::pod || target->name.empty()) {
+      auto reply = status_reply(request, 405, "the server deletes only single pods");
+      reply.response.set(bhttp::field::allow, "GET, HEAD");
+      return reply;
+    }
+    const auto object = store.get(Kind::pod, target->ns, target->name);
+    if (!object || !store.remove(Kind::pod, target->ns, target->name)) {
+      return status_reply(request, 404, "pods \"" + target->name + "\" not found");
+    }
+    return json_reply(request, bhttp::status::ok, json::serialize(*object));
   }
 
   Reply api_versions(const Request& request) const {
@@ -389,8 +413,9 @@ struct FakeApiServer::Handlers {
 
   static Reply api_resources(const Request& request) {
     json::array verbs{"get", "list", "watch"};
+    json::array pod_verbs{"delete", "get", "list", "watch"};
     json::object pods{{"name", "pods"},      {"singularName", "pod"}, {"namespaced", true},
-                      {"kind", "Pod"},       {"verbs", verbs},        {"shortNames", json::array{"po"}},
+                      {"kind", "Pod"},       {"verbs", pod_verbs},    {"shortNames", json::array{"po"}},
                       {"categories", json::array{"all"}}};
     json::object nodes{{"name", "nodes"}, {"singularName", "node"}, {"namespaced", false},
                        {"kind", "Node"},  {"verbs", verbs},         {"shortNames", json::array{"no"}}};

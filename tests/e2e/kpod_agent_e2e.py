@@ -398,6 +398,11 @@ def main():
         m = Samples(text)
         check_values(m, a, b, c, labels, kernel, os.path.exists(os.path.join(container_dir(a, 0), "pids.current")))
         prometheus_part(work, addr, m, labels(a, 0), labels(a, 1), procs)
+        # Pod B ends: the kubelet removes its cgroups, then the API server deletes it.
+        remove_tree(os.path.dirname(container_dir(b, 0)))
+        deletion_part(addr, api, b, labels(b, 0))
+    except Exception as e:  # noqa: BLE001 - a timeout or a broken step: reported with the logs below
+        check(False, f"{type(e).__name__}: {e}")
     finally:
         for p in procs:
             p.terminate()
@@ -504,6 +509,40 @@ def check_values(m, a, b, c, labels, kernel, pids_controller):
     check(not strays, f"no kpod_ series for pods without cgroups (found {strays})")
 
 
+def deletion_part(addr, api, pod, b0):
+    """After a pod's deletion its series are exported once more, with their last values, by the
+    scrape whose cgroup walk finds its cgroups gone, and never again; its map entries go too."""
+    def scrape():
+        return Samples(http_get(f"http://{addr}/metrics"))
+
+    def tcp_entries(m):
+        return {l["map"]: v for l, v in m.select("nodepack_bpf_map_entries", collector="tcp")}
+
+    before = scrape()
+    live = before.value("nodepack_cgroup_resolver_pod_cgroups")
+    sent = before.value("kpod_net_tcp_bytes_sent_total", **b0)
+    entries = tcp_entries(before)
+    ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    request = urllib.request.Request(f"{api}/api/v1/namespaces/{ns}/pods/{name}", method="DELETE")
+    with urllib.request.urlopen(request, timeout=5) as r:
+        check(r.status == 200, f"the API server deleted pod {ns}/{name}")
+    cgroups = 1 + len(containers(pod))
+
+    def walked():
+        m = scrape()
+        return m if m.value("nodepack_cgroup_resolver_pod_cgroups") == live - cgroups else None
+    last = wait_until("the agent to walk the cgroups after the deletion", walked, 15)
+    check(last.value("kpod_net_tcp_bytes_sent_total", **b0) == sent,
+          f"B/{b0['container']}: the scrape after the deletion still has its last value ({sent:.0f} bytes)")
+    after = scrape()
+    check(not after.select("kpod_net_tcp_bytes_sent_total", pod=name) and
+          not [l for n, l, _ in after.samples if n.startswith("kpod_") and l.get("pod") == name],
+          f"B: no kpod_ series for {name} after that scrape")
+    remaining = tcp_entries(after)
+    check(sum(remaining.values()) < sum(entries.values()),
+          f"B: its tcp map entries were deleted ({entries} before, {remaining} after)")
+
+
 def prometheus_part(work, addr, m, a0, a1, procs):
     if shutil.which("prometheus") is None:
         if os.environ.get("NODEPACK_REQUIRE_PROMETHEUS") == "1":
@@ -542,6 +581,10 @@ def prometheus_part(work, addr, m, a0, a1, procs):
     p99 = query(f"histogram_quantile(0.99, kpod_cpu_runqueue_latency_seconds_bucket{{{sel(a0)}}})")
     check(len(p99) == 1 and 0 < p99[0][1] <= 10,
           f"Prometheus: 99th percentile run-queue wait {p99[0][1] if p99 else None} s")
+    # Stopped here: the deletion check that follows must be the only one scraping the agent.
+    prometheus = procs.pop()
+    prometheus.terminate()
+    prometheus.wait(timeout=10)
 
 
 if __name__ == "__main__":

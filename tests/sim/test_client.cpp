@@ -21,8 +21,8 @@ void connect(tcp::socket& socket, std::uint16_t port, std::chrono::milliseconds 
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-void send_get(tcp::socket& socket, const std::string& target, const std::string& token) {
-  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target, 11};
+void send_request(tcp::socket& socket, bhttp::verb verb, const std::string& target, const std::string& token) {
+  bhttp::request<bhttp::empty_body> request{verb, target, 11};
   request.set(bhttp::field::host, "127.0.0.1");
   request.set(bhttp::field::accept, "application/json");
   if (!token.empty()) {
@@ -45,11 +45,11 @@ boost::json::value TestResponse::json() const {
   return ec ? boost::json::value() : v;
 }
 
-TestResponse http_get(std::uint16_t port, const std::string& target, const std::string& token) {
+TestResponse http_request(std::uint16_t port, bhttp::verb verb, const std::string& target, const std::string& token) {
   net::io_context io;
   tcp::socket socket(io);
   connect(socket, port, std::chrono::seconds(5));
-  send_get(socket, target, token);
+  send_request(socket, verb, target, token);
   boost::beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 << 20);
@@ -63,9 +63,13 @@ TestResponse http_get(std::uint16_t port, const std::string& target, const std::
   return out;
 }
 
+TestResponse http_get(std::uint16_t port, const std::string& target, const std::string& token) {
+  return http_request(port, bhttp::verb::get, target, token);
+}
+
 WatchStream::WatchStream(std::uint16_t port, const std::string& target, const std::string& token) : socket_(io_) {
   connect(socket_, port, std::chrono::seconds(5));
-  send_get(socket_, target, token);
+  send_request(socket_, bhttp::verb::get, target, token);
   socket_.non_blocking(true);  // reads wait in poll() below, with a deadline
   parser_.body_limit(boost::none);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

@@ -25,6 +25,8 @@ struct TestResponse {
   boost::json::value json() const;  // null when the body is not JSON
 };
 
+TestResponse http_request(std::uint16_t port, boost::beast::http::verb verb, const std::string& target,
+                          const std::string& token = "");
 TestResponse http_get(std::uint16_t port, const std::string& target, const std::string& token = "");
 
 class WatchStream {

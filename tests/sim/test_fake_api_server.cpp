@@ -17,6 +17,7 @@ using nodepack::sim::FakeApiOptions;
 using nodepack::sim::FakeApiServer;
 using nodepack::sim::Kind;
 using nodepack::sim::test::http_get;
+using nodepack::sim::test::http_request;
 using nodepack::sim::test::WatchStream;
 namespace json = boost::json;
 
@@ -72,7 +73,10 @@ TEST_CASE("discovery answers what kubectl asks for") {
   auto resources = http_get(s.port(), "/api/v1").json();
   CHECK(resources.at("kind").as_string() == "APIResourceList");
   CHECK(resources.at("resources").as_array().size() == 2);
-  CHECK(resources.at("resources").as_array()[0].at("verbs").as_array().size() == 3);
+  // Pods can be deleted (kubectl delete pod); nodes are read-only.
+  CHECK(resources.at("resources").as_array()[0].at("name").as_string() == "pods");
+  CHECK(json::serialize(resources.at("resources").as_array()[0].at("verbs")) == R"(["delete","get","list","watch"])");
+  CHECK(json::serialize(resources.at("resources").as_array()[1].at("verbs")) == R"(["get","list","watch"])");
   CHECK(http_get(s.port(), "/apis").json().at("groups").as_array().empty());
   CHECK(http_get(s.port(), "/version").json().at("major").as_string() == "1");
   auto missing = http_get(s.port(), "/api/v1/services");
@@ -177,6 +181,36 @@ TEST_CASE("paginated list stays consistent across a change, and its token expire
   CHECK(status.at("code").as_int64() == 410);
 
   CHECK(http_get(s.port(), "/api/v1/pods?limit=2&continue=garbage!").status == 400);
+}
+
+TEST_CASE("DELETE of a pod removes it at once, tells watchers and answers with the object") {
+  Started s;
+  s.server.upsert(Kind::pod, pod("web", "a")).value();
+  s.server.upsert(Kind::pod, pod("web", "b")).value();
+  const auto from = s.server.resource_version();
+  WatchStream watch(s.port(), "/api/v1/pods?watch=1&resourceVersion=" + std::to_string(from));
+
+  auto deleted = http_request(s.port(), boost::beast::http::verb::delete_, "/api/v1/namespaces/web/pods/a");
+  CHECK(deleted.status == 200);
+  CHECK(name_of(deleted.json()) == "a");
+  CHECK(deleted.json().at("kind").as_string() == "Pod");
+  auto event = watch.next();
+  REQUIRE(event);
+  CHECK(event->at("type").as_string() == "DELETED");
+  CHECK(name_of(event->at("object")) == "a");
+  CHECK(s.server.resource_version() == from + 1);
+  CHECK(names(http_get(s.port(), "/api/v1/pods").json()) == std::vector<std::string>{"b"});
+
+  auto again = http_request(s.port(), boost::beast::http::verb::delete_, "/api/v1/namespaces/web/pods/a");
+  CHECK(again.status == 404);
+  CHECK(again.json().at("message").as_string() == "pods \"a\" not found");
+  // Only single pods: not collections, not nodes; other writes stay refused.
+  CHECK(http_request(s.port(), boost::beast::http::verb::delete_, "/api/v1/namespaces/web/pods").status == 405);
+  CHECK(http_request(s.port(), boost::beast::http::verb::delete_, "/api/v1/nodes/n1").status == 405);
+  auto post = http_request(s.port(), boost::beast::http::verb::post, "/api/v1/namespaces/web/pods");
+  CHECK(post.status == 405);
+  CHECK(post.headers[boost::beast::http::field::allow] == "GET, HEAD");
+  CHECK(s.server.request_count("get") == 0);  // deletes are not counted as gets
 }
 
 TEST_CASE("watch from a resourceVersion replays the history, then follows") {
