@@ -47,7 +47,7 @@ std::optional<numa::PodName> NumaSource::PodNames::find(std::string_view pod_uid
 }
 
 NumaSource::NumaSource(const NodeState& state, HostPaths paths, numa::CpuSet reserved_cpus, const Clock& clock)
-    : state_(state), clock_(clock), names_(state) {
+    : state_(state), names_(state) {
   numa::NumaOptions options;
   options.paths = paths;
   options.node_name = state.node_name();

@@ -46,7 +46,6 @@ class NumaSource {
   };
 
   const NodeState& state_;
-  const Clock& clock_;
   PodNames names_;
   std::unique_ptr<numa::NumaState> numa_;
   std::unique_ptr<numa::RefreshTrigger> trigger_;

@@ -271,7 +271,7 @@ void Inventory::record(const AgentTarget& target, PullResult<NodeReport> result,
     state.good_pulled = now;
     state.last_failure.reset();
   } else {
-    state.last_failure = std::move(result.error());
+    state.last_failure = result.error();  // error() returns a copy already
   }
 }
 

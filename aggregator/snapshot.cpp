@@ -167,7 +167,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotInputs& inputs,
     const kube::ResourceList* allocatable = &info->allocatable;
     if (report != nullptr &&
         std::any_of(report->allocatable.begin(), report->allocatable.end(),
-                    [&](const auto& kv) { return !info->allocatable.contains(kv.first); })) {
+                    [&node = info->allocatable](const auto& kv) { return !node.contains(kv.first); })) {
       merged = info->allocatable;
       merged.insert(report->allocatable.begin(), report->allocatable.end());
       allocatable = &merged;
