@@ -277,6 +277,8 @@ Result<void> Aggregator::start_usage_api() {
     p.url = options_.prometheus_url;
     p.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.prometheus_timeout);
     p.max_bytes = static_cast<std::size_t>(options_.prometheus_max_bytes);
+    p.ca_file = options_.prometheus_ca_file;
+    p.bearer_token_file = options_.prometheus_bearer_token_file;
     auto client = billing::PrometheusClient::create(std::move(p));
     if (!client) {
       return client.error();

@@ -78,6 +78,12 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
             duration_setter(o.prometheus_timeout, false));
   flags.add_int("prometheus-max-bytes", "Prometheus answers larger than this are refused (502)",
                 o.prometheus_max_bytes);
+  flags.add_string("prometheus-ca-file",
+                   "CA certificate(s), PEM, to verify an https --prometheus-url with instead of the system's",
+                   o.prometheus_ca_file);
+  flags.add_string("prometheus-bearer-token-file",
+                   "File with a bearer token sent to Prometheus with every query (re-read when it changes)",
+                   o.prometheus_bearer_token_file);
   flags.add("api.max-range", "Longest time range the usage API accepts (400 days)", "9600h",
             duration_setter(o.api_max_range, false));
   flags.add("api.billing-step",

@@ -78,6 +78,8 @@ struct AggregatorOptions {
   std::string prometheus_url;
   std::chrono::nanoseconds prometheus_timeout = std::chrono::seconds(30);
   std::int64_t prometheus_max_bytes = 64 * 1024 * 1024;
+  std::string prometheus_ca_file;
+  std::string prometheus_bearer_token_file;
   std::chrono::nanoseconds api_max_range = std::chrono::hours(400 * 24);
   std::chrono::nanoseconds api_billing_step = std::chrono::minutes(5);
   // Who may use the API and the web UI (aggregator/auth). With --prometheus-url and neither file,

@@ -1,6 +1,7 @@
 #include "aggregator/billing/prometheus_client.hpp"
 
 #include "kube/api_client.hpp"
+#include "kube/credentials.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,6 +15,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace nodepack::billing {
 namespace {
@@ -184,14 +187,36 @@ Result<std::unique_ptr<PrometheusClient>> PrometheusClient::create(PrometheusOpt
   client->host_ = url->host;
   client->port_ = url->port;
   client->path_prefix_ = url->path;
+  // The API server's TLS and token handling, reused: a CA bundle instead of the system's, and a
+  // token file re-read when it changes (keeping the last token while it is being replaced).
+  kube::ClusterConfig config;
+  config.server = options.url;
+  config.token_file = options.bearer_token_file;
+  if (!options.ca_file.empty()) {
+    if (!client->tls_) {
+      return fail("--prometheus-ca-file needs an https:// --prometheus-url");
+    }
+    std::ifstream in(options.ca_file);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return fail("--prometheus-ca-file " + options.ca_file.string() + ": cannot read a PEM certificate from it");
+    }
+    config.ca_pem = pem.str();
+  }
   if (client->tls_) {
-    kube::ClusterConfig tls;
-    tls.server = options.url;
-    auto ctx = kube::make_tls_client_context(tls, client->host_);
+    auto ctx = kube::make_tls_client_context(config, client->host_);
     if (!ctx) {
       return ctx.error();
     }
     client->ssl_ = std::move(*ctx);
+  }
+  if (!options.bearer_token_file.empty()) {
+    client->credentials_ = std::make_unique<kube::CredentialProvider>(config, SystemClock::instance());
+    // Checked once at start-up, so a wrong path is a start-up error, not a 502 on every query.
+    if (auto first = client->credentials_->authorization(); !first) {
+      return fail("--prometheus-bearer-token-file: " + first.error().message);
+    }
   }
   client->options_ = std::move(options);
   return client;
@@ -217,6 +242,13 @@ asio::awaitable<PromResult<std::vector<PromSeries>>> PrometheusClient::post(std:
   req.set(bhttp::field::user_agent, "nodepack");
   req.set(bhttp::field::accept, "application/json");
   req.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
+  if (credentials_) {
+    auto authorization = credentials_->authorization();
+    if (!authorization) {
+      co_return unavailable("the bearer token for Prometheus: " + authorization.error().message);
+    }
+    req.set(bhttp::field::authorization, *authorization);
+  }
   req.body() = std::move(form);
   req.prepare_payload();
 

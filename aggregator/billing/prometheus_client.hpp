@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +22,10 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace nodepack::kube {
+class CredentialProvider;
+}
 
 namespace nodepack::billing {
 
@@ -62,6 +67,11 @@ struct PrometheusOptions {
   std::string url;  // http(s)://host[:port][/path prefix]
   std::chrono::milliseconds timeout{30'000};
   std::size_t max_bytes = 64 * 1024 * 1024;
+  // CA certificate(s) (PEM) an https Prometheus is verified with, instead of the system's.
+  std::filesystem::path ca_file;
+  // A file holding a bearer token sent with every query (e.g. a service account token behind an
+  // authenticating proxy). Re-read when it changes, so a rotated token is picked up.
+  std::filesystem::path bearer_token_file;
 };
 
 class PrometheusClient {
@@ -88,6 +98,7 @@ class PrometheusClient {
   std::string port_;
   std::string path_prefix_;
   std::unique_ptr<boost::asio::ssl::context> ssl_;
+  std::unique_ptr<kube::CredentialProvider> credentials_;  // set with a bearer token file
 };
 
 }  // namespace nodepack::billing

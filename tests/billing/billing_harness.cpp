@@ -91,8 +91,8 @@ Authenticate test_authenticator() {
   };
 }
 
-ServerThread::ServerThread(http::Router router)
-    : server_(std::make_unique<http::Server>(io_, std::move(router))) {
+ServerThread::ServerThread(http::Router router, http::ServerLimits limits)
+    : server_(std::make_unique<http::Server>(io_, std::move(router), std::move(limits))) {
   auto listened = server_->listen("127.0.0.1:0");
   REQUIRE(listened.has_value());
   thread_ = std::thread([this] { io_.run(); });
@@ -137,26 +137,37 @@ std::string form_decode(std::string_view text) {
   return out;
 }
 
-FakePrometheus::FakePrometheus(unsigned status, std::string answer) : status_(status), answer_(std::move(answer)) {
+FakePrometheus::FakePrometheus(unsigned status, std::string answer, std::shared_ptr<boost::asio::ssl::context> tls)
+    : status_(status), answer_(std::move(answer)), tls_(tls != nullptr) {
   http::Router router;
   auto handler = [this](const http::Request& r) {
     {
       std::lock_guard lock(mutex_);
       forms_.push_back(std::string(r.target()) + "?" + form_decode(r.body()));
+      authorizations_.emplace_back(r[bhttp::field::authorization]);
     }
     auto response = http::make_response(r, static_cast<bhttp::status>(status_), answer_, "application/json");
     return http::Reply{std::move(response), {}};
   };
   router.add("/prefix/api/v1/query", handler);
   router.add("/prefix/api/v1/query_range", handler);
-  server_ = std::make_unique<ServerThread>(std::move(router));
+  http::ServerLimits limits;
+  limits.tls = std::move(tls);
+  server_ = std::make_unique<ServerThread>(std::move(router), std::move(limits));
 }
 
-std::string FakePrometheus::url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/prefix/"; }
+std::string FakePrometheus::url() const {
+  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(server_->port()) + "/prefix/";
+}
 
 std::vector<std::string> FakePrometheus::forms() const {
   std::lock_guard lock(mutex_);
   return forms_;
+}
+
+std::vector<std::string> FakePrometheus::authorizations() const {
+  std::lock_guard lock(mutex_);
+  return authorizations_;
 }
 
 }  // namespace nodepack::billing::test

@@ -43,7 +43,7 @@ Authenticate test_authenticator();
 // An http::Server on 127.0.0.1:0 running `router` on a thread of its own.
 class ServerThread {
  public:
-  explicit ServerThread(http::Router router);
+  explicit ServerThread(http::Router router, http::ServerLimits limits = {});
   ~ServerThread();
   std::uint16_t port() const;
 
@@ -64,18 +64,22 @@ class ApiServer {
   std::unique_ptr<ServerThread> server_;
 };
 
-// A fake Prometheus: answers every query with `answer` (status `status`) and keeps the forms.
+// A fake Prometheus: answers every query with `answer` (status `status`) and keeps the forms;
+// over HTTPS when given a TLS context.
 class FakePrometheus {
  public:
-  FakePrometheus(unsigned status, std::string answer);
+  FakePrometheus(unsigned status, std::string answer, std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   std::string url() const;
-  std::vector<std::string> forms() const;  // the decoded form bodies received, in order
+  std::vector<std::string> forms() const;           // the decoded form bodies received, in order
+  std::vector<std::string> authorizations() const;  // each query's Authorization header ("" if none)
 
  private:
   unsigned status_;
   std::string answer_;
+  bool tls_;
   mutable std::mutex mutex_;
   std::vector<std::string> forms_;
+  std::vector<std::string> authorizations_;
   std::unique_ptr<ServerThread> server_;
 };
 

@@ -5,12 +5,16 @@
 #include "billing_harness.hpp"
 
 #include "aggregator/billing/prometheus_client.hpp"
+#include "http/tls.hpp"
+#include "tests/http/test_certs.hpp"
+#include "tests/temp_dir.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 
 using namespace nodepack;
 using namespace nodepack::billing;
@@ -335,6 +339,76 @@ TEST_CASE("prometheus client: a Prometheus that never answers is given up after 
   CHECK_THAT(got->error().reason, Catch::Contains("did not answer in time"));
   CHECK(took >= std::chrono::milliseconds(200));
   CHECK(took < std::chrono::seconds(5));
+}
+
+namespace {
+
+// Runs one instant query to completion.
+PromResult<std::vector<PromSeries>> query_now(PrometheusClient& client, const std::string& promql) {
+  boost::asio::io_context io;
+  std::optional<PromResult<std::vector<PromSeries>>> got;
+  boost::asio::co_spawn(io, client.query(promql, 1000), [&](std::exception_ptr, auto r) { got = std::move(r); });
+  io.run();
+  REQUIRE(got.has_value());
+  return std::move(*got);
+}
+
+}  // namespace
+
+TEST_CASE("prometheus client: https verified with --prometheus-ca-file, a bearer token file re-read when it changes") {
+  nodepack::testing::TestCa ca("prometheus test CA");
+  const auto server = ca.issue_server("prometheus", {"localhost"}, {"127.0.0.1"});
+  nodepack::testing::TempDir dir;
+  http::TlsFiles files{dir.write("tls.crt", server.cert_pem), dir.write("tls.key", server.key_pem), {}};
+  FakePrometheus prom(200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"namespace":"a"},"value":[1,"2"]}]}})",
+                      http::make_server_tls_context(files).value());
+  const auto ca_file = dir.write("ca.crt", ca.cert_pem());
+  const auto token_file = dir.write("token", "first-token\n");
+  PrometheusOptions o;
+  o.url = prom.url();
+  o.ca_file = ca_file;
+  o.bearer_token_file = token_file;
+  auto client = PrometheusClient::create(o);
+  REQUIRE(client.has_value());
+
+  auto first = query_now(**client, "up");
+  REQUIRE(first.has_value());
+  REQUIRE(first->size() == 1);
+  CHECK((*first)[0].label("namespace") == "a");
+  CHECK((*first)[0].points == std::vector<std::pair<double, double>>{{1.0, 2.0}});
+  // The token rotates (a projected service account token does, hourly).
+  const auto written = std::filesystem::last_write_time(token_file);
+  dir.write("token", "second-token");
+  std::filesystem::last_write_time(token_file, written + std::chrono::seconds(1));
+  CHECK(query_now(**client, "up").has_value());
+  CHECK(prom.authorizations() == std::vector<std::string>{"Bearer first-token", "Bearer second-token"});
+
+  // Without the CA file the same server is refused: the system CAs do not know its issuer.
+  PrometheusOptions system_cas;
+  system_cas.url = prom.url();
+  auto unverified = query_now(*PrometheusClient::create(system_cas).value(), "up");
+  REQUIRE_FALSE(unverified.has_value());
+  CHECK(unverified.error().kind == PromFailure::Kind::unavailable);
+  CHECK_THAT(unverified.error().reason, Catch::Contains("TLS handshake with Prometheus"));
+  CHECK(prom.forms().size() == 2);  // the refused one never reached it
+
+  // Start-up errors name the flag.
+  PrometheusOptions plain_with_ca;
+  plain_with_ca.url = "http://127.0.0.1:9";
+  plain_with_ca.ca_file = ca_file;
+  auto plain = PrometheusClient::create(plain_with_ca);
+  REQUIRE_FALSE(plain.has_value());
+  CHECK(plain.error().message == "--prometheus-ca-file needs an https:// --prometheus-url");
+  PrometheusOptions not_pem = o;
+  not_pem.ca_file = token_file;
+  auto junk = PrometheusClient::create(not_pem);
+  REQUIRE_FALSE(junk.has_value());
+  CHECK_THAT(junk.error().message, Catch::Contains("cannot read a PEM certificate from it"));
+  PrometheusOptions no_token = o;
+  no_token.bearer_token_file = dir.path() / "missing";
+  auto missing = PrometheusClient::create(no_token);
+  REQUIRE_FALSE(missing.has_value());
+  CHECK_THAT(missing.error().message, Catch::StartsWith("--prometheus-bearer-token-file: token file "));
 }
 
 TEST_CASE("accounting CSV: header, one line per row, six decimals") {
