@@ -15,12 +15,12 @@
 #include "common/stop_signals.hpp"
 #include "kube/resource_list.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -34,9 +34,9 @@ using http::Reply;
 using http::Request;
 
 Reply json_reply(const Request& request, const boost::json::value& body) {
-  return Reply{http::make_response(request, beast::http::status::ok, boost::json::serialize(body) + "\n",
-                                   "application/json"),
-               {}};
+  return Reply{
+      http::make_response(request, beast::http::status::ok, boost::json::serialize(body) + "\n", "application/json"),
+      {}};
 }
 
 boost::json::value optional_time(const std::optional<std::chrono::system_clock::time_point>& t) {
@@ -47,11 +47,20 @@ std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -106,15 +115,14 @@ Result<void> Agent::start() {
     return o;
   };
   node_reflector_ = std::make_unique<kube::Reflector>(
-      *client_, reflector_options("nodes", "/api/v1/nodes", "metadata.name=" + options_.node_name),
-      state_->node_sink(), clock_);
+      *client_, reflector_options("nodes", "/api/v1/nodes", "metadata.name=" + options_.node_name), state_->node_sink(),
+      clock_);
   pod_reflector_ = std::make_unique<kube::Reflector>(
-      *client_, reflector_options("pods", "/api/v1/pods", "spec.nodeName=" + options_.node_name),
-      state_->pod_sink(), clock_);
+      *client_, reflector_options("pods", "/api/v1/pods", "spec.nodeName=" + options_.node_name), state_->pod_sink(),
+      clock_);
 
   binpacking_ = std::make_shared<BinpackingCollector>(
-      *state_, options_.resources, !options_.disable_node_metrics, [this] { return watch_status(); }, clock_,
-      started_);
+      *state_, options_.resources, !options_.disable_node_metrics, [this] { return watch_status(); }, clock_, started_);
   registry_.add(binpacking_);
   registry_.add(std::make_shared<WatchCollector>(
       std::vector<const kube::Reflector*>{node_reflector_.get(), pod_reflector_.get()}, *client_));
@@ -247,12 +255,14 @@ http::Router Agent::make_router() {
   http::Router router;
   router.add("/", [this](const Request& r) { return index_page(r); });
   router.add(options_.metrics_path, [this](const Request& r) {
-    auto response = http::make_response(r, beast::http::status::ok, registry_.render(),
-                                        "text/plain; version=0.0.4; charset=utf-8");
+    auto response =
+        http::make_response(r, beast::http::status::ok, registry_.render(), "text/plain; version=0.0.4; charset=utf-8");
     http::maybe_gzip(r, response);
     return Reply{std::move(response), {}};
   });
-  router.add("/healthz", [](const Request& r) { return Reply{http::make_response(r, beast::http::status::ok, "ok"), {}}; });
+  router.add("/healthz", [](const Request& r) {
+    return Reply{http::make_response(r, beast::http::status::ok, "ok"), {}};
+  });
   router.add("/readyz", [this](const Request& r) {
     std::string reason;
     if (ready(&reason)) {
@@ -262,8 +272,8 @@ http::Router Agent::make_router() {
   });
   router.add("/sync", [this](const Request& r) { return sync_page(r); });
   router.add("/report", [this](const Request& r) {
-    return json_reply(r, build_node_report(*state_, ready(), clock_.now(),
-                                           numa_ ? numa_->zones_json() : boost::json::array()));
+    return json_reply(
+        r, build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array()));
   });
   router.add("/debug/pods", [this](const Request& r) { return debug_pods(r); });
   router.add("/debug/accounting", [this](const Request& r) {
@@ -376,9 +386,9 @@ http::Reply Agent::index_page(const Request& request) const {
     body += "<tr><th align=left>" + html_escape(k) + "</th><td>" + html_escape(v) + "</td></tr>";
   }
   body += "</table><h2>Endpoints</h2><ul>";
-  for (const auto& path : {options_.metrics_path, std::string("/healthz"), std::string("/readyz"),
-                           std::string("/sync"), std::string("/report"), std::string("/debug/pods"),
-                           std::string("/debug/numa"), std::string("/debug/accounting")}) {
+  for (const auto& path : {options_.metrics_path, std::string("/healthz"), std::string("/readyz"), std::string("/sync"),
+                           std::string("/report"), std::string("/debug/pods"), std::string("/debug/numa"),
+                           std::string("/debug/accounting")}) {
     body += "<li><a href=\"" + html_escape(path) + "\">" + html_escape(path) + "</a></li>";
   }
   body += "</ul></body></html>\n";
@@ -400,7 +410,8 @@ int run_agent(const std::vector<std::string>& args) {
     std::cerr << "nodepack agent: " << logging.error().message << "\n";
     return 2;
   }
-  auto cluster = kube::resolve_cluster_config(kube::ConfigRequest::from_environment(options->kubeconfig, options->context));
+  auto cluster =
+      kube::resolve_cluster_config(kube::ConfigRequest::from_environment(options->kubeconfig, options->context));
   if (!cluster) {
     spdlog::critical("{}", cluster.error().message);
     return 1;

@@ -72,10 +72,10 @@ class Agent {
   std::unique_ptr<kube::Reflector> node_reflector_;
   std::unique_ptr<kube::Reflector> pod_reflector_;
   std::shared_ptr<BinpackingCollector> binpacking_;
-  std::unique_ptr<NumaSource> numa_;  // null with --collectors.numa=false
+  std::unique_ptr<NumaSource> numa_;                          // null with --collectors.numa=false
   std::unique_ptr<accounting::AccountingSource> accounting_;  // null with --collectors.accounting=false
 #if NODEPACK_HAVE_BPF
-  std::unique_ptr<BpfSource> bpf_;    // null with --collectors.bpf=false
+  std::unique_ptr<BpfSource> bpf_;  // null with --collectors.bpf=false
   boost::asio::awaitable<void> follow_pod_changes();
 #endif
   metrics::MetricsRegistry registry_;

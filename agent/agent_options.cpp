@@ -69,10 +69,10 @@ void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text
   flags.add_string("accounting.state-file",
                    "Where accounting counters are kept across restarts (e.g. a hostPath); empty: start from zero",
                    o.accounting_state_file);
-  flags.add("accounting.sample-interval", "How often memory.current, the device checkpoint and NVML are sampled",
-            "10s", duration_setter(o.accounting_sample_interval, false));
-  flags.add("accounting.retention", "How long a finished or deleted container's accounting series stay exported",
-            "5m", duration_setter(o.accounting_retention, true));
+  flags.add("accounting.sample-interval", "How often memory.current, the device checkpoint and NVML are sampled", "10s",
+            duration_setter(o.accounting_sample_interval, false));
+  flags.add("accounting.retention", "How long a finished or deleted container's accounting series stay exported", "5m",
+            duration_setter(o.accounting_retention, true));
   flags.add("accounting.gpu-resources", "Device-plugin resources accounted as GPUs (comma-separated)",
             "nvidia.com/gpu,amd.com/gpu", [&o](std::string_view v) -> Result<void> {
               o.accounting_gpu_resources = split_list(v);

@@ -26,14 +26,14 @@ struct AgentOptions {
   kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
   std::string host_root = "/";
   std::string kubelet_root = "/var/lib/kubelet";
-  bool collect_numa = true;       // --collectors.numa
-  bool collect_bpf = true;        // --collectors.bpf: the kpod_* kernel and cgroup collectors
-  std::string profile = "standard";          // --profile minimal|standard|comprehensive
+  bool collect_numa = true;                         // --collectors.numa
+  bool collect_bpf = true;                          // --collectors.bpf: the kpod_* kernel and cgroup collectors
+  std::string profile = "standard";                 // --profile minimal|standard|comprehensive
   std::map<std::string, bool> collector_overrides;  // --collector.<name>=true|false
-  std::vector<std::string> tracked_syscalls;  // --syscalls
-  std::string reserved_cpus;      // --reserved-cpus, the kubelet's, for NUMA allocatable
-  bool collect_accounting = true;  // --collectors.accounting: nodepack_container_* usage accounting
-  std::string accounting_state_file;  // --accounting.state-file (empty: no persistence)
+  std::vector<std::string> tracked_syscalls;        // --syscalls
+  std::string reserved_cpus;                        // --reserved-cpus, the kubelet's, for NUMA allocatable
+  bool collect_accounting = true;                   // --collectors.accounting: nodepack_container_* usage accounting
+  std::string accounting_state_file;                // --accounting.state-file (empty: no persistence)
   std::chrono::nanoseconds accounting_sample_interval = std::chrono::seconds(10);
   std::chrono::nanoseconds accounting_retention = std::chrono::minutes(5);
   std::vector<std::string> accounting_gpu_resources{"nvidia.com/gpu", "amd.com/gpu"};

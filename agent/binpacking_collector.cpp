@@ -7,8 +7,7 @@ namespace nodepack::agent {
 
 double ratio(double numerator, double denominator) { return denominator == 0 ? 0.0 : numerator / denominator; }
 
-BinpackingCollector::BinpackingCollector(const NodeState& state, std::vector<std::string> resources,
-                                         bool node_metrics,
+BinpackingCollector::BinpackingCollector(const NodeState& state, std::vector<std::string> resources, bool node_metrics,
                                          std::function<std::vector<kube::ReflectorStatus>()> watch_status,
                                          const Clock& clock, std::chrono::system_clock::time_point started)
     : state_(state),

@@ -4,10 +4,10 @@
 #include "numa/collector.hpp"
 #include "numa/report.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 namespace nodepack::agent {
 

@@ -10,9 +10,9 @@
 #include "numa/pod_directory.hpp"
 #include "numa/refresh_trigger.hpp"
 
+#include <prometheus/collectable.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
-#include <prometheus/collectable.h>
 
 #include <memory>
 

@@ -2,9 +2,9 @@
 
 #include "agent/metric_families.hpp"
 
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 #ifndef NODEPACK_VERSION
 #define NODEPACK_VERSION "dev"

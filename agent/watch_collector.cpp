@@ -19,8 +19,8 @@ std::vector<prometheus::MetricFamily> WatchCollector::Collect() const {
   auto relists = counter_family("nodepack_watch_relists_expired_total",
                                 "Relists because the resourceVersion expired (410 Gone), by resource.");
   auto errors = counter_family("nodepack_watch_errors_total", "Failed lists and watches, by resource.");
-  auto decode = counter_family("nodepack_watch_decode_errors_total",
-                               "Objects or events rejected as malformed, by resource.");
+  auto decode =
+      counter_family("nodepack_watch_decode_errors_total", "Objects or events rejected as malformed, by resource.");
   for (const auto* r : reflectors_) {
     const auto s = r->status();
     add_sample(synced, {{"resource", s.resource}}, s.synced ? 1 : 0);
@@ -34,11 +34,11 @@ std::vector<prometheus::MetricFamily> WatchCollector::Collect() const {
   }
   auto requests = counter_family("nodepack_api_requests_total", "Requests sent to the Kubernetes API server.");
   add_sample(requests, {}, static_cast<double>(client_.counters().requests.load()));
-  auto transport = counter_family("nodepack_api_transport_errors_total",
-                                  "API requests that failed before an HTTP status arrived.");
+  auto transport =
+      counter_family("nodepack_api_transport_errors_total", "API requests that failed before an HTTP status arrived.");
   add_sample(transport, {}, static_cast<double>(client_.counters().errors.load()));
-  return {std::move(synced), std::move(failing), std::move(events), std::move(bookmarks), std::move(lists),
-          std::move(relists), std::move(errors), std::move(decode), std::move(requests), std::move(transport)};
+  return {std::move(synced),  std::move(failing), std::move(events), std::move(bookmarks), std::move(lists),
+          std::move(relists), std::move(errors),  std::move(decode), std::move(requests),  std::move(transport)};
 }
 
 }  // namespace nodepack::agent

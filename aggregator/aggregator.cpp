@@ -1,5 +1,8 @@
 #include "aggregator/aggregator.hpp"
 
+#include "agent/metric_families.hpp"
+#include "agent/process_collector.hpp"
+#include "agent/watch_collector.hpp"
 #include "aggregator/auth/authenticator.hpp"
 #include "aggregator/billing/api.hpp"
 #include "aggregator/inventory.hpp"
@@ -8,21 +11,18 @@
 #include "aggregator/self_metrics.hpp"
 #include "aggregator/snapshot_render.hpp"
 #include "aggregator/web/web.hpp"
-#include "agent/metric_families.hpp"
-#include "agent/process_collector.hpp"
-#include "agent/watch_collector.hpp"
 #include "common/duration.hpp"
 #include "common/logging.hpp"
 #include "common/rfc3339.hpp"
 #include "common/stop_signals.hpp"
 #include "http/tls.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <iostream>
@@ -248,9 +248,9 @@ Result<void> Aggregator::start() {
   serve_thread_ = std::thread([this] { serve_.run(); });
   spdlog::info("aggregator serving on {}:{} (API server {}, {}; agents {})", endpoint().address().to_string(),
                endpoint().port(), cluster_.server, cluster_.source,
-               options_.static_agents() ? std::to_string(options_.agents.size()) + " static"
-                                        : "discovered in " + options_.agent_namespace + " by " +
-                                              options_.agent_selector);
+               options_.static_agents()
+                   ? std::to_string(options_.agents.size()) + " static"
+                   : "discovered in " + options_.agent_namespace + " by " + options_.agent_selector);
   return {};
 }
 
@@ -290,16 +290,18 @@ Result<void> Aggregator::start_usage_api() {
   // Billing figures per namespace are not for everyone who can reach the port: an open API must
   // be asked for, never the result of a forgotten flag.
   if (prometheus && !options_.auth_enabled() && !options_.auth_anonymous) {
-    return fail("the usage API (--prometheus-url) needs --auth.users-file or --auth.tokens-file; "
-                "give --auth.anonymous to let anyone query it");
+    return fail(
+        "the usage API (--prometheus-url) needs --auth.users-file or --auth.tokens-file; "
+        "give --auth.anonymous to let anyone query it");
   }
   billing::ApiOptions api;
   api.max_range = std::chrono::duration_cast<std::chrono::seconds>(options_.api_max_range);
   api.billing_step = std::chrono::duration_cast<std::chrono::seconds>(options_.api_billing_step).count();
   billing::Authenticate authenticate;
   if (auth_) {
-    authenticate = [auth = auth_.get()](const Request& request,
-                                        const http::RequestInfo& info) -> std::variant<billing::Access, http::Response> {
+    authenticate = [auth = auth_.get()](
+                       const Request& request,
+                       const http::RequestInfo& info) -> std::variant<billing::Access, http::Response> {
       auto who = auth->authenticate(request, info);
       if (auto* principal = std::get_if<auth::Principal>(&who)) {
         return billing::Access{std::move(principal->user), std::move(principal->namespaces)};
@@ -358,8 +360,9 @@ web::WebDeps Aggregator::web_deps() {
       return std::move(*login);
     };
     deps.logout = [auth = auth_.get()](std::string_view token) { auth->logout(token); };
-    deps.authenticate = [auth = auth_.get()](const Request& request,
-                                             const http::RequestInfo& info) -> std::variant<web::Viewer, http::Response> {
+    deps.authenticate = [auth = auth_.get()](
+                            const Request& request,
+                            const http::RequestInfo& info) -> std::variant<web::Viewer, http::Response> {
       auto who = auth->authenticate(request, info);
       if (auto* principal = std::get_if<auth::Principal>(&who)) {
         return web::Viewer{std::move(principal->user), std::move(principal->namespaces)};
@@ -368,8 +371,9 @@ web::WebDeps Aggregator::web_deps() {
     };
   } else {
     deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> web::LoginOutcome {
-      return web::LoginRefusal{"this aggregator has no users (no --auth.users-file); the pages are open without logging in",
-                               std::chrono::seconds{0}};
+      return web::LoginRefusal{
+          "this aggregator has no users (no --auth.users-file); the pages are open without logging in",
+          std::chrono::seconds{0}};
     };
     deps.logout = [](std::string_view) {};
     deps.authenticate = [](const Request&, const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
@@ -432,8 +436,7 @@ asio::awaitable<void> Aggregator::pull_loop() {
                      std::to_string(failures[i]);
         }
       }
-      spdlog::warn("pull round: {} of {} agents gave no usable report ({}); see /sync", failed, target_count,
-                   summary);
+      spdlog::warn("pull round: {} of {} agents gave no usable report ({}); see /sync", failed, target_count, summary);
     }
     {
       std::lock_guard lock(mutex_);
@@ -601,11 +604,12 @@ http::Reply Aggregator::sync_page(const Request& request) const {
     out["problems"] = freshness_problems(snapshot);
   } else {
     out["snapshot"] = nullptr;
-    out["nodes"] = json::object{{"fresh", json::array()}, {"stale", json::array()}, {"missing", json::array()},
-                                {"invalid", json::array()}};
+    out["nodes"] = json::object{
+        {"fresh", json::array()}, {"stale", json::array()}, {"missing", json::array()}, {"invalid", json::array()}};
     out["problems"] = json::array();
   }
-  auto response = http::make_response(request, beast::http::status::ok, json::serialize(out) + "\n", "application/json");
+  auto response =
+      http::make_response(request, beast::http::status::ok, json::serialize(out) + "\n", "application/json");
   http::maybe_gzip(request, response);
   return Reply{std::move(response), {}};
 }

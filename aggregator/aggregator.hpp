@@ -8,11 +8,11 @@
 // serving thread answers HTTP from the latest published snapshot, so a slow scrape never delays a
 // pull and a long pull round never delays a scrape.
 
+#include "agent/metrics_registry.hpp"
 #include "aggregator/aggregator_options.hpp"
 #include "aggregator/gzip_prefix.hpp"
 #include "aggregator/snapshot.hpp"
 #include "aggregator/web/web.hpp"
-#include "agent/metrics_registry.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "http/server.hpp"
@@ -134,7 +134,7 @@ class Aggregator {
   std::unique_ptr<kube::Reflector> agent_reflector_;    // null with --agents
   std::unique_ptr<kube::Reflector> pending_reflector_;  // null with --pending-pods=false
   std::unique_ptr<SelfMetrics> self_;
-  metrics::MetricsRegistry registry_;  // everything on /metrics that is not from the snapshot
+  metrics::MetricsRegistry registry_;          // everything on /metrics that is not from the snapshot
   std::unique_ptr<auth::Authenticator> auth_;  // null: the API and the web UI are open
   std::unique_ptr<billing::Api> api_;
   std::unique_ptr<http::Server> server_;

@@ -38,8 +38,7 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
   flags.add_int("list-page-size", "Objects per page in consistent (re)lists (0 = no pagination)", o.list_page_size);
   flags.add_string("agent-namespace", "Namespace of the agent DaemonSet's pods", o.agent_namespace);
   flags.add_string("agent-selector", "Label selector of the agent DaemonSet's pods", o.agent_selector);
-  flags.add_int("agent-port",
-                "Port of the agents' /report (a container port named \"metrics\" on the agent pod wins)",
+  flags.add_int("agent-port", "Port of the agents' /report (a container port named \"metrics\" on the agent pod wins)",
                 o.agent_port);
   flags.add_list("agents",
                  "Static agents instead of discovery, comma-separated or repeated: [node=]host:port[/path/prefix]; "
@@ -49,9 +48,8 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
   flags.add("pull-timeout", "Time limit for one report pull (connect, send, read)", "5s",
             duration_setter(o.pull_timeout, false));
   flags.add("pull-interval", "Time between pull rounds", "15s", duration_setter(o.pull_interval, false));
-  flags.add("stale-after",
-            "A report older than this (by its built_at, or since it was last pulled) no longer counts", "2m",
-            duration_setter(o.stale_after, false));
+  flags.add("stale-after", "A report older than this (by its built_at, or since it was last pulled) no longer counts",
+            "2m", duration_setter(o.stale_after, false));
   flags.add_int("max-report-bytes", "Reports larger than this are rejected as invalid", o.max_report_bytes);
   flags.add_list("fit-shape",
                  "Repeatable. A pod shape name=resource:quantity,... (e.g. small=cpu:500m,memory:1Gi); exports how "
@@ -86,9 +84,8 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
                    o.prometheus_bearer_token_file);
   flags.add("api.max-range", "Longest time range the usage API accepts (400 days)", "9600h",
             duration_setter(o.api_max_range, false));
-  flags.add("api.billing-step",
-            "Step at which /api/v1/accounting takes the larger of used and requested per container", "5m",
-            duration_setter(o.api_billing_step, false));
+  flags.add("api.billing-step", "Step at which /api/v1/accounting takes the larger of used and requested per container",
+            "5m", duration_setter(o.api_billing_step, false));
   flags.add_string("auth.users-file",
                    "Users of the API and web UI, name:crypt-hash[:namespace,...] per line (re-read when it changes)",
                    o.auth_users_file);
@@ -98,14 +95,15 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
                  o.auth_anonymous);
   flags.add("auth.session-lifetime", "How long a web login lasts", "12h",
             duration_setter(o.auth_session_lifetime, false));
-  flags.add_int("auth.max-failures", "Failed logins allowed per address and per user name in --auth.failure-window "
-                "(0: no limit)", o.auth_max_failures);
+  flags.add_int("auth.max-failures",
+                "Failed logins allowed per address and per user name in --auth.failure-window "
+                "(0: no limit)",
+                o.auth_max_failures);
   flags.add("auth.failure-window", "Sliding window of --auth.max-failures", "1m",
             duration_setter(o.auth_failure_window, false));
   flags.add_string("tls-cert", "PEM certificate (chain) to serve HTTPS with; needs --tls-key", o.tls_cert);
   flags.add_string("tls-key", "PEM private key of --tls-cert", o.tls_key);
-  flags.add_string("tls-client-ca", "PEM CA; when set, clients must present a certificate it signed",
-                   o.tls_client_ca);
+  flags.add_string("tls-client-ca", "PEM CA; when set, clients must present a certificate it signed", o.tls_client_ca);
 }
 
 }  // namespace

@@ -9,8 +9,12 @@ namespace {
 void escape_into(std::string& out, std::string_view text, bool quote) {
   for (char c : text) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       case '"':
         if (quote) {
           out += "\\\"";
@@ -18,7 +22,8 @@ void escape_into(std::string& out, std::string_view text, bool quote) {
           out.push_back(c);
         }
         break;
-      default: out.push_back(c);
+      default:
+        out.push_back(c);
     }
   }
 }

@@ -13,7 +13,9 @@ namespace {
 
 namespace json = boost::json;
 
-bool same_node(const NodeInfo& a, const kube::Node& b) { return a.labels == b.labels && a.allocatable == b.allocatable; }
+bool same_node(const NodeInfo& a, const kube::Node& b) {
+  return a.labels == b.labels && a.allocatable == b.allocatable;
+}
 
 std::shared_ptr<const NodeInfo> node_info(kube::Node node) {
   auto info = std::make_shared<NodeInfo>();

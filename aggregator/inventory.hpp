@@ -82,7 +82,7 @@ class Inventory {
   NodeMap nodes_;
   ReportMap reports_;
   PendingMap pending_;
-  std::unordered_map<std::string, AgentPod> agent_pods_;  // by pod uid
+  std::unordered_map<std::string, AgentPod> agent_pods_;       // by pod uid
   std::unordered_map<std::string, std::string> static_nodes_;  // static target key -> node its reports name
   Sink<Inventory> node_sink_{*this, &Inventory::replace_nodes, &Inventory::apply_node};
   Sink<Inventory> agent_sink_{*this, &Inventory::replace_agents, &Inventory::apply_agent};

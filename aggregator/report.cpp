@@ -62,15 +62,24 @@ PullResult<std::int64_t> count_field(const json::object& report, std::string_vie
 
 std::string_view pull_error_name(PullError error) {
   switch (error) {
-    case PullError::connect: return "connect";
-    case PullError::timeout: return "timeout";
-    case PullError::transport: return "transport";
-    case PullError::http_status: return "http_status";
-    case PullError::not_synced: return "not_synced";
-    case PullError::oversized: return "oversized";
-    case PullError::malformed: return "malformed";
-    case PullError::schema: return "schema";
-    case PullError::wrong_node: return "wrong_node";
+    case PullError::connect:
+      return "connect";
+    case PullError::timeout:
+      return "timeout";
+    case PullError::transport:
+      return "transport";
+    case PullError::http_status:
+      return "http_status";
+    case PullError::not_synced:
+      return "not_synced";
+    case PullError::oversized:
+      return "oversized";
+    case PullError::malformed:
+      return "malformed";
+    case PullError::schema:
+      return "schema";
+    case PullError::wrong_node:
+      return "wrong_node";
   }
   return "unknown";
 }
@@ -152,8 +161,8 @@ PullResult<NodeReport> parse_report(std::string_view body, std::string_view expe
   // made of the characters RFC 3339 uses.
   const std::string_view when_text = built_at->get_string();
   const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  const bool bad_offset = when_text.size() >= 6 && (when_text[when_text.size() - 6] == '+' ||
-                                                    when_text[when_text.size() - 6] == '-') &&
+  const bool bad_offset = when_text.size() >= 6 &&
+                          (when_text[when_text.size() - 6] == '+' || when_text[when_text.size() - 6] == '-') &&
                           !(digit(when_text[when_text.size() - 5]) && digit(when_text[when_text.size() - 4]) &&
                             digit(when_text[when_text.size() - 2]) && digit(when_text[when_text.size() - 1]));
   if (bad_offset || when_text.find_first_not_of("0123456789TtZz:.+-") != std::string_view::npos) {

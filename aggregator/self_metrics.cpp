@@ -10,25 +10,26 @@ SelfMetrics::SelfMetrics() : registry_(std::make_shared<prometheus::Registry>())
                 .Add({});
   auto& errors = prometheus::BuildCounter()
                      .Name("nodepack_aggregator_pull_errors_total")
-                     .Help("Report pulls that produced no usable report, by reason (connect, timeout, transport, "
-                           "http_status, not_synced, oversized, malformed, schema, wrong_node).")
+                     .Help(
+                         "Report pulls that produced no usable report, by reason (connect, timeout, transport, "
+                         "http_status, not_synced, oversized, malformed, schema, wrong_node).")
                      .Register(*registry_);
   for (std::size_t i = 0; i < pull_error_count; ++i) {
     // Every reason exists from the start, at 0, so rate() and alerts see the first error.
     errors_[i] = &errors.Add({{"reason", std::string(pull_error_name(static_cast<PullError>(i)))}});
   }
-  report_age_ = &prometheus::BuildHistogram()
-                     .Name("nodepack_aggregator_report_age_seconds")
-                     .Help("Age of each good report when it was pulled (pull time minus the report's built_at).")
-                     .Register(*registry_)
-                     .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30,
-                                                                      60, 120, 300});
-  round_duration_ = &prometheus::BuildHistogram()
-                         .Name("nodepack_aggregator_pull_round_duration_seconds")
-                         .Help("Time to pull every agent's report once.")
-                         .Register(*registry_)
-                         .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-                                                                          5, 10, 30, 60});
+  report_age_ =
+      &prometheus::BuildHistogram()
+           .Name("nodepack_aggregator_report_age_seconds")
+           .Help("Age of each good report when it was pulled (pull time minus the report's built_at).")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300});
+  round_duration_ =
+      &prometheus::BuildHistogram()
+           .Name("nodepack_aggregator_pull_round_duration_seconds")
+           .Help("Time to pull every agent's report once.")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
   rounds_ = &prometheus::BuildCounter()
                  .Name("nodepack_aggregator_pull_rounds_total")
                  .Help("Completed pull rounds.")

@@ -34,9 +34,7 @@ void add(std::vector<Quantity>& into, const std::vector<Quantity>& values) {
   }
 }
 
-std::string seconds_text(double seconds) {
-  return std::to_string(static_cast<std::int64_t>(seconds)) + "s";
-}
+std::string seconds_text(double seconds) { return std::to_string(static_cast<std::int64_t>(seconds)) + "s"; }
 
 // The state of one node and whether its last good report is still within the bound.
 struct Classified {

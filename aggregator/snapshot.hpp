@@ -43,10 +43,10 @@ struct NodeInfo {
 
 // What the aggregator knows about one node's reports.
 struct ReportState {
-  std::shared_ptr<const NodeReport> good;           // the last good report, if any
+  std::shared_ptr<const NodeReport> good;             // the last good report, if any
   std::chrono::system_clock::time_point good_pulled;  // when `good` arrived
-  std::optional<PullFailure> last_failure;          // of the latest pull; cleared by a good one
-  bool has_agent = false;                           // an agent is known for this node
+  std::optional<PullFailure> last_failure;            // of the latest pull; cleared by a good one
+  bool has_agent = false;                             // an agent is known for this node
 };
 
 enum class Freshness { fresh = 0, stale = 1, missing = 2, invalid = 3 };
@@ -77,12 +77,12 @@ struct SnapshotInputs {
 
 // Sums over a set of nodes. Quantities are exact; conversion to exported numbers happens at render.
 struct Aggregate {
-  std::int64_t node_count = 0;       // every node in the set
-  std::int64_t reporting_nodes = 0;  // nodes whose values are summed (a usable report)
-  std::vector<kube::Quantity> allocated;    // per resource, in config order
-  std::vector<kube::Quantity> allocatable;  // per resource
-  std::vector<kube::Quantity> daemonset;    // per resource
-  std::vector<std::int64_t> fit;            // per shape
+  std::int64_t node_count = 0;                        // every node in the set
+  std::int64_t reporting_nodes = 0;                   // nodes whose values are summed (a usable report)
+  std::vector<kube::Quantity> allocated;              // per resource, in config order
+  std::vector<kube::Quantity> allocatable;            // per resource
+  std::vector<kube::Quantity> daemonset;              // per resource
+  std::vector<std::int64_t> fit;                      // per shape
   std::vector<std::vector<kube::Quantity>> stranded;  // [shape][resource]
 
   void reset(std::size_t resources, std::size_t shapes);
@@ -91,8 +91,8 @@ struct Aggregate {
 struct NodeRow {
   std::shared_ptr<const NodeInfo> info;
   Freshness state = Freshness::missing;
-  bool usable = false;  // values summed (last good report within --stale-after)
-  std::string reason;   // why the node is not fresh; empty when fresh
+  bool usable = false;                       // values summed (last good report within --stale-after)
+  std::string reason;                        // why the node is not fresh; empty when fresh
   std::optional<double> report_age_seconds;  // of the last good report
   std::uint64_t generation = 0;
   std::vector<kube::Quantity> allocatable;  // per resource; from the Node, the report filling gaps
@@ -102,7 +102,7 @@ struct NodeRow {
 };
 
 struct GroupTable {
-  const LabelGroup* group = nullptr;  // points into config
+  const LabelGroup* group = nullptr;        // points into config
   std::map<std::string, Aggregate> values;  // label_group_value -> sums
 };
 
@@ -112,7 +112,7 @@ struct Snapshot {
   std::uint64_t sequence = 0;
   std::vector<NodeRow> nodes;  // sorted by name
   Aggregate cluster;
-  std::vector<GroupTable> groups;  // one per --label-group, in flag order
+  std::vector<GroupTable> groups;                 // one per --label-group, in flag order
   std::vector<kube::Quantity> pending_requested;  // per resource ("pods": one per pod)
   std::int64_t pending_pods = 0;
   std::array<std::int64_t, 4> state_counts{};  // by Freshness

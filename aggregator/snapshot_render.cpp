@@ -67,14 +67,26 @@ void write_binpacking(ExpositionWriter& w, const BinpackingNames& names, const s
       std::copy(scope, scope + scope_size, labels.begin());
       for (std::size_t r = 0; r < resources.size(); ++r) {
         labels[scope_size] = {"resource", resources[r]};
-        const auto value = [&](const std::vector<kube::Quantity>& q) { return kube::exporter_value(resources[r], q[r]); };
+        const auto value = [&](const std::vector<kube::Quantity>& q) {
+          return kube::exporter_value(resources[r], q[r]);
+        };
         double out = 0;
         switch (f) {
-          case 0: out = value(*v.allocated); break;
-          case 1: out = value(*v.allocatable); break;
-          case 2: out = ratio(value(*v.allocated), value(*v.allocatable)); break;
-          case 3: out = value(*v.daemonset); break;
-          default: out = ratio(value(*v.daemonset), value(*v.allocatable)); break;
+          case 0:
+            out = value(*v.allocated);
+            break;
+          case 1:
+            out = value(*v.allocatable);
+            break;
+          case 2:
+            out = ratio(value(*v.allocated), value(*v.allocatable));
+            break;
+          case 3:
+            out = value(*v.daemonset);
+            break;
+          default:
+            out = ratio(value(*v.daemonset), value(*v.allocatable));
+            break;
         }
         w.sample(names[f].name, labels.data(), scope_size + 1, out);
       }

@@ -17,9 +17,11 @@ namespace json = boost::json;
 
 json::object pod(int i, const std::string& cpu) {
   return json::parse(R"({"metadata":{"name":"pod-)" + std::to_string(i) + R"(","namespace":"default","uid":"uid-)" +
-                     std::to_string(i) + R"(","ownerReferences":[{"kind":")" + (i % 10 == 0 ? "DaemonSet" : "ReplicaSet") +
+                     std::to_string(i) + R"(","ownerReferences":[{"kind":")" +
+                     (i % 10 == 0 ? "DaemonSet" : "ReplicaSet") +
                      R"(","name":"o"}]},"spec":{"nodeName":"n1","containers":[
-      {"name":"app","resources":{"requests":{"cpu":")" + cpu + R"(","memory":"256Mi","ephemeral-storage":"1Gi"}}},
+      {"name":"app","resources":{"requests":{"cpu":")" +
+                     cpu + R"(","memory":"256Mi","ephemeral-storage":"1Gi"}}},
       {"name":"proxy","resources":{"requests":{"cpu":"50m","memory":"64Mi"}}}],
      "initContainers":[{"name":"init","resources":{"requests":{"cpu":"1","memory":"32Mi"}}}]},
      "status":{"phase":"Running"}})")
@@ -62,8 +64,9 @@ void BM_RenderMetrics110Pods6Resources(benchmark::State& state) {
   ManualClock clock;
   metrics::MetricsRegistry registry;
   registry.add(std::make_shared<agent::BinpackingCollector>(
-      node_state, std::vector<std::string>{"cpu", "memory", "pods", "ephemeral-storage", "nvidia.com/gpu", "hugepages-2Mi"},
-      true, [] { return std::vector<kube::ReflectorStatus>(2); }, clock, clock.now()));
+      node_state,
+      std::vector<std::string>{"cpu", "memory", "pods", "ephemeral-storage", "nvidia.com/gpu", "hugepages-2Mi"}, true,
+      [] { return std::vector<kube::ReflectorStatus>(2); }, clock, clock.now()));
   registry.add(std::make_shared<metrics::BuildInfoCollector>());
   std::size_t bytes = 0;
   for (auto _ : state) {

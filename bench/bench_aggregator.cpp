@@ -45,8 +45,8 @@ struct Cluster {
       state.has_agent = true;
     }
     for (int i = 0; i < 200; ++i) {
-      pending["pending-" + std::to_string(i)] = kube::ResourceList{
-          {"cpu", kube::Quantity::from_milli(250)}, {"memory", kube::Quantity::from_units(256LL << 20)}};
+      pending["pending-" + std::to_string(i)] = kube::ResourceList{{"cpu", kube::Quantity::from_milli(250)},
+                                                                   {"memory", kube::Quantity::from_units(256LL << 20)}};
     }
     config->resources = {"cpu", "memory", "pods"};
     config->label_groups = {parse_label_group("topology.kubernetes.io/zone").value(),

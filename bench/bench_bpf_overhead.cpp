@@ -5,8 +5,9 @@
 //
 // Phases, each running the same load (N pairs of processes ping-ponging a byte over pipes, so
 // every round trip is two wake-ups and two context switches): no tracing, nodepack's sched
-// collector, (with --syscalls) nodepack's syscall collector, bpftrace. Kernel BPF run-time stats stay on for the whole run (the stats fd is held
-// here), so ns/event = run_time_ns / run_cnt of each program, read with BPF_OBJ_GET_INFO_BY_FD.
+// collector, (with --syscalls) nodepack's syscall collector, bpftrace. Kernel BPF run-time stats stay on for the whole
+// run (the stats fd is held here), so ns/event = run_time_ns / run_cnt of each program, read with
+// BPF_OBJ_GET_INFO_BY_FD.
 #include "bpf/bpf_stats.hpp"
 #include "bpf/cgroup_resolver.hpp"
 #include "bpf/feature_probe.hpp"
@@ -266,8 +267,7 @@ int main(int argc, char** argv) {
     auto before = to_info(sys.program_stats());
     double rate = run_load(o);
     auto after = to_info(sys.program_stats());
-    report("nodepack syscall (default tracked set, per-cgroup per-syscall histogram)", before, after, rate,
-           baseline);
+    report("nodepack syscall (default tracked set, per-cgroup per-syscall histogram)", before, after, rate, baseline);
   }
 
   if (!o.bpftrace.empty()) {

@@ -7,13 +7,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 
 namespace {
 
@@ -57,7 +57,8 @@ const fs::path& fixture_root() {
     std::system(("chmod -R u+w '" + tmpl + "'").c_str());
     const fs::path r = fs::path(tmpl) / "48amd64-4d2n6c-sparse";
     const fs::path kubelet = r / "var/lib/kubelet";
-    spit(kubelet / "cpu_manager_state", slurp(fixtures() / "kubelet/cpu_manager_state.k8s-unittest.v3-podentries.json"));
+    spit(kubelet / "cpu_manager_state",
+         slurp(fixtures() / "kubelet/cpu_manager_state.k8s-unittest.v3-podentries.json"));
     spit(kubelet / "memory_manager_state", slurp(fixtures() / "kubelet/memory_manager_state.k8s-unittest.v1.json"));
     spit(kubelet / "device-plugins/kubelet_internal_checkpoint",
          slurp(fixtures() / "kubelet/kubelet_internal_checkpoint.kind-tegra.numa-minus1.json"));

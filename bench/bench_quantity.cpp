@@ -12,8 +12,8 @@ namespace {
 using nodepack::kube::Quantity;
 
 // The forms an API server actually sends, plus a few hand-written ones.
-constexpr std::array<std::string_view, 12> kMix = {"100m", "250m", "1",     "2Gi",   "512Mi", "1.5G",
-                                                   "129e6", "1500u", "0.5Gi", "110",   "1Ki",   "3.25"};
+constexpr std::array<std::string_view, 12> kMix = {"100m",  "250m",  "1",     "2Gi", "512Mi", "1.5G",
+                                                   "129e6", "1500u", "0.5Gi", "110", "1Ki",   "3.25"};
 
 void BM_QuantityParseMix(benchmark::State& state) {
   for (auto _ : state) {

@@ -30,7 +30,7 @@ struct ProgramStats {
 
 struct MapStats {
   std::string map;
-  std::uint64_t entries = 0;   // as of the last collect()
+  std::uint64_t entries = 0;  // as of the last collect()
   std::uint64_t capacity = 0;
 };
 

@@ -115,8 +115,7 @@ bool KernelFeatureProbe::probe(std::string_view feature) {
   if (feature.starts_with("tp_btf:")) {
     // tp_btf needs kernel BTF describing the tracepoint (btf_trace_<name>, Linux 5.5+) and the
     // tracing program type.
-    return supports("btf") && supports("raw_tp") &&
-           vmlinux_has_typedef("btf_trace_" + std::string(feature.substr(7)));
+    return supports("btf") && supports("raw_tp") && vmlinux_has_typedef("btf_trace_" + std::string(feature.substr(7)));
   }
   if (feature == "mark_victim:task") {
     // Older kernels' oom:mark_victim passes only the victim's pid; newer ones pass the task

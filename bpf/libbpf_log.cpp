@@ -14,9 +14,15 @@ namespace {
 int print_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
   spdlog::level::level_enum lvl = spdlog::level::trace;
   switch (level) {
-    case LIBBPF_WARN: lvl = spdlog::level::warn; break;
-    case LIBBPF_INFO: lvl = spdlog::level::debug; break;
-    case LIBBPF_DEBUG: lvl = spdlog::level::trace; break;
+    case LIBBPF_WARN:
+      lvl = spdlog::level::warn;
+      break;
+    case LIBBPF_INFO:
+      lvl = spdlog::level::debug;
+      break;
+    case LIBBPF_DEBUG:
+      lvl = spdlog::level::trace;
+      break;
   }
   if (!spdlog::should_log(lvl)) {
     return 0;

@@ -168,20 +168,20 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
 
   auto up = make_family("nodepack_collector_up", "Whether the collector is running (1) or disabled by an error (0)",
                         prometheus::MetricType::Gauge);
-  auto duration = make_family("nodepack_collector_scrape_duration_seconds",
-                              "Time the collector took in this scrape", prometheus::MetricType::Gauge);
+  auto duration = make_family("nodepack_collector_scrape_duration_seconds", "Time the collector took in this scrape",
+                              prometheus::MetricType::Gauge);
   auto errors = make_family("nodepack_collector_errors_total",
                             "Failures of the collector: load/attach at start-up and failed scrapes",
                             prometheus::MetricType::Counter);
   auto run_count = make_family("nodepack_bpf_program_run_count_total",
                                "Times the BPF program ran (needs kernel BPF stats)", prometheus::MetricType::Counter);
-  auto run_time = make_family("nodepack_bpf_program_run_time_seconds_total",
-                              "Time spent in the BPF program (needs kernel BPF stats)",
-                              prometheus::MetricType::Counter);
+  auto run_time =
+      make_family("nodepack_bpf_program_run_time_seconds_total",
+                  "Time spent in the BPF program (needs kernel BPF stats)", prometheus::MetricType::Counter);
   auto map_entries = make_family("nodepack_bpf_map_entries", "Entries in the BPF map at the last scrape",
                                  prometheus::MetricType::Gauge);
-  auto map_capacity = make_family("nodepack_bpf_map_capacity", "Maximum entries of the BPF map",
-                                  prometheus::MetricType::Gauge);
+  auto map_capacity =
+      make_family("nodepack_bpf_map_capacity", "Maximum entries of the BPF map", prometheus::MetricType::Gauge);
 
   for (auto& slot : slots_) {
     const std::string& name = slot.spec.name;
@@ -217,9 +217,9 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
   for (const auto& [f, ok] : features_->answers()) {
     features.metric.push_back(gauge_metric({{"feature", f}}, ok ? 1.0 : 0.0));
   }
-  auto stats_on = make_family("nodepack_bpf_stats_enabled",
-                              "Whether kernel BPF run-time statistics are on for nodepack's programs",
-                              prometheus::MetricType::Gauge);
+  auto stats_on =
+      make_family("nodepack_bpf_stats_enabled", "Whether kernel BPF run-time statistics are on for nodepack's programs",
+                  prometheus::MetricType::Gauge);
   stats_on.metric.push_back(gauge_metric({}, stats_ ? 1.0 : 0.0));
   auto cgroups = make_family("nodepack_cgroup_resolver_pod_cgroups",
                              "Pod and container cgroups found in the last cgroup walk", prometheus::MetricType::Gauge);

@@ -46,7 +46,8 @@ Result<std::chrono::nanoseconds> parse_go_duration(std::string_view text) {
     } else if (unit == "h") {
       scale = 3600e9L;
     } else {
-      return fail("invalid duration \"" + original + "\": " + (unit.empty() ? "missing unit" : "unknown unit \"" + std::string(unit) + "\""));
+      return fail("invalid duration \"" + original +
+                  "\": " + (unit.empty() ? "missing unit" : "unknown unit \"" + std::string(unit) + "\""));
     }
     total += std::stold(number) * scale;
   }

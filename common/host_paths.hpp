@@ -9,7 +9,7 @@ namespace nodepack {
 // Nothing reads "/sys" or "/var/lib/kubelet" directly, so tests point these at fixture trees and
 // a containerised agent points them at the host's mounts.
 struct HostPaths {
-  std::filesystem::path host_root = "/";             // prefix for everything below when relative
+  std::filesystem::path host_root = "/";  // prefix for everything below when relative
   std::filesystem::path sysfs = "/sys";
   std::filesystem::path procfs = "/proc";
   std::filesystem::path cgroup = "/sys/fs/cgroup";

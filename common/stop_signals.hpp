@@ -4,8 +4,8 @@
 // starts (threads inherit the mask), so only wait() receives them and shutdown runs on the main
 // thread, outside any signal handler.
 
-#include <csignal>
 #include <pthread.h>
+#include <csignal>
 
 namespace nodepack {
 

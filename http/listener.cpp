@@ -47,8 +47,8 @@ Result<tcp::endpoint> parse_listen_address(std::string_view address) {
   }
   unsigned port = 0;
   const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || port_text.size() > 5 || ec != std::errc() ||
-      end != port_text.data() + port_text.size() || port > 65535) {
+  if (port_text.empty() || port_text.size() > 5 || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535) {
     return fail(quoted + ": port must be a number from 0 to 65535");
   }
   if (host.empty()) {
@@ -70,8 +70,7 @@ Result<tcp::endpoint> parse_listen_address(std::string_view address) {
     return fail(quoted + ": \"" + std::string(host) + "\" is not an IPv6 address");
   }
   for (const char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
     if (!ok) {
       return fail(quoted + ": \"" + std::string(host) + "\" is neither an IP address nor a host name");
     }

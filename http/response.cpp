@@ -108,8 +108,7 @@ std::string url_decode(std::string_view s) {
     const char c = s[i];
     if (c == '+') {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
+    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
       i += 2;
     } else {
@@ -119,8 +118,7 @@ std::string url_decode(std::string_view s) {
   return out;
 }
 
-Response make_response(const Request& request, bhttp::status status, std::string body,
-                       std::string_view content_type) {
+Response make_response(const Request& request, bhttp::status status, std::string body, std::string_view content_type) {
   Response response{status, request.version()};
   response.set(bhttp::field::server, "nodepack");
   response.set(bhttp::field::content_type, content_type);

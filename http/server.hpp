@@ -52,7 +52,7 @@ using Handler = std::function<Reply(const Request&)>;
 // What the server knows about a request beyond its bytes.
 struct RequestInfo {
   boost::asio::ip::tcp::endpoint remote;  // the peer (for logs and per-client rate limits)
-  bool tls = false;                        // arrived over TLS (a cookie may then be Secure)
+  bool tls = false;                       // arrived over TLS (a cookie may then be Secure)
 };
 
 // A handler that waits on I/O (a query to another server) without holding up the thread that serves
@@ -100,7 +100,7 @@ struct ServerStats {
   std::atomic<std::uint64_t> connections_rejected{0};  // over max_connections
   std::atomic<std::uint64_t> connections_active{0};
   std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> bad_requests{0};  // parse errors, limits exceeded, timeouts
+  std::atomic<std::uint64_t> bad_requests{0};          // parse errors, limits exceeded, timeouts
   std::atomic<std::uint64_t> tls_handshake_errors{0};  // failed or timed-out handshakes, plain HTTP on a TLS port
 };
 

@@ -135,9 +135,8 @@ class Session<Stream>::Writer final : public ChunkWriter {
       co_return true;  // an empty chunk would end the body
     }
     session_.tcp_layer().expires_after(session_.server_->limits.write_timeout);
-    auto [ec, n] = co_await net::async_write(session_.stream_,
-                                             bhttp::make_chunk(net::const_buffer(chunk.data(), chunk.size())),
-                                             use_tuple);
+    auto [ec, n] = co_await net::async_write(
+        session_.stream_, bhttp::make_chunk(net::const_buffer(chunk.data(), chunk.size())), use_tuple);
     (void)n;
     if (ec) {
       alive_ = false;
@@ -190,8 +189,8 @@ net::awaitable<bool> Session<Stream>::handshake() {
     buffer_.commit(n);
     if (static_cast<const unsigned char*>(buffer_.data().data())[0] != tls_handshake_record) {
       ++stats.tls_handshake_errors;
-      auto response = plain_error(11, bhttp::status::bad_request,
-                                  "this port speaks HTTPS; the request was plain HTTP\n");
+      auto response =
+          plain_error(11, bhttp::status::bad_request, "this port speaks HTTPS; the request was plain HTTP\n");
       tcp_layer().expires_after(server_->limits.write_timeout);
       auto [wec, wn] = co_await bhttp::async_write(tcp_layer(), response, use_tuple);
       (void)wn;
@@ -248,8 +247,8 @@ net::awaitable<void> Session<Stream>::serve() {
                             "request header fields too large\n");
       } else if (ec == bhttp::error::body_limit) {
         co_await send_error(version, bhttp::status::payload_too_large, "request body too large\n");
-      } else if (ec == beast::error::timeout || ec == net::error::connection_reset ||
-                 ec == net::error::broken_pipe || ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
+      } else if (ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+                 ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
         // Too slow or gone: cut it off without a reply.
       } else if (ec.category() == net::error::get_ssl_category()) {
         // A TLS-level failure: there is no channel left to reply on.

@@ -63,8 +63,7 @@ Result<std::shared_ptr<ssl::context>> make_server_tls_context(const TlsFiles& fi
   }
   if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
     ERR_clear_error();
-    return fail("TLS private key " + files.key.string() + " does not belong to the certificate " +
-                files.cert.string());
+    return fail("TLS private key " + files.key.string() + " does not belong to the certificate " + files.cert.string());
   }
   if (!files.client_ca.empty()) {
     auto ca = read_pem(files.client_ca, "TLS client CA");

@@ -2,19 +2,19 @@
 
 #include "common/rfc3339.hpp"
 
-#include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json/parse.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
-#include <poll.h>
-#include <spawn.h>
 #include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 extern char** environ;
@@ -47,7 +47,8 @@ Result<ExecCredential> parse_exec_output(const std::string& output, const std::s
     cred.token = std::string(token->get_string());
   }
   if (cred.token.empty()) {
-    return fail("exec plugin " + command + ": ExecCredential status has no token (client certificates from exec "
+    return fail("exec plugin " + command +
+                ": ExecCredential status has no token (client certificates from exec "
                 "plugins are not supported)");
   }
   if (const auto* exp = status->as_object().if_contains("expirationTimestamp"); exp != nullptr && exp->is_string()) {
@@ -107,7 +108,8 @@ Result<ExecCredential> run_exec_plugin(const ExecConfig& exec, std::chrono::mill
   bool timed_out = false;
   char buf[4096];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;

@@ -40,7 +40,8 @@ std::optional<YAML::Node> named_entry(const YAML::Node& list, const std::string&
   for (const auto& item : list) {
     if (item.IsMap() && item["name"] && item["name"].as<std::string>() == name) {
       const auto entry = item[inner];
-      return entry && entry.IsMap() ? std::optional<YAML::Node>(entry) : std::optional<YAML::Node>(YAML::Node(YAML::NodeType::Map));
+      return entry && entry.IsMap() ? std::optional<YAML::Node>(entry)
+                                    : std::optional<YAML::Node>(YAML::Node(YAML::NodeType::Map));
     }
   }
   return std::nullopt;
@@ -91,7 +92,8 @@ Result<ExecConfig> parse_exec(const YAML::Node& node, const fs::path& dir) {
   return exec;
 }
 
-Result<ClusterConfig> parse_kubeconfig(const YAML::Node& root, const fs::path& path, const std::string& wanted_context) {
+Result<ClusterConfig> parse_kubeconfig(const YAML::Node& root, const fs::path& path,
+                                       const std::string& wanted_context) {
   const fs::path dir = path.parent_path();
   const std::string context_name = wanted_context.empty() ? scalar(root, "current-context") : wanted_context;
   if (context_name.empty()) {
@@ -248,7 +250,8 @@ Result<ClusterConfig> resolve_cluster_config(const ConfigRequest& request) {
   if (request.service_host && request.service_port) {
     return load_in_cluster(*request.service_host, *request.service_port, request.in_cluster);
   }
-  return fail("no Kubernetes configuration: pass --kubeconfig, set $KUBECONFIG, create ~/.kube/config, or run in a pod");
+  return fail(
+      "no Kubernetes configuration: pass --kubeconfig, set $KUBECONFIG, create ~/.kube/config, or run in a pod");
 }
 
 Result<std::string> base64_decode(std::string_view text) {

@@ -44,8 +44,8 @@ struct InClusterPaths {
 };
 
 struct ConfigRequest {
-  std::string kubeconfig_flag;  // --kubeconfig
-  std::string context;          // --context; empty = current-context
+  std::string kubeconfig_flag;                // --kubeconfig
+  std::string context;                        // --context; empty = current-context
   std::optional<std::string> kubeconfig_env;  // $KUBECONFIG
   std::optional<std::string> home;            // $HOME
   std::optional<std::string> service_host;    // $KUBERNETES_SERVICE_HOST

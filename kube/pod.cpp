@@ -159,12 +159,12 @@ class PodReader {
 };
 
 // Propagates a failed Result from the enclosing function; keeps the field-by-field code flat.
-#define NODEPACK_ASSIGN(target, expr)  \
-  do {                                 \
-    auto nodepack_r_ = (expr);         \
-    if (!nodepack_r_) {                \
-      return nodepack_r_.error();      \
-    }                                  \
+#define NODEPACK_ASSIGN(target, expr)   \
+  do {                                  \
+    auto nodepack_r_ = (expr);          \
+    if (!nodepack_r_) {                 \
+      return nodepack_r_.error();       \
+    }                                   \
     (target) = std::move(*nodepack_r_); \
   } while (false)
 
@@ -218,9 +218,8 @@ Result<ContainerStatus> parse_container_status(const PodReader& r, const json::v
       }
     }
     const json::value* running = PodReader::field(state->get_object(), "running");
-    const json::value* started = running != nullptr && running->is_object()
-                                     ? PodReader::field(running->get_object(), "startedAt")
-                                     : nullptr;
+    const json::value* started =
+        running != nullptr && running->is_object() ? PodReader::field(running->get_object(), "startedAt") : nullptr;
     if (started != nullptr && started->is_string()) {
       s.started_at = std::string(started->get_string());
     }
@@ -333,10 +332,8 @@ Result<void> parse_status(const PodReader& r, const json::object& root, Pod& pod
   NODEPACK_ASSIGN(pod.container_statuses,
                   parse_list<ContainerStatus>(r, *status, "containerStatuses", "status", parse_container_status));
   NODEPACK_ASSIGN(pod.init_container_statuses,
-                  parse_list<ContainerStatus>(r, *status, "initContainerStatuses", "status",
-                                              parse_container_status));
-  NODEPACK_ASSIGN(pod.conditions,
-                  parse_list<PodCondition>(r, *status, "conditions", "status", parse_condition));
+                  parse_list<ContainerStatus>(r, *status, "initContainerStatuses", "status", parse_container_status));
+  NODEPACK_ASSIGN(pod.conditions, parse_list<PodCondition>(r, *status, "conditions", "status", parse_condition));
   return {};
 }
 

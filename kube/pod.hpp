@@ -70,7 +70,7 @@ struct Pod {
 
   std::vector<Container> containers;
   std::vector<Container> init_containers;
-  ResourceList overhead;                          // spec.overhead
+  ResourceList overhead;                           // spec.overhead
   std::optional<ResourceList> pod_level_requests;  // spec.resources.requests
 
   std::vector<ContainerStatus> container_statuses;

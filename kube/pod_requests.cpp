@@ -107,8 +107,8 @@ Aggregate aggregate(const Pod& pod, Effective&& effective) {
   for (const auto& [owner, resources] : decided) {
     std::string line = "init container '" + owner.first + "'";
     if (owner.second > 0) {
-      line += " (plus " + std::to_string(owner.second) +
-              (owner.second == 1 ? " earlier sidecar)" : " earlier sidecars)");
+      line +=
+          " (plus " + std::to_string(owner.second) + (owner.second == 1 ? " earlier sidecar)" : " earlier sidecars)");
     }
     out.reasons.push_back(line + " dominates " + join(resources));
   }
@@ -150,8 +150,8 @@ ResourceList per_container_effective(const Pod& pod, const Container& c, bool is
     const bool is_allocated = from_allocated != allocated.end() && from_allocated->second == quantity;
     reasons.push_back("in-place resize: " + std::string(is_allocated ? "allocated " : "actuated ") +
                       quantity.to_string() + " > spec " +
-                      (spec == c.requests.end() ? std::string("unset") : spec->second.to_string()) + " for '" +
-                      c.name + "' " + name);
+                      (spec == c.requests.end() ? std::string("unset") : spec->second.to_string()) + " for '" + c.name +
+                      "' " + name);
   }
   return out;
 }
@@ -203,8 +203,8 @@ ResourceList max_of_sums_total(const Pod& pod, bool infeasible, std::vector<std:
     const bool is_allocated = from_allocated != allocated.total.end() && from_allocated->second == quantity;
     reasons.push_back("in-place resize (max-of-sums): " + std::string(is_allocated ? "allocated" : "actuated") +
                       " sum " + quantity.to_string() + " > spec sum " +
-                      (from_spec == spec.total.end() ? std::string("unset") : from_spec->second.to_string()) +
-                      " for " + name);
+                      (from_spec == spec.total.end() ? std::string("unset") : from_spec->second.to_string()) + " for " +
+                      name);
   }
   return total;
 }

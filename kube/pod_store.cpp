@@ -86,9 +86,9 @@ bool PodStore::recount() {
     }
     return true;
   };
-  const bool consistent = same(kept.allocated, totals_.allocated) &&
-                          same(kept.daemonset_allocated, totals_.daemonset_allocated) &&
-                          kept.pod_count == totals_.pod_count && kept.daemonset_pod_count == totals_.daemonset_pod_count;
+  const bool consistent =
+      same(kept.allocated, totals_.allocated) && same(kept.daemonset_allocated, totals_.daemonset_allocated) &&
+      kept.pod_count == totals_.pod_count && kept.daemonset_pod_count == totals_.daemonset_pod_count;
   if (!consistent) {
     ++totals_.generation;
   }

@@ -28,7 +28,7 @@ struct NodeTotals {
   ResourceList daemonset_allocated;  // requests of counted DaemonSet pods
   std::int64_t pod_count = 0;        // counted pods
   std::int64_t daemonset_pod_count = 0;
-  std::uint64_t generation = 0;      // bumped on every change
+  std::uint64_t generation = 0;  // bumped on every change
 };
 
 class PodStore {

@@ -1,10 +1,10 @@
 #include "kube/reflector.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -147,8 +147,8 @@ asio::awaitable<void> Reflector::run() {
     if (!watched) {
       record_failure(watched.error().message);
       const auto delay = next_backoff();
-      spdlog::warn("{}: watch from resourceVersion {} failed: {}; retrying in {}", options_.resource,
-                   resource_version_, watched.error().message, seconds_text(delay));
+      spdlog::warn("{}: watch from resourceVersion {} failed: {}; retrying in {}", options_.resource, resource_version_,
+                   watched.error().message, seconds_text(delay));
       update([](ReflectorStatus& s) { s.state = "backoff"; });
       timer.expires_after(delay);
       co_await timer.async_wait(asio::use_awaitable);
@@ -311,9 +311,9 @@ void Reflector::handle_event(std::string_view line, bool& expired) {
 asio::awaitable<Result<bool>> Reflector::watch() {
   std::uniform_int_distribution<std::int64_t> spread(0, options_.min_watch_timeout.count());
   const auto timeout = options_.min_watch_timeout + std::chrono::seconds(spread(random_));
-  const std::string target = options_.path + "?watch=1&allowWatchBookmarks=true&resourceVersion=" +
-                             url_encode(resource_version_) + "&timeoutSeconds=" + std::to_string(timeout.count()) +
-                             selectors_query();
+  const std::string target = options_.path +
+                             "?watch=1&allowWatchBookmarks=true&resourceVersion=" + url_encode(resource_version_) +
+                             "&timeoutSeconds=" + std::to_string(timeout.count()) + selectors_query();
   bool expired = false;
   const auto from = resource_version_;
   auto response = co_await client_.stream(

@@ -53,8 +53,8 @@ struct ReflectorOptions {
 
 struct ReflectorStatus {
   std::string resource;
-  std::string state = "starting";  // starting, listing, watching, backoff
-  bool synced = false;             // a full list has been delivered
+  std::string state = "starting";                                      // starting, listing, watching, backoff
+  bool synced = false;                                                 // a full list has been delivered
   std::optional<std::chrono::system_clock::time_point> last_sync;      // last completed list
   std::optional<std::chrono::system_clock::time_point> last_activity;  // list, event or bookmark
   std::optional<std::chrono::system_clock::time_point> failing_since;

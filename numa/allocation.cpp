@@ -34,7 +34,8 @@ std::set<std::int64_t> nodes_of(const std::vector<MemoryBlock>& blocks) {
 }  // namespace
 
 AllocationModel build_allocation(const Topology& topology, const CpuManagerState* cpu, const MemoryManagerState* memory,
-                                 const DeviceCheckpoint* devices, const PodDirectory* pods, const CpuSet& reserved_cpus) {
+                                 const DeviceCheckpoint* devices, const PodDirectory* pods,
+                                 const CpuSet& reserved_cpus) {
   AllocationModel model;
   if (cpu != nullptr && !cpu->policy_name.empty()) {
     model.cpu_policy = cpu->policy_name;

@@ -27,15 +27,15 @@ struct Amounts {
 
 struct NodeAllocation {
   unsigned id = 0;
-  CpuSet capacity_cpus;     // online CPUs of the node
-  CpuSet reserved_cpus;     // the kubelet's reserved CPUs on this node (from options)
-  CpuSet allocatable_cpus;  // capacity minus reserved
-  CpuSet exclusive_cpus;    // pinned to containers or pods by the static CPU policy
-  CpuSet shared_pool;       // capacity minus exclusive: what the kubelet's defaultCpuSet holds
-  Amounts memory;           // bytes
-  std::map<std::string, Amounts> hugepages;                  // "hugepages-2Mi" -> bytes
-  std::map<std::string, std::uint64_t> devices_allocated;    // resource -> devices
-  std::vector<std::string> notes;  // inconsistencies a person should know about
+  CpuSet capacity_cpus;                      // online CPUs of the node
+  CpuSet reserved_cpus;                      // the kubelet's reserved CPUs on this node (from options)
+  CpuSet allocatable_cpus;                   // capacity minus reserved
+  CpuSet exclusive_cpus;                     // pinned to containers or pods by the static CPU policy
+  CpuSet shared_pool;                        // capacity minus exclusive: what the kubelet's defaultCpuSet holds
+  Amounts memory;                            // bytes
+  std::map<std::string, Amounts> hugepages;  // "hugepages-2Mi" -> bytes
+  std::map<std::string, std::uint64_t> devices_allocated;  // resource -> devices
+  std::vector<std::string> notes;                          // inconsistencies a person should know about
 };
 
 struct DevicePlacement {
@@ -79,6 +79,7 @@ struct AllocationModel {
 
 // Any pointer may be null: a missing checkpoint means the manager's policy is none.
 AllocationModel build_allocation(const Topology& topology, const CpuManagerState* cpu, const MemoryManagerState* memory,
-                                 const DeviceCheckpoint* devices, const PodDirectory* pods, const CpuSet& reserved_cpus);
+                                 const DeviceCheckpoint* devices, const PodDirectory* pods,
+                                 const CpuSet& reserved_cpus);
 
 }  // namespace nodepack::numa

@@ -17,9 +17,12 @@ using go::Type;
 
 std::string_view to_string(ChecksumStatus s) {
   switch (s) {
-    case ChecksumStatus::verified: return "verified";
-    case ChecksumStatus::mismatch: return "mismatch";
-    case ChecksumStatus::absent: return "absent";
+    case ChecksumStatus::verified:
+      return "verified";
+    case ChecksumStatus::mismatch:
+      return "mismatch";
+    case ChecksumStatus::absent:
+      return "absent";
   }
   return "unknown";
 }
@@ -69,7 +72,8 @@ struct Layouts {
     const Type* pod_cpu = pool.add({Kind::map_string, "state.PodCPUAssignments", pod_entry});
     auto cpu = [&](std::string name, const Type* entries, bool pod_entries) {
       Type s{Kind::struct_, name.substr(1)};
-      s.fields = {{"PolicyName", "policyName", str}, {"DefaultCPUSet", "defaultCpuSet", str},
+      s.fields = {{"PolicyName", "policyName", str},
+                  {"DefaultCPUSet", "defaultCpuSet", str},
                   {"Entries", "entries", entries, true}};
       if (pod_entries) {
         s.fields.push_back({"PodEntries", "podEntries", pod_cpu, true});
@@ -87,7 +91,9 @@ struct Layouts {
                     {"v3-named", cpu("*state.CPUManagerCheckpointV3", map_sss, true)}};
 
     // memory manager
-    const Type* table_struct = pool.add({Kind::struct_, "state.MemoryTable", nullptr,
+    const Type* table_struct = pool.add({Kind::struct_,
+                                         "state.MemoryTable",
+                                         nullptr,
                                          {{"TotalMemSize", "total", u64},
                                           {"SystemReserved", "systemReserved", u64},
                                           {"Allocatable", "allocatable", u64},
@@ -96,34 +102,42 @@ struct Layouts {
     const Type* table_ptr = pool.add({Kind::ptr, "*state.MemoryTable", table_struct});
     const Type* memory_map = pool.add({Kind::map_string, "map[v1.ResourceName]*state.MemoryTable", table_ptr});
     const Type* resource = pool.add({Kind::string, "v1.ResourceName"});
-    const Type* block = pool.add({Kind::struct_, "state.Block", nullptr,
-                                  {{"NUMAAffinity", "numaAffinity", ints}, {"Type", "type", resource},
-                                   {"Size", "size", u64}}});
+    const Type* block =
+        pool.add({Kind::struct_,
+                  "state.Block",
+                  nullptr,
+                  {{"NUMAAffinity", "numaAffinity", ints}, {"Type", "type", resource}, {"Size", "size", u64}}});
     const Type* blocks = pool.add({Kind::slice, "[]state.Block", block});
     const Type* container_blocks = pool.add({Kind::map_string, "map[string][]state.Block", blocks});
     const Type* assignments = pool.add({Kind::map_string, "state.ContainerMemoryAssignments", container_blocks});
-    const Type* mem_pod_entry = pool.add({Kind::struct_, "state.PodEntry", nullptr, {{"MemoryBlocks", "memoryBlocks", blocks}}});
+    const Type* mem_pod_entry =
+        pool.add({Kind::struct_, "state.PodEntry", nullptr, {{"MemoryBlocks", "memoryBlocks", blocks}}});
     const Type* pod_assignments = pool.add({Kind::map_string, "state.PodMemoryAssignments", mem_pod_entry});
     for (const char* cells_name : {"Cells", "Nodes"}) {
       const std::string cells_json = std::string(cells_name) == "Cells" ? "cells" : "nodes";
-      const Type* node_state = pool.add({Kind::struct_, "state.NUMANodeState", nullptr,
+      const Type* node_state = pool.add({Kind::struct_,
+                                         "state.NUMANodeState",
+                                         nullptr,
                                          {{"NumberOfAssignments", "numberOfAssignments", int_},
                                           {"MemoryMap", "memoryMap", memory_map},
                                           {cells_name, cells_json, ints}}});
       const Type* node_ptr = pool.add({Kind::ptr, "*state.NUMANodeState", node_state});
       const Type* node_map = pool.add({Kind::map_int, "state.NUMANodeMap", node_ptr});
       for (bool pods : {false, true}) {
-        for (const char* type_name : {"MemoryManagerCheckpoint", "MemoryManagerCheckpointV1", "MemoryManagerCheckpointV2"}) {
+        for (const char* type_name :
+             {"MemoryManagerCheckpoint", "MemoryManagerCheckpointV1", "MemoryManagerCheckpointV2"}) {
           Type s{Kind::struct_, std::string("state.") + type_name};
-          s.fields = {{"PolicyName", "policyName", str}, {"MachineState", "machineState", node_map, true},
+          s.fields = {{"PolicyName", "policyName", str},
+                      {"MachineState", "machineState", node_map, true},
                       {"Entries", "entries", assignments, true}};
           if (pods) {
             s.fields.push_back({"PodEntries", "podEntries", pod_assignments, true});
           }
           s.fields.push_back({"Checksum", "checksum", checksum});
           const Type* st = pool.add(std::move(s));
-          const std::string layout = std::string(pods ? "v2" : "v1") + (cells_json == "nodes" ? "-nodes" : "") +
-                                     (std::string(type_name) == "MemoryManagerCheckpoint" ? "" : std::string("-named-") + type_name);
+          const std::string layout =
+              std::string(pods ? "v2" : "v1") + (cells_json == "nodes" ? "-nodes" : "") +
+              (std::string(type_name) == "MemoryManagerCheckpoint" ? "" : std::string("-named-") + type_name);
           memory.push_back({layout, pool.add({Kind::ptr, std::string("*state.") + type_name, st})});
         }
       }
@@ -134,12 +148,18 @@ struct Layouts {
     const Type* per_numa = pool.add({Kind::map_int, "checkpoint.DevicesPerNUMA", strings});
     const Type* registered = pool.add({Kind::map_string, "map[string][]string", strings});
     auto devices = [&](const Type* ids) {
-      const Type* entry = pool.add({Kind::struct_, "checkpoint.PodDevicesEntry", nullptr,
-                                    {{"PodUID", "PodUID", str}, {"ContainerName", "ContainerName", str},
-                                     {"ResourceName", "ResourceName", str}, {"DeviceIDs", "DeviceIDs", ids},
+      const Type* entry = pool.add({Kind::struct_,
+                                    "checkpoint.PodDevicesEntry",
+                                    nullptr,
+                                    {{"PodUID", "PodUID", str},
+                                     {"ContainerName", "ContainerName", str},
+                                     {"ResourceName", "ResourceName", str},
+                                     {"DeviceIDs", "DeviceIDs", ids},
                                      {"AllocResp", "AllocResp", bytes}}});
       const Type* entries = pool.add({Kind::slice, "[]checkpoint.PodDevicesEntry", entry});
-      return pool.add({Kind::struct_, "checkpoint.checkpointData", nullptr,
+      return pool.add({Kind::struct_,
+                       "checkpoint.checkpointData",
+                       nullptr,
                        {{"PodDeviceEntries", "PodDeviceEntries", entries},
                         {"RegisteredDevices", "RegisteredDevices", registered}}});
     };
@@ -512,9 +532,10 @@ Result<void> read_memory_payload(const json::object& o, MemoryManagerState& st) 
               continue;
             }
             MemoryTable table;
-            for (auto [name, slot] : {std::pair{"total", &table.total}, std::pair{"systemReserved", &table.system_reserved},
-                                      std::pair{"allocatable", &table.allocatable}, std::pair{"reserved", &table.reserved},
-                                      std::pair{"free", &table.free}}) {
+            for (auto [name, slot] :
+                 {std::pair{"total", &table.total}, std::pair{"systemReserved", &table.system_reserved},
+                  std::pair{"allocatable", &table.allocatable}, std::pair{"reserved", &table.reserved},
+                  std::pair{"free", &table.free}}) {
               auto value = get_uint(go::field(**t, name), name);
               if (!value) {
                 return value.error();

@@ -26,8 +26,8 @@ std::string_view to_string(ChecksumStatus s);
 struct ChecksumCheck {
   ChecksumStatus status = ChecksumStatus::absent;
   std::uint64_t stored = 0;
-  std::string layout;               // the layout that verified, e.g. "v2"
-  std::vector<std::string> tried;   // layouts whose rendering was compared
+  std::string layout;              // the layout that verified, e.g. "v2"
+  std::vector<std::string> tried;  // layouts whose rendering was compared
 };
 
 struct CpuManagerState {
@@ -55,7 +55,7 @@ struct MemoryTable {
 struct NumaMemoryState {
   std::int64_t number_of_assignments = 0;
   std::map<std::string, MemoryTable> memory_map;  // "memory", "hugepages-2Mi", ...
-  std::vector<int> cells;  // NUMA nodes grouped with this one ("nodes" in old files)
+  std::vector<int> cells;                         // NUMA nodes grouped with this one ("nodes" in old files)
 };
 
 struct MemoryBlock {

@@ -2,24 +2,28 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace nodepack::numa {
 
 std::string_view to_string(FileStatus s) {
   switch (s) {
-    case FileStatus::missing: return "missing";
-    case FileStatus::valid: return "valid";
-    case FileStatus::invalid: return "invalid";
+    case FileStatus::missing:
+      return "missing";
+    case FileStatus::valid:
+      return "valid";
+    case FileStatus::invalid:
+      return "invalid";
   }
   return "unknown";
 }
 
-ReadOutcome read_bounded(const std::filesystem::path& path, std::size_t max_bytes, std::string& out, std::string& error) {
+ReadOutcome read_bounded(const std::filesystem::path& path, std::size_t max_bytes, std::string& out,
+                         std::string& error) {
   out.clear();
   // O_NONBLOCK: a FIFO planted at the path must not hang the agent.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -151,7 +155,8 @@ void FileTracker::fail_parse(const std::string& message) {
   }
   // A new content was seen (read() checked), so this is a change: always count and log.
   count(reason);
-  spdlog::warn("numa: {}: {}{}", state_.path.string(), message, state_.last_good ? "; keeping the last good state" : "");
+  spdlog::warn("numa: {}: {}{}", state_.path.string(), message,
+               state_.last_good ? "; keeping the last good state" : "");
   state_.status = FileStatus::invalid;
   state_.reason = std::move(reason);
   state_.detail = message;

@@ -53,7 +53,8 @@ struct FileState {
 enum class ReadOutcome { ok, missing, oversized, error };
 
 // Reads at most max_bytes; a larger file is not read at all.
-ReadOutcome read_bounded(const std::filesystem::path& path, std::size_t max_bytes, std::string& out, std::string& error);
+ReadOutcome read_bounded(const std::filesystem::path& path, std::size_t max_bytes, std::string& out,
+                         std::string& error);
 
 namespace detail {
 

@@ -41,7 +41,8 @@ Result<CpuSet> CpuSet::parse(std::string_view list) {
   std::size_t start = 0;
   while (start <= list.size()) {
     const std::size_t comma = list.find(',', start);
-    const std::string_view part = list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view part =
+        list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     const std::size_t dash = part.find('-');
     long long lo = 0;
     long long hi = 0;

@@ -30,23 +30,23 @@ enum class Kind {
   slice,
   struct_,
   ptr,
-  pod_cpuset,     // cpumanager PodEntry{CPUSet cpuset.CPUSet}: JSON {"cpuSet": "1-3"}
+  pod_cpuset,  // cpumanager PodEntry{CPUSet cpuset.CPUSet}: JSON {"cpuSet": "1-3"}
 };
 
 struct Type;
 
 struct Field {
-  std::string name;       // Go field name, printed by spew
-  std::string json;       // JSON key (matched case-insensitively, like encoding/json)
+  std::string name;  // Go field name, printed by spew
+  std::string json;  // JSON key (matched case-insensitively, like encoding/json)
   const Type* type;
   bool preallocated = false;  // the kubelet's constructor made this map before Unmarshal
 };
 
 struct Type {
   Kind kind;
-  std::string name;              // what reflect.Type.String() returns, e.g. "map[string]string"
-  const Type* elem = nullptr;    // map value, slice element, pointer target
-  std::vector<Field> fields;     // struct fields in declaration order
+  std::string name;            // what reflect.Type.String() returns, e.g. "map[string]string"
+  const Type* elem = nullptr;  // map value, slice element, pointer target
+  std::vector<Field> fields;   // struct fields in declaration order
 };
 
 // The last member whose key equals `name` ignoring ASCII case, as encoding/json picks it.

@@ -4,18 +4,18 @@
 #include "numa/numa_state.hpp"
 #include "numa/report.hpp"
 
-#include <boost/json.hpp>
 #include <prometheus/text_serializer.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 
 namespace nodepack::numa {
 
@@ -27,9 +27,11 @@ constexpr std::string_view usage =
 
 std::string compiler_label() {
 #if defined(__clang__)
-  return "clang-" + std::to_string(__clang_major__) + "." + std::to_string(__clang_minor__) + "." + std::to_string(__clang_patchlevel__);
+  return "clang-" + std::to_string(__clang_major__) + "." + std::to_string(__clang_minor__) + "." +
+         std::to_string(__clang_patchlevel__);
 #elif defined(__GNUC__)
-  return "gcc-" + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." + std::to_string(__GNUC_PATCHLEVEL__);
+  return "gcc-" + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
+         std::to_string(__GNUC_PATCHLEVEL__);
 #else
   return "unknown";
 #endif

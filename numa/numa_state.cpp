@@ -12,8 +12,9 @@ NumaState::NumaState(NumaOptions options, const Clock& clock, const PodDirectory
            options_.max_file_bytes),
       memory_("memory_manager_state", options_.paths.kubelet_root / "memory_manager_state", &parse_memory_manager_state,
               clock, options_.max_file_bytes),
-      devices_("kubelet_internal_checkpoint", options_.paths.kubelet_root / "device-plugins/kubelet_internal_checkpoint",
-               &parse_device_checkpoint, clock, options_.max_file_bytes) {
+      devices_("kubelet_internal_checkpoint",
+               options_.paths.kubelet_root / "device-plugins/kubelet_internal_checkpoint", &parse_device_checkpoint,
+               clock, options_.max_file_bytes) {
   publish();
 }
 
@@ -27,8 +28,8 @@ Result<void> NumaState::load_topology() {
   }
   topology_ = std::make_shared<const Topology>(std::move(*topo));
   topology_error_.clear();
-  spdlog::info("numa: {} NUMA node(s), {} online CPU(s), {} offline", topology_->nodes.size(), topology_->online_cpus.size(),
-               topology_->offline_cpus.size());
+  spdlog::info("numa: {} NUMA node(s), {} online CPU(s), {} offline", topology_->nodes.size(),
+               topology_->online_cpus.size(), topology_->offline_cpus.size());
   publish();
   return {};
 }
@@ -50,8 +51,8 @@ void NumaState::publish() {
   snap->topology = topology_;
   snap->topology_error = topology_error_;
   static const Topology empty;
-  snap->model = build_allocation(topology_ ? *topology_ : empty, cpu_.current(), memory_.current(), devices_.current(), pods_,
-                                 options_.reserved_cpus);
+  snap->model = build_allocation(topology_ ? *topology_ : empty, cpu_.current(), memory_.current(), devices_.current(),
+                                 pods_, options_.reserved_cpus);
   snap->files = {cpu_.state(), memory_.state(), devices_.state()};
   snap->built_at = clock_.now();
   snap->generation = ++generation_;

@@ -32,7 +32,7 @@ struct NumaSnapshot {
   std::shared_ptr<const Topology> topology;  // null until a topology loaded
   std::string topology_error;                // why the last load failed, if it did
   AllocationModel model;
-  std::vector<FileState> files;              // cpu_manager_state, memory_manager_state, kubelet_internal_checkpoint
+  std::vector<FileState> files;  // cpu_manager_state, memory_manager_state, kubelet_internal_checkpoint
   std::chrono::system_clock::time_point built_at;
   std::uint64_t generation = 0;
 };

@@ -2,12 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
-#include <sys/inotify.h>
-#include <unistd.h>
 
 namespace nodepack::numa {
 
@@ -26,7 +26,8 @@ RefreshTrigger::RefreshTrigger(const std::filesystem::path& kubelet_root, std::c
     : interval_(interval), clock_(clock) {
   fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0) {
-    spdlog::warn("numa: inotify unavailable ({}); checkpoint files are re-read on the timer only", std::strerror(errno));
+    spdlog::warn("numa: inotify unavailable ({}); checkpoint files are re-read on the timer only",
+                 std::strerror(errno));
   }
   watches_.push_back({kubelet_root});
   watches_.push_back({kubelet_root / "device-plugins"});

@@ -81,7 +81,9 @@ json::object topology_json(const Topology& t) {
   for (const auto& n : t.nodes) {
     json::array cores;
     for (const auto& c : n.cores) {
-      cores.push_back(json::object{{"logical_index", c.logical_index}, {"os_index", c.os_index}, {"package", c.package},
+      cores.push_back(json::object{{"logical_index", c.logical_index},
+                                   {"os_index", c.os_index},
+                                   {"package", c.package},
                                    {"cpus", c.cpus.to_string()}});
     }
     json::array hp;
@@ -93,7 +95,8 @@ json::object topology_json(const Topology& t) {
     }
     json::array pci;
     for (const auto& d : n.pci_devices) {
-      pci.push_back(json::object{{"bus_id", d.bus_id}, {"vendor_id", d.vendor_id}, {"device_id", d.device_id}, {"class_id", d.class_id}});
+      pci.push_back(json::object{
+          {"bus_id", d.bus_id}, {"vendor_id", d.vendor_id}, {"device_id", d.device_id}, {"class_id", d.class_id}});
     }
     nodes.push_back(json::object{{"id", n.id},
                                  {"name", numanode_label(n.id)},
@@ -169,7 +172,8 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
       for (const auto& id : d.ids) {
         ids.push_back(json::value(id));
       }
-      devs.push_back(json::object{{"resource", d.resource}, {"ids", std::move(ids)}, {"numa_nodes", int_array(d.numa_nodes)}});
+      devs.push_back(
+          json::object{{"resource", d.resource}, {"ids", std::move(ids)}, {"numa_nodes", int_array(d.numa_nodes)}});
     }
     containers.push_back(json::object{{"pod_uid", c.pod_uid},
                                       {"container", c.container},
@@ -210,7 +214,8 @@ json::array numa_zones_json(const NumaSnapshot& snap) {
   json::array zones;
   for (const auto& n : snap.model.nodes) {
     json::object resources;
-    resources["cpu"] = amounts_json(Amounts{n.capacity_cpus.size(), n.allocatable_cpus.size(), n.exclusive_cpus.size(), {}});
+    resources["cpu"] =
+        amounts_json(Amounts{n.capacity_cpus.size(), n.allocatable_cpus.size(), n.exclusive_cpus.size(), {}});
     resources["memory"] = amounts_json(n.memory);
     for (const auto& [resource, a] : n.hugepages) {
       resources[resource] = amounts_json(a);

@@ -2,6 +2,9 @@
 
 #include <hwloc.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -9,12 +12,9 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string_view>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace nodepack::numa {
 
@@ -22,7 +22,8 @@ std::string hugepage_resource_name(std::uint64_t bytes) {
   static constexpr struct {
     std::uint64_t size;
     const char* suffix;
-  } units[] = {{1ull << 60, "Ei"}, {1ull << 50, "Pi"}, {1ull << 40, "Ti"}, {1ull << 30, "Gi"}, {1ull << 20, "Mi"}, {1ull << 10, "Ki"}};
+  } units[] = {{1ull << 60, "Ei"}, {1ull << 50, "Pi"}, {1ull << 40, "Ti"},
+               {1ull << 30, "Gi"}, {1ull << 20, "Mi"}, {1ull << 10, "Ki"}};
   for (const auto& u : units) {
     if (bytes >= u.size && bytes % u.size == 0) {
       return "hugepages-" + std::to_string(bytes / u.size) + u.suffix;
@@ -190,7 +191,8 @@ std::vector<Hugepages> read_hugepages(const std::filesystem::path& dir) {
     h.free_pages = read_u64(it->path() / "free_hugepages").value_or(0);
     out.push_back(h);
   }
-  std::sort(out.begin(), out.end(), [](const Hugepages& a, const Hugepages& b) { return a.page_size_bytes < b.page_size_bytes; });
+  std::sort(out.begin(), out.end(),
+            [](const Hugepages& a, const Hugepages& b) { return a.page_size_bytes < b.page_size_bytes; });
   return out;
 }
 
@@ -283,7 +285,8 @@ Result<Topology> load_topology(const HostPaths& paths) {
       }
       it->cpus = it->cpus.united(CpuSet{id});
     }
-    std::sort(node.cores.begin(), node.cores.end(), [](const Core& a, const Core& b) { return a.logical_index < b.logical_index; });
+    std::sort(node.cores.begin(), node.cores.end(),
+              [](const Core& a, const Core& b) { return a.logical_index < b.logical_index; });
     if (sysfs_has_nodes) {
       node.hugepages = read_hugepages(node_root / ("node" + std::to_string(node.id)) / "hugepages");
     }

@@ -39,9 +39,9 @@ struct PciDevice {
 };
 
 struct NumaNode {
-  unsigned id = 0;           // the kernel's node number (os index)
-  CpuSet cpus;               // online logical CPUs, allowed to us or not
-  CpuSet offline_cpus;       // CPUs of this node that are offline
+  unsigned id = 0;      // the kernel's node number (os index)
+  CpuSet cpus;          // online logical CPUs, allowed to us or not
+  CpuSet offline_cpus;  // CPUs of this node that are offline
   std::vector<Core> cores;
   std::uint64_t memory_bytes = 0;
   std::vector<Hugepages> hugepages;  // sorted by page size
@@ -52,10 +52,10 @@ struct Topology {
   std::vector<NumaNode> nodes;  // sorted by id
   CpuSet online_cpus;
   CpuSet offline_cpus;
-  CpuSet cpus_without_node;    // online CPUs no NUMA node claims
-  CpuSet disallowed_cpus;      // online CPUs outside this process's cpuset (still capacity)
+  CpuSet cpus_without_node;  // online CPUs no NUMA node claims
+  CpuSet disallowed_cpus;    // online CPUs outside this process's cpuset (still capacity)
   std::vector<PciDevice> pci_without_node;
-  std::string source;          // "host" or the fixture root it came from
+  std::string source;  // "host" or the fixture root it came from
 
   const NumaNode* find(unsigned id) const;
 };

@@ -123,12 +123,14 @@ json::object daemonset_pod(std::mt19937_64& r, const std::string& node) {
                                 {"namespace", "kube-system"},
                                 {"labels", json::object{{"app", "node-agent"}, {"tier", "system"}}},
                                 {"ownerReferences", json::array{owner("DaemonSet", "node-agent", r)}}}},
-      {"spec", json::object{{"nodeName", node},
-                            {"containers", json::array{json::object{
-                                               {"name", "agent"},
-                                               {"image", "registry.example/node-agent:1.0"},
-                                               {"resources", json::object{{"requests", json::object{{"cpu", "100m"},
-                                                                                                   {"memory", "128Mi"}}}}}}}}}}};
+      {"spec",
+       json::object{
+           {"nodeName", node},
+           {"containers",
+            json::array{json::object{
+                {"name", "agent"},
+                {"image", "registry.example/node-agent:1.0"},
+                {"resources", json::object{{"requests", json::object{{"cpu", "100m"}, {"memory", "128Mi"}}}}}}}}}}};
   set_status(pod, r, "Running");
   return pod;
 }
@@ -137,8 +139,8 @@ json::object workload_pod(std::mt19937_64& r, const std::string& node, int index
   const App& app = apps[r() % apps.size()];
   const bool job = std::string_view(app.name) == "report";
   const std::string base = std::string(app.name);
-  const std::string name = job ? base + "-" + std::to_string(index) + "-" + suffix(r, 5)
-                               : base + "-" + hex(r, 10) + "-" + suffix(r, 5);
+  const std::string name =
+      job ? base + "-" + std::to_string(index) + "-" + suffix(r, 5) : base + "-" + hex(r, 10) + "-" + suffix(r, 5);
   json::array containers;
   const int n = 1 + static_cast<int>(r() % 3);
   for (int i = 0; i < n; ++i) {
@@ -170,13 +172,13 @@ json::object workload_pod(std::mt19937_64& r, const std::string& node, int index
   } else {
     phase = "Pending";  // not scheduled yet
   }
-  json::object pod{{"metadata", json::object{{"name", name},
-                                             {"namespace", app.ns},
-                                             {"labels", json::object{{"app", app.name}, {"team", app.ns}}},
-                                             {"ownerReferences",
-                                              json::array{owner(job ? "Job" : "ReplicaSet",
-                                                                job ? base : base + "-rs", r)}}}},
-                   {"spec", std::move(spec)}};
+  json::object pod{
+      {"metadata",
+       json::object{{"name", name},
+                    {"namespace", app.ns},
+                    {"labels", json::object{{"app", app.name}, {"team", app.ns}}},
+                    {"ownerReferences", json::array{owner(job ? "Job" : "ReplicaSet", job ? base : base + "-rs", r)}}}},
+      {"spec", std::move(spec)}};
   set_status(pod, r, phase);
   return pod;
 }
@@ -187,12 +189,8 @@ json::object make_node(std::mt19937_64& r, int i) {
   const auto& type = instance_types[(i % 4 == 3) ? 2 : static_cast<std::size_t>(i % 2)];
   const std::string name = node_name(i);
   const bool binary_memory = i % 2 == 0;
-  json::object capacity{{"cpu", type.cpu_capacity},
-                        {"memory", type.memory_capacity},
-                        {"pods", "110"},
-                        {"ephemeral-storage", "104845292Ki"},
-                        {"hugepages-2Mi", "0"},
-                        {"hugepages-1Gi", "0"}};
+  json::object capacity{{"cpu", type.cpu_capacity},           {"memory", type.memory_capacity}, {"pods", "110"},
+                        {"ephemeral-storage", "104845292Ki"}, {"hugepages-2Mi", "0"},           {"hugepages-1Gi", "0"}};
   json::object allocatable{{"cpu", type.cpu_allocatable},
                            {"memory", binary_memory ? type.memory_allocatable_binary : type.memory_allocatable_bytes},
                            {"pods", "110"},
@@ -214,22 +212,22 @@ json::object make_node(std::mt19937_64& r, int i) {
   const std::string ip = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
   return json::object{
       {"metadata", json::object{{"name", name}, {"labels", std::move(labels)}}},
-      {"spec", json::object{{"providerID", "sim:///" + name}, {"podCIDR", "10.244." + std::to_string(i % 250) + ".0/24"}}},
-      {"status",
-       json::object{{"capacity", std::move(capacity)},
-                    {"allocatable", std::move(allocatable)},
-                    {"conditions", json::array{json::object{{"type", "Ready"},
-                                                            {"status", "True"},
-                                                            {"reason", "KubeletReady"},
-                                                            {"message", "kubelet is posting ready status"}}}},
-                    {"addresses", json::array{json::object{{"type", "InternalIP"}, {"address", ip}},
-                                              json::object{{"type", "Hostname"}, {"address", name}}}},
-                    {"nodeInfo", json::object{{"kubeletVersion", "v1.32.0"},
-                                              {"containerRuntimeVersion", "containerd://1.7.24"},
-                                              {"osImage", "Debian GNU/Linux 12 (bookworm)"},
-                                              {"machineID", hex(r, 32)},
-                                              {"architecture", "amd64"},
-                                              {"operatingSystem", "linux"}}}}}};
+      {"spec",
+       json::object{{"providerID", "sim:///" + name}, {"podCIDR", "10.244." + std::to_string(i % 250) + ".0/24"}}},
+      {"status", json::object{{"capacity", std::move(capacity)},
+                              {"allocatable", std::move(allocatable)},
+                              {"conditions", json::array{json::object{{"type", "Ready"},
+                                                                      {"status", "True"},
+                                                                      {"reason", "KubeletReady"},
+                                                                      {"message", "kubelet is posting ready status"}}}},
+                              {"addresses", json::array{json::object{{"type", "InternalIP"}, {"address", ip}},
+                                                        json::object{{"type", "Hostname"}, {"address", name}}}},
+                              {"nodeInfo", json::object{{"kubeletVersion", "v1.32.0"},
+                                                        {"containerRuntimeVersion", "containerd://1.7.24"},
+                                                        {"osImage", "Debian GNU/Linux 12 (bookworm)"},
+                                                        {"machineID", hex(r, 32)},
+                                                        {"architecture", "amd64"},
+                                                        {"operatingSystem", "linux"}}}}}};
 }
 
 }  // namespace

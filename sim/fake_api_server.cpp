@@ -1,11 +1,11 @@
 #include "sim/fake_api_server.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -144,8 +144,7 @@ std::optional<std::pair<std::uint64_t, ObjectKey>> decode_continue(std::string_v
   const auto* rv = o.if_contains("rv");
   const auto* ns = o.if_contains("ns");
   const auto* name = o.if_contains("name");
-  if (rv == nullptr || !rv->is_number() || ns == nullptr || !ns->is_string() || name == nullptr ||
-      !name->is_string()) {
+  if (rv == nullptr || !rv->is_number() || ns == nullptr || !ns->is_string() || name == nullptr || !name->is_string()) {
     return std::nullopt;
   }
   boost::system::error_code num_ec;
@@ -414,8 +413,12 @@ struct FakeApiServer::Handlers {
   static Reply api_resources(const Request& request) {
     json::array verbs{"get", "list", "watch"};
     json::array pod_verbs{"delete", "get", "list", "watch"};
-    json::object pods{{"name", "pods"},      {"singularName", "pod"}, {"namespaced", true},
-                      {"kind", "Pod"},       {"verbs", pod_verbs},    {"shortNames", json::array{"po"}},
+    json::object pods{{"name", "pods"},
+                      {"singularName", "pod"},
+                      {"namespaced", true},
+                      {"kind", "Pod"},
+                      {"verbs", pod_verbs},
+                      {"shortNames", json::array{"po"}},
                       {"categories", json::array{"all"}}};
     json::object nodes{{"name", "nodes"}, {"singularName", "node"}, {"namespaced", false},
                        {"kind", "Node"},  {"verbs", verbs},         {"shortNames", json::array{"no"}}};
@@ -601,10 +604,10 @@ Result<void> FakeApiServer::start(std::string_view address) {
   }
   const auto endpoint = server_->endpoint();
   port_ = endpoint.port();
-  const auto host = endpoint.address().is_unspecified()
-                        ? std::string("127.0.0.1")
-                        : (endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
-                                                      : endpoint.address().to_string());
+  const auto host =
+      endpoint.address().is_unspecified()
+          ? std::string("127.0.0.1")
+          : (endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]" : endpoint.address().to_string());
   handlers_->address = host + ":" + std::to_string(port_);
   thread_ = std::thread([this] { io_->run(); });
   return {};

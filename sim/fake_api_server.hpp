@@ -24,10 +24,10 @@
 namespace nodepack::sim {
 
 struct FakeApiOptions {
-  std::string token;                                 // bearer token required when not empty
-  std::size_t history_limit = 1000;                  // events kept for watch replay and old lists
+  std::string token;                 // bearer token required when not empty
+  std::size_t history_limit = 1000;  // events kept for watch replay and old lists
   std::chrono::milliseconds bookmark_interval{60'000};
-  std::uint64_t seed = 1;                            // for generated uids
+  std::uint64_t seed = 1;          // for generated uids
   http::ServerLimits limits = {};  // limits.tls set: HTTPS only (see http/tls.hpp)
 };
 

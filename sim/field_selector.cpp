@@ -82,9 +82,8 @@ Result<FieldSelector> FieldSelector::parse(std::string_view text, const std::vec
 }
 
 bool FieldSelector::matches(const boost::json::object& object) const {
-  return std::all_of(requirements_.begin(), requirements_.end(), [&](const FieldRequirement& r) {
-    return (field_value(object, r.field) == r.value) == r.equals;
-  });
+  return std::all_of(requirements_.begin(), requirements_.end(),
+                     [&](const FieldRequirement& r) { return (field_value(object, r.field) == r.value) == r.equals; });
 }
 
 std::string_view field_value(const boost::json::object& object, std::string_view path) {

@@ -7,11 +7,11 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
-#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -19,8 +19,8 @@
 
 namespace {
 
-using nodepack::Result;
 using nodepack::fail;
+using nodepack::Result;
 
 struct Options {
   std::string listen = "127.0.0.1:0";
@@ -77,8 +77,8 @@ Result<long long> parse_int(std::string_view flag, std::string_view s, long long
   long long v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < min || v > max) {
-    return fail(std::string(flag) + ": expected an integer from " + std::to_string(min) + " to " +
-                std::to_string(max) + ", got \"" + std::string(s) + "\"");
+    return fail(std::string(flag) + ": expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+                ", got \"" + std::string(s) + "\"");
   }
   return v;
 }
@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
   api.seed = options->seed;
   nodepack::sim::FakeApiServer server(api);
   const nodepack::sim::ClusterOptions shape{options->nodes, options->pods_per_node};
-  if (auto loaded = nodepack::sim::load_cluster(server, nodepack::sim::generate_cluster(shape, options->seed)); !loaded) {
+  if (auto loaded = nodepack::sim::load_cluster(server, nodepack::sim::generate_cluster(shape, options->seed));
+      !loaded) {
     std::cerr << "nodepack-sim: " << loaded.error().message << "\n";
     return 1;
   }

@@ -115,13 +115,15 @@ std::vector<json::object> ReportFarm::agent_pods(std::uint16_t port) const {
 std::vector<json::object> ReportFarm::pending_pod_objects() const {
   std::vector<json::object> out;
   for (int i = 0; i < options_.pending_pods; ++i) {
-    out.push_back(json::object{
-        {"metadata", {{"name", "pending-" + std::to_string(i)}, {"namespace", "batch"}}},
-        {"spec",
-         {{"containers", json::array{{{"name", "app"},
-                                      {"resources", {{"requests", {{"cpu", milli(250 + (i % 4) * 250)},
-                                                                   {"memory", std::to_string(256 << (i % 3)) + "Mi"}}}}}}}}}},
-        {"status", {{"phase", "Pending"}}}});
+    out.push_back(
+        json::object{{"metadata", {{"name", "pending-" + std::to_string(i)}, {"namespace", "batch"}}},
+                     {"spec",
+                      {{"containers", json::array{{{"name", "app"},
+                                                   {"resources",
+                                                    {{"requests",
+                                                      {{"cpu", milli(250 + (i % 4) * 250)},
+                                                       {"memory", std::to_string(256 << (i % 3)) + "Mi"}}}}}}}}}},
+                     {"status", {{"phase", "Pending"}}}});
   }
   return out;
 }
@@ -132,24 +134,25 @@ std::string ReportFarm::report(std::size_t index) const {
   for (const auto& [k, v] : n.labels) {
     labels[k] = v;
   }
-  json::object report{
-      {"schema_version", 1},
-      {"node", n.name},
-      {"labels", std::move(labels)},
-      {"node_known", true},
-      {"allocatable", {{"cpu", n.cpu_allocatable}, {"memory", n.memory_allocatable}, {"pods", "110"}}},
-      {"allocated",
-       {{"cpu", milli(n.cpu_allocated_milli)}, {"memory", std::to_string(n.memory_allocated)},
-        {"pods", std::to_string(n.pods)}}},
-      {"daemonset_allocated",
-       {{"cpu", milli(n.daemonset_cpu_milli)}, {"memory", std::to_string(n.daemonset_memory)},
-        {"pods", std::to_string(n.daemonset_pods)}}},
-      {"pod_count", n.pods},
-      {"daemonset_pod_count", n.daemonset_pods},
-      {"numa_zones", json::array()},
-      {"synced", true},
-      {"generation", 1},
-      {"built_at", format_rfc3339(clock_.now())}};
+  json::object report{{"schema_version", 1},
+                      {"node", n.name},
+                      {"labels", std::move(labels)},
+                      {"node_known", true},
+                      {"allocatable", {{"cpu", n.cpu_allocatable}, {"memory", n.memory_allocatable}, {"pods", "110"}}},
+                      {"allocated",
+                       {{"cpu", milli(n.cpu_allocated_milli)},
+                        {"memory", std::to_string(n.memory_allocated)},
+                        {"pods", std::to_string(n.pods)}}},
+                      {"daemonset_allocated",
+                       {{"cpu", milli(n.daemonset_cpu_milli)},
+                        {"memory", std::to_string(n.daemonset_memory)},
+                        {"pods", std::to_string(n.daemonset_pods)}}},
+                      {"pod_count", n.pods},
+                      {"daemonset_pod_count", n.daemonset_pods},
+                      {"numa_zones", json::array()},
+                      {"synced", true},
+                      {"generation", 1},
+                      {"built_at", format_rfc3339(clock_.now())}};
   return json::serialize(report);
 }
 

@@ -20,8 +20,8 @@
 
 namespace {
 
-using nodepack::Result;
 using nodepack::fail;
+using nodepack::Result;
 
 struct Options {
   nodepack::sim::ReportFarmOptions farm;
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   for (const auto& objects : {farm.node_objects(), farm.agent_pods(port), farm.pending_pod_objects()}) {
     for (const auto& object : objects) {
       const auto kind = object.at("metadata").as_object().contains("namespace") ? nodepack::sim::Kind::pod
-                                                                                 : nodepack::sim::Kind::node;
+                                                                                : nodepack::sim::Kind::node;
       if (auto stored = api.upsert(kind, object); !stored) {
         std::cerr << "nodepack-report-farm: " << stored.error().message << "\n";
         return 1;

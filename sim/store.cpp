@@ -131,8 +131,7 @@ Result<ObjectPtr> Store::upsert(Kind kind, json::object object) {
     auto& objects = state(kind).objects;
     const auto existing = objects.find(key);
     ObjectPtr previous = existing == objects.end() ? nullptr : existing->second;
-    const json::object* previous_metadata =
-        previous ? &previous->at("metadata").as_object() : nullptr;
+    const json::object* previous_metadata = previous ? &previous->at("metadata").as_object() : nullptr;
     auto keep_or_set = [&](std::string_view field, auto make) {
       const auto* current = metadata.if_contains(field);
       if (current != nullptr && current->is_string() && !current->get_string().empty()) {
@@ -258,7 +257,8 @@ ApiResult<ListPage> Store::list(Kind kind, const Filter& filter, std::optional<s
     if (!have_current && !have_old) {
       break;
     }
-    const ObjectKey& next_key = have_old && (!have_current || old->first <= current->first) ? old->first : current->first;
+    const ObjectKey& next_key =
+        have_old && (!have_current || old->first <= current->first) ? old->first : current->first;
     if (!filter.ns.empty() && next_key.ns > filter.ns) {
       break;  // past the namespace asked for
     }

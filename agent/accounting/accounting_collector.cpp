@@ -38,12 +38,13 @@ std::vector<prometheus::MetricFamily> AccountingCollector::Collect() const {
                                     "Devices allocated to the container by the device manager, times seconds");
   auto cpu_request = gauge_family("nodepack_container_cpu_request_cores", "CPU request the container holds now");
   auto cpu_limit = gauge_family("nodepack_container_cpu_limit_cores", "CPU limit of the container now");
-  auto memory_request = gauge_family("nodepack_container_memory_request_bytes", "Memory request the container holds now");
+  auto memory_request =
+      gauge_family("nodepack_container_memory_request_bytes", "Memory request the container holds now");
   auto memory_limit = gauge_family("nodepack_container_memory_limit_bytes", "Memory limit of the container now");
   auto gpus = gauge_family("nodepack_container_gpus_allocated", "Devices allocated to the container now");
   auto uptime = gauge_family("nodepack_container_uptime_seconds", "Seconds since the container's current run started");
-  auto gpu_memory = gauge_family("nodepack_container_gpu_memory_used_bytes",
-                                 "GPU memory used by the container's processes (NVML)");
+  auto gpu_memory =
+      gauge_family("nodepack_container_gpu_memory_used_bytes", "GPU memory used by the container's processes (NVML)");
 
   for (const auto& a : accounts) {
     auto labels = [&](std::initializer_list<std::pair<std::string, std::string>> extra = {}) {
@@ -115,9 +116,9 @@ std::vector<prometheus::MetricFamily> AccountingCollector::Collect() const {
   add_sample(state_errors, {{"node", node}, {"operation", "write"}}, static_cast<double>(status.state_write_errors));
 
   std::vector<prometheus::MetricFamily> out;
-  for (auto* f : {&cpu_requested, &cpu_limited, &memory_requested, &memory_used, &gpu_seconds, &cpu_request,
-                  &cpu_limit, &memory_request, &memory_limit, &gpus, &uptime, &gpu_memory, &start_time, &restored,
-                  &nvml_up, &memory_up, &state_errors}) {
+  for (auto* f : {&cpu_requested, &cpu_limited, &memory_requested, &memory_used, &gpu_seconds, &cpu_request, &cpu_limit,
+                  &memory_request, &memory_limit, &gpus, &uptime, &gpu_memory, &start_time, &restored, &nvml_up,
+                  &memory_up, &state_errors}) {
     if (!f->metric.empty()) {
       out.push_back(std::move(*f));
     }

@@ -4,10 +4,10 @@
 #include "agent/accounting/cgroup_path.hpp"
 #include "agent/accounting/state_file.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 namespace nodepack::agent::accounting {
 
@@ -69,10 +69,9 @@ void AccountingSource::load_state() {
   }
   // Starting from zero is a counter reset, which increase() handles; keeping the bad file in
   // place would overwrite the evidence at the next write, so it is moved aside.
-  const auto aside = options_.state_file.string() + ".corrupt-" +
-                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                        clock_.now().time_since_epoch())
-                                        .count());
+  const auto aside =
+      options_.state_file.string() + ".corrupt-" +
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count());
   std::error_code ec;
   std::filesystem::rename(options_.state_file, aside, ec);
   spdlog::error("accounting: cannot use the state file: {}; counters start from zero ({})", loaded.error().message,
@@ -121,7 +120,7 @@ void AccountingSource::pods_replaced(const std::vector<kube::Pod>& pods) {
 }
 
 std::optional<ContainerKey> AccountingSource::container_by_id(const std::string& pod_uid,
-                                                             const std::string& container_id) const {
+                                                              const std::string& container_id) const {
   auto stored = state_.pods().find(pod_uid);
   if (!stored) {
     return std::nullopt;

@@ -12,8 +12,8 @@
 #include "common/clock.hpp"
 #include "common/host_paths.hpp"
 
-#include <boost/asio/awaitable.hpp>
 #include <prometheus/collectable.h>
+#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <filesystem>

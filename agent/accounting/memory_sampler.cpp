@@ -75,8 +75,7 @@ Result<std::unique_ptr<MemorySampler>> MemorySampler::create(const HostPaths& pa
   return std::unique_ptr<MemorySampler>(new MemorySampler(std::move(impl)));
 }
 
-Result<std::unique_ptr<MemorySampler>> MemorySampler::at(const std::filesystem::path& v2_root,
-                                                         const NodeState& state) {
+Result<std::unique_ptr<MemorySampler>> MemorySampler::at(const std::filesystem::path& v2_root, const NodeState& state) {
   auto impl = std::make_unique<Impl>(state);
   impl->resolver = std::make_unique<bpf::CgroupResolver>(v2_root, impl->lookup);
   return std::unique_ptr<MemorySampler>(new MemorySampler(std::move(impl)));

@@ -2,10 +2,10 @@
 
 #include "aggregator/auth/presented.hpp"
 
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <sys/stat.h>
 
@@ -73,9 +73,7 @@ struct Authenticator::Users {
 };
 
 Authenticator::Authenticator(AuthOptions options)
-    : options_(std::move(options)),
-      clock_(options_.clock.get()),
-      limiter_(options_.rate_limit) {
+    : options_(std::move(options)), clock_(options_.clock.get()), limiter_(options_.rate_limit) {
   users_file_.path = options_.users_file;
   tokens_file_.path = options_.tokens_file;
 }
@@ -170,9 +168,9 @@ void Authenticator::reload_changed_files() {
   };
 
   if (const auto stamp = changed(users_file_)) {
-    auto entries = stamp->exists ? load_users_file(users_file_.path)
-                                 : Result<std::vector<UserEntry>>(fail("users file " + users_file_.path.string() +
-                                                                       " is gone"));
+    auto entries = stamp->exists
+                       ? load_users_file(users_file_.path)
+                       : Result<std::vector<UserEntry>>(fail("users file " + users_file_.path.string() + " is gone"));
     if (!entries) {
       rejected(users_file_, *stamp, entries.error().message);
     } else {
@@ -196,9 +194,9 @@ void Authenticator::reload_changed_files() {
     }
   }
   if (const auto stamp = changed(tokens_file_)) {
-    auto entries = stamp->exists ? load_tokens_file(tokens_file_.path)
-                                 : Result<std::vector<TokenEntry>>(fail("tokens file " + tokens_file_.path.string() +
-                                                                        " is gone"));
+    auto entries =
+        stamp->exists ? load_tokens_file(tokens_file_.path)
+                      : Result<std::vector<TokenEntry>>(fail("tokens file " + tokens_file_.path.string() + " is gone"));
     if (!entries) {
       rejected(tokens_file_, *stamp, entries.error().message);
     } else {
@@ -386,9 +384,9 @@ std::variant<Principal, http::Response> Authenticator::authenticate(const http::
   if (verdict.retry_after.count() > 0) {
     ++stats_.rate_limited;
     spdlog::debug("auth: {} from {} refused: rate-limited", kind_name(presented.kind), address);
-    auto response = error_response(request, bhttp::status::too_many_requests, "too many failed attempts",
-                                   "too many failed authentication attempts; retry in " +
-                                       std::to_string(verdict.retry_after.count()) + " s");
+    auto response = error_response(
+        request, bhttp::status::too_many_requests, "too many failed attempts",
+        "too many failed authentication attempts; retry in " + std::to_string(verdict.retry_after.count()) + " s");
     response.set(bhttp::field::retry_after, std::to_string(verdict.retry_after.count()));
     return response;
   }

@@ -37,7 +37,7 @@ struct AuthOptions {
   std::filesystem::path users_file;   // `name:hash[:namespaces]`; empty: no password logins
   std::filesystem::path tokens_file;  // `name:sha256:<hex>[:namespaces]`; empty: no bearer tokens
   std::chrono::seconds session_lifetime = std::chrono::hours(12);  // from login, not sliding
-  std::size_t max_sessions = 10'000;  // beyond it the session closest to expiry is dropped
+  std::size_t max_sessions = 10'000;                               // beyond it the session closest to expiry is dropped
   RateLimitOptions rate_limit;
   std::chrono::seconds reload_interval{5};  // how often the files' mtimes are looked at
   // A password verified this recently is accepted again without running crypt(3): API clients
@@ -50,9 +50,9 @@ struct AuthOptions {
 // Counters for the aggregator's self-metrics.
 struct AuthStats {
   std::atomic<std::uint64_t> successes{0};
-  std::atomic<std::uint64_t> failures{0};      // wrong credentials, counted by the rate limit
-  std::atomic<std::uint64_t> rate_limited{0};  // 429s
-  std::atomic<std::uint64_t> missing{0};       // no credentials, or a stale session cookie
+  std::atomic<std::uint64_t> failures{0};         // wrong credentials, counted by the rate limit
+  std::atomic<std::uint64_t> rate_limited{0};     // 429s
+  std::atomic<std::uint64_t> missing{0};          // no credentials, or a stale session cookie
   std::atomic<std::uint64_t> password_hashes{0};  // crypt(3) runs, unknown users' included
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint64_t> reload_errors{0};  // a changed file that did not parse (old table kept)
@@ -153,8 +153,8 @@ class Authenticator {
 };
 
 // A JSON error reply as every API endpoint sends them: {"error": short, "reason": sentence}.
-http::Response error_response(const http::Request& request, boost::beast::http::status status,
-                              std::string_view error, std::string_view reason);
+http::Response error_response(const http::Request& request, boost::beast::http::status status, std::string_view error,
+                              std::string_view reason);
 // 403 for a principal asking about a namespace outside its list.
 http::Response forbidden_namespace(const http::Request& request, const Principal& principal, std::string_view ns);
 

@@ -158,11 +158,13 @@ Result<std::vector<TokenEntry>> parse_tokens(std::string_view text, const std::s
       return fail("bad token name \"" + std::string(name) + "\" (empty, too long, or with spaces or commas)");
     }
     if (trim(fields[1]) != "sha256") {
-      return fail("token \"" + std::string(name) + "\": the second field must be \"sha256\" (tokens are stored as digests)");
+      return fail("token \"" + std::string(name) +
+                  "\": the second field must be \"sha256\" (tokens are stored as digests)");
     }
     const auto digest = parse_hex_digest(trim(fields[2]));
     if (!digest) {
-      return fail("token \"" + std::string(name) + "\": the digest must be 64 hex digits (printf %s \"$TOKEN\" | sha256sum)");
+      return fail("token \"" + std::string(name) +
+                  "\": the digest must be 64 hex digits (printf %s \"$TOKEN\" | sha256sum)");
     }
     for (const auto& other : tokens) {
       if (digests_equal(other.digest, *digest)) {

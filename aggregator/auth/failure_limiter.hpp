@@ -7,9 +7,9 @@
 
 #include <chrono>
 #include <cstddef>
-#include <vector>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace nodepack::auth {
 

@@ -77,8 +77,7 @@ std::optional<std::string> base64_decode_strict(std::string_view text) {
 }
 
 std::optional<std::string> cookie_value(const http::Request& request, std::string_view name) {
-  for (auto it = request.find(bhttp::field::cookie); it != request.end() && it->name() == bhttp::field::cookie;
-       ++it) {
+  for (auto it = request.find(bhttp::field::cookie); it != request.end() && it->name() == bhttp::field::cookie; ++it) {
     std::string_view rest = it->value();
     while (!rest.empty()) {
       const auto semi = rest.find(';');

@@ -18,9 +18,9 @@ inline constexpr std::string_view session_cookie_name = "nodepack_session";
 struct Presented {
   enum class Kind { none, bearer, basic, headers, session, malformed };
   Kind kind = Kind::none;
-  std::string user;    // basic, headers
-  std::string secret;  // the password, the bearer token or the session token
-  std::string problem; // malformed: what is wrong, for the reply
+  std::string user;     // basic, headers
+  std::string secret;   // the password, the bearer token or the session token
+  std::string problem;  // malformed: what is wrong, for the reply
 };
 
 Presented presented_credentials(const http::Request& request);

@@ -20,8 +20,8 @@ struct Method {
   std::string_view name;
 };
 constexpr Method accepted_methods[] = {
-    {"$y$", "yescrypt"},  {"$gy$", "gost-yescrypt"}, {"$7$", "scrypt"},       {"$2b$", "bcrypt"},
-    {"$2y$", "bcrypt"},   {"$2a$", "bcrypt"},        {"$6$", "sha512-crypt"}, {"$5$", "sha256-crypt"},
+    {"$y$", "yescrypt"}, {"$gy$", "gost-yescrypt"}, {"$7$", "scrypt"},       {"$2b$", "bcrypt"},
+    {"$2y$", "bcrypt"},  {"$2a$", "bcrypt"},        {"$6$", "sha512-crypt"}, {"$5$", "sha256-crypt"},
 };
 
 }  // namespace

@@ -4,9 +4,9 @@
 #include "aggregator/billing/json_text.hpp"
 #include "aggregator/billing/request.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -58,7 +58,8 @@ Reply method_not_allowed(const Request& request, std::string_view allow) {
 
 Reply upstream_failure(const Request& request, const PromFailure& failure) {
   const bool error = failure.kind == PromFailure::Kind::error;
-  spdlog::warn("usage API: {} {}: {}", request.method_string(), std::string(http::target_path(request)), failure.reason);
+  spdlog::warn("usage API: {} {}: {}", request.method_string(), std::string(http::target_path(request)),
+               failure.reason);
   return json_error(request, status::bad_gateway, error ? "prometheus_error" : "prometheus_unavailable",
                     failure.reason);
 }
@@ -126,8 +127,9 @@ std::string accounting_csv(const std::vector<std::string>& key_names, const std:
   for (const auto& k : key_names) {
     out += k + ",";
   }
-  out += "cpu_core_hours_used,cpu_core_hours_requested,cpu_core_hours_billable,memory_gib_hours_used,"
-         "memory_gib_hours_requested,memory_gib_hours_billable,gpu_hours\n";
+  out +=
+      "cpu_core_hours_used,cpu_core_hours_requested,cpu_core_hours_billable,memory_gib_hours_used,"
+      "memory_gib_hours_requested,memory_gib_hours_billable,gpu_hours\n";
   for (const auto& row : rows) {
     for (const auto& k : row.keys) {
       out += k + ",";  // namespace and pod names are DNS names: no comma, quote or newline
@@ -151,9 +153,8 @@ void Api::add_routes(http::Router& router) {
   auto metric = [this](const Request& r, const http::RequestInfo& i) { return handle_metric(r, i); };
   router.add_async("/api", metric);
   router.add_async_prefix(std::string(metric_prefix), metric);
-  router.add_async("/api/v1/accounting", [this](const Request& r, const http::RequestInfo& i) {
-    return handle_accounting(r, i);
-  });
+  router.add_async("/api/v1/accounting",
+                   [this](const Request& r, const http::RequestInfo& i) { return handle_accounting(r, i); });
 }
 
 void Api::count(const Reply& reply) {
@@ -211,9 +212,9 @@ asio::awaitable<Reply> Api::metric_reply(const Request& request, const http::Req
     co_return method_not_allowed(request, "POST");
   }
   if (!metric->not_collected.empty()) {
-    co_return json_error(request, status::not_implemented, "not_collected",
-                         std::string(metric->name) + ": not collected by nodepack (" +
-                             std::string(metric->not_collected) + ")");
+    co_return json_error(
+        request, status::not_implemented, "not_collected",
+        std::string(metric->name) + ": not collected by nodepack (" + std::string(metric->not_collected) + ")");
   }
   auto parsed = parse_metric_request(request.body(), clock_.now(), options_.max_range);
   if (!parsed) {
@@ -236,13 +237,13 @@ asio::awaitable<Reply> Api::metric_reply(const Request& request, const http::Req
     scope.only = req.ns;
   }
 
-  json::object out{{"metric", metric->name},
-                   {"unit", metric->unit},
-                   {"agg", agg_name(req.agg)},
-                   {"namespace", by_namespace && metric->level != MetricLevel::node ? json::value(req.ns)
-                                                                                   : json::value(nullptr)},
-                   {"timeBeginInterval", format_api_time(req.begin)},
-                   {"timeEndInterval", format_api_time(req.end)}};
+  json::object out{
+      {"metric", metric->name},
+      {"unit", metric->unit},
+      {"agg", agg_name(req.agg)},
+      {"namespace", by_namespace && metric->level != MetricLevel::node ? json::value(req.ns) : json::value(nullptr)},
+      {"timeBeginInterval", format_api_time(req.begin)},
+      {"timeEndInterval", format_api_time(req.end)}};
   if (req.agg == Agg::none) {
     const RangeQuery q = series_query(*metric, req, scope);
     auto answer = co_await client_->query_range(q.promql, q.start, q.end, q.step);
@@ -337,8 +338,7 @@ asio::awaitable<Reply> Api::accounting_reply(const Request& request, const http:
   // The seven queries at once: a month over a large cluster takes Prometheus a while for each.
   using namespace asio::experimental::awaitable_operators;
   const auto ask = [&](std::size_t i) { return client_->query(figures[i].first->promql, figures[i].first->time_ms); };
-  auto [a0, a1, a2, a3, a4, a5, a6] =
-      co_await (ask(0) && ask(1) && ask(2) && ask(3) && ask(4) && ask(5) && ask(6));
+  auto [a0, a1, a2, a3, a4, a5, a6] = co_await (ask(0) && ask(1) && ask(2) && ask(3) && ask(4) && ask(5) && ask(6));
   PromResult<std::vector<PromSeries>>* answers[] = {&a0, &a1, &a2, &a3, &a4, &a5, &a6};
   for (std::size_t i = 0; i < std::size(figures); ++i) {
     const auto& answer = *answers[i];
@@ -363,8 +363,8 @@ asio::awaitable<Reply> Api::accounting_reply(const Request& request, const http:
     ordered.push_back(std::move(row));
   }
   if (req.format == AccountingFormat::csv) {
-    auto response = http::make_response(request, status::ok, accounting_csv(queries.labels, ordered),
-                                        "text/csv; charset=utf-8");
+    auto response =
+        http::make_response(request, status::ok, accounting_csv(queries.labels, ordered), "text/csv; charset=utf-8");
     std::string name = "nodepack-accounting-" + format_api_time(req.from) + "-" + format_api_time(req.to) + ".csv";
     std::replace(name.begin(), name.end(), ':', '-');
     response.set(beast::http::field::content_disposition, "attachment; filename=\"" + name + "\"");

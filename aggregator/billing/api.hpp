@@ -32,7 +32,8 @@ struct Access {
 
 // Checks a request's credentials: who it is, or the ready-made reply (401, 429) to send. Kept as a
 // function so this code does not depend on how authentication is configured.
-using Authenticate = std::function<std::variant<Access, http::Response>(const http::Request&, const http::RequestInfo&)>;
+using Authenticate =
+    std::function<std::variant<Access, http::Response>(const http::Request&, const http::RequestInfo&)>;
 
 // What the API answered, for the aggregator's /metrics.
 struct ApiStats {

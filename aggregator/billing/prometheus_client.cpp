@@ -66,8 +66,9 @@ std::string format_seconds(std::int64_t ms) {
 }
 
 template <class Stream>
-asio::awaitable<PromResult<std::vector<PromSeries>>> exchange(Stream& stream, const bhttp::request<bhttp::string_body>& req,
-                                                             std::size_t max_bytes, const std::string& url) {
+asio::awaitable<PromResult<std::vector<PromSeries>>> exchange(Stream& stream,
+                                                              const bhttp::request<bhttp::string_body>& req,
+                                                              std::size_t max_bytes, const std::string& url) {
   auto [wec, wn] = co_await bhttp::async_write(stream, req, use_nothrow);
   if (wec) {
     co_return unavailable("sending the query to Prometheus at " + url + ": " + wec.message());
@@ -229,9 +230,8 @@ asio::awaitable<PromResult<std::vector<PromSeries>>> PrometheusClient::query(std
 }
 
 asio::awaitable<PromResult<std::vector<PromSeries>>> PrometheusClient::query_range(std::string promql,
-                                                                                  std::int64_t start,
-                                                                                  std::int64_t end,
-                                                                                  std::int64_t step) {
+                                                                                   std::int64_t start, std::int64_t end,
+                                                                                   std::int64_t step) {
   co_return co_await post("/api/v1/query_range", "query=" + form_encode(promql) + "&start=" + std::to_string(start) +
                                                      "&end=" + std::to_string(end) + "&step=" + std::to_string(step));
 }

@@ -131,9 +131,8 @@ InstantQuery totals_query(const MetricDef& metric, const MetricRequest& request,
   }
   // A gauge's time average: sampled at begin, begin+S, ... < end (evaluated 1 ms before end).
   const std::int64_t step = average_step(range);
-  const std::string inner = metric.level == MetricLevel::node
-                                ? replace_window(metric.source, rate_window(step))
-                                : "sum by (" + by + ") (" + sel + ")";
+  const std::string inner = metric.level == MetricLevel::node ? replace_window(metric.source, rate_window(step))
+                                                              : "sum by (" + by + ") (" + sel + ")";
   q.time_ms = request.end * 1000 - 1;
   q.promql = "sum_over_time((" + inner + ")[" + seconds(range) + ":" + seconds(step) + "]) * " + std::to_string(step) +
              " / " + std::to_string(range) + std::string(metric.scale);
@@ -167,8 +166,8 @@ AccountingQueries accounting_queries(const AccountingRequest& request, const Nam
   const std::string matcher = namespace_matcher(scope);
   const std::int64_t at = request.to * 1000;
   const auto increase = [&](std::string_view counter, std::string_view divisor) {
-    return InstantQuery{"sum by (" + by + ") (increase(" + selector(counter, matcher) + "[" + seconds(range) + "])) / " +
-                            std::string(divisor),
+    return InstantQuery{"sum by (" + by + ") (increase(" + selector(counter, matcher) + "[" + seconds(range) +
+                            "])) / " + std::string(divisor),
                         at};
   };
   constexpr std::string_view cpu_used = "kpod_cpu_usage_seconds_total";
@@ -181,8 +180,8 @@ AccountingQueries accounting_queries(const AccountingRequest& request, const Nam
   q.cpu_billable = InstantQuery{billable(cpu_used, cpu_requested, matcher, by, range, q.step) + " / 3600", at};
   q.memory_used = increase(memory_used, gib_hours);
   q.memory_requested = increase(memory_requested, gib_hours);
-  q.memory_billable =
-      InstantQuery{billable(memory_used, memory_requested, matcher, by, range, q.step) + " / " + std::string(gib_hours), at};
+  q.memory_billable = InstantQuery{
+      billable(memory_used, memory_requested, matcher, by, range, q.step) + " / " + std::string(gib_hours), at};
   q.gpu = increase("nodepack_container_gpu_allocated_seconds_total", "3600");
   return q;
 }

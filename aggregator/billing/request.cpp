@@ -58,9 +58,7 @@ std::string_view agg_name(Agg agg) {
 
 Result<std::int64_t> parse_api_time(std::string_view text) {
   const std::string s(text);
-  const auto bad = [&] {
-    return fail("\"" + s + "\" is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or RFC 3339)");
-  };
+  const auto bad = [&] { return fail("\"" + s + "\" is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or RFC 3339)"); };
   std::tm tm{};
   int consumed = 0;
   if (s.size() == 10) {

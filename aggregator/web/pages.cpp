@@ -107,12 +107,23 @@ std::string html_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -161,8 +172,8 @@ std::string stats_page(const PageFrame& frame, const MetricInfo& metric) {
       "<label class=\"namespace\">Namespace <select id=\"namespace-select\"><option value=\"\">All "
       "namespaces</option>";
   if (!frame.namespace_name.empty()) {
-    out += "<option value=\"" + html_escape(frame.namespace_name) + "\" selected>" +
-           html_escape(frame.namespace_name) + "</option>";
+    out += "<option value=\"" + html_escape(frame.namespace_name) + "\" selected>" + html_escape(frame.namespace_name) +
+           "</option>";
   }
   out +=
       "</select></label></div><p class=\"error\" id=\"error\" role=\"alert\" hidden></p>"

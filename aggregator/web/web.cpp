@@ -50,8 +50,9 @@ Reply redirect(const Request& request, std::string location) {
 }
 
 Reply method_not_allowed(const Request& request, std::string_view allow) {
-  auto reply = html_reply(request, bhttp::status::method_not_allowed,
-                          message_page(nullptr, "Method not allowed", "This address answers " + std::string(allow) + "."));
+  auto reply =
+      html_reply(request, bhttp::status::method_not_allowed,
+                 message_page(nullptr, "Method not allowed", "This address answers " + std::string(allow) + "."));
   reply.response.set(bhttp::field::allow, allow);
   return reply;
 }
@@ -166,8 +167,7 @@ class Web {
       set_security_headers(response);
       return Reply{std::move(response), {}};
     }
-    auto response =
-        http::make_response(request, bhttp::status::ok, std::string(asset->body), asset_content_type(name));
+    auto response = http::make_response(request, bhttp::status::ok, std::string(asset->body), asset_content_type(name));
     response.set(bhttp::field::etag, asset->etag);
     response.set(bhttp::field::cache_control, cache);
     set_security_headers(response);
@@ -273,10 +273,10 @@ class Web {
       }
     }
     if (metric == nullptr) {
-      return html_reply(request, bhttp::status::not_found,
-                        message_page(&frame, "Unknown metric",
-                                     "There is no metric \"" + std::string(rest) +
-                                         "\". The sidebar lists every metric there is."));
+      return html_reply(
+          request, bhttp::status::not_found,
+          message_page(&frame, "Unknown metric",
+                       "There is no metric \"" + std::string(rest) + "\". The sidebar lists every metric there is."));
     }
     frame.current = metric->name;
     std::string_view ns = rest.substr(metric->name.size());
@@ -289,8 +289,9 @@ class Web {
     if (!ns.empty() && !is_namespace_name(ns)) {
       return html_reply(request, bhttp::status::not_found,
                         message_page(&frame, "Not a namespace",
-                                     "\"" + std::string(ns) + "\" is not a namespace name (lowercase letters, digits "
-                                     "and '-', at most 63)."));
+                                     "\"" + std::string(ns) +
+                                         "\" is not a namespace name (lowercase letters, digits "
+                                         "and '-', at most 63)."));
     }
     if (ns.empty() && !frame.namespaces.empty()) {
       // A user restricted to some namespaces has no all-namespaces view: show the first of theirs.
@@ -312,9 +313,7 @@ boost::asio::awaitable<Reply> ready(Reply reply) { co_return reply; }
 
 void add_web_routes(http::Router& router, WebDeps deps) {
   auto web = std::make_shared<const Web>(std::move(deps));
-  auto handler = [web](const Request& request, const RequestInfo& info) {
-    return ready(web->handle(request, info));
-  };
+  auto handler = [web](const Request& request, const RequestInfo& info) { return ready(web->handle(request, info)); };
   router.add_async("/web", handler);
   router.add_async_prefix("/web/", handler);
 }

@@ -32,11 +32,11 @@ struct Viewer {
 
 // A metric the sidebar lists and the chart page can draw (the names of POST /api/<metric>).
 struct MetricInfo {
-  std::string name;         // "cpu/usage_rate"
-  std::string description;  // one line, shown under the chart's title
-  std::string unit;         // how the page formats values: millicores, bytes, megabytes, ratio,
-                            // bytes_per_second, per_second, count, milliseconds, seconds
-  bool main = false;        // listed first: the metrics that count for accounting
+  std::string name;            // "cpu/usage_rate"
+  std::string description;     // one line, shown under the chart's title
+  std::string unit;            // how the page formats values: millicores, bytes, megabytes, ratio,
+                               // bytes_per_second, per_second, count, milliseconds, seconds
+  bool main = false;           // listed first: the metrics that count for accounting
   std::string request_metric;  // drawn dashed against this one ("cpu/request"), or ""
 };
 
@@ -59,8 +59,7 @@ struct WebDeps {
   std::function<void(std::string_view session_token)> logout;
   // The request's principal, or the reply to refuse it with (pages redirect to the login form
   // instead of sending a 401; a 429 is passed on as it is).
-  std::function<std::variant<Viewer, http::Response>(const http::Request&, const http::RequestInfo&)>
-      authenticate;
+  std::function<std::variant<Viewer, http::Response>(const http::Request&, const http::RequestInfo&)> authenticate;
   std::vector<MetricInfo> metrics = seed_metrics();
   // Marks the session cookie Secure (set when the aggregator serves TLS).
   bool secure_cookie = false;

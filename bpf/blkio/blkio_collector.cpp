@@ -73,8 +73,8 @@ Result<void> BlkioCollector::collect(const ScrapeContext& ctx, std::vector<prome
   for (auto id : drop) {
     bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.cg_io), &id);
   }
-  auto lat = make_family("kpod_disk_io_latency_seconds", "Block I/O latency (seconds)",
-                         prometheus::MetricType::Histogram);
+  auto lat =
+      make_family("kpod_disk_io_latency_seconds", "Block I/O latency (seconds)", prometheus::MetricType::Histogram);
   for (const auto& r : rows) {
     lat.metric.push_back(histogram_metric(pod_labels(r.id, ctx.node), r.value.latency));
   }

@@ -137,9 +137,9 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
   auto cache = make_family("kpod_mem_cgroup_cache_bytes", "Page cache usage", MetricType::Gauge);
   auto swap = make_family("kpod_mem_cgroup_swap_bytes", "Swap usage", MetricType::Gauge);
   auto pids = make_family("kpod_pids_current", "Processes and threads in the container", MetricType::Gauge);
-  auto working_set = make_family("kpod_mem_cgroup_working_set_bytes",
-                                 "Working set: memory.current minus inactive_file, as the kubelet computes it",
-                                 MetricType::Gauge);
+  auto working_set =
+      make_family("kpod_mem_cgroup_working_set_bytes",
+                  "Working set: memory.current minus inactive_file, as the kubelet computes it", MetricType::Gauge);
   auto rss = make_family("kpod_mem_cgroup_rss_bytes", "Anonymous memory (memory.stat anon)", MetricType::Gauge);
 
   std::vector<std::pair<std::uint64_t, Counters>> read;
@@ -216,8 +216,8 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
                                 MetricType::Counter);
   auto cpu = make_family("kpod_cpu_usage_seconds_total", "CPU time used by the container (cpu.stat usage_usec)",
                          MetricType::Counter);
-  auto throttled = make_family("kpod_cpu_throttled_seconds_total",
-                               "Time the container was throttled by its CPU limit", MetricType::Counter);
+  auto throttled = make_family("kpod_cpu_throttled_seconds_total", "Time the container was throttled by its CPU limit",
+                               MetricType::Counter);
   auto throttled_periods = make_family("kpod_cpu_throttled_periods_total",
                                        "Scheduler periods in which the container was throttled", MetricType::Counter);
   auto rbytes = make_family("kpod_disk_read_bytes_total", "Bytes read from disk", MetricType::Counter);
@@ -239,8 +239,8 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
       wios.metric.push_back(counter_metric(dl, static_cast<double>(c.wios)));
     }
   }
-  for (auto* f : {&usage, &peak, &cache, &swap, &pids, &working_set, &rss, &faults, &all_faults, &cpu, &throttled, &throttled_periods, &rbytes, &wbytes,
-                  &rios, &wios}) {
+  for (auto* f : {&usage, &peak, &cache, &swap, &pids, &working_set, &rss, &faults, &all_faults, &cpu, &throttled,
+                  &throttled_periods, &rbytes, &wbytes, &rios, &wios}) {
     out.push_back(std::move(*f));
   }
   return {};

@@ -46,8 +46,8 @@ std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::stri
     }
     std::string r = unescape_mountinfo_path(root);
     std::string mp = unescape_mountinfo_path(mount_point);
-    bool wanted = mp == "/" || std::any_of(prefixes.begin(), prefixes.end(),
-                                           [&](const std::string& p) { return r.starts_with(p); });
+    bool wanted = mp == "/" ||
+                  std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return r.starts_with(p); });
     if (wanted && std::find(out.begin(), out.end(), mp) == out.end()) {
       out.push_back(std::move(mp));
     }
@@ -121,7 +121,8 @@ Result<void> FsCollector::start() {
     spdlog::info("collector {}: the node's mount namespace is {}", name(), host->from);
   } else {
     return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string() + " nor " +
-                (paths_.procfs / "self/ns/mnt").string() + ": the node's namespace is needed to tell containers apart from the node "
+                (paths_.procfs / "self/ns/mnt").string() +
+                ": the node's namespace is needed to tell containers apart from the node "
                 "(mount the host's /proc under --host-root; other processes' namespaces need CAP_SYS_PTRACE)");
   }
   return {};
@@ -134,8 +135,8 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
   }
   const std::uint64_t host_mnt = host->inode;
   using prometheus::MetricType;
-  auto capacity = make_family("kpod_fs_capacity_bytes", "Size of the filesystem behind the container's mount",
-                              MetricType::Gauge);
+  auto capacity =
+      make_family("kpod_fs_capacity_bytes", "Size of the filesystem behind the container's mount", MetricType::Gauge);
   auto usage = make_family("kpod_fs_usage_bytes", "Bytes used on the filesystem behind the container's mount",
                            MetricType::Gauge);
   auto available = make_family("kpod_fs_available_bytes",

@@ -33,7 +33,7 @@ class FsCollector final : public Collector {
   Result<void> start() override;
   Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
 
- struct Stuck;  // mounts whose statvfs is still hanging (defined in the .cpp)
+  struct Stuck;  // mounts whose statvfs is still hanging (defined in the .cpp)
 
  private:
   HostPaths paths_;

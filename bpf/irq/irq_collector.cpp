@@ -17,8 +17,8 @@
 namespace nodepack::bpf {
 
 namespace {
-constexpr std::array<const char*, IRQ_SOFTIRQ_VECTORS> kVectors = {"hi",       "timer", "net_tx", "net_rx",  "block",
-                                                                   "irq_poll", "tasklet", "sched", "hrtimer", "rcu"};
+constexpr std::array<const char*, IRQ_SOFTIRQ_VECTORS> kVectors = {"hi",       "timer",   "net_tx", "net_rx",  "block",
+                                                                   "irq_poll", "tasklet", "sched",  "hrtimer", "rcu"};
 }
 
 struct IrqCollector::Impl {
@@ -93,11 +93,11 @@ Result<void> IrqCollector::collect(const ScrapeContext& ctx, std::vector<prometh
     return fail("not started");
   }
   using prometheus::MetricType;
-  auto hw_lat = make_family("kpod_irq_hw_latency_seconds", "Hardware interrupt handler time (seconds)",
-                            MetricType::Histogram);
+  auto hw_lat =
+      make_family("kpod_irq_hw_latency_seconds", "Hardware interrupt handler time (seconds)", MetricType::Histogram);
   auto hw_count = make_family("kpod_irq_hw_count_total", "Hardware interrupt count", MetricType::Counter);
-  auto sw_lat = make_family("kpod_irq_sw_latency_seconds", "Software interrupt handler time (seconds)",
-                            MetricType::Histogram);
+  auto sw_lat =
+      make_family("kpod_irq_sw_latency_seconds", "Software interrupt handler time (seconds)", MetricType::Histogram);
   auto hard = read_hard();
   last_entries_ = hard.size();
   for (const auto& [name, h] : hard) {

@@ -72,7 +72,8 @@ Result<void> NetIfaceCollector::start() {
     spdlog::info("collector {}: the node's network namespace is {}", name(), host->from);
   } else {
     return fail("cannot read " + (paths_.procfs / "1/ns/net").string() + " nor " +
-                (paths_.procfs / "self/ns/net").string() + ": the node's namespace is needed to tell host-network pods apart "
+                (paths_.procfs / "self/ns/net").string() +
+                ": the node's namespace is needed to tell host-network pods apart "
                 "(mount the host's /proc under --host-root; other processes' namespaces need CAP_SYS_PTRACE)");
   }
   return {};
@@ -175,8 +176,8 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
       PodIdentity pod = r->id;
       pod.container.clear();
       for (const auto& [iface, c] : r->ifaces) {
-        family.metric.push_back(counter_metric(pod_labels(pod, ctx.node, {{"interface", iface}}),
-                                               static_cast<double>(c.*(f.member))));
+        family.metric.push_back(
+            counter_metric(pod_labels(pod, ctx.node, {{"interface", iface}}), static_cast<double>(c.*(f.member))));
       }
     }
     out.push_back(std::move(family));

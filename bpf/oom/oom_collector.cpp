@@ -24,8 +24,9 @@ OomCollector::~OomCollector() = default;
 Result<void> OomCollector::start() {
   route_libbpf_logs_to_spdlog();
   if (!features_.supports("mark_victim:task")) {
-    return fail("this kernel's oom:mark_victim tracepoint does not pass the victim task; "
-                "OOM kills per pod are not available from BPF here");
+    return fail(
+        "this kernel's oom:mark_victim tracepoint does not pass the victim task; "
+        "OOM kills per pod are not available from BPF here");
   }
   auto flavor = choose_flavor(features_, {"mark_victim"});
   if (!flavor) {
@@ -70,8 +71,8 @@ Result<void> OomCollector::collect(const ScrapeContext& ctx, std::vector<prometh
   for (auto id : drop) {
     bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.kills), &id);
   }
-  auto kills = make_family("kpod_mem_oom_kills_total", "OOM kill events (victims in the pod)",
-                           prometheus::MetricType::Counter);
+  auto kills =
+      make_family("kpod_mem_oom_kills_total", "OOM kill events (victims in the pod)", prometheus::MetricType::Counter);
   for (const auto& r : rows) {
     kills.metric.push_back(counter_metric(pod_labels(r.id, ctx.node), static_cast<double>(r.value.kills)));
   }

@@ -49,12 +49,12 @@ std::vector<std::pair<std::uint64_t, ProcCollector::Value>> ProcCollector::read_
   if (!impl_) {
     return {};
   }
-  return read_percpu_hash_map<std::uint64_t, proc_cg_counts, Value>(
-      bpf_map__fd(impl_->skel->maps.cg_counts), [](Value& acc, const proc_cg_counts& v) {
-        acc.execs += v.execs;
-        acc.forks += v.forks;
-        acc.exits += v.exits;
-      });
+  return read_percpu_hash_map<std::uint64_t, proc_cg_counts, Value>(bpf_map__fd(impl_->skel->maps.cg_counts),
+                                                                    [](Value& acc, const proc_cg_counts& v) {
+                                                                      acc.execs += v.execs;
+                                                                      acc.forks += v.forks;
+                                                                      acc.exits += v.exits;
+                                                                    });
 }
 
 Result<void> ProcCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {

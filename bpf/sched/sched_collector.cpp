@@ -3,8 +3,8 @@
 #include "bpf/bpf_stats.hpp"
 #include "bpf/libbpf_log.hpp"
 #include "bpf/map_reader.hpp"
-#include "bpf/skeleton.hpp"
 #include "bpf/sched/sched.h"
+#include "bpf/skeleton.hpp"
 
 #include "sched.skel.h"
 
@@ -241,9 +241,9 @@ Result<void> SchedCollector::collect(const ScrapeContext& ctx, std::vector<prome
   auto latency = make_family("kpod_cpu_runqueue_latency_seconds",
                              "Time tasks of the pod spent runnable, waiting in a CPU run queue, in seconds",
                              prometheus::MetricType::Histogram);
-  auto switches = make_family("kpod_cpu_context_switches_total",
-                              "Context switches of tasks of the pod (task switched out)",
-                              prometheus::MetricType::Counter);
+  auto switches =
+      make_family("kpod_cpu_context_switches_total", "Context switches of tasks of the pod (task switched out)",
+                  prometheus::MetricType::Counter);
   for (const auto& row : rows) {
     latency.metric.push_back(histogram_metric(pod_labels(row.id, ctx.node), row.value.runq));
     switches.metric.push_back(counter_metric(pod_labels(row.id, ctx.node), static_cast<double>(row.value.switches)));

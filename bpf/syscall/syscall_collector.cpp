@@ -49,7 +49,8 @@ Result<void> SyscallCollector::start() {
   if (n == 0) {
     return fail("no known syscall in the tracked list");
   }
-  select_flavor(*flavor, {s->progs.sys_enter_btf, s->progs.sys_exit_btf}, {s->progs.sys_enter_raw, s->progs.sys_exit_raw});
+  select_flavor(*flavor, {s->progs.sys_enter_btf, s->progs.sys_exit_btf},
+                {s->progs.sys_enter_raw, s->progs.sys_exit_raw});
   bpf_map__set_autocreate(s->maps.task_inflight, *flavor == HookFlavor::tp_btf);
   bpf_map__set_autocreate(s->maps.inflight, *flavor == HookFlavor::raw_tp);
   if (auto r = s.load(); !r) {

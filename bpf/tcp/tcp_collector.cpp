@@ -108,14 +108,14 @@ std::vector<std::pair<std::uint64_t, TcpCollector::Value>> TcpCollector::read_cg
   if (!impl_) {
     return {};
   }
-  return read_percpu_hash_map<std::uint64_t, tcp_cg_stats, Value>(
-      bpf_map__fd(impl_->skel->maps.cg_tcp), [](Value& acc, const tcp_cg_stats& v) {
-        acc.retransmits += v.retransmits;
-        acc.connections += v.connections;
-        acc.bytes_sent += v.bytes_sent;
-        acc.bytes_received += v.bytes_received;
-        acc.rtt += v.rtt;
-      });
+  return read_percpu_hash_map<std::uint64_t, tcp_cg_stats, Value>(bpf_map__fd(impl_->skel->maps.cg_tcp),
+                                                                  [](Value& acc, const tcp_cg_stats& v) {
+                                                                    acc.retransmits += v.retransmits;
+                                                                    acc.connections += v.connections;
+                                                                    acc.bytes_sent += v.bytes_sent;
+                                                                    acc.bytes_received += v.bytes_received;
+                                                                    acc.rtt += v.rtt;
+                                                                  });
 }
 
 Result<void> TcpCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {

@@ -24,8 +24,9 @@ TcpDropCollector::~TcpDropCollector() = default;
 Result<void> TcpDropCollector::start() {
   route_libbpf_logs_to_spdlog();
   if (!features_.supports("kfree_skb:reason")) {
-    return fail("this kernel's skb:kfree_skb tracepoint has no drop reason (Linux 5.17+ needed); "
-                "TCP drops per pod are not available here");
+    return fail(
+        "this kernel's skb:kfree_skb tracepoint has no drop reason (Linux 5.17+ needed); "
+        "TCP drops per pod are not available here");
   }
   auto flavor = choose_flavor(features_, {"kfree_skb"});
   if (!flavor) {

@@ -67,9 +67,12 @@ inline boost::json::object pod_object(const std::string& name, const std::string
                                       boost::json::array statuses = {}, boost::json::array init_statuses = {}) {
   return boost::json::object{
       {"metadata", {{"name", name}, {"namespace", "team-a"}, {"uid", uid}}},
-      {"spec", {{"nodeName", "n1"}, {"containers", std::move(containers)}, {"initContainers", std::move(init_containers)}}},
+      {"spec",
+       {{"nodeName", "n1"}, {"containers", std::move(containers)}, {"initContainers", std::move(init_containers)}}},
       {"status",
-       {{"phase", phase}, {"containerStatuses", std::move(statuses)}, {"initContainerStatuses", std::move(init_statuses)}}}};
+       {{"phase", phase},
+        {"containerStatuses", std::move(statuses)},
+        {"initContainerStatuses", std::move(init_statuses)}}}};
 }
 
 inline kube::Pod parse(const boost::json::object& o) {

@@ -17,9 +17,9 @@
 #include "tests/numa/fixture_util.hpp"
 #include "tests/temp_dir.hpp"
 
-#include <catch2/catch.hpp>
 #include <dlfcn.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 
@@ -110,8 +110,8 @@ json::object web_pod(const std::string& cpu, bool resized = false) {
 json::object batch_pod(const std::string& phase, bool setup_done, std::chrono::system_clock::time_point main_started) {
   json::array init{container_json({.name = "setup", .cpu = "2", .memory = "256Mi"}),
                    container_json({.name = "proxy", .cpu = "100m", .memory = "64Mi", .restart_policy = "Always"})};
-  json::array containers{container_json(
-      {.name = "main", .cpu = "250m", .memory = "512Mi", .cpu_limit = "1", .memory_limit = "1Gi"})};
+  json::array containers{
+      container_json({.name = "main", .cpu = "250m", .memory = "512Mi", .cpu_limit = "1", .memory_limit = "1Gi"})};
   json::array init_statuses{status_json("setup", setup_done ? "terminated" : "running"),
                             status_json("proxy", setup_done ? "running" : "waiting")};
   json::array statuses{status_json("main", setup_done ? "running" : "waiting", main_started)};
@@ -163,7 +163,7 @@ TEST_CASE("accounting: scripted pod lifetimes integrate to hand-computed core- a
   CHECK(*metric(m, series("nodepack_container_memory_limit_bytes", "batch", "main")) == 1073741824.0);
   CHECK_FALSE(metric(m, series("nodepack_container_cpu_limit_cores", "web", "app")).has_value());
   CHECK_FALSE(metric(m, series(cpu_lim, "web", "app")).has_value());  // no limit, no limited counter
-  CHECK(*metric(m, series(cpu_req, "web", "app")) == 5);  // 0.5 × 10
+  CHECK(*metric(m, series(cpu_req, "web", "app")) == 5);              // 0.5 × 10
 
   // t=30: setup completed; main and the proxy sidecar run.
   rig.at(30);
@@ -224,9 +224,9 @@ TEST_CASE("accounting: scripted pod lifetimes integrate to hand-computed core- a
 
 TEST_CASE("accounting: overhead and pod-level requests above the containers' sum go to container POD") {
   Rig rig;
-  auto pod = pod_object("vm", "uid-vm", "Running",
-                        {container_json({.name = "a", .cpu = "1", .memory = "1Gi"}),
-                         container_json({.name = "b", .cpu = "500m"})});
+  auto pod = pod_object(
+      "vm", "uid-vm", "Running",
+      {container_json({.name = "a", .cpu = "1", .memory = "1Gi"}), container_json({.name = "b", .cpu = "500m"})});
   auto& spec = pod["spec"].as_object();
   spec["overhead"] = {{"cpu", "250m"}, {"memory", "128Mi"}};
   spec["resources"] = {{"requests", {{"cpu", "2"}, {"memory", "1Gi"}}}};
@@ -343,7 +343,8 @@ TEST_CASE("accounting: a corrupt state file is moved aside, counted, and countin
   CHECK((*again)->containers.size() == 1);
 
   // Wrong types inside valid JSON are refused with a reason, never a crash.
-  CHECK_FALSE(parse_state(R"({"version":1,"node":"n1","written_unix_nanos":0,"containers":[{"pod_uid":1}]})").has_value());
+  CHECK_FALSE(
+      parse_state(R"({"version":1,"node":"n1","written_unix_nanos":0,"containers":[{"pod_uid":1}]})").has_value());
   CHECK_FALSE(parse_state(R"({"version":2})").has_value());
   CHECK_FALSE(parse_state("[]").has_value());
 }
@@ -374,7 +375,8 @@ TEST_CASE("accounting: GPU-seconds from the device-manager checkpoint") {
   // that is not a GPU, and an AMD GPU for a pod this node does not run.
   auto write_checkpoint = [&](const std::string& app_devices) {
     numa::test::write_file(checkpoint, R"({"Data":{"PodDeviceEntries":[
-      {"PodUID":"uid-web","ContainerName":"app","ResourceName":"nvidia.com/gpu","DeviceIDs":)" + app_devices +
+      {"PodUID":"uid-web","ContainerName":"app","ResourceName":"nvidia.com/gpu","DeviceIDs":)" +
+                                           app_devices +
                                            R"(,"AllocResp":null},
       {"PodUID":"uid-web","ContainerName":"app","ResourceName":"example.com/nic","DeviceIDs":{"0":["nic0"]},"AllocResp":null},
       {"PodUID":"uid-other","ContainerName":"x","ResourceName":"amd.com/gpu","DeviceIDs":{"0":["card0"]},"AllocResp":null}],
@@ -452,9 +454,10 @@ TEST_CASE("accounting: memory.current sampling (needs the BPF build)") {
 
 TEST_CASE("accounting: pod and container from /proc/<pid>/cgroup") {
   const std::string cid(64, 'b');
-  auto systemd = parse_container_cgroup("/kubepods.slice/kubepods-burstable.slice/"
-                                        "kubepods-burstable-pod12345678_aaaa_bbbb_cccc_1234567890ab.slice/cri-containerd-" +
-                                        cid + ".scope");
+  auto systemd = parse_container_cgroup(
+      "/kubepods.slice/kubepods-burstable.slice/"
+      "kubepods-burstable-pod12345678_aaaa_bbbb_cccc_1234567890ab.slice/cri-containerd-" +
+      cid + ".scope");
   REQUIRE(systemd.has_value());
   CHECK(systemd->pod_uid == "12345678-aaaa-bbbb-cccc-1234567890ab");
   CHECK(systemd->container_id == cid);

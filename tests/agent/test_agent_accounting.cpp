@@ -54,8 +54,8 @@ struct AccountingHarness {
 
   AccountingHarness() {
     REQUIRE(api.start().has_value());
-    REQUIRE(api.upsert(Kind::node, json::parse(R"({"metadata":{"name":"n1"},"status":{"allocatable":{"cpu":"4"}}})")
-                                        .as_object())
+    REQUIRE(api.upsert(Kind::node,
+                       json::parse(R"({"metadata":{"name":"n1"},"status":{"allocatable":{"cpu":"4"}}})").as_object())
                 .has_value());
   }
 
@@ -91,9 +91,12 @@ struct AccountingHarness {
   }
 };
 
-const std::string requested = R"(nodepack_container_cpu_requested_core_seconds_total{namespace="team-a",pod="web",container="app",node="n1"})";
-const std::string request_gauge = R"(nodepack_container_cpu_request_cores{namespace="team-a",pod="web",container="app",node="n1"})";
-const std::string memory_requested = R"(nodepack_container_memory_requested_byte_seconds_total{namespace="team-a",pod="web",container="app",node="n1"})";
+const std::string requested =
+    R"(nodepack_container_cpu_requested_core_seconds_total{namespace="team-a",pod="web",container="app",node="n1"})";
+const std::string request_gauge =
+    R"(nodepack_container_cpu_request_cores{namespace="team-a",pod="web",container="app",node="n1"})";
+const std::string memory_requested =
+    R"(nodepack_container_memory_requested_byte_seconds_total{namespace="team-a",pod="web",container="app",node="n1"})";
 
 }  // namespace
 
@@ -145,9 +148,7 @@ TEST_CASE("agent /metrics: --collectors.accounting=false exports no accounting s
   AccountingHarness h;
   REQUIRE(h.api.upsert(Kind::pod, app_pod("500m")).has_value());
   h.start_agent({"--collectors.accounting=false"});
-  REQUIRE(eventually([&] {
-    return h.value(R"(kube_binpacking_node_allocated{node="n1",resource="cpu"})") == 0.5;
-  }));
+  REQUIRE(eventually([&] { return h.value(R"(kube_binpacking_node_allocated{node="n1",resource="cpu"})") == 0.5; }));
   const auto m = h.scrape();
   CHECK_FALSE(metric(m, requested).has_value());
   CHECK_FALSE(metric(m, R"(nodepack_accounting_start_time_seconds{node="n1"})").has_value());

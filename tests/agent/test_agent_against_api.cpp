@@ -27,8 +27,8 @@ namespace {
 
 json::object node_json(const std::string& name, const std::string& cpu, const std::string& memory) {
   return json::parse(R"({"metadata":{"name":")" + name + R"(","labels":{"topology.kubernetes.io/zone":"zone-a"}},
-    "status":{"allocatable":{"cpu":")" + cpu + R"(","memory":")" + memory +
-                     R"(","pods":"110","nvidia.com/gpu":"2"}}})")
+    "status":{"allocatable":{"cpu":")" +
+                     cpu + R"(","memory":")" + memory + R"(","pods":"110","nvidia.com/gpu":"2"}}})")
       .as_object();
 }
 
@@ -54,7 +54,8 @@ json::object pod_json(const PodSpec& p) {
         {"namespace", "default"},
         {"uid", "uid-" + p.name},
         {"ownerReferences", json::array{{{"kind", p.daemonset ? "DaemonSet" : "ReplicaSet"}, {"name", "owner"}}}}}},
-      {"spec", {{"nodeName", p.node}, {"containers", json::array{{{"name", "app"}, {"resources", {{"requests", requests}}}}}}}},
+      {"spec",
+       {{"nodeName", p.node}, {"containers", json::array{{{"name", "app"}, {"resources", {{"requests", requests}}}}}}}},
       {"status", {{"phase", p.phase}}}};
   if (!p.init_cpu.empty()) {
     pod["spec"].as_object()["initContainers"] =
@@ -169,13 +170,14 @@ TEST_CASE("agent follows adds, resizes, phase changes and deletes with exact val
   SECTION("in-place resize of a running pod") {
     auto resized = pod_json({.name = "web", .cpu = "250m", .memory = "128Mi"});
     // The kubelet has allocated 750m; status wins over the smaller spec.
-    resized["status"].as_object()["containerStatuses"] =
-        json::array{{{"name", "app"}, {"allocatedResources", {{"cpu", "750m"}}}, {"resources", {{"requests", {{"cpu", "750m"}}}}}}};
+    resized["status"].as_object()["containerStatuses"] = json::array{
+        {{"name", "app"}, {"allocatedResources", {{"cpu", "750m"}}}, {"resources", {{"requests", {{"cpu", "750m"}}}}}}};
     h.api.upsert(Kind::pod, resized);
     CHECK(eventually([&] { return h.value_is(cpu_allocated, 2.35); }));
   }
   SECTION("phase change to Succeeded removes the pod's requests") {
-    h.api.upsert(Kind::pod, pod_json({.name = "batch", .cpu = "0.5", .memory = "1Gi", .phase = "Succeeded", .init_cpu = "1500m"}));
+    h.api.upsert(Kind::pod,
+                 pod_json({.name = "batch", .cpu = "0.5", .memory = "1Gi", .phase = "Succeeded", .init_cpu = "1500m"}));
     CHECK(eventually([&] { return h.value_is(cpu_allocated, 0.35); }));
     CHECK(h.value_is(mem_allocated, 134217728.0 + 50e6));
     CHECK(h.value_is(pods_allocated, 2));
@@ -190,7 +192,8 @@ TEST_CASE("agent follows adds, resizes, phase changes and deletes with exact val
   }
   SECTION("node allocatable changes and node deletion") {
     h.api.upsert(Kind::node, node_json("n1", "7910m", "15Gi"));
-    CHECK(eventually([&] { return h.value_is(R"(kube_binpacking_node_allocatable{node="n1",resource="cpu"})", 7.91); }));
+    CHECK(
+        eventually([&] { return h.value_is(R"(kube_binpacking_node_allocatable{node="n1",resource="cpu"})", 7.91); }));
     h.api.remove(Kind::node, "", "n1");
     CHECK(eventually([&] { return !h.value(cpu_allocated).has_value(); }));
   }
@@ -322,7 +325,8 @@ TEST_CASE("report, debug pages and bad HTTP requests") {
   const auto generation = report.at("generation").to_number<std::uint64_t>();
   h.api.upsert(Kind::pod, pod_json({.name = "more"}));
   CHECK(eventually([&] {
-    return json::parse(http_get(h.port(), "/report").body).as_object().at("generation").to_number<std::uint64_t>() > generation;
+    return json::parse(http_get(h.port(), "/report").body).as_object().at("generation").to_number<std::uint64_t>() >
+           generation;
   }));
 
   const auto debug = json::parse(http_get(h.port(), "/debug/pods").body).as_object();

@@ -5,9 +5,9 @@
 #include "agent/numa_source.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/agent/metrics_text.hpp"
-#include "tests/temp_dir.hpp"
 #include "tests/numa/hwloc_fixture.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/temp_dir.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -63,21 +63,21 @@ TEST_CASE("agent exports NUMA capacity and kubelet allocation for a multi-NUMA h
   numa::test::TempDir host;
   const auto root = numa::test::unpack_hwloc_fixture("16amd64-8n2c", host);
   nodepack::testing::TempDir kubelet;
-  std::filesystem::copy_file(std::filesystem::path(NODEPACK_SHARED_FIXTURES) / "kubelet" /
-                                 "cpu_manager_state.static.24cpu-ht-pair.v2.json",
-                             kubelet.path() / "cpu_manager_state");
+  std::filesystem::copy_file(
+      std::filesystem::path(NODEPACK_SHARED_FIXTURES) / "kubelet" / "cpu_manager_state.static.24cpu-ht-pair.v2.json",
+      kubelet.path() / "cpu_manager_state");
 
   sim::FakeApiServer api;
   REQUIRE(api.start().has_value());
-  REQUIRE(api.upsert(Kind::node, json::parse(R"({"metadata":{"name":"n1"},"status":{"allocatable":{"cpu":"16"}}})")
-                                     .as_object())
+  REQUIRE(api.upsert(Kind::node,
+                     json::parse(R"({"metadata":{"name":"n1"},"status":{"allocatable":{"cpu":"16"}}})").as_object())
               .has_value());
   REQUIRE(api.upsert(Kind::pod, guaranteed_pod()).has_value());
 
-  auto options = agent::parse_agent_options({"--node-name=n1", "--metrics-addr=127.0.0.1:0",
-                                             "--host-root=" + root.string(), "--kubelet-root=" + kubelet.path().string(),
-                                             "--collectors.bpf=false"},
-                                            "");
+  auto options =
+      agent::parse_agent_options({"--node-name=n1", "--metrics-addr=127.0.0.1:0", "--host-root=" + root.string(),
+                                  "--kubelet-root=" + kubelet.path().string(), "--collectors.bpf=false"},
+                                 "");
   REQUIRE(options.has_value());
   kube::ClusterConfig cluster;
   cluster.server = api.url();
@@ -97,8 +97,7 @@ TEST_CASE("agent exports NUMA capacity and kubelet allocation for a multi-NUMA h
     CHECK(*metric(m, R"(numainfo_core_count{node="n1",numanode=")" + numanode + R"(",type="capacity"})") == 2);
     // CPU 1 is on node 0 and CPU 13 on node 6: one exclusive CPU each, nothing elsewhere.
     const double expected = (k == 0 || k == 6) ? 1 : 0;
-    CHECK(*metric(m, R"(numainfo_core_count{node="n1",numanode=")" + numanode + R"(",type="allocation"})") ==
-          expected);
+    CHECK(*metric(m, R"(numainfo_core_count{node="n1",numanode=")" + numanode + R"(",type="allocation"})") == expected);
   }
   // Split across NUMA nodes 0 and 6: not aligned.
   CHECK(*metric(m, aligned) == 0);

@@ -18,11 +18,11 @@ TEST_CASE("agent options: KBE defaults and $NODE_NAME") {
 }
 
 TEST_CASE("agent options: every flag parsed") {
-  auto o = parse_agent_options({"--node-name=n2", "--resources", "cpu,memory,pods,nvidia.com/gpu,hugepages-2Mi",
-                                "--metrics-addr=127.0.0.1:0", "--metrics-path=/m", "--disable-node-metrics",
-                                "--log-level=debug", "--log-format=text", "--resync-period=1h30m",
-                                "--list-page-size=0", "--resize-semantics=max-of-sums", "--kubelet-root=/k"},
-                               "ignored");
+  auto o = parse_agent_options(
+      {"--node-name=n2", "--resources", "cpu,memory,pods,nvidia.com/gpu,hugepages-2Mi", "--metrics-addr=127.0.0.1:0",
+       "--metrics-path=/m", "--disable-node-metrics", "--log-level=debug", "--log-format=text", "--resync-period=1h30m",
+       "--list-page-size=0", "--resize-semantics=max-of-sums", "--kubelet-root=/k"},
+      "ignored");
   REQUIRE(o.has_value());
   CHECK(o->node_name == "n2");
   CHECK(o->resources == std::vector<std::string>{"cpu", "memory", "pods", "nvidia.com/gpu", "hugepages-2Mi"});

@@ -56,9 +56,9 @@ int main() {
     agents.back()->serve(spec);
     targets += (targets.back() == '=' ? "" : ",") + spec.node + "=127.0.0.1:" + std::to_string(agents.back()->port());
   }
-  auto options = aggregator::parse_aggregator_options(
-      {"--metrics-addr=127.0.0.1:0", "--pull-interval=200ms", "--label-group=topology.kubernetes.io/zone",
-       "--fit-shape=small=cpu:500m,memory:1Gi", targets});
+  auto options = aggregator::parse_aggregator_options({"--metrics-addr=127.0.0.1:0", "--pull-interval=200ms",
+                                                       "--label-group=topology.kubernetes.io/zone",
+                                                       "--fit-shape=small=cpu:500m,memory:1Gi", targets});
   if (!options) {
     std::cerr << "page fixture: " << options.error().message << "\n";
     return 1;

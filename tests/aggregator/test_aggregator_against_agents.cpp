@@ -11,10 +11,10 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <zlib.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <zlib.h>
 
 #include <thread>
 
@@ -38,7 +38,7 @@ json::object node_json(const std::string& name, const json::object& labels, cons
 json::object pending_pod(const std::string& name, const std::string& cpu, const std::string& memory,
                          const std::string& node = "", const std::string& phase = "Pending") {
   json::object spec{{"containers", json::array{{{"name", "app"},
-                                                 {"resources", {{"requests", {{"cpu", cpu}, {"memory", memory}}}}}}}}};
+                                                {"resources", {{"requests", {{"cpu", cpu}, {"memory", memory}}}}}}}}};
   if (!node.empty()) {
     spec["nodeName"] = node;
   }
@@ -60,7 +60,8 @@ json::object agent_pod(const std::string& node, std::uint16_t port, bool running
         {"labels", {{"app.kubernetes.io/name", "nodepack-agent"}}}}},
       {"spec",
        {{"nodeName", node},
-        {"containers", json::array{{{"name", "agent"}, {"ports", json::array{{{"name", "metrics"}, {"containerPort", port}}}}}}}}},
+        {"containers",
+         json::array{{{"name", "agent"}, {"ports", json::array{{{"name", "metrics"}, {"containerPort", port}}}}}}}}},
       {"status", std::move(status)}};
 }
 
@@ -141,8 +142,11 @@ struct Harness {
   }
 
   void start(std::vector<std::string> flags = {}, bool discovery = false) {
-    std::vector<std::string> args{"--metrics-addr=127.0.0.1:0", "--pull-interval=50ms", "--resources=cpu,memory,pods",
-                                  "--label-group=zone", "--fit-shape=small=cpu:500m,memory:1Gi",
+    std::vector<std::string> args{"--metrics-addr=127.0.0.1:0",
+                                  "--pull-interval=50ms",
+                                  "--resources=cpu,memory,pods",
+                                  "--label-group=zone",
+                                  "--fit-shape=small=cpu:500m,memory:1Gi",
                                   "--fit-shape=big=cpu:2,memory:8Gi"};
     if (!discovery) {
       args.push_back(static_agents());
@@ -200,7 +204,9 @@ struct Harness {
 const std::string cluster_cpu = R"(kube_binpacking_cluster_allocated{resource="cpu"})";
 const std::string cluster_cpu_allocatable = R"(kube_binpacking_cluster_allocatable{resource="cpu"})";
 const std::string node_count = "kube_binpacking_cluster_node_count";
-std::string state_count(const char* state) { return std::string(R"(nodepack_aggregator_nodes{state=")") + state + "\"}"; }
+std::string state_count(const char* state) {
+  return std::string(R"(nodepack_aggregator_nodes{state=")") + state + "\"}";
+}
 std::string pull_errors(const char* reason) {
   return std::string(R"(nodepack_aggregator_pull_errors_total{reason=")") + reason + "\"}";
 }
@@ -240,14 +246,16 @@ TEST_CASE("cluster, group, node, fit and pending values from several agents") {
         Approx(1 / 3.92).epsilon(1e-12));
   CHECK(at(R"(kube_binpacking_group_daemonset_overhead{label_group="zone",label_group_value="b",resource="memory"})") ==
         134217728.0);
-  CHECK(at(R"(kube_binpacking_group_daemonset_overhead_ratio{label_group="zone",label_group_value="a",resource="cpu"})") ==
-        Approx(0.2 / 12).epsilon(1e-12));
+  CHECK(
+      at(R"(kube_binpacking_group_daemonset_overhead_ratio{label_group="zone",label_group_value="a",resource="cpu"})") ==
+      Approx(0.2 / 12).epsilon(1e-12));
   CHECK(at(R"(kube_binpacking_group_node_count{label_group="zone",label_group_value="a"})") == 2);
   CHECK(at(R"(kube_binpacking_group_node_count{label_group="zone",label_group_value="b"})") == 2);
   // Node metrics, same names and labels as the agent's.
   CHECK(at(R"(kube_binpacking_node_allocated{node="n2",resource="cpu"})") == 7);
   CHECK(at(R"(kube_binpacking_node_allocatable{node="n2",resource="memory"})") == 34359738368.0);
-  CHECK(at(R"(kube_binpacking_node_utilization_ratio{node="n1",resource="pods"})") == Approx(10.0 / 110).epsilon(1e-12));
+  CHECK(at(R"(kube_binpacking_node_utilization_ratio{node="n1",resource="pods"})") ==
+        Approx(10.0 / 110).epsilon(1e-12));
   CHECK(at(R"(kube_binpacking_node_daemonset_overhead{node="n3",resource="cpu"})") == Approx(0.1).epsilon(0));
   CHECK(at(R"(kube_binpacking_node_daemonset_overhead_ratio{node="n3",resource="pods"})") == 0.25);
   CHECK_FALSE(metric(m, R"(kube_binpacking_node_allocated{node="n4",resource="cpu"})"));
@@ -326,7 +334,8 @@ TEST_CASE("an agent that stops answering goes stale after --stale-after, not bef
   Harness h;
   h.start();
   h.agents["n2"]->stop();
-  CHECK(eventually([&] { return h.value("nodepack_aggregator_pull_errors_total{reason=\"connect\"}").value_or(0) >= 2; }));
+  CHECK(eventually(
+      [&] { return h.value("nodepack_aggregator_pull_errors_total{reason=\"connect\"}").value_or(0) >= 2; }));
   // Within the bound the last good report still counts.
   CHECK(h.value_is(cluster_cpu, 10.5));
   CHECK(h.value_is(state_count("fresh"), 3));
@@ -336,8 +345,8 @@ TEST_CASE("an agent that stops answering goes stale after --stale-after, not bef
   h.clock.advance(std::chrono::minutes(3));
   CHECK(eventually([&] { return h.value_is(state_count("stale"), 1); }));
   CHECK(h.value_is(state_count("fresh"), 2));
-  CHECK(h.value_is(cluster_cpu, 3.5));                 // n1 2.5 + n3 1
-  CHECK(h.value_is(cluster_cpu_allocatable, 7.92));    // n1 4 + n3 3.92
+  CHECK(h.value_is(cluster_cpu, 3.5));               // n1 2.5 + n3 1
+  CHECK(h.value_is(cluster_cpu_allocatable, 7.92));  // n1 4 + n3 3.92
   CHECK(h.value_is(node_count, 4));
   CHECK(h.value_is(R"(kube_binpacking_group_node_count{label_group="zone",label_group_value="a"})", 2));
   CHECK(h.value_is(R"(kube_binpacking_group_allocated{label_group="zone",label_group_value="a",resource="cpu"})", 2.5));
@@ -371,11 +380,13 @@ TEST_CASE("a node removed from the API and a label change move the sums") {
   }
   SECTION("label change moves n3 from zone b to a new zone c") {
     REQUIRE(h.api.upsert(Kind::node, node_json("n3", {{"zone", "c"}}, "3920m", "15Gi", "4")));
-    CHECK(eventually(
-        [&] { return h.value_is(R"(kube_binpacking_group_node_count{label_group="zone",label_group_value="c"})", 1); }));
+    CHECK(eventually([&] {
+      return h.value_is(R"(kube_binpacking_group_node_count{label_group="zone",label_group_value="c"})", 1);
+    }));
     CHECK(h.value_is(R"(kube_binpacking_group_node_count{label_group="zone",label_group_value="b"})", 1));
     CHECK(h.value_is(R"(kube_binpacking_group_allocated{label_group="zone",label_group_value="c",resource="cpu"})", 1));
-    CHECK(h.value_is(R"(kube_binpacking_group_allocatable{label_group="zone",label_group_value="b",resource="cpu"})", 0));
+    CHECK(
+        h.value_is(R"(kube_binpacking_group_allocatable{label_group="zone",label_group_value="b",resource="cpu"})", 0));
     CHECK(h.value_is(cluster_cpu, 10.5));
   }
   SECTION("allocatable change on the Node wins over the report") {
@@ -388,10 +399,10 @@ TEST_CASE("a node removed from the API and a label change move the sums") {
 TEST_CASE("bad reports are rejected without affecting the rest") {
   Harness h;
   h.start();
-  h.agents["n1"]->serve("{\"node\": \"n1\", \"allocated\": {");                    // malformed
+  h.agents["n1"]->serve("{\"node\": \"n1\", \"allocated\": {");  // malformed
   auto wrong_types = boost::json::parse(testing::report_json(h.reports["n2"])).as_object();
   wrong_types["pod_count"] = "twenty";
-  h.agents["n2"]->serve(boost::json::serialize(wrong_types));                      // wrong types
+  h.agents["n2"]->serve(boost::json::serialize(wrong_types));                                        // wrong types
   h.agents["n3"]->serve(std::string(5 * 1024 * 1024, ' ') + testing::report_json(h.reports["n3"]));  // 5 MiB
   CHECK(eventually([&] { return h.value_is(state_count("invalid"), 3); }));
   CHECK(h.value("nodepack_aggregator_pull_errors_total{reason=\"malformed\"}").value_or(0) >= 1);
@@ -424,7 +435,8 @@ TEST_CASE("bad reports are rejected without affecting the rest") {
   SECTION("a report about another node is rejected") {
     auto other = h.reports["n2"];
     h.agents["n1"]->serve(other);
-    CHECK(eventually([&] { return h.value("nodepack_aggregator_pull_errors_total{reason=\"wrong_node\"}").value_or(0) >= 1; }));
+    CHECK(eventually(
+        [&] { return h.value("nodepack_aggregator_pull_errors_total{reason=\"wrong_node\"}").value_or(0) >= 1; }));
     // n1 keeps its own last good values, not n2's.
     CHECK(h.value_is(R"(kube_binpacking_node_allocated{node="n1",resource="cpu"})", 2.5));
   }

@@ -68,9 +68,9 @@ TEST_CASE("--fit-shape parses exact quantities and refuses nonsense") {
   CHECK(o->fit_shapes[0].requests.at("cpu") == kube::Quantity::from_milli(500));
   CHECK(o->fit_shapes[0].requests.at("memory") == kube::Quantity::from_units(1073741824));
   CHECK(o->fit_shapes[1].requests.at("nvidia.com/gpu") == kube::Quantity::from_units(1));
-  for (const char* bad : {"--fit-shape=small", "--fit-shape==cpu:1", "--fit-shape=x=cpu", "--fit-shape=x=cpu:0",
-                          "--fit-shape=x=cpu:-1", "--fit-shape=x=cpu:abc", "--fit-shape=x=pods:1",
-                          "--fit-shape=x=cpu:1,cpu:2"}) {
+  for (const char* bad :
+       {"--fit-shape=small", "--fit-shape==cpu:1", "--fit-shape=x=cpu", "--fit-shape=x=cpu:0", "--fit-shape=x=cpu:-1",
+        "--fit-shape=x=cpu:abc", "--fit-shape=x=pods:1", "--fit-shape=x=cpu:1,cpu:2"}) {
     INFO(bad);
     CHECK_FALSE(parse_aggregator_options({bad}).has_value());
   }
@@ -79,8 +79,8 @@ TEST_CASE("--fit-shape parses exact quantities and refuses nonsense") {
 
 TEST_CASE("bad aggregator flags fail with a reason") {
   for (const char* bad : {"--pull-interval=0s", "--pull-timeout=abc", "--stale-after=-1m", "--pull-concurrency=0",
-                          "--resources=", "--resources=cpu,bad name", "--metrics-path=metrics",
-                          "--log-level=loud", "--agent-port=0", "--unknown"}) {
+                          "--resources=", "--resources=cpu,bad name", "--metrics-path=metrics", "--log-level=loud",
+                          "--agent-port=0", "--unknown"}) {
     INFO(bad);
     auto o = parse_aggregator_options({bad});
     REQUIRE_FALSE(o.has_value());

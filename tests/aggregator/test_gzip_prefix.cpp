@@ -31,8 +31,8 @@ std::string text(std::size_t size, std::uint64_t seed) {
   std::mt19937_64 random(seed);
   std::string s;
   while (s.size() < size) {
-    s += "kube_binpacking_node_allocated{node=\"node-" + std::to_string(random() % 100000) +
-         "\",resource=\"cpu\"} " + std::to_string(random() % 1000) + "\n";
+    s += "kube_binpacking_node_allocated{node=\"node-" + std::to_string(random() % 100000) + "\",resource=\"cpu\"} " +
+         std::to_string(random() % 1000) + "\n";
   }
   s.resize(size);
   return s;

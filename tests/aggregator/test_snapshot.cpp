@@ -64,8 +64,10 @@ struct Fixture {
   std::shared_ptr<SnapshotConfig> config = std::make_shared<SnapshotConfig>();
 
   Fixture() {
-    nodes["n1"] = node("n1", {{"zone", "a"}, {"type", "m5"}}, list({{"cpu", "4"}, {"memory", "16Gi"}, {"pods", "110"}}));
-    nodes["n2"] = node("n2", {{"zone", "a"}, {"type", "c5"}}, list({{"cpu", "8"}, {"memory", "32Gi"}, {"pods", "110"}}));
+    nodes["n1"] =
+        node("n1", {{"zone", "a"}, {"type", "m5"}}, list({{"cpu", "4"}, {"memory", "16Gi"}, {"pods", "110"}}));
+    nodes["n2"] =
+        node("n2", {{"zone", "a"}, {"type", "c5"}}, list({{"cpu", "8"}, {"memory", "32Gi"}, {"pods", "110"}}));
     nodes["n3"] = node("n3", {{"zone", "b"}}, list({{"cpu", "3920m"}, {"memory", "15Gi"}, {"pods", "4"}}));
     nodes["n4"] = node("n4", {{"zone", "b"}, {"type", "m5"}}, list({{"cpu", "2"}, {"memory", "8Gi"}, {"pods", "110"}}));
     const auto ds = list({{"cpu", "100m"}, {"memory", "128Mi"}});
@@ -127,8 +129,10 @@ TEST_CASE("cluster and group sums are exact and skip the node without a report")
         15032385536.0);
   CHECK(at(m, R"(kube_binpacking_group_daemonset_overhead{label_group="zone",label_group_value="a",resource="cpu"})") ==
         Approx(0.2).epsilon(0));
-  CHECK(at(m, R"(kube_binpacking_group_daemonset_overhead_ratio{label_group="zone",label_group_value="a",resource="cpu"})") ==
-        Approx(0.2 / 12).epsilon(1e-12));
+  CHECK(
+      at(m,
+         R"(kube_binpacking_group_daemonset_overhead_ratio{label_group="zone",label_group_value="a",resource="cpu"})") ==
+      Approx(0.2 / 12).epsilon(1e-12));
   CHECK(at(m, R"(kube_binpacking_group_node_count{label_group="zone",label_group_value="a"})") == 2);
   CHECK(at(m, R"(kube_binpacking_group_node_count{label_group="zone",label_group_value="b"})") == 2);
   CHECK(at(m, R"(kube_binpacking_group_allocatable{label_group="zone",label_group_value="b",resource="cpu"})") ==
@@ -139,7 +143,8 @@ TEST_CASE("cluster and group sums are exact and skip the node without a report")
   CHECK(at(m, R"(kube_binpacking_group_node_count{label_group="zone,type",label_group_value="b,<none>"})") == 1);
   CHECK(at(m, R"(kube_binpacking_group_node_count{label_group="zone,type",label_group_value="b,m5"})") == 1);
   CHECK_FALSE(metric(m, R"(kube_binpacking_group_node_count{label_group="zone,type",label_group_value="b,c5"})"));
-  CHECK(at(m, R"(kube_binpacking_group_allocated{label_group="zone,type",label_group_value="b,m5",resource="cpu"})") == 0);
+  CHECK(at(m, R"(kube_binpacking_group_allocated{label_group="zone,type",label_group_value="b,m5",resource="cpu"})") ==
+        0);
 
   // Node series for nodes with a usable report only.
   CHECK(at(m, R"(kube_binpacking_node_allocated{node="n1",resource="cpu"})") == 2.5);
@@ -176,10 +181,12 @@ TEST_CASE("fit and stranded capacity per shape, cluster and group") {
   CHECK(at(m, R"(kube_binpacking_group_fit_pods{label_group="zone",label_group_value="a",shape="small"})") == 5);
   CHECK(at(m, R"(kube_binpacking_group_fit_pods{label_group="zone",label_group_value="a",shape="big"})") == 0);
   CHECK(at(m, R"(kube_binpacking_group_fit_pods{label_group="zone",label_group_value="b",shape="big"})") == 1);
-  CHECK(at(m, R"(kube_binpacking_group_stranded{label_group="zone",label_group_value="a",shape="big",resource="cpu"})") ==
-        2.5);
-  CHECK(at(m, R"(kube_binpacking_group_stranded{label_group="zone",label_group_value="b",shape="big",resource="cpu"})") ==
-        0);
+  CHECK(
+      at(m, R"(kube_binpacking_group_stranded{label_group="zone",label_group_value="a",shape="big",resource="cpu"})") ==
+      2.5);
+  CHECK(
+      at(m, R"(kube_binpacking_group_stranded{label_group="zone",label_group_value="b",shape="big",resource="cpu"})") ==
+      0);
 
   SECTION("an exact fit is a fit: free 2 cores fits a 2-core pod once, 3920m fits 500m seven times") {
     // n3's pod slots no longer bind: 4 + 100 = 104 allocatable, 3 used.
@@ -275,8 +282,7 @@ TEST_CASE("freshness: stale, invalid and their bound") {
     CHECK(s->nodes[3].state == Freshness::missing);
     CHECK(s->nodes[3].reason == "not_synced: agent has not synced its watches yet");
     const auto lists = freshness_lists(*s);
-    CHECK(boost::json::serialize(lists) ==
-          R"({"fresh":["n1","n2","n3"],"stale":[],"missing":["n4"],"invalid":[]})");
+    CHECK(boost::json::serialize(lists) == R"({"fresh":["n1","n2","n3"],"stale":[],"missing":["n4"],"invalid":[]})");
   }
 }
 

@@ -44,8 +44,8 @@ nodepack::http::Router guarded_router(Authenticator& auth) {
     if (!principal.allows(ns)) {
       co_return Reply{forbidden_namespace(request, principal, ns), {}};
     }
-    co_return Reply{nodepack::http::make_response(request, bhttp::status::ok, principal.user + " sees " + std::string(ns)),
-                    {}};
+    co_return Reply{
+        nodepack::http::make_response(request, bhttp::status::ok, principal.user + " sees " + std::string(ns)), {}};
   });
   return router;
 }
@@ -92,9 +92,8 @@ TEST_CASE("authentication over HTTPS: right, wrong, missing, rate-limited, restr
   const auto server_cert = ca.issue_server("localhost", {"localhost"}, {"127.0.0.1"});
   nodepack::ManualClock clock;
   AuthOptions options;
-  options.users_file = dir.write("users", "billing:" + hash_password("open sesame", "$y$").value() +
-                                              "\nteam-a-lead:" + hash_password("lead-pw", "$2b$", 5).value() +
-                                              ":team-a\n");
+  options.users_file = dir.write("users", "billing:" + hash_password("open sesame", "$y$").value() + "\nteam-a-lead:" +
+                                              hash_password("lead-pw", "$2b$", 5).value() + ":team-a\n");
   options.tokens_file = dir.write("tokens", "exporter:sha256:" + to_hex(sha256("tok-export")) + "\n");
   options.clock = clock;
   auto auth = Authenticator::create(options).value();
@@ -128,7 +127,8 @@ TEST_CASE("authentication over HTTPS: right, wrong, missing, rate-limited, restr
 
   auto restricted = client.get("/usage/team-b", {lead});
   CHECK(restricted.result() == bhttp::status::forbidden);
-  CHECK(restricted.body() == R"({"error":"forbidden","reason":"user \"team-a-lead\" may not read namespace \"team-b\""})");
+  CHECK(restricted.body() ==
+        R"({"error":"forbidden","reason":"user \"team-a-lead\" may not read namespace \"team-b\""})");
   CHECK(client.get("/usage/team-a", {lead}).body() == "team-a-lead sees team-a");
 
   for (int i = 0; i < 5; ++i) {

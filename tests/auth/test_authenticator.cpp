@@ -65,8 +65,8 @@ Request cookie(const std::string& session) { return request_with({{"Cookie", "no
 struct Fixture {
   Fixture() {
     users = dir.write("users", users_text());
-    tokens = dir.write("tokens", "# CI and a bot\nci:sha256:" + to_hex(sha256("tok-123")) + ":team-a\nbot:sha256:" +
-                                     to_hex(sha256("tok-bot")) + "\n");
+    tokens = dir.write("tokens", "# CI and a bot\nci:sha256:" + to_hex(sha256("tok-123")) +
+                                     ":team-a\nbot:sha256:" + to_hex(sha256("tok-bot")) + "\n");
     options.users_file = users;
     options.tokens_file = tokens;
     options.clock = clock;
@@ -76,7 +76,8 @@ struct Fixture {
   // timestamp tick must not look like the same version.
   void rewrite(const std::string& name, const std::string& content) {
     const auto path = dir.write(name, content);
-    std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now() + std::chrono::seconds(++bumps));
+    std::filesystem::last_write_time(path,
+                                     std::filesystem::file_time_type::clock::now() + std::chrono::seconds(++bumps));
   }
   std::string users_text(const std::string& extra = {}) const {
     return "# nodepack users\nalice:" + alice_hash + "\nbob:" + bob_hash + ":team-a,team-b\ncarol:" + carol_hash +

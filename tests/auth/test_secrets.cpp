@@ -159,7 +159,8 @@ TEST_CASE("the tokens file: digests only, with errors by line") {
     REQUIRE_FALSE(parsed.has_value());
     return parsed.error().message;
   };
-  CHECK(error_of("ci:tok-123\n") == "tokens file t line 1: expected name:sha256:<64 hex digits>[:namespace,...] (2 fields)");
+  CHECK(error_of("ci:tok-123\n") ==
+        "tokens file t line 1: expected name:sha256:<64 hex digits>[:namespace,...] (2 fields)");
   CHECK(error_of("ci:md5:" + digest + "\n") ==
         "tokens file t line 1: token \"ci\": the second field must be \"sha256\" (tokens are stored as digests)");
   CHECK(error_of("ci:sha256:c8963414\n") ==
@@ -189,8 +190,8 @@ TEST_CASE("credentials are read from headers in order of precedence") {
   CHECK(cookie.kind == Presented::Kind::session);
   CHECK(cookie.secret == "abc-DEF_1");
   // Explicit credentials win over the cookie a browser keeps sending.
-  auto both = presented_credentials(
-      request_with({{"Cookie", "nodepack_session=abc"}, {"Authorization", "Bearer tok-123"}}));
+  auto both =
+      presented_credentials(request_with({{"Cookie", "nodepack_session=abc"}, {"Authorization", "Bearer tok-123"}}));
   CHECK(both.kind == Presented::Kind::bearer);
   CHECK(presented_credentials(request_with({{"Cookie", "nodepack_sessionx=abc"}})).kind == Presented::Kind::none);
   CHECK(presented_credentials(request_with({})).kind == Presented::Kind::none);
@@ -219,7 +220,7 @@ TEST_CASE("the failure limiter blocks a key for the rest of its window") {
   CHECK(limiter.blocked_for("b", t0 + 4s) == 0s);
   CHECK(limiter.blocked_for("a", t0 + 59500ms) == 1s);  // rounded up
   CHECK(limiter.blocked_for("a", t0 + 60s) == 0s);      // the failure at 0 s left the window
-  limiter.record_failure("a", t0 + 60s);                 // 1, 2, 3, 4, 60: blocked until 61
+  limiter.record_failure("a", t0 + 60s);                // 1, 2, 3, 4, 60: blocked until 61
   CHECK(limiter.blocked_for("a", t0 + 60s) == 1s);
   CHECK(limiter.blocked_for("a", t0 + 61s) == 0s);
   CHECK(limiter.blocked_for("a", t0 + 200s) == 0s);

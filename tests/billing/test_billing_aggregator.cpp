@@ -24,9 +24,7 @@ namespace {
 const char* vector_answer = R"({"status":"success","data":{"resultType":"vector","result":[
   {"metric":{"namespace":"beta"},"value":[1767231000,"1.25"]}]}})";
 
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void write_file(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
 
 struct AggregatorHarness {
   sim::FakeApiServer kube{sim::FakeApiOptions{"secret", 1000, std::chrono::milliseconds(60'000), 1, {}}};
@@ -57,8 +55,7 @@ unsigned https_get_status(std::uint16_t port, const std::string& target, const s
   ctx.add_certificate_authority(boost::asio::buffer(ca_pem));
   ctx.set_verify_mode(boost::asio::ssl::verify_peer);
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream(io, ctx);
-  stream.next_layer().connect(
-      boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  stream.next_layer().connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
   stream.handshake(boost::asio::ssl::stream_base::client);
   bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target, 11};
   request.set(bhttp::field::host, "127.0.0.1");
@@ -78,8 +75,8 @@ TEST_CASE("aggregator: the API behind the users file, namespace restriction, /me
   write_file(dir.path() / "users", "# name:hash[:namespaces]\nadmin:" + *hash + "\nalice:" + *hash + ":beta\n");
   FakePrometheus prom(200, vector_answer);
   AggregatorHarness h;
-  REQUIRE(h.start({"--prometheus-url=" + prom.url(), "--auth.users-file=" + (dir.path() / "users").string()})
-              .has_value());
+  REQUIRE(
+      h.start({"--prometheus-url=" + prom.url(), "--auth.users-file=" + (dir.path() / "users").string()}).has_value());
   const auto port = h.port();
 
   auto anonymous = get(port, "/api", "");
@@ -132,8 +129,8 @@ TEST_CASE("aggregator: start-up errors for the new flags") {
   CHECK_FALSE(aggregator::parse_aggregator_options({"--tls-client-ca=/ca.pem"}).has_value());
   CHECK_FALSE(aggregator::parse_aggregator_options({"--api.max-range=0s"}).has_value());
   CHECK_FALSE(aggregator::parse_aggregator_options({"--prometheus-max-bytes=10"}).has_value());
-  auto o = aggregator::parse_aggregator_options({"--prometheus-url=http://p:9090", "--api.max-range=720h",
-                                                 "--api.billing-step=1m", "--prometheus-timeout=5s"});
+  auto o = aggregator::parse_aggregator_options(
+      {"--prometheus-url=http://p:9090", "--api.max-range=720h", "--api.billing-step=1m", "--prometheus-timeout=5s"});
   REQUIRE(o.has_value());
   CHECK(o->prometheus_url == "http://p:9090");
   CHECK(o->api_max_range == std::chrono::hours(720));

@@ -123,8 +123,8 @@ TEST_CASE("api: bad requests") {
     CHECK(error(r) == "bad_request");
     CHECK_THAT(reason(r), Catch::Contains(why));
   }
-  for (const char* query : {"?by=node", "?format=xml", "?from=2026-01-02&to=2026-01-01", "?from=2020-01-01&to=2026-01-01",
-                            "?namespace=a%20b", "?to=noon"}) {
+  for (const char* query : {"?by=node", "?format=xml", "?from=2026-01-02&to=2026-01-01",
+                            "?from=2020-01-01&to=2026-01-01", "?namespace=a%20b", "?to=noon"}) {
     INFO(query);
     auto r = get(port, std::string("/api/v1/accounting") + query);
     CHECK(r.status == 400);
@@ -183,7 +183,9 @@ TEST_CASE("api: Prometheus down is 502 with the reason, and the server keeps ser
 
 TEST_CASE("api: Prometheus' own error is passed through as the reason") {
   ManualClock clock(now);
-  FakePrometheus prom(422, R"({"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"})");
+  FakePrometheus prom(
+      422,
+      R"({"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"})");
   ApiServer api(prom.url(), clock);
   auto r = post(api.port(), "/api/cpu/usage_rate", R"({"agg": "all-pod"})");
   CHECK(r.status == 502);
@@ -207,9 +209,10 @@ TEST_CASE("api: series are sent as a range query and come back sorted, NaN as nu
   CHECK(r.header("Content-Type") == "application/json");
   const auto forms = prom.forms();
   REQUIRE(forms.size() == 1);
-  CHECK(forms[0] ==
-        "/prefix/api/v1/query_range?query=sum by (namespace, pod, container) "
-        "(rate(kpod_cpu_usage_seconds_total{namespace=\"beta\"}[300s])) * 1000&start=1767227400&end=1767230700&step=300");
+  CHECK(
+      forms[0] ==
+      "/prefix/api/v1/query_range?query=sum by (namespace, pod, container) "
+      "(rate(kpod_cpu_usage_seconds_total{namespace=\"beta\"}[300s])) * 1000&start=1767227400&end=1767230700&step=300");
   const auto j = r.json().as_object();
   CHECK(j.at("metric") == "cpu/usage_rate");
   CHECK(j.at("unit") == "millicores");
@@ -239,8 +242,9 @@ TEST_CASE("api: totals are sent as an instant query at the end") {
   REQUIRE(r.status == 200);
   const auto forms = prom.forms();
   REQUIRE(forms.size() == 1);
-  CHECK(forms[0] == "/prefix/api/v1/query?query=sum by (namespace) (increase(kpod_cpu_usage_seconds_total[3600s])) / "
-                    "3600 * 1000&time=1767231000.000");
+  CHECK(forms[0] ==
+        "/prefix/api/v1/query?query=sum by (namespace) (increase(kpod_cpu_usage_seconds_total[3600s])) / "
+        "3600 * 1000&time=1767231000.000");
   const auto j = r.json().as_object();
   CHECK(j.at("agg") == "all-namespace");
   CHECK(j.at("namespace").is_null());
@@ -289,7 +293,9 @@ TEST_CASE("prometheus answers: vector, matrix, scalar, errors") {
   auto junk = parse_query_answer(200, "not json");
   REQUIRE_FALSE(junk.has_value());
   CHECK(junk.error().kind == PromFailure::Kind::unavailable);
-  CHECK_FALSE(parse_query_answer(200, R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"x"]}]}})").has_value());
+  CHECK_FALSE(
+      parse_query_answer(200, R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"x"]}]}})")
+          .has_value());
   CHECK(form_encode("a b&c=\"d\"/é") == "a%20b%26c%3D%22d%22%2F%C3%A9");
 }
 
@@ -360,8 +366,10 @@ TEST_CASE("prometheus client: https verified with --prometheus-ca-file, a bearer
   const auto server = ca.issue_server("prometheus", {"localhost"}, {"127.0.0.1"});
   nodepack::testing::TempDir dir;
   http::TlsFiles files{dir.write("tls.crt", server.cert_pem), dir.write("tls.key", server.key_pem), {}};
-  FakePrometheus prom(200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"namespace":"a"},"value":[1,"2"]}]}})",
-                      http::make_server_tls_context(files).value());
+  FakePrometheus prom(
+      200,
+      R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"namespace":"a"},"value":[1,"2"]}]}})",
+      http::make_server_tls_context(files).value());
   const auto ca_file = dir.write("ca.crt", ca.cert_pem());
   const auto token_file = dir.write("token", "first-token\n");
   PrometheusOptions o;

@@ -20,9 +20,8 @@ TEST_CASE("json text: doubles in plain decimal, everything else as Boost.JSON wr
   o["g"] = std::numeric_limits<double>::quiet_NaN();
   o["h"] = boost::json::object{};
   o["k\"ey"] = 2.0;
-  CHECK(to_json_text(o) ==
-        R"({"a":99.44751381215472,"b":0.5,"c":1e+21,"d":3600,"e":"quote\" and \\ and \n",)"
-        R"("f":[1.25,null,true,-0.001],"g":null,"h":{},"k\"ey":2})");
+  CHECK(to_json_text(o) == R"({"a":99.44751381215472,"b":0.5,"c":1e+21,"d":3600,"e":"quote\" and \\ and \n",)"
+                           R"("f":[1.25,null,true,-0.001],"g":null,"h":{},"k\"ey":2})");
   // Reads back to the same values (NaN aside, which JSON cannot carry).
   auto back = boost::json::parse(to_json_text(o)).as_object();
   CHECK(back["a"].as_double() == 99.44751381215472);

@@ -50,7 +50,6 @@ json::object ok(const HttpReply& r) {
   return r.json().as_object();
 }
 
-
 std::string body(const std::string& fields) { return "{" + fields + (fields.empty() ? "" : ", ") + range + "}"; }
 
 double number(const json::value& v) {
@@ -170,7 +169,8 @@ TEST_CASE("prometheus: all-namespace", "[.prometheus]") {
   ManualClock clock(now);
   ApiServer api(prometheus_url(), clock);
   // namespace and limit are ignored.
-  auto rate = ok(post(api.port(), "/api/cpu/usage_rate", body(R"("agg": "all-namespace", "namespace": "beta", "limit": 1)")));
+  auto rate =
+      ok(post(api.port(), "/api/cpu/usage_rate", body(R"("agg": "all-namespace", "namespace": "beta", "limit": 1)")));
   CHECK(rate.at("namespace").is_null());
   check_totals(rate, {{{"beta"}, (3600 + 720 + 1860) / 3.6}, {{"default"}, 800}, {{"gamma"}, 2000}}, {"namespace"});
   auto usage = ok(post(api.port(), "/api/memory/usage", body(R"("agg": "all-namespace")")));
@@ -191,8 +191,12 @@ TEST_CASE("prometheus: all-pod", "[.prometheus]") {
   auto usage = ok(post(api.port(), "/api/cpu/usage", body(R"("agg": "all-pod", "namespace": "beta")")));
   CHECK(usage.at("namespace").is_null());
   check_totals(usage,
-               {{{"beta", "b1"}, 3600}, {{"beta", "b2"}, 720}, {{"beta", "b3"}, 1860}, {{"default", "a1"}, 1080},
-                {{"default", "a2"}, 1800}, {{"gamma", "g1"}, 7200}},
+               {{{"beta", "b1"}, 3600},
+                {{"beta", "b2"}, 720},
+                {{"beta", "b3"}, 1860},
+                {{"default", "a1"}, 1080},
+                {{"default", "a2"}, 1800},
+                {{"gamma", "g1"}, 7200}},
                {"namespace", "pod"});
   auto rate = ok(post(api.port(), "/api/cpu/usage_rate", body(R"("agg": "all-pod")"), "alice"));
   check_totals(rate, {{{"beta", "b1"}, 1000}, {{"beta", "b2"}, 200}, {{"beta", "b3"}, 1860 / 3.6}},
@@ -239,7 +243,8 @@ TEST_CASE("prometheus: accounting by namespace, JSON", "[.prometheus]") {
 TEST_CASE("prometheus: accounting by pod, CSV, one namespace and restricted users", "[.prometheus]") {
   ManualClock clock(now);
   ApiServer api(prometheus_url(), clock);
-  const auto csv = get(api.port(), "/api/v1/accounting?from=2026-01-01T00:30:00Z&to=2026-01-01T01:30:00Z&by=pod&format=csv");
+  const auto csv =
+      get(api.port(), "/api/v1/accounting?from=2026-01-01T00:30:00Z&to=2026-01-01T01:30:00Z&by=pod&format=csv");
   REQUIRE(csv.status == 200);
   CHECK(csv.header("Content-Type") == "text/csv; charset=utf-8");
   CHECK(csv.header("Content-Disposition") ==
@@ -254,11 +259,13 @@ TEST_CASE("prometheus: accounting by pod, CSV, one namespace and restricted user
         "default,a2,0.500000,0.250000,0.500000,3.000000,2.000000,3.000000,0.000000\n"
         "gamma,g1,2.000000,2.000000,2.500000,4.000000,4.000000,4.000000,2.000000\n");
 
-  const auto gamma = ok(get(api.port(), "/api/v1/accounting?from=2026-01-01T00:30:00Z&to=2026-01-01T01:30:00Z&by=pod&namespace=gamma"));
+  const auto gamma = ok(
+      get(api.port(), "/api/v1/accounting?from=2026-01-01T00:30:00Z&to=2026-01-01T01:30:00Z&by=pod&namespace=gamma"));
   REQUIRE(gamma.at("rows").as_array().size() == 1);
   CHECK(gamma.at("rows").as_array()[0].at("pod") == "g1");
 
-  const auto alice = get(api.port(), "/api/v1/accounting?from=2026-01-01T00:30:00Z&to=2026-01-01T01:30:00Z&format=csv", "alice");
+  const auto alice =
+      get(api.port(), "/api/v1/accounting?from=2026-01-01T00:30:00Z&to=2026-01-01T01:30:00Z&format=csv", "alice");
   REQUIRE(alice.status == 200);
   CHECK(alice.body ==
         "namespace,cpu_core_hours_used,cpu_core_hours_requested,cpu_core_hours_billable,memory_gib_hours_used,"
@@ -269,7 +276,9 @@ TEST_CASE("prometheus: accounting by pod, CSV, one namespace and restricted user
 TEST_CASE("prometheus: bad requests never reach Prometheus' data", "[.prometheus]") {
   ManualClock clock(now);
   ApiServer api(prometheus_url(), clock);
-  CHECK(post(api.port(), "/api/cpu/usage_rate", R"({"timeBeginInterval": "2026-01-01T02:00:00Z", "timeEndInterval": "2026-01-01T01:00:00Z"})").status == 400);
+  CHECK(post(api.port(), "/api/cpu/usage_rate",
+             R"({"timeBeginInterval": "2026-01-01T02:00:00Z", "timeEndInterval": "2026-01-01T01:00:00Z"})")
+            .status == 400);
   CHECK(post(api.port(), "/api/cpu/usage_rate", "{nope").status == 400);
   CHECK(post(api.port(), "/api/cpu/nothing", "{}").status == 404);
   CHECK(get(api.port(), "/api/cpu/usage_rate").status == 405);

@@ -33,14 +33,43 @@ const MetricDef& metric(std::string_view name) {
 }  // namespace
 
 TEST_CASE("catalogue: every metric of the seed's two tables, once") {
-  const std::set<std::string_view> seed{
-      "cpu/limit", "cpu/node_capacity", "cpu/node_allocatable", "cpu/node_reservation", "cpu/node_utilization",
-      "cpu/request", "cpu/usage", "cpu/usage_rate", "filesystem/usage", "filesystem/limit", "filesystem/available",
-      "filesystem/inodes", "filesystem/inodes_free", "gpu/usage", "memory/limit", "memory/major_page_faults",
-      "memory/major_page_faults_rate", "memory/node_capacity", "memory/node_allocatable", "memory/node_reservation",
-      "memory/node_utilization", "memory/page_faults", "memory/page_faults_rate", "memory/request", "memory/usage",
-      "memory/cache", "memory/rss", "memory/working_set", "network/rx", "network/rx_errors", "network/rx_errors_rate",
-      "network/rx_rate", "network/tx", "network/tx_errors", "network/tx_errors_rate", "network/tx_rate", "uptime"};
+  const std::set<std::string_view> seed{"cpu/limit",
+                                        "cpu/node_capacity",
+                                        "cpu/node_allocatable",
+                                        "cpu/node_reservation",
+                                        "cpu/node_utilization",
+                                        "cpu/request",
+                                        "cpu/usage",
+                                        "cpu/usage_rate",
+                                        "filesystem/usage",
+                                        "filesystem/limit",
+                                        "filesystem/available",
+                                        "filesystem/inodes",
+                                        "filesystem/inodes_free",
+                                        "gpu/usage",
+                                        "memory/limit",
+                                        "memory/major_page_faults",
+                                        "memory/major_page_faults_rate",
+                                        "memory/node_capacity",
+                                        "memory/node_allocatable",
+                                        "memory/node_reservation",
+                                        "memory/node_utilization",
+                                        "memory/page_faults",
+                                        "memory/page_faults_rate",
+                                        "memory/request",
+                                        "memory/usage",
+                                        "memory/cache",
+                                        "memory/rss",
+                                        "memory/working_set",
+                                        "network/rx",
+                                        "network/rx_errors",
+                                        "network/rx_errors_rate",
+                                        "network/rx_rate",
+                                        "network/tx",
+                                        "network/tx_errors",
+                                        "network/tx_errors_rate",
+                                        "network/tx_rate",
+                                        "uptime"};
   std::set<std::string_view> names;
   for (const auto& m : catalogue()) {
     CHECK(names.insert(m.name).second);
@@ -169,8 +198,7 @@ TEST_CASE("accounting: increases over the range; billable: requested plus use be
   const std::string rq = per_container("nodepack_container_cpu_requested_core_seconds_total", "300s");
   const std::string u_total = per_container("kpod_cpu_usage_seconds_total", "3600s");
   const std::string rq_total = per_container("nodepack_container_cpu_requested_core_seconds_total", "3600s");
-  const std::string excess =
-      "sum_over_time(clamp_min(" + u + " - " + rq + " or " + u + ", 0)[3599999ms:300s])";
+  const std::string excess = "sum_over_time(clamp_min(" + u + " - " + rq + " or " + u + ", 0)[3599999ms:300s])";
   const std::string owed = "(" + rq_total + " + " + excess + " or " + rq_total + " or " + excess + ")";
   CHECK(q.cpu_billable.promql ==
         "sum by (namespace, pod) (" + owed + " >= " + u_total + " or " + u_total + " or " + owed + ") / 3600");

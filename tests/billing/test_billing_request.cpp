@@ -83,9 +83,9 @@ TEST_CASE("body: every field") {
   CHECK(r->end == t0 + 7200);
   CHECK(parse(R"({"agg": "pod-by-namespace"})")->agg == Agg::pod_by_namespace);
   CHECK(parse(R"({"agg": "all-namespace"})")->agg == Agg::all_namespace);
-  CHECK(parse(R"({"agg": "sum"})")->agg == Agg::none);   // anything else: no aggregation
+  CHECK(parse(R"({"agg": "sum"})")->agg == Agg::none);  // anything else: no aggregation
   CHECK(parse(R"({"agg": 3})")->agg == Agg::none);
-  CHECK(parse(R"({"limit": "250"})")->limit == 250);     // Kube-App clients send strings too
+  CHECK(parse(R"({"limit": "250"})")->limit == 250);  // Kube-App clients send strings too
   CHECK(parse(R"({"limit": 11000})")->limit == 11000);
   CHECK(parse(R"({"limit": 5.0})")->limit == 5);
   // Only the end given: the begin is still an hour before now.
@@ -105,7 +105,8 @@ TEST_CASE("body: bad bodies are 400 reasons") {
   CHECK_THAT(error_of(R"({"namespace": 7})"), Catch::Contains("namespace must be a string"));
   CHECK_THAT(error_of(R"({"namespace": "Team_A"})"), Catch::Contains("not a Kubernetes namespace name"));
   CHECK_THAT(error_of(R"x({"namespace": "a\"} or vector(1)"})x"), Catch::Contains("not a Kubernetes namespace"));
-  for (const char* limit : {"0", "-5", "11001", "1.5", "\"ten\"", "\"\"", "true", "[]", "1e30", "18446744073709551615"}) {
+  for (const char* limit :
+       {"0", "-5", "11001", "1.5", "\"ten\"", "\"\"", "true", "[]", "1e30", "18446744073709551615"}) {
     INFO(limit);
     CHECK_THAT(error_of(std::string(R"({"limit": )") + limit + "}"), Catch::Contains("limit must be a whole number"));
   }
@@ -132,7 +133,10 @@ TEST_CASE("accounting parameters: defaults and errors") {
   CHECK(d->format == AccountingFormat::json);
   CHECK_FALSE(d->ns.has_value());
 
-  auto full = accounting({{"from", "2026-01-01"}, {"to", "2026-01-01T02:00:00Z"}, {"by", "pod"}, {"format", "csv"},
+  auto full = accounting({{"from", "2026-01-01"},
+                          {"to", "2026-01-01T02:00:00Z"},
+                          {"by", "pod"},
+                          {"format", "csv"},
                           {"namespace", "beta"}});
   REQUIRE(full.has_value());
   CHECK(full->from == t0);

@@ -37,8 +37,8 @@ void skip_or_fail(const std::string& reason) {
   const bool required = req != nullptr && std::string(req) == "1";
   std::cerr << "\n"
             << "################################################################\n"
-            << "##  BPF TEST " << (required ? "FAILED" : "SKIPPED") << ": " << Catch::getResultCapture().getCurrentTestName()
-            << "\n##  reason: " << reason << "\n"
+            << "##  BPF TEST " << (required ? "FAILED" : "SKIPPED") << ": "
+            << Catch::getResultCapture().getCurrentTestName() << "\n##  reason: " << reason << "\n"
             << (required ? "##  NODEPACK_REQUIRE_BPF=1: a skip is a failure\n" : "")
             << "################################################################\n";
   if (required) {
@@ -186,8 +186,7 @@ bool wait_for(const std::function<bool()>& cond, int timeout_ms) {
 }
 
 const prometheus::ClientMetric* find_metric(const std::vector<prometheus::MetricFamily>& families,
-                                            const std::string& name,
-                                            const std::map<std::string, std::string>& labels) {
+                                            const std::string& name, const std::map<std::string, std::string>& labels) {
   for (const auto& f : families) {
     if (f.name != name) {
       continue;

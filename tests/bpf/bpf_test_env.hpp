@@ -8,9 +8,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -106,7 +106,6 @@ bool wait_for(const std::function<bool()>& cond, int timeout_ms);
 
 // Find the metric of family `name` whose labels include all of `labels`.
 const prometheus::ClientMetric* find_metric(const std::vector<prometheus::MetricFamily>& families,
-                                            const std::string& name,
-                                            const std::map<std::string, std::string>& labels);
+                                            const std::string& name, const std::map<std::string, std::string>& labels);
 
 }  // namespace nodepack::bpf::test

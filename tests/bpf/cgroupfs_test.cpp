@@ -58,7 +58,8 @@ TEST_CASE("cgroup file parsers") {
   CHECK(flat.at("file") == 2048);
   CHECK(flat.at("pgmajfault") == 7);
   CHECK(flat.count("bogus") == 0);
-  auto io = nb::parse_io_stat("8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n259:1 rbytes=1 wbytes=0 rios=1 wios=0\n");
+  auto io = nb::parse_io_stat(
+      "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n259:1 rbytes=1 wbytes=0 rios=1 wios=0\n");
   REQUIRE(io.size() == 2);
   CHECK(io.at("8:0").wbytes == 8192);
   CHECK(io.at("8:0").wios == 2);
@@ -81,7 +82,9 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   put(c1 / "memory.peak", "2097152\n");
   put(c1 / "memory.swap.current", "0\n");
   put(c1 / "memory.stat", "anon 4096\nfile 65536\ninactive_file 49152\npgfault 120\npgmajfault 3\n");
-  put(c1 / "cpu.stat", "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 300000\n");
+  put(c1 / "cpu.stat",
+      "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec "
+      "300000\n");
   put(c1 / "io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n");
   put(c1 / "pids.current", "5\n");
   put(pod / "memory.current", "999999999\n");  // pod level: not exported (would double count)
@@ -100,13 +103,13 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   }
   // The fixture is plain directories, so give the resolver its root directly.
   nb::CollectorRegistry reg(opts, std::make_unique<nb::CgroupResolver>(paths.cgroup, pods),
-                            std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{}),
-                            specs);
+                            std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{}), specs);
   reg.start();
   REQUIRE(reg.status()["cgroupfs"]);
 
   auto fams = reg.Collect();
-  const std::map<std::string, std::string> who{{"namespace", "shop"}, {"pod", "cart-0"}, {"container", "cart"}, {"node", "n1"}};
+  const std::map<std::string, std::string> who{
+      {"namespace", "shop"}, {"pod", "cart-0"}, {"container", "cart"}, {"node", "n1"}};
   CHECK(find(fams, "kpod_mem_cgroup_usage_bytes", who)->gauge.value == 1048576);
   CHECK(find(fams, "kpod_mem_cgroup_peak_bytes", who)->gauge.value == 2097152);
   CHECK(find(fams, "kpod_mem_cgroup_cache_bytes", who)->gauge.value == 65536);
@@ -140,7 +143,7 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   fs::remove_all(c1);
   reg.rescan();
   fams = reg.Collect();
-  CHECK(find(fams, "kpod_mem_cgroup_usage_bytes", who)->gauge.value == 4096);   // gauges: the live one
+  CHECK(find(fams, "kpod_mem_cgroup_usage_bytes", who)->gauge.value == 4096);      // gauges: the live one
   CHECK(find(fams, "kpod_mem_major_page_faults_total", who)->counter.value == 4);  // 3 + 1
   CHECK(find(fams, "kpod_mem_page_faults_total", who)->counter.value == 150);      // 120 + 30
   CHECK(find(fams, "kpod_mem_cgroup_working_set_bytes", who)->gauge.value == 0);

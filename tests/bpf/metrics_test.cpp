@@ -9,10 +9,10 @@ namespace nb = nodepack::bpf;
 
 TEST_CASE("log2 slots become cumulative Prometheus buckets in seconds, 1 µs to above 10 s") {
   nb::Log2Hist h;
-  h.slots[3] = 2;    // 8..15 ns     → first bucket (le 1.024 µs)
-  h.slots[10] = 5;   // 1024..2047 ns → le 2.048 µs
-  h.slots[20] = 1;   // ~1 ms         → le 2^21 ns
-  h.slots[35] = 4;   // ≥ 2^35 ns     → +Inf only
+  h.slots[3] = 2;   // 8..15 ns     → first bucket (le 1.024 µs)
+  h.slots[10] = 5;  // 1024..2047 ns → le 2.048 µs
+  h.slots[20] = 1;  // ~1 ms         → le 2^21 ns
+  h.slots[35] = 4;  // ≥ 2^35 ns     → +Inf only
   h.count = 12;
   h.sum_ns = 3'000'000'000ULL;
   auto m = nb::histogram_metric({{"pod", "p"}}, h);
@@ -60,12 +60,14 @@ TEST_CASE("a log2 histogram serializes as a Prometheus histogram with _bucket, _
   const std::string text = prometheus::TextSerializer().Serialize({fam});
   INFO(text);
   CHECK(text.find("# TYPE kpod_cpu_runqueue_latency_seconds histogram") != std::string::npos);
-  CHECK(text.find("kpod_cpu_runqueue_latency_seconds_bucket{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\",le=\"+Inf\"} 4") !=
-        std::string::npos);
-  CHECK(text.find("kpod_cpu_runqueue_latency_seconds_count{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\"} 4") !=
-        std::string::npos);
-  CHECK(text.find("kpod_cpu_runqueue_latency_seconds_sum{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\"} 0.04") !=
-        std::string::npos);
+  CHECK(text.find("kpod_cpu_runqueue_latency_seconds_bucket{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\",le="
+                  "\"+Inf\"} 4") != std::string::npos);
+  CHECK(
+      text.find("kpod_cpu_runqueue_latency_seconds_count{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\"} 4") !=
+      std::string::npos);
+  CHECK(
+      text.find("kpod_cpu_runqueue_latency_seconds_sum{namespace=\"ns\",pod=\"p\",container=\"c\",node=\"n1\"} 0.04") !=
+      std::string::npos);
   // 3 samples below 2^13 ns = 8.192 µs (prometheus-cpp prints 16 significant digits)
   const auto at = text.find("le=\"8.192");
   REQUIRE(at != std::string::npos);

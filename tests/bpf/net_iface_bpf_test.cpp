@@ -36,7 +36,8 @@ constexpr std::size_t kFrameBytes = 200;  // Ethernet header (14) + 186 bytes of
 // In a fresh network namespace: IPv6 off (no router solicitations or MLD reports of its own),
 // then a veth pair, both ends up and without addresses, so the only traffic is what we send.
 bool make_quiet_veth(const std::string& a, const std::string& b) {
-  for (const char* knob : {"/proc/sys/net/ipv6/conf/default/disable_ipv6", "/proc/sys/net/ipv6/conf/all/disable_ipv6"}) {
+  for (const char* knob :
+       {"/proc/sys/net/ipv6/conf/default/disable_ipv6", "/proc/sys/net/ipv6/conf/all/disable_ipv6"}) {
     std::ofstream(knob) << "1" << std::flush;  // absent without IPv6: nothing to silence
   }
   if (!nb::test::run("ip link add " + a + " type veth peer name " + b) || !nb::test::run("ip link set " + a + " up") ||
@@ -64,7 +65,7 @@ bool send_frames(const std::string& ifname, int n) {
   to.sll_halen = ETH_ALEN;
   std::array<unsigned char, kFrameBytes> frame{};
   for (int i = 0; i < 6; ++i) {
-    frame[i] = 0xff;                                    // broadcast destination
+    frame[i] = 0xff;                                      // broadcast destination
     frame[6 + i] = static_cast<unsigned char>(0x02 + i);  // locally administered source
   }
   frame[12] = 0x88;  // EtherType 0x88B5: IEEE local experimental, no handler in the kernel

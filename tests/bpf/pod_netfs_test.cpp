@@ -98,8 +98,10 @@ std::unique_ptr<nb::CollectorRegistry> registry(const nodepack::HostPaths& paths
 
 TEST_CASE("net/dev parser: every interface but lo, rx and tx columns") {
   auto parsed = nb::parse_net_dev(std::string(kNetDevHeader) +
-                                  "    lo:    1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0\n"
-                                  "  eth0:12345678  100    1    2    0     0          0         0   5000      50    3    4    0     0       0          0\n"
+                                  "    lo:    1000      10    0    0    0     0          0         0     1000      10  "
+                                  "  0    0    0     0       0          0\n"
+                                  "  eth0:12345678  100    1    2    0     0          0         0   5000      50    3  "
+                                  "  4    0     0       0          0\n"
                                   "garbage line\n"
                                   "  net1: 7 1 0 0 0 0 0 0 9 2 0 0 0 0 0 0\n");
   REQUIRE(parsed.has_value());
@@ -131,10 +133,9 @@ TEST_CASE("iface: per-pod interface counters from the pod's network namespace, h
   fs::create_symlink("../../1/ns/net", dir.path() / "proc/300/ns/net");
   dir.write("proc/1/ns/net", "host netns");
   dir.write("proc/100/ns/net", "pod A netns");
-  dir.write("proc/100/net/dev",
-            std::string(kNetDevHeader) +
-                "    lo:  999 9 0 0 0 0 0 0 999 9 0 0 0 0 0 0\n"
-                "  eth0: 1500 10 0 1 0 0 0 0 3000 20 0 0 0 0 0 0\n");
+  dir.write("proc/100/net/dev", std::string(kNetDevHeader) +
+                                    "    lo:  999 9 0 0 0 0 0 0 999 9 0 0 0 0 0 0\n"
+                                    "  eth0: 1500 10 0 1 0 0 0 0 3000 20 0 0 0 0 0 0\n");
   // Pod B: hostNetwork (its process's ns/net is the host's); a dead pid is listed first.
   dir.write(pod_dir(kUidB) + "/cri-containerd-" + kCidB + ".scope/cgroup.procs", "4242\n200\n");
   fs::create_directories(dir.path() / "proc/200/ns");
@@ -147,7 +148,8 @@ TEST_CASE("iface: per-pod interface counters from the pod's network namespace, h
   auto reg = registry(paths, pods, "iface");
 
   auto fams = reg->Collect();
-  const std::map<std::string, std::string> a{{"namespace", "shop"}, {"pod", "cart-0"}, {"node", "n1"}, {"interface", "eth0"}};
+  const std::map<std::string, std::string> a{
+      {"namespace", "shop"}, {"pod", "cart-0"}, {"node", "n1"}, {"interface", "eth0"}};
   CHECK(find(fams, "kpod_net_iface_rx_bytes_total", a)->counter.value == 1500);
   CHECK(find(fams, "kpod_net_iface_rx_packets_total", a)->counter.value == 10);
   CHECK(find(fams, "kpod_net_iface_rx_drops_total", a)->counter.value == 1);
@@ -173,13 +175,24 @@ TEST_CASE("fs: the container's root and its kubelet volume mounts, nothing else"
   const std::string info =
       "2001 1900 0:300 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u\n"
       "2002 2001 0:301 / /proc rw - proc proc rw\n"
-      "2003 2001 8:1 /var/lib/kubelet/pods/" + kUidA + "/volumes/kubernetes.io~empty-dir/cache /cache rw - ext4 /dev/sda1 rw\n"
-      "2004 2001 8:1 /var/lib/kubelet/pods/" + kUidA + "/etc-hosts /etc/hosts rw - ext4 /dev/sda1 rw\n"
-      "2005 2001 8:2 /pods/" + kUidA + "/volumes/kubernetes.io~csi/pvc-1/mount /data\\040dir rw - xfs /dev/sdb rw\n"
-      "2006 2001 8:1 /var/lib/kubelet/pods/" + kUidB + "/volumes/kubernetes.io~empty-dir/x /other rw - ext4 /dev/sda1 rw\n"
+      "2003 2001 8:1 /var/lib/kubelet/pods/" +
+      kUidA +
+      "/volumes/kubernetes.io~empty-dir/cache /cache rw - ext4 /dev/sda1 rw\n"
+      "2004 2001 8:1 /var/lib/kubelet/pods/" +
+      kUidA +
+      "/etc-hosts /etc/hosts rw - ext4 /dev/sda1 rw\n"
+      "2005 2001 8:2 /pods/" +
+      kUidA +
+      "/volumes/kubernetes.io~csi/pvc-1/mount /data\\040dir rw - xfs /dev/sdb rw\n"
+      "2006 2001 8:1 /var/lib/kubelet/pods/" +
+      kUidB +
+      "/volumes/kubernetes.io~empty-dir/x /other rw - ext4 /dev/sda1 rw\n"
       "2007 2001 0:302 / /dev/shm rw - tmpfs shm rw\n"
-      "2008 2001 8:3 /lib/kubelet/pods/" + kUidA + "/volumes/kubernetes.io~empty-dir/logs /logs rw - ext4 /dev/sdc rw\n"
-      "2009 2001 8:1 /srv/pods/" + kUidA + "/volumes/x /elsewhere rw - ext4 /dev/sda1 rw\n";
+      "2008 2001 8:3 /lib/kubelet/pods/" +
+      kUidA +
+      "/volumes/kubernetes.io~empty-dir/logs /logs rw - ext4 /dev/sdc rw\n"
+      "2009 2001 8:1 /srv/pods/" +
+      kUidA + "/volumes/x /elsewhere rw - ext4 /dev/sda1 rw\n";
   // /var/lib/kubelet on the root filesystem, on its own (/pods/...), inside a separate /var
   // (/lib/kubelet/pods/...); a pods directory outside the kubelet root is not a volume.
   auto mounts = nb::pod_volume_mounts(info, kUidA, "/var/lib/kubelet");
@@ -195,7 +208,8 @@ TEST_CASE("fs: statvfs through the process's root, per container, host mount nam
   dir.write("proc/100/ns/mnt", "pod A mntns");
   dir.write("proc/100/mountinfo",
             "1 0 0:1 / / rw - overlay overlay rw\n"
-            "2 1 8:1 /var/lib/kubelet/pods/" + kUidA + "/volumes/kubernetes.io~empty-dir/cache /cache rw - ext4 /dev/sda1 rw\n");
+            "2 1 8:1 /var/lib/kubelet/pods/" +
+                kUidA + "/volumes/kubernetes.io~empty-dir/cache /cache rw - ext4 /dev/sda1 rw\n");
   fs::create_directories(dir.path() / "proc/100/root/cache");
   fs::create_directories(dir.path() / "proc/200/ns");
   fs::create_symlink("../../1/ns/mnt", dir.path() / "proc/200/ns/mnt");

@@ -1,6 +1,6 @@
+#include "bpf/registry.hpp"
 #include "bpf/metrics.hpp"
 #include "bpf/pod_series.hpp"
-#include "bpf/registry.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -147,8 +147,7 @@ TEST_CASE("registry: profile and flags choose collectors; a failing one is down,
   opts.enable["optin"] = true;
   opts.clock = &clock;
   nb::CollectorRegistry reg(opts, std::make_unique<nb::CgroupResolver>(tmp.path, pods),
-                            std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{}),
-                            specs);
+                            std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{}), specs);
   reg.start();
   auto status = reg.status();
   CHECK(status == std::map<std::string, bool>{{"ok", true}, {"broken", false}, {"optin", true}});
@@ -182,8 +181,7 @@ TEST_CASE("registry: counters survive a container restart and go with the pod") 
   nb::RegistryOptions opts;
   opts.node = "n1";
   nb::CollectorRegistry reg(opts, std::make_unique<nb::CgroupResolver>(tmp.path, pods),
-                            std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{}),
-                            specs);
+                            std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{}), specs);
   reg.start();
   const auto first = ino(pod / kCid1);
   map[first].n = 10;

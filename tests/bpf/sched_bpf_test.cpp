@@ -2,8 +2,8 @@
 // pod's context switches and run-queue waits are charged to it and not to its neighbour.
 #include "bpf/registry.hpp"
 #include "bpf/sched/sched_collector.hpp"
-#include "common/clock.hpp"
 #include "bpf_test_env.hpp"
+#include "common/clock.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -156,8 +156,8 @@ TEST_CASE("sched: sched_info without slots keeps every cgroup in the hash map", 
     nb::test::skip_or_fail("the scheduler's run-queue stamps are not available on this kernel");
     return;
   }
-  auto probe = std::make_unique<nb::FixedFeatureProbe>(
-      std::map<std::string, bool, std::less<>>{{"cgrp_storage", false}}, true);
+  auto probe =
+      std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{{"cgrp_storage", false}}, true);
   auto reg = fx.registry(std::move(probe));
   reg->start();
   auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
@@ -177,8 +177,8 @@ TEST_CASE("sched: tp_btf wake-up programs, where the scheduler's stamps are not 
     nb::test::skip_or_fail("no tp_btf for sched_switch on this kernel");
     return;
   }
-  auto probe = std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{{"sched_info", false}},
-                                                       true);
+  auto probe =
+      std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{{"sched_info", false}}, true);
   auto reg = fx.registry(std::move(probe));
   reg->start();
   auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
@@ -191,8 +191,8 @@ TEST_CASE("sched: tp_btf wake-up programs, where the scheduler's stamps are not 
 TEST_CASE("sched: raw_tp fallback chosen by the feature probe works the same", "[bpf][sched]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   Fixture fx;
-  auto probe = std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{
-      {"tp_btf:sched_switch", false}, {"raw_tp", true}, {"bpf_stats", true}});
+  auto probe = std::make_unique<nb::FixedFeatureProbe>(
+      std::map<std::string, bool, std::less<>>{{"tp_btf:sched_switch", false}, {"raw_tp", true}, {"bpf_stats", true}});
   auto reg = fx.registry(std::move(probe));
   reg->start();
   auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
@@ -250,8 +250,8 @@ TEST_CASE("sched: per-program run counts come from kernel BPF stats", "[bpf][sch
   const std::string program = sched->variant() == "sched_slots"  ? "sched_switch_slots"
                               : sched->variant() == "sched_info" ? "sched_switch_info"
                                                                  : "sched_switch_btf";
-  auto* runs = find_metric(families, "nodepack_bpf_program_run_count_total",
-                           {{"collector", "sched"}, {"program", program}});
+  auto* runs =
+      find_metric(families, "nodepack_bpf_program_run_count_total", {{"collector", "sched"}, {"program", program}});
   REQUIRE(runs != nullptr);
   CHECK(runs->counter.value >= 400);  // at least the switches of our own workload
   auto* time = find_metric(families, "nodepack_bpf_program_run_time_seconds_total",

@@ -151,8 +151,8 @@ class TestCa {
 inline CertAndKey self_signed(const std::string& common_name, const std::vector<std::string>& dns,
                               const std::vector<std::string>& ips) {
   auto key = certs_detail::new_key();
-  auto cert = certs_detail::make_cert(common_name, key.get(), nullptr, nullptr, true,
-                                      certs_detail::alt_names(dns, ips), "serverAuth");
+  auto cert = certs_detail::make_cert(common_name, key.get(), nullptr, nullptr, true, certs_detail::alt_names(dns, ips),
+                                      "serverAuth");
   return {certs_detail::cert_pem(cert.get()), certs_detail::key_pem(key.get())};
 }
 

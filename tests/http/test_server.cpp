@@ -2,6 +2,7 @@
 
 #include "http/server.hpp"
 
+#include <zlib.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,7 +11,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
-#include <zlib.h>
 
 #include <sys/socket.h>
 
@@ -80,7 +80,8 @@ class Client {
     ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   void send(std::string_view raw) { net::write(socket_, net::buffer(raw)); }
-  bhttp::response<bhttp::string_body> get(std::string target, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  bhttp::response<bhttp::string_body> get(std::string target,
+                                          std::vector<std::pair<std::string, std::string>> headers = {}) {
     bhttp::request<bhttp::string_body> request{bhttp::verb::get, target, 11};
     request.set(bhttp::field::host, "test");
     for (auto& [k, v] : headers) {
@@ -120,7 +121,8 @@ Router basic_router() {
   Router router;
   router.add("/hello", [](const Request& r) { return text(r, "hello"); });
   router.add("/echo", [](const Request& r) { return text(r, "name=" + nodepack::http::query_param(r, "name")); });
-  router.add_prefix("/files/", [](const Request& r) { return text(r, "files:" + std::string(nodepack::http::target_path(r))); });
+  router.add_prefix("/files/",
+                    [](const Request& r) { return text(r, "files:" + std::string(nodepack::http::target_path(r))); });
   router.add_prefix("/files/deep/", [](const Request& r) { return text(r, "deep"); });
   router.add("/only-get", [](const Request& r) {
     if (r.method() != bhttp::verb::get && r.method() != bhttp::verb::head) {
@@ -416,14 +418,15 @@ TEST_CASE("an async handler that waits does not hold up other connections, and s
   // must answer (the io_context has one thread, so a blocking handler would deadlock this test).
   auto release = std::make_shared<std::atomic<bool>>(false);
   Router router = basic_router();
-  router.add_async("/slow", [release](const Request& r, const nodepack::http::RequestInfo& info) -> net::awaitable<Reply> {
-    net::steady_timer timer(co_await net::this_coro::executor);
-    while (!release->load()) {
-      timer.expires_after(1ms);
-      co_await timer.async_wait(net::use_awaitable);
-    }
-    co_return text(r, "slow from " + info.remote.address().to_string());
-  });
+  router.add_async("/slow",
+                   [release](const Request& r, const nodepack::http::RequestInfo& info) -> net::awaitable<Reply> {
+                     net::steady_timer timer(co_await net::this_coro::executor);
+                     while (!release->load()) {
+                       timer.expires_after(1ms);
+                       co_await timer.async_wait(net::use_awaitable);
+                     }
+                     co_return text(r, "slow from " + info.remote.address().to_string());
+                   });
   router.add_async_prefix("/async/", [](const Request& r, const nodepack::http::RequestInfo&) -> net::awaitable<Reply> {
     co_return text(r, "async:" + std::string(nodepack::http::target_path(r)));
   });

@@ -57,9 +57,9 @@ Router tls_router() {
     return Reply{nodepack::http::make_response(r, bhttp::status::ok, "hello"), {}};
   });
   router.add_async("/info", [](const Request& r, const RequestInfo& info) -> net::awaitable<Reply> {
-    co_return Reply{nodepack::http::make_response(r, bhttp::status::ok,
-                                                  std::string(info.tls ? "tls" : "plain") + " from " +
-                                                      info.remote.address().to_string()),
+    co_return Reply{nodepack::http::make_response(
+                        r, bhttp::status::ok,
+                        std::string(info.tls ? "tls" : "plain") + " from " + info.remote.address().to_string()),
                     {}};
   });
   router.add("/stream", [](const Request& r) {
@@ -104,10 +104,10 @@ class TlsServer {
 };
 
 struct ClientSetup {
-  std::string ca_pem;                 // trusted CA; empty: no verification
+  std::string ca_pem;  // trusted CA; empty: no verification
   std::string verify_host = "localhost";
-  CertAndKey client;                  // client certificate, when set
-  int max_version = 0;                // e.g. TLS1_1_VERSION to try an old protocol
+  CertAndKey client;    // client certificate, when set
+  int max_version = 0;  // e.g. TLS1_1_VERSION to try an old protocol
 };
 
 ssl::context client_context(const ClientSetup& setup) {
@@ -323,7 +323,8 @@ TEST_CASE("bad TLS files are refused with the file's name") {
   const auto key = dir.write("server.key", good.key_pem);
   const auto other_key = dir.write("other.key", other.key_pem);
   const auto text = dir.write("notes.txt", "just some text\n");
-  const auto broken = dir.write("broken.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
+  const auto broken =
+      dir.write("broken.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n");
   const auto missing = dir.path() / "missing.crt";
 
   REQUIRE(nodepack::http::make_server_tls_context({cert, key, {}}).has_value());
@@ -334,10 +335,8 @@ TEST_CASE("bad TLS files are refused with the file's name") {
     return ctx.error().message;
   };
   CHECK(error_of({missing, key, {}}) == "TLS certificate " + missing.string() + ": cannot read the file");
-  CHECK(error_of({text, key, {}}) ==
-        "TLS certificate " + text.string() + ": not a PEM file (no \"-----BEGIN\" line)");
-  CHECK(error_of({cert, text, {}}) ==
-        "TLS private key " + text.string() + ": not a PEM file (no \"-----BEGIN\" line)");
+  CHECK(error_of({text, key, {}}) == "TLS certificate " + text.string() + ": not a PEM file (no \"-----BEGIN\" line)");
+  CHECK(error_of({cert, text, {}}) == "TLS private key " + text.string() + ": not a PEM file (no \"-----BEGIN\" line)");
   CHECK(error_of({broken, key, {}}).starts_with("TLS certificate " + broken.string() + ": "));
   CHECK(error_of({cert, other_key, {}}) ==
         "TLS private key " + other_key.string() + " does not belong to the certificate " + cert.string());

@@ -3,8 +3,8 @@
 // mismatch fail clearly, tls-server-name overrides the name checked, and client-certificate
 // authentication works while a missing certificate is refused.
 
-#include "kube/api_client.hpp"
 #include "http/tls.hpp"
+#include "kube/api_client.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/http/test_certs.hpp"
 #include "tests/temp_dir.hpp"
@@ -69,7 +69,8 @@ Result<ApiResponse> get(const ClusterConfig& config, const std::string& target) 
   REQUIRE(client.has_value());
   net::io_context io;
   std::optional<Result<ApiResponse>> out;
-  net::co_spawn(io, [&]() -> net::awaitable<void> { out = co_await (*client)->get(target, 5s); }, net::detached);
+  net::co_spawn(
+      io, [&]() -> net::awaitable<void> { out = co_await (*client)->get(target, 5s); }, net::detached);
   io.run();
   REQUIRE(out.has_value());
   return *out;

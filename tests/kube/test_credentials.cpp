@@ -1,6 +1,6 @@
+#include "common/rfc3339.hpp"
 #include "kube/credentials.hpp"
 #include "tests/temp_dir.hpp"
-#include "common/rfc3339.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,13 +16,14 @@ namespace {
 // An exec plugin as a shell script: counts its runs in a file and prints an ExecCredential whose
 // token carries the run number, so the test sees when it was re-run.
 std::filesystem::path write_plugin(const TempDir& dir, const std::string& expiry) {
-  const auto script = dir.write("plugin.sh", "#!/bin/sh\n"
-                                             "n=$(cat \"$COUNT_FILE\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$COUNT_FILE\"\n"
-                                             "case \"$KUBERNETES_EXEC_INFO\" in *ExecCredential*) ;; *) exit 3;; esac\n"
-                                             "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
-                                             "\"status\":{\"token\":\"tok-'$n-$1'\"" +
-                                                 (expiry.empty() ? std::string() : ",\"expirationTimestamp\":\"" + expiry + "\"") +
-                                                 "}}'\n");
+  const auto script =
+      dir.write("plugin.sh",
+                "#!/bin/sh\n"
+                "n=$(cat \"$COUNT_FILE\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$COUNT_FILE\"\n"
+                "case \"$KUBERNETES_EXEC_INFO\" in *ExecCredential*) ;; *) exit 3;; esac\n"
+                "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+                "\"status\":{\"token\":\"tok-'$n-$1'\"" +
+                    (expiry.empty() ? std::string() : ",\"expirationTimestamp\":\"" + expiry + "\"") + "}}'\n");
   std::filesystem::permissions(script, std::filesystem::perms::owner_all);
   return script;
 }

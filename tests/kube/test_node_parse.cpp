@@ -25,7 +25,8 @@ TEST_CASE("node parse errors name the node and field") {
   auto no_name = parse_node(boost::json::parse(R"({"metadata":{}})"));
   REQUIRE_FALSE(no_name.has_value());
   CHECK(no_name.error().message == "node: missing metadata.name");
-  auto bad_quantity = parse_node(boost::json::parse(R"({"metadata":{"name":"n1"},"status":{"allocatable":{"cpu":"4 cores"}}})"));
+  auto bad_quantity =
+      parse_node(boost::json::parse(R"({"metadata":{"name":"n1"},"status":{"allocatable":{"cpu":"4 cores"}}})"));
   REQUIRE_FALSE(bad_quantity.has_value());
   CHECK(bad_quantity.error().message.find("node n1: status.allocatable") == 0);
   auto bad_labels = parse_node(boost::json::parse(R"({"metadata":{"name":"n1","labels":{"a":1}}})"));

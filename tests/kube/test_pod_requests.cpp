@@ -71,8 +71,8 @@ class PodBuilder {
     return *this;
   }
   PodBuilder& infeasible() {
-    pod_["status"].as_object()["conditions"] = json::array{
-        json::object{{"type", "PodResizePending"}, {"status", "True"}, {"reason", "Infeasible"}}};
+    pod_["status"].as_object()["conditions"] =
+        json::array{json::object{{"type", "PodResizePending"}, {"status", "True"}, {"reason", "Infeasible"}}};
     return *this;
   }
   PodBuilder& phase(std::string p) {
@@ -141,8 +141,8 @@ std::string all_reasons(const PodRequests& r) {
 
 TEST_CASE("plain pod: one container", "[pod_requests]") {
   auto r = PodBuilder().container("app", {{"cpu", "100m"}, {"memory", "128Mi"}}).requests();
-  CHECK(milli(r) == 100);        // 100m
-  CHECK(bytes(r) == 128 * Mi);   // 128 * 1048576 = 134217728
+  CHECK(milli(r) == 100);       // 100m
+  CHECK(bytes(r) == 128 * Mi);  // 128 * 1048576 = 134217728
   CHECK(r.requests.size() == 2);
   CHECK(has_reason(r, "sum of 1 container"));
 }
@@ -220,10 +220,8 @@ TEST_CASE("several sidecars accumulate before a regular init container", "[pod_r
 }
 
 TEST_CASE("sidecars without regular init containers just add to the sum", "[pod_requests]") {
-  auto r = PodBuilder()
-               .container("app", {{"cpu", "100m"}})
-               .sidecar("log", {{"cpu", "50m"}, {"memory", "32Mi"}})
-               .requests();
+  auto r =
+      PodBuilder().container("app", {{"cpu", "100m"}}).sidecar("log", {{"cpu", "50m"}, {"memory", "32Mi"}}).requests();
   CHECK(milli(r) == 150);      // 100 + 50
   CHECK(bytes(r) == 32 * Mi);  // only the sidecar names memory
 }
@@ -266,9 +264,9 @@ TEST_CASE("pod-level hugepages replace, unsupported resources are ignored", "[po
                .container("app", {{"cpu", "100m"}, {"hugepages-2Mi", "2Mi"}, {"nvidia.com/gpu", "2"}})
                .pod_level({{"cpu", "2"}, {"hugepages-2Mi", "4Mi"}, {"nvidia.com/gpu", "1"}})
                .requests();
-  CHECK(milli(r) == 2000);                        // pod-level 2
-  CHECK(units(r, "hugepages-2Mi") == 4 * Mi);     // pod-level 4Mi = 4194304
-  CHECK(units(r, "nvidia.com/gpu") == 2);         // not supported at pod level: containers' 2
+  CHECK(milli(r) == 2000);                     // pod-level 2
+  CHECK(units(r, "hugepages-2Mi") == 4 * Mi);  // pod-level 4Mi = 4194304
+  CHECK(units(r, "nvidia.com/gpu") == 2);      // not supported at pod level: containers' 2
   CHECK(has_reason(r, "pod-level resources replace cpu,hugepages-2Mi"));
   CHECK(has_reason(r, "not supported for nvidia.com/gpu"));
 }
@@ -279,8 +277,8 @@ TEST_CASE("pod-level resources plus overhead", "[pod_requests]") {
                .pod_level({{"cpu", "1"}, {"memory", "1Gi"}})
                .overhead({{"cpu", "100m"}, {"memory", "64Mi"}})
                .requests();
-  CHECK(milli(r) == 1100);           // pod-level 1000 + overhead 100
-  CHECK(bytes(r) == Gi + 64 * Mi);   // 1073741824 + 67108864 = 1140850688
+  CHECK(milli(r) == 1100);          // pod-level 1000 + overhead 100
+  CHECK(bytes(r) == Gi + 64 * Mi);  // 1073741824 + 67108864 = 1140850688
   CHECK(r.reasons.back().find("overhead added") != std::string::npos);
 }
 
@@ -296,19 +294,14 @@ TEST_CASE("in-place resize up: allocated above spec wins", "[pod_requests]") {
 }
 
 TEST_CASE("in-place resize pending up: spec above status wins", "[pod_requests]") {
-  auto r = PodBuilder()
-               .container("app", {{"cpu", "1"}})
-               .status("app", {{"cpu", "500m"}}, {{"cpu", "500m"}})
-               .requests();
+  auto r = PodBuilder().container("app", {{"cpu", "1"}}).status("app", {{"cpu", "500m"}}, {{"cpu", "500m"}}).requests();
   CHECK(milli(r) == 1000);  // max(spec 1000, 500, 500)
   CHECK_FALSE(has_reason(r, "in-place resize"));
 }
 
 TEST_CASE("in-place resize down: actuated lagging above spec and allocation wins", "[pod_requests]") {
-  auto r = PodBuilder()
-               .container("app", {{"cpu", "250m"}})
-               .status("app", {{"cpu", "250m"}}, {{"cpu", "500m"}})
-               .requests();
+  auto r =
+      PodBuilder().container("app", {{"cpu", "250m"}}).status("app", {{"cpu", "250m"}}, {{"cpu", "500m"}}).requests();
   CHECK(milli(r) == 500);  // max(spec 250, allocated 250, actuated 500)
   CHECK(has_reason(r, "in-place resize: actuated 500m > spec 250m for 'app' cpu"));
 }
@@ -340,8 +333,8 @@ TEST_CASE("resize infeasible: the spec is ignored", "[pod_requests]") {
 
   b.infeasible();
   auto r = b.requests();
-  CHECK(milli(r) == 1000);       // spec dropped: max(allocated 1000, actuated 1000)
-  CHECK(bytes(r) == 512 * Mi);   // 536870912
+  CHECK(milli(r) == 1000);      // spec dropped: max(allocated 1000, actuated 1000)
+  CHECK(bytes(r) == 512 * Mi);  // 536870912
   CHECK(has_reason(r, "resize infeasible: spec ignored for 'app'"));
 
   auto sums = b.requests(ResizeSemantics::max_of_sums);
@@ -349,8 +342,7 @@ TEST_CASE("resize infeasible: the spec is ignored", "[pod_requests]") {
   CHECK(has_reason(sums, "resize infeasible: spec ignored"));
 }
 
-TEST_CASE("max-of-sums differs from per-container when containers resize in opposite directions",
-          "[pod_requests]") {
+TEST_CASE("max-of-sums differs from per-container when containers resize in opposite directions", "[pod_requests]") {
   // a shrinks 1 -> 500m while b grows 500m -> 1: the kubelet swaps capacity between them.
   PodBuilder b;
   b.container("a", {{"cpu", "500m"}})
@@ -404,7 +396,7 @@ TEST_CASE("ephemeral-storage and hugepages are whole bytes", "[pod_requests]") {
                .container("b", {{"ephemeral-storage", "512Mi"}, {"hugepages-2Mi", "2Mi"}})
                .requests();
   CHECK(units(r, "ephemeral-storage") == Gi + 512 * Mi);  // 1610612736
-  CHECK(units(r, "hugepages-2Mi") == 6 * Mi);              // 6291456
+  CHECK(units(r, "hugepages-2Mi") == 6 * Mi);             // 6291456
 }
 
 TEST_CASE("a container with no requests adds nothing", "[pod_requests]") {

@@ -10,10 +10,11 @@ namespace {
 // One container with the given requests; `owner` "DaemonSet" makes it a DaemonSet pod.
 Pod make_pod(const std::string& uid, const std::string& cpu, const std::string& memory, const std::string& phase,
              const std::string& owner = "ReplicaSet") {
-  const std::string text = R"({"metadata":{"uid":")" + uid + R"(","name":"p-)" + uid +
-                           R"(","namespace":"default","ownerReferences":[{"kind":")" + owner +
-                           R"(","name":"o"}]},"spec":{"nodeName":"n1","containers":[{"name":"c","resources":{"requests":{"cpu":")" +
-                           cpu + R"(","memory":")" + memory + R"("}}}]},"status":{"phase":")" + phase + R"("}})";
+  const std::string text =
+      R"({"metadata":{"uid":")" + uid + R"(","name":"p-)" + uid +
+      R"(","namespace":"default","ownerReferences":[{"kind":")" + owner +
+      R"(","name":"o"}]},"spec":{"nodeName":"n1","containers":[{"name":"c","resources":{"requests":{"cpu":")" + cpu +
+      R"(","memory":")" + memory + R"("}}}]},"status":{"phase":")" + phase + R"("}})";
   auto pod = parse_pod(boost::json::parse(text));
   REQUIRE(pod.has_value());
   return *pod;
@@ -32,8 +33,8 @@ TEST_CASE("pod store keeps node totals exact through add, update, phase change a
   store.upsert(make_pod("b", "0.5", "128Mi", "Pending"));
   store.upsert(make_pod("ds", "100m", "50M", "Running", "DaemonSet"));
   auto t = store.totals();
-  CHECK(milli(t.allocated, "cpu") == 850);                          // 250 + 500 + 100
-  CHECK(t.allocated.at("memory").value_ceil() == 251'326'592);      // 64Mi + 128Mi + 50e6
+  CHECK(milli(t.allocated, "cpu") == 850);                      // 250 + 500 + 100
+  CHECK(t.allocated.at("memory").value_ceil() == 251'326'592);  // 64Mi + 128Mi + 50e6
   CHECK(milli(t.daemonset_allocated, "cpu") == 100);
   CHECK(t.daemonset_allocated.at("memory").value_ceil() == 50'000'000);
   CHECK(t.pod_count == 3);

@@ -16,9 +16,7 @@ inline std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-inline std::string kubelet_fixture(const std::string& name) {
-  return read_file(shared_fixtures() / "kubelet" / name);
-}
+inline std::string kubelet_fixture(const std::string& name) { return read_file(shared_fixtures() / "kubelet" / name); }
 
 inline void write_file(const std::filesystem::path& p, const std::string& content) {
   std::filesystem::create_directories(p.parent_path());

@@ -2,11 +2,11 @@
 
 #include "fixture_util.hpp"
 
+#include <unistd.h>
 #include <cstdlib>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace nodepack::numa::test {
 
@@ -105,7 +105,7 @@ Expected read_console(const std::filesystem::path& console) {
   Expected out;
   std::vector<std::size_t> ancestry_ids;  // unique id per object line, parallel to stack
   std::size_t next_id = 0;
-  std::vector<std::size_t> node_anchor;   // anchor object id per node
+  std::vector<std::size_t> node_anchor;                       // anchor object id per node
   std::vector<std::pair<int, std::vector<std::size_t>>> pus;  // os index, ancestor ids
   while (std::getline(in, line)) {
     // Top-level Machine line has no L#... keep it as the root anchor.

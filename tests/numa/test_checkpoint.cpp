@@ -101,7 +101,8 @@ TEST_CASE("cpu_manager_state: data envelope, dataChecksum holds and the legacy f
 }
 
 TEST_CASE("cpu_manager_state: data envelope with the checksum in \"checksum\"") {
-  auto st = parse_cpu_manager_state(R"({"data":"{\"policyName\":\"none\",\"defaultCPUSet\":\"4-6\"}","checksum":657950972})");
+  auto st =
+      parse_cpu_manager_state(R"({"data":"{\"policyName\":\"none\",\"defaultCPUSet\":\"4-6\"}","checksum":657950972})");
   REQUIRE(st.has_value());
   CHECK(st->checksum.status == ChecksumStatus::verified);
   CHECK(st->default_cpu_set.to_string() == "4-6");
@@ -125,12 +126,14 @@ TEST_CASE("cpu_manager_state: checksum 0 is accepted as absent, as the kubelet d
 TEST_CASE("cpu_manager_state: broken files name their reason") {
   const auto good = kubelet_fixture("cpu_manager_state.static.24cpu-ht-pair.v2.json");
   CHECK(reason_of(parse_cpu_manager_state(good.substr(0, good.size() / 2)).error()) == "parse_error");  // truncated
-  CHECK(reason_of(parse_cpu_manager_state("").error()) == "parse_error");                              // half-written: empty
-  CHECK(reason_of(parse_cpu_manager_state(std::string(40, '\0')).error()) == "parse_error");          // zero-filled
+  CHECK(reason_of(parse_cpu_manager_state("").error()) == "parse_error");                     // half-written: empty
+  CHECK(reason_of(parse_cpu_manager_state(std::string(40, '\0')).error()) == "parse_error");  // zero-filled
   CHECK(reason_of(parse_cpu_manager_state("[1,2]").error()) == "unknown_layout");
   CHECK(reason_of(parse_cpu_manager_state(R"({"version":5,"state":{}})").error()) == "unknown_layout");
-  CHECK(reason_of(parse_cpu_manager_state(R"({"policyName":"static","entries":{"a":"1","b":{"c":"2"}}})").error()) == "unknown_layout");
-  CHECK(reason_of(parse_cpu_manager_state(R"({"policyName":"static","defaultCpuSet":"1.3"})").error()) == "invalid_cpuset");
+  CHECK(reason_of(parse_cpu_manager_state(R"({"policyName":"static","entries":{"a":"1","b":{"c":"2"}}})").error()) ==
+        "unknown_layout");
+  CHECK(reason_of(parse_cpu_manager_state(R"({"policyName":"static","defaultCpuSet":"1.3"})").error()) ==
+        "invalid_cpuset");
   CHECK(reason_of(parse_cpu_manager_state(R"({"policyName":"static","defaultCpuSet":7})").error()) == "unknown_layout");
   CHECK(reason_of(parse_cpu_manager_state(R"({"data":"{nope","dataChecksum":1})").error()) == "parse_error");
 }
@@ -184,9 +187,11 @@ TEST_CASE("memory_manager_state: documentation file with the old nodes key parse
 }
 
 TEST_CASE("memory_manager_state: broken files") {
-  CHECK(reason_of(parse_memory_manager_state(R"({"policyName":"static","machineState":{"x":{}}})").error()) == "unknown_layout");
-  CHECK(reason_of(parse_memory_manager_state(R"({"policyName":"static","machineState":{"0":{"memoryMap":{"memory":{"total":-1}}}}})").error()) ==
+  CHECK(reason_of(parse_memory_manager_state(R"({"policyName":"static","machineState":{"x":{}}})").error()) ==
         "unknown_layout");
+  CHECK(reason_of(parse_memory_manager_state(
+                      R"({"policyName":"static","machineState":{"0":{"memoryMap":{"memory":{"total":-1}}}}})")
+                      .error()) == "unknown_layout");
   CHECK(reason_of(parse_memory_manager_state(R"({"policyName":"static",)").error()) == "parse_error");
 }
 
@@ -216,6 +221,6 @@ TEST_CASE("device checkpoint: pre-1.20 layout without topology") {
   CHECK(cp->checksum.status == ChecksumStatus::mismatch);
   CHECK(cp->entries[0].device_ids.at(no_numa_affinity) == std::vector<std::string>{"d1", "d2"});
   CHECK(reason_of(parse_device_checkpoint(R"({"Checksum":1})").error()) == "unknown_layout");
-  CHECK(reason_of(parse_device_checkpoint(R"({"Data":{"PodDeviceEntries":[{"DeviceIDs":{"x":[]}}]},"Checksum":1})").error()) ==
-        "unknown_layout");
+  CHECK(reason_of(parse_device_checkpoint(R"({"Data":{"PodDeviceEntries":[{"DeviceIDs":{"x":[]}}]},"Checksum":1})")
+                      .error()) == "unknown_layout");
 }

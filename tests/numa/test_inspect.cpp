@@ -42,21 +42,26 @@ TEST_CASE("inspect numa on a fixture host root") {
   TempDir tmp;
   const auto root = unpack_hwloc_fixture("16amd64-8n2c", tmp);
   const auto kubelet = tmp.path() / "kubelet";
-  write_file(kubelet / "cpu_manager_state", kubelet_fixture("cpu_manager_state.k8s-unittest.v3name-emptypodentries.json"));
+  write_file(kubelet / "cpu_manager_state",
+             kubelet_fixture("cpu_manager_state.k8s-unittest.v3name-emptypodentries.json"));
 
   SECTION("prometheus") {
     const Run r = inspect({"--host-root", root.string(), "--kubelet-root=" + kubelet.string(), "--node-name", "n1"});
     REQUIRE(r.code == 0);
     CHECK(r.out.find("numainfo_node_count{node=\"n1\"} 8\n") != std::string::npos);
     // pod/container1 holds 4-6, container2 1-3: node01 (2-3) has both its CPUs pinned.
-    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node01\",type=\"allocation\"} 2\n") != std::string::npos);
-    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node03\",type=\"allocation\"} 1\n") != std::string::npos);
-    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node04\",type=\"allocation\"} 0\n") != std::string::npos);
+    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node01\",type=\"allocation\"} 2\n") !=
+          std::string::npos);
+    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node03\",type=\"allocation\"} 1\n") !=
+          std::string::npos);
+    CHECK(r.out.find("numainfo_core_count{node=\"n1\",numanode=\"node04\",type=\"allocation\"} 0\n") !=
+          std::string::npos);
     CHECK(r.out.find("numainfo_checkpoint_valid{file=\"cpu_manager_state\",node=\"n1\"} 1\n") != std::string::npos);
   }
 
   SECTION("json") {
-    const Run r = inspect({"--host-root=" + root.string(), "--kubelet-root", kubelet.string(), "--node-name", "n1", "--format", "json"});
+    const Run r = inspect(
+        {"--host-root=" + root.string(), "--kubelet-root", kubelet.string(), "--node-name", "n1", "--format", "json"});
     REQUIRE(r.code == 0);
     const auto doc = boost::json::parse(r.out);
     const auto& zones = doc.at("zones").as_array();

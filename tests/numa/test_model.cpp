@@ -5,9 +5,9 @@
 #include "fixture_util.hpp"
 #include "hwloc_fixture.hpp"
 
+#include <prometheus/text_serializer.h>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
-#include <prometheus/text_serializer.h>
 
 #include <map>
 #include <sstream>
@@ -124,41 +124,55 @@ TEST_CASE("metrics text for the fixture node") {
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, collector.Collect());
   const auto mem = std::to_string(f.state->snapshot()->topology->nodes[0].memory_bytes);
-  const auto last_read = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(f.clock.now().time_since_epoch()).count());
+  const auto last_read =
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(f.clock.now().time_since_epoch()).count());
   std::vector<std::string> expected = {
-      "# HELP numainfo_checkpoint_errors_total Kubelet checkpoint file reads that failed or did not verify, by reason, counted once per file content.",
+      "# HELP numainfo_checkpoint_errors_total Kubelet checkpoint file reads that failed or did not verify, by reason, "
+      "counted once per file content.",
       "# TYPE numainfo_checkpoint_errors_total counter",
   };
   for (const char* file : {"cpu_manager_state", "memory_manager_state", "kubelet_internal_checkpoint"}) {
-    for (const char* reason : {"checksum_mismatch", "invalid_cpuset", "oversized", "parse_error", "read_error", "unknown_layout"}) {
-      expected.push_back(std::string("numainfo_checkpoint_errors_total{file=\"") + file + "\",node=\"fixture-node\",reason=\"" + reason + "\"} 0");
+    for (const char* reason :
+         {"checksum_mismatch", "invalid_cpuset", "oversized", "parse_error", "read_error", "unknown_layout"}) {
+      expected.push_back(std::string("numainfo_checkpoint_errors_total{file=\"") + file +
+                         "\",node=\"fixture-node\",reason=\"" + reason + "\"} 0");
     }
   }
   const std::vector<std::string> rest = {
-      "# HELP numainfo_checkpoint_last_read_timestamp_seconds When the kubelet checkpoint file was last read, seconds since the Unix epoch.",
+      "# HELP numainfo_checkpoint_last_read_timestamp_seconds When the kubelet checkpoint file was last read, seconds "
+      "since the Unix epoch.",
       "# TYPE numainfo_checkpoint_last_read_timestamp_seconds gauge",
       "numainfo_checkpoint_last_read_timestamp_seconds{file=\"cpu_manager_state\",node=\"fixture-node\"} " + last_read,
-      "numainfo_checkpoint_last_read_timestamp_seconds{file=\"memory_manager_state\",node=\"fixture-node\"} " + last_read,
-      "numainfo_checkpoint_last_read_timestamp_seconds{file=\"kubelet_internal_checkpoint\",node=\"fixture-node\"} " + last_read,
-      "# HELP numainfo_checkpoint_valid Whether the kubelet checkpoint file parsed and its checksum did not contradict it (1) or not (0).",
+      "numainfo_checkpoint_last_read_timestamp_seconds{file=\"memory_manager_state\",node=\"fixture-node\"} " +
+          last_read,
+      "numainfo_checkpoint_last_read_timestamp_seconds{file=\"kubelet_internal_checkpoint\",node=\"fixture-node\"} " +
+          last_read,
+      "# HELP numainfo_checkpoint_valid Whether the kubelet checkpoint file parsed and its checksum did not contradict "
+      "it (1) or not (0).",
       "# TYPE numainfo_checkpoint_valid gauge",
       "numainfo_checkpoint_valid{file=\"cpu_manager_state\",node=\"fixture-node\"} 1",
       "numainfo_checkpoint_valid{file=\"memory_manager_state\",node=\"fixture-node\"} 1",
       "numainfo_checkpoint_valid{file=\"kubelet_internal_checkpoint\",node=\"fixture-node\"} 1",
-      "# HELP numainfo_container_aligned Whether a Guaranteed container's CPUs, memory and devices are all on one NUMA node (1) or not (0).",
+      "# HELP numainfo_container_aligned Whether a Guaranteed container's CPUs, memory and devices are all on one NUMA "
+      "node (1) or not (0).",
       "# TYPE numainfo_container_aligned gauge",
-      "numainfo_container_aligned{container=\"cgroup1-0\",namespace=\"default\",node=\"fixture-node\",pod=\"pinned\"} 1",
-      "numainfo_container_aligned{container=\"container1\",namespace=\"kube-system\",node=\"fixture-node\",pod=\"mem\"} 1",
+      "numainfo_container_aligned{container=\"cgroup1-0\",namespace=\"default\",node=\"fixture-node\",pod=\"pinned\"} "
+      "1",
+      "numainfo_container_aligned{container=\"container1\",namespace=\"kube-system\",node=\"fixture-node\",pod=\"mem\"}"
+      " 1",
       "# HELP numainfo_core_count CPU cores per NUMA node, count.",
       "# TYPE numainfo_core_count gauge",
       "numainfo_core_count{node=\"fixture-node\",numanode=\"node00\",type=\"allocatable\"} 14",
       "numainfo_core_count{node=\"fixture-node\",numanode=\"node00\",type=\"allocation\"} 2",
       "numainfo_core_count{node=\"fixture-node\",numanode=\"node00\",type=\"capacity\"} 16",
-      "# HELP numainfo_device_count Devices per NUMA node and resource by type (allocation; registered with numanode=\"any\"; numanode=\"none\" when the device has no NUMA affinity), count.",
+      "# HELP numainfo_device_count Devices per NUMA node and resource by type (allocation; registered with "
+      "numanode=\"any\"; numanode=\"none\" when the device has no NUMA affinity), count.",
       "# TYPE numainfo_device_count gauge",
-      "numainfo_device_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type=\"allocation\"} 1",
+      "numainfo_device_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type=\"allocation\"} "
+      "1",
       "numainfo_device_count{node=\"fixture-node\",numanode=\"any\",resource=\"nvidia.com/gpu\",type=\"registered\"} 1",
-      "# HELP numainfo_hugepages_bytes Hugepages per NUMA node and page size by type (capacity, allocatable, allocation, free), bytes.",
+      "# HELP numainfo_hugepages_bytes Hugepages per NUMA node and page size by type (capacity, allocatable, "
+      "allocation, free), bytes.",
       "# TYPE numainfo_hugepages_bytes gauge",
       "# HELP numainfo_memory_bytes Memory per NUMA node by type (capacity, allocatable, allocation), bytes.",
       "# TYPE numainfo_memory_bytes gauge",
@@ -168,15 +182,18 @@ TEST_CASE("metrics text for the fixture node") {
       "# HELP numainfo_node_count NUMA nodes per node, count.",
       "# TYPE numainfo_node_count gauge",
       "numainfo_node_count{node=\"fixture-node\"} 1",
-      "# HELP numainfo_orphaned_containers Containers in the kubelet's checkpoints whose pod is not bound to this node, count.",
+      "# HELP numainfo_orphaned_containers Containers in the kubelet's checkpoints whose pod is not bound to this "
+      "node, count.",
       "# TYPE numainfo_orphaned_containers gauge",
       "numainfo_orphaned_containers{node=\"fixture-node\"} 1",
-      "# HELP numainfo_shared_pool_core_count Logical CPUs per NUMA node in the shared pool (capacity minus exclusively assigned), count.",
+      "# HELP numainfo_shared_pool_core_count Logical CPUs per NUMA node in the shared pool (capacity minus "
+      "exclusively assigned), count.",
       "# TYPE numainfo_shared_pool_core_count gauge",
       "numainfo_shared_pool_core_count{node=\"fixture-node\",numanode=\"node00\"} 14",
       "# HELP numainfo_version Version information",
       "# TYPE numainfo_version gauge",
-      "numainfo_version{branch=\"main\",compiler=\"gcc-12\",kubeversion=\"v1.30.0\",revision=\"abc123\",version=\"1\"} 1",
+      "numainfo_version{branch=\"main\",compiler=\"gcc-12\",kubeversion=\"v1.30.0\",revision=\"abc123\",version=\"1\"} "
+      "1",
   };
   expected.insert(expected.end(), rest.begin(), rest.end());
   CHECK(lines_of(out.str()) == expected);
@@ -247,8 +264,8 @@ TEST_CASE("a bad replacement shows in the snapshot and the model keeps the last 
   prometheus::TextSerializer().Serialize(out, NumaCollector(*f.state, {}).Collect());
   const auto lines = lines_of(out.str());
   CHECK(std::find(lines.begin(), lines.end(),
-                  "numainfo_checkpoint_errors_total{file=\"cpu_manager_state\",node=\"fixture-node\",reason=\"parse_error\"} 1") !=
-        lines.end());
-  CHECK(std::find(lines.begin(), lines.end(), "numainfo_checkpoint_valid{file=\"cpu_manager_state\",node=\"fixture-node\"} 0") !=
-        lines.end());
+                  "numainfo_checkpoint_errors_total{file=\"cpu_manager_state\",node=\"fixture-node\",reason=\"parse_"
+                  "error\"} 1") != lines.end());
+  CHECK(std::find(lines.begin(), lines.end(),
+                  "numainfo_checkpoint_valid{file=\"cpu_manager_state\",node=\"fixture-node\"} 0") != lines.end());
 }

@@ -47,8 +47,9 @@ TEST_CASE("hwloc fixtures with .console expectations") {
     std::size_t nodes;
     std::size_t cpus;
   };
-  for (const Case c : {Case{"16amd64-8n2c", 8, 16}, Case{"16em64t-4s2c2t", 1, 16}, Case{"20em64t-hybrid-1p6c2t+2ca4co1t", 1, 20},
-                       Case{"48amd64-4pa2n6c-sparse", 8, 48}, Case{"offline-cpu0-node0", 1, 17}}) {
+  for (const Case c :
+       {Case{"16amd64-8n2c", 8, 16}, Case{"16em64t-4s2c2t", 1, 16}, Case{"20em64t-hybrid-1p6c2t+2ca4co1t", 1, 20},
+        Case{"48amd64-4pa2n6c-sparse", 8, 48}, Case{"offline-cpu0-node0", 1, 17}}) {
     SECTION(c.name) {
       TempDir tmp;
       const auto root = unpack_hwloc_fixture(c.name, tmp);

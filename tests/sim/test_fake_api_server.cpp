@@ -36,14 +36,13 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 
 json::object pod(const std::string& ns, const std::string& name, const std::string& node = "n1",
                  const std::string& app = "web", const std::string& phase = "Running") {
-  return json::object{{"metadata", json::object{{"name", name}, {"namespace", ns}, {"labels", json::object{{"app", app}}}}},
-                      {"spec", json::object{{"nodeName", node}}},
-                      {"status", json::object{{"phase", phase}}}};
+  return json::object{
+      {"metadata", json::object{{"name", name}, {"namespace", ns}, {"labels", json::object{{"app", app}}}}},
+      {"spec", json::object{{"nodeName", node}}},
+      {"status", json::object{{"phase", phase}}}};
 }
 
-std::string name_of(const json::value& object) {
-  return std::string(object.at("metadata").at("name").as_string());
-}
+std::string name_of(const json::value& object) { return std::string(object.at("metadata").at("name").as_string()); }
 
 std::vector<std::string> names(const json::value& list) {
   std::vector<std::string> out;

@@ -16,7 +16,8 @@ TEST_CASE("form bodies are URL-decoded, the first of repeated names wins") {
 }
 
 TEST_CASE("url_encode keeps path characters and escapes the rest") {
-  CHECK(web::url_encode("/web/stats/cpu/usage_rate?range=6h&x=a b") == "/web/stats/cpu/usage_rate%3Frange%3D6h%26x%3Da%20b");
+  CHECK(web::url_encode("/web/stats/cpu/usage_rate?range=6h&x=a b") ==
+        "/web/stats/cpu/usage_rate%3Frange%3D6h%26x%3Da%20b");
   CHECK(web::url_decode(web::url_encode("?&=#\"<>")) == "?&=#\"<>");
 }
 

@@ -37,19 +37,20 @@ struct FakeAuth {
         return web::LoginRefusal{"Wrong user or password.", std::chrono::seconds{0}};
       }
       const std::string token = "tok-" + std::string(user);
-      sessions[token] = web::Viewer{std::string(user), user == "bob" ? std::vector<std::string>{"team-b", "team-c"}
-                                                                         : std::vector<std::string>{}};
+      sessions[token] = web::Viewer{
+          std::string(user), user == "bob" ? std::vector<std::string>{"team-b", "team-c"} : std::vector<std::string>{}};
       return token;
     };
     d.logout = [this](std::string_view token) {
       logged_out.emplace_back(token);
       sessions.erase(std::string(token));
     };
-    d.authenticate = [this](const http::Request& r, const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
+    d.authenticate = [this](const http::Request& r,
+                            const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
       if (r[bhttp::field::cookie].find("tok-mallory") != std::string_view::npos) {
-        auto response = http::make_response(r, bhttp::status::too_many_requests,
-                                            R"({"error":"rate_limited","reason":"too many failed logins; retry in 30s"})",
-                                            "application/json");
+        auto response = http::make_response(
+            r, bhttp::status::too_many_requests,
+            R"({"error":"rate_limited","reason":"too many failed logins; retry in 30s"})", "application/json");
         response.set(bhttp::field::retry_after, "30");
         return response;
       }
@@ -58,8 +59,8 @@ struct FakeAuth {
           return principal;
         }
       }
-      return http::make_response(r, bhttp::status::unauthorized, R"({"error":"unauthorized","reason":"no credentials"})",
-                                 "application/json");
+      return http::make_response(r, bhttp::status::unauthorized,
+                                 R"({"error":"unauthorized","reason":"no credentials"})", "application/json");
     };
     return d;
   }
@@ -71,10 +72,7 @@ http::Response call(const http::Router& router, http::Request request) {
   net::io_context io;
   std::optional<http::Reply> out;
   net::co_spawn(
-      io,
-      [&]() -> net::awaitable<void> {
-        out = co_await router.route_async(request, http::RequestInfo{});
-      },
+      io, [&]() -> net::awaitable<void> { out = co_await router.route_async(request, http::RequestInfo{}); },
       net::detached);
   io.run();
   REQUIRE(out.has_value());
@@ -113,7 +111,9 @@ void check_page_headers(const http::Response& r) {
   CHECK_FALSE(contains(r.body(), "<script>"));
   CHECK_FALSE(contains(r.body(), "<style"));
   CHECK_FALSE(contains(r.body(), "style=\""));
-  CHECK_FALSE(contains(r.body(), " on"  "click="));
+  CHECK_FALSE(contains(r.body(),
+                       " on"
+                       "click="));
 }
 
 }  // namespace
@@ -148,7 +148,8 @@ TEST_CASE("a right password sets the session cookie and redirects") {
   SECTION("back to where the login started") {
     auto next = call(router, post_form("/web/login", "user=alice&password=secret&next=%2Fweb%2Fstats%2Fgpu%2Fusage"));
     CHECK(header(next, bhttp::field::location) == "/web/stats/gpu/usage");
-    auto evil = call(router, post_form("/web/login", "user=alice&password=secret&next=https%3A%2F%2Fevil.example%2Fweb"));
+    auto evil =
+        call(router, post_form("/web/login", "user=alice&password=secret&next=https%3A%2F%2Fevil.example%2Fweb"));
     CHECK(header(evil, bhttp::field::location) == "/web");
   }
   SECTION("Secure when served over TLS") {
@@ -190,7 +191,8 @@ TEST_CASE("a rate-limited login answers 429 with Retry-After on the form") {
   CHECK(header(r, bhttp::field::retry_after) == "30");
   check_page_headers(r);
   CHECK(r.count(bhttp::field::set_cookie) == 0);
-  CHECK(contains(r.body(), R"(<p class="error" id="error" role="alert">too many failed attempts; try again in 30 s</p>)"));
+  CHECK(contains(r.body(),
+                 R"(<p class="error" id="error" role="alert">too many failed attempts; try again in 30 s</p>)"));
   CHECK(contains(r.body(), R"(value="mallory")"));
 }
 
@@ -242,7 +244,8 @@ TEST_CASE("pages that need a login redirect to the login form, coming back after
            {"/web", "/web/login?next=/web"},
            {"/web/", "/web/login?next=/web/"},
            {"/web/accounting", "/web/login?next=/web/accounting"},
-           {"/web/stats/cpu/usage_rate/team-a?range=6h", "/web/login?next=/web/stats/cpu/usage_rate/team-a%3Frange%3D6h"},
+           {"/web/stats/cpu/usage_rate/team-a?range=6h",
+            "/web/login?next=/web/stats/cpu/usage_rate/team-a%3Frange%3D6h"},
            {"/web/nope", "/web/login?next=/web/nope"}}) {
     INFO(target);
     auto r = call(router, get(target, "nodepack_session=forged"));
@@ -295,8 +298,8 @@ TEST_CASE("the chart page frames the metric and the namespace") {
   for (const char* script : {"common.js", "chart.js", "stats.js"}) {
     const auto* asset = web::find_asset(script);
     REQUIRE(asset != nullptr);
-    const std::string tag = "<script src=\"/web/static/" + std::string(script) + "?v=" +
-                            std::string(asset->etag.substr(1, asset->etag.size() - 2)) + "\" defer></script>";
+    const std::string tag = "<script src=\"/web/static/" + std::string(script) +
+                            "?v=" + std::string(asset->etag.substr(1, asset->etag.size() - 2)) + "\" defer></script>";
     CHECK(contains(body, tag));
   }
 
