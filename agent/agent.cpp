@@ -13,6 +13,7 @@
 #include "common/logging.hpp"
 #include "common/rfc3339.hpp"
 #include "common/stop_signals.hpp"
+#include "http/server.hpp"
 #include "kube/resource_list.hpp"
 
 #include <spdlog/spdlog.h>
@@ -43,28 +44,7 @@ boost::json::value optional_time(const std::optional<std::chrono::system_clock::
   return t ? boost::json::value(format_rfc3339(*t)) : boost::json::value(nullptr);
 }
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+using http::html_escape;
 
 }  // namespace
 

@@ -2,32 +2,12 @@
 
 #include "agent/process_collector.hpp"
 #include "common/duration.hpp"
+#include "http/server.hpp"
 
 namespace nodepack::aggregator {
 namespace {
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+using http::html_escape;
 
 constexpr const char* style = R"css(
 :root { --ds:#8e6bbf; --used:#3b82c4; --free:#e4e9ef; --fresh:#2f9e55; --stale:#d9a21b; --missing:#9aa3ad; --invalid:#d6453d; }

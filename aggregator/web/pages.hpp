@@ -11,7 +11,7 @@
 
 namespace nodepack::web {
 
-std::string html_escape(std::string_view s);
+using http::html_escape;
 
 // What every page behind the login shows: who is logged in, the sidebar, where it is.
 struct PageFrame {
