@@ -20,15 +20,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace nodepack::numa;
 
+// The repository's tests/fixtures, compiled in; NODEPACK_FIXTURES overrides it for a moved tree.
 fs::path fixtures() {
-  if (const char* env = std::getenv("NODEPACK_SHARED_FIXTURES"); env != nullptr) {
+  if (const char* env = std::getenv("NODEPACK_FIXTURES"); env != nullptr) {
     return env;
   }
-#ifdef NODEPACK_SHARED_FIXTURES
-  return NODEPACK_SHARED_FIXTURES;
-#else
-  return "../shared/fixtures";
-#endif
+  return NODEPACK_FIXTURES;
 }
 
 std::string slurp(const fs::path& p) {

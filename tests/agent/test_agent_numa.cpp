@@ -64,7 +64,7 @@ TEST_CASE("agent exports NUMA capacity and kubelet allocation for a multi-NUMA h
   const auto root = numa::test::unpack_hwloc_fixture("16amd64-8n2c", host);
   nodepack::testing::TempDir kubelet;
   std::filesystem::copy_file(
-      std::filesystem::path(NODEPACK_SHARED_FIXTURES) / "kubelet" / "cpu_manager_state.static.24cpu-ht-pair.v2.json",
+      std::filesystem::path(NODEPACK_FIXTURES) / "kubelet" / "cpu_manager_state.static.24cpu-ht-pair.v2.json",
       kubelet.path() / "cpu_manager_state");
 
   sim::FakeApiServer api;

@@ -7,7 +7,7 @@
 
 namespace nodepack::numa::test {
 
-inline std::filesystem::path shared_fixtures() { return NODEPACK_SHARED_FIXTURES; }
+inline std::filesystem::path fixtures() { return NODEPACK_FIXTURES; }
 
 inline std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -16,7 +16,7 @@ inline std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-inline std::string kubelet_fixture(const std::string& name) { return read_file(shared_fixtures() / "kubelet" / name); }
+inline std::string kubelet_fixture(const std::string& name) { return read_file(fixtures() / "kubelet" / name); }
 
 inline void write_file(const std::filesystem::path& p, const std::string& content) {
   std::filesystem::create_directories(p.parent_path());

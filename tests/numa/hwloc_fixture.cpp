@@ -25,7 +25,7 @@ TempDir::~TempDir() {
 }
 
 std::filesystem::path unpack_hwloc_fixture(const std::string& name, const TempDir& into) {
-  const auto tarball = shared_fixtures() / "hwloc" / (name + ".tar.bz2");
+  const auto tarball = fixtures() / "hwloc" / (name + ".tar.bz2");
   const std::string cmd = "tar -xjf '" + tarball.string() + "' -C '" + into.path().string() + "'";
   if (std::system(cmd.c_str()) != 0) {
     throw std::runtime_error("cannot unpack " + tarball.string());

@@ -54,7 +54,7 @@ TEST_CASE("hwloc fixtures with .console expectations") {
       TempDir tmp;
       const auto root = unpack_hwloc_fixture(c.name, tmp);
       const Topology topo = load_fixture(root);
-      const Expected expected = read_console(shared_fixtures() / "hwloc" / (std::string(c.name) + ".console"));
+      const Expected expected = read_console(fixtures() / "hwloc" / (std::string(c.name) + ".console"));
       REQUIRE(expected.nodes.size() == c.nodes);
       CHECK(topo.nodes.size() == c.nodes);
       CHECK(topo.online_cpus.size() == c.cpus);
@@ -130,7 +130,7 @@ TEST_CASE("offline-cpu0-node0: offline CPUs are not capacity, and are reported")
 TEST_CASE("32amd64-4s2n4c-cgroup2: capacity is the machine's, not the cgroup's") {
   TempDir tmp;
   const Topology topo = load_fixture(unpack_hwloc_fixture("32amd64-4s2n4c-cgroup2", tmp));
-  const Expected expected = read_xml(shared_fixtures() / "hwloc" / "32amd64-4s2n4c-cgroup2.xml");
+  const Expected expected = read_xml(fixtures() / "hwloc" / "32amd64-4s2n4c-cgroup2.xml");
   // hwloc's expected output was made without disallowed resources: 6 of the 8 nodes.
   REQUIRE(expected.complete_node_count == 8u);
   CHECK(expected.nodes.size() == 6);
@@ -146,7 +146,7 @@ TEST_CASE("32amd64-4s2n4c-cgroup2: capacity is the machine's, not the cgroup's")
 TEST_CASE("2i386-2t-hugepagesizecount: no NUMA in sysfs, one node with the global hugepage pools") {
   TempDir tmp;
   const Topology topo = load_fixture(unpack_hwloc_fixture("2i386-2t-hugepagesizecount", tmp));
-  const Expected expected = read_xml(shared_fixtures() / "hwloc" / "2i386-2t-hugepagesizecount.xml");
+  const Expected expected = read_xml(fixtures() / "hwloc" / "2i386-2t-hugepagesizecount.xml");
   REQUIRE(expected.nodes.size() == 1);
   CHECK(topo.nodes.size() == 1);
   compare(topo, expected);
