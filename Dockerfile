@@ -22,16 +22,16 @@ ARG BUILD_JOBS=2
 ARG REVISION=unknown
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DNODEPACK_TESTS=OFF -DNODEPACK_GIT_REVISION="${REVISION}" \
  && ninja -C build -j "${BUILD_JOBS}" nodepack \
- && strip --strip-unneeded build/agent/nodepack \
- && build/agent/nodepack version
+ && strip --strip-unneeded build/cmd/nodepack \
+ && build/cmd/nodepack version
 
 FROM build AS rootfs
 # The runtime tree: the binary, every shared object ldd resolves for it (the loader included),
 # CA certificates for kubeconfigs that use public CAs, and passwd/group naming the non-root user.
 RUN set -eu; \
     mkdir -p /rootfs/usr/local/bin /rootfs/etc/ssl/certs /rootfs/tmp; \
-    cp build/agent/nodepack /rootfs/usr/local/bin/nodepack; \
-    for lib in $(ldd build/agent/nodepack | grep -o '/[^ ]*'); do \
+    cp build/cmd/nodepack /rootfs/usr/local/bin/nodepack; \
+    for lib in $(ldd build/cmd/nodepack | grep -o '/[^ ]*'); do \
       cp -L --parents "$lib" /rootfs/; \
     done; \
     cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/; \

@@ -2,19 +2,22 @@
 
 #include "agent/accounting/accounting_source.hpp"
 #include "agent/binpacking_collector.hpp"
-#if NODEPACK_HAVE_BPF
-#include "agent/bpf_source.hpp"
-#endif
+#include "agent/coalescer.hpp"
+#include "agent/kernel_source.hpp"
 #include "agent/node_report.hpp"
 #include "agent/numa_source.hpp"
-#include "agent/process_collector.hpp"
-#include "agent/watch_collector.hpp"
+#include "agent/store_pod_lookup.hpp"
+#include "cgroup/resolver.hpp"
 #include "common/duration.hpp"
 #include "common/logging.hpp"
-#include "common/rfc3339.hpp"
 #include "common/stop_signals.hpp"
+#include "common/strings.hpp"
 #include "http/server.hpp"
 #include "kube/resource_list.hpp"
+#include "kube/sync_status.hpp"
+#include "kube/watch_collector.hpp"
+#include "metrics/build_info.hpp"
+#include "metrics/process_collector.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -40,11 +43,26 @@ Reply json_reply(const Request& request, const boost::json::value& body) {
       {}};
 }
 
-boost::json::value optional_time(const std::optional<std::chrono::system_clock::time_point>& t) {
-  return t ? boost::json::value(format_rfc3339(*t)) : boost::json::value(nullptr);
-}
-
 using http::html_escape;
+
+// Tells the coalescer about every pod event; the sources hear of them once a second at most.
+class PodEvents final : public PodListener {
+ public:
+  explicit PodEvents(Coalescer& coalescer) : coalescer_(coalescer) {}
+  void pod_upserted(const kube::Pod&) override { coalescer_.notify(); }
+  void pod_removed(const std::string&) override { coalescer_.notify(); }
+  void pods_replaced(const std::vector<kube::Pod>&) override { coalescer_.notify(); }
+
+ private:
+  Coalescer& coalescer_;
+};
+
+// Debug pages that exist whether or not their source is enabled.
+constexpr std::pair<std::string_view, std::string_view> debug_pages[] = {
+    {"numa", "NUMA collection is disabled\n"},
+    {"accounting", "accounting is disabled\n"},
+    {"kernel", "per-pod kernel metrics are disabled\n"},
+};
 
 }  // namespace
 
@@ -74,6 +92,55 @@ bool Agent::ready(std::string* reason) const {
   return true;
 }
 
+Result<void> Agent::make_sources() {
+  std::string no_cgroups;
+  if (options_.collect_bpf || options_.collect_accounting) {
+    // One resolver, shared: kernel metrics and accounting ask the same question of the same tree.
+    auto resolver = cgroup::CgroupResolver::create(options_.paths, *pod_lookup_);
+    if (resolver) {
+      cgroups_ = std::move(*resolver);
+    } else {
+      no_cgroups = resolver.error().message;
+    }
+  }
+  if (options_.collect_numa) {
+    auto reserved = numa::CpuSet::parse(options_.reserved_cpus);
+    if (!reserved) {
+      return fail("--reserved-cpus: " + reserved.error().message);
+    }
+    auto numa =
+        std::make_unique<NumaSource>(options_.node_name, *pod_lookup_, options_.paths, std::move(*reserved), clock_);
+    numa_ = numa.get();
+    sources_.push_back(std::move(numa));
+  }
+  if (options_.collect_accounting) {
+    accounting::AccountingOptions a;
+    a.paths = options_.paths;
+    a.node = options_.node_name;
+    a.state_file = options_.accounting_state_file;
+    a.sample_interval = options_.accounting_sample_interval;
+    a.retention = options_.accounting_retention;
+    a.gpu_resources = options_.accounting_gpu_resources;
+    a.nvml_library = options_.accounting_nvml_library;
+    auto source =
+        std::make_unique<accounting::AccountingSource>(*state_, std::move(a), cgroups_.get(), no_cgroups, clock_);
+    accounting_ = source.get();
+    sources_.push_back(std::move(source));
+  }
+  if (options_.collect_bpf) {
+    kpod::RegistryOptions k;
+    k.collectors.paths = options_.paths;
+    k.collectors.node = options_.node_name;
+    k.collectors.tracked_syscalls = options_.tracked_syscalls;
+    k.collectors.clock = &clock_;
+    k.profile = options_.profile;
+    k.enable.insert(options_.collector_overrides.begin(), options_.collector_overrides.end());
+    sources_.push_back(
+        std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups, KernelBackend::create()));
+  }
+  return {};
+}
+
 Result<void> Agent::start() {
   auto client = kube::ApiClient::create(cluster_, clock_);
   if (!client) {
@@ -81,6 +148,7 @@ Result<void> Agent::start() {
   }
   client_ = std::move(*client);
   state_ = std::make_unique<NodeState>(options_.node_name, options_.resize_semantics);
+  pod_lookup_ = std::make_unique<StorePodLookup>(*state_);
 
   auto reflector_options = [&](std::string resource, std::string path, std::string field_selector) {
     kube::ReflectorOptions o;
@@ -104,59 +172,30 @@ Result<void> Agent::start() {
   binpacking_ = std::make_shared<BinpackingCollector>(
       *state_, options_.resources, !options_.disable_node_metrics, [this] { return watch_status(); }, clock_, started_);
   registry_.add(binpacking_);
-  registry_.add(std::make_shared<WatchCollector>(
+  registry_.add(std::make_shared<kube::WatchCollector>(
       std::vector<const kube::Reflector*>{node_reflector_.get(), pod_reflector_.get()}, *client_));
-  if (options_.collect_numa) {
-    auto reserved = numa::CpuSet::parse(options_.reserved_cpus);
-    if (!reserved) {
-      return fail("--reserved-cpus: " + reserved.error().message);
-    }
-    HostPaths paths = HostPaths::under(options_.host_root);
-    paths.kubelet_root = options_.kubelet_root;
-    numa_ = std::make_unique<NumaSource>(*state_, paths, std::move(*reserved), clock_);
-    numa_->start();
-    registry_.add(numa_->collector());
+
+  if (auto made = make_sources(); !made) {
+    return made.error();
   }
-  if (options_.collect_accounting) {
-    accounting::AccountingOptions a;
-    a.paths = HostPaths::under(options_.host_root);
-    a.paths.kubelet_root = options_.kubelet_root;
-    a.node = options_.node_name;
-    a.state_file = options_.accounting_state_file;
-    a.sample_interval = options_.accounting_sample_interval;
-    a.retention = options_.accounting_retention;
-    a.gpu_resources = options_.accounting_gpu_resources;
-    a.nvml_library = options_.accounting_nvml_library;
-    accounting_ = std::make_unique<accounting::AccountingSource>(*state_, std::move(a), clock_);
-    accounting_->start();
-    // Before the reflectors start: the first pod list is where stored counters resume.
-    state_->set_pod_listener(accounting_.get());
-    registry_.add(accounting_->collector());
+  for (auto& source : sources_) {
+    source->start();
+    registry_.add(source->collector());
   }
-#if !NODEPACK_HAVE_BPF
-  if (options_.collect_bpf) {
-    spdlog::warn("this nodepack was built without BPF support: no kpod_* metrics");
-  }
-#else
-  if (options_.collect_bpf) {
-    bpf::RegistryOptions bpf_options;
-    bpf_options.paths = HostPaths::under(options_.host_root);
-    bpf_options.paths.kubelet_root = options_.kubelet_root;
-    bpf_options.node = options_.node_name;
-    bpf_options.profile = *bpf::parse_profile(options_.profile);  // validated with the flags
-    for (const auto& [name, on] : options_.collector_overrides) {
-      bpf_options.enable[name] = on;
-    }
-    bpf_options.tracked_syscalls = options_.tracked_syscalls;
-    bpf_options.clock = &clock_;
-    bpf_ = std::make_unique<BpfSource>(*state_, std::move(bpf_options));
-    bpf_->start();
-    // The registry is owned here and outlives every scrape; wrap it without taking ownership.
-    registry_.add(std::shared_ptr<prometheus::Collectable>(std::shared_ptr<void>(), &bpf_->registry()));
-  }
-#endif
   registry_.add(std::make_shared<metrics::BuildInfoCollector>());
   registry_.add(std::make_shared<metrics::ProcessCollector>());
+
+  // Before the reflectors start: accounting resumes stored counters at the first pod list.
+  if (accounting_ != nullptr) {
+    state_->subscribe(accounting_);
+  }
+  pods_changed_ = std::make_unique<Coalescer>(io_.get_executor(), clock_, std::chrono::seconds(1), [this] {
+    for (auto& source : sources_) {
+      source->pods_changed();
+    }
+  });
+  pod_events_ = std::make_unique<PodEvents>(*pods_changed_);
+  state_->subscribe(pod_events_.get());
 
   server_ = std::make_unique<http::Server>(io_, make_router());
   if (auto listening = server_->listen(options_.metrics_addr); !listening) {
@@ -165,17 +204,9 @@ Result<void> Agent::start() {
 
   boost::asio::co_spawn(io_, node_reflector_->run(), boost::asio::detached);
   boost::asio::co_spawn(io_, pod_reflector_->run(), boost::asio::detached);
-  if (numa_) {
-    boost::asio::co_spawn(io_, numa_->run(), boost::asio::detached);
+  for (auto& source : sources_) {
+    boost::asio::co_spawn(io_, source->run(), boost::asio::detached);
   }
-  if (accounting_) {
-    boost::asio::co_spawn(io_, accounting_->run(), boost::asio::detached);
-  }
-#if NODEPACK_HAVE_BPF
-  if (bpf_) {
-    boost::asio::co_spawn(io_, follow_pod_changes(), boost::asio::detached);
-  }
-#endif
   // Periodic recount: rebuilds the totals from the stored pods and checks them against the
   // incrementally kept ones. No API calls; a mismatch would be a bug, so it is logged loudly.
   boost::asio::co_spawn(
@@ -198,24 +229,6 @@ Result<void> Agent::start() {
   return {};
 }
 
-// Pod events reach the BPF side as a rescan of the cgroup tree, at most once a second: a burst of
-// events (a relist, a rollout) costs one directory walk, not one per event.
-#if NODEPACK_HAVE_BPF
-boost::asio::awaitable<void> Agent::follow_pod_changes() {
-  boost::asio::steady_timer timer(io_);
-  std::uint64_t seen = state_->pods().totals().generation;
-  for (;;) {
-    timer.expires_after(std::chrono::seconds(1));
-    co_await timer.async_wait(boost::asio::use_awaitable);
-    const auto generation = state_->pods().totals().generation;
-    if (generation != seen) {
-      seen = generation;
-      bpf_->rescan();
-    }
-  }
-}
-#endif
-
 void Agent::stop() {
   if (server_) {
     server_->stop();
@@ -224,8 +237,8 @@ void Agent::stop() {
   if (thread_.joinable()) {
     thread_.join();
   }
-  if (accounting_) {
-    accounting_->stop();  // after the io thread: no pod event can race the last write
+  for (auto& source : sources_) {
+    source->stop();  // after the io thread: no pod event can race the last write
   }
 }
 
@@ -256,57 +269,25 @@ http::Router Agent::make_router() {
         r, build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array()));
   });
   router.add("/debug/pods", [this](const Request& r) { return debug_pods(r); });
-  router.add("/debug/accounting", [this](const Request& r) {
-    if (!accounting_) {
-      return Reply{http::make_response(r, beast::http::status::not_found, "accounting is disabled\n"), {}};
+  for (const auto& [name, disabled] : debug_pages) {
+    Source* source = nullptr;
+    for (auto& s : sources_) {
+      source = s->name() == name ? s.get() : source;
     }
-    return json_reply(r, accounting::accounts_json(accounting_->integrator().snapshot(clock_.now())));
-  });
-  router.add("/debug/numa", [this](const Request& r) {
-    if (!numa_) {
-      return Reply{http::make_response(r, beast::http::status::not_found, "NUMA collection is disabled\n"), {}};
-    }
-    return json_reply(r, numa_->debug_json());
-  });
+    router.add("/debug/" + std::string(name), [source, disabled = disabled](const Request& r) {
+      if (source == nullptr) {
+        return Reply{http::make_response(r, beast::http::status::not_found, std::string(disabled)), {}};
+      }
+      return json_reply(r, source->debug_json());
+    });
+  }
   return router;
 }
 
 http::Reply Agent::sync_page(const Request& request) const {
-  boost::json::object out;
-  const auto statuses = watch_status();
-  const double age = binpacking_->cache_age_seconds();
-  std::optional<std::chrono::system_clock::time_point> oldest;
-  boost::json::array watches;
-  for (const auto& s : statuses) {
-    if (s.last_activity && (!oldest || *s.last_activity < *oldest)) {
-      oldest = s.last_activity;
-    }
-    boost::json::object w;
-    w["resource"] = s.resource;
-    w["state"] = s.state;
-    w["synced"] = s.synced;
-    w["resource_version"] = s.resource_version;
-    w["last_list"] = optional_time(s.last_sync);
-    w["last_activity"] = optional_time(s.last_activity);
-    w["failing_since"] = optional_time(s.failing_since);
-    w["last_error"] = s.last_error;
-    w["lists"] = s.lists;
-    w["relists_expired"] = s.relists_expired;
-    w["watches"] = s.watches;
-    w["events"] = s.events;
-    w["bookmarks"] = s.bookmarks;
-    w["errors"] = s.errors;
-    w["decode_errors"] = s.decode_errors;
-    watches.push_back(std::move(w));
-  }
-  out["last_sync"] = optional_time(oldest);
-  out["sync_age_seconds"] = age;
-  out["resync_period"] = format_go_duration(options_.resync_period);
-  out["node_synced"] = statuses[0].synced;
-  out["pod_synced"] = statuses[1].synced;
+  auto out = kube::sync_json(watch_status(), binpacking_->cache_age_seconds(), options_.resync_period);
   out["ready"] = ready();
   out["node"] = options_.node_name;
-  out["watches"] = std::move(watches);
   return json_reply(request, out);
 }
 
@@ -345,10 +326,7 @@ http::Reply Agent::debug_pods(const Request& request) const {
 }
 
 http::Reply Agent::index_page(const Request& request) const {
-  std::string resources;
-  for (const auto& r : options_.resources) {
-    resources += (resources.empty() ? "" : ",") + r;
-  }
+  const std::string resources = join(options_.resources, ",");
   std::string body = "<!doctype html><html><head><meta charset=\"utf-8\"><title>nodepack agent</title></head><body>";
   body += "<h1>nodepack agent</h1><p>Version " + html_escape(metrics::nodepack_version()) + " (" +
           html_escape(metrics::nodepack_revision()) + ")</p>";
@@ -368,7 +346,7 @@ http::Reply Agent::index_page(const Request& request) const {
   body += "</table><h2>Endpoints</h2><ul>";
   for (const auto& path : {options_.metrics_path, std::string("/healthz"), std::string("/readyz"), std::string("/sync"),
                            std::string("/report"), std::string("/debug/pods"), std::string("/debug/numa"),
-                           std::string("/debug/accounting")}) {
+                           std::string("/debug/accounting"), std::string("/debug/kernel")}) {
     body += "<li><a href=\"" + html_escape(path) + "\">" + html_escape(path) + "</a></li>";
   }
   body += "</ul></body></html>\n";

@@ -1,10 +1,10 @@
 #pragma once
 
-// `nodepack agent`: two reflectors (this node, the pods bound to it) feeding the node state, and
-// an HTTP server with /metrics, probes, /sync, /report and debug pages, on one io_context thread.
+// `nodepack agent`: two reflectors (this node, the pods bound to it) feeding the node state, the
+// sources that read the node itself (NUMA, usage accounting, per-pod kernel metrics), and an HTTP
+// server with /metrics, probes, /sync, /report and debug pages, on one io_context thread.
 
 #include "agent/agent_options.hpp"
-#include "agent/metrics_registry.hpp"
 #include "agent/node_state.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -12,11 +12,17 @@
 #include "kube/api_client.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/reflector.hpp"
+#include "metrics/registry.hpp"
 
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
 #include <thread>
+#include <vector>
+
+namespace nodepack::cgroup {
+class CgroupResolver;
+}
 
 namespace nodepack::agent {
 
@@ -24,10 +30,12 @@ namespace accounting {
 class AccountingSource;
 }
 class BinpackingCollector;
+class Coalescer;
 class NumaSource;
-class BpfSource;
+class Source;
+class StorePodLookup;
 
-// Test hooks: faster back-off and watch timeouts than production needs.
+// Back-off and watch timeouts; tests shorten them.
 struct AgentTuning {
   std::chrono::milliseconds initial_backoff{800};
   std::chrono::milliseconds max_backoff{30'000};
@@ -50,9 +58,10 @@ class Agent {
   bool ready(std::string* reason = nullptr) const;
   std::string render_metrics() const { return registry_.render(); }
   const kube::ApiClient& client() const { return *client_; }
-  accounting::AccountingSource* accounting() { return accounting_.get(); }
+  accounting::AccountingSource* accounting() { return accounting_; }
 
  private:
+  Result<void> make_sources();
   http::Router make_router();
   http::Reply index_page(const http::Request& request) const;
   http::Reply sync_page(const http::Request& request) const;
@@ -69,15 +78,16 @@ class Agent {
   std::thread thread_;
   std::unique_ptr<kube::ApiClient> client_;
   std::unique_ptr<NodeState> state_;
+  std::unique_ptr<StorePodLookup> pod_lookup_;
+  std::unique_ptr<cgroup::CgroupResolver> cgroups_;  // one per agent; null without cgroup v2
   std::unique_ptr<kube::Reflector> node_reflector_;
   std::unique_ptr<kube::Reflector> pod_reflector_;
   std::shared_ptr<BinpackingCollector> binpacking_;
-  std::unique_ptr<NumaSource> numa_;                          // null with --collectors.numa=false
-  std::unique_ptr<accounting::AccountingSource> accounting_;  // null with --collectors.accounting=false
-#if NODEPACK_HAVE_BPF
-  std::unique_ptr<BpfSource> bpf_;  // null with --collectors.bpf=false
-  boost::asio::awaitable<void> follow_pod_changes();
-#endif
+  std::vector<std::unique_ptr<Source>> sources_;        // in start order
+  NumaSource* numa_ = nullptr;                          // in sources_; null with --collectors.numa=false
+  accounting::AccountingSource* accounting_ = nullptr;  // likewise with --collectors.accounting=false
+  std::unique_ptr<Coalescer> pods_changed_;
+  std::unique_ptr<PodListener> pod_events_;  // notifies pods_changed_
   metrics::MetricsRegistry registry_;
   std::unique_ptr<http::Server> server_;
 };

@@ -1,22 +1,27 @@
 #include "agent/agent_options.hpp"
 
+#include "agent/kernel_backend.hpp"
 #include "common/duration.hpp"
 #include "common/flags.hpp"
 #include "common/logging.hpp"
-#if NODEPACK_HAVE_BPF
-#include "bpf/registry.hpp"
-#endif
 
 namespace nodepack::agent {
 namespace {
 
-void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text) {
+// Flags that are parsed into something else once every flag is in.
+struct FlagText {
+  std::string resources = "cpu,memory";
+  std::string host_root = "/";
+  std::string kubelet_root = "/var/lib/kubelet";
+};
+
+void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
   flags.add_string("kubeconfig", "Path to a kubeconfig; else $KUBECONFIG, ~/.kube/config, in-cluster", o.kubeconfig);
   flags.add_string("context", "Kubeconfig context to use instead of current-context", o.context);
   flags.add_string("node-name", "Node this agent reports on (default $NODE_NAME)", o.node_name);
   flags.add_string("metrics-addr", "Address to serve metrics on", o.metrics_addr);
   flags.add_string("metrics-path", "HTTP path for metrics endpoint", o.metrics_path);
-  flags.add_string("resources", "Comma-separated list of resources to track", resources_text);
+  flags.add_string("resources", "Comma-separated list of resources to track", text.resources);
   flags.add_bool("disable-node-metrics", "Disable per-node binpacking metrics", o.disable_node_metrics);
   flags.add_string("log-level", "Log level: debug, info, warn, error", o.log_level);
   flags.add_string("log-format", "Log format: json, text", o.log_format);
@@ -32,21 +37,20 @@ void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text
               o.resize_semantics = *s;
               return {};
             });
-  flags.add_string("host-root", "Where the host's / is mounted (for /sys, /proc, cgroups)", o.host_root);
-  flags.add_string("kubelet-root", "Kubelet state directory", o.kubelet_root);
+  flags.add_string("host-root", "Where the host's / is mounted (for /sys, /proc, cgroups)", text.host_root);
+  flags.add_string("kubelet-root", "Kubelet state directory", text.kubelet_root);
   flags.add_bool("collectors.numa", "Per-NUMA capacity and kubelet allocation (numainfo_*)", o.collect_numa);
   flags.add_bool("collectors.bpf", "Per-pod kernel metrics from eBPF and cgroup files (kpod_*)", o.collect_bpf);
-#if NODEPACK_HAVE_BPF
   flags.add("profile", "kpod collector profile: minimal, standard or comprehensive", "standard",
             [&o](std::string_view v) -> Result<void> {
-              if (auto p = bpf::parse_profile(v); !p) {
+              auto p = kpod::parse_profile(v);
+              if (!p) {
                 return p.error();
               }
-              o.profile = std::string(v);
+              o.profile = *p;
               return {};
             });
-  for (const auto& spec : bpf::builtin_collectors()) {
-    const std::string name = spec.name;
+  for (const auto& name : kernel_collector_names()) {
     flags.add("collector." + name, "Enable or disable the " + name + " collector (overrides --profile)", "",
               [&o, name](std::string_view v) -> Result<void> {
                 if (v != "true" && v != "false") {
@@ -61,7 +65,6 @@ void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text
               o.tracked_syscalls = split_list(v);
               return {};
             });
-#endif
   flags.add_bool("collectors.accounting",
                  "Per-container usage accounting: requested, limited and used core- and byte-seconds, GPU-seconds "
                  "(nodepack_container_*)",
@@ -91,9 +94,9 @@ void register_flags(FlagSet& flags, AgentOptions& o, std::string& resources_text
 Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, const std::string& node_name_env) {
   AgentOptions o;
   o.node_name = node_name_env;
-  std::string resources_text = "cpu,memory";
+  FlagText text;
   FlagSet flags("nodepack agent");
-  register_flags(flags, o, resources_text);
+  register_flags(flags, o, text);
   if (auto ok = flags.parse(args); !ok) {
     return ok.error();
   }
@@ -101,11 +104,13 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
     o.help = true;
     return o;
   }
-  auto resources = parse_resources_flag(resources_text);
+  auto resources = parse_resources_flag(text.resources);
   if (!resources) {
     return resources.error();
   }
   o.resources = std::move(*resources);
+  o.paths = HostPaths::under(text.host_root);
+  o.paths.kubelet_root = text.kubelet_root;
   if (o.node_name.empty()) {
     return fail("no node name: pass --node-name or set $NODE_NAME (the downward API's spec.nodeName)");
   }
@@ -120,9 +125,9 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
 
 std::string agent_usage() {
   AgentOptions o;
-  std::string resources_text = "cpu,memory";
+  FlagText text;
   FlagSet flags("nodepack agent");
-  register_flags(flags, o, resources_text);
+  register_flags(flags, o, text);
   return flags.usage();
 }
 

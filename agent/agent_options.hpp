@@ -1,6 +1,8 @@
 #pragma once
 
+#include "common/host_paths.hpp"
 #include "common/result.hpp"
+#include "kpod/profile.hpp"
 #include "kube/pod_requests.hpp"
 
 #include <chrono>
@@ -24,11 +26,11 @@ struct AgentOptions {
   std::chrono::nanoseconds resync_period = std::chrono::minutes(30);
   std::int64_t list_page_size = 500;
   kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
-  std::string host_root = "/";
-  std::string kubelet_root = "/var/lib/kubelet";
+  // --host-root (/sys, /proc, cgroups under it) and --kubelet-root, resolved once.
+  HostPaths paths = HostPaths::under("/");
   bool collect_numa = true;                         // --collectors.numa
   bool collect_bpf = true;                          // --collectors.bpf: the kpod_* kernel and cgroup collectors
-  std::string profile = "standard";                 // --profile minimal|standard|comprehensive
+  kpod::Profile profile = kpod::Profile::standard;  // --profile
   std::map<std::string, bool> collector_overrides;  // --collector.<name>=true|false
   std::vector<std::string> tracked_syscalls;        // --syscalls
   std::string reserved_cpus;                        // --reserved-cpus, the kubelet's, for NUMA allocatable

@@ -1,7 +1,7 @@
 #include "agent/binpacking_collector.hpp"
 
-#include "agent/metric_families.hpp"
 #include "kube/resource_list.hpp"
+#include "metrics/family.hpp"
 
 namespace nodepack::agent {
 
@@ -33,19 +33,18 @@ double BinpackingCollector::cache_age_seconds() const {
 }
 
 std::vector<prometheus::MetricFamily> BinpackingCollector::Collect() const {
-  using metrics::add_sample;
-  using metrics::gauge_family;
+  using metrics::Family;
   std::vector<prometheus::MetricFamily> out;
   const auto node = state_.node();
   if (node_metrics_ && node) {
-    auto allocated = gauge_family("kube_binpacking_node_allocated", "Total resource requested by pods on this node");
-    auto allocatable = gauge_family("kube_binpacking_node_allocatable", "Total allocatable resource on this node");
+    auto allocated = Family::gauge("kube_binpacking_node_allocated", "Total resource requested by pods on this node");
+    auto allocatable = Family::gauge("kube_binpacking_node_allocatable", "Total allocatable resource on this node");
     auto utilization =
-        gauge_family("kube_binpacking_node_utilization_ratio", "Ratio of allocated to allocatable (0.0-1.0+)");
-    auto ds = gauge_family("kube_binpacking_node_daemonset_overhead",
-                           "Total resource requested by DaemonSet pods on this node");
-    auto ds_ratio = gauge_family("kube_binpacking_node_daemonset_overhead_ratio",
-                                 "Ratio of DaemonSet overhead to allocatable (0.0-1.0+)");
+        Family::gauge("kube_binpacking_node_utilization_ratio", "Ratio of allocated to allocatable (0.0-1.0+)");
+    auto ds = Family::gauge("kube_binpacking_node_daemonset_overhead",
+                            "Total resource requested by DaemonSet pods on this node");
+    auto ds_ratio = Family::gauge("kube_binpacking_node_daemonset_overhead_ratio",
+                                  "Ratio of DaemonSet overhead to allocatable (0.0-1.0+)");
     const auto totals = state_.pods().totals();
     const auto value_of = [](const kube::ResourceList& list, const std::string& resource) {
       const auto it = list.find(resource);
@@ -63,19 +62,17 @@ std::vector<prometheus::MetricFamily> BinpackingCollector::Collect() const {
         ds_used = value_of(totals.daemonset_allocated, resource);
       }
       const double capacity = value_of(node->allocatable, resource);
-      add_sample(allocated, {{"node", node->name}, {"resource", resource}}, used);
-      add_sample(allocatable, {{"node", node->name}, {"resource", resource}}, capacity);
-      add_sample(utilization, {{"node", node->name}, {"resource", resource}}, ratio(used, capacity));
-      add_sample(ds, {{"node", node->name}, {"resource", resource}}, ds_used);
-      add_sample(ds_ratio, {{"node", node->name}, {"resource", resource}}, ratio(ds_used, capacity));
+      allocated.add({{"node", node->name}, {"resource", resource}}, used);
+      allocatable.add({{"node", node->name}, {"resource", resource}}, capacity);
+      utilization.add({{"node", node->name}, {"resource", resource}}, ratio(used, capacity));
+      ds.add({{"node", node->name}, {"resource", resource}}, ds_used);
+      ds_ratio.add({{"node", node->name}, {"resource", resource}}, ratio(ds_used, capacity));
     }
-    for (auto* f : {&allocated, &allocatable, &utilization, &ds, &ds_ratio}) {
-      out.push_back(std::move(*f));
-    }
+    metrics::emit(out, allocated, allocatable, utilization, ds, ds_ratio);
   }
-  auto age = gauge_family("kube_binpacking_cache_age_seconds", "Time since last informer cache sync");
-  add_sample(age, {}, cache_age_seconds());
-  out.push_back(std::move(age));
+  auto age = Family::gauge("kube_binpacking_cache_age_seconds", "Time since last informer cache sync");
+  age.add({}, cache_age_seconds());
+  std::move(age).into(out);
   return out;
 }
 

@@ -81,11 +81,9 @@ Result<void> NodeState::PodSink::replace(const std::vector<boost::json::value>& 
       pods.push_back(std::move(*pod));
     }
   }
-  if (state_.listener_ != nullptr) {
-    state_.pods_.replace(pods);
-    state_.listener_->pods_replaced(pods);
-  } else {
-    state_.pods_.replace(std::move(pods));
+  state_.pods_.replace(pods);
+  for (auto* l : state_.listeners_) {
+    l->pods_replaced(pods);
   }
   if (!errors.empty()) {
     return fail(errors);
@@ -101,8 +99,8 @@ Result<void> NodeState::PodSink::apply(kube::WatchEventType type, const boost::j
       if (const auto* metadata = kube::object_field(object.as_object(), "metadata"); metadata != nullptr) {
         const std::string uid = kube::string_field(*metadata, "uid");
         state_.pods_.remove(uid);
-        if (state_.listener_ != nullptr) {
-          state_.listener_->pod_removed(uid);
+        for (auto* l : state_.listeners_) {
+          l->pod_removed(uid);
         }
       }
     }
@@ -110,14 +108,14 @@ Result<void> NodeState::PodSink::apply(kube::WatchEventType type, const boost::j
   }
   if (type == kube::WatchEventType::deleted || pod->node_name != state_.node_name_) {
     state_.pods_.remove(pod->uid);
-    if (state_.listener_ != nullptr) {
-      state_.listener_->pod_removed(pod->uid);
+    for (auto* l : state_.listeners_) {
+      l->pod_removed(pod->uid);
     }
-  } else if (state_.listener_ != nullptr) {
-    state_.pods_.upsert(*pod);
-    state_.listener_->pod_upserted(*pod);
   } else {
-    state_.pods_.upsert(std::move(*pod));
+    state_.pods_.upsert(*pod);
+    for (auto* l : state_.listeners_) {
+      l->pod_upserted(*pod);
+    }
   }
   return {};
 }

@@ -11,11 +11,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nodepack::agent {
 
-// Told of every pod change after the store applied it, on the reflector's thread; for consumers
-// that need the moment of each change (usage accounting integrates requests between events).
+// Told of every pod change after the store applied it, on the reflector's thread: usage
+// accounting integrates requests between events, and the agent coalesces them into one
+// "pods changed" per second for the sources that re-read something (cgroups, NUMA names).
 class PodListener {
  public:
   virtual ~PodListener() = default;
@@ -38,8 +40,9 @@ class NodeState {
 
   kube::ReflectorSink& node_sink() { return node_sink_; }
   kube::ReflectorSink& pod_sink() { return pod_sink_; }
-  // At most one; set before the reflectors start.
-  void set_pod_listener(PodListener* listener) { listener_ = listener; }
+  // Any number, told in the order they subscribed; subscribe before the reflectors start.
+  void subscribe(PodListener* listener) { listeners_.push_back(listener); }
+  void unsubscribe(PodListener* listener) { std::erase(listeners_, listener); }
 
  private:
   class NodeSink final : public kube::ReflectorSink {
@@ -68,7 +71,7 @@ class NodeState {
   std::optional<kube::Node> node_;
   std::uint64_t node_generation_ = 0;
   kube::PodStore pods_;
-  PodListener* listener_ = nullptr;
+  std::vector<PodListener*> listeners_;
   NodeSink node_sink_{*this};
   PodSink pod_sink_{*this};
 };

@@ -1,6 +1,6 @@
 #include "agent/numa_source.hpp"
 
-#include "agent/process_collector.hpp"
+#include "metrics/build_info.hpp"
 #include "numa/collector.hpp"
 #include "numa/report.hpp"
 
@@ -11,48 +11,13 @@
 
 namespace nodepack::agent {
 
-bool is_guaranteed(const kube::Pod& pod) {
-  const auto guaranteed = [](const kube::Container& c) {
-    for (const char* resource : {"cpu", "memory"}) {
-      const auto limit = c.limits.find(resource);
-      if (limit == c.limits.end() || limit->second.is_zero()) {
-        return false;
-      }
-      const auto request = c.requests.find(resource);
-      if (request != c.requests.end() && !(request->second == limit->second)) {
-        return false;
-      }
-    }
-    return true;
-  };
-  if (pod.containers.empty()) {
-    return false;
-  }
-  for (const auto* list : {&pod.containers, &pod.init_containers}) {
-    for (const auto& c : *list) {
-      if (!guaranteed(c)) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-std::optional<numa::PodName> NumaSource::PodNames::find(std::string_view pod_uid) const {
-  auto stored = state_.pods().find(std::string(pod_uid));
-  if (!stored) {
-    return std::nullopt;
-  }
-  return numa::PodName{stored->pod.namespace_name, stored->pod.name, is_guaranteed(stored->pod)};
-}
-
-NumaSource::NumaSource(const NodeState& state, HostPaths paths, numa::CpuSet reserved_cpus, const Clock& clock)
-    : state_(state), names_(state) {
+NumaSource::NumaSource(std::string node_name, const cgroup::PodLookup& pods, HostPaths paths,
+                       numa::CpuSet reserved_cpus, const Clock& clock) {
   numa::NumaOptions options;
   options.paths = paths;
-  options.node_name = state.node_name();
+  options.node_name = std::move(node_name);
   options.reserved_cpus = std::move(reserved_cpus);
-  numa_ = std::make_unique<numa::NumaState>(std::move(options), clock, &names_);
+  numa_ = std::make_unique<numa::NumaState>(std::move(options), clock, &pods);
   // The timer is a backstop for missed inotify events (e.g. a kubelet directory that appears
   // after start); inotify normally triggers the re-read within the poll period.
   trigger_ = std::make_unique<numa::RefreshTrigger>(paths.kubelet_root, std::chrono::seconds(30), clock);
@@ -71,18 +36,16 @@ void NumaSource::start() {
 
 boost::asio::awaitable<void> NumaSource::run() {
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-  std::uint64_t seen_pods = state_.pods().totals().generation;
   for (;;) {
     timer.expires_after(std::chrono::seconds(1));
     co_await timer.async_wait(boost::asio::use_awaitable);
-    const bool files_changed = trigger_->poll() && numa_->refresh();
-    const auto pods_generation = state_.pods().totals().generation;
-    if (!files_changed && pods_generation != seen_pods) {
-      numa_->rebuild();  // new pod names for existing entries, or entries now orphaned
+    if (trigger_->poll()) {
+      numa_->refresh();
     }
-    seen_pods = pods_generation;
   }
 }
+
+void NumaSource::pods_changed() { numa_->rebuild(); }
 
 boost::json::value NumaSource::debug_json() const { return numa::numa_debug_json(*numa_->snapshot()); }
 

@@ -1,8 +1,5 @@
 #include "aggregator/aggregator.hpp"
 
-#include "agent/metric_families.hpp"
-#include "agent/process_collector.hpp"
-#include "agent/watch_collector.hpp"
 #include "aggregator/auth/authenticator.hpp"
 #include "aggregator/billing/api.hpp"
 #include "aggregator/inventory.hpp"
@@ -16,6 +13,11 @@
 #include "common/rfc3339.hpp"
 #include "common/stop_signals.hpp"
 #include "http/tls.hpp"
+#include "kube/sync_status.hpp"
+#include "kube/watch_collector.hpp"
+#include "metrics/build_info.hpp"
+#include "metrics/family.hpp"
+#include "metrics/process_collector.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -37,17 +39,6 @@ namespace beast = boost::beast;
 namespace json = boost::json;
 using http::Reply;
 using http::Request;
-
-// Scrape-time families from a function: the cache age moves with the clock, not with snapshots.
-class FunctionCollector final : public prometheus::Collectable {
- public:
-  explicit FunctionCollector(std::function<std::vector<prometheus::MetricFamily>()> collect)
-      : collect_(std::move(collect)) {}
-  std::vector<prometheus::MetricFamily> Collect() const override { return collect_(); }
-
- private:
-  std::function<std::vector<prometheus::MetricFamily>()> collect_;
-};
 
 json::value optional_time(const std::optional<std::chrono::system_clock::time_point>& t) {
   return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
@@ -181,7 +172,7 @@ Result<void> Aggregator::start() {
   pull.max_body_bytes = static_cast<std::size_t>(options_.max_report_bytes);
   pull.max_idle_connections = idle_connection_budget(pull.concurrency);
   puller_ = std::make_unique<ReportPuller>(pull);
-  self_ = std::make_unique<SelfMetrics>();
+  self_ = std::make_shared<SelfMetrics>();
 
   auto reflector_options = [&](std::string resource, std::string path) {
     kube::ReflectorOptions o;
@@ -208,16 +199,17 @@ Result<void> Aggregator::start() {
     pending_reflector_ = std::make_unique<kube::Reflector>(*client_, pending, inventory_->pending_sink(), clock_);
   }
 
-  registry_.add(std::make_shared<FunctionCollector>([this] {
-    auto age = metrics::gauge_family("kube_binpacking_cache_age_seconds", "Time since last informer cache sync");
-    metrics::add_sample(age, {}, cache_age_seconds());
+  // The cache age moves with the clock, not with snapshots: computed at each scrape.
+  registry_.add(std::make_shared<metrics::FunctionCollector>([this] {
     std::vector<prometheus::MetricFamily> out;
-    out.push_back(std::move(age));
+    metrics::Family::gauge("kube_binpacking_cache_age_seconds", "Time since last informer cache sync")
+        .add({}, cache_age_seconds())
+        .into(out);
     return out;
   }));
-  registry_.add(self_->registry());
-  registry_.add(std::make_shared<FunctionCollector>([this] { return usage_api_families(); }));
-  registry_.add(std::make_shared<agent::WatchCollector>(reflectors(), *client_));
+  registry_.add(self_);
+  registry_.add(std::make_shared<metrics::FunctionCollector>([this] { return usage_api_families(); }));
+  registry_.add(std::make_shared<kube::WatchCollector>(reflectors(), *client_));
   registry_.add(std::make_shared<metrics::BuildInfoCollector>());
   registry_.add(std::make_shared<metrics::ProcessCollector>());
 
@@ -315,34 +307,35 @@ Result<void> Aggregator::start_usage_api() {
 
 std::vector<prometheus::MetricFamily> Aggregator::usage_api_families() const {
   std::vector<prometheus::MetricFamily> out;
-  auto replies = metrics::counter_family("nodepack_usage_api_replies_total",
-                                         "Replies of the usage API (/api/<metric>, /api/v1/accounting) by outcome: ok, "
-                                         "refused (4xx), prometheus_failed (502), unavailable (503 API off, 501)");
+  auto replies =
+      metrics::Family::counter("nodepack_usage_api_replies_total",
+                               "Replies of the usage API (/api/<metric>, /api/v1/accounting) by outcome: ok, "
+                               "refused (4xx), prometheus_failed (502), unavailable (503 API off, 501)");
   const auto& s = api_->stats();
-  metrics::add_sample(replies, {{"outcome", "ok"}}, static_cast<double>(s.ok.load()));
-  metrics::add_sample(replies, {{"outcome", "refused"}}, static_cast<double>(s.refused.load()));
-  metrics::add_sample(replies, {{"outcome", "prometheus_failed"}}, static_cast<double>(s.prometheus_failures.load()));
-  metrics::add_sample(replies, {{"outcome", "unavailable"}}, static_cast<double>(s.unavailable.load()));
-  out.push_back(std::move(replies));
+  replies.add({{"outcome", "ok"}}, static_cast<double>(s.ok.load()));
+  replies.add({{"outcome", "refused"}}, static_cast<double>(s.refused.load()));
+  replies.add({{"outcome", "prometheus_failed"}}, static_cast<double>(s.prometheus_failures.load()));
+  replies.add({{"outcome", "unavailable"}}, static_cast<double>(s.unavailable.load()));
+  std::move(replies).into(out);
   if (auth_) {
     const auto& a = auth_->stats();
-    auto attempts = metrics::counter_family(
+    auto attempts = metrics::Family::counter(
         "nodepack_auth_attempts_total",
         "Authentication attempts on the usage API and web UI by result: ok, failed (wrong credentials), "
         "rate_limited (429), missing (no or stale credentials)");
-    metrics::add_sample(attempts, {{"result", "ok"}}, static_cast<double>(a.successes.load()));
-    metrics::add_sample(attempts, {{"result", "failed"}}, static_cast<double>(a.failures.load()));
-    metrics::add_sample(attempts, {{"result", "rate_limited"}}, static_cast<double>(a.rate_limited.load()));
-    metrics::add_sample(attempts, {{"result", "missing"}}, static_cast<double>(a.missing.load()));
-    out.push_back(std::move(attempts));
-    auto reloads = metrics::counter_family("nodepack_auth_file_reloads_total",
-                                           "Re-reads of the users and tokens files by result (error: old table kept)");
-    metrics::add_sample(reloads, {{"result", "ok"}}, static_cast<double>(a.reloads.load()));
-    metrics::add_sample(reloads, {{"result", "error"}}, static_cast<double>(a.reload_errors.load()));
-    out.push_back(std::move(reloads));
-    auto sessions = metrics::gauge_family("nodepack_auth_sessions", "Web sessions currently open");
-    metrics::add_sample(sessions, {}, static_cast<double>(auth_->session_count()));
-    out.push_back(std::move(sessions));
+    attempts.add({{"result", "ok"}}, static_cast<double>(a.successes.load()));
+    attempts.add({{"result", "failed"}}, static_cast<double>(a.failures.load()));
+    attempts.add({{"result", "rate_limited"}}, static_cast<double>(a.rate_limited.load()));
+    attempts.add({{"result", "missing"}}, static_cast<double>(a.missing.load()));
+    std::move(attempts).into(out);
+    auto reloads = metrics::Family::counter("nodepack_auth_file_reloads_total",
+                                            "Re-reads of the users and tokens files by result (error: old table kept)");
+    reloads.add({{"result", "ok"}}, static_cast<double>(a.reloads.load()));
+    reloads.add({{"result", "error"}}, static_cast<double>(a.reload_errors.load()));
+    std::move(reloads).into(out);
+    auto sessions = metrics::Family::gauge("nodepack_auth_sessions", "Web sessions currently open");
+    sessions.add({}, static_cast<double>(auth_->session_count()));
+    std::move(sessions).into(out);
   }
   return out;
 }
@@ -549,44 +542,17 @@ http::Router Aggregator::make_router() {
 }
 
 http::Reply Aggregator::sync_page(const Request& request) const {
-  json::object out;
-  std::optional<std::chrono::system_clock::time_point> oldest;
-  json::array watches;
-  bool pod_synced = true;
+  std::vector<kube::ReflectorStatus> statuses;
   for (const auto* r : reflectors()) {
-    const auto s = r->status();
-    if (s.last_activity && (!oldest || *s.last_activity < *oldest)) {
-      oldest = s.last_activity;
-    }
-    if (r != node_reflector_.get()) {
-      pod_synced = pod_synced && s.synced;
-    }
-    watches.push_back(json::object{{"resource", s.resource},
-                                   {"state", s.state},
-                                   {"synced", s.synced},
-                                   {"resource_version", s.resource_version},
-                                   {"last_list", optional_time(s.last_sync)},
-                                   {"last_activity", optional_time(s.last_activity)},
-                                   {"failing_since", optional_time(s.failing_since)},
-                                   {"last_error", s.last_error},
-                                   {"lists", s.lists},
-                                   {"relists_expired", s.relists_expired},
-                                   {"events", s.events},
-                                   {"errors", s.errors},
-                                   {"decode_errors", s.decode_errors}});
+    statuses.push_back(r->status());
   }
+  auto out = kube::sync_json(statuses, cache_age_seconds(), options_.resync_period);
   RoundInfo round;
   {
     std::lock_guard lock(mutex_);
     round = round_;
   }
-  out["last_sync"] = optional_time(oldest);
-  out["sync_age_seconds"] = cache_age_seconds();
-  out["resync_period"] = format_go_duration(options_.resync_period);
-  out["node_synced"] = node_reflector_->status().synced;
-  out["pod_synced"] = pod_synced;
   out["ready"] = ready();
-  out["watches"] = std::move(watches);
   out["pull"] = json::object{{"rounds", rounds_.load()},
                              {"last_round_end", optional_time(round.last_end)},
                              {"last_round_seconds", round.last_seconds},

@@ -8,7 +8,6 @@
 // serving thread answers HTTP from the latest published snapshot, so a slow scrape never delays a
 // pull and a long pull round never delays a scrape.
 
-#include "agent/metrics_registry.hpp"
 #include "aggregator/aggregator_options.hpp"
 #include "aggregator/gzip_prefix.hpp"
 #include "aggregator/snapshot.hpp"
@@ -19,6 +18,7 @@
 #include "kube/api_client.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/reflector.hpp"
+#include "metrics/registry.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -133,7 +133,7 @@ class Aggregator {
   std::unique_ptr<kube::Reflector> node_reflector_;
   std::unique_ptr<kube::Reflector> agent_reflector_;    // null with --agents
   std::unique_ptr<kube::Reflector> pending_reflector_;  // null with --pending-pods=false
-  std::unique_ptr<SelfMetrics> self_;
+  std::shared_ptr<SelfMetrics> self_;
   metrics::MetricsRegistry registry_;          // everything on /metrics that is not from the snapshot
   std::unique_ptr<auth::Authenticator> auth_;  // null: the API and the web UI are open
   std::unique_ptr<billing::Api> api_;

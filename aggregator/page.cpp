@@ -1,8 +1,8 @@
 #include "aggregator/page.hpp"
 
-#include "agent/process_collector.hpp"
 #include "common/duration.hpp"
 #include "http/server.hpp"
+#include "metrics/build_info.hpp"
 
 namespace nodepack::aggregator {
 namespace {

@@ -1,22 +1,21 @@
 #pragma once
 
 // The aggregator's own health: pulls and their errors by reason, report ages, round and snapshot
-// build times. Counters and histograms live in a prometheus-cpp registry (thread-safe) because
-// they are written on the work thread and read by scrapes on the serving thread.
+// build times. Written on the work thread and read by scrapes on the serving thread, so the
+// values are atomics and thread-safe histograms, turned into families at each scrape.
 
 #include "aggregator/report.hpp"
+#include "metrics/histogram.hpp"
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
+#include <prometheus/collectable.h>
 
 #include <array>
-#include <memory>
+#include <atomic>
+#include <cstdint>
 
 namespace nodepack::aggregator {
 
-class SelfMetrics {
+class SelfMetrics final : public prometheus::Collectable {
  public:
   SelfMetrics();
 
@@ -25,19 +24,18 @@ class SelfMetrics {
   void round_done(double seconds, std::size_t targets, std::size_t open_connections);
   void snapshot_built(double seconds);
 
-  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Counter* pulls_ = nullptr;
-  std::array<prometheus::Counter*, pull_error_count> errors_{};
-  prometheus::Histogram* report_age_ = nullptr;
-  prometheus::Histogram* round_duration_ = nullptr;
-  prometheus::Counter* rounds_ = nullptr;
-  prometheus::Gauge* last_round_duration_ = nullptr;
-  prometheus::Gauge* agents_ = nullptr;
-  prometheus::Gauge* connections_ = nullptr;
-  prometheus::Gauge* snapshot_build_ = nullptr;
+  std::atomic<std::uint64_t> pulls_{0};
+  std::array<std::atomic<std::uint64_t>, pull_error_count> errors_{};
+  metrics::Histogram report_age_;
+  metrics::Histogram round_duration_;
+  std::atomic<std::uint64_t> rounds_{0};
+  std::atomic<double> last_round_duration_{0};
+  std::atomic<double> agents_{0};
+  std::atomic<double> connections_{0};
+  std::atomic<double> snapshot_build_{0};
 };
 
 }  // namespace nodepack::aggregator

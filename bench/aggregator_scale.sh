@@ -5,7 +5,7 @@
 # duration, snapshot build time, scrape times (plain, gzip, cached), /api/snapshot time and RSS.
 #
 # Usage: bench/aggregator_scale.sh BUILD_DIR [NODES] [PODS_PER_NODE]
-#   AGGREGATOR_CMD  the aggregator command line (default: BUILD_DIR/agent/nodepack aggregator)
+#   AGGREGATOR_CMD  the aggregator command line (default: BUILD_DIR/cmd/nodepack aggregator)
 #   ROUNDS          pull rounds to wait for before measuring (default 4)
 # Needs curl. Results go in bench/README.md.
 set -eu
@@ -13,7 +13,7 @@ build=$1
 nodes=${2:-5000}
 pods=${3:-30}
 rounds=${ROUNDS:-4}
-aggregator_cmd=${AGGREGATOR_CMD:-"$build/agent/nodepack aggregator"}
+aggregator_cmd=${AGGREGATOR_CMD:-"$build/cmd/nodepack aggregator"}
 farm=
 for candidate in "$build/sim/nodepack-report-farm" "$build/aggregator/nodepack-report-farm"; do
   [ -x "$candidate" ] && farm=$candidate && break

@@ -2,10 +2,10 @@
 // full node (110 pods, 6 resources).
 
 #include "agent/binpacking_collector.hpp"
-#include "agent/metrics_registry.hpp"
 #include "agent/node_state.hpp"
-#include "agent/process_collector.hpp"
-#include "agent/watch_collector.hpp"
+#include "metrics/build_info.hpp"
+#include "metrics/process_collector.hpp"
+#include "metrics/registry.hpp"
 
 #include <benchmark/benchmark.h>
 #include <boost/json.hpp>

@@ -1,7 +1,8 @@
 // User-space costs of the BPF collectors at scrape time.
-#include "bpf/cgroup_resolver.hpp"
-#include "bpf/metrics.hpp"
-#include "bpf/pod_series.hpp"
+#include "bpf/log2_hist.hpp"
+#include "cgroup/resolver.hpp"
+#include "kpod/pod_series.hpp"
+#include "tests/support/fake_pods.hpp"
 
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -11,18 +12,11 @@
 #include <unordered_set>
 
 namespace nb = nodepack::bpf;
+namespace nc = nodepack::cgroup;
+namespace nk = nodepack::kpod;
 namespace fs = std::filesystem;
 
 namespace {
-
-class Pods final : public nb::PodLookup {
- public:
-  std::map<std::string, nb::PodInfo, std::less<>> pods;
-  std::optional<nb::PodInfo> by_uid(std::string_view uid) const override {
-    auto it = pods.find(uid);
-    return it == pods.end() ? std::nullopt : std::optional(it->second);
-  }
-};
 
 std::string hex_id(int i, char fill) {
   std::string s(64, fill);
@@ -40,7 +34,7 @@ std::string uid_of(int i) {
 // A systemd-driver kubepods tree with `n` pods of two containers each.
 struct Tree {
   fs::path root;
-  Pods pods;
+  nodepack::testing::FixedPodLookup pods;
   std::vector<std::uint64_t> ids;
   explicit Tree(int n) {
     root = fs::temp_directory_path() / ("nodepack-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n));
@@ -49,13 +43,13 @@ struct Tree {
       std::string u = uid;
       std::replace(u.begin(), u.end(), '-', '_');
       auto pod = root / "kubepods.slice/kubepods-burstable.slice" / ("kubepods-burstable-pod" + u + ".slice");
-      nb::PodInfo info{"ns", "pod-" + std::to_string(i), {}};
+      nc::PodInfo info{"ns", "pod-" + std::to_string(i), {}};
       for (char c : {'a', 'b'}) {
         auto cid = hex_id(i, c);
         fs::create_directories(pod / ("cri-containerd-" + cid + ".scope"));
         info.containers[cid] = std::string("c") + c;
       }
-      pods.pods[uid] = info;
+      pods.add(uid, info);
     }
   }
   ~Tree() { fs::remove_all(root); }
@@ -63,19 +57,20 @@ struct Tree {
 
 void BM_HistogramExport(benchmark::State& state) {
   nb::Log2Hist h;
-  for (std::size_t i = 0; i < h.slots.size(); ++i) {
+  for (std::size_t i = 0; i < NODEPACK_HIST_SLOTS; ++i) {
     h.slots[i] = i * 3;
   }
   for (auto _ : state) {
-    auto m = nb::histogram_metric({{"namespace", "ns"}, {"pod", "p"}, {"node", "n"}}, h);
-    benchmark::DoNotOptimize(m);
+    auto f = nodepack::metrics::Family::histogram("h", "help");
+    nb::add_log2_histogram(f, {{"namespace", "ns"}, {"pod", "p"}, {"node", "n"}}, h);
+    benchmark::DoNotOptimize(f);
   }
 }
 BENCHMARK(BM_HistogramExport);
 
 void BM_CgroupRescan(benchmark::State& state) {
   Tree tree(static_cast<int>(state.range(0)));
-  nb::CgroupResolver r(tree.root, tree.pods);
+  nc::CgroupResolver r(tree.root, tree.pods);
   for (auto _ : state) {
     benchmark::DoNotOptimize(r.rescan());
   }
@@ -86,7 +81,7 @@ BENCHMARK(BM_CgroupRescan)->Arg(100)->Arg(500)->Unit(benchmark::kMillisecond);
 // One scrape's fold of a map with one entry per container cgroup, labels cached.
 void BM_FoldScrape(benchmark::State& state) {
   Tree tree(static_cast<int>(state.range(0)));
-  nb::CgroupResolver r(tree.root, tree.pods);
+  nc::CgroupResolver r(tree.root, tree.pods);
   r.rescan();
   struct V {
     nb::Log2Hist h;
@@ -101,10 +96,10 @@ void BM_FoldScrape(benchmark::State& state) {
   for (auto id : r.live_ids()) {
     read.emplace_back(id, V{});
   }
-  nb::PodSeries<V> series;
+  nk::PodSeries<V> series;
   std::unordered_set<std::uint64_t> removed;
   std::string node = "n";
-  nb::ScrapeContext ctx{r, node, removed};
+  nk::ScrapeContext ctx{r, node, removed};
   for (auto _ : state) {
     std::vector<std::uint64_t> drop;
     auto rows = series.fold(ctx, read, drop);

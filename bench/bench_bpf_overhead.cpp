@@ -9,11 +9,11 @@
 // run (the stats fd is held here), so ns/event = run_time_ns / run_cnt of each program, read with
 // BPF_OBJ_GET_INFO_BY_FD.
 #include "bpf/bpf_stats.hpp"
-#include "bpf/cgroup_resolver.hpp"
 #include "bpf/feature_probe.hpp"
 #include "bpf/sched/sched_collector.hpp"
 #include "bpf/syscall/syscall_collector.hpp"
 #include "bpf/syscall/syscall_names.hpp"
+#include "cgroup/v2_root.hpp"
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
   const double baseline = run_load(o);
   std::printf("untraced: %.0f round trips/s\n", baseline);
 
-  auto to_info = [](const std::vector<nb::ProgramStats>& s) {
+  auto to_info = [](const std::vector<nodepack::kpod::ProgramStats>& s) {
     std::vector<ProgInfo> v;
     for (const auto& p : s) {
       v.push_back({p.program, p.run_count, p.run_time_ns});
@@ -222,7 +222,7 @@ int main(int argc, char** argv) {
   };
   // The load runs in a cgroup of its own, like a pod's container (given its array slot where
   // the variant has slots). Then each fallback variant, with the same load.
-  if (auto root = nb::find_cgroup2_root(nodepack::HostPaths{})) {
+  if (auto root = nodepack::cgroup::find_cgroup2_root(nodepack::HostPaths{})) {
     g_load_cgroup = (*root / ("nodepack-bench-" + std::to_string(::getpid()))).string();
     if (::mkdir(g_load_cgroup.c_str(), 0755) != 0) {
       g_load_cgroup.clear();

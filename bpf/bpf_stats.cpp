@@ -45,8 +45,8 @@ BpfStatsSession::~BpfStatsSession() {
   }
 }
 
-std::vector<ProgramStats> program_stats_of(const struct bpf_object* obj) {
-  std::vector<ProgramStats> out;
+std::vector<kpod::ProgramStats> program_stats_of(const struct bpf_object* obj) {
+  std::vector<kpod::ProgramStats> out;
   if (obj == nullptr) {
     return out;
   }
@@ -66,7 +66,7 @@ std::vector<ProgramStats> program_stats_of(const struct bpf_object* obj) {
   return out;
 }
 
-MapStats map_stats_of(const struct bpf_map* map, std::uint64_t entries) {
+kpod::MapStats map_stats_of(const struct bpf_map* map, std::uint64_t entries) {
   return {bpf_map__name(map), entries, bpf_map__max_entries(map)};
 }
 

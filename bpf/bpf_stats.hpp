@@ -1,7 +1,7 @@
 #pragma once
 
-#include "bpf/collector.hpp"
 #include "common/result.hpp"
+#include "kpod/collector.hpp"
 
 #include <bpf/libbpf.h>
 
@@ -24,9 +24,9 @@ class BpfStatsSession {
 };
 
 // run_cnt/run_time_ns of every loaded program of an object.
-std::vector<ProgramStats> program_stats_of(const struct bpf_object* obj);
+std::vector<kpod::ProgramStats> program_stats_of(const struct bpf_object* obj);
 
 // Capacity of every map of an object; entries left 0 for the caller to fill.
-MapStats map_stats_of(const struct bpf_map* map, std::uint64_t entries);
+kpod::MapStats map_stats_of(const struct bpf_map* map, std::uint64_t entries);
 
 }  // namespace nodepack::bpf

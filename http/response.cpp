@@ -1,5 +1,7 @@
 // Reply helpers: responses with the usual headers, gzip, and query-string access.
 
+#include "common/strings.hpp"
+#include "common/url.hpp"
 #include "http/server.hpp"
 
 #include <zlib.h>
@@ -14,16 +16,6 @@ namespace bhttp = boost::beast::http;
 namespace {
 
 constexpr std::size_t min_gzip_size = 1024;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
@@ -86,19 +78,6 @@ bool gzip(std::string_view in, std::string& out) {
   return rc == Z_STREAM_END;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 }  // namespace
 
 std::string html_escape(std::string_view s) {
@@ -123,23 +102,6 @@ std::string html_escape(std::string_view s) {
         break;
       default:
         out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
     }
   }
   return out;

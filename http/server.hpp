@@ -137,7 +137,5 @@ std::string_view target_path(const Request& request);
 std::string query_param(const Request& request, std::string_view name);
 // Escapes < > & " ' for HTML text and attribute values.
 std::string html_escape(std::string_view s);
-// application/x-www-form-urlencoded decoding ('+' is a space); malformed escapes are kept as they are.
-std::string url_decode(std::string_view s);
 
 }  // namespace nodepack::http

@@ -1,6 +1,7 @@
 #include "kube/credentials.hpp"
 
 #include "common/rfc3339.hpp"
+#include "common/strings.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
@@ -24,13 +25,6 @@ namespace {
 
 // Tokens this close to expiry are refreshed early so a request does not race the expiry.
 constexpr std::chrono::seconds expiry_margin{10};
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
-    s.pop_back();
-  }
-  return s;
-}
 
 Result<ExecCredential> parse_exec_output(const std::string& output, const std::string& command) {
   boost::system::error_code ec;
@@ -187,7 +181,7 @@ Result<std::string> CredentialProvider::token_from_file() {
     std::ifstream in(token_file_);
     std::stringstream ss;
     ss << in.rdbuf();
-    std::string token = trim(ss.str());
+    std::string token(trim(ss.str()));
     if (token.empty()) {
       if (!file_token_.empty()) {
         return file_token_;

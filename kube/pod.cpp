@@ -15,6 +15,33 @@ bool Pod::is_daemonset() const {
                      [](const OwnerReference& owner) { return owner.kind == "DaemonSet"; });
 }
 
+bool Pod::is_guaranteed() const {
+  const auto guaranteed = [](const Container& c) {
+    for (const char* resource : {"cpu", "memory"}) {
+      const auto limit = c.limits.find(resource);
+      if (limit == c.limits.end() || limit->second.is_zero()) {
+        return false;
+      }
+      const auto request = c.requests.find(resource);
+      if (request != c.requests.end() && !(request->second == limit->second)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (containers.empty()) {
+    return false;
+  }
+  for (const auto* list : {&containers, &init_containers}) {
+    for (const auto& c : *list) {
+      if (!guaranteed(c)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool Pod::resize_infeasible() const {
   // Only the first PodResizePending condition counts, as in the scheduler's helper.
   for (const PodCondition& condition : conditions) {

@@ -79,6 +79,9 @@ struct Pod {
 
   bool is_terminating() const { return deletion_timestamp.has_value(); }
   bool is_daemonset() const;
+  // Guaranteed QoS as the kubelet decides it: every container (init included) has cpu and memory
+  // limits, and requests, where given, equal them.
+  bool is_guaranteed() const;
   // The first PodResizePending condition has reason Infeasible: the kubelet will not actuate the
   // spec, so the scheduler stops counting it.
   bool resize_infeasible() const;

@@ -1,4 +1,5 @@
 #include "kube/pod_requests.hpp"
+#include "common/strings.hpp"
 
 #include <map>
 #include <string>
@@ -25,17 +26,6 @@ bool pod_counts_toward_node(const Pod& pod) { return pod.phase != "Succeeded" &&
 namespace {
 
 const ResourceList kEmpty;
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) {
-      out += ',';
-    }
-    out += item;
-  }
-  return out;
-}
 
 // Only these may be set at pod level; any other key in spec.resources.requests is ignored.
 bool supported_at_pod_level(std::string_view resource) {
@@ -110,7 +100,7 @@ Aggregate aggregate(const Pod& pod, Effective&& effective) {
       line +=
           " (plus " + std::to_string(owner.second) + (owner.second == 1 ? " earlier sidecar)" : " earlier sidecars)");
     }
-    out.reasons.push_back(line + " dominates " + join(resources));
+    out.reasons.push_back(line + " dominates " + join(resources, ","));
   }
   max_into(out.total, init_peak);
   return out;
@@ -244,10 +234,10 @@ PodRequests compute_pod_requests(const Pod& pod, ResizeSemantics semantics) {
       }
     }
     if (!replaced.empty()) {
-      out.reasons.push_back("pod-level resources replace " + join(replaced));
+      out.reasons.push_back("pod-level resources replace " + join(replaced, ","));
     }
     if (!ignored.empty()) {
-      out.reasons.push_back("pod-level resources not supported for " + join(ignored) + ", ignored");
+      out.reasons.push_back("pod-level resources not supported for " + join(ignored, ",") + ", ignored");
     }
   }
 
@@ -267,7 +257,7 @@ PodRequests compute_pod_requests(const Pod& pod, ResizeSemantics semantics) {
     }
   }
   if (!rounded.empty()) {
-    out.reasons.push_back("rounded up " + join(rounded));
+    out.reasons.push_back("rounded up " + join(rounded, ","));
   }
   out.requests = std::move(total);
   return out;

@@ -1,5 +1,7 @@
 #include "kube/reflector.hpp"
 
+#include "common/url.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -40,21 +42,6 @@ std::string seconds_text(std::chrono::milliseconds d) {
 }
 
 }  // namespace
-
-std::string url_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
 
 Reflector::Reflector(ApiClient& client, ReflectorOptions options, ReflectorSink& sink, const Clock& clock)
     : client_(client), options_(std::move(options)), sink_(sink), clock_(clock), random_(std::random_device{}()) {

@@ -105,6 +105,4 @@ class Reflector {
   ReflectorStatus status_;
 };
 
-std::string url_encode(std::string_view text);
-
 }  // namespace nodepack::kube

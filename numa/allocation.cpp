@@ -34,7 +34,7 @@ std::set<std::int64_t> nodes_of(const std::vector<MemoryBlock>& blocks) {
 }  // namespace
 
 AllocationModel build_allocation(const Topology& topology, const CpuManagerState* cpu, const MemoryManagerState* memory,
-                                 const DeviceCheckpoint* devices, const PodDirectory* pods,
+                                 const DeviceCheckpoint* devices, const cgroup::PodLookup* pods,
                                  const CpuSet& reserved_cpus) {
   AllocationModel model;
   if (cpu != nullptr && !cpu->policy_name.empty()) {
@@ -170,7 +170,10 @@ AllocationModel build_allocation(const Topology& topology, const CpuManagerState
     if (pods == nullptr) {
       return;
     }
-    pod = uid.empty() ? std::nullopt : pods->find(uid);
+    pod.reset();
+    if (auto info = uid.empty() ? std::nullopt : pods->by_uid(uid)) {
+      pod = PodName{std::move(info->namespace_name), std::move(info->name), info->guaranteed};
+    }
     orphaned = !pod.has_value();
   };
   for (auto& [key, c] : containers) {

@@ -3,9 +3,9 @@
 // Joins the host's capacity (hwloc) with what the kubelet's CPU, memory and device managers
 // have handed out (their checkpoints), per NUMA node and per container.
 
+#include "cgroup/pod_lookup.hpp"
 #include "numa/checkpoint.hpp"
 #include "numa/cpuset.hpp"
-#include "numa/pod_directory.hpp"
 #include "numa/topology.hpp"
 
 #include <cstdint>
@@ -16,6 +16,13 @@
 #include <vector>
 
 namespace nodepack::numa {
+
+// Who a checkpoint entry belongs to, named through the agent's pod store by UID.
+struct PodName {
+  std::string namespace_name;
+  std::string name;
+  std::optional<bool> guaranteed;  // Guaranteed QoS class, when the lookup knows it
+};
 
 struct Amounts {
   std::uint64_t capacity = 0;
@@ -79,7 +86,7 @@ struct AllocationModel {
 
 // Any pointer may be null: a missing checkpoint means the manager's policy is none.
 AllocationModel build_allocation(const Topology& topology, const CpuManagerState* cpu, const MemoryManagerState* memory,
-                                 const DeviceCheckpoint* devices, const PodDirectory* pods,
+                                 const DeviceCheckpoint* devices, const cgroup::PodLookup* pods,
                                  const CpuSet& reserved_cpus);
 
 }  // namespace nodepack::numa

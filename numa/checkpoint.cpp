@@ -1,5 +1,7 @@
 #include "numa/checkpoint.hpp"
 
+#include <ostream>
+
 #include "numa/go_checksum.hpp"
 
 #include <boost/json.hpp>
@@ -9,6 +11,30 @@
 #include <utility>
 
 namespace nodepack::numa {
+
+std::string_view to_string(CheckpointError e) {
+  switch (e) {
+    case CheckpointError::oversized:
+      return "oversized";
+    case CheckpointError::read_error:
+      return "read_error";
+    case CheckpointError::parse_error:
+      return "parse_error";
+    case CheckpointError::unknown_layout:
+      return "unknown_layout";
+    case CheckpointError::invalid_cpuset:
+      return "invalid_cpuset";
+    case CheckpointError::checksum_mismatch:
+      return "checksum_mismatch";
+  }
+  return "parse_error";
+}
+
+std::ostream& operator<<(std::ostream& os, const CheckpointFailure& f) { return os << f.message; }
+
+void throw_exception_from_error(const CheckpointFailure& f, const boost::source_location&) {
+  throw ErrorException(f.message);
+}
 
 namespace json = boost::json;
 using go::Field;
@@ -176,20 +202,24 @@ const Layouts& layouts() {
 // ---------------------------------------------------------------------------------------------
 // Reading values the way encoding/json would, failing on the shapes it refuses.
 
-Error layout_error(const std::string& what) { return fail("unknown_layout: " + what); }
+CheckpointFailure failure(CheckpointError reason, std::string message) {
+  return CheckpointFailure{reason, std::string(to_string(reason)) + ": " + std::move(message)};
+}
 
-Result<json::value> parse_json(std::string_view text) {
+CheckpointFailure layout_error(const std::string& what) { return failure(CheckpointError::unknown_layout, what); }
+
+ParseResult<json::value> parse_json(std::string_view text) {
   boost::system::error_code ec;
   json::parse_options opts;
   opts.max_depth = 64;
   json::value v = json::parse(text, ec, {}, opts);
   if (ec) {
-    return fail("parse_error: " + ec.message());
+    return failure(CheckpointError::parse_error, ec.message());
   }
   return v;
 }
 
-Result<std::string> get_string(const json::value* v, std::string_view what) {
+ParseResult<std::string> get_string(const json::value* v, std::string_view what) {
   if (v == nullptr || v->is_null()) {
     return std::string();
   }
@@ -199,7 +229,7 @@ Result<std::string> get_string(const json::value* v, std::string_view what) {
   return std::string(v->get_string());
 }
 
-Result<std::uint64_t> get_uint(const json::value* v, std::string_view what) {
+ParseResult<std::uint64_t> get_uint(const json::value* v, std::string_view what) {
   if (v == nullptr || v->is_null()) {
     return std::uint64_t{0};
   }
@@ -212,7 +242,7 @@ Result<std::uint64_t> get_uint(const json::value* v, std::string_view what) {
   return layout_error(std::string(what) + " is not an unsigned integer");
 }
 
-Result<std::int64_t> get_int(const json::value* v, std::string_view what) {
+ParseResult<std::int64_t> get_int(const json::value* v, std::string_view what) {
   if (v == nullptr || v->is_null()) {
     return std::int64_t{0};
   }
@@ -223,7 +253,7 @@ Result<std::int64_t> get_int(const json::value* v, std::string_view what) {
 }
 
 // nullptr for absent or null, else the object, else an error.
-Result<const json::object*> get_object(const json::value* v, std::string_view what) {
+ParseResult<const json::object*> get_object(const json::value* v, std::string_view what) {
   if (v == nullptr || v->is_null()) {
     return static_cast<const json::object*>(nullptr);
   }
@@ -233,7 +263,7 @@ Result<const json::object*> get_object(const json::value* v, std::string_view wh
   return &v->get_object();
 }
 
-Result<const json::array*> get_array(const json::value* v, std::string_view what) {
+ParseResult<const json::array*> get_array(const json::value* v, std::string_view what) {
   if (v == nullptr || v->is_null()) {
     return static_cast<const json::array*>(nullptr);
   }
@@ -243,19 +273,19 @@ Result<const json::array*> get_array(const json::value* v, std::string_view what
   return &v->get_array();
 }
 
-Result<CpuSet> get_cpuset(const json::value* v, std::string_view what) {
+ParseResult<CpuSet> get_cpuset(const json::value* v, std::string_view what) {
   auto s = get_string(v, what);
   if (!s) {
     return s.error();
   }
   auto set = CpuSet::parse(*s);
   if (!set) {
-    return fail("invalid_cpuset: " + std::string(what) + ": " + set.error().message);
+    return failure(CheckpointError::invalid_cpuset, std::string(what) + ": " + set.error().message);
   }
   return *set;
 }
 
-Result<std::vector<int>> get_ints(const json::value* v, std::string_view what) {
+ParseResult<std::vector<int>> get_ints(const json::value* v, std::string_view what) {
   auto arr = get_array(v, what);
   if (!arr) {
     return arr.error();
@@ -272,7 +302,7 @@ Result<std::vector<int>> get_ints(const json::value* v, std::string_view what) {
   return out;
 }
 
-Result<std::vector<std::string>> get_strings(const json::value* v, std::string_view what) {
+ParseResult<std::vector<std::string>> get_strings(const json::value* v, std::string_view what) {
   auto arr = get_array(v, what);
   if (!arr) {
     return arr.error();
@@ -349,7 +379,7 @@ struct Envelope {
   json::value payload;
 };
 
-Result<Envelope> read_envelope(const json::object& top) {
+ParseResult<Envelope> read_envelope(const json::object& top) {
   Envelope env;
   const json::value* data = go::field(top, "data");
   if (data == nullptr || data->is_null()) {
@@ -368,7 +398,7 @@ Result<Envelope> read_envelope(const json::object& top) {
   env.stored = *stored;
   auto payload = parse_json(env.data);
   if (!payload) {
-    return fail("parse_error: data: " + payload.error().message);
+    return failure(CheckpointError::parse_error, "data: " + payload.error().message);
   }
   if (!payload->is_object()) {
     return layout_error("data does not hold an object");
@@ -380,7 +410,7 @@ Result<Envelope> read_envelope(const json::object& top) {
 // ---------------------------------------------------------------------------------------------
 // cpu_manager_state
 
-Result<void> read_cpu_payload(const json::object& o, CpuManagerState& st, bool& container_id_keyed) {
+ParseResult<void> read_cpu_payload(const json::object& o, CpuManagerState& st, bool& container_id_keyed) {
   auto policy = get_string(go::field(o, "policyName"), "policyName");
   if (!policy) {
     return policy.error();
@@ -453,7 +483,7 @@ Result<void> read_cpu_payload(const json::object& o, CpuManagerState& st, bool& 
 // ---------------------------------------------------------------------------------------------
 // memory_manager_state
 
-Result<std::vector<MemoryBlock>> read_blocks(const json::value* v, const std::string& what) {
+ParseResult<std::vector<MemoryBlock>> read_blocks(const json::value* v, const std::string& what) {
   auto arr = get_array(v, what);
   if (!arr) {
     return arr.error();
@@ -490,7 +520,7 @@ Result<std::vector<MemoryBlock>> read_blocks(const json::value* v, const std::st
   return out;
 }
 
-Result<void> read_memory_payload(const json::object& o, MemoryManagerState& st) {
+ParseResult<void> read_memory_payload(const json::object& o, MemoryManagerState& st) {
   auto policy = get_string(go::field(o, "policyName"), "policyName");
   if (!policy) {
     return policy.error();
@@ -601,7 +631,7 @@ Result<void> read_memory_payload(const json::object& o, MemoryManagerState& st) 
 
 }  // namespace
 
-Result<CpuManagerState> parse_cpu_manager_state(std::string_view text) {
+ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text) {
   auto doc = parse_json(text);
   if (!doc) {
     return doc.error();
@@ -655,7 +685,7 @@ Result<CpuManagerState> parse_cpu_manager_state(std::string_view text) {
   return st;
 }
 
-Result<MemoryManagerState> parse_memory_manager_state(std::string_view text) {
+ParseResult<MemoryManagerState> parse_memory_manager_state(std::string_view text) {
   auto doc = parse_json(text);
   if (!doc) {
     return doc.error();
@@ -696,7 +726,7 @@ Result<MemoryManagerState> parse_memory_manager_state(std::string_view text) {
   return st;
 }
 
-Result<DeviceCheckpoint> parse_device_checkpoint(std::string_view text) {
+ParseResult<DeviceCheckpoint> parse_device_checkpoint(std::string_view text) {
   auto doc = parse_json(text);
   if (!doc) {
     return doc.error();

@@ -7,7 +7,9 @@
 #include "common/result.hpp"
 #include "numa/cpuset.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <string_view>
@@ -91,10 +93,30 @@ struct DeviceCheckpoint {
   ChecksumCheck checksum;
 };
 
-// Errors carry a reason prefix that CheckpointFile turns into a metric label:
-// "parse_error: ..." (not JSON, truncated) or "unknown_layout: ..." (JSON of no known shape).
-Result<CpuManagerState> parse_cpu_manager_state(std::string_view text);
-Result<MemoryManagerState> parse_memory_manager_state(std::string_view text);
-Result<DeviceCheckpoint> parse_device_checkpoint(std::string_view text);
+// Why a checkpoint read could not be used. Fixed, so the metric label values stay bounded.
+enum class CheckpointError {
+  oversized,          // larger than the reader's bound; not read at all
+  read_error,         // open or read failed
+  parse_error,        // not JSON, truncated, half-written
+  unknown_layout,     // JSON of no shape any kubelet writes
+  invalid_cpuset,     // a CPU list that does not parse
+  checksum_mismatch,  // parsed, but the stored checksum matches no known layout
+};
+inline constexpr std::size_t checkpoint_error_count = 6;
+std::string_view to_string(CheckpointError e);
+
+struct CheckpointFailure {
+  CheckpointError reason;
+  std::string message;  // what a person reads in the log and /debug/numa
+};
+std::ostream& operator<<(std::ostream& os, const CheckpointFailure& f);
+[[noreturn]] void throw_exception_from_error(const CheckpointFailure& f, const boost::source_location&);
+
+template <class T>
+using ParseResult = boost::system::result<T, CheckpointFailure>;
+
+ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text);
+ParseResult<MemoryManagerState> parse_memory_manager_state(std::string_view text);
+ParseResult<DeviceCheckpoint> parse_device_checkpoint(std::string_view text);
 
 }  // namespace nodepack::numa

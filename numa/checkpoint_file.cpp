@@ -84,8 +84,8 @@ FileTracker::FileTracker(std::string name, std::filesystem::path path, const Clo
     : clock_(clock), max_bytes_(max_bytes) {
   state_.name = std::move(name);
   state_.path = std::move(path);
-  for (auto reason : checkpoint_error_reasons) {
-    state_.errors_total.emplace(std::string(reason), 0);
+  for (auto reason : checkpoint_errors) {
+    state_.errors_total.emplace(std::string(to_string(reason)), 0);
   }
 }
 
@@ -96,10 +96,10 @@ FileTracker::Step FileTracker::read() {
     case ReadOutcome::missing:
       return Step::missing;
     case ReadOutcome::oversized:
-      on_failure("oversized", "file is oversized: " + error);
+      on_failure(CheckpointError::oversized, "file is oversized: " + error);
       return Step::failed;
     case ReadOutcome::error:
-      on_failure("read_error", error);
+      on_failure(CheckpointError::read_error, error);
       return Step::failed;
     case ReadOutcome::ok:
       break;
@@ -111,8 +111,8 @@ FileTracker::Step FileTracker::read() {
   return Step::parse;
 }
 
-void FileTracker::count(std::string_view reason) {
-  auto it = state_.errors_total.find(reason);
+void FileTracker::count(CheckpointError reason) {
+  auto it = state_.errors_total.find(to_string(reason));
   if (it != state_.errors_total.end()) {
     ++it->second;
   }
@@ -131,35 +131,30 @@ void FileTracker::on_missing() {
   state_.serving_last_good = false;
 }
 
-void FileTracker::on_failure(std::string_view reason, std::string detail) {
+void FileTracker::on_failure(CheckpointError reason, std::string detail) {
   // Read failures have no content to compare, so log and count when the failure changes.
-  const bool changed = state_.status != FileStatus::invalid || state_.reason != reason || state_.detail != detail;
+  const bool changed =
+      state_.status != FileStatus::invalid || state_.reason != to_string(reason) || state_.detail != detail;
   last_content_.reset();
   if (changed) {
     count(reason);
-    spdlog::warn("numa: {}: {} ({}){}", state_.path.string(), reason, detail,
+    spdlog::warn("numa: {}: {} ({}){}", state_.path.string(), to_string(reason), detail,
                  state_.last_good ? "; keeping the last good state" : "");
   }
   state_.status = FileStatus::invalid;
-  state_.reason = std::string(reason);
+  state_.reason = std::string(to_string(reason));
   state_.detail = std::move(detail);
   state_.serving_last_good = state_.last_good.has_value();
 }
 
-void FileTracker::fail_parse(const std::string& message) {
-  // Parser errors start with their reason ("parse_error: ...").
-  const auto colon = message.find(':');
-  std::string reason = colon == std::string::npos ? "parse_error" : message.substr(0, colon);
-  if (state_.errors_total.find(reason) == state_.errors_total.end()) {
-    reason = "parse_error";
-  }
+void FileTracker::fail_parse(const CheckpointFailure& failure) {
   // A new content was seen (read() checked), so this is a change: always count and log.
-  count(reason);
-  spdlog::warn("numa: {}: {}{}", state_.path.string(), message,
+  count(failure.reason);
+  spdlog::warn("numa: {}: {}{}", state_.path.string(), failure.message,
                state_.last_good ? "; keeping the last good state" : "");
   state_.status = FileStatus::invalid;
-  state_.reason = std::move(reason);
-  state_.detail = message;
+  state_.reason = std::string(to_string(failure.reason));
+  state_.detail = failure.message;
   state_.serving_last_good = state_.last_good.has_value();
 }
 
@@ -170,7 +165,7 @@ void FileTracker::on_parsed(const std::string& layout, const ChecksumCheck& chec
   state_.serving_last_good = false;
   state_.last_good = state_.last_read;
   if (check.status == ChecksumStatus::mismatch) {
-    count("checksum_mismatch");
+    count(CheckpointError::checksum_mismatch);
     std::string tried;
     for (const auto& t : check.tried) {
       tried += (tried.empty() ? "" : ",") + t;

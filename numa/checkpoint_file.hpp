@@ -29,15 +29,16 @@ enum class FileStatus {
 
 std::string_view to_string(FileStatus s);
 
-// Reasons a read counts as an error; fixed so metric label values stay bounded.
-inline constexpr std::array<std::string_view, 6> checkpoint_error_reasons = {
-    "oversized", "read_error", "parse_error", "unknown_layout", "invalid_cpuset", "checksum_mismatch"};
+// Every reason a read counts as an error, each a label value of numainfo_checkpoint_errors_total.
+inline constexpr std::array<CheckpointError, checkpoint_error_count> checkpoint_errors = {
+    CheckpointError::oversized,      CheckpointError::read_error,     CheckpointError::parse_error,
+    CheckpointError::unknown_layout, CheckpointError::invalid_cpuset, CheckpointError::checksum_mismatch};
 
 struct FileState {
   std::string name;
   std::filesystem::path path;
   FileStatus status = FileStatus::missing;
-  std::string reason;  // one of checkpoint_error_reasons, or empty when all is well
+  std::string reason;  // to_string() of a CheckpointError, or empty when all is well
   std::string detail;  // what a person reads in the log and /debug/numa
   std::string layout;  // of the state in use
   ChecksumStatus checksum = ChecksumStatus::absent;
@@ -70,14 +71,14 @@ class FileTracker {
   // Reads the file and decides what to do; on Step::parse the content is in content_.
   Step read();
   void on_missing();
-  void on_failure(std::string_view reason, std::string detail);
+  void on_failure(CheckpointError reason, std::string detail);
   void on_parsed(const std::string& layout, const ChecksumCheck& check);
-  void fail_parse(const std::string& message);
+  void fail_parse(const CheckpointFailure& failure);
 
   std::string content_;
 
  private:
-  void count(std::string_view reason);
+  void count(CheckpointError reason);
 
   FileState state_;
   const Clock& clock_;
@@ -90,7 +91,7 @@ class FileTracker {
 template <class T>
 class CheckpointFile : public detail::FileTracker {
  public:
-  using Parser = Result<T> (*)(std::string_view);
+  using Parser = ParseResult<T> (*)(std::string_view);
 
   CheckpointFile(std::string name, std::filesystem::path path, Parser parser, const Clock& clock,
                  std::size_t max_bytes = default_max_checkpoint_bytes)
@@ -113,7 +114,7 @@ class CheckpointFile : public detail::FileTracker {
     }
     auto parsed = parser_(content_);
     if (!parsed) {
-      fail_parse(parsed.error().message);
+      fail_parse(parsed.error());
       return false;
     }
     on_parsed(parsed->layout, parsed->checksum);

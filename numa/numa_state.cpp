@@ -4,7 +4,7 @@
 
 namespace nodepack::numa {
 
-NumaState::NumaState(NumaOptions options, const Clock& clock, const PodDirectory* pods)
+NumaState::NumaState(NumaOptions options, const Clock& clock, const cgroup::PodLookup* pods)
     : options_(std::move(options)),
       clock_(clock),
       pods_(pods),

@@ -3,12 +3,12 @@
 // The agent's NUMA view: topology, the three checkpoint files and the joined allocation model,
 // published as immutable snapshots so scrapes and reports never see a half-built state.
 
+#include "cgroup/pod_lookup.hpp"
 #include "common/clock.hpp"
 #include "common/host_paths.hpp"
 #include "common/result.hpp"
 #include "numa/allocation.hpp"
 #include "numa/checkpoint_file.hpp"
-#include "numa/pod_directory.hpp"
 #include "numa/topology.hpp"
 
 #include <chrono>
@@ -40,7 +40,7 @@ struct NumaSnapshot {
 class NumaState {
  public:
   // `pods` may be null (inspect mode): entries are then neither named nor called orphaned.
-  NumaState(NumaOptions options, const Clock& clock, const PodDirectory* pods = nullptr);
+  NumaState(NumaOptions options, const Clock& clock, const cgroup::PodLookup* pods = nullptr);
 
   // Discovers the topology through hwloc. On failure the previous topology, if any, is kept.
   Result<void> load_topology();
@@ -58,7 +58,7 @@ class NumaState {
 
   NumaOptions options_;
   const Clock& clock_;
-  const PodDirectory* pods_;
+  const cgroup::PodLookup* pods_;
   std::shared_ptr<const Topology> topology_;
   std::string topology_error_;
   CheckpointFile<CpuManagerState> cpu_;

@@ -1,16 +1,14 @@
 #include "agent/accounting/accounting_collector.hpp"
 
 #include "agent/accounting/accounting_source.hpp"
-#include "agent/metric_families.hpp"
+#include "metrics/family.hpp"
 
 #include <chrono>
 #include <string>
 
 namespace nodepack::agent::accounting {
 
-using metrics::add_sample;
-using metrics::counter_family;
-using metrics::gauge_family;
+using metrics::Family;
 
 namespace {
 
@@ -26,45 +24,33 @@ std::vector<prometheus::MetricFamily> AccountingCollector::Collect() const {
   const auto accounts = source_.integrator().snapshot(now);
   const AccountingStatus status = source_.status();
 
-  auto cpu_requested = counter_family("nodepack_container_cpu_requested_core_seconds_total",
-                                      "CPU requested by the container, integrated over time (core-seconds)");
-  auto cpu_limited = counter_family("nodepack_container_cpu_limited_core_seconds_total",
-                                    "CPU limit of the container, integrated over time (core-seconds)");
-  auto memory_requested = counter_family("nodepack_container_memory_requested_byte_seconds_total",
-                                         "Memory requested by the container, integrated over time (byte-seconds)");
-  auto memory_used = counter_family("nodepack_container_memory_used_byte_seconds_total",
-                                    "memory.current of the container, integrated over samples (byte-seconds)");
-  auto gpu_seconds = counter_family("nodepack_container_gpu_allocated_seconds_total",
-                                    "Devices allocated to the container by the device manager, times seconds");
-  auto cpu_request = gauge_family("nodepack_container_cpu_request_cores", "CPU request the container holds now");
-  auto cpu_limit = gauge_family("nodepack_container_cpu_limit_cores", "CPU limit of the container now");
+  auto cpu_requested = Family::counter("nodepack_container_cpu_requested_core_seconds_total",
+                                       "CPU requested by the container, integrated over time (core-seconds)");
+  auto cpu_limited = Family::counter("nodepack_container_cpu_limited_core_seconds_total",
+                                     "CPU limit of the container, integrated over time (core-seconds)");
+  auto memory_requested = Family::counter("nodepack_container_memory_requested_byte_seconds_total",
+                                          "Memory requested by the container, integrated over time (byte-seconds)");
+  auto memory_used = Family::counter("nodepack_container_memory_used_byte_seconds_total",
+                                     "memory.current of the container, integrated over samples (byte-seconds)");
+  auto gpu_seconds = Family::counter("nodepack_container_gpu_allocated_seconds_total",
+                                     "Devices allocated to the container by the device manager, times seconds");
+  auto cpu_request = Family::gauge("nodepack_container_cpu_request_cores", "CPU request the container holds now");
+  auto cpu_limit = Family::gauge("nodepack_container_cpu_limit_cores", "CPU limit of the container now");
   auto memory_request =
-      gauge_family("nodepack_container_memory_request_bytes", "Memory request the container holds now");
-  auto memory_limit = gauge_family("nodepack_container_memory_limit_bytes", "Memory limit of the container now");
-  auto gpus = gauge_family("nodepack_container_gpus_allocated", "Devices allocated to the container now");
-  auto uptime = gauge_family("nodepack_container_uptime_seconds", "Seconds since the container's current run started");
+      Family::gauge("nodepack_container_memory_request_bytes", "Memory request the container holds now");
+  auto memory_limit = Family::gauge("nodepack_container_memory_limit_bytes", "Memory limit of the container now");
+  auto gpus = Family::gauge("nodepack_container_gpus_allocated", "Devices allocated to the container now");
+  auto uptime = Family::gauge("nodepack_container_uptime_seconds", "Seconds since the container's current run started");
   auto gpu_memory =
-      gauge_family("nodepack_container_gpu_memory_used_bytes", "GPU memory used by the container's processes (NVML)");
+      Family::gauge("nodepack_container_gpu_memory_used_bytes", "GPU memory used by the container's processes (NVML)");
 
   for (const auto& a : accounts) {
-    auto labels = [&](std::initializer_list<std::pair<std::string, std::string>> extra = {}) {
-      std::vector<std::pair<std::string, std::string>> l{
-          {"namespace", a.namespace_name}, {"pod", a.pod}, {"container", a.container}, {"node", node}};
+    auto labels = [&](std::initializer_list<metrics::Label> extra = {}) {
+      metrics::Labels l{{"namespace", a.namespace_name}, {"pod", a.pod}, {"container", a.container}, {"node", node}};
       l.insert(l.end(), extra.begin(), extra.end());
       return l;
     };
-    auto add = [](prometheus::MetricFamily& f, const std::vector<std::pair<std::string, std::string>>& l, double v) {
-      prometheus::ClientMetric m;
-      for (const auto& [k, val] : l) {
-        m.label.push_back(prometheus::ClientMetric::Label{k, val});
-      }
-      if (f.type == prometheus::MetricType::Counter) {
-        m.counter.value = v;
-      } else {
-        m.gauge.value = v;
-      }
-      f.metric.push_back(std::move(m));
-    };
+    auto add = [](Family& f, metrics::Labels l, double v) { f.add(std::move(l), v); };
     add(cpu_requested, labels(), a.cpu_requested.value());
     if (a.has_cpu_limit) {
       add(cpu_limited, labels(), a.cpu_limited.value());
@@ -99,28 +85,28 @@ std::vector<prometheus::MetricFamily> AccountingCollector::Collect() const {
     }
   }
 
-  auto start_time = gauge_family("nodepack_accounting_start_time_seconds",
-                                 "Unix time this agent's accounting counters started counting (restart marker)");
-  add_sample(start_time, {{"node", node}}, seconds_since_epoch(status.started));
-  auto restored = gauge_family("nodepack_accounting_restored_containers",
-                               "Containers whose counters were resumed from the state file at start");
-  add_sample(restored, {{"node", node}}, static_cast<double>(status.restored_containers));
-  auto nvml_up = gauge_family("nodepack_accounting_nvml_up", "1 when the NVML library loaded and initialised");
-  add_sample(nvml_up, {{"node", node}}, status.nvml_up ? 1 : 0);
-  auto memory_up = gauge_family("nodepack_accounting_memory_sampling_up",
-                                "1 when container memory.current is sampled for used byte-seconds");
-  add_sample(memory_up, {{"node", node}}, status.memory_sampling_up ? 1 : 0);
-  auto state_errors = counter_family("nodepack_accounting_state_file_errors_total",
-                                     "State file reads (at start) and writes that failed");
-  add_sample(state_errors, {{"node", node}, {"operation", "read"}}, static_cast<double>(status.state_read_errors));
-  add_sample(state_errors, {{"node", node}, {"operation", "write"}}, static_cast<double>(status.state_write_errors));
+  auto start_time = Family::gauge("nodepack_accounting_start_time_seconds",
+                                  "Unix time this agent's accounting counters started counting (restart marker)");
+  start_time.add({{"node", node}}, seconds_since_epoch(status.started));
+  auto restored = Family::gauge("nodepack_accounting_restored_containers",
+                                "Containers whose counters were resumed from the state file at start");
+  restored.add({{"node", node}}, static_cast<double>(status.restored_containers));
+  auto nvml_up = Family::gauge("nodepack_accounting_nvml_up", "1 when the NVML library loaded and initialised");
+  nvml_up.add({{"node", node}}, status.nvml_up ? 1 : 0);
+  auto memory_up = Family::gauge("nodepack_accounting_memory_sampling_up",
+                                 "1 when container memory.current is sampled for used byte-seconds");
+  memory_up.add({{"node", node}}, status.memory_sampling_up ? 1 : 0);
+  auto state_errors = Family::counter("nodepack_accounting_state_file_errors_total",
+                                      "State file reads (at start) and writes that failed");
+  state_errors.add({{"node", node}, {"operation", "read"}}, static_cast<double>(status.state_read_errors));
+  state_errors.add({{"node", node}, {"operation", "write"}}, static_cast<double>(status.state_write_errors));
 
   std::vector<prometheus::MetricFamily> out;
   for (auto* f : {&cpu_requested, &cpu_limited, &memory_requested, &memory_used, &gpu_seconds, &cpu_request, &cpu_limit,
                   &memory_request, &memory_limit, &gpus, &uptime, &gpu_memory, &start_time, &restored, &nvml_up,
                   &memory_up, &state_errors}) {
-    if (!f->metric.empty()) {
-      out.push_back(std::move(*f));
+    if (!f->empty()) {
+      std::move(*f).into(out);
     }
   }
   return out;

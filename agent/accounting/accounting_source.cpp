@@ -1,8 +1,9 @@
 #include "agent/accounting/accounting_source.hpp"
 
 #include "agent/accounting/accounting_collector.hpp"
-#include "agent/accounting/cgroup_path.hpp"
 #include "agent/accounting/state_file.hpp"
+#include "cgroup/kubelet_names.hpp"
+#include "cgroup/process_cgroup.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
@@ -11,9 +12,12 @@
 
 namespace nodepack::agent::accounting {
 
-AccountingSource::AccountingSource(const NodeState& state, AccountingOptions options, const Clock& clock)
+AccountingSource::AccountingSource(const NodeState& state, AccountingOptions options, cgroup::CgroupResolver* cgroups,
+                                   std::string no_cgroups, const Clock& clock)
     : state_(state),
       options_(std::move(options)),
+      cgroups_(cgroups),
+      no_cgroups_(std::move(no_cgroups)),
       clock_(clock),
       integrator_(options_.retention),
       gpus_(options_.paths.kubelet_root, options_.gpu_resources, clock) {
@@ -35,12 +39,10 @@ void AccountingSource::start() {
     spdlog::info("accounting: no GPU memory per container: {}", nvml.error().message);
   }
 
-  auto memory = options_.cgroup_v2_root ? MemorySampler::at(*options_.cgroup_v2_root, state_)
-                                        : MemorySampler::create(options_.paths, state_);
-  if (memory) {
-    memory_ = std::move(*memory);
+  if (cgroups_ != nullptr) {
+    memory_ = std::make_unique<MemorySampler>(*cgroups_, [this] { return state_.pods().totals().generation; });
   } else {
-    spdlog::warn("accounting: no memory used byte-seconds: {}", memory.error().message);
+    spdlog::warn("accounting: no memory used byte-seconds: {}", no_cgroups_);
   }
   std::lock_guard lock(mutex_);
   status_.nvml_up = nvml_ != nullptr;
@@ -127,7 +129,7 @@ std::optional<ContainerKey> AccountingSource::container_by_id(const std::string&
   }
   for (const auto* statuses : {&stored->pod.container_statuses, &stored->pod.init_container_statuses}) {
     for (const auto& s : *statuses) {
-      if (!s.container_id.empty() && strip_runtime_prefix(s.container_id) == container_id) {
+      if (!s.container_id.empty() && cgroup::strip_runtime_prefix(s.container_id) == container_id) {
         return ContainerKey{pod_uid, s.name};
       }
     }
@@ -143,7 +145,7 @@ void AccountingSource::sample_nvml() {
       spdlog::warn("accounting: NVML: {}", processes.error().message);
     } else {
       for (const auto& p : *processes) {
-        auto cgroup = container_of_process(options_.paths.procfs, p.pid);
+        auto cgroup = cgroup::container_of_process(options_.paths.procfs, p.pid);
         if (!cgroup) {
           continue;  // not a pod's process, or gone already
         }
@@ -185,6 +187,8 @@ void AccountingSource::stop() {
   stopped_ = true;
   save_state();
 }
+
+boost::json::value AccountingSource::debug_json() const { return accounts_json(integrator_.snapshot(clock_.now())); }
 
 AccountingStatus AccountingSource::status() const {
   std::lock_guard lock(mutex_);

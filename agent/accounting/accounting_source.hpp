@@ -9,6 +9,8 @@
 #include "agent/accounting/nvml.hpp"
 #include "agent/accounting/request_integrator.hpp"
 #include "agent/node_state.hpp"
+#include "agent/source.hpp"
+#include "cgroup/resolver.hpp"
 #include "common/clock.hpp"
 #include "common/host_paths.hpp"
 
@@ -34,8 +36,6 @@ struct AccountingOptions {
   std::chrono::nanoseconds retention = std::chrono::minutes(5);
   std::vector<std::string> gpu_resources{"nvidia.com/gpu", "amd.com/gpu"};
   std::string nvml_library = "libnvidia-ml.so.1";
-  // Tests: a fixture cgroup v2 tree instead of finding the mounted one under paths.
-  std::optional<std::filesystem::path> cgroup_v2_root;
 };
 
 // What the collector exports besides the per-container accounts.
@@ -51,26 +51,32 @@ struct AccountingStatus {
   std::map<ContainerKey, std::map<std::string, std::uint64_t>> gpu_memory;
 };
 
-class AccountingSource final : public PodListener {
+// A pod listener (requests are integrated at each event) and a source (samples on a timer).
+class AccountingSource final : public PodListener, public Source {
  public:
-  AccountingSource(const NodeState& state, AccountingOptions options, const Clock& clock);
+  // `cgroups` is the agent's shared resolver; null when the host has none (`no_cgroups` says
+  // why), which turns memory used byte-seconds off.
+  AccountingSource(const NodeState& state, AccountingOptions options, cgroup::CgroupResolver* cgroups,
+                   std::string no_cgroups, const Clock& clock);
   ~AccountingSource() override;
 
-  // Reads the state file (a bad one is logged, counted and renamed aside), loads NVML and finds
-  // the cgroup tree; every missing piece turns its feature off, never the agent.
-  void start();
+  std::string_view name() const override { return "accounting"; }
+  // Reads the state file (a bad one is logged, counted and renamed aside) and loads NVML; every
+  // missing piece turns its feature off, never the agent.
+  void start() override;
   // One round every sample interval on the agent's io_context.
-  boost::asio::awaitable<void> run();
-  // The round itself: device checkpoint, memory samples, NVML, state file. Public for tests.
+  boost::asio::awaitable<void> run() override;
+  // One round now: device checkpoint, memory samples, NVML, state file.
   void tick();
   // Writes the state a last time.
-  void stop();
+  void stop() override;
+  boost::json::value debug_json() const override;
 
   void pod_upserted(const kube::Pod& pod) override;
   void pod_removed(const std::string& uid) override;
   void pods_replaced(const std::vector<kube::Pod>& pods) override;
 
-  std::shared_ptr<prometheus::Collectable> collector() const { return collector_; }
+  std::shared_ptr<prometheus::Collectable> collector() const override { return collector_; }
   RequestIntegrator& integrator() { return integrator_; }
   AccountingStatus status() const;
   const AccountingOptions& options() const { return options_; }
@@ -84,8 +90,10 @@ class AccountingSource final : public PodListener {
 
   const NodeState& state_;
   AccountingOptions options_;
+  cgroup::CgroupResolver* cgroups_;
+  std::string no_cgroups_;
   const Clock& clock_;
-  RequestIntegrator integrator_;
+  mutable RequestIntegrator integrator_;  // a read integrates up to now; it has its own mutex
   GpuAllocationFile gpus_;
   std::unique_ptr<MemorySampler> memory_;
   std::unique_ptr<Nvml> nvml_;

@@ -1,18 +1,14 @@
 #pragma once
 
-// memory.current of every container cgroup, named (pod uid, container) through the pod store,
-// for the used byte-seconds integral. It walks the cgroup tree with bpf/'s CgroupResolver, the
-// resolution the kpod_* cgroup collector uses; in a build without BPF that code is absent and
-// so is this sampler: create() says why, and accounting keeps its request integrals.
+// memory.current of every container cgroup, named (pod uid, container) through the agent's
+// shared cgroup resolver, for the used byte-seconds integral.
 
 #include "agent/accounting/request_integrator.hpp"
-#include "agent/node_state.hpp"
-#include "common/host_paths.hpp"
-#include "common/result.hpp"
+#include "cgroup/resolver.hpp"
 
 #include <cstdint>
-#include <filesystem>
-#include <memory>
+#include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -20,20 +16,16 @@ namespace nodepack::agent::accounting {
 
 class MemorySampler {
  public:
-  // Finds the cgroup v2 tree under the host paths.
-  static Result<std::unique_ptr<MemorySampler>> create(const HostPaths& paths, const NodeState& state);
-  // A given cgroup v2 root (fixture trees in tests).
-  static Result<std::unique_ptr<MemorySampler>> at(const std::filesystem::path& v2_root, const NodeState& state);
-  ~MemorySampler();
+  // `pods_generation` tells whether pods changed since the last sample (then the tree is walked
+  // again first, so a container started since the last walk is sampled now).
+  MemorySampler(cgroup::CgroupResolver& resolver, std::function<std::uint64_t()> pods_generation);
 
-  // Re-walks the tree when the pods changed since the last call, then reads every container's
-  // memory.current.
   std::vector<std::pair<ContainerKey, std::uint64_t>> sample();
 
  private:
-  struct Impl;
-  explicit MemorySampler(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  cgroup::CgroupResolver& resolver_;
+  std::function<std::uint64_t()> pods_generation_;
+  std::optional<std::uint64_t> seen_generation_;
 };
 
 }  // namespace nodepack::agent::accounting

@@ -1,4 +1,5 @@
 #include "aggregator/auth/credential_files.hpp"
+#include "common/strings.hpp"
 
 #include <fstream>
 #include <set>
@@ -10,16 +11,6 @@ namespace {
 
 constexpr std::size_t max_file_bytes = 16 << 20;
 constexpr std::size_t max_name_bytes = 256;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
   std::vector<std::string_view> out;

@@ -1,4 +1,5 @@
 #include "aggregator/auth/presented.hpp"
+#include "common/strings.hpp"
 
 #include <cctype>
 
@@ -7,16 +8,6 @@ namespace nodepack::auth {
 namespace bhttp = boost::beast::http;
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // "Basic xyz" -> "xyz" when the scheme matches, case-insensitively (RFC 9110).
 std::optional<std::string_view> after_scheme(std::string_view header, std::string_view scheme) {

@@ -1,17 +1,10 @@
 #include "aggregator/billing/queries.hpp"
+#include "common/strings.hpp"
 
 #include <algorithm>
 
 namespace nodepack::billing {
 namespace {
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    out += (out.empty() ? "" : ", ") + item;
-  }
-  return out;
-}
 
 std::string selector(std::string_view metric, const std::string& matcher) {
   return std::string(metric) + (matcher.empty() ? "" : "{" + matcher + "}");
@@ -110,14 +103,14 @@ RangeQuery series_query(const MetricDef& metric, const MetricRequest& request, c
   }
   const std::string sel = selector(metric.source, namespace_matcher(scope));
   const std::string inner = metric.kind == MetricKind::rate ? "rate(" + sel + "[" + seconds(window) + "])" : sel;
-  q.promql = "sum by (" + join(series_labels(metric)) + ") (" + inner + ")" + std::string(metric.scale);
+  q.promql = "sum by (" + join(series_labels(metric), ", ") + ") (" + inner + ")" + std::string(metric.scale);
   return q;
 }
 
 InstantQuery totals_query(const MetricDef& metric, const MetricRequest& request, const NamespaceScope& scope) {
   InstantQuery q;
   const std::int64_t range = request.end - request.begin;
-  const std::string by = join(total_labels(metric, request.agg));
+  const std::string by = join(total_labels(metric, request.agg), ", ");
   const std::string sel = selector(metric.source, namespace_matcher(scope));
   if (metric.kind != MetricKind::gauge && metric.level != MetricLevel::node) {
     // A counter's increase from the sample at begin to the sample at end: what accrued in [begin, end).
@@ -162,7 +155,7 @@ AccountingQueries accounting_queries(const AccountingRequest& request, const Nam
   q.step = billing_step(range, configured_step);
   q.labels = request.by == AccountingBy::pod ? std::vector<std::string>{"namespace", "pod"}
                                              : std::vector<std::string>{"namespace"};
-  const std::string by = join(q.labels);
+  const std::string by = join(q.labels, ", ");
   const std::string matcher = namespace_matcher(scope);
   const std::int64_t at = request.to * 1000;
   const auto increase = [&](std::string_view counter, std::string_view divisor) {

@@ -3,6 +3,7 @@
 // The bits of HTTP the web pages parse themselves: form bodies, cookies, and where to go after
 // logging in.
 
+#include "common/url.hpp"
 #include "http/server.hpp"
 
 #include <map>
@@ -15,8 +16,6 @@ namespace nodepack::web {
 // An application/x-www-form-urlencoded body ("user=a%20b&password=x"); the first of repeated
 // names wins. Malformed escapes are kept as they are.
 std::map<std::string, std::string> parse_form(std::string_view body);
-using http::url_decode;  // the server's, shared with query parameters
-std::string url_encode(std::string_view s);
 // The value of one cookie from the request's Cookie headers, if present.
 std::optional<std::string> cookie_value(const http::Request& request, std::string_view name);
 // Whether `target` is a safe place to send the browser after login: a path under /web on this

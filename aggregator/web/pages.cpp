@@ -1,4 +1,5 @@
 #include "aggregator/web/pages.hpp"
+#include "common/strings.hpp"
 
 #include "aggregator/web/assets.hpp"
 #include "aggregator/web/form.hpp"
@@ -34,7 +35,7 @@ std::string head(std::string_view title, std::initializer_list<std::string_view>
 std::string metric_link(const PageFrame& frame, const MetricInfo& metric) {
   std::string href = "/web/stats/" + metric.name;
   if (!frame.namespace_name.empty()) {
-    href += "/" + url_encode(frame.namespace_name);
+    href += "/" + url_encode_path(frame.namespace_name);
   }
   const bool active = frame.current == metric.name;
   return "<li><a href=\"" + html_escape(href) + "\"" + (active ? " class=\"active\" aria-current=\"page\"" : "") +
@@ -77,14 +78,6 @@ std::string frame_start(const PageFrame& frame) {
 }
 
 constexpr std::string_view frame_end = "</main></div></body></html>\n";
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    out += (out.empty() ? "" : ",") + item;
-  }
-  return out;
-}
 
 // The controls both data pages share: quick ranges, a custom from/to, and a status line.
 std::string range_controls(std::initializer_list<std::string_view> ranges, std::string_view default_range) {
@@ -131,7 +124,7 @@ std::string stats_page(const PageFrame& frame, const MetricInfo& metric) {
   out += "<body data-page=\"stats\" data-metric=\"" + html_escape(metric.name) + "\" data-unit=\"" +
          html_escape(metric.unit) + "\" data-request-metric=\"" + html_escape(metric.request_metric) +
          "\" data-namespace=\"" + html_escape(frame.namespace_name) + "\" data-namespaces=\"" +
-         html_escape(join(frame.namespaces)) + "\">";
+         html_escape(join(frame.namespaces, ",")) + "\">";
   out += frame_start(frame);
   out += "<h1>" + html_escape(metric.name) + " <span class=\"where\">" + html_escape(where) + "</span></h1>";
   out += "<p class=\"muted\">" + html_escape(metric.description);
@@ -160,7 +153,7 @@ std::string stats_page(const PageFrame& frame, const MetricInfo& metric) {
 
 std::string accounting_page(const PageFrame& frame) {
   std::string out = head("Accounting", {"common.js", "accounting.js"});
-  out += "<body data-page=\"accounting\" data-namespaces=\"" + html_escape(join(frame.namespaces)) + "\">";
+  out += "<body data-page=\"accounting\" data-namespaces=\"" + html_escape(join(frame.namespaces, ",")) + "\">";
   out += frame_start(frame);
   out +=
       "<h1>Accounting</h1><p class=\"muted\">What each namespace or pod used and reserved over the range: "

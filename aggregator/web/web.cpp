@@ -239,7 +239,8 @@ class Web {
   Reply refused(const Request& request, const Response& refusal) const {
     if (refusal.result() == bhttp::status::unauthorized) {
       const std::string_view target = request.target();
-      return redirect(request, is_local_web_target(target) ? "/web/login?next=" + url_encode(target) : "/web/login");
+      return redirect(request,
+                      is_local_web_target(target) ? "/web/login?next=" + url_encode_path(target) : "/web/login");
     }
     auto reply = html_reply(request, refusal.result(), message_page(nullptr, "Refused", reason_of(refusal)));
     if (auto retry = refusal.find(bhttp::field::retry_after); retry != refusal.end()) {
@@ -257,7 +258,7 @@ class Web {
       }
     }
     if (!principal.namespaces.empty() && page != "/web/accounting") {
-      page += "/" + url_encode(principal.namespaces.front());
+      page += "/" + url_encode_path(principal.namespaces.front());
     }
     return page;
   }
@@ -297,7 +298,7 @@ class Web {
       // A user restricted to some namespaces has no all-namespaces view: show the first of theirs.
       const std::string_view target = request.target();
       const auto query = target.find('?');
-      return redirect(request, "/web/stats/" + metric->name + "/" + url_encode(frame.namespaces.front()) +
+      return redirect(request, "/web/stats/" + metric->name + "/" + url_encode_path(frame.namespaces.front()) +
                                    (query == std::string_view::npos ? "" : std::string(target.substr(query))));
     }
     frame.namespace_name = std::string(ns);

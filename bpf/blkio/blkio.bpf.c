@@ -87,7 +87,8 @@ static __always_inline void on_insert(struct request *rq)
 		return;
 	cgid = current_user_cgroup();
 	if (cgid)
-		bpf_map_update_elem(&submitter, &key, &cgid, BPF_ANY);
+		if (bpf_map_update_elem(&submitter, &key, &cgid, BPF_ANY))
+			nodepack_count_map_error();
 }
 
 static __always_inline void on_issue(struct request *rq)
@@ -110,7 +111,8 @@ static __always_inline void on_issue(struct request *rq)
 			st.cgroup_id = cgid;
 	}
 	st.ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&inflight, &key, &st, BPF_ANY);
+	if (bpf_map_update_elem(&inflight, &key, &st, BPF_ANY))
+		nodepack_count_map_error();
 }
 
 static __always_inline void on_complete(struct request *rq)

@@ -4,11 +4,26 @@
 
 #include <bpf/bpf_helpers.h>
 
-/* Marks an update failure; user space exports the count as a map-health metric. */
-#define NODEPACK_MAP_ERR_SLOTS 8
+/* Inserts that failed because a map was full. Every object that includes this header has it;
+ * user space reads it by name and exports nodepack_bpf_map_update_errors_total{collector}. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} map_errors SEC(".maps");
+
+static __always_inline void nodepack_count_map_error(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&map_errors, &zero);
+
+	if (n)
+		*n += 1; /* per-CPU: no other CPU writes this slot */
+}
 
 /* Looks `key` up, inserting `init` first when absent. Returns NULL only when the map is full
- * and cannot evict (non-LRU maps). */
+ * and cannot evict (non-LRU maps); that failure is counted. */
 static __always_inline void *nodepack_lookup_or_init(void *map, const void *key, const void *init)
 {
 	void *val;
@@ -18,7 +33,9 @@ static __always_inline void *nodepack_lookup_or_init(void *map, const void *key,
 	if (val)
 		return val;
 	err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST: another CPU won the race */)
+	if (err && err != -17 /* EEXIST: another CPU won the race */) {
+		nodepack_count_map_error();
 		return NULL;
+	}
 	return bpf_map_lookup_elem(map, key);
 }

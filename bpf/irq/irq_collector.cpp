@@ -1,11 +1,9 @@
 #include "bpf/irq/irq_collector.hpp"
 
-#include "bpf/bpf_stats.hpp"
+#include "bpf/collectors.hpp"
 #include "bpf/irq/irq.h"
-#include "bpf/libbpf_log.hpp"
 #include "bpf/map_reader.hpp"
 #include "bpf/program_variants.hpp"
-#include "bpf/skeleton.hpp"
 
 #include "irq.skel.h"
 
@@ -22,34 +20,29 @@ constexpr std::array<const char*, IRQ_SOFTIRQ_VECTORS> kVectors = {"hi",       "
 }
 
 struct IrqCollector::Impl {
-  Skeleton<irq_bpf> skel;
+  irq_bpf* skel = nullptr;  // owned by the collector's LoadedObject
 };
 
 IrqCollector::IrqCollector(FeatureProbe& features) : features_(features) {}
 IrqCollector::~IrqCollector() = default;
 
 Result<void> IrqCollector::start() {
-  route_libbpf_logs_to_spdlog();
   auto flavor = choose_flavor(features_, {"irq_handler_entry", "irq_handler_exit", "softirq_entry", "softirq_exit"});
   if (!flavor) {
     return flavor.error();
   }
-  auto skel = Skeleton<irq_bpf>::open();
+  auto skel = load_skeleton<irq_bpf>([&](irq_bpf* s) {
+    select_flavor(
+        *flavor, {s->progs.irq_entry_btf, s->progs.irq_exit_btf, s->progs.softirq_entry_btf, s->progs.softirq_exit_btf},
+        {s->progs.irq_entry_raw, s->progs.irq_exit_raw, s->progs.softirq_entry_raw, s->progs.softirq_exit_raw});
+  });
   if (!skel) {
     return skel.error();
   }
-  auto& s = *skel;
-  select_flavor(*flavor,
-                {s->progs.irq_entry_btf, s->progs.irq_exit_btf, s->progs.softirq_entry_btf, s->progs.softirq_exit_btf},
-                {s->progs.irq_entry_raw, s->progs.irq_exit_raw, s->progs.softirq_entry_raw, s->progs.softirq_exit_raw});
-  if (auto r = s.load(); !r) {
-    return r;
-  }
-  if (auto r = s.attach(); !r) {
-    return r;
-  }
   spdlog::info("bpf collector irq: attached ({})", to_string(*flavor));
-  impl_ = std::make_unique<Impl>(Impl{std::move(s)});
+  auto shared = std::make_shared<Skeleton<irq_bpf>>(std::move(*skel));
+  impl_ = std::make_unique<Impl>(Impl{shared->get()});
+  adopt(LoadedObject(std::move(shared)));
   return {};
 }
 
@@ -88,42 +81,30 @@ std::map<std::string, Log2Hist> IrqCollector::read_soft() const {
   return out;
 }
 
-Result<void> IrqCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+Result<void> IrqCollector::collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   if (!impl_) {
     return fail("not started");
   }
-  using prometheus::MetricType;
-  auto hw_lat =
-      make_family("kpod_irq_hw_latency_seconds", "Hardware interrupt handler time (seconds)", MetricType::Histogram);
-  auto hw_count = make_family("kpod_irq_hw_count_total", "Hardware interrupt count", MetricType::Counter);
-  auto sw_lat =
-      make_family("kpod_irq_sw_latency_seconds", "Software interrupt handler time (seconds)", MetricType::Histogram);
-  auto hard = read_hard();
-  last_entries_ = hard.size();
+  auto hw_lat = metrics::Family::histogram("kpod_irq_hw_latency_seconds", "Hardware interrupt handler time (seconds)");
+  auto hw_count = metrics::Family::counter("kpod_irq_hw_count_total", "Hardware interrupt count");
+  auto sw_lat = metrics::Family::histogram("kpod_irq_sw_latency_seconds", "Software interrupt handler time (seconds)");
+  const auto hard = read_hard();
+  record_map(impl_->skel->maps.hard, hard.size());
   for (const auto& [name, h] : hard) {
-    std::vector<prometheus::ClientMetric::Label> labels{{"irq", name}, {"node", ctx.node}};
-    auto m = histogram_metric(labels, h);
-    hw_count.metric.push_back(counter_metric(labels, static_cast<double>(m.histogram.sample_count)));
-    hw_lat.metric.push_back(std::move(m));
+    metrics::Labels labels{{"irq", name}, {"node", ctx.node}};
+    const auto buckets = log2_buckets(h);
+    hw_count.add(labels, static_cast<double>(buckets.back().cumulative_count));
+    hw_lat.add_histogram(std::move(labels), buckets, static_cast<double>(h.sum_ns) * 1e-9);
   }
   for (const auto& [vec, h] : read_soft()) {
-    sw_lat.metric.push_back(histogram_metric({{"vector", vec}, {"node", ctx.node}}, h));
+    add_log2_histogram(sw_lat, {{"vector", vec}, {"node", ctx.node}}, h);
   }
-  out.push_back(std::move(hw_lat));
-  out.push_back(std::move(hw_count));
-  out.push_back(std::move(sw_lat));
+  metrics::emit(out, hw_lat, hw_count, sw_lat);
   return {};
 }
 
-std::vector<ProgramStats> IrqCollector::program_stats() const {
-  return impl_ ? program_stats_of(impl_->skel->obj) : std::vector<ProgramStats>{};
-}
-
-std::vector<MapStats> IrqCollector::map_stats() const {
-  if (!impl_) {
-    return {};
-  }
-  return {map_stats_of(impl_->skel->maps.hard, last_entries_)};
+std::unique_ptr<kpod::Collector> make_irq_collector(const BpfDeps& deps) {
+  return std::make_unique<IrqCollector>(deps.features);
 }
 
 }  // namespace nodepack::bpf

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "bpf/collector.hpp"
+#include "bpf/bpf_collector.hpp"
 #include "bpf/feature_probe.hpp"
-#include "bpf/metrics.hpp"
+#include "bpf/log2_hist.hpp"
 
 #include <map>
 #include <memory>
@@ -12,16 +12,13 @@ namespace nodepack::bpf {
 
 // Per node, not per pod: kpod_irq_hw_latency_seconds{irq}, kpod_irq_hw_count_total{irq},
 // kpod_irq_sw_latency_seconds{vector}, from irq_handler_entry/exit and softirq_entry/exit.
-class IrqCollector final : public Collector {
+class IrqCollector final : public BpfCollector {
  public:
   explicit IrqCollector(FeatureProbe& features);
   ~IrqCollector() override;
 
-  std::string_view name() const override { return "irq"; }
   Result<void> start() override;
-  Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
-  std::vector<ProgramStats> program_stats() const override;
-  std::vector<MapStats> map_stats() const override;
+  Result<void> collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
 
   std::map<std::string, Log2Hist> read_hard() const;
   std::map<std::string, Log2Hist> read_soft() const;
@@ -30,7 +27,6 @@ class IrqCollector final : public Collector {
   struct Impl;
   FeatureProbe& features_;
   std::unique_ptr<Impl> impl_;
-  std::uint64_t last_entries_ = 0;
 };
 
 }  // namespace nodepack::bpf

@@ -8,6 +8,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "core_fixes.bpf.h"
+#include "maps.bpf.h"
 #include "oom.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -16,24 +17,18 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, OOM_MAX_CGROUPS);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct oom_cg_stats);
 } kills SEC(".maps");
+
+static const struct oom_cg_stats zero_stats;
 
 static __always_inline void on_victim(struct task_struct *victim)
 {
 	__u64 cgid = nodepack_task_cgroup_id(victim);
-	__u64 one = 1, *n;
+	struct oom_cg_stats *st = nodepack_lookup_or_init(&kills, &cgid, &zero_stats);
 
-	n = bpf_map_lookup_elem(&kills, &cgid);
-	if (n) {
-		__sync_fetch_and_add(n, 1);
-		return;
-	}
-	if (bpf_map_update_elem(&kills, &cgid, &one, BPF_NOEXIST)) {
-		n = bpf_map_lookup_elem(&kills, &cgid);
-		if (n)
-			__sync_fetch_and_add(n, 1);
-	}
+	if (st)
+		__sync_fetch_and_add(&st->kills, 1);
 }
 
 SEC("tp_btf/mark_victim")

@@ -8,4 +8,8 @@
 
 #define OOM_MAX_CGROUPS 10240
 
-/* `kills` map: key cgroup v2 id (__u64), value kill count (__u64). */
+/* Value of the `kills` map, keyed by cgroup v2 id (__u64). __u64 counters only: user space sums
+ * values word by word. */
+struct oom_cg_stats {
+	__u64 kills;
+};

@@ -1,97 +1,50 @@
-#include "bpf/proc/proc_collector.hpp"
-
-#include "bpf/bpf_stats.hpp"
-#include "bpf/libbpf_log.hpp"
-#include "bpf/map_reader.hpp"
-#include "bpf/metrics.hpp"
+// kpod_proc_execs_total, kpod_proc_forks_total, kpod_proc_exits_total from
+// sched_process_exec/fork/exit.
+#include "bpf/cgroup_map_collector.hpp"
+#include "bpf/collectors.hpp"
 #include "bpf/proc/proc.h"
 #include "bpf/program_variants.hpp"
-#include "bpf/skeleton.hpp"
+#include "kpod/pod_labels.hpp"
 
 #include "proc.skel.h"
 
-#include <spdlog/spdlog.h>
-
 namespace nodepack::bpf {
+namespace {
 
-struct ProcCollector::Impl {
-  Skeleton<proc_bpf> skel;
-};
-
-ProcCollector::ProcCollector(FeatureProbe& features) : features_(features) {}
-ProcCollector::~ProcCollector() = default;
-
-Result<void> ProcCollector::start() {
-  route_libbpf_logs_to_spdlog();
-  auto flavor = choose_flavor(features_, {"sched_process_exec", "sched_process_fork", "sched_process_exit"});
+Result<CgroupMap> load(FeatureProbe& features) {
+  auto flavor = choose_flavor(features, {"sched_process_exec", "sched_process_fork", "sched_process_exit"});
   if (!flavor) {
     return flavor.error();
   }
-  auto skel = Skeleton<proc_bpf>::open();
+  auto skel = load_skeleton<proc_bpf>([&](proc_bpf* s) {
+    select_flavor(*flavor, {s->progs.proc_exec_btf, s->progs.proc_fork_btf, s->progs.proc_exit_btf},
+                  {s->progs.proc_exec_raw, s->progs.proc_fork_raw, s->progs.proc_exit_raw});
+  });
   if (!skel) {
     return skel.error();
   }
-  auto& s = *skel;
-  select_flavor(*flavor, {s->progs.proc_exec_btf, s->progs.proc_fork_btf, s->progs.proc_exit_btf},
-                {s->progs.proc_exec_raw, s->progs.proc_fork_raw, s->progs.proc_exit_raw});
-  if (auto r = s.load(); !r) {
-    return r;
-  }
-  if (auto r = s.attach(); !r) {
-    return r;
-  }
-  spdlog::info("bpf collector proc: attached ({})", to_string(*flavor));
-  impl_ = std::make_unique<Impl>(Impl{std::move(s)});
-  return {};
+  const bpf_map* map = (*skel)->maps.cg_counts;
+  return CgroupMap{LoadedObject(std::move(*skel)), map, to_string(*flavor)};
 }
 
-std::vector<std::pair<std::uint64_t, ProcCollector::Value>> ProcCollector::read_cgroups() const {
-  if (!impl_) {
-    return {};
-  }
-  return read_percpu_hash_map<std::uint64_t, proc_cg_counts, Value>(bpf_map__fd(impl_->skel->maps.cg_counts),
-                                                                    [](Value& acc, const proc_cg_counts& v) {
-                                                                      acc.execs += v.execs;
-                                                                      acc.forks += v.forks;
-                                                                      acc.exits += v.exits;
-                                                                    });
-}
-
-Result<void> ProcCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
-  if (!impl_) {
-    return fail("not started");
-  }
-  auto read = read_cgroups();
-  last_entries_ = read.size();
-  std::vector<std::uint64_t> drop;
-  auto rows = series_.fold(ctx, read, drop);
-  for (auto id : drop) {
-    bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.cg_counts), &id);
-  }
-  auto execs = make_family("kpod_proc_execs_total", "Process exec events", prometheus::MetricType::Counter);
-  auto forks = make_family("kpod_proc_forks_total", "Process fork events", prometheus::MetricType::Counter);
-  auto exits = make_family("kpod_proc_exits_total", "Process exit events", prometheus::MetricType::Counter);
+void emit(const CgroupMapCollector<proc_cg_counts>::Rows& rows, const kpod::ScrapeContext& ctx,
+          std::vector<prometheus::MetricFamily>& out) {
+  auto execs = metrics::Family::counter("kpod_proc_execs_total", "Process exec events");
+  auto forks = metrics::Family::counter("kpod_proc_forks_total", "Process fork events");
+  auto exits = metrics::Family::counter("kpod_proc_exits_total", "Process exit events");
   for (const auto& r : rows) {
-    auto labels = pod_labels(r.id, ctx.node);
-    execs.metric.push_back(counter_metric(labels, static_cast<double>(r.value.execs)));
-    forks.metric.push_back(counter_metric(labels, static_cast<double>(r.value.forks)));
-    exits.metric.push_back(counter_metric(labels, static_cast<double>(r.value.exits)));
+    auto labels = kpod::pod_labels(r.id, ctx.node);
+    execs.add(labels, static_cast<double>(r.value.execs));
+    forks.add(labels, static_cast<double>(r.value.forks));
+    exits.add(std::move(labels), static_cast<double>(r.value.exits));
   }
-  out.push_back(std::move(execs));
-  out.push_back(std::move(forks));
-  out.push_back(std::move(exits));
-  return {};
+  metrics::emit(out, execs, forks, exits);
 }
 
-std::vector<ProgramStats> ProcCollector::program_stats() const {
-  return impl_ ? program_stats_of(impl_->skel->obj) : std::vector<ProgramStats>{};
-}
+}  // namespace
 
-std::vector<MapStats> ProcCollector::map_stats() const {
-  if (!impl_) {
-    return {};
-  }
-  return {map_stats_of(impl_->skel->maps.cg_counts, last_entries_)};
+std::unique_ptr<kpod::Collector> make_proc_collector(const BpfDeps& deps) {
+  return std::make_unique<CgroupMapCollector<proc_cg_counts>>("proc", deps.features, load, emit);
 }
 
 }  // namespace nodepack::bpf

@@ -102,7 +102,8 @@ static __always_inline void wait_begins(struct task_struct *p, bool btf)
 			*slot = ts;
 		return;
 	}
-	bpf_map_update_elem(&waiting, &tid, &ts, BPF_ANY);
+	if (bpf_map_update_elem(&waiting, &tid, &ts, BPF_ANY))
+		nodepack_count_map_error();
 }
 
 /* Takes the enqueue time of `p` (0 when its wait began before we attached). */

@@ -1,10 +1,10 @@
 #include "bpf/sched/sched_collector.hpp"
 
-#include "bpf/bpf_stats.hpp"
-#include "bpf/libbpf_log.hpp"
+#include "bpf/cgroup_map_collector.hpp"
+#include "bpf/collectors.hpp"
 #include "bpf/map_reader.hpp"
 #include "bpf/sched/sched.h"
-#include "bpf/skeleton.hpp"
+#include "kpod/pod_labels.hpp"
 
 #include "sched.skel.h"
 
@@ -18,7 +18,7 @@
 namespace nodepack::bpf {
 
 struct SchedCollector::Impl {
-  Skeleton<sched_bpf> skel;
+  sched_bpf* skel = nullptr;  // owned by the collector's LoadedObject
   bool slots = false;
   std::unordered_map<std::uint64_t, std::uint32_t> slot_of;  // cgroup id → index in cg_slots
   std::vector<std::uint32_t> free_slots;
@@ -48,40 +48,29 @@ const char* variant_name(Variant v) {
 
 // Opens, loads and attaches the programs and maps of one variant.
 Result<Skeleton<sched_bpf>> load_variant(Variant v) {
-  auto skel = Skeleton<sched_bpf>::open();
-  if (!skel) {
-    return skel.error();
-  }
-  auto& s = *skel;
-  const bool slots = v == Variant::slots, info = slots || v == Variant::info, btf = v == Variant::btf,
-             raw = v == Variant::raw;
-  bpf_program__set_autoload(s->progs.sched_switch_slots, slots);
-  bpf_program__set_autoload(s->progs.sched_switch_info, info && !slots);
-  bpf_map__set_autocreate(s->maps.preempted, info);
-  bpf_map__set_autocreate(s->maps.cg_slot, slots);
-  bpf_map__set_autocreate(s->maps.cg_slots, slots);
-  for (auto* prog : {s->progs.sched_wakeup_btf, s->progs.sched_wakeup_new_btf, s->progs.sched_switch_btf}) {
-    bpf_program__set_autoload(prog, btf);
-  }
-  for (auto* prog : {s->progs.sched_wakeup_raw, s->progs.sched_wakeup_new_raw, s->progs.sched_switch_raw}) {
-    bpf_program__set_autoload(prog, raw);
-  }
-  // Only the wait-start store the chosen programs use is created.
-  bpf_map__set_autocreate(s->maps.task_enqueued, btf);
-  bpf_map__set_autocreate(s->maps.waiting, raw);
-  if (auto r = s.load(); !r) {
-    return r.error();
-  }
-  if (auto r = s.attach(); !r) {
-    return r.error();
-  }
-  return skel;
+  return load_skeleton<sched_bpf>([v](sched_bpf* s) {
+    const bool slots = v == Variant::slots, info = slots || v == Variant::info, btf = v == Variant::btf,
+               raw = v == Variant::raw;
+    bpf_program__set_autoload(s->progs.sched_switch_slots, slots);
+    bpf_program__set_autoload(s->progs.sched_switch_info, info && !slots);
+    bpf_map__set_autocreate(s->maps.preempted, info);
+    bpf_map__set_autocreate(s->maps.cg_slot, slots);
+    bpf_map__set_autocreate(s->maps.cg_slots, slots);
+    for (auto* prog : {s->progs.sched_wakeup_btf, s->progs.sched_wakeup_new_btf, s->progs.sched_switch_btf}) {
+      bpf_program__set_autoload(prog, btf);
+    }
+    for (auto* prog : {s->progs.sched_wakeup_raw, s->progs.sched_wakeup_new_raw, s->progs.sched_switch_raw}) {
+      bpf_program__set_autoload(prog, raw);
+    }
+    // Only the wait-start store the chosen programs use is created.
+    bpf_map__set_autocreate(s->maps.task_enqueued, btf);
+    bpf_map__set_autocreate(s->maps.waiting, raw);
+  });
 }
 
 }  // namespace
 
 Result<void> SchedCollector::start() {
-  route_libbpf_logs_to_spdlog();
   // Preferred: one program reading the scheduler's own enqueue stamps (see sched.bpf.c), with
   // per-CPU array slots for pod cgroups where cgroup-local storage exists. A variant the
   // verifier of this kernel refuses after all falls back to the next one.
@@ -114,9 +103,11 @@ Result<void> SchedCollector::start() {
     }
     variant_ = variant_name(v);
     spdlog::info("bpf collector sched: attached ({})", variant_);
+    auto shared = std::make_shared<Skeleton<sched_bpf>>(std::move(*skel));
     impl_ = std::make_unique<Impl>();
-    impl_->skel = std::move(*skel);
+    impl_->skel = shared->get();
     impl_->slots = v == Variant::slots;
+    adopt(LoadedObject(std::move(shared)));
     return {};
   }
   return fail("no variant loaded; last: " + why);
@@ -215,7 +206,7 @@ std::vector<std::pair<std::uint64_t, SchedCollector::Value>> SchedCollector::rea
   return out;
 }
 
-Result<void> SchedCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+Result<void> SchedCollector::collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   if (!impl_) {
     return fail("not started");
   }
@@ -224,48 +215,31 @@ Result<void> SchedCollector::collect(const ScrapeContext& ctx, std::vector<prome
       give_slot(cg.id, cg.dir);
     }
   }
-  auto read = read_cgroups();
-  last_entries_ = read.size();
-  std::vector<std::uint64_t> drop;
-  auto rows = series_.fold(ctx, read, drop);
-  int fd = bpf_map__fd(impl_->skel->maps.cg_stats);
-  for (auto id : drop) {
-    bpf_map_delete_elem(fd, &id);
-  }
+  const auto read = read_cgroups();
+  record_map(impl_->skel->maps.cg_stats, read.size());
+  auto rows = fold_and_drop(series_, ctx, read, impl_->skel->maps.cg_stats);
   if (impl_->slots) {
     for (auto id : ctx.removed) {  // read for the last time above (or never used)
       release_slot(id);
     }
+    record_map(impl_->skel->maps.cg_slots, impl_->slot_of.size());
   }
 
-  auto latency = make_family("kpod_cpu_runqueue_latency_seconds",
-                             "Time tasks of the pod spent runnable, waiting in a CPU run queue, in seconds",
-                             prometheus::MetricType::Histogram);
-  auto switches =
-      make_family("kpod_cpu_context_switches_total", "Context switches of tasks of the pod (task switched out)",
-                  prometheus::MetricType::Counter);
+  auto latency =
+      metrics::Family::histogram("kpod_cpu_runqueue_latency_seconds",
+                                 "Time tasks of the pod spent runnable, waiting in a CPU run queue, in seconds");
+  auto switches = metrics::Family::counter("kpod_cpu_context_switches_total",
+                                           "Context switches of tasks of the pod (task switched out)");
   for (const auto& row : rows) {
-    latency.metric.push_back(histogram_metric(pod_labels(row.id, ctx.node), row.value.runq));
-    switches.metric.push_back(counter_metric(pod_labels(row.id, ctx.node), static_cast<double>(row.value.switches)));
+    add_log2_histogram(latency, kpod::pod_labels(row.id, ctx.node), row.value.runq);
+    switches.add(kpod::pod_labels(row.id, ctx.node), static_cast<double>(row.value.switches));
   }
-  out.push_back(std::move(latency));
-  out.push_back(std::move(switches));
+  metrics::emit(out, latency, switches);
   return {};
 }
 
-std::vector<ProgramStats> SchedCollector::program_stats() const {
-  return impl_ ? program_stats_of(impl_->skel->obj) : std::vector<ProgramStats>{};
-}
-
-std::vector<MapStats> SchedCollector::map_stats() const {
-  if (!impl_) {
-    return {};
-  }
-  std::vector<MapStats> out{map_stats_of(impl_->skel->maps.cg_stats, last_entries_)};
-  if (impl_->slots) {
-    out.push_back(map_stats_of(impl_->skel->maps.cg_slots, impl_->slot_of.size()));
-  }
-  return out;
+std::unique_ptr<kpod::Collector> make_sched_collector(const BpfDeps& deps) {
+  return std::make_unique<SchedCollector>(deps.features);
 }
 
 }  // namespace nodepack::bpf

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "bpf/collector.hpp"
+#include "bpf/bpf_collector.hpp"
 #include "bpf/feature_probe.hpp"
-#include "bpf/metrics.hpp"
-#include "bpf/pod_series.hpp"
+#include "bpf/log2_hist.hpp"
+#include "kpod/pod_series.hpp"
 
 #include <filesystem>
 #include <memory>
@@ -13,7 +13,7 @@ namespace nodepack::bpf {
 // kpod_cpu_runqueue_latency_seconds and kpod_cpu_context_switches_total. From sched_switch alone
 // where the kernel keeps its run-queue stamps (variants sched_slots, sched_info), else from
 // sched_wakeup, sched_wakeup_new and sched_switch (tp_btf, or raw_tp without BTF for them).
-class SchedCollector final : public Collector {
+class SchedCollector final : public BpfCollector {
  public:
   struct Value {
     Log2Hist runq;
@@ -28,11 +28,8 @@ class SchedCollector final : public Collector {
   explicit SchedCollector(FeatureProbe& features);
   ~SchedCollector() override;
 
-  std::string_view name() const override { return "sched"; }
   Result<void> start() override;
-  Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
-  std::vector<ProgramStats> program_stats() const override;
-  std::vector<MapStats> map_stats() const override;
+  Result<void> collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
 
   // What start() chose: "sched_slots", "sched_info", "tp_btf" or "raw_tp" (empty before).
   std::string_view variant() const { return variant_; }
@@ -53,8 +50,7 @@ class SchedCollector final : public Collector {
   FeatureProbe& features_;
   std::unique_ptr<Impl> impl_;
   std::string variant_;
-  PodSeries<Value> series_;
-  std::uint64_t last_entries_ = 0;
+  kpod::PodSeries<Value> series_;
 };
 
 }  // namespace nodepack::bpf

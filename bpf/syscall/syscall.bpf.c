@@ -58,7 +58,8 @@ static __always_inline void on_enter(long id, bool btf)
 		return;
 	}
 	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+	if (bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY))
+		nodepack_count_map_error();
 }
 
 static __always_inline void on_exit(long ret, bool btf)

@@ -1,12 +1,11 @@
 #include "bpf/syscall/syscall_collector.hpp"
 
-#include "bpf/bpf_stats.hpp"
-#include "bpf/libbpf_log.hpp"
+#include "bpf/collectors.hpp"
 #include "bpf/map_reader.hpp"
 #include "bpf/program_variants.hpp"
-#include "bpf/skeleton.hpp"
 #include "bpf/syscall/syscall.h"
 #include "bpf/syscall/syscall_names.hpp"
+#include "kpod/pod_labels.hpp"
 
 #include "syscall.skel.h"
 
@@ -18,7 +17,7 @@
 namespace nodepack::bpf {
 
 struct SyscallCollector::Impl {
-  Skeleton<syscall_bpf> skel;
+  syscall_bpf* skel = nullptr;  // owned by the collector's LoadedObject
 };
 
 SyscallCollector::SyscallCollector(FeatureProbe& features, std::vector<std::string> tracked)
@@ -26,41 +25,38 @@ SyscallCollector::SyscallCollector(FeatureProbe& features, std::vector<std::stri
 SyscallCollector::~SyscallCollector() = default;
 
 Result<void> SyscallCollector::start() {
-  route_libbpf_logs_to_spdlog();
   auto flavor = choose_flavor(features_, {"sys_enter", "sys_exit"});
   if (!flavor) {
     return flavor.error();
   }
-  auto skel = Skeleton<syscall_bpf>::open();
-  if (!skel) {
-    return skel.error();
-  }
-  auto& s = *skel;
-  int n = 0;
+  std::vector<int> numbers;
   for (const auto& name : tracked_) {
     auto nr = syscall_number(name);
     if (!nr || *nr < 0 || *nr >= SYSCALL_MAX_NR) {
       spdlog::warn("bpf collector syscall: cannot track unknown syscall \"{}\"", name);
       continue;
     }
-    s->rodata->tracked[*nr] = 1;
-    ++n;
+    numbers.push_back(*nr);
   }
-  if (n == 0) {
+  if (numbers.empty()) {
     return fail("no known syscall in the tracked list");
   }
-  select_flavor(*flavor, {s->progs.sys_enter_btf, s->progs.sys_exit_btf},
-                {s->progs.sys_enter_raw, s->progs.sys_exit_raw});
-  bpf_map__set_autocreate(s->maps.task_inflight, *flavor == HookFlavor::tp_btf);
-  bpf_map__set_autocreate(s->maps.inflight, *flavor == HookFlavor::raw_tp);
-  if (auto r = s.load(); !r) {
-    return r;
+  auto skel = load_skeleton<syscall_bpf>([&](syscall_bpf* s) {
+    for (int nr : numbers) {
+      s->rodata->tracked[nr] = 1;
+    }
+    select_flavor(*flavor, {s->progs.sys_enter_btf, s->progs.sys_exit_btf},
+                  {s->progs.sys_enter_raw, s->progs.sys_exit_raw});
+    bpf_map__set_autocreate(s->maps.task_inflight, *flavor == HookFlavor::tp_btf);
+    bpf_map__set_autocreate(s->maps.inflight, *flavor == HookFlavor::raw_tp);
+  });
+  if (!skel) {
+    return skel.error();
   }
-  if (auto r = s.attach(); !r) {
-    return r;
-  }
-  spdlog::info("bpf collector syscall: attached ({}), tracking {} syscalls", to_string(*flavor), n);
-  impl_ = std::make_unique<Impl>(Impl{std::move(s)});
+  spdlog::info("bpf collector syscall: attached ({}), tracking {} syscalls", to_string(*flavor), numbers.size());
+  auto shared = std::make_shared<Skeleton<syscall_bpf>>(std::move(*skel));
+  impl_ = std::make_unique<Impl>(Impl{shared->get()});
+  adopt(LoadedObject(std::move(shared)));
   return {};
 }
 
@@ -82,7 +78,7 @@ std::vector<std::pair<std::uint64_t, SyscallCollector::Value>> SyscallCollector:
   return {by_cgroup.begin(), by_cgroup.end()};
 }
 
-Result<void> SyscallCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+Result<void> SyscallCollector::collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   if (!impl_) {
     return fail("not started");
   }
@@ -108,36 +104,27 @@ Result<void> SyscallCollector::collect(const ScrapeContext& ctx, std::vector<pro
   for (const auto& k : doomed) {
     bpf_map_delete_elem(fd, &k);
   }
-  last_entries_ = entries;
+  record_map(impl_->skel->maps.stats, entries);
 
-  using prometheus::MetricType;
-  auto count = make_family("kpod_syscall_count_total", "Syscall invocations", MetricType::Counter);
-  auto errors = make_family("kpod_syscall_errors_total", "Syscalls that returned an error", MetricType::Counter);
-  auto latency = make_family("kpod_syscall_latency_seconds", "Syscall latency (seconds)", MetricType::Histogram);
+  auto count = metrics::Family::counter("kpod_syscall_count_total", "Syscall invocations");
+  auto errors = metrics::Family::counter("kpod_syscall_errors_total", "Syscalls that returned an error");
+  auto latency = metrics::Family::histogram("kpod_syscall_latency_seconds", "Syscall latency (seconds)");
   for (const auto& r : rows) {
     for (const auto& [nr, v] : r.value.by_nr) {
-      auto labels = pod_labels(r.id, ctx.node, {{"syscall", syscall_name(nr)}});
-      auto h = histogram_metric(labels, v.latency);
-      count.metric.push_back(counter_metric(labels, static_cast<double>(h.histogram.sample_count)));
-      errors.metric.push_back(counter_metric(labels, static_cast<double>(v.errors)));
-      latency.metric.push_back(std::move(h));
+      auto labels = kpod::pod_labels(r.id, ctx.node, {{"syscall", syscall_name(nr)}});
+      const auto buckets = log2_buckets(v.latency);
+      count.add(labels, static_cast<double>(buckets.back().cumulative_count));
+      errors.add(labels, static_cast<double>(v.errors));
+      latency.add_histogram(std::move(labels), buckets, static_cast<double>(v.latency.sum_ns) * 1e-9);
     }
   }
-  out.push_back(std::move(count));
-  out.push_back(std::move(errors));
-  out.push_back(std::move(latency));
+  metrics::emit(out, count, errors, latency);
   return {};
 }
 
-std::vector<ProgramStats> SyscallCollector::program_stats() const {
-  return impl_ ? program_stats_of(impl_->skel->obj) : std::vector<ProgramStats>{};
-}
-
-std::vector<MapStats> SyscallCollector::map_stats() const {
-  if (!impl_) {
-    return {};
-  }
-  return {map_stats_of(impl_->skel->maps.stats, last_entries_)};
+std::unique_ptr<kpod::Collector> make_syscall_collector(const BpfDeps& deps) {
+  const auto& tracked = deps.collector.options.tracked_syscalls;
+  return std::make_unique<SyscallCollector>(deps.features, tracked.empty() ? default_tracked_syscalls() : tracked);
 }
 
 }  // namespace nodepack::bpf

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "bpf/collector.hpp"
+#include "bpf/bpf_collector.hpp"
 #include "bpf/feature_probe.hpp"
-#include "bpf/metrics.hpp"
-#include "bpf/pod_series.hpp"
+#include "bpf/log2_hist.hpp"
+#include "kpod/pod_series.hpp"
 
 #include <map>
 #include <memory>
@@ -14,7 +14,7 @@ namespace nodepack::bpf {
 
 // kpod_syscall_count_total, kpod_syscall_errors_total, kpod_syscall_latency_seconds with a
 // `syscall` label, for the tracked syscalls only (raw_syscalls sys_enter/sys_exit).
-class SyscallCollector final : public Collector {
+class SyscallCollector final : public BpfCollector {
  public:
   struct PerSyscall {
     std::uint64_t errors = 0;
@@ -35,11 +35,8 @@ class SyscallCollector final : public Collector {
   SyscallCollector(FeatureProbe& features, std::vector<std::string> tracked);
   ~SyscallCollector() override;
 
-  std::string_view name() const override { return "syscall"; }
   Result<void> start() override;
-  Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
-  std::vector<ProgramStats> program_stats() const override;
-  std::vector<MapStats> map_stats() const override;
+  Result<void> collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
 
   std::vector<std::pair<std::uint64_t, Value>> read_cgroups() const;
 
@@ -48,8 +45,7 @@ class SyscallCollector final : public Collector {
   FeatureProbe& features_;
   std::vector<std::string> tracked_;
   std::unique_ptr<Impl> impl_;
-  PodSeries<Value> series_;
-  std::uint64_t last_entries_ = 0;
+  kpod::PodSeries<Value> series_;
 };
 
 }  // namespace nodepack::bpf

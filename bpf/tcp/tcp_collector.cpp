@@ -1,11 +1,12 @@
 #include "bpf/tcp/tcp_collector.hpp"
 
-#include "bpf/bpf_stats.hpp"
-#include "bpf/libbpf_log.hpp"
+#include "bpf/cgroup_map_collector.hpp"
+#include "bpf/collectors.hpp"
+#include "bpf/log2_hist.hpp"
 #include "bpf/map_reader.hpp"
 #include "bpf/program_variants.hpp"
-#include "bpf/skeleton.hpp"
 #include "bpf/tcp/tcp.h"
+#include "kpod/pod_labels.hpp"
 
 #include "tcp.skel.h"
 
@@ -27,44 +28,40 @@ using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
 }  // namespace
 
 struct TcpCollector::Impl {
-  Skeleton<tcp_bpf> skel;
+  tcp_bpf* skel = nullptr;  // owned by the collector's LoadedObject
   bool skb_programs = false;
   std::map<std::filesystem::path, std::pair<LinkPtr, LinkPtr>> cgroup_links;  // ingress, egress
 };
 
-TcpCollector::TcpCollector(FeatureProbe& features, CgroupResolver& resolver)
+TcpCollector::TcpCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver)
     : features_(features), resolver_(resolver) {}
 TcpCollector::~TcpCollector() = default;
 
 Result<void> TcpCollector::start() {
-  route_libbpf_logs_to_spdlog();
   auto flavor = choose_flavor(features_, {"tcp_retransmit_skb", "inet_sock_set_state", "tcp_probe"});
   if (!flavor) {
     return flavor.error();
   }
-  auto skel = Skeleton<tcp_bpf>::open();
-  if (!skel) {
-    return skel.error();
-  }
-  auto& s = *skel;
-  select_flavor(*flavor, {s->progs.tcp_retransmit_btf, s->progs.tcp_state_btf, s->progs.tcp_probe_btf},
-                {s->progs.tcp_retransmit_raw, s->progs.tcp_state_raw, s->progs.tcp_probe_raw});
   const bool skb = features_.supports("cgroup_skb");
-  bpf_program__set_autoload(s->progs.tcp_bytes_egress, skb);
-  bpf_program__set_autoload(s->progs.tcp_bytes_ingress, skb);
   if (!skb) {
     spdlog::warn("bpf collector tcp: no cgroup_skb programs on this kernel; TCP byte counters stay 0");
   }
-  if (auto r = s.load(); !r) {
-    return r;
-  }
-  if (auto r = s.attach(); !r) {  // tracepoints; cgroup programs are attached per cgroup below
-    return r;
+  // attach() takes the tracepoints; the cgroup programs are attached per kubepods cgroup below.
+  auto skel = load_skeleton<tcp_bpf>([&](tcp_bpf* s) {
+    select_flavor(*flavor, {s->progs.tcp_retransmit_btf, s->progs.tcp_state_btf, s->progs.tcp_probe_btf},
+                  {s->progs.tcp_retransmit_raw, s->progs.tcp_state_raw, s->progs.tcp_probe_raw});
+    bpf_program__set_autoload(s->progs.tcp_bytes_egress, skb);
+    bpf_program__set_autoload(s->progs.tcp_bytes_ingress, skb);
+  });
+  if (!skel) {
+    return skel.error();
   }
   spdlog::info("bpf collector tcp: attached ({})", to_string(*flavor));
+  auto shared = std::make_shared<Skeleton<tcp_bpf>>(std::move(*skel));
   impl_ = std::make_unique<Impl>();
-  impl_->skel = std::move(s);
+  impl_->skel = shared->get();
   impl_->skb_programs = skb;
+  adopt(LoadedObject(std::move(shared)));
   attach_new_kubepods();
   return {};
 }
@@ -105,60 +102,37 @@ std::vector<std::filesystem::path> TcpCollector::attached_cgroups() const {
 }
 
 std::vector<std::pair<std::uint64_t, TcpCollector::Value>> TcpCollector::read_cgroups() const {
-  if (!impl_) {
-    return {};
-  }
-  return read_percpu_hash_map<std::uint64_t, tcp_cg_stats, Value>(bpf_map__fd(impl_->skel->maps.cg_tcp),
-                                                                  [](Value& acc, const tcp_cg_stats& v) {
-                                                                    acc.retransmits += v.retransmits;
-                                                                    acc.connections += v.connections;
-                                                                    acc.bytes_sent += v.bytes_sent;
-                                                                    acc.bytes_received += v.bytes_received;
-                                                                    acc.rtt += v.rtt;
-                                                                  });
+  return impl_ ? read_cgroup_map<tcp_cg_stats>(impl_->skel->maps.cg_tcp)
+               : std::vector<std::pair<std::uint64_t, Value>>{};
 }
 
-Result<void> TcpCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+Result<void> TcpCollector::collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   if (!impl_) {
     return fail("not started");
   }
   attach_new_kubepods();
-  auto read = read_cgroups();
-  last_entries_ = read.size();
-  std::vector<std::uint64_t> drop;
-  auto rows = series_.fold(ctx, read, drop);
-  for (auto id : drop) {
-    bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.cg_tcp), &id);
-  }
-  using prometheus::MetricType;
-  auto sent = make_family("kpod_net_tcp_bytes_sent_total", "TCP bytes sent", MetricType::Counter);
-  auto received = make_family("kpod_net_tcp_bytes_received_total", "TCP bytes received", MetricType::Counter);
-  auto retrans = make_family("kpod_net_tcp_retransmits_total", "TCP retransmissions", MetricType::Counter);
-  auto conns = make_family("kpod_net_tcp_connections_total", "TCP connection count", MetricType::Counter);
-  auto rtt = make_family("kpod_net_tcp_rtt_seconds", "TCP round-trip time (seconds)", MetricType::Histogram);
+  const auto read = read_cgroups();
+  record_map(impl_->skel->maps.cg_tcp, read.size());
+  const auto rows = fold_and_drop(series_, ctx, read, impl_->skel->maps.cg_tcp);
+  auto sent = metrics::Family::counter("kpod_net_tcp_bytes_sent_total", "TCP bytes sent");
+  auto received = metrics::Family::counter("kpod_net_tcp_bytes_received_total", "TCP bytes received");
+  auto retrans = metrics::Family::counter("kpod_net_tcp_retransmits_total", "TCP retransmissions");
+  auto conns = metrics::Family::counter("kpod_net_tcp_connections_total", "TCP connection count");
+  auto rtt = metrics::Family::histogram("kpod_net_tcp_rtt_seconds", "TCP round-trip time (seconds)");
   for (const auto& r : rows) {
-    auto labels = pod_labels(r.id, ctx.node);
-    sent.metric.push_back(counter_metric(labels, static_cast<double>(r.value.bytes_sent)));
-    received.metric.push_back(counter_metric(labels, static_cast<double>(r.value.bytes_received)));
-    retrans.metric.push_back(counter_metric(labels, static_cast<double>(r.value.retransmits)));
-    conns.metric.push_back(counter_metric(labels, static_cast<double>(r.value.connections)));
-    rtt.metric.push_back(histogram_metric(labels, r.value.rtt));
+    auto labels = kpod::pod_labels(r.id, ctx.node);
+    sent.add(labels, static_cast<double>(r.value.bytes_sent));
+    received.add(labels, static_cast<double>(r.value.bytes_received));
+    retrans.add(labels, static_cast<double>(r.value.retransmits));
+    conns.add(labels, static_cast<double>(r.value.connections));
+    add_log2_histogram(rtt, labels, r.value.rtt);
   }
-  for (auto* f : {&sent, &received, &retrans, &conns, &rtt}) {
-    out.push_back(std::move(*f));
-  }
+  metrics::emit(out, sent, received, retrans, conns, rtt);
   return {};
 }
 
-std::vector<ProgramStats> TcpCollector::program_stats() const {
-  return impl_ ? program_stats_of(impl_->skel->obj) : std::vector<ProgramStats>{};
-}
-
-std::vector<MapStats> TcpCollector::map_stats() const {
-  if (!impl_) {
-    return {};
-  }
-  return {map_stats_of(impl_->skel->maps.cg_tcp, last_entries_)};
+std::unique_ptr<kpod::Collector> make_tcp_collector(const BpfDeps& deps) {
+  return std::make_unique<TcpCollector>(deps.features, deps.collector.resolver);
 }
 
 }  // namespace nodepack::bpf

@@ -2,6 +2,10 @@
 /* tcpdrop collector: packets of TCP sockets the kernel dropped, per cgroup v2 of the socket. */
 #pragma once
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
 #define TCPDROP_MAX_CGROUPS 10240
 
 /* Value of the per-CPU `cg_drops` map, keyed by cgroup v2 id (__u64). */

@@ -3,19 +3,20 @@
 // across a restart and when corrupt; GPUs from a device checkpoint; GPU memory through a stub NVML.
 
 #include "agent/accounting/accounting_source.hpp"
-#include "agent/accounting/cgroup_path.hpp"
 #include "agent/accounting/exact_integral.hpp"
 #include "agent/accounting/gpu_allocation.hpp"
 #include "agent/accounting/request_integrator.hpp"
 #include "agent/accounting/state_file.hpp"
 #include "agent/agent_options.hpp"
-#include "agent/metrics_registry.hpp"
 #include "agent/node_state.hpp"
+#include "agent/store_pod_lookup.hpp"
+#include "cgroup/resolver.hpp"
+#include "metrics/registry.hpp"
 #include "numa/checkpoint.hpp"
 #include "tests/agent/accounting_fixtures.hpp"
-#include "tests/agent/metrics_text.hpp"
-#include "tests/numa/fixture_util.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/metrics_text.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -56,6 +57,9 @@ struct Rig {
   ManualClock clock;
   std::chrono::system_clock::time_point t0 = clock.now();
   agent::NodeState state{"n1", kube::ResizeSemantics::per_container};
+  agent::StorePodLookup lookup{state};
+  // The fixture host's cgroup v2 tree is plain directories: the resolver takes it as the root.
+  cgroup::CgroupResolver cgroups{dir.path() / "host/sys/fs/cgroup", lookup};
   std::unique_ptr<AccountingSource> source;
   metrics::MetricsRegistry registry;
 
@@ -70,13 +74,15 @@ struct Rig {
     o.paths = HostPaths::under(dir.path() / "host");
     o.node = "n1";
     o.nvml_library = (dir.path() / "no-such-libnvidia-ml.so.1").string();
-    o.cgroup_v2_root = dir.path() / "host/sys/fs/cgroup";
     if (tweak) {
       tweak(o);
     }
-    source = std::make_unique<AccountingSource>(state, std::move(o), clock);
+    if (source) {
+      state.unsubscribe(source.get());  // a restarted agent: the old source is gone
+    }
+    source = std::make_unique<AccountingSource>(state, std::move(o), &cgroups, "", clock);
     source->start();
-    state.set_pod_listener(source.get());
+    state.subscribe(source.get());
     registry = metrics::MetricsRegistry();
     registry.add(source->collector());
   }
@@ -363,7 +369,7 @@ TEST_CASE("accounting: a state file that cannot be written is counted and counti
 TEST_CASE("accounting: GPU-seconds from the device-manager checkpoint") {
   // The shared kubelet fixture: one Tegra GPU for pod bf52b2cd.../check, NUMA id -1.
   auto tegra = numa::parse_device_checkpoint(
-      numa::test::kubelet_fixture("kubelet_internal_checkpoint.kind-tegra.numa-minus1.json"));
+      testing::kubelet_fixture("kubelet_internal_checkpoint.kind-tegra.numa-minus1.json"));
   REQUIRE(tegra.has_value());
   auto tegra_gpus = gpu_allocations(*tegra, {"nvidia.com/gpu", "amd.com/gpu"});
   CHECK(tegra_gpus.at(ContainerKey{"bf52b2cd-b611-4e79-86b1-280b283185c3", "check"}).at("nvidia.com/gpu") == 1);
@@ -374,10 +380,10 @@ TEST_CASE("accounting: GPU-seconds from the device-manager checkpoint") {
   // Two NVIDIA GPUs on two NUMA nodes for web/app (one listed under both: counted once), a NIC
   // that is not a GPU, and an AMD GPU for a pod this node does not run.
   auto write_checkpoint = [&](const std::string& app_devices) {
-    numa::test::write_file(checkpoint, R"({"Data":{"PodDeviceEntries":[
+    testing::write_file(checkpoint, R"({"Data":{"PodDeviceEntries":[
       {"PodUID":"uid-web","ContainerName":"app","ResourceName":"nvidia.com/gpu","DeviceIDs":)" +
-                                           app_devices +
-                                           R"(,"AllocResp":null},
+                                        app_devices +
+                                        R"(,"AllocResp":null},
       {"PodUID":"uid-web","ContainerName":"app","ResourceName":"example.com/nic","DeviceIDs":{"0":["nic0"]},"AllocResp":null},
       {"PodUID":"uid-other","ContainerName":"x","ResourceName":"amd.com/gpu","DeviceIDs":{"0":["card0"]},"AllocResp":null}],
       "RegisteredDevices":{"nvidia.com/gpu":["GPU-a","GPU-b"]}},"Checksum":0})");
@@ -424,7 +430,6 @@ TEST_CASE("accounting: memory used byte-seconds by the trapezoid rule") {
   CHECK(integrator.snapshot(t0 + seconds(70))[0].memory_used.to_string() == "9961472000.000000000000000000");
 }
 
-#if NODEPACK_HAVE_BPF
 TEST_CASE("accounting: memory.current sampled from the container cgroups the pod store names") {
   Rig rig;
   const std::string cid(64, 'a');
@@ -436,37 +441,15 @@ TEST_CASE("accounting: memory.current sampled from the container cgroups the pod
   pod["metadata"].as_object()["uid"] = uid;
   pod["status"].as_object()["containerStatuses"] = json::array{status_json("app", "running", {}, cid)};
   rig.relist({pod});
-  numa::test::write_file(dir / "memory.current", "104857600\n");
+  testing::write_file(dir / "memory.current", "104857600\n");
   rig.source->tick();
   rig.at(10);
-  numa::test::write_file(dir / "memory.current", "209715200\n");
+  testing::write_file(dir / "memory.current", "209715200\n");
   rig.source->tick();
   auto m = rig.scrape();
   CHECK(*metric(m, R"(nodepack_accounting_memory_sampling_up{node="n1"})") == 1);
   // (100 MiB + 200 MiB) / 2 × 10 s = 1500 MiB·s = 1572864000 byte-seconds.
   CHECK(*metric(m, series(mem_used, "web", "app")) == 1572864000.0);
-}
-#else
-TEST_CASE("accounting: memory.current sampling (needs the BPF build)") {
-  WARN("SKIPPED: built without BPF, so the cgroup resolver and memory used byte-seconds are absent");
-}
-#endif
-
-TEST_CASE("accounting: pod and container from /proc/<pid>/cgroup") {
-  const std::string cid(64, 'b');
-  auto systemd = parse_container_cgroup(
-      "/kubepods.slice/kubepods-burstable.slice/"
-      "kubepods-burstable-pod12345678_aaaa_bbbb_cccc_1234567890ab.slice/cri-containerd-" +
-      cid + ".scope");
-  REQUIRE(systemd.has_value());
-  CHECK(systemd->pod_uid == "12345678-aaaa-bbbb-cccc-1234567890ab");
-  CHECK(systemd->container_id == cid);
-  auto cgroupfs = parse_container_cgroup("/kubepods/besteffort/pod12345678-aaaa-bbbb-cccc-1234567890ab/" + cid);
-  REQUIRE(cgroupfs.has_value());
-  CHECK(cgroupfs->container_id == cid);
-  CHECK_FALSE(parse_container_cgroup("/kubepods.slice/kubepods-pod12345678_aaaa_bbbb_cccc_1234567890ab.slice"));
-  CHECK_FALSE(parse_container_cgroup("/system.slice/containerd.service"));
-  CHECK(strip_runtime_prefix("containerd://abc") == "abc");
 }
 
 TEST_CASE("accounting: GPU memory per container through a stub NVML library") {
@@ -476,11 +459,11 @@ TEST_CASE("accounting: GPU memory per container through a stub NVML library") {
   // The stub's processes: our own pid (placed in the pod's container by the fixture procfs) on
   // both GPUs, and a pid outside any pod on GPU 0.
   const unsigned int me = static_cast<unsigned int>(::getpid());
-  numa::test::write_file(rig.dir.path() / "host/proc" / std::to_string(me) / "cgroup",
-                         "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" +
-                             std::string("12345678_aaaa_bbbb_cccc_1234567890ab") + ".slice/cri-containerd-" + cid +
-                             ".scope\n");
-  numa::test::write_file(rig.dir.path() / "host/proc/1/cgroup", "0::/init.scope\n");
+  testing::write_file(rig.dir.path() / "host/proc" / std::to_string(me) / "cgroup",
+                      "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" +
+                          std::string("12345678_aaaa_bbbb_cccc_1234567890ab") + ".slice/cri-containerd-" + cid +
+                          ".scope\n");
+  testing::write_file(rig.dir.path() / "host/proc/1/cgroup", "0::/init.scope\n");
   void* stub = ::dlopen(NODEPACK_NVML_STUB, RTLD_NOW | RTLD_NOLOAD);
   REQUIRE(stub != nullptr);  // the source loaded it already
   auto set = reinterpret_cast<void (*)(unsigned, const unsigned*, const unsigned long long*, unsigned)>(

@@ -5,9 +5,9 @@
 #include "agent/agent.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/agent/accounting_fixtures.hpp"
-#include "tests/agent/metrics_text.hpp"
 #include "tests/sim/test_client.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/metrics_text.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

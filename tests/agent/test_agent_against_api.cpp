@@ -4,8 +4,8 @@
 
 #include "agent/agent.hpp"
 #include "sim/fake_api_server.hpp"
-#include "tests/agent/metrics_text.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/metrics_text.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>

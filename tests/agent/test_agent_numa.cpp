@@ -4,10 +4,10 @@
 #include "agent/agent.hpp"
 #include "agent/numa_source.hpp"
 #include "sim/fake_api_server.hpp"
-#include "tests/agent/metrics_text.hpp"
-#include "tests/numa/hwloc_fixture.hpp"
 #include "tests/sim/test_client.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/hwloc_fixture.hpp"
+#include "tests/support/metrics_text.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -50,17 +50,17 @@ json::object guaranteed_pod() {
 TEST_CASE("is_guaranteed follows the kubelet's QoS rule") {
   auto pod = kube::parse_pod(json::value(guaranteed_pod()));
   REQUIRE(pod.has_value());
-  CHECK(agent::is_guaranteed(*pod));
+  CHECK(pod->is_guaranteed());
   auto burstable = *pod;
   burstable.containers[0].requests["cpu"] = *kube::Quantity::parse("1");
-  CHECK_FALSE(agent::is_guaranteed(burstable));
+  CHECK_FALSE(burstable.is_guaranteed());
   auto no_limits = *pod;
   no_limits.containers[0].limits.clear();
-  CHECK_FALSE(agent::is_guaranteed(no_limits));
+  CHECK_FALSE(no_limits.is_guaranteed());
 }
 
 TEST_CASE("agent exports NUMA capacity and kubelet allocation for a multi-NUMA host") {
-  numa::test::TempDir host;
+  testing::TempDir host;
   const auto root = numa::test::unpack_hwloc_fixture("16amd64-8n2c", host);
   nodepack::testing::TempDir kubelet;
   std::filesystem::copy_file(

@@ -31,7 +31,7 @@ TEST_CASE("agent options: every flag parsed") {
   CHECK(o->resync_period == std::chrono::minutes(90));
   CHECK(o->list_page_size == 0);
   CHECK(o->resize_semantics == nodepack::kube::ResizeSemantics::max_of_sums);
-  CHECK(o->kubelet_root == "/k");
+  CHECK(o->paths.kubelet_root == "/k");
 }
 
 TEST_CASE("agent options: bad input is one clear line") {

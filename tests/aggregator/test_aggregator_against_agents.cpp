@@ -4,9 +4,9 @@
 
 #include "aggregator/aggregator.hpp"
 #include "sim/fake_api_server.hpp"
-#include "tests/agent/metrics_text.hpp"
 #include "tests/aggregator/fake_agent.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/metrics_text.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -4,7 +4,7 @@
 
 #include "aggregator/snapshot.hpp"
 #include "aggregator/snapshot_render.hpp"
-#include "tests/agent/metrics_text.hpp"
+#include "tests/support/metrics_text.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

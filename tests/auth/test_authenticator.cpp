@@ -4,7 +4,7 @@
 
 #include "aggregator/auth/authenticator.hpp"
 #include "aggregator/auth/secrets.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>

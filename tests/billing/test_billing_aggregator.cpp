@@ -7,7 +7,7 @@
 #include "aggregator/auth/secrets.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/http/test_certs.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>

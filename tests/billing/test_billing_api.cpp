@@ -7,7 +7,7 @@
 #include "aggregator/billing/prometheus_client.hpp"
 #include "http/tls.hpp"
 #include "tests/http/test_certs.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>

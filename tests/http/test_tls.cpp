@@ -5,7 +5,7 @@
 #include "http/server.hpp"
 #include "http/tls.hpp"
 #include "tests/http/test_certs.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl.hpp>

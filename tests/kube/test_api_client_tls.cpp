@@ -7,7 +7,7 @@
 #include "kube/api_client.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/http/test_certs.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,6 +1,6 @@
 #include "common/rfc3339.hpp"
 #include "kube/credentials.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 #include "kube/kubeconfig.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 

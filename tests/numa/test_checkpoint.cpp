@@ -1,16 +1,16 @@
 #include "numa/checkpoint.hpp"
 #include "numa/go_checksum.hpp"
 
-#include "fixture_util.hpp"
+#include "tests/support/fixtures.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace nodepack::numa;
-using nodepack::numa::test::kubelet_fixture;
+using nodepack::testing::kubelet_fixture;
 
 namespace {
 
-std::string reason_of(const nodepack::Error& e) { return e.message.substr(0, e.message.find(':')); }
+std::string reason_of(const CheckpointFailure& e) { return std::string(to_string(e.reason)); }
 
 }  // namespace
 

@@ -1,8 +1,8 @@
 #include "numa/checkpoint_file.hpp"
 #include "numa/refresh_trigger.hpp"
 
-#include "fixture_util.hpp"
-#include "hwloc_fixture.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/hwloc_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,6 +10,7 @@
 
 using namespace nodepack::numa;
 using namespace nodepack::numa::test;
+using namespace nodepack::testing;
 using nodepack::ManualClock;
 
 namespace {

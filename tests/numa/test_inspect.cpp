@@ -1,7 +1,7 @@
 #include "numa/inspect.hpp"
 
-#include "fixture_util.hpp"
-#include "hwloc_fixture.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/hwloc_fixture.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -11,6 +11,7 @@
 
 using namespace nodepack::numa;
 using namespace nodepack::numa::test;
+using namespace nodepack::testing;
 
 namespace {
 

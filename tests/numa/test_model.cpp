@@ -2,8 +2,9 @@
 #include "numa/numa_state.hpp"
 #include "numa/report.hpp"
 
-#include "fixture_util.hpp"
-#include "hwloc_fixture.hpp"
+#include "tests/support/fake_pods.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/hwloc_fixture.hpp"
 
 #include <prometheus/text_serializer.h>
 #include <boost/json.hpp>
@@ -14,22 +15,11 @@
 
 using namespace nodepack::numa;
 using namespace nodepack::numa::test;
+using namespace nodepack::testing;
 using nodepack::HostPaths;
 using nodepack::ManualClock;
 
 namespace {
-
-class FakePods : public PodDirectory {
- public:
-  std::map<std::string, PodName, std::less<>> pods;
-  std::optional<PodName> find(std::string_view uid) const override {
-    auto it = pods.find(uid);
-    if (it == pods.end()) {
-      return std::nullopt;
-    }
-    return it->second;
-  }
-};
 
 // 16em64t-4s2c2t (one NUMA node, CPUs 0-15, hyperthread pairs) with the kubelet fixtures:
 // a pod pinned to the HT pair 1,13, a pod with NUMA-0 memory, and a GPU without affinity.
@@ -37,7 +27,7 @@ struct FixtureNode {
   TempDir tmp;
   std::filesystem::path root;
   ManualClock clock;
-  FakePods pods;
+  FixedPodLookup pods;
   std::unique_ptr<NumaState> state;
 
   FixtureNode() {
@@ -47,8 +37,8 @@ struct FixtureNode {
     write_file(kubelet / "memory_manager_state", kubelet_fixture("memory_manager_state.k8s-unittest.v1.json"));
     write_file(kubelet / "device-plugins/kubelet_internal_checkpoint",
                kubelet_fixture("kubelet_internal_checkpoint.kind-tegra.numa-minus1.json"));
-    pods.pods["235148fe-393f-47a8-a17d-bd55bc1a836b"] = PodName{"default", "pinned", true};
-    pods.pods["pod"] = PodName{"kube-system", "mem", std::nullopt};
+    pods.add("235148fe-393f-47a8-a17d-bd55bc1a836b", {"default", "pinned", {}, true});
+    pods.add("pod", {"kube-system", "mem", {}, std::nullopt});
     NumaOptions opts;
     opts.paths = HostPaths::under(root);
     opts.node_name = "fixture-node";

@@ -1,7 +1,7 @@
 #include "numa/topology.hpp"
 
-#include "fixture_util.hpp"
-#include "hwloc_fixture.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/hwloc_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -9,6 +9,7 @@
 
 using namespace nodepack::numa;
 using namespace nodepack::numa::test;
+using namespace nodepack::testing;
 using nodepack::HostPaths;
 
 namespace {

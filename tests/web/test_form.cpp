@@ -15,12 +15,6 @@ TEST_CASE("form bodies are URL-decoded, the first of repeated names wins") {
   CHECK(web::parse_form("").empty());
 }
 
-TEST_CASE("url_encode keeps path characters and escapes the rest") {
-  CHECK(web::url_encode("/web/stats/cpu/usage_rate?range=6h&x=a b") ==
-        "/web/stats/cpu/usage_rate%3Frange%3D6h%26x%3Da%20b");
-  CHECK(web::url_decode(web::url_encode("?&=#\"<>")) == "?&=#\"<>");
-}
-
 TEST_CASE("the session cookie is found among several Cookie headers") {
   http::Request request{bhttp::verb::get, "/web", 11};
   request.insert(bhttp::field::cookie, "theme=dark; other=1");

@@ -1,0 +1,34 @@
+#pragma once
+
+// The per-pod kernel collectors this binary was built with. CMake compiles one of
+// kernel_backend_bpf.cpp (kpod's file collectors and the eBPF programs, which share one feature
+// probe and the kernel's run-time statistics) and kernel_backend_files.cpp (the file collectors
+// alone, for -DNODEPACK_BPF=OFF), so no other file asks which build it is in.
+
+#include "kpod/registry.hpp"
+
+#include <prometheus/collectable.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nodepack::agent {
+
+class KernelBackend {
+ public:
+  static std::unique_ptr<KernelBackend> create();
+  virtual ~KernelBackend() = default;
+
+  virtual std::vector<kpod::CollectorSpec> collectors() = 0;
+  // After the registry started its collectors.
+  virtual void started(const kpod::CollectorRegistry& registry) = 0;
+  // Metrics of its own (nodepack_bpf_feature, ...), or null.
+  virtual std::shared_ptr<prometheus::Collectable> collector() = 0;
+  virtual bool has_bpf() const = 0;
+};
+
+// Names of every kernel collector of this build, for --collector.<name>.
+std::vector<std::string> kernel_collector_names();
+
+}  // namespace nodepack::agent

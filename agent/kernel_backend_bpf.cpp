@@ -1,0 +1,42 @@
+#include "agent/kernel_backend.hpp"
+#include "bpf/runtime.hpp"
+
+namespace nodepack::agent {
+namespace {
+
+class BpfBackend final : public KernelBackend {
+ public:
+  BpfBackend() : runtime_(std::make_shared<bpf::BpfRuntime>(std::make_unique<bpf::KernelFeatureProbe>())) {}
+
+  std::vector<kpod::CollectorSpec> collectors() override {
+    auto specs = runtime_->collectors();
+    for (auto& s : kpod::file_collectors()) {
+      specs.push_back(std::move(s));
+    }
+    return specs;
+  }
+  void started(const kpod::CollectorRegistry& registry) override {
+    if (registry.any_running(true)) {
+      runtime_->enable_stats();
+    }
+  }
+  std::shared_ptr<prometheus::Collectable> collector() override { return runtime_; }
+  bool has_bpf() const override { return true; }
+
+ private:
+  std::shared_ptr<bpf::BpfRuntime> runtime_;
+};
+
+}  // namespace
+
+std::unique_ptr<KernelBackend> KernelBackend::create() { return std::make_unique<BpfBackend>(); }
+
+std::vector<std::string> kernel_collector_names() {
+  std::vector<std::string> names;
+  for (const auto& s : BpfBackend().collectors()) {
+    names.push_back(s.name);
+  }
+  return names;
+}
+
+}  // namespace nodepack::agent

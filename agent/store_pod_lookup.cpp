@@ -1,0 +1,26 @@
+#include "agent/store_pod_lookup.hpp"
+
+#include "cgroup/kubelet_names.hpp"
+
+namespace nodepack::agent {
+
+std::optional<cgroup::PodInfo> StorePodLookup::by_uid(std::string_view uid) const {
+  auto stored = state_.pods().find(std::string(uid));
+  if (!stored) {
+    return std::nullopt;
+  }
+  cgroup::PodInfo info;
+  info.namespace_name = stored->pod.namespace_name;
+  info.name = stored->pod.name;
+  info.guaranteed = stored->pod.is_guaranteed();
+  for (const auto* statuses : {&stored->pod.container_statuses, &stored->pod.init_container_statuses}) {
+    for (const auto& status : *statuses) {
+      if (!status.container_id.empty()) {
+        info.containers.emplace(cgroup::strip_runtime_prefix(status.container_id), status.name);
+      }
+    }
+  }
+  return info;
+}
+
+}  // namespace nodepack::agent

@@ -1,0 +1,37 @@
+#pragma once
+
+// What the cgroup side knows about a pod, and how it asks. The agent adapts its pod store to
+// PodLookup; nothing below the agent sees the Kubernetes model.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nodepack::cgroup {
+
+struct PodInfo {
+  std::string namespace_name;
+  std::string name;
+  // container ID as the runtime names its cgroup (hex, no "containerd://" prefix) → container name
+  std::map<std::string, std::string, std::less<>> containers;
+  // Guaranteed QoS class as the kubelet decides it; nullopt when the lookup cannot tell.
+  std::optional<bool> guaranteed;
+};
+
+class PodLookup {
+ public:
+  virtual ~PodLookup() = default;
+  // uid with dashes, as in metadata.uid; nullopt when no such pod is bound to the node.
+  virtual std::optional<PodInfo> by_uid(std::string_view uid) const = 0;
+};
+
+// A cgroup named: the pod it belongs to and, below the pod level, its container.
+struct PodIdentity {
+  std::string namespace_name;
+  std::string pod;
+  std::string container;  // empty for the pod-level cgroup and containers the pod store does not name
+  std::string pod_uid;
+};
+
+}  // namespace nodepack::cgroup

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nodepack::cgroup {
+
+// Helpers for collectors that look at a pod through one of its processes (its network and mount
+// namespaces) rather than through cgroup files or BPF maps.
+
+// A process of the cgroup `dir` or of a cgroup below it (depth-first, at most `max_depth` levels
+// down) that still exists under `procfs`; nullopt when the cgroup has none. Reads cgroup.procs.
+std::optional<int> first_live_process(const std::filesystem::path& dir, const std::filesystem::path& procfs,
+                                      int max_depth = 3);
+
+// Inode of <procfs>/<pid>/ns/<kind> ("net", "mnt"): equal inodes are the same namespace.
+std::optional<std::uint64_t> namespace_inode(const std::filesystem::path& procfs, int pid, std::string_view kind);
+
+// The node's namespace of `kind`: that of <procfs>/1 (init), or, where init's namespace links
+// cannot be read (a sandbox that hides pid 1), that of <procfs>/self, the agent's own, which
+// is the node's for an agent run with hostNetwork/hostPID as node agents are. `from` tells which.
+struct HostNamespace {
+  std::uint64_t inode = 0;
+  std::string from;  // "<procfs>/1/ns/<kind>" or "<procfs>/self/ns/<kind>"
+};
+std::optional<HostNamespace> host_namespace(const std::filesystem::path& procfs, std::string_view kind);
+
+// mountinfo escapes space, tab, newline and backslash in paths as \ooo.
+std::string unescape_mountinfo_path(std::string_view s);
+
+}  // namespace nodepack::cgroup

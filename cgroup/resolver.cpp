@@ -1,0 +1,306 @@
+#include "cgroup/resolver.hpp"
+
+#include "cgroup/kubelet_names.hpp"
+#include "cgroup/v2_root.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+namespace nodepack::cgroup {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::uint64_t> inode_of(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(st.st_ino);
+}
+
+std::vector<fs::directory_entry> subdirs(const fs::path& dir) {
+  std::vector<fs::directory_entry> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code ec2;
+    if (it->is_directory(ec2) && !it->is_symlink(ec2)) {
+      out.push_back(*it);
+    }
+  }
+  return out;  // a dir that vanished mid-walk just yields nothing
+}
+
+struct Found {
+  std::string pod_uid;
+  std::string container_id;
+  fs::path dir;
+  CgroupResolver::Level level = CgroupResolver::Level::pod;
+};
+
+constexpr int kMaxNestedDepth = 4;  // cgroups a container makes below its own (systemd in a pod)
+
+void walk_below_container(const fs::path& dir, const Found& who, int depth,
+                          std::unordered_map<std::uint64_t, Found>& out) {
+  if (depth > kMaxNestedDepth) {
+    return;
+  }
+  for (const auto& child : subdirs(dir)) {
+    if (auto ino = inode_of(child.path())) {
+      out.emplace(*ino, Found{who.pod_uid, who.container_id, child.path(), CgroupResolver::Level::nested});
+      walk_below_container(child.path(), who, depth + 1, out);
+    }
+  }
+}
+
+void walk_pod(const fs::path& dir, const std::string& uid, std::unordered_map<std::uint64_t, Found>& out) {
+  auto ino = inode_of(dir);
+  if (!ino) {
+    return;
+  }
+  out.emplace(*ino, Found{uid, "", dir, CgroupResolver::Level::pod});
+  for (const auto& child : subdirs(dir)) {
+    auto cid = parse_container_dir(child.path().filename().string());
+    Found who{uid, cid.value_or(""), child.path(), CgroupResolver::Level::container};
+    if (auto cino = inode_of(child.path())) {
+      out.emplace(*cino, who);
+      walk_below_container(child.path(), who, 1, out);
+    }
+  }
+}
+
+void walk_kubepods(const fs::path& dir, std::unordered_map<std::uint64_t, Found>& out) {
+  for (const auto& child : subdirs(dir)) {
+    std::string name = child.path().filename().string();
+    if (auto pod = parse_pod_dir(name)) {
+      walk_pod(child.path(), *pod, out);  // Guaranteed pods sit directly under kubepods.
+    } else if (is_qos_dir(name)) {
+      for (const auto& grandchild : subdirs(child.path())) {
+        if (auto p = parse_pod_dir(grandchild.path().filename().string())) {
+          walk_pod(grandchild.path(), *p, out);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+CgroupResolver::CgroupResolver(fs::path v2_root, const PodLookup& pods) : root_(std::move(v2_root)), pods_(pods) {}
+
+Result<std::unique_ptr<CgroupResolver>> CgroupResolver::create(const HostPaths& paths, const PodLookup& pods) {
+  auto root = find_cgroup2_root(paths);
+  if (!root) {
+    return root.error();
+  }
+  spdlog::info("cgroup v2 root: {}", root->string());
+  return std::make_unique<CgroupResolver>(*root, pods);
+}
+
+std::size_t CgroupResolver::rescan() {
+  std::unordered_map<std::uint64_t, Found> found;
+  std::vector<fs::path> kubepods;
+  // kubepods sits at the top on most nodes, one or two levels down in nested setups
+  // (e.g. kubelet.slice/kubelet-kubepods.slice).
+  std::vector<fs::path> level{root_};
+  for (int depth = 0; depth < 3 && !level.empty(); ++depth) {
+    std::vector<fs::path> next;
+    for (const auto& dir : level) {
+      for (const auto& child : subdirs(dir)) {
+        if (is_kubepods_dir(child.path().filename().string())) {
+          kubepods.push_back(child.path());
+          walk_kubepods(child.path(), found);
+        } else if (depth < 2) {
+          next.push_back(child.path());
+        }
+      }
+    }
+    level = std::move(next);
+  }
+
+  std::lock_guard lock(mu_);
+  if (miss_clock_ != nullptr) {
+    last_rescan_ = miss_clock_->steady_now();
+  }
+  kubepods_ = std::move(kubepods);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    auto f = found.find(it->first);
+    if (f == found.end() || f->second.pod_uid != it->second.pod_uid ||
+        f->second.container_id != it->second.container_id) {
+      if (!keep_removed_) {
+        it = entries_.erase(it);  // nobody exports a removed cgroup's last values
+        continue;
+      }
+      it->second.removed = true;  // inode numbers can be reused; a different owner is a new cgroup
+    }
+    ++it;
+  }
+  for (auto& [id, f] : found) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) {
+      entries_.emplace(id, Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir, f.level});
+    } else if (it->second.removed && (it->second.pod_uid != f.pod_uid || it->second.container_id != f.container_id)) {
+      // Reused inode: the old cgroup's last values are lost with its entry; rare and harmless.
+      it->second = Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir, f.level};
+    } else {
+      it->second.dir = f.dir;
+      it->second.level = f.level;
+    }
+  }
+  return found.size();
+}
+
+void CgroupResolver::keep_removed() {
+  std::lock_guard lock(mu_);
+  keep_removed_ = true;
+}
+
+void CgroupResolver::rescan_on_miss(const Clock& clock, std::chrono::milliseconds interval) {
+  std::lock_guard lock(mu_);
+  miss_clock_ = &clock;
+  miss_interval_ = interval;
+}
+
+std::uint64_t CgroupResolver::miss_rescans() const {
+  std::lock_guard lock(mu_);
+  return miss_rescans_;
+}
+
+void CgroupResolver::remember_not_pod(std::uint64_t cgroup_id) {
+  constexpr std::size_t kMaxRemembered = 65536;  // bounded: forget all rather than grow
+  if (not_pods_.size() >= kMaxRemembered) {
+    not_pods_.clear();
+  }
+  not_pods_.insert(cgroup_id);
+}
+
+bool CgroupResolver::should_rescan_for(std::uint64_t cgroup_id) {
+  if (miss_clock_ == nullptr || not_pods_.contains(cgroup_id)) {
+    return false;
+  }
+  const auto now = miss_clock_->steady_now();
+  if (last_rescan_ && now - *last_rescan_ < miss_interval_) {
+    // A walk within the interval did not find it: not a pod cgroup (a container created in
+    // the few milliseconds since is attributed by the rescan its pod event triggers).
+    remember_not_pod(cgroup_id);
+    return false;
+  }
+  last_rescan_ = now;  // claimed here, so concurrent misses do not all walk
+  ++miss_rescans_;
+  return true;
+}
+
+std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
+  std::string uid, cid;
+  {
+    std::unique_lock lock(mu_);
+    auto it = entries_.find(cgroup_id);
+    if (it == entries_.end()) {
+      if (!should_rescan_for(cgroup_id)) {
+        return std::nullopt;
+      }
+      lock.unlock();
+      rescan();
+      lock.lock();
+      it = entries_.find(cgroup_id);
+      if (it == entries_.end()) {
+        remember_not_pod(cgroup_id);
+        return std::nullopt;
+      }
+    }
+    if (it->second.labels) {
+      return it->second.labels;
+    }
+    uid = it->second.pod_uid;
+    cid = it->second.container_id;
+  }
+  // Outside the lock: the pod store has its own and may call rescan() from its event handler.
+  auto pod = pods_.by_uid(uid);
+  if (!pod) {
+    return std::nullopt;
+  }
+  PodIdentity id{pod->namespace_name, pod->name, "", uid};
+  bool final_answer = cid.empty();
+  if (!cid.empty()) {
+    if (auto c = pod->containers.find(cid); c != pod->containers.end()) {
+      id.container = c->second;
+      final_answer = true;
+    }
+  }
+  if (final_answer) {  // a container the store does not know yet may be named on a later scrape
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(cgroup_id); it != entries_.end() && it->second.pod_uid == uid) {
+      it->second.labels = id;
+    }
+  }
+  return id;
+}
+
+bool CgroupResolver::is_removed(std::uint64_t cgroup_id) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(cgroup_id);
+  return it != entries_.end() && it->second.removed;
+}
+
+bool CgroupResolver::pod_alive(std::string_view pod_uid) const {
+  std::lock_guard lock(mu_);
+  return std::any_of(entries_.begin(), entries_.end(),
+                     [&](const auto& kv) { return !kv.second.removed && kv.second.pod_uid == pod_uid; });
+}
+
+std::vector<std::uint64_t> CgroupResolver::removed() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::uint64_t> out;
+  for (const auto& [id, e] : entries_) {
+    if (e.removed) {
+      out.push_back(id);
+    }
+  }
+  return out;
+}
+
+void CgroupResolver::release(const std::vector<std::uint64_t>& ids) {
+  std::lock_guard lock(mu_);
+  for (auto id : ids) {
+    if (auto it = entries_.find(id); it != entries_.end() && it->second.removed) {
+      entries_.erase(it);
+    }
+  }
+}
+
+std::vector<std::uint64_t> CgroupResolver::live_ids() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::uint64_t> out;
+  for (const auto& [id, e] : entries_) {
+    if (!e.removed) {
+      out.push_back(id);
+    }
+  }
+  return out;
+}
+
+std::vector<fs::path> CgroupResolver::kubepods_dirs() const {
+  std::lock_guard lock(mu_);
+  return kubepods_;
+}
+
+std::vector<CgroupResolver::LiveCgroup> CgroupResolver::live_dirs() const {
+  std::lock_guard lock(mu_);
+  std::vector<LiveCgroup> out;
+  for (const auto& [id, e] : entries_) {
+    if (!e.removed) {
+      out.push_back({id, e.dir, e.level, e.pod_uid, e.container_id});
+    }
+  }
+  return out;
+}
+
+std::size_t CgroupResolver::live_count() const {
+  std::lock_guard lock(mu_);
+  return static_cast<std::size_t>(
+      std::count_if(entries_.begin(), entries_.end(), [](const auto& kv) { return !kv.second.removed; }));
+}
+
+}  // namespace nodepack::cgroup

@@ -1,0 +1,101 @@
+#pragma once
+
+#include "cgroup/pod_lookup.hpp"
+#include "common/clock.hpp"
+#include "common/host_paths.hpp"
+#include "common/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace nodepack::cgroup {
+
+// "Which pod and container is this cgroup": maps cgroup v2 ids (directory inodes, what
+// bpf_get_current_cgroup_id() returns) to pods and containers by walking the kubepods hierarchy.
+// One instance per agent, shared by every consumer (kernel collectors, accounting); call rescan()
+// on pod events. With keep_removed(), cgroups that disappear stay resolvable as "removed" until
+// release() so their last values can be exported; otherwise a rescan forgets them at once.
+class CgroupResolver {
+ public:
+  CgroupResolver(std::filesystem::path v2_root, const PodLookup& pods);
+
+  // Finds the v2 root under the host paths first (see find_cgroup2_root).
+  static Result<std::unique_ptr<CgroupResolver>> create(const HostPaths& paths, const PodLookup& pods);
+
+  // From now on removed cgroups wait for release(): a consumer exports their last values first.
+  void keep_removed();
+
+  // Walks the tree again. Returns the number of pod cgroups found (pod and container levels).
+  std::size_t rescan();
+
+  // From now on resolve() walks the tree again when it meets a cgroup id the last walk did not
+  // find (a container started since the last pod event), at most once per `interval`. Ids a
+  // walk less than `interval` old did not find (the node's own services) are remembered and
+  // trigger no more walks; pod-event rescans still pick them up if they ever become pods.
+  void rescan_on_miss(const Clock& clock, std::chrono::milliseconds interval);
+  // Walks resolve() triggered so far.
+  std::uint64_t miss_rescans() const;
+
+  std::optional<PodIdentity> resolve(std::uint64_t cgroup_id);
+  bool is_removed(std::uint64_t cgroup_id) const;
+  // Is any cgroup of this pod still on disk?
+  bool pod_alive(std::string_view pod_uid) const;
+
+  std::vector<std::uint64_t> removed() const;
+  void release(const std::vector<std::uint64_t>& ids);
+  std::vector<std::uint64_t> live_ids() const;
+  std::size_t live_count() const;
+
+  const std::filesystem::path& root() const { return root_; }
+  // The kubepods cgroups (one per node normally) found by the last rescan: where cgroup
+  // programs that should see every pod are attached.
+  std::vector<std::filesystem::path> kubepods_dirs() const;
+  // Live cgroups with their directories, for collectors that read cgroup files.
+  enum class Level { pod, container, nested };
+  struct LiveCgroup {
+    std::uint64_t id;
+    std::filesystem::path dir;
+    Level level;
+    std::string pod_uid;
+    std::string container_id;  // runtime's id from the directory name; empty for the pod level
+                               // and for cgroups that are not a container (CRI-O's conmon)
+  };
+  std::vector<LiveCgroup> live_dirs() const;
+
+ private:
+  struct Entry {
+    std::string pod_uid;
+    std::string container_id;
+    bool removed = false;
+    std::optional<PodIdentity> labels;
+    std::filesystem::path dir;
+    Level level = Level::pod;
+  };
+
+  // Decides, under mu_, whether a miss on `cgroup_id` warrants a walk now.
+  bool should_rescan_for(std::uint64_t cgroup_id);
+  void remember_not_pod(std::uint64_t cgroup_id);
+
+  std::filesystem::path root_;
+  const PodLookup& pods_;
+  mutable std::mutex mu_;
+  const Clock* miss_clock_ = nullptr;
+  std::chrono::milliseconds miss_interval_{0};
+  std::optional<std::chrono::steady_clock::time_point> last_rescan_;
+  std::unordered_set<std::uint64_t> not_pods_;  // unknown even after a walk
+  std::uint64_t miss_rescans_ = 0;
+  bool keep_removed_ = false;
+  std::unordered_map<std::uint64_t, Entry> entries_;
+  std::vector<std::filesystem::path> kubepods_;
+};
+
+}  // namespace nodepack::cgroup

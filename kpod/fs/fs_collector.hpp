@@ -1,0 +1,53 @@
+#pragma once
+
+#include "common/host_paths.hpp"
+#include "kpod/collector.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nodepack::kpod {
+
+// kpod_fs_{capacity,usage,available}_bytes{mountpoint} per container: statvfs of the container's
+// root ("/") and of its kubelet volume mounts, seen from one live process of the container:
+// mounts come from <procfs>/<pid>/mountinfo and are measured through <procfs>/<pid>/root, so the
+// agent needs no access to the container's mount namespace beyond procfs. Containers in the
+// host's mount namespace (same ns/mnt inode as <procfs>/1) are skipped: their "/" is the node's.
+//
+// The figures are those of the filesystem behind the mount: for an overlay root or a volume
+// that is a directory on the node's disk (emptyDir, hostPath) that is the whole backing
+// filesystem, shared with others; for tmpfs, block and network volumes it is the volume itself.
+//
+// statvfs of a dead network mount can block for minutes: each call runs on its own thread and
+// is given up after `statvfs_timeout`; that mount is then skipped until the call returns.
+class FsCollector final : public Collector {
+ public:
+  explicit FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout = std::chrono::seconds(1));
+  ~FsCollector() override;
+
+  Result<void> start() override;
+  Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
+
+  struct Stuck;  // mounts whose statvfs is still hanging (defined in the .cpp)
+
+ private:
+  HostPaths paths_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<Stuck> stuck_;  // shared with calls still running when given up
+};
+
+// Mount points (in the container's view) worth reporting for pod `pod_uid`, from a mountinfo
+// text: "/" and every mount whose source path (mountinfo's root field) lies in the pod's volumes
+// directory, <kubelet_root>/pods/<uid>/volumes/. The root field is relative to the filesystem
+// the source lives on, so with the kubelet root on its own filesystem (or inside a separately
+// mounted /var) it shows as /pods/<uid>/volumes/... (or /lib/kubelet/pods/...): a root field
+// that starts with any trailing part of the kubelet root followed by /pods/<uid>/volumes/ is
+// accepted. In file order, each once.
+std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid,
+                                           const std::filesystem::path& kubelet_root);
+
+}  // namespace nodepack::kpod

@@ -1,0 +1,101 @@
+#pragma once
+
+// The node_exporter-style registry of per-pod kernel collectors: chooses them by profile and
+// flags, starts each (a failure disables that one only), asks them at every scrape and reports
+// each one's health (nodepack_collector_*), its kernel programs' cost and its maps' fill.
+//
+//   kpod::CollectorRegistry reg(options, &resolver, specs);  // specs: kpod's file collectors + bpf's
+//   reg.start();
+//   metrics.add_unowned(reg);                                // Collect() at every scrape
+
+#include "cgroup/resolver.hpp"
+#include "common/clock.hpp"
+#include "common/host_paths.hpp"
+#include "kpod/collector.hpp"
+#include "kpod/profile.hpp"
+
+#include <prometheus/collectable.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nodepack::kpod {
+
+// What collectors may be configured with.
+struct CollectorOptions {
+  HostPaths paths;
+  std::string node;
+  // Syscalls the syscall collector tracks (names; empty = kpod-metrics' default set).
+  std::vector<std::string> tracked_syscalls;
+  const Clock* clock = &SystemClock::instance();
+};
+
+// What a collector factory may use.
+struct CollectorDeps {
+  const CollectorOptions& options;
+  cgroup::CgroupResolver& resolver;
+};
+
+struct CollectorSpec {
+  std::string name;
+  Profile profile;  // the smallest profile that includes it
+  bool uses_bpf;
+  std::function<std::unique_ptr<Collector>(const CollectorDeps&)> make;
+};
+
+// The collectors that need no BPF: cgroup files, network interfaces, filesystems.
+std::vector<CollectorSpec> file_collectors();
+
+struct RegistryOptions {
+  CollectorOptions collectors;
+  Profile profile = Profile::standard;
+  // Per-collector overrides of the profile (--collector.<name>=true|false).
+  std::map<std::string, bool, std::less<>> enable;
+};
+
+class CollectorRegistry final : public prometheus::Collectable {
+ public:
+  // `resolver` is shared and outlives the registry; null when the host has no cgroup v2 tree,
+  // with `unusable` saying why: then every enabled collector is reported down (up=0, one error)
+  // and the agent keeps serving everything else.
+  CollectorRegistry(RegistryOptions options, cgroup::CgroupResolver* resolver, std::vector<CollectorSpec> specs,
+                    std::optional<std::string> unusable = std::nullopt);
+  ~CollectorRegistry() override;
+
+  // Starts every enabled collector. Never fails as a whole.
+  void start();
+  // Re-walks the cgroup tree (pod events reach it through the agent; tests call it directly).
+  void rescan();
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+  // Enabled collectors and whether they run, for logs and /debug pages.
+  std::map<std::string, bool> status() const;
+  bool any_running(bool uses_bpf) const;
+  Collector* find(std::string_view name) const;
+  cgroup::CgroupResolver* resolver() { return resolver_; }
+
+ private:
+  struct Slot {
+    CollectorSpec spec;
+    std::unique_ptr<Collector> collector;
+    bool up = false;
+    std::uint64_t errors = 0;
+    double last_duration = 0;
+  };
+
+  RegistryOptions options_;
+  cgroup::CgroupResolver* resolver_;
+  std::vector<CollectorSpec> specs_;
+  std::optional<std::string> unusable_;  // why no collector can run at all
+  mutable std::mutex mu_;                // one scrape at a time; guards slots_
+  mutable std::vector<Slot> slots_;
+};
+
+}  // namespace nodepack::kpod

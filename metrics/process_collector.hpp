@@ -1,0 +1,24 @@
+#pragma once
+
+// The standard process_* metrics (as client_golang's process collector exports them), read from
+// procfs at scrape time. prometheus-cpp 1.0 has no such collector.
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <filesystem>
+#include <vector>
+
+namespace nodepack::metrics {
+
+class ProcessCollector final : public prometheus::Collectable {
+ public:
+  // `procfs` is the proc mount to read `self/` from; the process's own, not the host's.
+  explicit ProcessCollector(std::filesystem::path procfs = "/proc");
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  std::filesystem::path procfs_;
+};
+
+}  // namespace nodepack::metrics

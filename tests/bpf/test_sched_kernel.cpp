@@ -1,0 +1,295 @@
+// Loads the real sched programs, runs workloads in two fake pods' cgroups and checks that each
+// pod's context switches and run-queue waits are charged to it and not to its neighbour.
+#include "bpf/runtime.hpp"
+#include "bpf/sched/sched_collector.hpp"
+#include "common/clock.hpp"
+#include "tests/bpf/bpf_registry.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+namespace nb = nodepack::bpf;
+using nb::test::find_metric;
+
+namespace {
+
+const std::string kUidA = "0f1e2d3c-0000-4000-8000-00000000000a";
+const std::string kUidB = "0f1e2d3c-0000-4000-8000-00000000000b";
+const std::string kCidA(64, 'a');
+const std::string kCidB = std::string(63, 'b') + "1";
+
+std::uint64_t inode(const std::filesystem::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_ino;
+}
+
+struct Fixture {
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup pods;
+  std::filesystem::path cg_a, cg_b;
+
+  Fixture() {
+    cg_a = tree.add_container(kUidA, kCidA);
+    cg_b = tree.add_container(kUidB, kCidB);
+    pods.add(kUidA, {"team-a", "spinner", {{kCidA, "burn"}}});
+    pods.add(kUidB, {"team-b", "sleeper", {{kCidB, "nap"}}});
+  }
+
+  nb::test::TestRegistry registry(std::unique_ptr<nb::FeatureProbe> probe) {
+    return nb::test::registry_for({"sched"}, tree.root(), pods, std::move(probe));
+  }
+
+  // Pod A: two tasks spinning on CPU 0 for 400 ms (they preempt each other and wait in the run
+  // queue about half the time). Pod B: one task on CPU 1 sleeping 1 ms, 200 times.
+  void run_workloads() {
+    std::vector<int> pids;
+    pids.push_back(nb::test::spawn_in_cgroup(cg_a, [] { nb::test::spin_on_cpu(0, 400); }));
+    pids.push_back(nb::test::spawn_in_cgroup(cg_a, [] { nb::test::spin_on_cpu(0, 400); }));
+    pids.push_back(nb::test::spawn_in_cgroup(cg_b, [] { nb::test::sleep_wake_on_cpu(1, 200, 1000); }));
+    nb::test::wait_all(pids);
+  }
+};
+
+void check_attribution(nodepack::kpod::CollectorRegistry& reg, Fixture& fx) {
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg.find("sched"));
+  REQUIRE(sched != nullptr);
+
+  // Raw per-cgroup values first: the kernel side keys by the container cgroup's inode.
+  auto raw = sched->read_cgroups();
+  const auto ino_a = inode(fx.cg_a);
+  const auto ino_b = inode(fx.cg_b);
+  nb::SchedCollector::Value a, b;
+  for (const auto& [id, v] : raw) {
+    if (id == ino_a) {
+      a = v;
+    } else if (id == ino_b) {
+      b = v;
+    }
+  }
+  INFO("pod A: switches=" << a.switches << " runq count=" << a.runq.count << " sum_ms=" << a.runq.sum_ns / 1e6);
+  INFO("pod B: switches=" << b.switches << " runq count=" << b.runq.count << " sum_ms=" << b.runq.sum_ns / 1e6);
+
+  // B slept 200 times: about 200 voluntary switches and 200 wake-ups that waited, but
+  // not pod A's preemptions on top (each of B's sleeps costs a switch or two, not ten). On a
+  // loaded host a few sleeps end before B gets off the CPU (the 1 ms timer fires while B is
+  // preempted), so allow 5% fewer wake-ups than sleeps.
+  // The same holds for switches: the sched_info variants count switch-ins (one per sleep that
+  // really left the CPU), the others switch-outs (those plus the final one at exit).
+  CHECK(b.switches >= 190);
+  CHECK(b.switches <= 200 * 3 + 50);
+  CHECK(b.runq.count >= 190);
+  CHECK(b.runq.count <= 200 * 3 + 50);
+  // A's two spinners shared one CPU for 400 ms: together they waited for a large share of it.
+  CHECK(a.switches >= 10);
+  CHECK(a.runq.count >= 10);
+  CHECK(a.runq.sum_ns >= 100'000'000ULL);
+  CHECK(a.runq.sum_ns <= 2'000'000'000ULL);
+  // B's waits were short wake-up latencies, nowhere near A's contention.
+  CHECK(b.runq.sum_ns < a.runq.sum_ns / 2);
+
+  // Then the exported series carry the pod's labels and the same numbers.
+  auto families = reg.Collect();
+  auto* sw_a = find_metric(families, "kpod_cpu_context_switches_total",
+                           {{"namespace", "team-a"}, {"pod", "spinner"}, {"container", "burn"}, {"node", "test-node"}});
+  auto* sw_b = find_metric(families, "kpod_cpu_context_switches_total",
+                           {{"namespace", "team-b"}, {"pod", "sleeper"}, {"container", "nap"}});
+  REQUIRE(sw_a != nullptr);
+  REQUIRE(sw_b != nullptr);
+  CHECK(sw_a->counter.value >= static_cast<double>(a.switches));
+  CHECK(sw_b->counter.value >= static_cast<double>(b.switches));
+  CHECK(sw_b->counter.value <= 200 * 3 + 50);
+
+  auto* lat_a = find_metric(families, "kpod_cpu_runqueue_latency_seconds", {{"pod", "spinner"}});
+  auto* lat_b = find_metric(families, "kpod_cpu_runqueue_latency_seconds", {{"pod", "sleeper"}});
+  REQUIRE(lat_a != nullptr);
+  REQUIRE(lat_b != nullptr);
+  CHECK(lat_a->histogram.sample_count >= a.runq.count);
+  CHECK(lat_a->histogram.sample_sum >= 0.1);
+  CHECK(lat_b->histogram.sample_count >= b.runq.count);
+  REQUIRE(!lat_a->histogram.bucket.empty());
+  CHECK(lat_a->histogram.bucket.back().cumulative_count == lat_a->histogram.sample_count);
+  // Spinners were preempted after a scheduler slice: most of A's waits are ≥ 256 µs.
+  std::uint64_t below_256us = 0;
+  for (const auto& bk : lat_a->histogram.bucket) {
+    if (bk.upper_bound <= 262144e-9) {
+      below_256us = bk.cumulative_count;
+    }
+  }
+  CHECK(below_256us < lat_a->histogram.sample_count);
+
+  auto* up = find_metric(families, "nodepack_collector_up", {{"collector", "sched"}});
+  REQUIRE(up != nullptr);
+  CHECK(up->gauge.value == 1.0);
+}
+
+}  // namespace
+
+TEST_CASE("sched: tp_btf programs charge switches and run-queue waits to the right pod", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>());
+  reg->start();
+  auto status = reg->status();
+  REQUIRE(status["sched"]);
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  // The scheduler's own run-queue stamps where the kernel keeps them, else wake-up programs.
+  nb::KernelFeatureProbe probe;
+  const bool info = probe.supports("sched_info");
+  const bool slots = info && probe.supports("cgrp_storage");
+  CHECK(sched->variant() == (slots ? "sched_slots" : info ? "sched_info" : "tp_btf"));
+  // A scrape before the workload gives the pods' cgroups their array slots (sched_slots): the
+  // workload's events then take the fast path.
+  reg->Collect();
+  CHECK(sched->slots_in_use() == (slots ? 4u : 0u));  // two pod and two container cgroups
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: sched_info without slots keeps every cgroup in the hash map", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  nb::KernelFeatureProbe real;
+  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info")) {
+    nb::test::skip_or_fail("the scheduler's run-queue stamps are not available on this kernel");
+    return;
+  }
+  auto probe =
+      std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{{"cgrp_storage", false}}, true);
+  auto reg = fx.registry(std::move(probe));
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  CHECK(sched->variant() == "sched_info");
+  reg->Collect();
+  CHECK(sched->slots_in_use() == 0);
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: tp_btf wake-up programs, where the scheduler's stamps are not available", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  nb::KernelFeatureProbe real;
+  if (!real.supports("tp_btf:sched_switch")) {
+    nb::test::skip_or_fail("no tp_btf for sched_switch on this kernel");
+    return;
+  }
+  auto probe =
+      std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{{"sched_info", false}}, true);
+  auto reg = fx.registry(std::move(probe));
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  CHECK(sched->variant() == "tp_btf");
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: raw_tp fallback chosen by the feature probe works the same", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  auto probe = std::make_unique<nb::FixedFeatureProbe>(
+      std::map<std::string, bool, std::less<>>{{"tp_btf:sched_switch", false}, {"raw_tp", true}, {"bpf_stats", true}});
+  auto reg = fx.registry(std::move(probe));
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  CHECK(sched->variant() == "raw_tp");
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: a deleted pod is exported once more, then its series and map entries go", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>());
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  reg->Collect();  // slots first (sched_slots), so B's values live in its slot
+  const auto slots_before = sched->slots_in_use();
+  fx.run_workloads();
+  const auto ino_b = inode(fx.cg_b);
+
+  auto first = reg->Collect();
+  auto* before = find_metric(first, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}});
+  REQUIRE(before != nullptr);
+  const double last_value = before->counter.value;
+
+  fx.tree.remove_pod(kUidB);
+  fx.pods.remove(kUidB);
+  reg->rescan();
+
+  auto last = reg->Collect();  // the final read: B's last values, labels from the cache
+  auto* final_b = find_metric(last, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}});
+  REQUIRE(final_b != nullptr);
+  CHECK(final_b->counter.value >= last_value);
+  auto raw = sched->read_cgroups();
+  CHECK(std::none_of(raw.begin(), raw.end(), [&](const auto& kv) { return kv.first == ino_b; }));
+
+  if (slots_before > 0) {
+    CHECK(sched->slots_in_use() == slots_before - 2);  // B's pod and container slots are free again
+  }
+  auto after = reg->Collect();
+  CHECK(find_metric(after, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}}) == nullptr);
+  CHECK(find_metric(after, "kpod_cpu_context_switches_total", {{"pod", "spinner"}}) != nullptr);
+}
+
+TEST_CASE("sched: per-program run counts come from kernel BPF stats", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>());
+  reg->start();
+  fx.run_workloads();
+  auto families = reg->Collect();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  const std::string program = sched->variant() == "sched_slots"  ? "sched_switch_slots"
+                              : sched->variant() == "sched_info" ? "sched_switch_info"
+                                                                 : "sched_switch_btf";
+  auto* runs =
+      find_metric(families, "nodepack_bpf_program_run_count_total", {{"collector", "sched"}, {"program", program}});
+  REQUIRE(runs != nullptr);
+  CHECK(runs->counter.value >= 400);  // at least the switches of our own workload
+  auto* time = find_metric(families, "nodepack_bpf_program_run_time_seconds_total",
+                           {{"collector", "sched"}, {"program", program}});
+  REQUIRE(time != nullptr);
+  CHECK(time->counter.value > 0);
+  auto* cap = find_metric(families, "nodepack_bpf_map_capacity", {{"collector", "sched"}, {"map", "cg_stats"}});
+  REQUIRE(cap != nullptr);
+  CHECK(cap->gauge.value == 10240);
+  auto* entries = find_metric(families, "nodepack_bpf_map_entries", {{"collector", "sched"}, {"map", "cg_stats"}});
+  REQUIRE(entries != nullptr);
+  CHECK(entries->gauge.value >= 2);
+}
+
+TEST_CASE("sched: a container started after the last walk is attributed on the next scrape", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup pods;
+  nodepack::ManualClock clock;
+  nodepack::kpod::RegistryOptions opts;
+  opts.collectors.node = "test-node";
+  opts.collectors.clock = &clock;
+  nb::BpfRuntime runtime(std::make_unique<nb::KernelFeatureProbe>());
+  nb::test::TestRegistry reg(opts, tree.root(), pods, nb::test::pick_specs(runtime.collectors(), {"sched"}));
+  reg->start();  // walks the (empty) tree
+  REQUIRE(reg->status()["sched"]);
+
+  // No pod event, no rescan(): the kubelet made the cgroup and the runtime started the task.
+  const auto cg = tree.add_container(kUidA, kCidA);
+  pods.add(kUidA, {"team-a", "late", {{kCidA, "starter"}}});
+  nb::test::wait_all({nb::test::spawn_in_cgroup(cg, [] { nb::test::sleep_wake_on_cpu(0, 20, 1000); })});
+
+  clock.advance(std::chrono::seconds(2));  // the last walk is more than a second old
+  auto families = reg->Collect();
+  auto* sw = find_metric(families, "kpod_cpu_context_switches_total", {{"pod", "late"}, {"container", "starter"}});
+  REQUIRE(sw != nullptr);
+  CHECK(sw->counter.value >= 15);  // 20 sleeps (a few may end before the task leaves the CPU)
+  auto* walks = find_metric(families, "nodepack_cgroup_resolver_miss_rescans_total", {});
+  REQUIRE(walks != nullptr);
+  CHECK(walks->counter.value == 1);  // one walk for all unknown ids of this scrape
+}

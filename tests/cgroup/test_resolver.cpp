@@ -1,0 +1,248 @@
+#include "cgroup/kubelet_names.hpp"
+#include "cgroup/resolver.hpp"
+#include "cgroup/v2_root.hpp"
+#include "common/clock.hpp"
+#include "tests/support/fake_pods.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace nc = nodepack::cgroup;
+using nodepack::testing::FixedPodLookup;
+using nodepack::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::uint64_t ino(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_ino;
+}
+
+const std::string kUid1 = "11111111-2222-3333-4444-555555555555";
+const std::string kUid2 = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+const std::string kUid3 = "99999999-8888-7777-6666-555555555555";
+const std::string kCid1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const std::string kCid2 = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+const std::string kCid3 = "abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcd";
+
+std::string underscored(std::string s) {
+  std::replace(s.begin(), s.end(), '-', '_');
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("pod and container directory names of both cgroup drivers and three runtimes parse") {
+  CHECK(*nc::parse_pod_dir("kubepods-burstable-pod" + underscored(kUid1) + ".slice") == kUid1);
+  CHECK(*nc::parse_pod_dir("kubepods-besteffort-pod" + underscored(kUid1) + ".slice") == kUid1);
+  CHECK(*nc::parse_pod_dir("kubepods-pod" + underscored(kUid1) + ".slice") == kUid1);  // guaranteed
+  CHECK(*nc::parse_pod_dir("pod" + kUid1) == kUid1);
+  CHECK_FALSE(nc::parse_pod_dir("kubepods-burstable.slice"));
+  CHECK_FALSE(nc::parse_pod_dir("system.slice"));
+  CHECK_FALSE(nc::parse_pod_dir("podzzz"));
+
+  CHECK(nc::parse_container_dir("cri-containerd-" + kCid1 + ".scope") == kCid1);
+  CHECK(nc::parse_container_dir("crio-" + kCid1 + ".scope") == kCid1);
+  CHECK(nc::parse_container_dir("docker-" + kCid1 + ".scope") == kCid1);
+  CHECK(nc::parse_container_dir(kCid1) == kCid1);  // cgroupfs driver, containerd
+  CHECK(nc::parse_container_dir("crio-" + kCid1) == kCid1);
+  CHECK_FALSE(nc::parse_container_dir("crio-conmon-" + kCid1 + ".scope"));
+  CHECK_FALSE(nc::parse_container_dir("init.scope"));
+}
+
+TEST_CASE("systemd-driver tree: cgroup inode resolves to namespace, pod and container") {
+  TempDir tmp;
+  const fs::path kp = tmp.path() / "kubepods.slice";
+  const fs::path burstable_pod =
+      kp / "kubepods-burstable.slice" / ("kubepods-burstable-pod" + underscored(kUid1) + ".slice");
+  const fs::path c1 = burstable_pod / ("cri-containerd-" + kCid1 + ".scope");
+  const fs::path guaranteed_pod = kp / ("kubepods-pod" + underscored(kUid2) + ".slice");
+  const fs::path c2 = guaranteed_pod / ("crio-" + kCid2 + ".scope");
+  const fs::path conmon = guaranteed_pod / ("crio-conmon-" + kCid2 + ".scope");
+  const fs::path besteffort_pod =
+      kp / "kubepods-besteffort.slice" / ("kubepods-besteffort-pod" + underscored(kUid3) + ".slice");
+  const fs::path c3 = besteffort_pod / ("docker-" + kCid3 + ".scope");
+  const fs::path nested = c3 / "system.slice/foo.service";
+  for (const auto& p : {c1, c2, conmon, c3, nested, tmp.path() / "system.slice/sshd.service"}) {
+    fs::create_directories(p);
+  }
+
+  FixedPodLookup pods;
+  pods.add(kUid1, {"default", "web-0", {{kCid1, "nginx"}}});
+  pods.add(kUid2, {"kube-system", "dns", {{kCid2, "coredns"}}});
+  pods.add(kUid3, {"batch", "job-x", {{kCid3, "worker"}}});
+
+  nc::CgroupResolver r(tmp.path(), pods);
+  CHECK(r.rescan() == 9);  // 3 pods + 3 containers + conmon + 2 nested
+
+  auto id = r.resolve(ino(c1));
+  REQUIRE(id);
+  CHECK(id->namespace_name == "default");
+  CHECK(id->pod == "web-0");
+  CHECK(id->container == "nginx");
+  CHECK(id->pod_uid == kUid1);
+
+  CHECK(r.resolve(ino(c2))->container == "coredns");
+  CHECK(r.resolve(ino(guaranteed_pod))->pod == "dns");
+  CHECK(r.resolve(ino(guaranteed_pod))->container.empty());
+  CHECK(r.resolve(ino(conmon))->container.empty());  // charged to the pod, not a container
+  CHECK(r.resolve(ino(c3))->container == "worker");
+  CHECK(r.resolve(ino(nested))->container == "worker");  // cgroups a container makes stay its own
+  CHECK_FALSE(r.resolve(ino(tmp.path() / "system.slice/sshd.service")));
+  CHECK_FALSE(r.resolve(ino(kp)));
+}
+
+TEST_CASE("without a consumer of removed cgroups, a rescan forgets them at once") {
+  TempDir tmp;
+  const fs::path pod = tmp.path() / "kubepods/burstable" / ("pod" + kUid1);
+  fs::create_directories(pod / kCid1);
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "p", {{kCid1, "app"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  CHECK(r.rescan() == 2);
+  const auto id = ino(pod / kCid1);
+  REQUIRE(r.resolve(id));
+  fs::remove_all(pod);
+  r.rescan();
+  CHECK(r.removed().empty());  // nothing waits for a release() nobody would make
+  CHECK_FALSE(r.is_removed(id));
+  CHECK(r.live_count() == 0);
+}
+
+TEST_CASE("container cgroup paths from /proc/<pid>/cgroup, both drivers") {
+  const std::string cid(64, 'b');
+  auto systemd = nc::parse_container_cgroup(
+      "/kubepods.slice/kubepods-burstable.slice/"
+      "kubepods-burstable-pod12345678_aaaa_bbbb_cccc_1234567890ab.slice/cri-containerd-" +
+      cid + ".scope");
+  REQUIRE(systemd.has_value());
+  CHECK(systemd->pod_uid == "12345678-aaaa-bbbb-cccc-1234567890ab");
+  CHECK(systemd->container_id == cid);
+  auto cgroupfs = nc::parse_container_cgroup("/kubepods/besteffort/pod12345678-aaaa-bbbb-cccc-1234567890ab/" + cid);
+  REQUIRE(cgroupfs.has_value());
+  CHECK(cgroupfs->container_id == cid);
+  CHECK_FALSE(nc::parse_container_cgroup("/kubepods.slice/kubepods-pod12345678_aaaa_bbbb_cccc_1234567890ab.slice"));
+  CHECK_FALSE(nc::parse_container_cgroup("/system.slice/containerd.service"));
+  CHECK(nc::strip_runtime_prefix("containerd://abc") == "abc");
+}
+
+TEST_CASE("cgroupfs-driver tree with guaranteed, burstable and besteffort pods") {
+  TempDir tmp;
+  const fs::path g = tmp.path() / "kubepods" / ("pod" + kUid1) / kCid1;
+  const fs::path b = tmp.path() / "kubepods/burstable" / ("pod" + kUid2) / kCid2;
+  const fs::path be = tmp.path() / "kubepods/besteffort" / ("pod" + kUid3) / ("crio-" + kCid3);
+  for (const auto& p : {g, b, be}) {
+    fs::create_directories(p);
+  }
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns1", "g", {{kCid1, "c"}}});
+  pods.add(kUid2, {"ns2", "b", {{kCid2, "c"}}});
+  pods.add(kUid3, {"ns3", "be", {{kCid3, "c"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  CHECK(r.rescan() == 6);
+  CHECK(r.resolve(ino(g))->pod == "g");
+  CHECK(r.resolve(ino(b))->pod == "b");
+  CHECK(r.resolve(ino(be))->pod == "be");
+  CHECK(r.resolve(ino(be))->namespace_name == "ns3");
+}
+
+TEST_CASE("a pod whose cgroups vanish stays resolvable until released") {
+  TempDir tmp;
+  const fs::path pod = tmp.path() / "kubepods/burstable" / ("pod" + kUid1);
+  const fs::path c = pod / kCid1;
+  fs::create_directories(c);
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "p", {{kCid1, "app"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  r.keep_removed();  // as the kernel collectors ask, to export a last value
+  r.rescan();
+  const auto id = ino(c);
+  REQUIRE(r.resolve(id));  // caches the labels
+  CHECK(r.pod_alive(kUid1));
+
+  fs::remove_all(pod);
+  pods.clear();  // the store forgot the pod too
+  r.rescan();
+  CHECK(r.is_removed(id));
+  CHECK_FALSE(r.pod_alive(kUid1));
+  auto last = r.resolve(id);
+  REQUIRE(last);
+  CHECK(last->container == "app");
+  auto removed = r.removed();
+  CHECK(removed.size() == 2);
+  r.release(removed);
+  CHECK_FALSE(r.resolve(id));
+  CHECK(r.live_count() == 0);
+}
+
+TEST_CASE("a container the pod store does not name yet is labelled later") {
+  TempDir tmp;
+  const fs::path c = tmp.path() / "kubepods" / ("pod" + kUid1) / kCid1;
+  fs::create_directories(c);
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "p", {}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  r.rescan();
+  CHECK(r.resolve(ino(c))->container.empty());
+  pods.at(kUid1).containers[kCid1] = "late";
+  CHECK(r.resolve(ino(c))->container == "late");
+}
+
+TEST_CASE("the cgroup v2 root comes from the filesystem type, not the path") {
+  TempDir tmp;
+  nodepack::HostPaths paths = nodepack::HostPaths::under(tmp.path());
+  fs::create_directories(paths.cgroup / "unified");
+  fs::create_directories(paths.procfs / "self");
+  { std::ofstream(paths.procfs / "self/mountinfo") << "22 1 0:21 / /sys rw - sysfs sysfs rw\n"; }
+  auto r = nc::find_cgroup2_root(paths);
+  REQUIRE_FALSE(r.has_value());  // plain directories named like cgroupfs are not cgroup v2
+  CHECK(r.error().message.find("cgroup v2") != std::string::npos);
+}
+
+TEST_CASE("a cgroup id the last walk did not know triggers one rate-limited walk") {
+  TempDir tmp;
+  const fs::path c1 = tmp.path() / "kubepods" / ("pod" + kUid1) / kCid1;
+  const fs::path sshd = tmp.path() / "system.slice/sshd.service";
+  fs::create_directories(c1);
+  fs::create_directories(sshd);
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "p", {{kCid1, "app"}, {kCid2, "sidecar"}}});
+  nodepack::ManualClock clock;
+  nc::CgroupResolver r(tmp.path(), pods);
+  r.rescan_on_miss(clock, std::chrono::seconds(1));
+  r.rescan();
+
+  // A container started after the last walk (no pod event yet).
+  const fs::path c2 = tmp.path() / "kubepods" / ("pod" + kUid1) / kCid2;
+  fs::create_directories(c2);
+  CHECK_FALSE(r.resolve(ino(c2)));  // the last walk is under a second old: not walked again
+  CHECK(r.miss_rescans() == 0);
+
+  // A later scrape: the id it remembered as "not a pod" stays so; a fresh miss walks once.
+  clock.advance(std::chrono::milliseconds(1500));
+  CHECK_FALSE(r.resolve(ino(sshd)));  // walks: finds c2, and sshd is not a pod
+  CHECK(r.miss_rescans() == 1);
+  // c2 was remembered as unknown in the first window, but any walk that finds it wins.
+  CHECK(r.resolve(ino(c2))->container == "sidecar");
+  clock.advance(std::chrono::milliseconds(1500));
+  CHECK_FALSE(r.resolve(ino(sshd)));  // node cgroups never walk again
+  CHECK(r.miss_rescans() == 1);
+
+  // The normal case: the first unknown id met after the interval is the new container.
+  const fs::path c3 = tmp.path() / "kubepods" / ("pod" + kUid2) / kCid3;
+  fs::create_directories(c3);
+  pods.add(kUid2, {"ns", "q", {{kCid3, "worker"}}});
+  auto id = r.resolve(ino(c3));
+  REQUIRE(id);
+  CHECK(id->container == "worker");
+  CHECK(r.miss_rescans() == 2);
+}

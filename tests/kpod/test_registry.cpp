@@ -1,0 +1,207 @@
+#include "tests/support/test_registry.hpp"
+#include "kpod/pod_labels.hpp"
+#include "kpod/pod_series.hpp"
+#include "kpod/registry.hpp"
+#include "tests/support/fake_pods.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace nk = nodepack::kpod;
+using nodepack::testing::FixedPodLookup;
+using nodepack::testing::TempDir;
+using nodepack::testing::TestRegistry;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::uint64_t ino(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_ino;
+}
+
+struct Count {
+  std::uint64_t n = 0;
+  Count& operator+=(const Count& o) {
+    n += o.n;
+    return *this;
+  }
+};
+
+// A collector whose "map" is a plain std::map the test writes to.
+class FakeCollector final : public nk::Collector {
+ public:
+  FakeCollector(std::string name, bool start_ok, std::map<std::uint64_t, Count>* map)
+      : name_(std::move(name)), start_ok_(start_ok), map_(map) {}
+  nodepack::Result<void> start() override {
+    if (!start_ok_) {
+      return nodepack::fail("load BPF programs: Operation not permitted");
+    }
+    return {};
+  }
+  nodepack::Result<void> collect(const nk::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override {
+    if (clock != nullptr) {
+      clock->advance(std::chrono::milliseconds(250));
+    }
+    if (fail_next) {
+      fail_next = false;
+      return nodepack::fail("map read failed");
+    }
+    std::vector<std::pair<std::uint64_t, Count>> read(map_->begin(), map_->end());
+    std::vector<std::uint64_t> drop;
+    auto rows = series_.fold(ctx, read, drop);
+    for (auto id : drop) {
+      map_->erase(id);
+    }
+    auto f = nodepack::metrics::Family::counter("fake_events_total", "events");
+    for (const auto& r : rows) {
+      f.add(nk::pod_labels(r.id, ctx.node), static_cast<double>(r.value.n));
+    }
+    std::move(f).into(out);
+    return {};
+  }
+  bool fail_next = false;
+  nodepack::ManualClock* clock = nullptr;
+
+ private:
+  std::string name_;
+  bool start_ok_;
+  std::map<std::uint64_t, Count>* map_;
+  nk::PodSeries<Count> series_;
+};
+
+const prometheus::ClientMetric* find(const std::vector<prometheus::MetricFamily>& fams, const std::string& name,
+                                     const std::string& label, const std::string& value) {
+  for (const auto& f : fams) {
+    if (f.name != name) {
+      continue;
+    }
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == label && l.value == value) {
+          return &m;
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+const std::string kUid = "11111111-2222-3333-4444-555555555555";
+const std::string kCid1(64, '1');
+const std::string kCid2(64, '2');
+
+}  // namespace
+
+TEST_CASE("profiles nest and parse") {
+  CHECK(nk::parse_profile("minimal").value() == nk::Profile::minimal);
+  CHECK(nk::parse_profile("comprehensive").value() == nk::Profile::comprehensive);
+  CHECK_FALSE(nk::parse_profile("custom").has_value());
+  CHECK(nk::Profile::minimal < nk::Profile::standard);
+}
+
+TEST_CASE("registry: profile and flags choose collectors; a failing one is down, the rest run") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  std::map<std::uint64_t, Count> map;
+  FakeCollector* ok_ptr = nullptr;
+  std::vector<nk::CollectorSpec> specs = {
+      {"ok", nk::Profile::minimal, false,
+       [&](const nk::CollectorDeps&) {
+         auto c = std::make_unique<FakeCollector>("ok", true, &map);
+         ok_ptr = c.get();
+         return c;
+       }},
+      {"broken", nk::Profile::minimal, false,
+       [&](const nk::CollectorDeps&) { return std::make_unique<FakeCollector>("broken", false, &map); }},
+      {"heavy", nk::Profile::comprehensive, false,
+       [&](const nk::CollectorDeps&) { return std::make_unique<FakeCollector>("heavy", true, &map); }},
+      {"optin", nk::Profile::comprehensive, false,
+       [&](const nk::CollectorDeps&) { return std::make_unique<FakeCollector>("optin", true, &map); }},
+  };
+  nodepack::ManualClock clock;
+  nk::RegistryOptions opts;
+  opts.collectors.node = "n1";
+  opts.profile = nk::Profile::standard;
+  opts.enable["optin"] = true;
+  opts.collectors.clock = &clock;
+  TestRegistry reg(opts, tmp.path(), pods, specs);
+  reg->start();
+  auto status = reg->status();
+  CHECK(status == std::map<std::string, bool>{{"ok", true}, {"broken", false}, {"optin", true}});
+
+  auto fams = reg->Collect();
+  CHECK(find(fams, "nodepack_collector_up", "collector", "ok")->gauge.value == 1);
+  CHECK(find(fams, "nodepack_collector_up", "collector", "broken")->gauge.value == 0);
+  CHECK(find(fams, "nodepack_collector_errors_total", "collector", "broken")->counter.value == 1);
+  CHECK(find(fams, "nodepack_collector_up", "collector", "heavy") == nullptr);
+  CHECK(find(fams, "nodepack_collector_scrape_duration_seconds", "collector", "ok") != nullptr);
+  CHECK(find(fams, "nodepack_collector_scrape_duration_seconds", "collector", "broken") == nullptr);
+
+  ok_ptr->fail_next = true;
+  ok_ptr->clock = &clock;
+  fams = reg->Collect();
+  CHECK(find(fams, "nodepack_collector_scrape_duration_seconds", "collector", "ok")->gauge.value == Approx(0.25));
+  CHECK(find(fams, "nodepack_collector_errors_total", "collector", "ok")->counter.value == 1);
+  CHECK(find(fams, "nodepack_collector_up", "collector", "ok")->gauge.value == 1);  // a bad scrape is not down
+}
+
+TEST_CASE("registry: counters survive a container restart and go with the pod") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  pods.add(kUid, {"ns", "web", {{kCid1, "app"}, {kCid2, "app"}}});
+  const fs::path pod = tmp.path() / "kubepods/burstable" / ("pod" + kUid);
+  fs::create_directories(pod / kCid1);
+  std::map<std::uint64_t, Count> map;
+  std::vector<nk::CollectorSpec> specs = {{"fake", nk::Profile::minimal, false, [&](const nk::CollectorDeps&) {
+                                             return std::make_unique<FakeCollector>("fake", true, &map);
+                                           }}};
+  nk::RegistryOptions opts;
+  opts.collectors.node = "n1";
+  TestRegistry reg(opts, tmp.path(), pods, specs);
+  reg->start();
+  const auto first = ino(pod / kCid1);
+  map[first].n = 10;
+  CHECK(find(reg->Collect(), "fake_events_total", "container", "app")->counter.value == 10);
+
+  // The container restarts: old cgroup gone, new one with a new id, same container name.
+  map[first].n = 12;  // last events of the old container, not read yet
+  // (new dir first: a plain filesystem would hand the old inode straight back; cgroup ids are not
+  // reused that way)
+  fs::create_directories(pod / kCid2);
+  fs::remove(pod / kCid1);
+  reg->rescan();
+  const auto second = ino(pod / kCid2);
+  map[second].n = 3;
+  CHECK(find(reg->Collect(), "fake_events_total", "container", "app")->counter.value == 15);
+  CHECK(map.count(first) == 0);  // the removed cgroup's entry was deleted after its last read
+  map[second].n = 5;
+  CHECK(find(reg->Collect(), "fake_events_total", "container", "app")->counter.value == 17);
+
+  // The pod goes: exported once more with its final value, then never again.
+  map[second].n = 6;
+  fs::remove_all(tmp.path() / "kubepods");
+  pods.clear();
+  reg->rescan();
+  CHECK(find(reg->Collect(), "fake_events_total", "container", "app")->counter.value == 18);
+  CHECK(map.empty());
+  CHECK(find(reg->Collect(), "fake_events_total", "container", "app") == nullptr);
+  CHECK(reg.resolver().removed().empty());
+}
+
+TEST_CASE("pod labels omit an unknown container and add the node") {
+  nodepack::cgroup::PodIdentity id{"ns", "p", "", "uid"};
+  auto l = nk::pod_labels(id, "n1", {{"syscall", "read"}});
+  REQUIRE(l.size() == 4);
+  CHECK(l[0].name == "namespace");
+  CHECK(l[1].value == "p");
+  CHECK(l[2].name == "node");
+  CHECK(l[3].value == "read");
+}
