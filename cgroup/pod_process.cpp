@@ -62,6 +62,17 @@ std::optional<HostNamespace> host_namespace(const fs::path& procfs, std::string_
   return std::nullopt;
 }
 
+Result<HostNamespace> require_host_namespace(const fs::path& procfs, std::string_view kind,
+                                             std::string_view needed_for) {
+  if (auto host = host_namespace(procfs, kind)) {
+    return *host;
+  }
+  return fail("cannot read " + (procfs / "1/ns" / std::string(kind)).string() + " nor " +
+              (procfs / "self/ns" / std::string(kind)).string() + ": the node's namespace is needed " +
+              std::string(needed_for) +
+              " (mount the host's /proc under --host-root; other processes' namespaces need CAP_SYS_PTRACE)");
+}
+
 std::string unescape_mountinfo_path(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/result.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -27,6 +29,9 @@ struct HostNamespace {
   std::string from;  // "<procfs>/1/ns/<kind>" or "<procfs>/self/ns/<kind>"
 };
 std::optional<HostNamespace> host_namespace(const std::filesystem::path& procfs, std::string_view kind);
+// The same, or an error saying what a collector needs to read it; `needed_for` says why it asks.
+Result<HostNamespace> require_host_namespace(const std::filesystem::path& procfs, std::string_view kind,
+                                             std::string_view needed_for);
 
 // mountinfo escapes space, tab, newline and backslash in paths as \ooo.
 std::string unescape_mountinfo_path(std::string_view s);

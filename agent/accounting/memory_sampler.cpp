@@ -3,7 +3,6 @@
 #include "common/files.hpp"
 #include "common/strings.hpp"
 
-#include <charconv>
 #include <string>
 
 namespace nodepack::agent::accounting {
@@ -11,16 +10,7 @@ namespace {
 
 std::optional<std::uint64_t> read_u64(const std::filesystem::path& p) {
   auto text = read_small_file(p);
-  if (!text) {
-    return std::nullopt;
-  }
-  const auto value = trim(*text);
-  std::uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec != std::errc{} || ptr != value.data() + value.size()) {
-    return std::nullopt;
-  }
-  return v;
+  return text ? parse_u64(trim(*text)) : std::nullopt;
 }
 
 }  // namespace

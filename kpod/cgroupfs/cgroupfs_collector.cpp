@@ -10,25 +10,12 @@
 namespace nodepack::kpod {
 namespace fs = std::filesystem;
 
-namespace {
-
-std::optional<std::uint64_t> to_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || ptr != s.data() + s.size()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-}  // namespace
-
 std::map<std::string, std::uint64_t, std::less<>> parse_flat_keyed(std::string_view text) {
   std::map<std::string, std::uint64_t, std::less<>> out;
   std::istringstream in{std::string(text)};
   std::string key, value;
   while (in >> key >> value) {
-    if (auto v = to_u64(value)) {
+    if (auto v = parse_u64(value)) {
       out[key] = *v;
     }
   }
@@ -51,7 +38,7 @@ std::map<std::string, CgroupFsCollector::IoCounts> parse_io_stat(std::string_vie
       if (eq == std::string::npos) {
         continue;
       }
-      auto v = to_u64(std::string_view(kv).substr(eq + 1));
+      auto v = parse_u64(std::string_view(kv).substr(eq + 1));
       if (!v) {
         continue;
       }
@@ -71,7 +58,7 @@ std::map<std::string, CgroupFsCollector::IoCounts> parse_io_stat(std::string_vie
   return out;
 }
 
-std::optional<std::uint64_t> parse_single_value(std::string_view text) { return to_u64(trim(text)); }
+std::optional<std::uint64_t> parse_single_value(std::string_view text) { return parse_u64(trim(text)); }
 
 CgroupFsCollector::Counters& CgroupFsCollector::Counters::operator+=(const Counters& o) {
   for (const auto& [dev, c] : o.io) {

@@ -121,15 +121,11 @@ FsCollector::FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_time
 FsCollector::~FsCollector() = default;
 
 Result<void> FsCollector::start() {
-  auto host = host_namespace(paths_.procfs, "mnt");
-  if (host) {
-    spdlog::info("collector fs: the node's mount namespace is {}", host->from);
-  } else {
-    return fail("cannot read " + (paths_.procfs / "1/ns/mnt").string() + " nor " +
-                (paths_.procfs / "self/ns/mnt").string() +
-                ": the node's namespace is needed to tell containers apart from the node "
-                "(mount the host's /proc under --host-root; other processes' namespaces need CAP_SYS_PTRACE)");
+  auto host = cgroup::require_host_namespace(paths_.procfs, "mnt", "to tell containers apart from the node");
+  if (!host) {
+    return host.error();
   }
+  spdlog::info("collector fs: the node's mount namespace is {}", host->from);
   return {};
 }
 

@@ -72,15 +72,11 @@ Result<NetIfaceCollector::Interfaces> parse_net_dev(std::string_view text) {
 NetIfaceCollector::NetIfaceCollector(HostPaths paths) : paths_(std::move(paths)) {}
 
 Result<void> NetIfaceCollector::start() {
-  auto host = host_namespace(paths_.procfs, "net");
-  if (host) {
-    spdlog::info("collector iface: the node's network namespace is {}", host->from);
-  } else {
-    return fail("cannot read " + (paths_.procfs / "1/ns/net").string() + " nor " +
-                (paths_.procfs / "self/ns/net").string() +
-                ": the node's namespace is needed to tell host-network pods apart "
-                "(mount the host's /proc under --host-root; other processes' namespaces need CAP_SYS_PTRACE)");
+  auto host = cgroup::require_host_namespace(paths_.procfs, "net", "to tell host-network pods apart");
+  if (!host) {
+    return host.error();
   }
+  spdlog::info("collector iface: the node's network namespace is {}", host->from);
   return {};
 }
 

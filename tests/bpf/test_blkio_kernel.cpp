@@ -6,6 +6,8 @@
 #include "cgroup/v2_root.hpp"
 #include "tests/bpf/bpf_registry.hpp"
 
+#include "tests/support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -21,12 +23,6 @@ namespace fs = std::filesystem;
 using nb::test::find_metric;
 
 namespace {
-
-std::uint64_t inode(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_ino;
-}
 
 bool v2_has_io_controller(const fs::path& v2_root) {
   std::ifstream in(v2_root / "cgroup.controllers");
@@ -122,7 +118,7 @@ TEST_CASE("blkio: O_DIRECT requests are charged to the issuing cgroup's blkcg", 
 
   // On a hybrid host the blkcg is the v1 cgroup; the program falls back to the submitting
   // task's v2 cgroup, so the container's cgroup is charged either way.
-  const std::uint64_t charged_to = inode(cg);
+  const std::uint64_t charged_to = nodepack::testing::inode_of(cg);
   nb::CgroupMapCollector<blkio_cg_stats>::Value ours;
   for (const auto& [id, v] : blkio->read_cgroups()) {
     if (id == charged_to) {
@@ -143,7 +139,7 @@ TEST_CASE("blkio: O_DIRECT requests are charged to the issuing cgroup's blkcg", 
     // metadata written back by a kernel thread, dispatch deferred to kblockd). Few here.
     std::uint64_t left = 0;
     for (const auto& [id, v] : blkio->read_cgroups()) {
-      if (id == inode(blkio_v1)) {
+      if (id == nodepack::testing::inode_of(blkio_v1)) {
         left = v.latency.count;
       }
     }

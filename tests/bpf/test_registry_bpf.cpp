@@ -10,15 +10,6 @@ namespace nb = nodepack::bpf;
 namespace nk = nodepack::kpod;
 using namespace nodepack::testing;
 
-namespace {
-
-const prometheus::ClientMetric* find(const std::vector<prometheus::MetricFamily>& fams, const std::string& name,
-                                     const std::string& label, const std::string& value) {
-  return find_metric(fams, name, {{label, value}});
-}
-
-}  // namespace
-
 TEST_CASE("registry: a BPF collector the kernel cannot take is down on its own, with the reason logged") {
   TempDir tmp;
   FixedPodLookup pods;
@@ -38,11 +29,11 @@ TEST_CASE("registry: a BPF collector the kernel cannot take is down on its own, 
   for (auto& f : runtime->Collect()) {
     fams.push_back(std::move(f));  // the agent serves both
   }
-  CHECK(find(fams, "nodepack_collector_up", "collector", "sched")->gauge.value == 0);
-  CHECK(find(fams, "nodepack_collector_errors_total", "collector", "sched")->counter.value == 1);
-  CHECK(find(fams, "nodepack_collector_up", "collector", "cgroupfs")->gauge.value == 1);
-  CHECK(find(fams, "nodepack_bpf_feature", "feature", "raw_tp")->gauge.value == 0);
-  CHECK(find(fams, "nodepack_bpf_feature", "feature", "tp_btf:sched_switch")->gauge.value == 0);
+  CHECK(find_metric(fams, "nodepack_collector_up", {{"collector", "sched"}})->gauge.value == 0);
+  CHECK(find_metric(fams, "nodepack_collector_errors_total", {{"collector", "sched"}})->counter.value == 1);
+  CHECK(find_metric(fams, "nodepack_collector_up", {{"collector", "cgroupfs"}})->gauge.value == 1);
+  CHECK(find_metric(fams, "nodepack_bpf_feature", {{"feature", "raw_tp"}})->gauge.value == 0);
+  CHECK(find_metric(fams, "nodepack_bpf_feature", {{"feature", "tp_btf:sched_switch"}})->gauge.value == 0);
   for (const auto& f : fams) {
     // no families from a collector that is down
     CHECK(f.name != "kpod_cpu_runqueue_latency_seconds");
@@ -73,6 +64,6 @@ TEST_CASE("registry: without cgroup v2 every collector is down and the registry 
   }
   reg->rescan();
   auto fams = reg.get()->Collect();
-  CHECK(find(fams, "nodepack_collector_up", "collector", "sched")->gauge.value == 0);
-  CHECK(find(fams, "nodepack_collector_errors_total", "collector", "cgroupfs")->counter.value == 1);
+  CHECK(find_metric(fams, "nodepack_collector_up", {{"collector", "sched"}})->gauge.value == 0);
+  CHECK(find_metric(fams, "nodepack_collector_errors_total", {{"collector", "cgroupfs"}})->counter.value == 1);
 }

@@ -5,6 +5,8 @@
 #include "common/clock.hpp"
 #include "tests/bpf/bpf_registry.hpp"
 
+#include "tests/support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -18,12 +20,6 @@ const std::string kUidA = "0f1e2d3c-0000-4000-8000-00000000000a";
 const std::string kUidB = "0f1e2d3c-0000-4000-8000-00000000000b";
 const std::string kCidA(64, 'a');
 const std::string kCidB = std::string(63, 'b') + "1";
-
-std::uint64_t inode(const std::filesystem::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_ino;
-}
 
 struct Fixture {
   nb::test::KubepodsTree tree;
@@ -58,8 +54,8 @@ void check_attribution(nodepack::kpod::CollectorRegistry& reg, Fixture& fx) {
 
   // Raw per-cgroup values first: the kernel side keys by the container cgroup's inode.
   auto raw = sched->read_cgroups();
-  const auto ino_a = inode(fx.cg_a);
-  const auto ino_b = inode(fx.cg_b);
+  const auto ino_a = nodepack::testing::inode_of(fx.cg_a);
+  const auto ino_b = nodepack::testing::inode_of(fx.cg_b);
   nb::SchedCollector::Value a, b;
   for (const auto& [id, v] : raw) {
     if (id == ino_a) {
@@ -212,7 +208,7 @@ TEST_CASE("sched: a deleted pod is exported once more, then its series and map e
   reg->Collect();  // slots first (sched_slots), so B's values live in its slot
   const auto slots_before = sched->slots_in_use();
   fx.run_workloads();
-  const auto ino_b = inode(fx.cg_b);
+  const auto ino_b = nodepack::testing::inode_of(fx.cg_b);
 
   auto first = reg->Collect();
   auto* before = find_metric(first, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}});

@@ -3,6 +3,8 @@
 #include "bpf/tcp/tcp_collector.hpp"
 #include "tests/bpf/bpf_registry.hpp"
 
+#include "tests/support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -63,12 +65,6 @@ bool write_all(int fd, const void* p, std::size_t n) {
     n -= static_cast<std::size_t>(w);
   }
   return true;
-}
-
-std::uint64_t inode(const std::filesystem::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_ino;
 }
 
 struct Pods {
@@ -200,7 +196,7 @@ TEST_CASE("tcp: SYN retransmissions are charged to the connecting pod", "[bpf][t
     ::_exit(0);
   });
 
-  const auto client_cg = inode(pods.client);
+  const auto client_cg = nodepack::testing::inode_of(pods.client);
   auto client_retransmits = [&] {
     for (const auto& [id, v] : tcp->read_cgroups()) {
       if (id == client_cg) {

@@ -6,6 +6,8 @@
 #include "tests/bpf/bpf_registry.hpp"
 #include "tests/support/pod_ns.hpp"
 
+#include "tests/support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -40,12 +42,6 @@ int start_connect(std::uint16_t port) {
     return -1;
   }
   return fd;
-}
-
-std::uint64_t inode(const std::filesystem::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_ino;
 }
 
 }  // namespace
@@ -119,7 +115,7 @@ TEST_CASE("tcpdrop: SYNs dropped by the pod's qdisc are charged to that pod only
   clean_ready.close_write();
   const bool ready = dropper_ready.wait() && clean_ready.wait();
 
-  const auto dropper_id = inode(dropper_cg);
+  const auto dropper_id = nodepack::testing::inode_of(dropper_cg);
   auto dropper_drops = [&] {
     for (const auto& [id, v] : drops->read_cgroups()) {
       if (id == dropper_id) {

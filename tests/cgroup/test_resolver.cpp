@@ -5,6 +5,8 @@
 #include "tests/support/fake_pods.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include "tests/support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -20,12 +22,6 @@ using nodepack::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::uint64_t ino(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_ino;
-}
 
 const std::string kUid1 = "11111111-2222-3333-4444-555555555555";
 const std::string kUid2 = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
@@ -84,21 +80,22 @@ TEST_CASE("systemd-driver tree: cgroup inode resolves to namespace, pod and cont
   nc::CgroupResolver r(tmp.path(), pods);
   CHECK(r.rescan() == 9);  // 3 pods + 3 containers + conmon + 2 nested
 
-  auto id = r.resolve(ino(c1));
+  auto id = r.resolve(nodepack::testing::inode_of(c1));
   REQUIRE(id);
   CHECK(id->namespace_name == "default");
   CHECK(id->pod == "web-0");
   CHECK(id->container == "nginx");
   CHECK(id->pod_uid == kUid1);
 
-  CHECK(r.resolve(ino(c2))->container == "coredns");
-  CHECK(r.resolve(ino(guaranteed_pod))->pod == "dns");
-  CHECK(r.resolve(ino(guaranteed_pod))->container.empty());
-  CHECK(r.resolve(ino(conmon))->container.empty());  // charged to the pod, not a container
-  CHECK(r.resolve(ino(c3))->container == "worker");
-  CHECK(r.resolve(ino(nested))->container == "worker");  // cgroups a container makes stay its own
-  CHECK_FALSE(r.resolve(ino(tmp.path() / "system.slice/sshd.service")));
-  CHECK_FALSE(r.resolve(ino(kp)));
+  CHECK(r.resolve(nodepack::testing::inode_of(c2))->container == "coredns");
+  CHECK(r.resolve(nodepack::testing::inode_of(guaranteed_pod))->pod == "dns");
+  CHECK(r.resolve(nodepack::testing::inode_of(guaranteed_pod))->container.empty());
+  CHECK(r.resolve(nodepack::testing::inode_of(conmon))->container.empty());  // charged to the pod, not a container
+  CHECK(r.resolve(nodepack::testing::inode_of(c3))->container == "worker");
+  CHECK(r.resolve(nodepack::testing::inode_of(nested))->container ==
+        "worker");  // cgroups a container makes stay its own
+  CHECK_FALSE(r.resolve(nodepack::testing::inode_of(tmp.path() / "system.slice/sshd.service")));
+  CHECK_FALSE(r.resolve(nodepack::testing::inode_of(kp)));
 }
 
 TEST_CASE("without a consumer of removed cgroups, a rescan forgets them at once") {
@@ -109,7 +106,7 @@ TEST_CASE("without a consumer of removed cgroups, a rescan forgets them at once"
   pods.add(kUid1, {"ns", "p", {{kCid1, "app"}}});
   nc::CgroupResolver r(tmp.path(), pods);
   CHECK(r.rescan() == 2);
-  const auto id = ino(pod / kCid1);
+  const auto id = nodepack::testing::inode_of(pod / kCid1);
   REQUIRE(r.resolve(id));
   fs::remove_all(pod);
   r.rescan();
@@ -149,10 +146,10 @@ TEST_CASE("cgroupfs-driver tree with guaranteed, burstable and besteffort pods")
   pods.add(kUid3, {"ns3", "be", {{kCid3, "c"}}});
   nc::CgroupResolver r(tmp.path(), pods);
   CHECK(r.rescan() == 6);
-  CHECK(r.resolve(ino(g))->pod == "g");
-  CHECK(r.resolve(ino(b))->pod == "b");
-  CHECK(r.resolve(ino(be))->pod == "be");
-  CHECK(r.resolve(ino(be))->namespace_name == "ns3");
+  CHECK(r.resolve(nodepack::testing::inode_of(g))->pod == "g");
+  CHECK(r.resolve(nodepack::testing::inode_of(b))->pod == "b");
+  CHECK(r.resolve(nodepack::testing::inode_of(be))->pod == "be");
+  CHECK(r.resolve(nodepack::testing::inode_of(be))->namespace_name == "ns3");
 }
 
 TEST_CASE("a pod whose cgroups vanish stays resolvable until released") {
@@ -165,7 +162,7 @@ TEST_CASE("a pod whose cgroups vanish stays resolvable until released") {
   nc::CgroupResolver r(tmp.path(), pods);
   r.keep_removed();  // as the kernel collectors ask, to export a last value
   r.rescan();
-  const auto id = ino(c);
+  const auto id = nodepack::testing::inode_of(c);
   REQUIRE(r.resolve(id));  // caches the labels
   CHECK(r.pod_alive(kUid1));
 
@@ -192,9 +189,9 @@ TEST_CASE("a container the pod store does not name yet is labelled later") {
   pods.add(kUid1, {"ns", "p", {}});
   nc::CgroupResolver r(tmp.path(), pods);
   r.rescan();
-  CHECK(r.resolve(ino(c))->container.empty());
+  CHECK(r.resolve(nodepack::testing::inode_of(c))->container.empty());
   pods.at(kUid1).containers[kCid1] = "late";
-  CHECK(r.resolve(ino(c))->container == "late");
+  CHECK(r.resolve(nodepack::testing::inode_of(c))->container == "late");
 }
 
 TEST_CASE("the cgroup v2 root comes from the filesystem type, not the path") {
@@ -224,24 +221,24 @@ TEST_CASE("a cgroup id the last walk did not know triggers one rate-limited walk
   // A container started after the last walk (no pod event yet).
   const fs::path c2 = tmp.path() / "kubepods" / ("pod" + kUid1) / kCid2;
   fs::create_directories(c2);
-  CHECK_FALSE(r.resolve(ino(c2)));  // the last walk is under a second old: not walked again
+  CHECK_FALSE(r.resolve(nodepack::testing::inode_of(c2)));  // the last walk is under a second old: not walked again
   CHECK(r.miss_rescans() == 0);
 
   // A later scrape: the id it remembered as "not a pod" stays so; a fresh miss walks once.
   clock.advance(std::chrono::milliseconds(1500));
-  CHECK_FALSE(r.resolve(ino(sshd)));  // walks: finds c2, and sshd is not a pod
+  CHECK_FALSE(r.resolve(nodepack::testing::inode_of(sshd)));  // walks: finds c2, and sshd is not a pod
   CHECK(r.miss_rescans() == 1);
   // c2 was remembered as unknown in the first window, but any walk that finds it wins.
-  CHECK(r.resolve(ino(c2))->container == "sidecar");
+  CHECK(r.resolve(nodepack::testing::inode_of(c2))->container == "sidecar");
   clock.advance(std::chrono::milliseconds(1500));
-  CHECK_FALSE(r.resolve(ino(sshd)));  // node cgroups never walk again
+  CHECK_FALSE(r.resolve(nodepack::testing::inode_of(sshd)));  // node cgroups never walk again
   CHECK(r.miss_rescans() == 1);
 
   // The normal case: the first unknown id met after the interval is the new container.
   const fs::path c3 = tmp.path() / "kubepods" / ("pod" + kUid2) / kCid3;
   fs::create_directories(c3);
   pods.add(kUid2, {"ns", "q", {{kCid3, "worker"}}});
-  auto id = r.resolve(ino(c3));
+  auto id = r.resolve(nodepack::testing::inode_of(c3));
   REQUIRE(id);
   CHECK(id->container == "worker");
   CHECK(r.miss_rescans() == 2);

@@ -1,6 +1,7 @@
 #include "kpod/cgroupfs/cgroupfs_collector.hpp"
 #include "kpod/registry.hpp"
 #include "tests/support/fake_pods.hpp"
+#include "tests/support/kernel_env.hpp"
 #include "tests/support/test_registry.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 #include <fstream>
 
 namespace nk = nodepack::kpod;
+using nodepack::testing::find_metric;
 using nodepack::testing::FixedPodLookup;
 namespace fs = std::filesystem;
 
@@ -19,26 +21,6 @@ namespace {
 void put(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
   std::ofstream(p) << text;
-}
-
-const prometheus::ClientMetric* find(const std::vector<prometheus::MetricFamily>& fams, const std::string& name,
-                                     const std::map<std::string, std::string>& labels) {
-  for (const auto& f : fams) {
-    if (f.name != name) {
-      continue;
-    }
-    for (const auto& m : f.metric) {
-      std::size_t hits = 0;
-      for (const auto& l : m.label) {
-        auto it = labels.find(l.name);
-        hits += (it != labels.end() && it->second == l.value) ? 1 : 0;
-      }
-      if (hits == labels.size()) {
-        return &m;
-      }
-    }
-  }
-  return nullptr;
 }
 
 const std::string kUid = "12345678-aaaa-bbbb-cccc-1234567890ab";
@@ -98,23 +80,23 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   auto fams = reg->Collect();
   const std::map<std::string, std::string> who{
       {"namespace", "shop"}, {"pod", "cart-0"}, {"container", "cart"}, {"node", "n1"}};
-  CHECK(find(fams, "kpod_mem_cgroup_usage_bytes", who)->gauge.value == 1048576);
-  CHECK(find(fams, "kpod_mem_cgroup_peak_bytes", who)->gauge.value == 2097152);
-  CHECK(find(fams, "kpod_mem_cgroup_cache_bytes", who)->gauge.value == 65536);
-  CHECK(find(fams, "kpod_mem_cgroup_swap_bytes", who)->gauge.value == 0);
-  CHECK(find(fams, "kpod_pids_current", who)->gauge.value == 5);
-  CHECK(find(fams, "kpod_mem_major_page_faults_total", who)->counter.value == 3);
-  CHECK(find(fams, "kpod_mem_page_faults_total", who)->counter.value == 120);
-  CHECK(find(fams, "kpod_mem_cgroup_rss_bytes", who)->gauge.value == 4096);
+  CHECK(find_metric(fams, "kpod_mem_cgroup_usage_bytes", who)->gauge.value == 1048576);
+  CHECK(find_metric(fams, "kpod_mem_cgroup_peak_bytes", who)->gauge.value == 2097152);
+  CHECK(find_metric(fams, "kpod_mem_cgroup_cache_bytes", who)->gauge.value == 65536);
+  CHECK(find_metric(fams, "kpod_mem_cgroup_swap_bytes", who)->gauge.value == 0);
+  CHECK(find_metric(fams, "kpod_pids_current", who)->gauge.value == 5);
+  CHECK(find_metric(fams, "kpod_mem_major_page_faults_total", who)->counter.value == 3);
+  CHECK(find_metric(fams, "kpod_mem_page_faults_total", who)->counter.value == 120);
+  CHECK(find_metric(fams, "kpod_mem_cgroup_rss_bytes", who)->gauge.value == 4096);
   // memory.current 1048576 - inactive_file 49152 = 999424.
-  CHECK(find(fams, "kpod_mem_cgroup_working_set_bytes", who)->gauge.value == 999424);
-  CHECK(find(fams, "kpod_cpu_usage_seconds_total", who)->counter.value == Approx(2.5));
-  CHECK(find(fams, "kpod_cpu_throttled_seconds_total", who)->counter.value == Approx(0.3));
-  CHECK(find(fams, "kpod_cpu_throttled_periods_total", who)->counter.value == 4);
+  CHECK(find_metric(fams, "kpod_mem_cgroup_working_set_bytes", who)->gauge.value == 999424);
+  CHECK(find_metric(fams, "kpod_cpu_usage_seconds_total", who)->counter.value == Approx(2.5));
+  CHECK(find_metric(fams, "kpod_cpu_throttled_seconds_total", who)->counter.value == Approx(0.3));
+  CHECK(find_metric(fams, "kpod_cpu_throttled_periods_total", who)->counter.value == 4);
   auto dev = who;
   dev["device"] = "sda";
-  CHECK(find(fams, "kpod_disk_written_bytes_total", dev)->counter.value == 8192);
-  CHECK(find(fams, "kpod_disk_reads_total", dev)->counter.value == 1);
+  CHECK(find_metric(fams, "kpod_disk_written_bytes_total", dev)->counter.value == 8192);
+  CHECK(find_metric(fams, "kpod_disk_reads_total", dev)->counter.value == 1);
   // Only the container level: one usage series.
   for (const auto& f : fams) {
     if (f.name == "kpod_mem_cgroup_usage_bytes") {
@@ -131,16 +113,16 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   fs::remove_all(c1);
   reg->rescan();
   fams = reg->Collect();
-  CHECK(find(fams, "kpod_mem_cgroup_usage_bytes", who)->gauge.value == 4096);      // gauges: the live one
-  CHECK(find(fams, "kpod_mem_major_page_faults_total", who)->counter.value == 4);  // 3 + 1
-  CHECK(find(fams, "kpod_mem_page_faults_total", who)->counter.value == 150);      // 120 + 30
-  CHECK(find(fams, "kpod_mem_cgroup_working_set_bytes", who)->gauge.value == 0);
-  CHECK(find(fams, "kpod_disk_written_bytes_total", dev)->counter.value == 8292);
-  CHECK(find(fams, "kpod_disk_writes_total", dev)->counter.value == 3);
+  CHECK(find_metric(fams, "kpod_mem_cgroup_usage_bytes", who)->gauge.value == 4096);      // gauges: the live one
+  CHECK(find_metric(fams, "kpod_mem_major_page_faults_total", who)->counter.value == 4);  // 3 + 1
+  CHECK(find_metric(fams, "kpod_mem_page_faults_total", who)->counter.value == 150);      // 120 + 30
+  CHECK(find_metric(fams, "kpod_mem_cgroup_working_set_bytes", who)->gauge.value == 0);
+  CHECK(find_metric(fams, "kpod_disk_written_bytes_total", dev)->counter.value == 8292);
+  CHECK(find_metric(fams, "kpod_disk_writes_total", dev)->counter.value == 3);
 
   // Missing files (pids, swap on the new container) are "no data", not errors.
-  auto* up = find(fams, "nodepack_collector_up", {{"collector", "cgroupfs"}});
+  auto* up = find_metric(fams, "nodepack_collector_up", {{"collector", "cgroupfs"}});
   REQUIRE(up != nullptr);
   CHECK(up->gauge.value == 1);
-  CHECK(find(fams, "nodepack_collector_errors_total", {{"collector", "cgroupfs"}})->counter.value == 0);
+  CHECK(find_metric(fams, "nodepack_collector_errors_total", {{"collector", "cgroupfs"}})->counter.value == 0);
 }

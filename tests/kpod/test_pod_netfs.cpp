@@ -5,6 +5,7 @@
 #include "kpod/netiface/net_iface_collector.hpp"
 #include "kpod/registry.hpp"
 #include "tests/support/fake_pods.hpp"
+#include "tests/support/kernel_env.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_registry.hpp"
 
@@ -17,30 +18,11 @@
 #include <filesystem>
 
 namespace nk = nodepack::kpod;
+using nodepack::testing::find_metric;
 using nodepack::testing::FixedPodLookup;
 namespace fs = std::filesystem;
 
 namespace {
-
-const prometheus::ClientMetric* find(const std::vector<prometheus::MetricFamily>& fams, const std::string& name,
-                                     const std::map<std::string, std::string>& labels) {
-  for (const auto& f : fams) {
-    if (f.name != name) {
-      continue;
-    }
-    for (const auto& m : f.metric) {
-      std::size_t hits = 0;
-      for (const auto& l : m.label) {
-        auto it = labels.find(l.name);
-        hits += (it != labels.end() && it->second == l.value) ? 1 : 0;
-      }
-      if (hits == labels.size()) {
-        return &m;
-      }
-    }
-  }
-  return nullptr;
-}
 
 std::size_t count_series(const std::vector<prometheus::MetricFamily>& fams, const std::string& name) {
   for (const auto& f : fams) {
@@ -135,23 +117,23 @@ TEST_CASE("iface: per-pod interface counters from the pod's network namespace, h
   auto fams = reg->Collect();
   const std::map<std::string, std::string> a{
       {"namespace", "shop"}, {"pod", "cart-0"}, {"node", "n1"}, {"interface", "eth0"}};
-  CHECK(find(fams, "kpod_net_iface_rx_bytes_total", a)->counter.value == 1500);
-  CHECK(find(fams, "kpod_net_iface_rx_packets_total", a)->counter.value == 10);
-  CHECK(find(fams, "kpod_net_iface_rx_drops_total", a)->counter.value == 1);
-  CHECK(find(fams, "kpod_net_iface_tx_bytes_total", a)->counter.value == 3000);
-  CHECK(find(fams, "kpod_net_iface_tx_packets_total", a)->counter.value == 20);
+  CHECK(find_metric(fams, "kpod_net_iface_rx_bytes_total", a)->counter.value == 1500);
+  CHECK(find_metric(fams, "kpod_net_iface_rx_packets_total", a)->counter.value == 10);
+  CHECK(find_metric(fams, "kpod_net_iface_rx_drops_total", a)->counter.value == 1);
+  CHECK(find_metric(fams, "kpod_net_iface_tx_bytes_total", a)->counter.value == 3000);
+  CHECK(find_metric(fams, "kpod_net_iface_tx_packets_total", a)->counter.value == 20);
   // Pod level only: no container label; lo and the host-network pod are not there.
-  for (const auto& l : find(fams, "kpod_net_iface_rx_bytes_total", a)->label) {
+  for (const auto& l : find_metric(fams, "kpod_net_iface_rx_bytes_total", a)->label) {
     CHECK(l.name != "container");
   }
   CHECK(count_series(fams, "kpod_net_iface_rx_bytes_total") == 1);
-  CHECK(find(fams, "kpod_net_iface_rx_bytes_total", {{"pod", "proxy-0"}}) == nullptr);
+  CHECK(find_metric(fams, "kpod_net_iface_rx_bytes_total", {{"pod", "proxy-0"}}) == nullptr);
 
   // Pod A is deleted: its last values once more, then no series.
   fs::remove_all(dir.path() / pod_dir(kUidA));
   reg->rescan();
   fams = reg->Collect();
-  CHECK(find(fams, "kpod_net_iface_tx_bytes_total", a)->counter.value == 3000);
+  CHECK(find_metric(fams, "kpod_net_iface_tx_bytes_total", a)->counter.value == 3000);
   fams = reg->Collect();
   CHECK(count_series(fams, "kpod_net_iface_tx_bytes_total") == 0);
 }
@@ -210,10 +192,10 @@ TEST_CASE("fs: statvfs through the process's root, per container, host mount nam
   struct statvfs st {};
   REQUIRE(::statvfs((dir.path() / "proc/100/root/cache").c_str(), &st) == 0);
   const std::map<std::string, std::string> cache{{"pod", "cart-0"}, {"container", "cart"}, {"mountpoint", "/cache"}};
-  const auto* cap = find(fams, "kpod_fs_capacity_bytes", cache);
+  const auto* cap = find_metric(fams, "kpod_fs_capacity_bytes", cache);
   REQUIRE(cap != nullptr);
   CHECK(cap->gauge.value == static_cast<double>(st.f_blocks) * static_cast<double>(st.f_frsize));
-  CHECK(find(fams, "kpod_fs_available_bytes", cache) != nullptr);
-  CHECK(find(fams, "kpod_fs_usage_bytes", {{"pod", "cart-0"}, {"mountpoint", "/"}}) != nullptr);
+  CHECK(find_metric(fams, "kpod_fs_available_bytes", cache) != nullptr);
+  CHECK(find_metric(fams, "kpod_fs_usage_bytes", {{"pod", "cart-0"}, {"mountpoint", "/"}}) != nullptr);
   CHECK(count_series(fams, "kpod_fs_usage_bytes") == 2);  // pod B shares the host's mounts
 }

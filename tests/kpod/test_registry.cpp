@@ -3,7 +3,10 @@
 #include "kpod/pod_series.hpp"
 #include "kpod/registry.hpp"
 #include "tests/support/fake_pods.hpp"
+#include "tests/support/kernel_env.hpp"
 #include "tests/support/temp_dir.hpp"
+
+#include "tests/support/fixtures.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,18 +17,13 @@
 #include <filesystem>
 
 namespace nk = nodepack::kpod;
+using nodepack::testing::find_metric;
 using nodepack::testing::FixedPodLookup;
 using nodepack::testing::TempDir;
 using nodepack::testing::TestRegistry;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::uint64_t ino(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_ino;
-}
 
 struct Count {
   std::uint64_t n = 0;
@@ -77,23 +75,6 @@ class FakeCollector final : public nk::Collector {
   nk::PodSeries<Count> series_;
 };
 
-const prometheus::ClientMetric* find(const std::vector<prometheus::MetricFamily>& fams, const std::string& name,
-                                     const std::string& label, const std::string& value) {
-  for (const auto& f : fams) {
-    if (f.name != name) {
-      continue;
-    }
-    for (const auto& m : f.metric) {
-      for (const auto& l : m.label) {
-        if (l.name == label && l.value == value) {
-          return &m;
-        }
-      }
-    }
-  }
-  return nullptr;
-}
-
 const std::string kUid = "11111111-2222-3333-4444-555555555555";
 const std::string kCid1(64, '1');
 const std::string kCid2(64, '2');
@@ -138,19 +119,21 @@ TEST_CASE("registry: profile and flags choose collectors; a failing one is down,
   CHECK(status == std::map<std::string, bool>{{"ok", true}, {"broken", false}, {"optin", true}});
 
   auto fams = reg->Collect();
-  CHECK(find(fams, "nodepack_collector_up", "collector", "ok")->gauge.value == 1);
-  CHECK(find(fams, "nodepack_collector_up", "collector", "broken")->gauge.value == 0);
-  CHECK(find(fams, "nodepack_collector_errors_total", "collector", "broken")->counter.value == 1);
-  CHECK(find(fams, "nodepack_collector_up", "collector", "heavy") == nullptr);
-  CHECK(find(fams, "nodepack_collector_scrape_duration_seconds", "collector", "ok") != nullptr);
-  CHECK(find(fams, "nodepack_collector_scrape_duration_seconds", "collector", "broken") == nullptr);
+  CHECK(find_metric(fams, "nodepack_collector_up", {{"collector", "ok"}})->gauge.value == 1);
+  CHECK(find_metric(fams, "nodepack_collector_up", {{"collector", "broken"}})->gauge.value == 0);
+  CHECK(find_metric(fams, "nodepack_collector_errors_total", {{"collector", "broken"}})->counter.value == 1);
+  CHECK(find_metric(fams, "nodepack_collector_up", {{"collector", "heavy"}}) == nullptr);
+  CHECK(find_metric(fams, "nodepack_collector_scrape_duration_seconds", {{"collector", "ok"}}) != nullptr);
+  CHECK(find_metric(fams, "nodepack_collector_scrape_duration_seconds", {{"collector", "broken"}}) == nullptr);
 
   ok_ptr->fail_next = true;
   ok_ptr->clock = &clock;
   fams = reg->Collect();
-  CHECK(find(fams, "nodepack_collector_scrape_duration_seconds", "collector", "ok")->gauge.value == Approx(0.25));
-  CHECK(find(fams, "nodepack_collector_errors_total", "collector", "ok")->counter.value == 1);
-  CHECK(find(fams, "nodepack_collector_up", "collector", "ok")->gauge.value == 1);  // a bad scrape is not down
+  CHECK(find_metric(fams, "nodepack_collector_scrape_duration_seconds", {{"collector", "ok"}})->gauge.value ==
+        Approx(0.25));
+  CHECK(find_metric(fams, "nodepack_collector_errors_total", {{"collector", "ok"}})->counter.value == 1);
+  CHECK(find_metric(fams, "nodepack_collector_up", {{"collector", "ok"}})->gauge.value ==
+        1);  // a bad scrape is not down
 }
 
 TEST_CASE("registry: counters survive a container restart and go with the pod") {
@@ -167,9 +150,9 @@ TEST_CASE("registry: counters survive a container restart and go with the pod") 
   opts.collectors.node = "n1";
   TestRegistry reg(opts, tmp.path(), pods, specs);
   reg->start();
-  const auto first = ino(pod / kCid1);
+  const auto first = nodepack::testing::inode_of(pod / kCid1);
   map[first].n = 10;
-  CHECK(find(reg->Collect(), "fake_events_total", "container", "app")->counter.value == 10);
+  CHECK(find_metric(reg->Collect(), "fake_events_total", {{"container", "app"}})->counter.value == 10);
 
   // The container restarts: old cgroup gone, new one with a new id, same container name.
   map[first].n = 12;  // last events of the old container, not read yet
@@ -178,21 +161,21 @@ TEST_CASE("registry: counters survive a container restart and go with the pod") 
   fs::create_directories(pod / kCid2);
   fs::remove(pod / kCid1);
   reg->rescan();
-  const auto second = ino(pod / kCid2);
+  const auto second = nodepack::testing::inode_of(pod / kCid2);
   map[second].n = 3;
-  CHECK(find(reg->Collect(), "fake_events_total", "container", "app")->counter.value == 15);
+  CHECK(find_metric(reg->Collect(), "fake_events_total", {{"container", "app"}})->counter.value == 15);
   CHECK(map.count(first) == 0);  // the removed cgroup's entry was deleted after its last read
   map[second].n = 5;
-  CHECK(find(reg->Collect(), "fake_events_total", "container", "app")->counter.value == 17);
+  CHECK(find_metric(reg->Collect(), "fake_events_total", {{"container", "app"}})->counter.value == 17);
 
   // The pod goes: exported once more with its final value, then never again.
   map[second].n = 6;
   fs::remove_all(tmp.path() / "kubepods");
   pods.clear();
   reg->rescan();
-  CHECK(find(reg->Collect(), "fake_events_total", "container", "app")->counter.value == 18);
+  CHECK(find_metric(reg->Collect(), "fake_events_total", {{"container", "app"}})->counter.value == 18);
   CHECK(map.empty());
-  CHECK(find(reg->Collect(), "fake_events_total", "container", "app") == nullptr);
+  CHECK(find_metric(reg->Collect(), "fake_events_total", {{"container", "app"}}) == nullptr);
   CHECK(reg.resolver().removed().empty());
 }
 

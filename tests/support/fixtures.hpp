@@ -2,6 +2,11 @@
 
 // Files under tests/fixtures (third-party, with their licences) and small file helpers.
 
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,6 +29,13 @@ inline void write_file(const std::filesystem::path& p, const std::string& conten
   std::filesystem::create_directories(p.parent_path());
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << content;
+}
+
+// The inode of a path: a cgroup v2 directory's inode is the id BPF programs see.
+inline std::uint64_t inode_of(const std::filesystem::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_ino;
 }
 
 }  // namespace nodepack::testing
