@@ -1,5 +1,8 @@
 #include "sim/cluster.hpp"
 
+#include "common/rfc3339.hpp"
+#include "sim/scheduler.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <array>
@@ -28,21 +31,32 @@ constexpr std::array<InstanceType, 3> instance_types{{
 }};
 
 constexpr std::array<const char*, 3> zones{"zone-a", "zone-b", "zone-c"};
-constexpr std::array<const char*, 8> cpu_forms{"100m", "250m", "0.5", "1", "500m", "1500m", "2", "50m"};
-constexpr std::array<const char*, 8> memory_forms{"128Mi", "256Mi", "1Gi", "512M", "129e6", "64Mi", "268435456", "2Gi"};
 
+// What an app's main container asks for, in several spellings of the same quantity (the
+// agent's parser sees every form a real cluster sends).
 struct App {
   const char* ns;
   const char* name;
+  std::array<const char*, 2> cpu;
+  std::array<const char*, 2> memory;
+  int weight;
+  const char* owner;  // ReplicaSet, Job, StatefulSet
 };
-constexpr std::array<App, 8> apps{{{"default", "hello"},
-                                   {"web", "frontend"},
-                                   {"web", "api"},
-                                   {"payments", "ledger"},
-                                   {"payments", "gateway"},
-                                   {"monitoring", "grafana"},
-                                   {"batch", "report"},
-                                   {"kube-system", "coredns"}}};
+constexpr std::array<App, 11> apps{{
+    {"default", "hello", {"100m", "0.1"}, {"128Mi", "134217728"}, 3, "ReplicaSet"},
+    {"web", "frontend", {"250m", "0.25"}, {"256Mi", "268435456"}, 4, "ReplicaSet"},
+    {"web", "api", {"500m", "0.5"}, {"512Mi", "512M"}, 3, "ReplicaSet"},
+    {"payments", "ledger", {"250m", "250m"}, {"1Gi", "1073741824"}, 2, "StatefulSet"},
+    {"payments", "gateway", {"200m", "0.2"}, {"256Mi", "256Mi"}, 2, "ReplicaSet"},
+    {"monitoring", "grafana", {"100m", "100m"}, {"256Mi", "268435456"}, 1, "ReplicaSet"},
+    {"batch", "report", {"1", "1000m"}, {"2Gi", "2Gi"}, 2, "Job"},
+    {"kube-system", "coredns", {"100m", "0.1"}, {"70Mi", "73400320"}, 1, "ReplicaSet"},
+    // Memory-heavy, cpu-light: nodes full of these strand their cpu.
+    {"cache", "redis", {"100m", "0.1"}, {"3Gi", "3221225472"}, 2, "StatefulSet"},
+    // Larger than most nodes have left: pending demand.
+    {"batch", "backfill", {"3", "3000m"}, {"4Gi", "4294967296"}, 1, "Job"},
+    {"ml", "trainer", {"4", "4000m"}, {"8Gi", "8Gi"}, 1, "Job"},
+}};
 
 std::string hex(std::mt19937_64& r, int n) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -67,18 +81,21 @@ const char* pick(std::mt19937_64& r, const Array& a) {
   return a[r() % a.size()];
 }
 
-json::object requests(std::mt19937_64& r) {
-  return json::object{{"cpu", pick(r, cpu_forms)}, {"memory", pick(r, memory_forms)}};
-}
-
-json::object container(std::mt19937_64& r, std::string name, bool with_limits) {
-  json::object resources{{"requests", requests(r)}};
+json::object container(std::mt19937_64& r, std::string name, const char* cpu, const char* memory, bool with_limits) {
+  json::object resources{{"requests", json::object{{"cpu", cpu}, {"memory", memory}}}};
   if (with_limits) {
-    resources["limits"] = json::object{{"cpu", "2"}, {"memory", "2Gi"}};
+    // Limits equal to requests: a pod whose containers all have them is Guaranteed.
+    resources["limits"] = json::object{{"cpu", cpu}, {"memory", memory}};
   }
   return json::object{{"name", std::move(name)},
                       {"image", "registry.example/" + std::string("app:1.") + std::to_string(r() % 20)},
                       {"resources", std::move(resources)}};
+}
+
+json::object sidecar_container(std::mt19937_64& r, std::string name) {
+  constexpr std::array<const char*, 3> cpu{"50m", "0.05", "25m"};
+  constexpr std::array<const char*, 3> memory{"64Mi", "67108864", "32Mi"};
+  return container(r, std::move(name), cpu[r() % cpu.size()], memory[r() % memory.size()], false);
 }
 
 json::object running_status(std::mt19937_64& r, const std::string& name) {
@@ -93,7 +110,8 @@ json::object running_status(std::mt19937_64& r, const std::string& name) {
 
 json::object owner(const char* kind, const std::string& name, std::mt19937_64& r) {
   const std::string uid = hex(r, 8) + "-" + hex(r, 4) + "-4" + hex(r, 3) + "-8" + hex(r, 3) + "-" + hex(r, 12);
-  return json::object{{"apiVersion", std::string(kind) == "Job" ? "batch/v1" : "apps/v1"},
+  const std::string_view k(kind);
+  return json::object{{"apiVersion", k == "Job" ? "batch/v1" : "apps/v1"},
                       {"kind", kind},
                       {"name", name},
                       {"uid", uid},
@@ -101,18 +119,24 @@ json::object owner(const char* kind, const std::string& name, std::mt19937_64& r
                       {"blockOwnerDeletion", true}};
 }
 
-// Fills status from spec: containerStatuses for every container, the given phase.
-void set_status(json::object& pod, std::mt19937_64& r, const char* phase) {
+std::string pod_ip(std::mt19937_64& r) {
+  return "10.244." + std::to_string(r() % 250) + "." + std::to_string(2 + r() % 250);
+}
+
+// Status of a pod the kubelet started: containerStatuses for every container, the given phase.
+void set_bound_status(json::object& pod, std::mt19937_64& r, const char* phase) {
   json::array statuses;
   for (const auto& c : pod["spec"].as_object()["containers"].as_array()) {
     statuses.push_back(running_status(r, std::string(c.as_object().at("name").as_string())));
   }
-  json::object status{{"phase", phase}, {"qosClass", "Burstable"}};
-  if (std::string_view(phase) != "Pending") {
-    status["containerStatuses"] = std::move(statuses);
-    status["podIP"] = "10.0." + std::to_string(r() % 250) + "." + std::to_string(r() % 250);
-    status["startTime"] = "2025-01-01T00:00:00Z";
-  }
+  json::array conditions{json::object{{"type", "PodScheduled"}, {"status", "True"}},
+                         json::object{{"type", "Ready"}, {"status", "True"}}};
+  json::object status{{"phase", phase},
+                      {"qosClass", "Burstable"},
+                      {"conditions", std::move(conditions)},
+                      {"containerStatuses", std::move(statuses)},
+                      {"podIP", pod_ip(r)},
+                      {"startTime", "2025-01-01T00:00:00Z"}};
   pod["status"] = std::move(status);
 }
 
@@ -131,55 +155,117 @@ json::object daemonset_pod(std::mt19937_64& r, const std::string& node) {
                 {"name", "agent"},
                 {"image", "registry.example/node-agent:1.0"},
                 {"resources", json::object{{"requests", json::object{{"cpu", "100m"}, {"memory", "128Mi"}}}}}}}}}}};
-  set_status(pod, r, "Running");
+  set_bound_status(pod, r, "Running");
   return pod;
 }
 
-json::object workload_pod(std::mt19937_64& r, const std::string& node, int index) {
-  const App& app = apps[r() % apps.size()];
-  const bool job = std::string_view(app.name) == "report";
+const App& pick_app(std::mt19937_64& r) {
+  int total = 0;
+  for (const auto& a : apps) {
+    total += a.weight;
+  }
+  int pick = static_cast<int>(r() % static_cast<std::uint64_t>(total));
+  for (const auto& a : apps) {
+    if (pick < a.weight) {
+      return a;
+    }
+    pick -= a.weight;
+  }
+  return apps[0];
+}
+
+// A pod as its controller creates it: not bound, no status yet.
+json::object workload_pod(std::mt19937_64& r, int index) {
+  const App& app = pick_app(r);
+  const bool job = std::string_view(app.owner) == "Job";
   const std::string base = std::string(app.name);
   const std::string name =
       job ? base + "-" + std::to_string(index) + "-" + suffix(r, 5) : base + "-" + hex(r, 10) + "-" + suffix(r, 5);
   json::array containers;
-  const int n = 1 + static_cast<int>(r() % 3);
-  for (int i = 0; i < n; ++i) {
-    containers.push_back(container(r, i == 0 ? base : "side-" + std::to_string(i), r() % 2 == 0));
+  containers.push_back(container(r, base, app.cpu[r() % 2], app.memory[r() % 2], r() % 2 == 0));
+  const int sidecars = static_cast<int>(r() % 3);
+  for (int i = 1; i <= sidecars; ++i) {
+    containers.push_back(sidecar_container(r, "side-" + std::to_string(i)));
   }
   json::object spec{{"containers", std::move(containers)}, {"restartPolicy", job ? "Never" : "Always"}};
   const auto shape = r() % 10;
   if (shape == 0 || shape == 1) {
-    spec["initContainers"] = json::array{container(r, "init-schema", false)};
+    spec["initContainers"] = json::array{container(r, "init-schema", "200m", "128Mi", false)};
   }
   if (shape == 2) {
-    auto sidecar = container(r, "log-shipper", false);
+    auto sidecar = sidecar_container(r, "log-shipper");
     sidecar["restartPolicy"] = "Always";
-    spec["initContainers"] = json::array{container(r, "init-config", false), std::move(sidecar)};
+    spec["initContainers"] = json::array{container(r, "init-config", "100m", "64Mi", false), std::move(sidecar)};
   }
   if (shape == 3) {
     spec["runtimeClassName"] = "kata";
     spec["overhead"] = json::object{{"cpu", "250m"}, {"memory", "120Mi"}};
   }
-  const char* phase = "Running";
-  const auto p = r() % 20;
-  if (job || p == 0) {
-    phase = "Succeeded";
-  } else if (p == 1) {
-    phase = "Pending";
+  if (std::string_view(app.name) == "trainer") {
+    spec["containers"].as_array()[0].as_object()["resources"].as_object()["requests"].as_object()["nvidia.com/gpu"] =
+        "1";
+    spec["containers"].as_array()[0].as_object()["resources"].as_object()["limits"] =
+        json::object{{"nvidia.com/gpu", "1"}};
   }
-  if (!node.empty()) {
-    spec["nodeName"] = node;
+  const std::string owner_name = std::string_view(app.owner) == "ReplicaSet" ? base + "-rs" : base;
+  return json::object{{"metadata", json::object{{"name", name},
+                                                {"namespace", app.ns},
+                                                {"labels", json::object{{"app", app.name}, {"team", app.ns}}},
+                                                {"ownerReferences", json::array{owner(app.owner, owner_name, r)}}}},
+                      {"spec", std::move(spec)},
+                      {"status", json::object{{"phase", "Pending"}, {"qosClass", "Burstable"}}}};
+}
+
+// The scheduler placed it: bound, and the kubelet runs it. Some pods are caught earlier or later
+// in their life: still starting (bound, Pending, ContainerCreating), or done (a Job's pod often,
+// now and then another).
+void bind_to_node(json::object& pod, const std::string& node, std::mt19937_64& r) {
+  pod["spec"].as_object()["nodeName"] = node;
+  const bool job = pod["spec"].as_object()["restartPolicy"].as_string() == "Never";
+  const auto roll = r() % 20;
+  if (job ? roll < 10 : roll == 0) {
+    set_bound_status(pod, r, "Succeeded");
+    for (auto& s : pod["status"].as_object()["containerStatuses"].as_array()) {
+      s.as_object()["ready"] = false;
+      s.as_object()["state"] = json::object{{"terminated", json::object{{"exitCode", 0}, {"reason", "Completed"}}}};
+    }
+  } else if (roll == 1) {
+    set_bound_status(pod, r, "Pending");
+    auto& status = pod["status"].as_object();
+    status.erase("podIP");
+    for (auto& s : status["containerStatuses"].as_array()) {
+      s.as_object()["ready"] = false;
+      s.as_object()["started"] = false;
+      s.as_object().erase("containerID");
+      s.as_object()["state"] = json::object{{"waiting", json::object{{"reason", "ContainerCreating"}}}};
+    }
   } else {
-    phase = "Pending";  // not scheduled yet
+    set_bound_status(pod, r, "Running");
   }
-  json::object pod{
-      {"metadata",
-       json::object{{"name", name},
-                    {"namespace", app.ns},
-                    {"labels", json::object{{"app", app.name}, {"team", app.ns}}},
-                    {"ownerReferences", json::array{owner(job ? "Job" : "ReplicaSet", job ? base : base + "-rs", r)}}}},
-      {"spec", std::move(spec)}};
-  set_status(pod, r, phase);
+}
+
+// The scheduler found no node: Pending with the condition `kubectl describe pod` shows.
+void mark_unschedulable(json::object& pod, const std::string& message) {
+  pod["status"] = json::object{
+      {"phase", "Pending"},
+      {"qosClass", "Burstable"},
+      {"conditions",
+       json::array{json::object{
+           {"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"}, {"message", message}}}}};
+}
+
+// Through the scheduler: bound where it fits, else Pending with the reason.
+json::object schedule(json::object pod, Scheduler& scheduler, std::mt19937_64& r) {
+  auto placement = scheduler.place(pod, r);
+  if (placement.node) {
+    bind_to_node(pod, *placement.node, r);
+    if (pod["status"].as_object()["phase"].as_string() == "Succeeded") {
+      // Held while it ran, not any more.
+      scheduler.release(pod);
+    }
+  } else {
+    mark_unschedulable(pod, placement.message);
+  }
   return pod;
 }
 
@@ -235,20 +321,22 @@ json::object make_node(std::mt19937_64& r, int i) {
 Cluster generate_cluster(const ClusterOptions& options, std::uint64_t seed) {
   std::mt19937_64 r(seed);
   Cluster cluster;
-  int index = 0;
+  std::vector<ObjectPtr> nodes;
+  std::vector<ObjectPtr> daemonsets;
   for (int i = 0; i < options.nodes; ++i) {
     cluster.nodes.push_back(make_node(r, i));
-    const std::string node = node_name(i);
+    nodes.push_back(std::make_shared<const json::object>(cluster.nodes.back()));
     if (options.pods_per_node > 0) {
-      cluster.pods.push_back(daemonset_pod(r, node));
-    }
-    for (int p = 1; p < options.pods_per_node; ++p) {
-      cluster.pods.push_back(workload_pod(r, node, index++));
+      cluster.pods.push_back(daemonset_pod(r, node_name(i)));
+      daemonsets.push_back(std::make_shared<const json::object>(cluster.pods.back()));
     }
   }
-  // A couple of pods waiting for a node: demand the scheduler has not placed.
-  for (int i = 0; i < std::min(2, options.nodes); ++i) {
-    cluster.pods.push_back(workload_pod(r, "", index++));
+  // Every other pod goes through the scheduler, as in a real cluster: the workloads a cluster of
+  // this size runs land where they fit, and what fits nowhere waits.
+  Scheduler scheduler(nodes, daemonsets);
+  const int workloads = options.nodes * std::max(0, options.pods_per_node - 1);
+  for (int index = 0; index < workloads; ++index) {
+    cluster.pods.push_back(schedule(workload_pod(r, index), scheduler, r));
   }
   return cluster;
 }
@@ -260,33 +348,97 @@ Result<void> load_cluster(FakeApiServer& server, const Cluster& cluster) {
     }
   }
   for (const auto& pod : cluster.pods) {
-    if (auto r = server.upsert(Kind::pod, pod); !r) {
-      return r.error();
+    auto stored = server.upsert(Kind::pod, pod);
+    if (!stored) {
+      return stored.error();
     }
+    record_scheduling_failure(server, *stored);
   }
   return {};
 }
 
+void record_scheduling_failure(FakeApiServer& server, const json::object& pod) {
+  const auto* status = pod.if_contains("status");
+  const auto* conditions =
+      status != nullptr && status->is_object() ? status->get_object().if_contains("conditions") : nullptr;
+  if (conditions == nullptr || !conditions->is_array()) {
+    return;
+  }
+  for (const auto& c : conditions->get_array()) {
+    const auto& condition = c.as_object();
+    if (condition.at("type").as_string() != "PodScheduled" || condition.at("status").as_string() != "False") {
+      continue;
+    }
+    const auto& metadata = pod.at("metadata").as_object();
+    const std::string name(metadata.at("name").as_string());
+    const std::string ns(metadata.at("namespace").as_string());
+    const auto now = format_rfc3339(std::chrono::system_clock::now());
+    // What kube-scheduler records, so `kubectl describe pod` shows why the pod waits.
+    json::object event{
+        {"metadata", json::object{{"name", name + ".scheduling"}, {"namespace", ns}}},
+        {"involvedObject",
+         json::object{
+             {"kind", "Pod"}, {"namespace", ns}, {"name", name}, {"uid", metadata.at("uid")}, {"apiVersion", "v1"}}},
+        {"reason", "FailedScheduling"},
+        {"message", condition.at("message")},
+        {"type", "Warning"},
+        {"source", json::object{{"component", "default-scheduler"}}},
+        {"reportingComponent", "default-scheduler"},
+        {"count", 1},
+        {"firstTimestamp", now},
+        {"lastTimestamp", now}};
+    server.upsert(Kind::event, std::move(event));
+  }
+}
+
 Churner::Churner(ClusterOptions options, std::uint64_t seed) : options_(options), random_(seed) {}
+Churner::~Churner() = default;
 
 ChurnStats Churner::step(FakeApiServer& server) {
   ChurnStats stats;
   auto pods = server.objects(Kind::pod);
+  // The cluster may have changed behind the churner's back (kubectl delete pod): re-read what the
+  // nodes hold every so often rather than trust the books forever.
+  if (!scheduler_ || ++steps_since_recount_ >= 60) {
+    scheduler_ = std::make_unique<Scheduler>(server.objects(Kind::node), pods);
+    steps_since_recount_ = 0;
+  }
   std::vector<ObjectPtr> workloads;
+  std::vector<ObjectPtr> pending;
   for (const auto& pod : pods) {
     const auto* refs = pod->at("metadata").as_object().if_contains("ownerReferences");
     const bool daemonset = refs != nullptr && refs->is_array() && !refs->as_array().empty() &&
                            refs->as_array()[0].as_object().at("kind").as_string() == "DaemonSet";
-    if (!daemonset) {
+    const auto& spec = pod->at("spec").as_object();
+    const bool bound = spec.if_contains("nodeName") != nullptr && !spec.at("nodeName").as_string().empty();
+    if (!bound) {
+      pending.push_back(pod);
+    } else if (!daemonset) {
       workloads.push_back(pod);
+    }
+  }
+  // What was waiting may fit now that others finished: one try per step, as the scheduler's
+  // backoff queue would, at most a few pods.
+  for (std::size_t i = 0; i < pending.size() && i < 3; ++i) {
+    json::object pod = *pending[i];
+    auto placement = scheduler_->place(pod, random_);
+    if (placement.node) {
+      bind_to_node(pod, *placement.node, random_);
+      if (pod["status"].as_object()["phase"].as_string() == "Succeeded") {
+        scheduler_->release(pod);
+      }
+      if (server.upsert(Kind::pod, std::move(pod))) {
+        ++stats.modified;
+      }
     }
   }
   const int changes = std::max(1, static_cast<int>(workloads.size() / 20));
   for (int i = 0; i < changes; ++i) {
     const auto action = random_() % 4;
     if (workloads.empty() || action == 3) {
-      const std::string node = options_.nodes > 0 ? node_name(static_cast<int>(random_() % options_.nodes)) : "";
-      if (server.upsert(Kind::pod, workload_pod(random_, node, 100000 + next_pod_++))) {
+      if (auto stored =
+              server.upsert(Kind::pod, schedule(workload_pod(random_, 100000 + next_pod_++), *scheduler_, random_))) {
+        record_scheduling_failure(server, *stored);
         ++stats.added;
       }
       continue;
@@ -299,11 +451,13 @@ ChurnStats Churner::step(FakeApiServer& server) {
     const std::string ns(metadata.at("namespace").as_string());
     const std::string name(metadata.at("name").as_string());
     if (action == 0) {
-      // In-place resize of the first container: spec changes, allocation follows.
+      // In-place resize of the first container, when the node has room for it (the kubelet would
+      // mark it Infeasible otherwise; the churner just does not ask).
       json::object pod = *victim;
       auto& first = pod["spec"].as_object()["containers"].as_array()[0].as_object();
-      first["resources"].as_object()["requests"].as_object()["cpu"] = pick(random_, cpu_forms);
-      if (server.upsert(Kind::pod, std::move(pod))) {
+      constexpr std::array<const char*, 6> cpu{"50m", "100m", "0.2", "250m", "500m", "1"};
+      first["resources"].as_object()["requests"].as_object()["cpu"] = pick(random_, cpu);
+      if (scheduler_->resize(*victim, pod) && server.upsert(Kind::pod, std::move(pod))) {
         ++stats.modified;
       }
     } else if (action == 1) {
@@ -316,10 +470,12 @@ ChurnStats Churner::step(FakeApiServer& server) {
           s.as_object()["state"] = json::object{{"terminated", json::object{{"exitCode", 0}, {"reason", "Completed"}}}};
         }
       }
+      scheduler_->release(*victim);
       if (server.upsert(Kind::pod, std::move(pod))) {
         ++stats.modified;
       }
     } else if (server.remove(Kind::pod, ns, name)) {
+      scheduler_->release(*victim);
       ++stats.deleted;
     }
   }

@@ -1,14 +1,17 @@
 #pragma once
 
 // A generated cluster for the simulator, tests and benchmarks: nodes with zone, instance-type and
-// GPU labels and allocatable in varied quantity forms; pods of DaemonSets, Deployments and Jobs
-// with init and sidecar containers, overhead and containerd statuses. Deterministic per seed.
+// GPU labels and allocatable in varied quantity forms; pods of DaemonSets, Deployments,
+// StatefulSets and Jobs with init and sidecar containers, overhead and containerd statuses, bound
+// by sim/scheduler.hpp only where they fit (the rest Pending, with the scheduler's reason), so the
+// cluster is packed as real ones are. Deterministic per seed.
 
 #include "sim/fake_api_server.hpp"
 
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -29,23 +32,33 @@ Cluster generate_cluster(const ClusterOptions& options, std::uint64_t seed);
 // Loads a generated cluster into a server.
 Result<void> load_cluster(FakeApiServer& server, const Cluster& cluster);
 
+// For a stored pod the scheduler could not place: the FailedScheduling Event kube-scheduler
+// writes (kubectl describe pod shows it). Nothing for other pods.
+void record_scheduling_failure(FakeApiServer& server, const boost::json::object& pod);
+
 struct ChurnStats {
   int added = 0;
   int modified = 0;  // resized or finished
   int deleted = 0;
 };
 
-// Changes a running cluster the way a busy one changes: resizes requests, finishes pods
-// (phase Succeeded), deletes pods and schedules new ones. DaemonSet pods are left alone.
+class Scheduler;
+
+// Changes a running cluster the way a busy one changes: resizes requests where they still fit,
+// finishes pods (phase Succeeded), deletes pods, creates new ones and binds them where they fit,
+// and retries what waits. DaemonSet pods are left alone.
 class Churner {
  public:
   Churner(ClusterOptions options, std::uint64_t seed);
+  ~Churner();
   ChurnStats step(FakeApiServer& server);
 
  private:
   ClusterOptions options_;
   std::mt19937_64 random_;
   int next_pod_ = 0;
+  std::unique_ptr<Scheduler> scheduler_;
+  int steps_since_recount_ = 0;
 };
 
 }  // namespace nodepack::sim

@@ -1,5 +1,8 @@
 #include "sim/fake_api_server.hpp"
 
+#include "sim/discovery.hpp"
+#include "sim/tables.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -155,7 +158,7 @@ std::optional<std::pair<std::uint64_t, ObjectKey>> decode_continue(std::string_v
   return std::make_pair(version, ObjectKey{std::string(ns->get_string()), std::string(name->get_string())});
 }
 
-// What a resource path names.
+// What a resource path names: a kind, and for namespaced kinds the namespace ("" = all).
 struct Target {
   Kind kind = Kind::pod;
   std::string ns;
@@ -177,27 +180,50 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
+// /api/v1/[namespaces/NS/]RESOURCE[/NAME] and /apis/GROUP/VERSION/[namespaces/NS/]RESOURCE[/NAME].
 std::optional<Target> parse_target(std::string_view path) {
   const auto parts = split_path(path);
-  if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") {
+  std::string_view group;
+  std::string_view version;
+  std::size_t rest = 0;
+  if (parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1") {
+    version = "v1";
+    rest = 2;
+  } else if (parts.size() >= 4 && parts[0] == "apis") {
+    group = parts[1];
+    version = parts[2];
+    rest = 3;
+  } else {
     return std::nullopt;
   }
   Target t;
-  if (parts[2] == "pods" && parts.size() == 3) {
-    return t;
-  }
-  if (parts[2] == "nodes" && parts.size() <= 4) {
-    t.kind = Kind::node;
-    if (parts.size() == 4) {
-      t.name = std::string(parts[3]);
+  std::string_view resource;
+  const std::size_t n = parts.size() - rest;
+  if (parts[rest] == "namespaces" && (n == 3 || n == 4)) {
+    t.ns = std::string(parts[rest + 1]);
+    resource = parts[rest + 2];
+    if (n == 4) {
+      t.name = std::string(parts[rest + 3]);
     }
-    return t;
-  }
-  if (parts[2] == "namespaces" && (parts.size() == 5 || parts.size() == 6) && parts[4] == "pods") {
-    t.ns = std::string(parts[3]);
-    if (parts.size() == 6) {
-      t.name = std::string(parts[5]);
+  } else if (n == 1 || n == 2) {
+    resource = parts[rest];
+    if (n == 2) {
+      t.name = std::string(parts[rest + 1]);
     }
+  } else {
+    return std::nullopt;
+  }
+  for (const auto& type : resource_types()) {
+    if (type.group != group || type.version != version || type.resource != resource) {
+      continue;
+    }
+    if (!type.namespaced && !t.ns.empty()) {
+      return std::nullopt;  // a cluster-scoped kind has no namespaced path
+    }
+    if (type.namespaced && t.ns.empty() && !t.name.empty()) {
+      return std::nullopt;  // one object of a namespaced kind is named under its namespace
+    }
+    t.kind = type.kind;
     return t;
   }
   return std::nullopt;
@@ -265,7 +291,9 @@ net::awaitable<void> run_watch(std::shared_ptr<WatchContext> ctx, http::ChunkWri
   auto bookmark = [&](std::uint64_t version) {
     buffer += R"({"type":"BOOKMARK","object":{"kind":")";
     buffer += kind;
-    buffer += R"(","apiVersion":"v1","metadata":{"resourceVersion":")";
+    buffer += R"(","apiVersion":")";
+    buffer += api_version(type_of(ctx->watcher->kind));
+    buffer += R"(","metadata":{"resourceVersion":")";
     buffer += std::to_string(version);
     buffer += "\"}}}\n";
   };
@@ -326,24 +354,30 @@ net::awaitable<void> run_watch(std::shared_ptr<WatchContext> ctx, http::ChunkWri
 }  // namespace
 
 struct FakeApiServer::Handlers {
-  Handlers(Store& s, const FakeApiOptions& o) : store(s), options(o) {}
+  Handlers(Store& s, const FakeApiOptions& o) : store(s), options(o), access(o.token, o.identities, o.rules) {}
 
   Store& store;
   const FakeApiOptions& options;
+  const AccessPolicy access;
   std::atomic<std::uint64_t> lists{0};
   std::atomic<std::uint64_t> watches{0};
   std::atomic<std::uint64_t> gets{0};
+  std::atomic<std::uint64_t> writes{0};
+  std::atomic<std::uint64_t> reviews{0};
   std::atomic<std::uint64_t> total{0};
   std::mutex fail_mutex;
   unsigned fail_count = 0;
   unsigned fail_status = 500;
   std::string address;  // host:port, for /api
 
-  // Counting, auth and injected failures, in front of every route.
+  // Counting, authentication and injected failures, in front of every route.
   http::Handler guarded(std::function<Reply(const Request&)> handler) {
     return [this, handler = std::move(handler)](const Request& request) -> Reply {
       ++total;
-      if (auto target = parse_target(http::target_path(request)); target && request.method() != bhttp::verb::delete_) {
+      const auto method = request.method();
+      if (method == bhttp::verb::post || method == bhttp::verb::put || method == bhttp::verb::delete_) {
+        ++writes;
+      } else if (auto target = parse_target(http::target_path(request))) {
         if (!target->name.empty()) {
           ++gets;
         } else if (truthy(http::query_param(request, "watch"))) {
@@ -352,9 +386,10 @@ struct FakeApiServer::Handlers {
           ++lists;
         }
       }
-      if (!options.token.empty()) {
+      if (access.enforced()) {
         const auto auth = request[bhttp::field::authorization];
-        if (auth != "Bearer " + options.token) {
+        constexpr std::string_view bearer = "Bearer ";
+        if (!auth.starts_with(bearer) || access.authenticate(auth.substr(bearer.size())) == nullptr) {
           return status_reply(request, 401, "Unauthorized");
         }
       }
@@ -365,68 +400,159 @@ struct FakeApiServer::Handlers {
           return status_reply(request, fail_status, "injected failure");
         }
       }
-      if (request.method() == bhttp::verb::delete_) {
-        return delete_object(request);
-      }
-      if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
-        return method_not_allowed(request);
-      }
       return handler(request);
     };
   }
 
-  static Reply method_not_allowed(const Request& request) {
+  static Reply method_not_allowed(const Request& request, std::string_view allow) {
     auto reply = status_reply(request, 405, "the server does not allow this method on the requested resource");
-    reply.response.set(bhttp::field::allow, "GET, HEAD");
+    reply.response.set(bhttp::field::allow, allow);
     return reply;
   }
 
-  // DELETE of one pod (kubectl delete pod, or a test ending a pod): removed at once, as with
-  // --grace-period=0 --force, since no kubelet here would finish a graceful deletion. Watchers
-  // get the DELETED event; the reply is the object as it was, as the real API server sends it.
-  Reply delete_object(const Request& request) const {
-    const auto target = parse_target(http::target_path(request));
-    if (!target || target->kind != Kind::pod || target->name.empty()) {
-      auto reply = status_reply(request, 405, "the server deletes only single pods");
-      reply.response.set(bhttp::field::allow, "GET, HEAD");
-      return reply;
+  Result<json::object> body_object(const Request& request) const {
+    boost::system::error_code ec;
+    auto v = json::parse(request.body(), ec);
+    if (ec || !v.is_object()) {
+      return fail("the request body is not a JSON object");
     }
-    const auto object = store.get(Kind::pod, target->ns, target->name);
-    if (!object || !store.remove(Kind::pod, target->ns, target->name)) {
-      return status_reply(request, 404, "pods \"" + target->name + "\" not found");
+    return std::move(v.as_object());
+  }
+
+  // The methods a path takes, from its kind's verbs: a collection lists and creates, an object is
+  // read, replaced and deleted.
+  static std::string allowed_methods(const ResourceType& type, bool collection) {
+    auto has = [&](std::string_view verb) {
+      return std::find(type.verbs.begin(), type.verbs.end(), verb) != type.verbs.end();
+    };
+    std::string allow = "GET, HEAD";
+    if (collection && has("create")) {
+      allow += ", POST";
+    }
+    if (!collection && has("update")) {
+      allow += ", PUT";
+    }
+    if (!collection && has("delete")) {
+      allow += ", DELETE";
+    }
+    return allow;
+  }
+
+  // GET, POST, PUT, DELETE on /api/v1/... and /apis/GROUP/VERSION/... paths, as the kind's verbs
+  // allow.
+  Reply resource(const Request& request) {
+    const auto target = parse_target(http::target_path(request));
+    if (!target) {
+      return not_found(request);
+    }
+    const ResourceType& type = type_of(target->kind);
+    const std::string allow = allowed_methods(type, target->name.empty());
+    const std::string method(request.method_string());
+    if (allow.find(method) == std::string::npos) {
+      return method_not_allowed(request, allow);
+    }
+    switch (request.method()) {
+      case bhttp::verb::get:
+      case bhttp::verb::head:
+        return read(request, *target);
+      case bhttp::verb::post:
+        return write(request, *target, WriteMode::create);
+      case bhttp::verb::put:
+        return write(request, *target, WriteMode::update);
+      case bhttp::verb::delete_:
+        return delete_object(request, *target, type);
+      default:
+        return method_not_allowed(request, "GET, HEAD, POST, PUT, DELETE");
+    }
+  }
+
+  // POST to a collection creates; PUT to an object replaces it (optimistic concurrency on
+  // metadata.resourceVersion: a stale one gets 409 Conflict, as leader election relies on).
+  Reply write(const Request& request, const Target& target, WriteMode mode) {
+    const ResourceType& type = type_of(target.kind);
+    const bool collection = target.name.empty();
+    if (mode == WriteMode::create ? !collection : collection) {
+      return method_not_allowed(request, collection ? "GET, HEAD, POST" : "GET, HEAD, PUT, DELETE");
+    }
+    if (type.namespaced && target.ns.empty()) {
+      return status_reply(request, 405, "create " + std::string(type.resource) + " in a namespace");
+    }
+    auto body = body_object(request);
+    if (!body) {
+      return status_reply(request, 400, body.error().message);
+    }
+    auto& metadata = (*body)["metadata"];
+    if (!metadata.is_object()) {
+      metadata = json::object();
+    }
+    auto& m = metadata.as_object();
+    if (type.namespaced) {
+      if (const auto* ns = m.if_contains("namespace");
+          ns != nullptr && ns->is_string() && ns->get_string() != target.ns) {
+        return status_reply(request, 400, "the namespace of the object does not match the namespace of the request");
+      }
+      m["namespace"] = target.ns;
+    }
+    if (!target.name.empty()) {
+      const auto* name = m.if_contains("name");
+      if (name != nullptr && name->is_string() && name->get_string() != target.name) {
+        return status_reply(request, 400, "the name of the object does not match the name of the request");
+      }
+      m["name"] = target.name;
+    }
+    auto stored = store.write(target.kind, std::move(*body), mode);
+    if (!stored) {
+      return status_reply(request, stored.error());
+    }
+    return json_reply(request, mode == WriteMode::create ? bhttp::status::created : bhttp::status::ok,
+                      json::serialize(**stored));
+  }
+
+  // DELETE of one object, removed at once (as with --grace-period=0 --force, since no kubelet here
+  // would finish a graceful deletion). Watchers get the DELETED event; the reply is the object as
+  // it was, as the real API server sends it.
+  Reply delete_object(const Request& request, const Target& target, const ResourceType& type) const {
+    if (target.name.empty()) {
+      return method_not_allowed(request, "GET, HEAD, POST");
+    }
+    const auto object = store.get(target.kind, target.ns, target.name);
+    if (!object || !store.remove(target.kind, target.ns, target.name)) {
+      return status_reply(request, 404, std::string(type.resource) + " \"" + target.name + "\" not found");
     }
     return json_reply(request, bhttp::status::ok, json::serialize(*object));
   }
 
-  Reply api_versions(const Request& request) const {
-    json::object o{{"kind", "APIVersions"},
-                   {"versions", json::array{"v1"}},
-                   {"serverAddressByClientCIDRs",
-                    json::array{json::object{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", address}}}}};
-    return json_reply(request, bhttp::status::ok, json::serialize(o));
+  Reply review(const Request& request, bool token_review) {
+    if (request.method() != bhttp::verb::post) {
+      return method_not_allowed(request, "POST");
+    }
+    ++reviews;
+    auto body = body_object(request);
+    if (!body) {
+      return status_reply(request, 400, body.error().message);
+    }
+    return json_reply(request, bhttp::status::created,
+                      json::serialize(token_review ? access.token_review(*body) : access.subject_access_review(*body)));
   }
 
-  static Reply api_groups(const Request& request) {
-    return json_reply(request, bhttp::status::ok, R"({"kind":"APIGroupList","apiVersion":"v1","groups":[]})");
-  }
-
-  static Reply api_resources(const Request& request) {
-    json::array verbs{"get", "list", "watch"};
-    json::array pod_verbs{"delete", "get", "list", "watch"};
-    json::object pods{{"name", "pods"},
-                      {"singularName", "pod"},
-                      {"namespaced", true},
-                      {"kind", "Pod"},
-                      {"verbs", pod_verbs},
-                      {"shortNames", json::array{"po"}},
-                      {"categories", json::array{"all"}}};
-    json::object nodes{{"name", "nodes"}, {"singularName", "node"}, {"namespaced", false},
-                       {"kind", "Node"},  {"verbs", verbs},         {"shortNames", json::array{"no"}}};
-    json::object o{{"kind", "APIResourceList"},
-                   {"apiVersion", "v1"},
-                   {"groupVersion", "v1"},
-                   {"resources", json::array{pods, nodes}}};
-    return json_reply(request, bhttp::status::ok, json::serialize(o));
+  Reply discovery(const Request& request) const {
+    if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
+      return method_not_allowed(request, "GET, HEAD");
+    }
+    const auto parts = split_path(http::target_path(request));
+    if (parts.size() == 1 && parts[0] == "api") {
+      return json_reply(request, bhttp::status::ok, json::serialize(api_versions(address)));
+    }
+    if (parts.size() == 1 && parts[0] == "apis") {
+      return json_reply(request, bhttp::status::ok, json::serialize(api_group_list()));
+    }
+    std::optional<json::object> list;
+    if (parts.size() == 2 && parts[0] == "api") {
+      list = api_resource_list("", parts[1]);
+    } else if (parts.size() == 3 && parts[0] == "apis") {
+      list = api_resource_list(parts[1], parts[2]);
+    }
+    return list ? json_reply(request, bhttp::status::ok, json::serialize(*list)) : not_found(request);
   }
 
   static Reply version(const Request& request) {
@@ -446,42 +572,49 @@ struct FakeApiServer::Handlers {
     return status_reply(request, 404, "the server could not find the requested resource");
   }
 
-  Reply resource(const Request& request) const {
-    const auto target = parse_target(http::target_path(request));
-    if (!target) {
-      return not_found(request);
-    }
-    if (!target->name.empty()) {
-      const auto object = store.get(target->kind, target->ns, target->name);
+  Reply read(const Request& request, const Target& target) const {
+    const ResourceType& type = type_of(target.kind);
+    const bool table = wants_table(request[bhttp::field::accept]);
+    if (!target.name.empty()) {
+      const auto object = store.get(target.kind, target.ns, target.name);
       if (!object) {
-        return status_reply(request, 404,
-                            std::string(resource_name(target->kind)) + " \"" + target->name + "\" not found");
+        return status_reply(request, 404, std::string(type.resource) + " \"" + target.name + "\" not found");
+      }
+      if (table) {
+        return table_reply(request, target.kind, {object}, store.resource_version());
       }
       return json_reply(request, bhttp::status::ok, json::serialize(*object));
     }
     Filter filter;
-    filter.ns = target->ns;
+    filter.ns = target.ns;
     auto labels = LabelSelector::parse(http::query_param(request, "labelSelector"));
     if (!labels) {
       return status_reply(request, 400, labels.error().message);
     }
     filter.labels = std::move(*labels);
-    const std::vector<std::string_view> pod_fields{"metadata.name", "metadata.namespace", "spec.nodeName",
-                                                   "status.phase"};
-    const std::vector<std::string_view> node_fields{"metadata.name", "spec.unschedulable"};
-    auto fields = FieldSelector::parse(http::query_param(request, "fieldSelector"),
-                                       target->kind == Kind::pod ? pod_fields : node_fields);
+    std::vector<std::string_view> supported{"metadata.name", "metadata.namespace"};
+    supported.insert(supported.end(), type.field_selectors.begin(), type.field_selectors.end());
+    auto fields = FieldSelector::parse(http::query_param(request, "fieldSelector"), supported);
     if (!fields) {
       return status_reply(request, 400, fields.error().message);
     }
     filter.fields = std::move(*fields);
     if (truthy(http::query_param(request, "watch"))) {
-      return watch(request, target->kind, std::move(filter));
+      return watch(request, target.kind, std::move(filter));
     }
-    return list(request, target->kind, filter);
+    return list(request, target.kind, filter, table);
   }
 
-  Reply list(const Request& request, Kind kind, const Filter& filter) const {
+  static Reply table_reply(const Request& request, Kind kind, const std::vector<ObjectPtr>& items,
+                           std::uint64_t resource_version) {
+    auto reply =
+        json_reply(request, bhttp::status::ok,
+                   json::serialize(make_table(kind, items, resource_version, std::chrono::system_clock::now())));
+    reply.response.set(bhttp::field::content_type, "application/json;as=Table;v=v1;g=meta.k8s.io");
+    return reply;
+  }
+
+  Reply list(const Request& request, Kind kind, const Filter& filter, bool table) const {
     std::size_t limit = 0;
     if (const auto text = http::query_param(request, "limit"); !text.empty()) {
       const auto parsed = parse_uint(text);
@@ -517,9 +650,14 @@ struct FakeApiServer::Handlers {
                                        "result. You can start a new list without the continue parameter.";
       return status_reply(request, status);
     }
+    if (table) {
+      return table_reply(request, kind, page->items, page->resource_version);
+    }
     std::string body = R"({"kind":")";
     body += kind_name(kind);
-    body += R"(List","apiVersion":"v1","metadata":{"resourceVersion":")";
+    body += R"(List","apiVersion":")";
+    body += api_version(type_of(kind));
+    body += R"(","metadata":{"resourceVersion":")";
     body += std::to_string(page->resource_version);
     body += '"';
     if (page->continue_after) {
@@ -586,15 +724,21 @@ Result<void> FakeApiServer::start(std::string_view address) {
   io_ = std::make_unique<net::io_context>(1);
   http::Router router;
   auto& h = *handlers_;
-  router.add("/api", h.guarded([&h](const Request& r) { return h.api_versions(r); }));
-  router.add("/api/v1", h.guarded(&Handlers::api_resources));
-  router.add("/apis", h.guarded(&Handlers::api_groups));
+  auto discovery = h.guarded([&h](const Request& r) { return h.discovery(r); });
+  router.add("/api", discovery);
+  router.add("/api/v1", discovery);
+  router.add("/apis", discovery);
   router.add("/version", h.guarded(&Handlers::version));
+  router.add("/apis/authentication.k8s.io/v1/tokenreviews",
+             h.guarded([&h](const Request& r) { return h.review(r, true); }));
+  router.add("/apis/authorization.k8s.io/v1/subjectaccessreviews",
+             h.guarded([&h](const Request& r) { return h.review(r, false); }));
   auto resource = h.guarded([&h](const Request& r) { return h.resource(r); });
-  router.add("/api/v1/pods", resource);
-  router.add("/api/v1/nodes", resource);
-  router.add_prefix("/api/v1/nodes/", resource);
-  router.add_prefix("/api/v1/namespaces/", resource);
+  router.add_prefix("/api/v1/", resource);
+  // A group version's own path is discovery; anything below it is a resource.
+  router.add_prefix("/apis/", h.guarded([&h](const Request& r) {
+    return split_path(http::target_path(r)).size() == 3 ? h.discovery(r) : h.resource(r);
+  }));
   router.add_prefix("/", h.guarded(&Handlers::not_found));
   server_ = std::make_unique<http::Server>(*io_, std::move(router), options_.limits);
   if (auto listened = server_->listen(address); !listened) {
@@ -668,6 +812,12 @@ std::uint64_t FakeApiServer::request_count(std::string_view verb) const {
   }
   if (verb == "get") {
     return handlers_->gets.load();
+  }
+  if (verb == "write") {
+    return handlers_->writes.load();
+  }
+  if (verb == "review") {
+    return handlers_->reviews.load();
   }
   return 0;
 }

@@ -1,12 +1,14 @@
 #pragma once
 
-// A fake Kubernetes API server for tests, benchmarks and the demo: Pods and Nodes over the real
-// wire protocol (discovery, list with pagination and selectors, watch with replay, bookmarks and
-// 410 Expired, bearer auth), on its own io_context thread, driven from C++ through a thread-safe
-// API.
+// A fake Kubernetes API server for tests, benchmarks and the demo: the kinds of sim/resources.hpp
+// over the real wire protocol (discovery, list with pagination and selectors, watch with replay,
+// bookmarks and 410 Expired, create and update with optimistic concurrency, server-side Tables
+// for kubectl, bearer auth, TokenReview and SubjectAccessReview), on its own io_context thread,
+// driven from C++ through a thread-safe API.
 
 #include "common/result.hpp"
 #include "http/server.hpp"
+#include "sim/access.hpp"
 #include "sim/store.hpp"
 
 #include <boost/json/object.hpp>
@@ -24,11 +26,14 @@
 namespace nodepack::sim {
 
 struct FakeApiOptions {
-  std::string token;                 // bearer token required when not empty
+  std::string token;                 // the admin's bearer token (group system:masters); tokens are required when set
   std::size_t history_limit = 1000;  // events kept for watch replay and old lists
   std::chrono::milliseconds bookmark_interval{60'000};
   std::uint64_t seed = 1;          // for generated uids
   http::ServerLimits limits = {};  // limits.tls set: HTTPS only (see http/tls.hpp)
+  // More callers, and what SubjectAccessReviews allow them (the admin: everything).
+  std::vector<Identity> identities;
+  std::vector<AccessRule> rules;
 };
 
 class FakeApiServer {
@@ -57,7 +62,8 @@ class FakeApiServer {
   // The next `count` requests get `status` (e.g. 500, 429 with Retry-After) as a Status object.
   void set_fail_next(unsigned count, unsigned status);
 
-  // Requests received per verb ("list", "watch", "get"), failed ones included.
+  // Requests received per verb ("list", "watch", "get", "write": POST/PUT/DELETE, "review"),
+  // failed ones included.
   std::uint64_t request_count(std::string_view verb) const;
   std::uint64_t total_requests() const;
   std::uint64_t resource_version() const;

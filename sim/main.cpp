@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -30,19 +31,24 @@ struct Options {
   std::uint64_t seed = 1;
   std::string kubeconfig_out;
   std::string token;
+  std::string access_policy;
   std::size_t history = 1000;
 };
 
 constexpr std::string_view usage =
     "usage: nodepack-sim [--listen ADDR] [--nodes N] [--pods-per-node M] [--churn-interval DURATION]\n"
-    "                    [--seed S] [--kubeconfig-out PATH] [--token TOKEN] [--history EVENTS]\n"
+    "                    [--seed S] [--kubeconfig-out PATH] [--token TOKEN] [--access-policy FILE]\n"
+    "                    [--history EVENTS]\n"
     "  --listen          host:port, :port or [ipv6]:port (default 127.0.0.1:0, a free port)\n"
     "  --nodes           simulated nodes (default 3)\n"
     "  --pods-per-node   pods per node, DaemonSet pod included (default 12)\n"
     "  --churn-interval  time between rounds of pod changes, e.g. 5s, 500ms, 1m; 0 disables (default 5s)\n"
     "  --seed            seed for the generated cluster and churn (default 1)\n"
     "  --kubeconfig-out  write a kubeconfig for this server to PATH\n"
-    "  --token           bearer token clients must send (default: none required)\n"
+    "  --token           the admin's bearer token; clients must send a known token (default: none required)\n"
+    "  --access-policy   JSON file of more identities and what access reviews allow them:\n"
+    "                    {\"identities\":[{\"token\",\"user\",\"groups\"}],\n"
+    "                     \"rules\":[{\"user\"|\"group\",\"verbs\",\"nonResourceURLs\",\"resources\"}]}\n"
     "  --history         watch events kept for replay (default 1000)\n";
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view s) {
@@ -133,6 +139,8 @@ Result<Options> parse_args(int argc, char** argv) {
       o.kubeconfig_out = value;
     } else if (arg == "--token") {
       o.token = value;
+    } else if (arg == "--access-policy") {
+      o.access_policy = value;
     } else if (arg == "--history") {
       auto v = parse_int(arg, value, 1, 100'000'000);
       if (!v) {
@@ -195,6 +203,19 @@ int main(int argc, char** argv) {
 
   nodepack::sim::FakeApiOptions api;
   api.token = options->token;
+  if (!options->access_policy.empty()) {
+    std::ifstream in(options->access_policy);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto policy = nodepack::sim::AccessPolicy::parse(text.str(), "");
+    if (!in || !policy) {
+      std::cerr << "nodepack-sim: --access-policy " << options->access_policy << ": "
+                << (policy ? std::string("cannot read the file") : policy.error().message) << "\n";
+      return 2;
+    }
+    api.identities = policy->identities();
+    api.rules = policy->rules();
+  }
   api.history_limit = options->history;
   api.seed = options->seed;
   nodepack::sim::FakeApiServer server(api);

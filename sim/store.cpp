@@ -10,9 +10,6 @@ namespace nodepack::sim {
 
 namespace json = boost::json;
 
-std::string_view kind_name(Kind kind) { return kind == Kind::pod ? "Pod" : "Node"; }
-std::string_view resource_name(Kind kind) { return kind == Kind::pod ? "pods" : "nodes"; }
-
 std::string_view event_type_name(EventType type) {
   switch (type) {
     case EventType::added:
@@ -104,17 +101,32 @@ std::string Store::new_uid() {
   return out;
 }
 
+ObjectKey Store::key_of(Kind kind, const json::object& object) {
+  const auto& m = object.at("metadata").as_object();
+  return ObjectKey{is_namespaced(kind) ? std::string(m.at("namespace").as_string()) : std::string(),
+                   std::string(m.at("name").as_string())};
+}
+
 Result<ObjectPtr> Store::upsert(Kind kind, json::object object) {
+  auto stored = write(kind, std::move(object), WriteMode::upsert);
+  if (!stored) {
+    return fail(stored.error().message);
+  }
+  return *stored;
+}
+
+ApiResult<ObjectPtr> Store::write(Kind kind, json::object object, WriteMode mode) {
+  const ResourceType& type = type_of(kind);
   // Top-level keys first: inserting into `object` moves its values, metadata included.
-  object["kind"] = kind_name(kind);
-  object["apiVersion"] = "v1";
+  object["kind"] = type.kind_name;
+  object["apiVersion"] = api_version(type);
   auto& metadata = metadata_of(object);
   const auto* name = metadata.if_contains("name");
   if (name == nullptr || !name->is_string() || name->get_string().empty()) {
-    return fail(std::string(kind_name(kind)) + " without metadata.name");
+    return ApiStatus{422, "Invalid", std::string(type.kind_name) + " without metadata.name"};
   }
   ObjectKey key{"", std::string(name->get_string())};
-  if (kind == Kind::pod) {
+  if (type.namespaced) {
     const auto* ns = metadata.if_contains("namespace");
     if (ns == nullptr || !ns->is_string() || ns->get_string().empty()) {
       metadata["namespace"] = "default";
@@ -123,14 +135,32 @@ Result<ObjectPtr> Store::upsert(Kind kind, json::object object) {
   } else {
     metadata.erase("namespace");
   }
+  std::string expected_version;
+  if (const auto* rv = metadata.if_contains("resourceVersion"); rv != nullptr && rv->is_string()) {
+    expected_version = std::string(rv->get_string());
+  }
 
-  std::vector<std::shared_ptr<Watcher>> to_wake;
   ObjectPtr stored;
   {
     std::lock_guard lock(mutex_);
     auto& objects = state(kind).objects;
     const auto existing = objects.find(key);
     ObjectPtr previous = existing == objects.end() ? nullptr : existing->second;
+    const std::string what = std::string(type.resource) + (type.group.empty() ? "" : "." + std::string(type.group)) +
+                             " \"" + key.name + "\"";
+    if (mode == WriteMode::create && previous) {
+      return ApiStatus{409, "AlreadyExists", what + " already exists"};
+    }
+    if (mode == WriteMode::update && !previous) {
+      return ApiStatus{404, "NotFound", what + " not found"};
+    }
+    if (mode == WriteMode::update && !expected_version.empty() &&
+        previous->at("metadata").as_object().at("resourceVersion").as_string() != expected_version) {
+      return ApiStatus{409, "Conflict",
+                       "Operation cannot be fulfilled on " + what +
+                           ": the object has been modified; please apply your changes to the latest version and "
+                           "try again"};
+    }
     const json::object* previous_metadata = previous ? &previous->at("metadata").as_object() : nullptr;
     auto keep_or_set = [&](std::string_view field, auto make) {
       const auto* current = metadata.if_contains(field);
@@ -164,7 +194,7 @@ Result<ObjectPtr> Store::upsert(Kind kind, json::object object) {
 bool Store::remove(Kind kind, std::string_view ns, std::string_view name) {
   std::lock_guard lock(mutex_);
   auto& objects = state(kind).objects;
-  const auto it = objects.find(ObjectKey{kind == Kind::pod ? std::string(ns) : std::string(), std::string(name)});
+  const auto it = objects.find(ObjectKey{is_namespaced(kind) ? std::string(ns) : std::string(), std::string(name)});
   if (it == objects.end()) {
     return false;
   }
@@ -206,7 +236,7 @@ void Store::record(EventPtr event) {
 ObjectPtr Store::get(Kind kind, std::string_view ns, std::string_view name) const {
   std::lock_guard lock(mutex_);
   const auto& objects = state(kind).objects;
-  const auto it = objects.find(ObjectKey{kind == Kind::pod ? std::string(ns) : std::string(), std::string(name)});
+  const auto it = objects.find(ObjectKey{is_namespaced(kind) ? std::string(ns) : std::string(), std::string(name)});
   return it == objects.end() ? nullptr : it->second;
 }
 
@@ -237,10 +267,7 @@ ApiResult<ListPage> Store::list(Kind kind, const Filter& filter, std::optional<s
       if (e.kind != kind) {
         continue;
       }
-      const auto& m = (e.object ? e.object : e.previous)->at("metadata").as_object();
-      ObjectKey key{kind == Kind::pod ? std::string(m.at("namespace").as_string()) : std::string(),
-                    std::string(m.at("name").as_string())};
-      undone[key] = e.type == EventType::added ? nullptr : e.previous;
+      undone[key_of(kind, *(e.object ? e.object : e.previous))] = e.type == EventType::added ? nullptr : e.previous;
     }
   }
   const auto& objects = state(kind).objects;
@@ -277,9 +304,7 @@ ApiResult<ListPage> Store::list(Kind kind, const Filter& filter, std::optional<s
       continue;
     }
     if (limit != 0 && page.items.size() == limit) {
-      const auto& m = page.items.back()->at("metadata").as_object();
-      page.continue_after = ObjectKey{kind == Kind::pod ? std::string(m.at("namespace").as_string()) : std::string(),
-                                      std::string(m.at("name").as_string())};
+      page.continue_after = key_of(kind, *page.items.back());
       break;
     }
     page.items.push_back(std::move(candidate));

@@ -8,10 +8,12 @@
 #include "common/result.hpp"
 #include "sim/field_selector.hpp"
 #include "sim/label_selector.hpp"
+#include "sim/resources.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/system/result.hpp>
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <deque>
@@ -26,10 +28,6 @@
 #include <vector>
 
 namespace nodepack::sim {
-
-enum class Kind { pod, node };
-std::string_view kind_name(Kind kind);      // "Pod"
-std::string_view resource_name(Kind kind);  // "pods"
 
 // An API error as the server reports it in a Status object.
 struct ApiStatus {
@@ -95,6 +93,13 @@ struct WatchStart {
   std::vector<EventPtr> initial;       // replayed history, or synthetic ADDED for current objects
 };
 
+// How a write treats an object that exists (or does not).
+enum class WriteMode {
+  upsert,  // add or replace, whatever is there (scripted changes, the churner)
+  create,  // 409 AlreadyExists when it exists (POST)
+  update,  // 404 when it does not; 409 Conflict when metadata.resourceVersion is set and stale (PUT)
+};
+
 class Store {
  public:
   explicit Store(std::size_t history_limit, const Clock& clock = SystemClock::instance(), std::uint64_t seed = 1);
@@ -102,6 +107,9 @@ class Store {
   // Adds or replaces an object (keyed by namespace and name), stamping kind, apiVersion,
   // resourceVersion, and uid and creationTimestamp when absent. Returns the stored object.
   Result<ObjectPtr> upsert(Kind kind, boost::json::object object);
+  // The same with the API server's preconditions: what POST and PUT do, optimistic concurrency
+  // on metadata.resourceVersion included.
+  ApiResult<ObjectPtr> write(Kind kind, boost::json::object object, WriteMode mode);
   bool remove(Kind kind, std::string_view ns, std::string_view name);
   ObjectPtr get(Kind kind, std::string_view ns, std::string_view name) const;
   std::vector<ObjectPtr> all(Kind kind) const;
@@ -124,8 +132,9 @@ class Store {
   struct KindState {
     std::map<ObjectKey, ObjectPtr> objects;
   };
-  KindState& state(Kind kind) { return kind == Kind::pod ? pods_ : nodes_; }
-  const KindState& state(Kind kind) const { return kind == Kind::pod ? pods_ : nodes_; }
+  KindState& state(Kind kind) { return kinds_[static_cast<std::size_t>(kind)]; }
+  const KindState& state(Kind kind) const { return kinds_[static_cast<std::size_t>(kind)]; }
+  static ObjectKey key_of(Kind kind, const boost::json::object& object);
   void record(EventPtr event);  // with mutex_ held
   std::string new_uid();
 
@@ -135,8 +144,7 @@ class Store {
   std::mt19937_64 random_;
   std::uint64_t version_ = 0;
   std::uint64_t oldest_ = 0;  // the oldest version lists and watches can start from
-  KindState pods_;
-  KindState nodes_;
+  std::array<KindState, kind_count> kinds_;
   std::deque<EventPtr> history_;
   std::vector<std::weak_ptr<Watcher>> watchers_;
 };

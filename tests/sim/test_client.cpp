@@ -21,13 +21,19 @@ void connect(tcp::socket& socket, std::uint16_t port, std::chrono::milliseconds 
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-void send_request(tcp::socket& socket, bhttp::verb verb, const std::string& target, const std::string& token) {
-  bhttp::request<bhttp::empty_body> request{verb, target, 11};
+void send_request(tcp::socket& socket, bhttp::verb verb, const std::string& target, const std::string& token,
+                  const std::string& body = "", const std::string& accept = "application/json") {
+  bhttp::request<bhttp::string_body> request{verb, target, 11};
   request.set(bhttp::field::host, "127.0.0.1");
-  request.set(bhttp::field::accept, "application/json");
+  request.set(bhttp::field::accept, accept);
   if (!token.empty()) {
     request.set(bhttp::field::authorization, "Bearer " + token);
   }
+  if (!body.empty()) {
+    request.set(bhttp::field::content_type, "application/json");
+    request.body() = body;
+  }
+  request.prepare_payload();
   bhttp::write(socket, request);
 }
 
@@ -46,10 +52,15 @@ boost::json::value TestResponse::json() const {
 }
 
 TestResponse http_request(std::uint16_t port, bhttp::verb verb, const std::string& target, const std::string& token) {
+  return http_send(port, verb, target, "", token);
+}
+
+TestResponse http_send(std::uint16_t port, bhttp::verb verb, const std::string& target, const std::string& body,
+                       const std::string& token, const std::string& accept) {
   net::io_context io;
   tcp::socket socket(io);
   connect(socket, port, std::chrono::seconds(5));
-  send_request(socket, verb, target, token);
+  send_request(socket, verb, target, token, body, accept);
   boost::beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 << 20);
