@@ -3,6 +3,7 @@
 #include "agent/accounting/accounting_source.hpp"
 #include "agent/binpacking_collector.hpp"
 #include "agent/coalescer.hpp"
+#include "agent/container_collector.hpp"
 #include "agent/kernel_source.hpp"
 #include "agent/node_report.hpp"
 #include "agent/numa_source.hpp"
@@ -174,6 +175,7 @@ Result<void> Agent::start() {
   registry_.add(binpacking_);
   registry_.add(std::make_shared<kube::WatchCollector>(
       std::vector<const kube::Reflector*>{node_reflector_.get(), pod_reflector_.get()}, *client_));
+  registry_.add(std::make_shared<ContainerCollector>(*state_));
 
   if (auto made = make_sources(); !made) {
     return made.error();

@@ -359,3 +359,26 @@ TEST_CASE("--disable-node-metrics keeps cache age and drops node series") {
   CHECK_FALSE(metric(m, cpu_allocated));
   CHECK(metric(m, "kube_binpacking_cache_age_seconds"));
 }
+
+TEST_CASE("agent: kpod_container_restarts per container from the API, and the pods it knows by phase") {
+  Harness h;
+  auto web = pod_json({.name = "web"});
+  web["status"].as_object()["containerStatuses"] =
+      json::array{json::object{{"name", "app"}, {"restartCount", 4}, {"containerID", "containerd://aa"}}};
+  web["status"].as_object()["initContainerStatuses"] = json::array{json::object{{"name", "init"}, {"restartCount", 1}}};
+  h.api.upsert(Kind::pod, web);
+  h.api.upsert(Kind::pod, pod_json({.name = "waiting", .phase = "Pending"}));
+  h.start_agent();
+  REQUIRE(eventually([&] { return h.ready(); }));
+  const std::string app = R"(kpod_container_restarts{namespace="default",pod="web",container="app",node="n1"})";
+  const std::string init = R"(kpod_container_restarts{namespace="default",pod="web",container="init",node="n1"})";
+  CHECK(h.value_is(app, 4));
+  CHECK(h.value_is(init, 1));
+  CHECK(h.value_is(R"(nodepack_agent_pods{node="n1",phase="Running"})", 1));
+  CHECK(h.value_is(R"(nodepack_agent_pods{node="n1",phase="Pending"})", 1));
+  web["status"].as_object()["containerStatuses"].as_array()[0].as_object()["restartCount"] = 5;
+  h.api.upsert(Kind::pod, web);
+  CHECK(eventually([&] { return h.value_is(app, 5); }));
+  h.api.remove(Kind::pod, "default", "web");
+  CHECK(eventually([&] { return !h.value(app).has_value(); }));
+}
