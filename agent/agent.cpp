@@ -157,6 +157,8 @@ Result<void> Agent::start() {
     o.path = std::move(path);
     o.field_selector = std::move(field_selector);
     o.page_size = options_.list_page_size;
+    o.max_list_bytes = static_cast<std::uint64_t>(options_.max_list_bytes);
+    o.max_event_bytes = static_cast<std::uint64_t>(options_.max_watch_event_bytes);
     o.initial_backoff = tuning_.initial_backoff;
     o.max_backoff = tuning_.max_backoff;
     o.min_watch_timeout = tuning_.min_watch_timeout;

@@ -28,6 +28,11 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
   flags.add("resync-period", "Full recount of node totals from the store (no API calls)", "30m",
             duration_setter(o.resync_period, false));
   flags.add_int("list-page-size", "Objects per page in consistent (re)lists (0 = no pagination)", o.list_page_size);
+  flags.add_int("max-list-bytes", "Largest list page read from the API server; a larger one fails the list",
+                o.max_list_bytes);
+  flags.add_int("max-watch-event-bytes",
+                "Largest watch event read from the API server; a larger one ends the watch and relists",
+                o.max_watch_event_bytes);
   flags.add("resize-semantics", "In-place resize accounting: per-container or max-of-sums (Kubernetes >= 1.37)",
             "per-container", [&o](std::string_view v) -> Result<void> {
               auto s = kube::parse_resize_semantics(v);
@@ -116,6 +121,9 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
   }
   if (o.metrics_path.empty() || o.metrics_path.front() != '/') {
     return fail("--metrics-path must start with /");
+  }
+  if (o.max_list_bytes < 1024 || o.max_watch_event_bytes < 1024) {
+    return fail("--max-list-bytes and --max-watch-event-bytes must be at least 1024");
   }
   if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
     return ok.error();

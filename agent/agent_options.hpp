@@ -3,6 +3,7 @@
 #include "common/host_paths.hpp"
 #include "common/result.hpp"
 #include "kpod/profile.hpp"
+#include "kube/api_limits.hpp"
 #include "kube/pod_requests.hpp"
 
 #include <chrono>
@@ -25,6 +26,8 @@ struct AgentOptions {
   std::string log_format = "json";
   std::chrono::nanoseconds resync_period = std::chrono::minutes(30);
   std::int64_t list_page_size = 500;
+  std::int64_t max_list_bytes = static_cast<std::int64_t>(kube::default_max_list_bytes);
+  std::int64_t max_watch_event_bytes = static_cast<std::int64_t>(kube::default_max_event_bytes);
   kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
   // --host-root (/sys, /proc, cgroups under it) and --kubelet-root, resolved once.
   HostPaths paths = HostPaths::under("/");

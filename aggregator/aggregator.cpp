@@ -179,6 +179,8 @@ Result<void> Aggregator::start() {
     o.resource = std::move(resource);
     o.path = std::move(path);
     o.page_size = options_.list_page_size;
+    o.max_list_bytes = static_cast<std::uint64_t>(options_.max_list_bytes);
+    o.max_event_bytes = static_cast<std::uint64_t>(options_.max_watch_event_bytes);
     o.initial_backoff = tuning_.initial_backoff;
     o.max_backoff = tuning_.max_backoff;
     o.min_watch_timeout = tuning_.min_watch_timeout;

@@ -36,6 +36,11 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
   flags.add("resync-period", "Full rebuild of the snapshot from the stored state (no API calls)", "30m",
             duration_setter(o.resync_period, false));
   flags.add_int("list-page-size", "Objects per page in consistent (re)lists (0 = no pagination)", o.list_page_size);
+  flags.add_int("max-list-bytes", "Largest list page read from the API server; a larger one fails the list",
+                o.max_list_bytes);
+  flags.add_int("max-watch-event-bytes",
+                "Largest watch event read from the API server; a larger one ends the watch and relists",
+                o.max_watch_event_bytes);
   flags.add_string("agent-namespace", "Namespace of the agent DaemonSet's pods", o.agent_namespace);
   flags.add_string("agent-selector", "Label selector of the agent DaemonSet's pods", o.agent_selector);
   flags.add_int("agent-port", "Port of the agents' /report (a container port named \"metrics\" on the agent pod wins)",
@@ -262,6 +267,9 @@ Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string
   }
   if (o.max_report_bytes < 1024) {
     return fail("--max-report-bytes must be at least 1024");
+  }
+  if (o.max_list_bytes < 1024 || o.max_watch_event_bytes < 1024) {
+    return fail("--max-list-bytes and --max-watch-event-bytes must be at least 1024");
   }
   if (o.metrics_path.empty() || o.metrics_path.front() != '/') {
     return fail("--metrics-path must start with /");

@@ -11,8 +11,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
-#include <limits>
-
 namespace nodepack::kube {
 namespace {
 
@@ -22,23 +20,32 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-std::string transport_error(const char* what, const beast::error_code& ec) {
-  return std::string(what) + ": " + ec.message();
+ApiError transport_error(const std::string& what, const beast::error_code& ec) {
+  return ApiError{ApiErrorKind::transport, what + ": " + ec.message()};
 }
 
-// Reads the response body in slices so a watch is processed line by line as it arrives.
+void note_buffered(ApiCounters& counters, std::uint64_t held) {
+  auto seen = counters.largest_buffered.load(std::memory_order_relaxed);
+  while (held > seen && !counters.largest_buffered.compare_exchange_weak(seen, held, std::memory_order_relaxed)) {
+  }
+}
+
+// Reads the response body in slices so a watch is processed line by line as it arrives. What is
+// held at once (the whole body, or for a watch the unfinished line) stays within `max_bytes` plus
+// one slice; the stream as a whole is unbounded, since a watch runs for minutes.
 template <class Stream>
-asio::awaitable<Result<ApiResponse>> read_response(Stream& stream, std::function<void(std::string_view)>* on_line,
-                                                   std::function<void(unsigned)>* on_open,
-                                                   std::chrono::milliseconds timeout) {
+asio::awaitable<ApiResult<ApiResponse>> read_response(Stream& stream, std::function<void(std::string_view)>* on_line,
+                                                      std::function<void(unsigned)>* on_open,
+                                                      std::chrono::milliseconds timeout, std::uint64_t max_bytes,
+                                                      ApiCounters& counters) {
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  parser.body_limit(boost::none);  // enforced below, on what is held rather than on what passed
   parser.header_limit(64 * 1024);
   beast::get_lowest_layer(stream).expires_after(timeout);
   auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
   if (ec) {
-    co_return fail(transport_error("reading response headers", ec));
+    co_return transport_error("reading response headers", ec);
   }
   ApiResponse response;
   response.status = parser.get().result_int();
@@ -46,6 +53,13 @@ asio::awaitable<Result<ApiResponse>> read_response(Stream& stream, std::function
     (*on_open)(response.status);
   }
   const bool streaming = on_line != nullptr && response.status == 200;
+  const auto bound = std::to_string(max_bytes);
+  const auto too_large = [&](const std::string& what) {
+    return ApiError{ApiErrorKind::too_large, what + " longer than " + bound + " bytes"};
+  };
+  if (const auto length = parser.content_length(); !streaming && length && *length > max_bytes) {
+    co_return too_large("response body of " + std::to_string(*length) + " bytes (Content-Length) is");
+  }
   std::string pending;  // bytes after the last newline
   char slice[16 * 1024];
   while (!parser.is_done()) {
@@ -58,17 +72,28 @@ asio::awaitable<Result<ApiResponse>> read_response(Stream& stream, std::function
     }
     const std::size_t got = sizeof slice - parser.get().body().size;
     if (!streaming) {
+      if (response.body.size() + got > max_bytes) {
+        co_return too_large("response body");
+      }
       response.body.append(slice, got);
+      note_buffered(counters, response.body.size());
     } else {
       pending.append(slice, got);
+      note_buffered(counters, pending.size());
       std::size_t start = 0;
       for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+        if (nl - start > max_bytes) {
+          co_return too_large("watch event line");
+        }
         (*on_line)(std::string_view(pending).substr(start, nl - start));
       }
       pending.erase(0, start);
+      if (pending.size() > max_bytes) {
+        co_return too_large("unterminated watch event line");
+      }
     }
     if (ec) {
-      co_return fail(transport_error(streaming ? "reading watch stream" : "reading response body", ec));
+      co_return transport_error(streaming ? "reading watch stream" : "reading response body", ec);
     }
   }
   if (streaming && !pending.empty()) {
@@ -150,7 +175,8 @@ Result<std::unique_ptr<asio::ssl::context>> make_tls_client_context(const Cluste
   }
 }
 
-Result<std::unique_ptr<ApiClient>> ApiClient::create(const ClusterConfig& config, const Clock& clock) {
+Result<std::unique_ptr<ApiClient>> ApiClient::create(const ClusterConfig& config, const Clock& clock,
+                                                     ApiClientOptions options) {
   std::unique_ptr<ApiClient> client(new ApiClient());
   client->server_ = config.server;
   auto url = parse_server_url(config.server, "API server");
@@ -172,15 +198,16 @@ Result<std::unique_ptr<ApiClient>> ApiClient::create(const ClusterConfig& config
     }
     client->ssl_ = std::move(*ctx);
   }
-  client->credentials_ = std::make_unique<CredentialProvider>(config, clock);
+  client->credentials_ = std::make_unique<CredentialProvider>(config, clock, options.exec_timeout);
   return client;
 }
 
 ApiClient::~ApiClient() = default;
 
-asio::awaitable<Result<ApiResponse>> ApiClient::get(std::string target, std::chrono::milliseconds timeout) {
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::get(std::string target, std::chrono::milliseconds timeout,
+                                                       std::uint64_t max_body_bytes) {
   for (int attempt = 0;; ++attempt) {
-    auto response = co_await request(target, nullptr, nullptr, timeout);
+    auto response = co_await request(target, nullptr, nullptr, timeout, max_body_bytes);
     if (response && response->status == 401 && attempt == 0) {
       credentials_->invalidate();
       continue;
@@ -189,27 +216,28 @@ asio::awaitable<Result<ApiResponse>> ApiClient::get(std::string target, std::chr
   }
 }
 
-asio::awaitable<Result<ApiResponse>> ApiClient::stream(std::string target,
-                                                       std::function<void(std::string_view)> on_line,
-                                                       std::function<void(unsigned)> on_open,
-                                                       std::chrono::milliseconds idle_timeout) {
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::stream(std::string target,
+                                                          std::function<void(std::string_view)> on_line,
+                                                          std::function<void(unsigned)> on_open,
+                                                          std::chrono::milliseconds idle_timeout,
+                                                          std::uint64_t max_line_bytes) {
   ++counters_.watch_requests;
-  auto response = co_await request(target, &on_line, &on_open, idle_timeout);
+  auto response = co_await request(target, &on_line, &on_open, idle_timeout, max_line_bytes);
   if (response && response->status == 401) {
     credentials_->invalidate();  // the caller retries with backoff; the next try gets fresh credentials
   }
   co_return response;
 }
 
-asio::awaitable<Result<ApiResponse>> ApiClient::request(const std::string& target,
-                                                        std::function<void(std::string_view)>* on_line,
-                                                        std::function<void(unsigned)>* on_open,
-                                                        std::chrono::milliseconds timeout) {
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::request(const std::string& target,
+                                                           std::function<void(std::string_view)>* on_line,
+                                                           std::function<void(unsigned)>* on_open,
+                                                           std::chrono::milliseconds timeout, std::uint64_t max_bytes) {
   ++counters_.requests;
-  auto auth = credentials_->authorization();
+  auto auth = co_await credentials_->async_authorization();
   if (!auth) {
     ++counters_.errors;
-    co_return auth.error();
+    co_return ApiError{ApiErrorKind::credentials, auth.error().message};
   }
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, host_.find(':') != std::string::npos ? "[" + host_ + "]:" + port_ : host_ + ":" + port_);
@@ -224,53 +252,59 @@ asio::awaitable<Result<ApiResponse>> ApiClient::request(const std::string& targe
   auto [rec, endpoints] = co_await resolver.async_resolve(host_, port_, use_nothrow);
   if (rec) {
     ++counters_.errors;
-    co_return fail(transport_error(("resolving " + host_).c_str(), rec));
+    co_return transport_error("resolving " + host_, rec);
   }
 
-  Result<ApiResponse> result = fail("unreachable");
+  ApiResult<ApiResponse> result = ApiError{ApiErrorKind::transport, "unreachable"};
   if (tls_) {
     beast::ssl_stream<beast::tcp_stream> stream(executor, *ssl_);
     if (!SSL_set_tlsext_host_name(stream.native_handle(), sni_name_.c_str())) {
-      co_return fail("TLS: cannot set SNI name " + sni_name_);
+      co_return ApiError{ApiErrorKind::transport, "TLS: cannot set SNI name " + sni_name_};
     }
     beast::get_lowest_layer(stream).expires_after(timeout);
     auto [cec, ep] = co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_nothrow);
     if (cec) {
       ++counters_.errors;
-      co_return fail(transport_error(("connecting to " + server_).c_str(), cec));
+      co_return transport_error("connecting to " + server_, cec);
     }
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_nothrow);
     if (hec) {
       ++counters_.errors;
-      co_return fail(transport_error(("TLS handshake with " + server_).c_str(), hec));
+      co_return transport_error("TLS handshake with " + server_, hec);
     }
     auto [wec, wn] = co_await http::async_write(stream, req, use_nothrow);
     if (wec) {
       ++counters_.errors;
-      co_return fail(transport_error("sending request", wec));
+      co_return transport_error("sending request", wec);
     }
-    result = co_await read_response(stream, on_line, on_open, timeout);
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
-    co_await stream.async_shutdown(use_nothrow);
+    result = co_await read_response(stream, on_line, on_open, timeout, max_bytes, counters_);
+    if (result) {
+      // A close_notify exchange only after a complete answer: after an abandoned one the server is
+      // still sending, and waiting for its close_notify would read on through the excess.
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+      co_await stream.async_shutdown(use_nothrow);
+    }
   } else {
     beast::tcp_stream stream(executor);
     stream.expires_after(timeout);
     auto [cec, ep] = co_await stream.async_connect(endpoints, use_nothrow);
     if (cec) {
       ++counters_.errors;
-      co_return fail(transport_error(("connecting to " + server_).c_str(), cec));
+      co_return transport_error("connecting to " + server_, cec);
     }
     auto [wec, wn] = co_await http::async_write(stream, req, use_nothrow);
     if (wec) {
       ++counters_.errors;
-      co_return fail(transport_error("sending request", wec));
+      co_return transport_error("sending request", wec);
     }
-    result = co_await read_response(stream, on_line, on_open, timeout);
+    result = co_await read_response(stream, on_line, on_open, timeout, max_bytes, counters_);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
   if (!result) {
-    ++counters_.errors;
+    if (result.error().kind == ApiErrorKind::transport) {
+      ++counters_.errors;  // transport errors only: a body over its bound is the reflector's to count
+    }
   } else if (result->status == 401) {
     ++counters_.unauthorized;
   }

@@ -7,6 +7,8 @@
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "kube/api_error.hpp"
+#include "kube/api_limits.hpp"
 #include "kube/credentials.hpp"
 #include "kube/kubeconfig.hpp"
 
@@ -16,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -48,25 +51,39 @@ struct ApiCounters {
   std::atomic<std::uint64_t> watch_requests{0};
   std::atomic<std::uint64_t> errors{0};  // transport errors, before any status
   std::atomic<std::uint64_t> unauthorized{0};
+  // The most response bytes held at once: a whole body for get(), an unfinished line for stream().
+  // Shows how close the bounds (api_limits.hpp) are to what the cluster sends.
+  std::atomic<std::uint64_t> largest_buffered{0};
+};
+
+struct ApiClientOptions {
+  std::chrono::milliseconds exec_timeout = default_exec_timeout;  // one exec credential plugin run
 };
 
 class ApiClient {
  public:
   // Fails for an unusable configuration (bad URL, unreadable PEM data).
-  static Result<std::unique_ptr<ApiClient>> create(const ClusterConfig& config, const Clock& clock);
+  static Result<std::unique_ptr<ApiClient>> create(const ClusterConfig& config, const Clock& clock,
+                                                   ApiClientOptions options = {});
   ~ApiClient();
 
   // GET `target` ("/api/v1/pods?..."); reads the whole body. A 401 invalidates the credentials
   // and is retried once, so rotated tokens and expired exec credentials recover by themselves.
-  boost::asio::awaitable<Result<ApiResponse>> get(std::string target, std::chrono::milliseconds timeout);
+  // A body longer than `max_body_bytes` fails with ApiErrorKind::too_large as soon as the excess
+  // arrives (or at once when Content-Length says so), so at most that much is ever held.
+  boost::asio::awaitable<ApiResult<ApiResponse>> get(std::string target, std::chrono::milliseconds timeout,
+                                                     std::uint64_t max_body_bytes = default_max_list_bytes);
 
   // GET a streaming response and call `on_line` for each newline-terminated line until the server
   // ends the stream. `on_open` runs once the status line arrives (a watch is established then,
-  // long before it ends). `idle_timeout` bounds the wait for each read, not the whole stream.
-  boost::asio::awaitable<Result<ApiResponse>> stream(std::string target,
-                                                     std::function<void(std::string_view line)> on_line,
-                                                     std::function<void(unsigned status)> on_open,
-                                                     std::chrono::milliseconds idle_timeout);
+  // long before it ends). `idle_timeout` bounds the wait for each read, not the whole stream. A
+  // line (or a non-200 body) longer than `max_line_bytes` ends the stream with
+  // ApiErrorKind::too_large; the lines before it have been delivered.
+  boost::asio::awaitable<ApiResult<ApiResponse>> stream(std::string target,
+                                                        std::function<void(std::string_view line)> on_line,
+                                                        std::function<void(unsigned status)> on_open,
+                                                        std::chrono::milliseconds idle_timeout,
+                                                        std::uint64_t max_line_bytes = default_max_event_bytes);
 
   const ApiCounters& counters() const { return counters_; }
   const std::string& server() const { return server_; }
@@ -74,10 +91,10 @@ class ApiClient {
 
  private:
   ApiClient() = default;
-  boost::asio::awaitable<Result<ApiResponse>> request(const std::string& target,
-                                                      std::function<void(std::string_view)>* on_line,
-                                                      std::function<void(unsigned)>* on_open,
-                                                      std::chrono::milliseconds timeout);
+  boost::asio::awaitable<ApiResult<ApiResponse>> request(const std::string& target,
+                                                         std::function<void(std::string_view)>* on_line,
+                                                         std::function<void(unsigned)>* on_open,
+                                                         std::chrono::milliseconds timeout, std::uint64_t max_bytes);
 
   std::string server_;
   bool tls_ = false;

@@ -37,6 +37,17 @@ std::string metadata_string(const json::object& object, std::string_view key) {
   return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
 }
 
+ApiError bad_answer(std::string message) { return ApiError{ApiErrorKind::bad_answer, std::move(message)}; }
+
+// A body over its bound, with what was being read and the flag that sets the bound, so the log
+// line says what to raise. Other client errors say enough as they are.
+ApiError with_bound(const ApiError& error, const std::string& what, std::string_view bound) {
+  if (error.kind != ApiErrorKind::too_large) {
+    return error;
+  }
+  return ApiError{error.kind, what + ": " + error.message + " (" + std::string(bound) + ")"};
+}
+
 std::string seconds_text(std::chrono::milliseconds d) {
   return std::to_string(d.count() / 1000) + "." + std::to_string((d.count() % 1000) / 100) + "s";
 }
@@ -87,12 +98,15 @@ std::chrono::milliseconds Reflector::next_backoff() {
   return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * jitter(random_)));
 }
 
-void Reflector::record_failure(const std::string& message) {
+void Reflector::record_failure(const ApiError& error) {
   ++consecutive_failures_;
   const auto now = clock_.now();
   update([&](ReflectorStatus& s) {
     ++s.errors;
-    s.last_error = message;
+    if (error.kind == ApiErrorKind::too_large) {
+      ++s.too_large;
+    }
+    s.last_error = error.message;
     if (!s.failing_since) {
       s.failing_since = now;
     }
@@ -114,7 +128,11 @@ asio::awaitable<void> Reflector::run() {
       update([](ReflectorStatus& s) { s.state = "listing"; });
       auto listed = co_await list(next_list);
       if (!listed) {
-        record_failure(listed.error().message);
+        record_failure(listed.error());
+        if (listed.error().kind == ApiErrorKind::too_large) {
+          // A cached list is the whole resource in one answer; a paginated one may fit the bound.
+          next_list = ListKind::consistent;
+        }
         const auto delay = next_backoff();
         spdlog::warn("{}: list failed: {}; retrying in {}", options_.resource, listed.error().message,
                      seconds_text(delay));
@@ -132,10 +150,17 @@ asio::awaitable<void> Reflector::run() {
     });
     auto watched = co_await watch();
     if (!watched) {
-      record_failure(watched.error().message);
+      record_failure(watched.error());
+      const bool lost_event = watched.error().kind == ApiErrorKind::too_large;
+      if (lost_event) {
+        // Watching again from the same resourceVersion would replay the same event; a list brings
+        // the object back, paginated, under the larger list bound.
+        need_list = true;
+        next_list = ListKind::consistent;
+      }
       const auto delay = next_backoff();
-      spdlog::warn("{}: watch from resourceVersion {} failed: {}; retrying in {}", options_.resource, resource_version_,
-                   watched.error().message, seconds_text(delay));
+      spdlog::warn("{}: watch from resourceVersion {} failed: {}; {} in {}", options_.resource, resource_version_,
+                   watched.error().message, lost_event ? "relisting" : "retrying", seconds_text(delay));
       update([](ReflectorStatus& s) { s.state = "backoff"; });
       timer.expires_after(delay);
       co_await timer.async_wait(asio::use_awaitable);
@@ -151,7 +176,7 @@ asio::awaitable<void> Reflector::run() {
   }
 }
 
-asio::awaitable<Result<void>> Reflector::list(ListKind kind) {
+asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
   std::vector<json::value> items;
   std::string continue_token;
   std::string list_rv;
@@ -167,9 +192,9 @@ asio::awaitable<Result<void>> Reflector::list(ListKind kind) {
       }
     }
     target += selectors_query();
-    auto response = co_await client_.get(target, options_.request_timeout);
+    auto response = co_await client_.get(target, options_.request_timeout, options_.max_list_bytes);
     if (!response) {
-      co_return response.error();
+      co_return with_bound(response.error(), "list " + options_.path, "the bound on one list page, --max-list-bytes");
     }
     if (response->status == 410 && !continue_token.empty()) {
       // The snapshot behind the continue token was compacted mid-list: start the list again.
@@ -180,12 +205,12 @@ asio::awaitable<Result<void>> Reflector::list(ListKind kind) {
       continue;
     }
     if (response->status != 200) {
-      co_return fail("list " + options_.path + ": " + status_message(*response));
+      co_return bad_answer("list " + options_.path + ": " + status_message(*response));
     }
     boost::system::error_code ec;
     auto body = json::parse(response->body, ec);
     if (ec || !body.is_object()) {
-      co_return fail("list " + options_.path + ": response is not a JSON object");
+      co_return bad_answer("list " + options_.path + ": response is not a JSON object");
     }
     auto& object = body.as_object();
     ++pages;
@@ -196,7 +221,7 @@ asio::awaitable<Result<void>> Reflector::list(ListKind kind) {
         items.push_back(std::move(item));
       }
     } else if (page_items != nullptr && !page_items->is_null()) {
-      co_return fail("list " + options_.path + ": items is not an array");
+      co_return bad_answer("list " + options_.path + ": items is not an array");
     }
     if (continue_token.empty()) {
       break;
@@ -219,7 +244,7 @@ asio::awaitable<Result<void>> Reflector::list(ListKind kind) {
   });
   spdlog::info("{}: listed {} objects at resourceVersion {} ({}{} page{})", options_.resource, items.size(), list_rv,
                kind == ListKind::cached ? "from the API server cache, " : "consistent, ", pages, pages == 1 ? "" : "s");
-  co_return Result<void>{};
+  co_return ApiResult<void>{};
 }
 
 void Reflector::handle_event(std::string_view line, bool& expired) {
@@ -295,7 +320,7 @@ void Reflector::handle_event(std::string_view line, bool& expired) {
   });
 }
 
-asio::awaitable<Result<bool>> Reflector::watch() {
+asio::awaitable<ApiResult<bool>> Reflector::watch() {
   std::uniform_int_distribution<std::int64_t> spread(0, options_.min_watch_timeout.count());
   const auto timeout = options_.min_watch_timeout + std::chrono::seconds(spread(random_));
   const std::string target = options_.path +
@@ -311,18 +336,20 @@ asio::awaitable<Result<bool>> Reflector::watch() {
           record_success();
         }
       },
-      std::chrono::duration_cast<std::chrono::milliseconds>(timeout) + std::chrono::seconds(30));
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout) + std::chrono::seconds(30),
+      options_.max_event_bytes);
   if (expired) {
     co_return true;
   }
   if (!response) {
-    co_return response.error();
+    co_return with_bound(response.error(), "watch " + options_.path,
+                         "the bound on one watch event, --max-watch-event-bytes");
   }
   if (response->status == 410) {
     co_return true;
   }
   if (response->status != 200) {
-    co_return fail("watch " + options_.path + ": " + status_message(*response));
+    co_return bad_answer("watch " + options_.path + ": " + status_message(*response));
   }
   spdlog::debug("{}: watch from resourceVersion {} ended; resuming from {}", options_.resource, from,
                 resource_version_);

@@ -8,6 +8,10 @@
 // API server says that version is gone (410 Gone, or an ERROR event carrying a 410 Status), the
 // reflector relists consistently (no resourceVersion, paginated with limit/continue) and replaces
 // the sink's contents. Failures back off exponentially with jitter.
+//
+// What is read at once is bounded: a list page by max_list_bytes, a watch event by max_event_bytes.
+// A list over its bound fails like any other list (the sink keeps what it had) and is retried
+// paginated; a watch event over its bound is lost, so the watch ends and the reflector relists.
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -47,6 +51,8 @@ struct ReflectorOptions {
   std::chrono::milliseconds max_backoff{30'000};
   std::chrono::seconds min_watch_timeout{300};  // actual timeout is uniform in [min, 2*min)
   std::chrono::milliseconds request_timeout{60'000};
+  std::uint64_t max_list_bytes = default_max_list_bytes;
+  std::uint64_t max_event_bytes = default_max_event_bytes;
   // Not ready once the reflector has failed continuously for this long (see /readyz).
   std::chrono::milliseconds unready_after{std::chrono::minutes(3)};
 };
@@ -67,6 +73,7 @@ struct ReflectorStatus {
   std::uint64_t bookmarks = 0;
   std::uint64_t errors = 0;
   std::uint64_t decode_errors = 0;
+  std::uint64_t too_large = 0;  // lists and watches ended by a page or event over its bound (also in errors)
 };
 
 class Reflector {
@@ -82,13 +89,13 @@ class Reflector {
 
  private:
   enum class ListKind { cached, consistent };
-  boost::asio::awaitable<Result<void>> list(ListKind kind);
+  boost::asio::awaitable<ApiResult<void>> list(ListKind kind);
   // Returns true when the stored resourceVersion expired and a consistent relist is needed.
-  boost::asio::awaitable<Result<bool>> watch();
+  boost::asio::awaitable<ApiResult<bool>> watch();
   void handle_event(std::string_view line, bool& expired);
   std::string selectors_query() const;
   std::chrono::milliseconds next_backoff();
-  void record_failure(const std::string& message);
+  void record_failure(const ApiError& error);
   void record_success();
   template <class F>
   void update(F&& f);

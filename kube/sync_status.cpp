@@ -29,7 +29,8 @@ boost::json::object watch_json(const ReflectorStatus& s) {
                              {"events", s.events},
                              {"bookmarks", s.bookmarks},
                              {"errors", s.errors},
-                             {"decode_errors", s.decode_errors}};
+                             {"decode_errors", s.decode_errors},
+                             {"too_large", s.too_large}};
 }
 
 boost::json::object sync_json(const std::vector<ReflectorStatus>& watches, double sync_age_seconds,

@@ -19,6 +19,9 @@ std::vector<prometheus::MetricFamily> WatchCollector::Collect() const {
   auto errors = Family::counter("nodepack_watch_errors_total", "Failed lists and watches, by resource.");
   auto decode =
       Family::counter("nodepack_watch_decode_errors_total", "Objects or events rejected as malformed, by resource.");
+  auto too_large = Family::counter(
+      "nodepack_watch_too_large_total",
+      "Lists and watches abandoned because a list page or a watch event exceeded its bound, by resource.");
   for (const auto* r : reflectors_) {
     const auto s = r->status();
     synced.add({{"resource", s.resource}}, s.synced ? 1 : 0);
@@ -29,14 +32,20 @@ std::vector<prometheus::MetricFamily> WatchCollector::Collect() const {
     relists.add({{"resource", s.resource}}, static_cast<double>(s.relists_expired));
     errors.add({{"resource", s.resource}}, static_cast<double>(s.errors));
     decode.add({{"resource", s.resource}}, static_cast<double>(s.decode_errors));
+    too_large.add({{"resource", s.resource}}, static_cast<double>(s.too_large));
   }
   auto requests = Family::counter("nodepack_api_requests_total", "Requests sent to the Kubernetes API server.");
   requests.add({}, static_cast<double>(client_.counters().requests.load()));
   auto transport =
       Family::counter("nodepack_api_transport_errors_total", "API requests that failed before an HTTP status arrived.");
   transport.add({}, static_cast<double>(client_.counters().errors.load()));
+  auto buffered = Family::gauge("nodepack_api_largest_buffered_bytes",
+                                "Most bytes of one API response held at once: a list page, or an unfinished watch "
+                                "event line.");
+  buffered.add({}, static_cast<double>(client_.counters().largest_buffered.load()));
   std::vector<prometheus::MetricFamily> out;
-  metrics::emit(out, synced, failing, events, bookmarks, lists, relists, errors, decode, requests, transport);
+  metrics::emit(out, synced, failing, events, bookmarks, lists, relists, errors, decode, too_large, requests, transport,
+                buffered);
   return out;
 }
 

@@ -2,13 +2,17 @@
 #include "kube/credentials.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <thread>
+#include <optional>
 
 using namespace nodepack::kube;
 using nodepack::ManualClock;
+using nodepack::Result;
 using nodepack::testing::TempDir;
 
 namespace {
@@ -28,6 +32,17 @@ std::filesystem::path write_plugin(const TempDir& dir, const std::string& expiry
   return script;
 }
 
+// An exec plugin's token is awaited; this waits on an io_context of its own.
+Result<std::string> authorize(CredentialProvider& creds) {
+  boost::asio::io_context io;
+  std::optional<Result<std::string>> out;
+  boost::asio::co_spawn(
+      io, [&]() -> boost::asio::awaitable<void> { out = co_await creds.async_authorization(); }, boost::asio::detached);
+  io.run();
+  REQUIRE(out.has_value());
+  return *out;
+}
+
 ClusterConfig exec_config(const TempDir& dir, const std::filesystem::path& script) {
   ClusterConfig config;
   ExecConfig exec;
@@ -45,11 +60,11 @@ TEST_CASE("exec plugin token is cached until expiry, then fetched again") {
   TempDir dir;
   ManualClock clock(*nodepack::parse_rfc3339("2026-11-25T00:00:00Z"));
   CredentialProvider creds(exec_config(dir, write_plugin(dir, "2026-11-25T01:00:00Z")), clock);
-  CHECK(*creds.authorization() == "Bearer tok-1-arg");
-  CHECK(*creds.authorization() == "Bearer tok-1-arg");
+  CHECK(*authorize(creds) == "Bearer tok-1-arg");
+  CHECK(*authorize(creds) == "Bearer tok-1-arg");
   CHECK(creds.exec_runs() == 1);
   clock.advance(std::chrono::minutes(59) + std::chrono::seconds(55));  // inside the refresh margin
-  CHECK(*creds.authorization() == "Bearer tok-2-arg");
+  CHECK(*authorize(creds) == "Bearer tok-2-arg");
   CHECK(creds.exec_runs() == 2);
 }
 
@@ -57,11 +72,11 @@ TEST_CASE("exec plugin is re-run after a 401 invalidates the cached token") {
   TempDir dir;
   ManualClock clock;
   CredentialProvider creds(exec_config(dir, write_plugin(dir, "")), clock);
-  CHECK(*creds.authorization() == "Bearer tok-1-arg");
+  CHECK(*authorize(creds) == "Bearer tok-1-arg");
   clock.advance(std::chrono::hours(100));  // no expiry: still cached
-  CHECK(*creds.authorization() == "Bearer tok-1-arg");
+  CHECK(*authorize(creds) == "Bearer tok-1-arg");
   creds.invalidate();
-  CHECK(*creds.authorization() == "Bearer tok-2-arg");
+  CHECK(*authorize(creds) == "Bearer tok-2-arg");
 }
 
 TEST_CASE("exec plugin failures are errors with the reason") {
@@ -72,7 +87,7 @@ TEST_CASE("exec plugin failures are errors with the reason") {
   ClusterConfig config;
   config.exec = ExecConfig{"client.authentication.k8s.io/v1", failing.string(), {}, {}, dir.path()};
   CredentialProvider creds(config, clock);
-  auto r = creds.authorization();
+  auto r = authorize(creds);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().message == "exec plugin " + failing.string() + ": exited with status 7");
 
@@ -80,13 +95,13 @@ TEST_CASE("exec plugin failures are errors with the reason") {
   std::filesystem::permissions(garbage, std::filesystem::perms::owner_all);
   config.exec->command = garbage.string();
   CredentialProvider creds2(config, clock);
-  auto g = creds2.authorization();
+  auto g = authorize(creds2);
   REQUIRE_FALSE(g.has_value());
   CHECK(g.error().message.find("not a JSON ExecCredential") != std::string::npos);
 
   config.exec->command = (dir.path() / "absent").string();
   CredentialProvider creds3(config, clock);
-  auto a = creds3.authorization();
+  auto a = authorize(creds3);
   REQUIRE_FALSE(a.has_value());
   CHECK(a.error().message.find("cannot start") != std::string::npos);
 }
@@ -99,6 +114,7 @@ TEST_CASE("token file is re-read when it changes, as rotated service account tok
   config.token_file = token;
   CredentialProvider creds(config, clock);
   CHECK(*creds.authorization() == "Bearer first");
+  CHECK(*authorize(creds) == "Bearer first");
   // The kubelet rotates the projected token by replacing the file; give it a new mtime.
   dir.write("token.new", "second");
   std::filesystem::last_write_time(dir.path() / "token.new",
@@ -113,4 +129,15 @@ TEST_CASE("static token and no auth") {
   with_token.token = "t0k";
   CHECK(*CredentialProvider(with_token, clock).authorization() == "Bearer t0k");
   CHECK(CredentialProvider(ClusterConfig{}, clock).authorization()->empty());
+}
+
+TEST_CASE("an exec plugin's token is only handed out to callers that await it") {
+  TempDir dir;
+  ManualClock clock;
+  CredentialProvider creds(exec_config(dir, write_plugin(dir, "")), clock);
+  auto blocking = creds.authorization();
+  REQUIRE_FALSE(blocking.has_value());
+  CHECK(blocking.error().message == "an exec credential plugin's token must be awaited (async_authorization)");
+  CHECK(creds.exec_runs() == 0);
+  CHECK(*authorize(creds) == "Bearer tok-1-arg");
 }
