@@ -4,6 +4,7 @@
 #include "agent/binpacking_collector.hpp"
 #include "agent/coalescer.hpp"
 #include "agent/container_collector.hpp"
+#include "agent/endpoint_auth.hpp"
 #include "agent/kernel_source.hpp"
 #include "agent/node_report.hpp"
 #include "agent/numa_source.hpp"
@@ -14,6 +15,7 @@
 #include "common/stop_signals.hpp"
 #include "common/strings.hpp"
 #include "http/server.hpp"
+#include "kube/access_review.hpp"
 #include "kube/resource_list.hpp"
 #include "kube/sync_status.hpp"
 #include "kube/watch_collector.hpp"
@@ -201,6 +203,11 @@ Result<void> Agent::start() {
   pod_events_ = std::make_unique<PodEvents>(*pods_changed_);
   state_->subscribe(pod_events_.get());
 
+  if (options_.auth_mode == AuthMode::kubernetes) {
+    access_reviewer_ = std::make_unique<kube::ApiAccessReviewer>(*client_);
+    endpoint_auth_ = std::make_unique<EndpointAuth>(*access_reviewer_, clock_);
+    registry_.add(std::make_shared<EndpointAuthCollector>(*endpoint_auth_));
+  }
   server_ = std::make_unique<http::Server>(io_, make_router());
   if (auto listening = server_->listen(options_.metrics_addr); !listening) {
     return fail("cannot listen on " + options_.metrics_addr + ": " + listening.error().message);
@@ -250,8 +257,24 @@ boost::asio::ip::tcp::endpoint Agent::endpoint() const { return server_->endpoin
 
 http::Router Agent::make_router() {
   http::Router router;
-  router.add("/", [this](const Request& r) { return index_page(r); });
-  router.add(options_.metrics_path, [this](const Request& r) {
+  // Every endpoint but the probes answers only callers the API server vouches for (unless
+  // --auth.mode=none): the kubelet's probes carry no token, Prometheus and the aggregator do.
+  auto protect = [this, &router](std::string path, http::Handler handler) {
+    if (!endpoint_auth_) {
+      router.add(std::move(path), std::move(handler));
+      return;
+    }
+    router.add_async(std::move(path),
+                     [this, handler = std::move(handler)](const Request& r,
+                                                          const http::RequestInfo&) -> boost::asio::awaitable<Reply> {
+                       if (auto refused = co_await endpoint_auth_->check(r)) {
+                         co_return std::move(*refused);
+                       }
+                       co_return handler(r);
+                     });
+  };
+  protect("/", [this](const Request& r) { return index_page(r); });
+  protect(options_.metrics_path, [this](const Request& r) {
     auto response =
         http::make_response(r, beast::http::status::ok, registry_.render(), "text/plain; version=0.0.4; charset=utf-8");
     http::maybe_gzip(r, response);
@@ -267,18 +290,18 @@ http::Router Agent::make_router() {
     }
     return Reply{http::make_response(r, beast::http::status::service_unavailable, "not ready: " + reason), {}};
   });
-  router.add("/sync", [this](const Request& r) { return sync_page(r); });
-  router.add("/report", [this](const Request& r) {
+  protect("/sync", [this](const Request& r) { return sync_page(r); });
+  protect("/report", [this](const Request& r) {
     return json_reply(
         r, build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array()));
   });
-  router.add("/debug/pods", [this](const Request& r) { return debug_pods(r); });
+  protect("/debug/pods", [this](const Request& r) { return debug_pods(r); });
   for (const auto& [name, disabled] : debug_pages) {
     Source* source = nullptr;
     for (auto& s : sources_) {
       source = s->name() == name ? s.get() : source;
     }
-    router.add("/debug/" + std::string(name), [source, disabled = disabled](const Request& r) {
+    protect("/debug/" + std::string(name), [source, disabled = disabled](const Request& r) {
       if (source == nullptr) {
         return Reply{http::make_response(r, beast::http::status::not_found, std::string(disabled)), {}};
       }

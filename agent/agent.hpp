@@ -23,6 +23,9 @@
 namespace nodepack::cgroup {
 class CgroupResolver;
 }
+namespace nodepack::kube {
+class AccessReviewer;
+}
 
 namespace nodepack::agent {
 
@@ -31,6 +34,7 @@ class AccountingSource;
 }
 class BinpackingCollector;
 class Coalescer;
+class EndpointAuth;
 class NumaSource;
 class Source;
 class StorePodLookup;
@@ -89,6 +93,8 @@ class Agent {
   std::unique_ptr<Coalescer> pods_changed_;
   std::unique_ptr<PodListener> pod_events_;  // notifies pods_changed_
   metrics::MetricsRegistry registry_;
+  std::unique_ptr<kube::AccessReviewer> access_reviewer_;  // null with --auth.mode=none
+  std::unique_ptr<EndpointAuth> endpoint_auth_;
   std::unique_ptr<http::Server> server_;
 };
 

@@ -90,6 +90,19 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
                    o.accounting_nvml_library);
   flags.add_string("reserved-cpus", "The kubelet's --reserved-cpus (e.g. 0-1), so NUMA allocatable matches it",
                    o.reserved_cpus);
+  flags.add("auth.mode",
+            "Who may read every endpoint but the probes: kubernetes (bearer tokens reviewed by the API server, "
+            "access by RBAC on the path, as kube-rbac-proxy does) or none (labs)",
+            "kubernetes", [&o](std::string_view v) -> Result<void> {
+              if (v == "kubernetes") {
+                o.auth_mode = AuthMode::kubernetes;
+              } else if (v == "none") {
+                o.auth_mode = AuthMode::none;
+              } else {
+                return fail("want kubernetes or none, got \"" + std::string(v) + "\"");
+              }
+              return {};
+            });
   flags.add("unready-after", "Report not ready once a watch has failed continuously this long", "3m",
             duration_setter(o.unready_after, false));
 }

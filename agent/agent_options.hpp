@@ -14,6 +14,12 @@
 
 namespace nodepack::agent {
 
+// Who may read the agent's endpoints (all but /healthz and /readyz).
+enum class AuthMode {
+  kubernetes,  // bearer tokens reviewed by the API server, access by RBAC (TokenReview, SubjectAccessReview)
+  none,        // anyone who reaches the port: labs, or a proxy that does the same in front
+};
+
 struct AgentOptions {
   std::string kubeconfig;
   std::string context;
@@ -43,6 +49,7 @@ struct AgentOptions {
   std::chrono::nanoseconds accounting_retention = std::chrono::minutes(5);
   std::vector<std::string> accounting_gpu_resources{"nvidia.com/gpu", "amd.com/gpu"};
   std::string accounting_nvml_library = "libnvidia-ml.so.1";
+  AuthMode auth_mode = AuthMode::kubernetes;  // --auth.mode
   // Readiness turns false when a watch has been failing for longer than this.
   std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
   bool help = false;

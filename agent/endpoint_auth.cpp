@@ -1,5 +1,7 @@
 #include "agent/endpoint_auth.hpp"
 
+#include "metrics/family.hpp"
+
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
@@ -168,6 +170,29 @@ boost::asio::awaitable<std::optional<http::Reply>> EndpointAuth::check(const htt
   }
   ++stats_.allowed;
   co_return std::nullopt;
+}
+
+std::vector<prometheus::MetricFamily> EndpointAuthCollector::Collect() const {
+  using metrics::Family;
+  const auto& s = auth_.stats();
+  auto requests = Family::counter("nodepack_agent_auth_requests_total",
+                                  "Requests to the agent's protected endpoints by outcome: allowed, unauthenticated "
+                                  "(401), forbidden (403), unavailable (503: the API server could not be asked)");
+  requests.add({{"result", "allowed"}}, static_cast<double>(s.allowed.load()));
+  requests.add({{"result", "unauthenticated"}}, static_cast<double>(s.unauthenticated.load()));
+  requests.add({{"result", "forbidden"}}, static_cast<double>(s.forbidden.load()));
+  requests.add({{"result", "unavailable"}}, static_cast<double>(s.unavailable.load()));
+  auto reviews =
+      Family::counter("nodepack_agent_auth_reviews_total",
+                      "TokenReviews and SubjectAccessReviews the agent asked (cached answers are not asked)");
+  reviews.add({{"review", "token"}}, static_cast<double>(s.token_reviews.load()));
+  reviews.add({{"review", "access"}}, static_cast<double>(s.access_reviews.load()));
+  auto errors = Family::counter("nodepack_agent_auth_review_errors_total",
+                                "Reviews that could not be asked (the API server unreachable or failing)");
+  errors.add({}, static_cast<double>(s.review_errors.load()));
+  std::vector<prometheus::MetricFamily> out;
+  metrics::emit(out, requests, reviews, errors);
+  return out;
 }
 
 }  // namespace nodepack::agent

@@ -9,7 +9,10 @@
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "http/server.hpp"
+#include "kube/access_review.hpp"
 
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 #include <boost/asio/awaitable.hpp>
 
 #include <array>
@@ -24,20 +27,8 @@
 
 namespace nodepack::agent {
 
-struct ReviewedUser {
-  std::string name;
-  std::vector<std::string> groups;
-};
-
-// The two questions, asked of the API server (kube/access_review.hpp), or of a fake in tests.
-class AccessReviewer {
- public:
-  virtual ~AccessReviewer() = default;
-  // nullopt: the token does not authenticate anyone. An error: the question could not be asked.
-  virtual boost::asio::awaitable<Result<std::optional<ReviewedUser>>> review_token(std::string token) = 0;
-  virtual boost::asio::awaitable<Result<bool>> review_access(const ReviewedUser& user, std::string path,
-                                                             std::string verb) = 0;
-};
+using kube::AccessReviewer;
+using kube::ReviewedUser;
 
 struct EndpointAuthOptions {
   std::chrono::seconds token_ttl{120};    // a token's user, once reviewed
@@ -94,6 +85,16 @@ class EndpointAuth {
   Cache<std::optional<ReviewedUser>> users_;  // key: SHA-256 of the token, never the token
   Cache<bool> decisions_;                     // key: user, groups, verb, path
   EndpointAuthStats stats_;
+};
+
+// nodepack_agent_auth_requests_total{result} and nodepack_agent_auth_reviews_total{review,result}.
+class EndpointAuthCollector final : public prometheus::Collectable {
+ public:
+  explicit EndpointAuthCollector(const EndpointAuth& auth) : auth_(auth) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const EndpointAuth& auth_;
 };
 
 // The verb RBAC checks for an HTTP method (get, post, put, delete, patch, head → get).

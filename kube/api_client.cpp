@@ -206,8 +206,25 @@ ApiClient::~ApiClient() = default;
 
 asio::awaitable<ApiResult<ApiResponse>> ApiClient::get(std::string target, std::chrono::milliseconds timeout,
                                                        std::uint64_t max_body_bytes) {
+  // A named request, not a temporary in the co_await expression: gcc 12 destroys such temporaries
+  // twice across a suspension.
+  const Outgoing out{http::verb::get, std::move(target), {}};
   for (int attempt = 0;; ++attempt) {
-    auto response = co_await request(target, nullptr, nullptr, timeout, max_body_bytes);
+    auto response = co_await request(out, nullptr, nullptr, timeout, max_body_bytes);
+    if (response && response->status == 401 && attempt == 0) {
+      credentials_->invalidate();
+      continue;
+    }
+    co_return response;
+  }
+}
+
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::send(http::verb method, std::string target, std::string body,
+                                                        std::chrono::milliseconds timeout,
+                                                        std::uint64_t max_body_bytes) {
+  const Outgoing out{method, std::move(target), std::move(body)};
+  for (int attempt = 0;; ++attempt) {
+    auto response = co_await request(out, nullptr, nullptr, timeout, max_body_bytes);
     if (response && response->status == 401 && attempt == 0) {
       credentials_->invalidate();
       continue;
@@ -222,14 +239,15 @@ asio::awaitable<ApiResult<ApiResponse>> ApiClient::stream(std::string target,
                                                           std::chrono::milliseconds idle_timeout,
                                                           std::uint64_t max_line_bytes) {
   ++counters_.watch_requests;
-  auto response = co_await request(target, &on_line, &on_open, idle_timeout, max_line_bytes);
+  const Outgoing out{http::verb::get, std::move(target), {}};  // named: see get()
+  auto response = co_await request(out, &on_line, &on_open, idle_timeout, max_line_bytes);
   if (response && response->status == 401) {
     credentials_->invalidate();  // the caller retries with backoff; the next try gets fresh credentials
   }
   co_return response;
 }
 
-asio::awaitable<ApiResult<ApiResponse>> ApiClient::request(const std::string& target,
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::request(const Outgoing& out,
                                                            std::function<void(std::string_view)>* on_line,
                                                            std::function<void(unsigned)>* on_open,
                                                            std::chrono::milliseconds timeout, std::uint64_t max_bytes) {
@@ -239,13 +257,18 @@ asio::awaitable<ApiResult<ApiResponse>> ApiClient::request(const std::string& ta
     ++counters_.errors;
     co_return ApiError{ApiErrorKind::credentials, auth.error().message};
   }
-  http::request<http::empty_body> req{http::verb::get, target, 11};
+  http::request<http::string_body> req{out.method, out.target, 11};
   req.set(http::field::host, host_.find(':') != std::string::npos ? "[" + host_ + "]:" + port_ : host_ + ":" + port_);
   req.set(http::field::user_agent, "nodepack");
   req.set(http::field::accept, "application/json");
   if (!auth->empty()) {
     req.set(http::field::authorization, *auth);
   }
+  if (!out.body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = out.body;
+  }
+  req.prepare_payload();
 
   auto executor = co_await asio::this_coro::executor;
   tcp::resolver resolver(executor);

@@ -15,6 +15,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/verb.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -74,6 +75,12 @@ class ApiClient {
   boost::asio::awaitable<ApiResult<ApiResponse>> get(std::string target, std::chrono::milliseconds timeout,
                                                      std::uint64_t max_body_bytes = default_max_list_bytes);
 
+  // POST, PUT or DELETE a JSON body (TokenReview, SubjectAccessReview, a Lease, an object the agent
+  // keeps current) and read the whole answer, bounded like get(); a 401 is retried once likewise.
+  boost::asio::awaitable<ApiResult<ApiResponse>> send(boost::beast::http::verb method, std::string target,
+                                                      std::string body, std::chrono::milliseconds timeout,
+                                                      std::uint64_t max_body_bytes = default_max_event_bytes);
+
   // GET a streaming response and call `on_line` for each newline-terminated line until the server
   // ends the stream. `on_open` runs once the status line arrives (a watch is established then,
   // long before it ends). `idle_timeout` bounds the wait for each read, not the whole stream. A
@@ -91,7 +98,12 @@ class ApiClient {
 
  private:
   ApiClient() = default;
-  boost::asio::awaitable<ApiResult<ApiResponse>> request(const std::string& target,
+  struct Outgoing {
+    boost::beast::http::verb method = boost::beast::http::verb::get;
+    std::string target;
+    std::string body;  // JSON, sent when not empty
+  };
+  boost::asio::awaitable<ApiResult<ApiResponse>> request(const Outgoing& out,
                                                          std::function<void(std::string_view)>* on_line,
                                                          std::function<void(unsigned)>* on_open,
                                                          std::chrono::milliseconds timeout, std::uint64_t max_bytes);

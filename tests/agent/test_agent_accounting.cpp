@@ -64,6 +64,7 @@ struct AccountingHarness {
                                   "--metrics-addr=127.0.0.1:0",
                                   "--collectors.bpf=false",
                                   "--collectors.numa=false",
+                                  "--auth.mode=none",  // endpoint auth: test_agent_against_api.cpp
                                   "--host-root=" + (dir.path() / "host").string(),
                                   "--accounting.state-file=" + (dir.path() / "accounting.json").string(),
                                   "--accounting.nvml-library=" + (dir.path() / "none.so").string()};

@@ -76,8 +76,20 @@ bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chro
   return predicate();
 }
 
+sim::FakeApiOptions api_options() {
+  sim::FakeApiOptions o{"secret", 1000, std::chrono::milliseconds(60'000), 1, {}};
+  // Callers of the agent, as a cluster would have them: Prometheus may read /metrics, the
+  // aggregator /report and /sync, a stranger nothing.
+  o.identities = {{"prom-token", "system:serviceaccount:monitoring:prometheus", {"system:authenticated"}},
+                  {"agg-token", "system:serviceaccount:nodepack:nodepack-aggregator", {"system:authenticated"}},
+                  {"stranger-token", "stranger", {"system:authenticated"}}};
+  o.rules = {{"system:serviceaccount:monitoring:prometheus", "", {"get"}, {"/metrics"}, {}},
+             {"system:serviceaccount:nodepack:nodepack-aggregator", "", {"get"}, {"/report", "/sync"}, {}}};
+  return o;
+}
+
 struct Harness {
-  sim::FakeApiServer api{sim::FakeApiOptions{"secret", 1000, std::chrono::milliseconds(60'000), 1, {}}};
+  sim::FakeApiServer api{api_options()};
   ManualClock clock;
   std::unique_ptr<agent::Agent> agent;
 
@@ -89,8 +101,13 @@ struct Harness {
 
   void start_agent(std::vector<std::string> flags = {}) {
     // Kernel collectors are covered by tests/bpf; here they would only attach system-wide.
+    // Endpoint auth is on by default; the tests that are not about it turn it off.
     std::vector<std::string> args{"--node-name=n1", "--metrics-addr=127.0.0.1:0", "--collectors.bpf=false",
                                   "--resources=cpu,memory,pods,nvidia.com/gpu"};
+    if (std::find_if(flags.begin(), flags.end(), [](const std::string& f) { return f.starts_with("--auth.mode"); }) ==
+        flags.end()) {
+      args.push_back("--auth.mode=none");
+    }
     args.insert(args.end(), flags.begin(), flags.end());
     auto options = agent::parse_agent_options(args, "");
     REQUIRE(options.has_value());
@@ -381,4 +398,35 @@ TEST_CASE("agent: kpod_container_restarts per container from the API, and the po
   CHECK(eventually([&] { return h.value_is(app, 5); }));
   h.api.remove(Kind::pod, "default", "web");
   CHECK(eventually([&] { return !h.value(app).has_value(); }));
+}
+
+TEST_CASE("agent: every endpoint but the probes answers only callers the API server vouches for") {
+  Harness h;
+  h.start_agent({"--auth.mode=kubernetes"});
+  REQUIRE(eventually([&] { return h.ready(); }));  // probes need no token
+  CHECK(http_get(h.port(), "/healthz").status == 200);
+  auto anonymous = http_get(h.port(), "/metrics");
+  CHECK(anonymous.status == 401);
+  CHECK(anonymous.headers[boost::beast::http::field::www_authenticate] == R"(Bearer realm="nodepack-agent")");
+  CHECK(http_get(h.port(), "/metrics", "forged").status == 401);
+  const auto reviews_before = h.api.request_count("review");
+  auto scrape = http_get(h.port(), "/metrics", "prom-token");
+  CHECK(scrape.status == 200);
+  CHECK(scrape.body.find("kube_binpacking_node_allocatable") != std::string::npos);
+  CHECK(http_get(h.port(), "/report", "prom-token").status == 403);
+  CHECK(http_get(h.port(), "/report", "agg-token").status == 200);
+  CHECK(http_get(h.port(), "/sync", "agg-token").status == 200);
+  CHECK(http_get(h.port(), "/debug/pods", "agg-token").status == 403);
+  CHECK(http_get(h.port(), "/debug/pods", "stranger-token").status == 403);
+  CHECK(http_get(h.port(), "/debug/pods", "secret").status == 200);  // the cluster's admin
+  // Scraping again costs no review: the answers are cached.
+  const auto reviews = h.api.request_count("review");
+  for (int i = 0; i < 5; ++i) {
+    CHECK(http_get(h.port(), "/metrics", "prom-token").status == 200);
+  }
+  CHECK(h.api.request_count("review") == reviews);
+  CHECK(reviews > reviews_before);
+  const auto m = parse_metrics(http_get(h.port(), "/metrics", "prom-token").body);
+  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="unauthenticated"})") == 2);
+  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="forbidden"})") == 3);
 }

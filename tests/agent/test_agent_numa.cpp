@@ -74,10 +74,10 @@ TEST_CASE("agent exports NUMA capacity and kubelet allocation for a multi-NUMA h
               .has_value());
   REQUIRE(api.upsert(Kind::pod, guaranteed_pod()).has_value());
 
-  auto options =
-      agent::parse_agent_options({"--node-name=n1", "--metrics-addr=127.0.0.1:0", "--host-root=" + root.string(),
-                                  "--kubelet-root=" + kubelet.path().string(), "--collectors.bpf=false"},
-                                 "");
+  auto options = agent::parse_agent_options(
+      {"--node-name=n1", "--metrics-addr=127.0.0.1:0", "--host-root=" + root.string(),
+       "--kubelet-root=" + kubelet.path().string(), "--collectors.bpf=false", "--auth.mode=none"},
+      "");
   REQUIRE(options.has_value());
   kube::ClusterConfig cluster;
   cluster.server = api.url();

@@ -18,15 +18,15 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-class FakeReviewer final : public agent::AccessReviewer {
+class FakeReviewer final : public kube::AccessReviewer {
  public:
-  std::map<std::string, agent::ReviewedUser> tokens;
+  std::map<std::string, kube::ReviewedUser> tokens;
   std::set<std::pair<std::string, std::string>> grants;  // (user, path)
   bool down = false;
   int token_calls = 0;
   int access_calls = 0;
 
-  boost::asio::awaitable<Result<std::optional<agent::ReviewedUser>>> review_token(std::string token) override {
+  boost::asio::awaitable<Result<std::optional<kube::ReviewedUser>>> review_token(std::string token) override {
     ++token_calls;
     if (down) {
       co_return fail("connection refused");
@@ -34,7 +34,7 @@ class FakeReviewer final : public agent::AccessReviewer {
     auto it = tokens.find(token);
     co_return it == tokens.end() ? std::nullopt : std::optional(it->second);
   }
-  boost::asio::awaitable<Result<bool>> review_access(const agent::ReviewedUser& user, std::string path,
+  boost::asio::awaitable<Result<bool>> review_access(const kube::ReviewedUser& user, std::string path,
                                                      std::string verb) override {
     ++access_calls;
     if (down) {
