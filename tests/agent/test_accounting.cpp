@@ -15,6 +15,7 @@
 #include "numa/checkpoint.hpp"
 #include "tests/agent/accounting_fixtures.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/kubelet_checksum.hpp"
 #include "tests/support/metrics_text.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -378,15 +379,18 @@ TEST_CASE("accounting: GPU-seconds from the device-manager checkpoint") {
   Rig rig;
   const fs::path checkpoint = rig.dir.path() / "host/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint";
   // Two NVIDIA GPUs on two NUMA nodes for web/app (one listed under both: counted once), a NIC
-  // that is not a GPU, and an AMD GPU for a pod this node does not run.
+  // that is not a GPU, and an AMD GPU for a pod this node does not run. With the checksum the
+  // kubelet would store: a device checkpoint whose checksum does not match is not used.
   auto write_checkpoint = [&](const std::string& app_devices) {
-    testing::write_file(checkpoint, R"({"Data":{"PodDeviceEntries":[
+    testing::write_file(checkpoint, testing::with_kubelet_checksum(
+                                        R"({"Data":{"PodDeviceEntries":[
       {"PodUID":"uid-web","ContainerName":"app","ResourceName":"nvidia.com/gpu","DeviceIDs":)" +
-                                        app_devices +
-                                        R"(,"AllocResp":null},
+                                            app_devices +
+                                            R"(,"AllocResp":null},
       {"PodUID":"uid-web","ContainerName":"app","ResourceName":"example.com/nic","DeviceIDs":{"0":["nic0"]},"AllocResp":null},
       {"PodUID":"uid-other","ContainerName":"x","ResourceName":"amd.com/gpu","DeviceIDs":{"0":["card0"]},"AllocResp":null}],
-      "RegisteredDevices":{"nvidia.com/gpu":["GPU-a","GPU-b"]}},"Checksum":0})");
+      "RegisteredDevices":{"nvidia.com/gpu":["GPU-a","GPU-b"]}},"Checksum":0})",
+                                        &numa::parse_device_checkpoint, "v2"));
   };
   write_checkpoint(R"({"0":["GPU-a","GPU-b"],"1":["GPU-b"]})");
   rig.relist({web_pod("500m")});
