@@ -56,25 +56,31 @@ AllocationModel build_allocation(const Topology& topology, const CpuManagerState
   };
   std::map<std::string, PodPlacement> pod_level;
 
-  CpuSet exclusive;
+  // Every entry's ranges, merged once at the end: uniting entry by entry would cost entries ×
+  // ranges, and a checkpoint may hold many entries.
+  std::vector<CpuSet::Range> exclusive_ranges;
+  auto claim = [&](const CpuSet& set) {
+    exclusive_ranges.insert(exclusive_ranges.end(), set.ranges().begin(), set.ranges().end());
+  };
   if (cpu != nullptr && static_cpu) {
     for (const auto& [uid, by_name] : cpu->entries) {
       for (const auto& [name, set] : by_name) {
         container(uid, name).cpus = set;
-        exclusive = exclusive.united(set);
+        claim(set);
       }
     }
     for (const auto& [id, set] : cpu->container_id_entries) {
       container("", id).cpus = set;
-      exclusive = exclusive.united(set);
+      claim(set);
     }
     for (const auto& [uid, set] : cpu->pod_entries) {
       auto& p = pod_level[uid];
       p.pod_uid = uid;
       p.cpus = set;
-      exclusive = exclusive.united(set);
+      claim(set);
     }
   }
+  const CpuSet exclusive = CpuSet::from_ranges(std::move(exclusive_ranges));
   if (memory != nullptr && static_memory) {
     for (const auto& [uid, by_name] : memory->entries) {
       for (const auto& [name, blocks] : by_name) {

@@ -273,12 +273,12 @@ ParseResult<const json::array*> get_array(const json::value* v, std::string_view
   return &v->get_array();
 }
 
-ParseResult<CpuSet> get_cpuset(const json::value* v, std::string_view what) {
+ParseResult<CpuSet> get_cpuset(const json::value* v, std::string_view what, int cpu_limit) {
   auto s = get_string(v, what);
   if (!s) {
     return s.error();
   }
-  auto set = CpuSet::parse(*s);
+  auto set = CpuSet::parse(*s, cpu_limit);
   if (!set) {
     return failure(CheckpointError::invalid_cpuset, std::string(what) + ": " + set.error().message);
   }
@@ -330,11 +330,13 @@ bool parse_int_key(std::string_view s, std::int64_t& out) {
   return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
 }
 
-// Compares the stored checksum with each candidate rendering; the first match wins.
-ChecksumCheck verify(const json::value& doc, std::uint64_t stored, const std::vector<Layout>& candidates) {
+// Compares the stored checksum with each candidate rendering; the first match wins. A stored 0
+// is only "absent" when the caller says the kubelet accepts that for this file.
+ChecksumCheck verify(const json::value& doc, std::uint64_t stored, const std::vector<Layout>& candidates,
+                     bool zero_accepted) {
   ChecksumCheck check;
   check.stored = stored;
-  if (stored == 0) {
+  if (stored == 0 && zero_accepted) {
     check.status = ChecksumStatus::absent;
     return check;
   }
@@ -345,8 +347,10 @@ ChecksumCheck verify(const json::value& doc, std::uint64_t stored, const std::ve
     if (!rendered) {
       continue;
     }
+    const std::uint32_t computed = go::fnv1a32(*rendered);
     check.tried.push_back(c.name);
-    if (go::fnv1a32(*rendered) == stored) {
+    check.computed.push_back(computed);
+    if (computed == stored) {
       check.status = ChecksumStatus::verified;
       check.layout = c.name;
       return check;
@@ -357,19 +361,33 @@ ChecksumCheck verify(const json::value& doc, std::uint64_t stored, const std::ve
 
 // Newer kubelets store the state as a JSON string in "data" and checksum that string alone
 // ("dataChecksum"; a variant uses "checksum"), hashed as spew prints a Go string: "(string)...".
+// No exception for 0: the kubelet verifies the data checksum unconditionally and, "data" being
+// there, does not fall back to an older layout that would accept it.
 ChecksumCheck verify_data(const std::string& data, std::uint64_t stored) {
   ChecksumCheck check;
   check.stored = stored;
+  const std::uint32_t computed = go::fnv1a32("(string)" + data);
   check.tried.push_back("data");
-  if (stored == 0) {
-    check.status = ChecksumStatus::absent;
-  } else if (go::fnv1a32("(string)" + data) == stored) {
+  check.computed.push_back(computed);
+  if (computed == stored) {
     check.status = ChecksumStatus::verified;
     check.layout = "data";
   } else {
     check.status = ChecksumStatus::mismatch;
   }
   return check;
+}
+
+// The kubelet read the file in a layout without podEntries (the oldest layouts accept a zero
+// checksum; see checkpoint.hpp): what it holds has none, so neither does what we report.
+template <class PodEntries>
+void drop_pod_entries(PodEntries& pod_entries, ChecksumCheck& check, const std::string& layout) {
+  if (pod_entries.empty()) {
+    return;
+  }
+  check.note = std::to_string(pod_entries.size()) + " podEntries ignored: the kubelet reads this file as layout " +
+               layout + ", which has none";
+  pod_entries.clear();
 }
 
 struct Envelope {
@@ -410,13 +428,14 @@ ParseResult<Envelope> read_envelope(const json::object& top) {
 // ---------------------------------------------------------------------------------------------
 // cpu_manager_state
 
-ParseResult<void> read_cpu_payload(const json::object& o, CpuManagerState& st, bool& container_id_keyed) {
+ParseResult<void> read_cpu_payload(const json::object& o, CpuManagerState& st, bool& container_id_keyed,
+                                   int cpu_limit) {
   auto policy = get_string(go::field(o, "policyName"), "policyName");
   if (!policy) {
     return policy.error();
   }
   st.policy_name = *policy;
-  auto def = get_cpuset(go::field(o, "defaultCpuSet"), "defaultCpuSet");
+  auto def = get_cpuset(go::field(o, "defaultCpuSet"), "defaultCpuSet", cpu_limit);
   if (!def) {
     return def.error();
   }
@@ -432,7 +451,7 @@ ParseResult<void> read_cpu_payload(const json::object& o, CpuManagerState& st, b
       const std::string key(kv.key());
       if (kv.value().is_string() || kv.value().is_null()) {
         ++strings;
-        auto set = get_cpuset(&kv.value(), "entries[" + key + "]");
+        auto set = get_cpuset(&kv.value(), "entries[" + key + "]", cpu_limit);
         if (!set) {
           return set.error();
         }
@@ -441,7 +460,7 @@ ParseResult<void> read_cpu_payload(const json::object& o, CpuManagerState& st, b
         ++objects;
         auto& containers = st.entries[key];
         for (const auto& c : kv.value().get_object()) {
-          auto set = get_cpuset(&c.value(), "entries[" + key + "][" + std::string(c.key()) + "]");
+          auto set = get_cpuset(&c.value(), "entries[" + key + "][" + std::string(c.key()) + "]", cpu_limit);
           if (!set) {
             return set.error();
           }
@@ -464,15 +483,25 @@ ParseResult<void> read_cpu_payload(const json::object& o, CpuManagerState& st, b
     if (container_id_keyed) {
       return layout_error("podEntries with pre-1.18 entries");
     }
+    std::size_t pod_entry_cpus = 0;
     for (const auto& kv : **pods) {
       auto pod = get_object(&kv.value(), "podEntries[" + std::string(kv.key()) + "]");
       if (!pod) {
         return pod.error();
       }
       auto set = get_cpuset(*pod != nullptr ? go::field(**pod, "cpuSet") : nullptr,
-                            "podEntries[" + std::string(kv.key()) + "].cpuSet");
+                            "podEntries[" + std::string(kv.key()) + "].cpuSet", cpu_limit);
       if (!set) {
         return set.error();
+      }
+      // The checksum of a podEntries layout prints every CPU of every pod entry (see
+      // go_checksum.cpp). Pods hold exclusive CPUs, so together they name at most the machine's;
+      // more is no file the kubelet writes, and hashing it would cost ids, not bytes.
+      pod_entry_cpus += set->size();
+      if (pod_entry_cpus > static_cast<std::size_t>(cpu_limit)) {
+        return failure(CheckpointError::invalid_cpuset,
+                       "podEntries hold more CPUs in total than the " + std::to_string(cpu_limit) +
+                           " a machine can have here: exclusive CPU sets cannot overlap");
       }
       st.pod_entries[std::string(kv.key())] = *set;
     }
@@ -631,7 +660,7 @@ ParseResult<void> read_memory_payload(const json::object& o, MemoryManagerState&
 
 }  // namespace
 
-ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text) {
+ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text, int cpu_limit) {
   auto doc = parse_json(text);
   if (!doc) {
     return doc.error();
@@ -647,7 +676,7 @@ ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text) {
   CpuManagerState st;
   bool container_id_keyed = false;
   if (env->present) {
-    if (auto r = read_cpu_payload(env->payload.get_object(), st, container_id_keyed); !r) {
+    if (auto r = read_cpu_payload(env->payload.get_object(), st, container_id_keyed, cpu_limit); !r) {
       return r.error();
     }
     if (container_id_keyed) {
@@ -660,7 +689,7 @@ ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text) {
   if (go::field(top, "policyName") == nullptr) {
     return layout_error("no policyName");
   }
-  if (auto r = read_cpu_payload(top, st, container_id_keyed); !r) {
+  if (auto r = read_cpu_payload(top, st, container_id_keyed, cpu_limit); !r) {
     return r.error();
   }
   auto stored = get_uint(go::field(top, "checksum"), "checksum");
@@ -676,11 +705,18 @@ ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text) {
   if (!container_id_keyed) {
     candidates.insert(candidates.end(), l.cpu_v2_or_v3.begin(), l.cpu_v2_or_v3.end());
   }
-  st.checksum = verify(*doc, *stored, candidates);
+  // Every layout without "data" accepts a zero checksum in the end: CPU v3 does not, but the
+  // kubelet then falls back to v2, which does (v1 for entries keyed by container id).
+  st.checksum = verify(*doc, *stored, candidates, true);
   if (st.checksum.status == ChecksumStatus::verified) {
     st.layout = st.checksum.layout == "v3-named" ? "v3" : st.checksum.layout;
+  } else if (st.checksum.status == ChecksumStatus::absent) {
+    st.layout = container_id_keyed ? "v1" : "v2";
   } else {
     st.layout = container_id_keyed ? "v1" : (st.pod_entries.empty() ? "v2" : "v3");
+  }
+  if (st.checksum.status != ChecksumStatus::mismatch && (st.layout == "v1" || st.layout == "v2")) {
+    drop_pod_entries(st.pod_entries, st.checksum, st.layout);
   }
   return st;
 }
@@ -717,11 +753,18 @@ ParseResult<MemoryManagerState> parse_memory_manager_state(std::string_view text
   if (!stored) {
     return stored.error();
   }
-  st.checksum = verify(*doc, *stored, layouts().memory);
+  // As for the CPU manager: memory v2 has no zero exception, but the kubelet then falls back to
+  // v1, which has one.
+  st.checksum = verify(*doc, *stored, layouts().memory, true);
   if (st.checksum.status == ChecksumStatus::verified) {
     st.layout = st.checksum.layout.substr(0, 2);
+  } else if (st.checksum.status == ChecksumStatus::absent) {
+    st.layout = "v1";
   } else {
     st.layout = st.pod_entries.empty() ? "v1" : "v2";
+  }
+  if (st.checksum.status != ChecksumStatus::mismatch && st.layout == "v1") {
+    drop_pod_entries(st.pod_entries, st.checksum, st.layout);
   }
   return st;
 }
@@ -838,11 +881,8 @@ ParseResult<DeviceCheckpoint> parse_device_checkpoint(std::string_view text) {
   if (v2_entries == 0) {
     candidates.push_back({"v1", l.devices_v1});
   }
-  cp.checksum = verify(*data_v, *stored, candidates);
-  if (cp.checksum.status == ChecksumStatus::absent) {
-    // Device checkpoints have no "0 means unchecked" rule: a zero is simply a wrong checksum.
-    cp.checksum.status = ChecksumStatus::mismatch;
-  }
+  // Device checkpoints have no "0 means unchecked" rule: a zero is simply a wrong checksum.
+  cp.checksum = verify(*data_v, *stored, candidates, false);
   cp.layout = cp.checksum.status == ChecksumStatus::verified ? cp.checksum.layout : (v1_entries > 0 ? "v1" : "v2");
   return cp;
 }

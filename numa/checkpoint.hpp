@@ -2,7 +2,18 @@
 
 // Parsers for the kubelet's checkpoint files: cpu_manager_state, memory_manager_state and
 // device-plugins/kubelet_internal_checkpoint. Each accepts every layout the kubelet has written
-// and reports which layout's checksum verified, if any.
+// and reports which layout's checksum verified, if any. A parser only reports: refusing content
+// whose checksum does not match, as the kubelet does, is CheckpointFile's job.
+//
+// The kubelet's rule for a stored checksum of 0 (also what an absent field decodes to), per file:
+//   - cpu_manager_state and memory_manager_state written without the "data" envelope: 0 means
+//     "not checksummed" for the oldest layouts (CPU v1 and v2, memory v1: "accept empty checksum
+//     for compatibility with old file backend"). Newer layouts (CPU v3, memory v2, the ones
+//     with podEntries) verify without that exception, fail, and the kubelet falls back to the
+//     oldest layout, which accepts the 0 but has no podEntries: it drops them. So do we.
+//   - the same files with "data" (CPU v4, memory v3): the checksum of the data string must match,
+//     0 included; the kubelet does not fall back once "data" is there.
+//   - kubelet_internal_checkpoint: always verified, 0 included.
 
 #include "common/result.hpp"
 #include "numa/cpuset.hpp"
@@ -19,8 +30,8 @@ namespace nodepack::numa {
 
 enum class ChecksumStatus {
   verified,  // one known layout reproduces the stored checksum
-  mismatch,  // no known layout does: content is used, and flagged
-  absent,    // checksum 0 or missing, which the kubelet also accepts
+  mismatch,  // no known layout does: the kubelet refuses such a file, and so must its readers
+  absent,    // checksum 0 or missing, in a layout for which the kubelet accepts that (see above)
 };
 
 std::string_view to_string(ChecksumStatus s);
@@ -28,8 +39,10 @@ std::string_view to_string(ChecksumStatus s);
 struct ChecksumCheck {
   ChecksumStatus status = ChecksumStatus::absent;
   std::uint64_t stored = 0;
-  std::string layout;              // the layout that verified, e.g. "v2"
-  std::vector<std::string> tried;  // layouts whose rendering was compared
+  std::string layout;                   // the layout that verified, e.g. "v2"
+  std::vector<std::string> tried;       // layouts whose rendering was compared
+  std::vector<std::uint32_t> computed;  // what each of them hashed to, as the kubelet reports it
+  std::string note;                     // what the kubelet's reading changed, e.g. podEntries dropped
 };
 
 struct CpuManagerState {
@@ -115,7 +128,9 @@ std::ostream& operator<<(std::ostream& os, const CheckpointFailure& f);
 template <class T>
 using ParseResult = boost::system::result<T, CheckpointFailure>;
 
-ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text);
+// CPU ids must be below `cpu_limit`: the machine's CPU count when known (the kubelet only ever
+// names CPUs the machine has), else the hard cap. A larger id is invalid_cpuset.
+ParseResult<CpuManagerState> parse_cpu_manager_state(std::string_view text, int cpu_limit = CpuSet::hard_cpu_limit);
 ParseResult<MemoryManagerState> parse_memory_manager_state(std::string_view text);
 ParseResult<DeviceCheckpoint> parse_device_checkpoint(std::string_view text);
 

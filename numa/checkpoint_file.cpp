@@ -158,29 +158,33 @@ void FileTracker::fail_parse(const CheckpointFailure& failure) {
   state_.serving_last_good = state_.last_good.has_value();
 }
 
+void FileTracker::refuse_checksum(const ChecksumCheck& check) {
+  // The kubelet's words for it: expected (stored) and actual (computed) checksums.
+  std::string computed;
+  for (std::size_t i = 0; i < check.tried.size() && i < check.computed.size(); ++i) {
+    computed += (computed.empty() ? "" : ", ") + check.tried[i] + " computes " + std::to_string(check.computed[i]);
+  }
+  fail_parse(CheckpointFailure{CheckpointError::checksum_mismatch,
+                               "checksum_mismatch: stored checksum " + std::to_string(check.stored) +
+                                   " matches no known layout (" + (computed.empty() ? "none applies" : computed) +
+                                   "); the kubelet refuses such a file, so its content is not used"});
+}
+
 void FileTracker::on_parsed(const std::string& layout, const ChecksumCheck& check) {
   state_.status = FileStatus::valid;
   state_.layout = layout;
   state_.checksum = check.status;
   state_.serving_last_good = false;
   state_.last_good = state_.last_read;
-  if (check.status == ChecksumStatus::mismatch) {
-    count(CheckpointError::checksum_mismatch);
-    std::string tried;
-    for (const auto& t : check.tried) {
-      tried += (tried.empty() ? "" : ",") + t;
-    }
-    state_.reason = "checksum_mismatch";
-    state_.detail = "stored checksum " + std::to_string(check.stored) + " matches no known layout (tried " +
-                    (tried.empty() ? "none" : tried) + "); content used anyway";
-    spdlog::warn("numa: {}: {}", state_.path.string(), state_.detail);
-  } else {
-    if (!state_.reason.empty()) {
-      spdlog::info("numa: {} is good again (layout {})", state_.path.string(), layout);
-    }
-    state_.reason.clear();
-    state_.detail = check.status == ChecksumStatus::verified ? "checksum verified as layout " + check.layout
-                                                             : std::string("no checksum stored");
+  if (!state_.reason.empty()) {
+    spdlog::info("numa: {} is good again (layout {})", state_.path.string(), layout);
+  }
+  state_.reason.clear();
+  state_.detail = check.status == ChecksumStatus::verified
+                      ? "checksum verified as layout " + check.layout
+                      : std::string("no checksum stored, which the kubelet accepts for layout ") + layout;
+  if (!check.note.empty()) {
+    state_.detail += "; " + check.note;
   }
 }
 

@@ -2,6 +2,13 @@
 
 // One kubelet checkpoint file as the agent sees it over time: read-only, never locked, size
 // bounded; a bad read keeps the last good state; every outcome is kept for metrics and logs.
+//
+// One rule decides what is used, and the metric, /debug/numa and the numbers all follow it: the
+// current content is used (status valid, numainfo_checkpoint_valid 1) only when it parsed and
+// its checksum verified, or it carries none in a layout for which the kubelet accepts that.
+// Content whose checksum matches no layout is refused as the kubelet refuses it, exactly like
+// content that does not parse (status invalid, reason checksum_mismatch, valid 0): the last good
+// state stays in use, or none.
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -12,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,8 +31,9 @@ inline constexpr std::size_t default_max_checkpoint_bytes = 16u << 20;
 
 enum class FileStatus {
   missing,  // no file: the manager's policy is "none"
-  valid,    // the current content parsed (see checksum for whether it verified)
-  invalid,  // the current content did not parse; the last good state is still in use
+  valid,    // the current content is in use: it parsed, and its checksum verified or is absent
+  invalid,  // the current content is not used (unreadable, unparsable, checksum mismatch); the
+            // last good state, if any, is
 };
 
 std::string_view to_string(FileStatus s);
@@ -40,15 +49,17 @@ struct FileState {
   FileStatus status = FileStatus::missing;
   std::string reason;  // to_string() of a CheckpointError, or empty when all is well
   std::string detail;  // what a person reads in the log and /debug/numa
-  std::string layout;  // of the state in use
+  // Layout and checksum are those of the state in use (the last good one while invalid), so the
+  // checksum is never a mismatch.
+  std::string layout;
   ChecksumStatus checksum = ChecksumStatus::absent;
   bool serving_last_good = false;
   std::optional<std::chrono::system_clock::time_point> last_read;  // every attempt
   std::optional<std::chrono::system_clock::time_point> last_good;  // the read of the state in use
   std::map<std::string, std::uint64_t, std::less<>> errors_total;  // counted once per content change
 
-  // numainfo_checkpoint_valid: parsed and not contradicted by its checksum.
-  bool healthy() const { return status == FileStatus::valid && checksum != ChecksumStatus::mismatch; }
+  // numainfo_checkpoint_valid: the current content is the state in use.
+  bool healthy() const { return status == FileStatus::valid; }
 };
 
 enum class ReadOutcome { ok, missing, oversized, error };
@@ -65,6 +76,9 @@ class FileTracker {
   FileTracker(std::string name, std::filesystem::path path, const Clock& clock, std::size_t max_bytes);
 
   const FileState& state() const { return state_; }
+  // Parses the content again at the next refresh even if it did not change: the parser's bounds
+  // changed (the machine's CPU count became known).
+  void reparse_next() { last_content_.reset(); }
 
  protected:
   enum class Step { unchanged, missing, failed, parse };
@@ -74,6 +88,8 @@ class FileTracker {
   void on_failure(CheckpointError reason, std::string detail);
   void on_parsed(const std::string& layout, const ChecksumCheck& check);
   void fail_parse(const CheckpointFailure& failure);
+  // Parsed, but the stored checksum matches no layout: refused like a parse error.
+  void refuse_checksum(const ChecksumCheck& check);
 
   std::string content_;
 
@@ -91,11 +107,11 @@ class FileTracker {
 template <class T>
 class CheckpointFile : public detail::FileTracker {
  public:
-  using Parser = ParseResult<T> (*)(std::string_view);
+  using Parser = std::function<ParseResult<T>(std::string_view)>;
 
   CheckpointFile(std::string name, std::filesystem::path path, Parser parser, const Clock& clock,
                  std::size_t max_bytes = default_max_checkpoint_bytes)
-      : FileTracker(std::move(name), std::move(path), clock, max_bytes), parser_(parser) {}
+      : FileTracker(std::move(name), std::move(path), clock, max_bytes), parser_(std::move(parser)) {}
 
   // Reads the file again; true when the state in use changed.
   bool refresh() {
@@ -117,12 +133,17 @@ class CheckpointFile : public detail::FileTracker {
       fail_parse(parsed.error());
       return false;
     }
+    if (parsed->checksum.status == ChecksumStatus::mismatch) {
+      refuse_checksum(parsed->checksum);
+      return false;
+    }
     on_parsed(parsed->layout, parsed->checksum);
     current_ = std::move(*parsed);
     return true;
   }
 
-  // The state in use: the last good one, or nullptr when the file is missing.
+  // The state in use: the last good one, or nullptr when the file is missing or nothing good
+  // was read yet.
   const T* current() const { return current_ ? &*current_ : nullptr; }
 
  private:

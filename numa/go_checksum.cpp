@@ -320,15 +320,20 @@ class Renderer {
         if (!parsed) {
           return type_error(t, parsed.error().message);
         }
+        // spew prints every element of the Go map, so this output grows with the ids, not the
+        // text: the checkpoint reader refuses podEntries naming more CPUs in total than a machine
+        // can have before it asks for a checksum.
         out += "{CPUSet:(cpuset.CPUSet){elems:(map[int]struct {})map[";
         bool first = true;
-        for (int id : parsed->ids()) {
-          if (!first) {
-            out += ' ';
+        for (const auto& r : parsed->ranges()) {
+          for (long long id = r.first; id <= r.last; ++id) {
+            if (!first) {
+              out += ' ';
+            }
+            first = false;
+            out += std::to_string(id);
+            out += ":{}";
           }
-          first = false;
-          out += std::to_string(id);
-          out += ":{}";
         }
         out += "]}}";
         return true;

@@ -2,14 +2,28 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace nodepack::numa {
+
+namespace {
+
+// One past the highest CPU id the machine has, online or not: the kubelet can name no other.
+int machine_cpu_limit(const Topology& topo) {
+  const int highest = std::max(topo.online_cpus.max_id(), topo.offline_cpus.max_id());
+  return highest < 0 ? CpuSet::hard_cpu_limit : highest + 1;
+}
+
+}  // namespace
 
 NumaState::NumaState(NumaOptions options, const Clock& clock, const cgroup::PodLookup* pods)
     : options_(std::move(options)),
       clock_(clock),
       pods_(pods),
-      cpu_("cpu_manager_state", options_.paths.kubelet_root / "cpu_manager_state", &parse_cpu_manager_state, clock,
-           options_.max_file_bytes),
+      cpu_(
+          "cpu_manager_state", options_.paths.kubelet_root / "cpu_manager_state",
+          [this](std::string_view text) { return parse_cpu_manager_state(text, cpu_limit_); }, clock,
+          options_.max_file_bytes),
       memory_("memory_manager_state", options_.paths.kubelet_root / "memory_manager_state", &parse_memory_manager_state,
               clock, options_.max_file_bytes),
       devices_("kubelet_internal_checkpoint",
@@ -28,6 +42,10 @@ Result<void> NumaState::load_topology() {
   }
   topology_ = std::make_shared<const Topology>(std::move(*topo));
   topology_error_.clear();
+  if (const int limit = machine_cpu_limit(*topology_); limit != cpu_limit_) {
+    cpu_limit_ = limit;
+    cpu_.reparse_next();  // content read under the old bound is judged again
+  }
   spdlog::info("numa: {} NUMA node(s), {} online CPU(s), {} offline", topology_->nodes.size(),
                topology_->online_cpus.size(), topology_->offline_cpus.size());
   publish();

@@ -57,6 +57,8 @@ class NumaState {
   void publish();
 
   NumaOptions options_;
+  // CPU ids the kubelet's files may name: the machine's once its topology is known.
+  int cpu_limit_ = CpuSet::hard_cpu_limit;
   const Clock& clock_;
   const cgroup::PodLookup* pods_;
   std::shared_ptr<const Topology> topology_;

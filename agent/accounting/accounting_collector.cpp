@@ -96,10 +96,12 @@ std::vector<prometheus::MetricFamily> AccountingCollector::Collect() const {
   auto memory_up = Family::gauge("nodepack_accounting_memory_sampling_up",
                                  "1 when container memory.current is sampled for used byte-seconds");
   memory_up.add({{"node", node}}, status.memory_sampling_up ? 1 : 0);
-  auto state_errors = Family::counter("nodepack_accounting_state_file_errors_total",
-                                      "State file reads (at start) and writes that failed");
+  auto state_errors = Family::counter(
+      "nodepack_accounting_state_file_errors_total",
+      "State file reads (at start) and writes that failed, and restores whose times were ahead of the clock");
   state_errors.add({{"node", node}, {"operation", "read"}}, static_cast<double>(status.state_read_errors));
   state_errors.add({{"node", node}, {"operation", "write"}}, static_cast<double>(status.state_write_errors));
+  state_errors.add({{"node", node}, {"operation", "restore"}}, static_cast<double>(status.state_restore_errors));
 
   std::vector<prometheus::MetricFamily> out;
   for (auto* f : {&cpu_requested, &cpu_limited, &memory_requested, &memory_used, &gpu_seconds, &cpu_request, &cpu_limit,

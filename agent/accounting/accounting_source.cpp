@@ -66,7 +66,16 @@ void AccountingSource::load_state() {
   if (loaded) {
     spdlog::info("accounting: resuming {} containers' counters from {}", (*loaded)->containers.size(),
                  options_.state_file.string());
-    integrator_.set_restore(std::move((*loaded)->containers));
+    const auto report = integrator_.set_restore(std::move((*loaded)->containers), clock_.now());
+    if (report.clamped > 0) {
+      spdlog::error(
+          "accounting: state file {}: {} containers were integrated up to {:.3f} s ahead of this clock (it stepped "
+          "back, or the file was written on another clock); they resume from now instead, so their counters do not "
+          "stop until the clock catches up",
+          options_.state_file.string(), report.clamped, std::chrono::duration<double>(report.ahead).count());
+      std::lock_guard lock(mutex_);
+      ++status_.state_restore_errors;
+    }
     return;
   }
   // Starting from zero is a counter reset, which increase() handles; keeping the bad file in

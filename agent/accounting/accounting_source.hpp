@@ -47,6 +47,7 @@ struct AccountingStatus {
   bool state_load_failed = false;  // the state file existed but could not be used
   std::uint64_t state_read_errors = 0;
   std::uint64_t state_write_errors = 0;
+  std::uint64_t state_restore_errors = 0;  // a usable file whose times were ahead of the clock
   // container -> GPU uuid -> device memory its processes use
   std::map<ContainerKey, std::map<std::string, std::uint64_t>> gpu_memory;
 };

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 namespace nodepack::agent::accounting {
@@ -22,8 +23,10 @@ kube::Quantity value_or_zero(const kube::ResourceList& list, std::string_view na
   return positive(list, name).value_or(kube::Quantity());
 }
 
-void apply_stored(ContainerAccount& a, const StoredContainer& s) {
-  a.integrated_until = s.integrated_until;
+void apply_stored(ContainerAccount& a, const StoredContainer& s, TimePoint now) {
+  // set_restore clamped against the time of reading; a clock stepping back again since then
+  // must not freeze the counters either.
+  a.integrated_until = std::min(s.integrated_until, now);
   a.cpu_requested = s.cpu_requested;
   a.has_cpu_limit = s.cpu_limited.has_value();
   a.cpu_limited = s.cpu_limited.value_or(ExactIntegral());
@@ -177,7 +180,7 @@ bool RequestIntegrator::observe_locked(const kube::Pod& pod, TimePoint now) {
       it = accounts_.emplace(key, ContainerAccount{}).first;
       it->second.integrated_until = now;
       if (stored != nullptr) {
-        apply_stored(it->second, *stored);
+        apply_stored(it->second, *stored, now);
         ++restored_;
       }
     }
@@ -339,13 +342,21 @@ void RequestIntegrator::add_memory_sample_locked(const ContainerKey& key, std::u
   }
 }
 
-void RequestIntegrator::set_restore(std::vector<StoredContainer> stored) {
+RequestIntegrator::RestoreReport RequestIntegrator::set_restore(std::vector<StoredContainer> stored, TimePoint now) {
   std::lock_guard lock(mutex_);
+  RestoreReport report;
   pending_restore_.emplace();
   for (auto& s : stored) {
+    if (s.integrated_until > now) {
+      ++report.clamped;
+      report.ahead =
+          std::max(report.ahead, std::chrono::duration_cast<std::chrono::nanoseconds>(s.integrated_until - now));
+      s.integrated_until = now;
+    }
     ContainerKey key{s.pod_uid, s.container};
     pending_restore_->insert_or_assign(std::move(key), std::move(s));
   }
+  return report;
 }
 
 std::size_t RequestIntegrator::restored_count() const {

@@ -110,8 +110,15 @@ class RequestIntegrator {
 
   // Counters to resume from. Applied when the first full pod list arrives: containers in it resume
   // (the gap from their stored time to that moment integrated with their requests then), the rest
-  // are dropped.
-  void set_restore(std::vector<StoredContainer> stored);
+  // are dropped. A stored time after `now` (the clock stepped back since it was written, or the
+  // file came from a clock ahead of this one) is clamped to `now`: kept, it would stop the
+  // container's counters until the clock caught up with it, silently. What was clamped is
+  // returned for the caller to count and log.
+  struct RestoreReport {
+    std::size_t clamped = 0;            // containers whose time was ahead of `now`
+    std::chrono::nanoseconds ahead{0};  // the largest such lead
+  };
+  RestoreReport set_restore(std::vector<StoredContainer> stored, TimePoint now);
   std::size_t restored_count() const;
 
   // Integrates everyone up to `now`, drops containers ended longer than the retention ago, and

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -191,13 +192,50 @@ Result<std::optional<StoredState>> read_state_file(const fs::path& path) {
   return std::optional<StoredState>(std::move(*state));
 }
 
+namespace {
+
+// After a rename the new name lives in the directory: until the directory is on disk too, a power
+// cut can bring back the old file (or none) although the write "succeeded".
+Result<void> sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return fail("cannot open " + dir.string() + " to sync it: " + std::strerror(errno));
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  ::close(fd);
+  // EINVAL: a filesystem that cannot sync directories (some FUSE ones) has nothing to sync either.
+  if (!synced && sync_errno != EINVAL) {
+    return fail("cannot sync " + dir.string() + ": " + std::strerror(sync_errno));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<void> write_state_file(const fs::path& path, const StoredState& state) {
   const std::string text = render_state(state);
   // Per process: an overlapping old and new agent never write into each other's temporary file.
   const fs::path temp = path.string() + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // 0600: the file names every pod on the node and what it used; nobody but the agent reads it.
+  // O_NOFOLLOW: a link planted at the temporary name must not redirect the write.
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     return fail("cannot create " + temp.string() + ": " + std::strerror(errno));
+  }
+  // Every failure from here on removes the temporary file: left behind, each failed write (one
+  // every sample interval) would leave a copy of the state readable to whoever finds it.
+  auto abandon = [&](const std::string& what, int error, bool still_open) -> Result<void> {
+    if (still_open) {
+      ::close(fd);
+    }
+    ::unlink(temp.c_str());
+    return fail("cannot " + what + " " + temp.string() + ": " + std::strerror(error));
+  };
+  // O_CREAT's mode applies only to a new file: one left by an earlier process with this pid (the
+  // agent is pid 1 in its container) keeps its mode through O_TRUNC.
+  if (::fchmod(fd, 0600) != 0) {
+    return abandon("restrict", errno, true);
   }
   std::size_t done = 0;
   while (done < text.size()) {
@@ -206,25 +244,24 @@ Result<void> write_state_file(const fs::path& path, const StoredState& state) {
       continue;
     }
     if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return fail("cannot write " + temp.string() + ": " + why);
+      return abandon("write", n == 0 ? EIO : errno, true);
     }
     done += static_cast<std::size_t>(n);
   }
   // The data must be on disk before the rename makes it the state: after a power cut the file
   // is either the old state or the new one, never an empty one.
-  const bool synced = ::fsync(fd) == 0;
-  const std::string sync_error = std::strerror(errno);
-  if (::close(fd) != 0 || !synced) {
-    return fail("cannot flush " + temp.string() + ": " + (synced ? std::string(std::strerror(errno)) : sync_error));
+  if (::fsync(fd) != 0) {
+    return abandon("flush", errno, true);
+  }
+  if (::close(fd) != 0) {
+    return abandon("close", errno, false);
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string rename_error = std::strerror(errno);
+    const int rename_errno = errno;
     ::unlink(temp.c_str());
-    return fail("cannot rename " + temp.string() + " to " + path.string() + ": " + rename_error);
+    return fail("cannot rename " + temp.string() + " to " + path.string() + ": " + std::strerror(rename_errno));
   }
-  return {};
+  return sync_directory(path.has_parent_path() ? path.parent_path() : fs::path("."));
 }
 
 }  // namespace nodepack::agent::accounting

@@ -2,7 +2,8 @@
 
 // The accounting state file: every container's integrals and the time they were integrated up
 // to, so a restarted agent continues its counters instead of starting from zero. Written
-// atomically (a temporary file in the same directory, fsync, rename).
+// atomically and durably (a temporary file in the same directory, fsync, rename, fsync of the
+// directory), readable by its owner only (0600); a failed write leaves no temporary file.
 
 #include "agent/accounting/exact_integral.hpp"
 #include "common/result.hpp"

@@ -15,13 +15,17 @@
 #include "numa/checkpoint.hpp"
 #include "tests/agent/accounting_fixtures.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/kubelet_checksum.hpp"
 #include "tests/support/metrics_text.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <dlfcn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <filesystem>
 
 using namespace nodepack;
@@ -366,6 +370,115 @@ TEST_CASE("accounting: a state file that cannot be written is counted and counti
   CHECK(*metric(m, series(cpu_req, "web", "app")) == 5);
 }
 
+TEST_CASE("accounting: a state file ahead of the clock is clamped and counted; billing goes on") {
+  TempDir dir;
+  const fs::path state_path = dir.path() / "accounting.json";
+  const auto t0 = ManualClock().now();  // every Rig's clock starts there
+  // Written by an agent whose clock ran an hour ahead (or before this clock stepped back): web/app
+  // integrated, 30 core-seconds, up to t0 + 1 h.
+  StoredContainer web;
+  web.pod_uid = "uid-web";
+  web.container = "app";
+  web.namespace_name = "team-a";
+  web.pod = "web";
+  web.integrated_until = t0 + std::chrono::hours(1);
+  web.cpu_requested = *ExactIntegral::parse("30.000000000000000000");
+  web.memory_requested = *ExactIntegral::parse("0.000000000000000000");
+  StoredState stored;
+  stored.node = "n1";
+  stored.written = t0 + std::chrono::hours(1);
+  stored.containers = {web};
+  REQUIRE(write_state_file(state_path, stored).has_value());
+
+  Rig rig([&](AccountingOptions& o) { o.state_file = state_path; }, seconds(100));
+  rig.relist({web_pod("500m")});
+  rig.at(200);
+  auto m = rig.scrape();
+  // Resumed from t0 + 100 s, the moment of reading: 30 + 0.5 × 100 s. Kept at t0 + 1 h, the
+  // counter would have stood still at 30 for the next hour.
+  CHECK(*metric(m, series(cpu_req, "web", "app")) == 80);
+  CHECK(*metric(m, R"(nodepack_accounting_restored_containers{node="n1"})") == 1);
+  CHECK(metric(m, R"(nodepack_accounting_state_file_errors_total{node="n1",operation="restore"})") == 1.0);
+  CHECK(*metric(m, R"(nodepack_accounting_state_file_errors_total{node="n1",operation="read"})") == 0);
+  CHECK_FALSE(rig.source->status().state_load_failed);  // the file was used, not moved aside
+
+  // The integrator on its own: what was ahead is reported, what was not is left alone.
+  RequestIntegrator integrator;
+  StoredContainer behind = web;
+  behind.container = "sidecar";
+  behind.integrated_until = t0 - seconds(5);
+  const auto report = integrator.set_restore({web, behind}, t0);
+  CHECK(report.clamped == 1);
+  CHECK(report.ahead == std::chrono::hours(1));
+  const auto kept = integrator.to_store(t0);
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0].integrated_until == t0);  // app, clamped
+  CHECK(kept[1].integrated_until == t0 - seconds(5));
+}
+
+TEST_CASE("accounting: the state file is its owner's only (0600), whatever the umask or a stale temporary file") {
+  TempDir dir;
+  const fs::path path = dir.path() / "accounting.json";
+  // An agent that died with this pid (pid 1 in a container, every time) left its temporary file,
+  // world-readable; the previous state file is world-readable too.
+  const fs::path stale = path.string() + ".tmp." + std::to_string(::getpid());
+  testing::write_file(stale, "stale");
+  testing::write_file(path, "{}");
+  fs::permissions(stale, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+  StoredState state;
+  state.node = "n1";
+  const mode_t umask_before = ::umask(0);
+  auto written = write_state_file(path, state);
+  ::umask(umask_before);
+  REQUIRE(written.has_value());
+  CHECK((fs::status(path).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK_FALSE(fs::exists(stale));
+  auto back = read_state_file(path);
+  REQUIRE(back.has_value());
+  REQUIRE(back->has_value());
+  CHECK((*back)->node == "n1");
+}
+
+TEST_CASE("accounting: a write that fails part way leaves no temporary file behind") {
+  TempDir dir;
+  const fs::path path = dir.path() / "accounting.json";
+  StoredState state;
+  state.node = "n1";
+  StoredContainer c;
+  c.pod_uid = "uid-web";
+  c.namespace_name = "team-a";
+  c.pod = "web";
+  for (int i = 0; i < 100; ++i) {
+    c.container = "c" + std::to_string(i);
+    state.containers.push_back(c);
+  }
+  REQUIRE(render_state(state).size() > 4096);
+  // As on a full disk: this process may not grow a file past 1 KiB, so the second write() fails
+  // (EFBIG; SIGXFSZ ignored, as it would otherwise end the test). Nothing but the call under test
+  // runs in between.
+  struct rlimit before {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &before) == 0);
+  struct rlimit small = before;
+  small.rlim_cur = 1024;
+  const auto handler = std::signal(SIGXFSZ, SIG_IGN);
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  auto written = write_state_file(path, state);
+  ::setrlimit(RLIMIT_FSIZE, &before);
+  std::signal(SIGXFSZ, handler);
+
+  REQUIRE_FALSE(written.has_value());
+  CHECK(written.error().message.find("cannot write") != std::string::npos);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    left.push_back(e.path().filename().string());
+  }
+  CHECK(left.empty());
+  // And once the disk has room again, the same call works.
+  REQUIRE(write_state_file(path, state).has_value());
+  CHECK(render_state(*read_state_file(path).value()) == render_state(state));
+}
+
 TEST_CASE("accounting: GPU-seconds from the device-manager checkpoint") {
   // The shared kubelet fixture: one Tegra GPU for pod bf52b2cd.../check, NUMA id -1.
   auto tegra = numa::parse_device_checkpoint(
@@ -378,15 +491,18 @@ TEST_CASE("accounting: GPU-seconds from the device-manager checkpoint") {
   Rig rig;
   const fs::path checkpoint = rig.dir.path() / "host/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint";
   // Two NVIDIA GPUs on two NUMA nodes for web/app (one listed under both: counted once), a NIC
-  // that is not a GPU, and an AMD GPU for a pod this node does not run.
+  // that is not a GPU, and an AMD GPU for a pod this node does not run. With the checksum the
+  // kubelet would store: a device checkpoint whose checksum does not match is not used.
   auto write_checkpoint = [&](const std::string& app_devices) {
-    testing::write_file(checkpoint, R"({"Data":{"PodDeviceEntries":[
+    testing::write_file(checkpoint, testing::with_kubelet_checksum(
+                                        R"({"Data":{"PodDeviceEntries":[
       {"PodUID":"uid-web","ContainerName":"app","ResourceName":"nvidia.com/gpu","DeviceIDs":)" +
-                                        app_devices +
-                                        R"(,"AllocResp":null},
+                                            app_devices +
+                                            R"(,"AllocResp":null},
       {"PodUID":"uid-web","ContainerName":"app","ResourceName":"example.com/nic","DeviceIDs":{"0":["nic0"]},"AllocResp":null},
       {"PodUID":"uid-other","ContainerName":"x","ResourceName":"amd.com/gpu","DeviceIDs":{"0":["card0"]},"AllocResp":null}],
-      "RegisteredDevices":{"nvidia.com/gpu":["GPU-a","GPU-b"]}},"Checksum":0})");
+      "RegisteredDevices":{"nvidia.com/gpu":["GPU-a","GPU-b"]}},"Checksum":0})",
+                                        &numa::parse_device_checkpoint, "v2"));
   };
   write_checkpoint(R"({"0":["GPU-a","GPU-b"],"1":["GPU-b"]})");
   rig.relist({web_pod("500m")});

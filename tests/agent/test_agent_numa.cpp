@@ -1,11 +1,15 @@
-// The agent's NUMA side end to end: an hwloc sysfs dump as the host, a real kubelet CPU manager
-// checkpoint, and the pod it names served by the fake API server.
+// The agent's NUMA side end to end: an hwloc sysfs dump as the host, a kubelet CPU manager
+// checkpoint (the kubelet fixture's content on this host's 16 CPUs, with the kubelet's checksum),
+// and the pod it names served by the fake API server.
 
 #include "agent/agent.hpp"
 #include "agent/numa_source.hpp"
+#include "numa/checkpoint.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/support/hwloc_fixture.hpp"
+#include "tests/support/kubelet_checksum.hpp"
 #include "tests/support/metrics_text.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -63,9 +67,12 @@ TEST_CASE("agent exports NUMA capacity and kubelet allocation for a multi-NUMA h
   testing::TempDir host;
   const auto root = numa::test::unpack_hwloc_fixture("16amd64-8n2c", host);
   nodepack::testing::TempDir kubelet;
-  std::filesystem::copy_file(
-      std::filesystem::path(NODEPACK_FIXTURES) / "kubelet" / "cpu_manager_state.static.24cpu-ht-pair.v2.json",
-      kubelet.path() / "cpu_manager_state");
+  // cpu_manager_state.static.24cpu-ht-pair.v2.json names CPUs up to 23: refused on a 16-CPU host.
+  testing::write_file(
+      kubelet.path() / "cpu_manager_state",
+      testing::with_kubelet_checksum(
+          R"({"policyName":"static","defaultCpuSet":"0,2-12,14-15","entries":{"235148fe-393f-47a8-a17d-bd55bc1a836b":{"cgroup1-0":"1,13"}},"checksum":0})",
+          [](std::string_view t) { return numa::parse_cpu_manager_state(t); }, "v2"));
 
   sim::FakeApiServer api;
   REQUIRE(api.start().has_value());

@@ -108,19 +108,126 @@ TEST_CASE("cpu_manager_state: data envelope with the checksum in \"checksum\"") 
   CHECK(st->default_cpu_set.to_string() == "4-6");
 }
 
-TEST_CASE("cpu_manager_state: a wrong checksum is used and flagged") {
+// The parser reports a mismatch and still returns the content (for /debug/numa and the fuzzers);
+// CheckpointFile is what refuses it (test_checkpoint_file.cpp). This case was called "a wrong
+// checksum is used and flagged" when the agent used such content.
+TEST_CASE("cpu_manager_state: a wrong checksum is reported with what each layout computes") {
   auto st = parse_cpu_manager_state(
       R"({"policyName":"static","defaultCpuSet":"0,2-12,14-23","entries":{"235148fe-393f-47a8-a17d-bd55bc1a836b":{"cgroup1-0":"1,13"}},"checksum":1552716371})");
   REQUIRE(st.has_value());
   CHECK(st->checksum.status == ChecksumStatus::mismatch);
   CHECK(st->checksum.tried == std::vector<std::string>{"v2", "v3", "v3-named"});
   CHECK(st->entries.size() == 1);
+  // The fixture's content with the checksum one off: v2 computes the fixture's own.
+  REQUIRE(st->checksum.computed.size() == 3);
+  CHECK(st->checksum.computed[0] == 1552716370u);
 }
 
 TEST_CASE("cpu_manager_state: checksum 0 is accepted as absent, as the kubelet does") {
   auto st = parse_cpu_manager_state(R"({"policyName":"none","defaultCpuSet":"","checksum":0})");
   REQUIRE(st.has_value());
   CHECK(st->checksum.status == ChecksumStatus::absent);
+}
+
+// The kubelet's rule per layout (pkg/kubelet/cm/cpumanager/state/checkpoint.go and
+// state_checkpoint.go): v1 and v2 accept 0 "for compatibility with old file backend"; v3 verifies
+// 0 like any value, fails, and the kubelet falls back to v2, which accepts it without podEntries;
+// with "data" the data checksum must match, 0 included, and there is no fallback.
+TEST_CASE("cpu_manager_state: zero or absent checksum, layout by layout") {
+  SECTION("absent field: the same as 0") {
+    auto st = parse_cpu_manager_state(R"({"policyName":"static","defaultCpuSet":"0-3","entries":{"p":{"c":"4"}}})");
+    REQUIRE(st.has_value());
+    CHECK(st->checksum.status == ChecksumStatus::absent);
+    CHECK(st->layout == "v2");
+    CHECK(st->entries.at("p").at("c") == CpuSet{4});
+  }
+  SECTION("pre-1.18 entries keyed by container id: v1 accepts 0") {
+    auto st =
+        parse_cpu_manager_state(R"({"policyName":"static","defaultCpuSet":"0-3","entries":{"c1":"4"},"checksum":0})");
+    REQUIRE(st.has_value());
+    CHECK(st->checksum.status == ChecksumStatus::absent);
+    CHECK(st->layout == "v1");
+    CHECK(st->container_id_entries.at("c1") == CpuSet{4});
+  }
+  SECTION("podEntries: read as v2, as the kubelet falls back to it, and the pod entries go") {
+    auto st = parse_cpu_manager_state(
+        R"({"policyName":"static","defaultCpuSet":"1-2","entries":{"pod1":{"container1":"5-6"}},"podEntries":{"pod2":{"cpuSet":"7-9"}},"checksum":0})");
+    REQUIRE(st.has_value());
+    CHECK(st->checksum.status == ChecksumStatus::absent);
+    CHECK(st->layout == "v2");
+    CHECK(st->pod_entries.empty());
+    CHECK(st->checksum.note == "1 podEntries ignored: the kubelet reads this file as layout v2, which has none");
+    CHECK(st->entries.at("pod1").at("container1").to_string() == "5-6");
+  }
+  SECTION("data envelope: a zero data checksum is a mismatch") {
+    auto st =
+        parse_cpu_manager_state(R"({"data":"{\"policyName\":\"none\",\"defaultCPUSet\":\"4-6\"}","dataChecksum":0})");
+    REQUIRE(st.has_value());
+    CHECK(st->checksum.status == ChecksumStatus::mismatch);
+    CHECK(st->checksum.computed == std::vector<std::uint32_t>{657950972u});
+    auto absent = parse_cpu_manager_state(R"({"data":"{\"policyName\":\"none\",\"defaultCPUSet\":\"4-6\"}"})");
+    REQUIRE(absent.has_value());
+    CHECK(absent->checksum.status == ChecksumStatus::mismatch);
+  }
+}
+
+TEST_CASE("memory_manager_state: zero checksum accepted as v1 (podEntries dropped), refused with data") {
+  auto v1 = parse_memory_manager_state(
+      R"({"policyName":"static","machineState":{"0":{"numberOfAssignments":1,"memoryMap":{},"cells":[0]}},"entries":{"pod":{"c":[{"numaAffinity":[0],"type":"memory","size":512}]}},"checksum":0})");
+  REQUIRE(v1.has_value());
+  CHECK(v1->checksum.status == ChecksumStatus::absent);
+  CHECK(v1->layout == "v1");
+  CHECK(v1->entries.at("pod").at("c").size() == 1);
+
+  // Memory v2 verifies 0 like any value; the kubelet then reads the file as v1, without podEntries.
+  auto v2 = parse_memory_manager_state(
+      R"({"policyName":"static","machineState":{},"podEntries":{"pod":{"memoryBlocks":[{"numaAffinity":[0],"type":"memory","size":512}]}},"checksum":0})");
+  REQUIRE(v2.has_value());
+  CHECK(v2->checksum.status == ChecksumStatus::absent);
+  CHECK(v2->layout == "v1");
+  CHECK(v2->pod_entries.empty());
+  CHECK_FALSE(v2->checksum.note.empty());
+
+  auto data = parse_memory_manager_state(R"({"data":"{\"policyName\":\"none\"}","dataChecksum":0})");
+  REQUIRE(data.has_value());
+  CHECK(data->checksum.status == ChecksumStatus::mismatch);
+}
+
+TEST_CASE("cpu_manager_state: CPU ids beyond the machine are invalid_cpuset") {
+  const auto fixture = kubelet_fixture("cpu_manager_state.static.24cpu-ht-pair.v2.json");  // CPUs 0-23
+  auto on_24 = parse_cpu_manager_state(fixture, 24);
+  REQUIRE(on_24.has_value());
+  CHECK(on_24->checksum.status == ChecksumStatus::verified);
+  auto on_16 = parse_cpu_manager_state(fixture, 16);
+  REQUIRE_FALSE(on_16.has_value());
+  CHECK(reason_of(on_16.error()) == "invalid_cpuset");
+  CHECK(on_16.error().message ==
+        "invalid_cpuset: defaultCpuSet: cpu id 23 in \"14-23\" is out of range: this machine has no CPU above 15");
+  // Without a machine, the hard cap.
+  CHECK(reason_of(parse_cpu_manager_state(R"({"policyName":"static","defaultCpuSet":"0-16384"})").error()) ==
+        "invalid_cpuset");
+  CHECK(reason_of(parse_cpu_manager_state(R"({"policyName":"static","entries":{"p":{"c":"65535"}}})").error()) ==
+        "invalid_cpuset");
+}
+
+TEST_CASE("cpu_manager_state: podEntries naming more CPUs than a machine has are refused before hashing") {
+  // Each pod entry's CPUs are printed one by one for the checksum; pods' exclusive sets cannot
+  // overlap, so together they fit in the machine.
+  auto st = parse_cpu_manager_state(
+      R"({"policyName":"static","defaultCpuSet":"","entries":{"a":{"c":"1"}},"podEntries":{"p1":{"cpuSet":"0-9000"},"p2":{"cpuSet":"0-9000"}},"checksum":1})");
+  REQUIRE_FALSE(st.has_value());
+  CHECK(reason_of(st.error()) == "invalid_cpuset");
+  auto small = parse_cpu_manager_state(
+      R"({"policyName":"static","defaultCpuSet":"","entries":{"a":{"c":"1"}},"podEntries":{"p1":{"cpuSet":"0-7"},"p2":{"cpuSet":"8-15"}},"checksum":1})",
+      16);
+  REQUIRE(small.has_value());
+  CHECK(small->pod_entries.size() == 2);
+  CHECK(
+      reason_of(
+          parse_cpu_manager_state(
+              R"({"policyName":"static","defaultCpuSet":"","entries":{"a":{"c":"1"}},"podEntries":{"p1":{"cpuSet":"0-7"},"p2":{"cpuSet":"7-15"}},"checksum":1})",
+              16)
+              .error()) == "invalid_cpuset");
 }
 
 TEST_CASE("cpu_manager_state: broken files name their reason") {

@@ -30,7 +30,8 @@ TEST_CASE("checkpoint file: missing means policy none, then each change is track
   TempDir dir;
   ManualClock clock;
   const auto path = dir.path() / "cpu_manager_state";
-  CheckpointFile<CpuManagerState> file("cpu_manager_state", path, &parse_cpu_manager_state, clock);
+  CheckpointFile<CpuManagerState> file(
+      "cpu_manager_state", path, [](std::string_view t) { return parse_cpu_manager_state(t); }, clock);
 
   CHECK_FALSE(file.refresh());
   CHECK(file.current() == nullptr);
@@ -79,17 +80,35 @@ TEST_CASE("checkpoint file: missing means policy none, then each change is track
     CHECK(file.current()->policy_name == "none");
   }
 
-  SECTION("a wrong checksum is used and flagged") {
+  // This section asserted the old behaviour, "a wrong checksum is used and flagged": refresh()
+  // true, the tampered CPUs {1, 12} in use and status valid beside a metric saying invalid. The
+  // kubelet refuses such a file, so the agent now does too, exactly as for a parse error.
+  SECTION("a wrong checksum is refused like a parse error: the last good state stays") {
     std::string tampered = good;
     tampered.replace(tampered.find("1,13"), 4, "1,12");
     replace_by_rename(path, tampered);
-    CHECK(file.refresh());
-    CHECK(file.current()->entries.begin()->second.at("cgroup1-0") == CpuSet{1, 12});
-    CHECK(file.state().status == FileStatus::valid);
-    CHECK(file.state().checksum == ChecksumStatus::mismatch);
+    clock.advance(std::chrono::seconds(10));
+    CHECK_FALSE(file.refresh());
+    REQUIRE(file.current() != nullptr);
+    CHECK(file.current()->entries.begin()->second.at("cgroup1-0") == CpuSet{1, 13});
+    CHECK(file.state().status == FileStatus::invalid);
     CHECK(file.state().reason == "checksum_mismatch");
+    CHECK(file.state().serving_last_good);
+    CHECK(file.state().last_good == good_time);
+    CHECK(file.state().layout == "v2");                        // of the state in use
+    CHECK(file.state().checksum == ChecksumStatus::verified);  // likewise
+    CHECK(file.state().detail.find("stored checksum 1552716370 matches no known layout (v2 computes ") !=
+          std::string::npos);
     CHECK_FALSE(file.state().healthy());
     CHECK(errors(file.state(), "checksum_mismatch") == 1);
+    CHECK_FALSE(file.refresh());  // same content: counted once
+    CHECK(errors(file.state(), "checksum_mismatch") == 1);
+
+    replace_by_rename(path, good);  // the kubelet rewrites it properly
+    CHECK(file.refresh());
+    CHECK(file.state().status == FileStatus::valid);
+    CHECK(file.state().reason.empty());
+    CHECK(file.state().healthy());
   }
 
   SECTION("corrupt bytes") {
@@ -106,6 +125,61 @@ TEST_CASE("checkpoint file: missing means policy none, then each change is track
     CHECK(file.refresh());
     CHECK(file.current() == nullptr);
     CHECK(file.state().status == FileStatus::missing);
+  }
+}
+
+TEST_CASE("checkpoint file: a wrong checksum with nothing good before leaves no state") {
+  TempDir dir;
+  ManualClock clock;
+  const auto path = dir.path() / "cpu_manager_state";
+  CheckpointFile<CpuManagerState> file(
+      "cpu_manager_state", path, [](std::string_view t) { return parse_cpu_manager_state(t); }, clock);
+  std::string tampered = kubelet_fixture("cpu_manager_state.static.24cpu-ht-pair.v2.json");
+  tampered.replace(tampered.find("1,13"), 4, "1,12");
+  write_file(path, tampered);
+  CHECK_FALSE(file.refresh());
+  CHECK(file.current() == nullptr);  // as with no file: nothing is pinned as far as we know
+  CHECK(file.state().status == FileStatus::invalid);
+  CHECK(file.state().reason == "checksum_mismatch");
+  CHECK_FALSE(file.state().serving_last_good);
+  CHECK_FALSE(file.state().healthy());
+}
+
+TEST_CASE("checkpoint file: zero checksums follow the kubelet's rule for each file") {
+  TempDir dir;
+  ManualClock clock;
+  SECTION("cpu_manager_state v2: 0 means not checksummed, and the content is used") {
+    const auto path = dir.path() / "cpu_manager_state";
+    CheckpointFile<CpuManagerState> file(
+        "cpu_manager_state", path, [](std::string_view t) { return parse_cpu_manager_state(t); }, clock);
+    write_file(path, R"({"policyName":"static","defaultCpuSet":"0,2-3","entries":{"p":{"c":"1"}},"checksum":0})");
+    CHECK(file.refresh());
+    REQUIRE(file.current() != nullptr);
+    CHECK(file.current()->entries.at("p").at("c") == CpuSet{1});
+    CHECK(file.state().status == FileStatus::valid);
+    CHECK(file.state().checksum == ChecksumStatus::absent);
+    CHECK(file.state().healthy());
+    CHECK(file.state().detail == "no checksum stored, which the kubelet accepts for layout v2");
+  }
+  SECTION("device checkpoint: 0 is a wrong checksum, refused") {
+    const auto path = dir.path() / "kubelet_internal_checkpoint";
+    CheckpointFile<DeviceCheckpoint> file("kubelet_internal_checkpoint", path, &parse_device_checkpoint, clock);
+    write_file(
+        path,
+        R"({"Data":{"PodDeviceEntries":[{"PodUID":"p","ContainerName":"c","ResourceName":"r","DeviceIDs":{"0":["d1"]},"AllocResp":null}],"RegisteredDevices":{"r":["d1"]}},"Checksum":0})");
+    CHECK_FALSE(file.refresh());
+    CHECK(file.current() == nullptr);
+    CHECK(file.state().status == FileStatus::invalid);
+    CHECK(file.state().reason == "checksum_mismatch");
+  }
+  SECTION("cpu_manager_state with data: a zero data checksum is refused") {
+    const auto path = dir.path() / "cpu_manager_state";
+    CheckpointFile<CpuManagerState> file(
+        "cpu_manager_state", path, [](std::string_view t) { return parse_cpu_manager_state(t); }, clock);
+    write_file(path, R"({"data":"{\"policyName\":\"static\",\"defaultCpuSet\":\"1-3\"}","dataChecksum":0})");
+    CHECK_FALSE(file.refresh());
+    CHECK(file.current() == nullptr);
+    CHECK(file.state().reason == "checksum_mismatch");
   }
 }
 

@@ -5,6 +5,7 @@
 #include "tests/support/fake_pods.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/hwloc_fixture.hpp"
+#include "tests/support/kubelet_checksum.hpp"
 
 #include <prometheus/text_serializer.h>
 #include <boost/json.hpp>
@@ -21,6 +22,29 @@ using nodepack::ManualClock;
 
 namespace {
 
+// The 24-CPU fixture's CPU manager state cut to CPUs 0-15, with the checksum the kubelet would
+// store: the fixture itself names CPUs 16-23, which a 16-CPU machine does not have.
+std::string cpu_state_16() {
+  return with_kubelet_checksum(
+      R"({"policyName":"static","defaultCpuSet":"0,2-12,14-15","entries":{"235148fe-393f-47a8-a17d-bd55bc1a836b":{"cgroup1-0":"1,13"}},"checksum":0})",
+      [](std::string_view t) { return parse_cpu_manager_state(t); }, "v2");
+}
+
+std::vector<std::string> metric_lines(const NumaState& state) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, NumaCollector(state, {}).Collect());
+  std::vector<std::string> lines;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+bool has_line(const std::vector<std::string>& lines, const std::string& line) {
+  return std::find(lines.begin(), lines.end(), line) != lines.end();
+}
+
 // 16em64t-4s2c2t (one NUMA node, CPUs 0-15, hyperthread pairs) with the kubelet fixtures:
 // a pod pinned to the HT pair 1,13, a pod with NUMA-0 memory, and a GPU without affinity.
 struct FixtureNode {
@@ -33,7 +57,7 @@ struct FixtureNode {
   FixtureNode() {
     root = unpack_hwloc_fixture("16em64t-4s2c2t", tmp);
     const auto kubelet = root / "var/lib/kubelet";
-    write_file(kubelet / "cpu_manager_state", kubelet_fixture("cpu_manager_state.static.24cpu-ht-pair.v2.json"));
+    write_file(kubelet / "cpu_manager_state", cpu_state_16());
     write_file(kubelet / "memory_manager_state", kubelet_fixture("memory_manager_state.k8s-unittest.v1.json"));
     write_file(kubelet / "device-plugins/kubelet_internal_checkpoint",
                kubelet_fixture("kubelet_internal_checkpoint.kind-tegra.numa-minus1.json"));
@@ -258,4 +282,71 @@ TEST_CASE("a bad replacement shows in the snapshot and the model keeps the last 
                   "error\"} 1") != lines.end());
   CHECK(std::find(lines.begin(), lines.end(),
                   "numainfo_checkpoint_valid{file=\"cpu_manager_state\",node=\"fixture-node\"} 0") != lines.end());
+}
+
+TEST_CASE("a checksum mismatch is not used, and the debug page, the metric and the numbers agree") {
+  FixtureNode f;
+  const auto path = f.root / "var/lib/kubelet/cpu_manager_state";
+  // The pinned container moved to 1,12, but the stored checksum is still the old content's.
+  std::string tampered = cpu_state_16();
+  tampered.replace(tampered.find("\"1,13\""), 6, "\"1,12\"");
+  write_file(path.parent_path() / "tmp", tampered);
+  std::filesystem::rename(path.parent_path() / "tmp", path);
+  f.state->refresh();
+  const auto snap = f.state->snapshot();
+
+  // The numbers: the last good state.
+  CHECK(snap->model.nodes[0].exclusive_cpus == CpuSet{1, 13});
+  CHECK(snap->model.containers[0].cpus == CpuSet{1, 13});
+  // The debug page.
+  const auto debug = numa_debug_json(*snap);
+  const auto& file = debug.at("files").as_array()[0].as_object();
+  CHECK(file.at("name").as_string() == "cpu_manager_state");
+  CHECK(file.at("status").as_string() == "invalid");
+  CHECK(file.at("healthy").as_bool() == false);
+  CHECK(file.at("reason").as_string() == "checksum_mismatch");
+  CHECK(file.at("serving_last_good").as_bool() == true);
+  CHECK(file.at("errors_total").at("checksum_mismatch").to_number<int>() == 1);
+  CHECK(std::string(file.at("detail").as_string()).find("content is not used") != std::string::npos);
+  // The metric.
+  const auto lines = metric_lines(*f.state);
+  CHECK(has_line(lines, "numainfo_checkpoint_valid{file=\"cpu_manager_state\",node=\"fixture-node\"} 0"));
+  CHECK(has_line(lines,
+                 "numainfo_checkpoint_errors_total{file=\"cpu_manager_state\",node=\"fixture-node\",reason=\"checksum_"
+                 "mismatch\"} 1"));
+  CHECK(has_line(lines, "numainfo_core_count{node=\"fixture-node\",numanode=\"node00\",type=\"allocation\"} 2"));
+}
+
+TEST_CASE("a checkpoint naming CPUs the machine does not have is invalid_cpuset") {
+  FixtureNode f;  // 16 CPUs
+  const auto path = f.root / "var/lib/kubelet/cpu_manager_state";
+  write_file(path.parent_path() / "tmp", kubelet_fixture("cpu_manager_state.static.24cpu-ht-pair.v2.json"));
+  std::filesystem::rename(path.parent_path() / "tmp", path);
+  f.state->refresh();
+  const auto snap = f.state->snapshot();
+  CHECK(snap->files[0].status == FileStatus::invalid);
+  CHECK(snap->files[0].reason == "invalid_cpuset");
+  CHECK(snap->files[0].detail.find("this machine has no CPU above 15") != std::string::npos);
+  CHECK(snap->files[0].serving_last_good);
+  CHECK(snap->model.nodes[0].exclusive_cpus == CpuSet{1, 13});  // the last good state
+  CHECK(has_line(metric_lines(*f.state),
+                 "numainfo_checkpoint_errors_total{file=\"cpu_manager_state\",node=\"fixture-node\",reason=\"invalid_"
+                 "cpuset\"} 1"));
+
+  // Read before the topology was known, the file is judged against the hard cap, and again once
+  // the machine's CPUs are known.
+  TempDir tmp;
+  const auto root = unpack_hwloc_fixture("16em64t-4s2c2t", tmp);
+  write_file(root / "var/lib/kubelet/cpu_manager_state",
+             kubelet_fixture("cpu_manager_state.static.24cpu-ht-pair.v2.json"));
+  ManualClock clock;
+  NumaOptions opts;
+  opts.paths = HostPaths::under(root);
+  NumaState early(opts, clock);
+  early.refresh();
+  CHECK(early.snapshot()->files[0].status == FileStatus::valid);
+  REQUIRE(early.load_topology().has_value());
+  early.refresh();
+  CHECK(early.snapshot()->files[0].status == FileStatus::invalid);
+  CHECK(early.snapshot()->files[0].reason == "invalid_cpuset");
 }
