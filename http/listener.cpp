@@ -10,6 +10,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/resource.h>
+
 #include <charconv>
 
 namespace nodepack::http {
@@ -94,66 +96,58 @@ Result<tcp::endpoint> parse_listen_address(std::string_view address) {
 
 namespace detail {
 
-bool ServerState::track(const std::shared_ptr<Connection>& session) {
-  std::lock_guard lock(mutex);
-  if (stopped) {
+namespace {
+
+// How long accepting pauses when descriptors run short: long enough for closing sockets to give
+// some back, short enough that a probe's connection waits in the backlog well within its timeout.
+constexpr std::chrono::milliseconds accept_pause{100};
+
+// Descriptors are handed out lowest first, so a new socket's number is at least the count of
+// descriptors open: near the soft limit, the process is close to running out.
+bool near_descriptor_limit(int fd, std::size_t headroom) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
     return false;
   }
-  const auto id = ++next_session_id;
-  session->set_id(id);
-  sessions.emplace(id, session);
-  return true;
+  return static_cast<rlim_t>(fd) + headroom >= limit.rlim_cur;
 }
 
-void ServerState::untrack(std::uint64_t id) {
-  std::lock_guard lock(mutex);
-  sessions.erase(id);
-}
-
-void ServerState::stop() {
-  std::vector<std::shared_ptr<Connection>> open;
-  {
-    std::lock_guard lock(mutex);
-    stopped = true;
-    for (auto& [id, weak] : sessions) {
-      if (auto session = weak.lock()) {
-        open.push_back(std::move(session));
-      }
-    }
-  }
-  // The acceptor belongs to its strand; close it there.
-  net::post(acceptor_strand, [self = shared_from_this()] {
-    boost::system::error_code ec;
-    self->acceptor.close(ec);
-  });
-  for (auto& session : open) {
-    session->close();
-  }
-  // Sessions released here may run their destructors, which take the mutex: it is not held.
-}
+}  // namespace
 
 net::awaitable<void> accept_loop(std::shared_ptr<ServerState> state) {
+  net::steady_timer pause(state->acceptor_strand);
   for (;;) {
     auto [ec, socket] =
         co_await state->acceptor.async_accept(net::make_strand(state->io), net::as_tuple(net::use_awaitable));
-    if (ec) {
-      if (ec == net::error::operation_aborted || !state->acceptor.is_open()) {
+    bool short_of_descriptors = false;
+    if (!ec && near_descriptor_limit(socket.native_handle(), state->limits.fd_headroom)) {
+      ++state->stats.sockets_refused;
+      socket.close(ec);
+      short_of_descriptors = true;
+    }
+    if (ec || short_of_descriptors) {
+      if (!short_of_descriptors && (ec == net::error::operation_aborted || !state->acceptor.is_open())) {
         co_return;
       }
-      // Out of descriptors or a connection reset before accept: back off briefly, keep serving.
-      net::steady_timer pause(state->acceptor_strand, std::chrono::milliseconds(50));
+      // Out of descriptors, or a connection reset before accept: back off briefly, keep serving.
+      ++state->stats.accept_pauses;
+      pause.expires_after(accept_pause);
       co_await pause.async_wait(net::as_tuple(net::use_awaitable));
       continue;
     }
-    const bool reject = state->stats.connections_active.load() >= state->limits.max_connections;
-    if (reject) {
-      ++state->stats.connections_rejected;
-    } else {
-      ++state->stats.connections_accepted;
-      ++state->stats.connections_active;
+    boost::system::error_code remote_ec;
+    const auto remote = socket.remote_endpoint(remote_ec);
+    if (remote_ec) {
+      continue;  // gone already; dropping the socket closes it
     }
-    auto session = make_session(state, tcp::socket(std::move(socket)), reject);
-    if (!state->track(session)) {
+    const auto admitted = state->admit(client_key(remote.address()));
+    if (!admitted) {
+      // No TLS state, no reply: the cheapest way to say no, whatever the number of sockets.
+      ++state->stats.sockets_refused;
+      continue;
+    }
+    auto session = make_session(state, std::move(socket), *admitted);
+    if (!state->attach(admitted->id, session)) {
       co_return;  // stopped meanwhile; dropping the session closes the socket
     }
     session->start();

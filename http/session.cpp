@@ -2,6 +2,9 @@
 // keep-alive holds. Every read and write has a deadline; nothing thrown leaves the coroutine.
 // The same code serves plain TCP and TLS: Session is a template on the stream, and the few steps
 // that differ (the handshake, the end of a connection) branch on `tls` at compile time.
+// A connection tells the server when it waits for a request (it may then be closed to make room)
+// and when it works on one. A health-slot connection gets one request, answered only for a health
+// path. Over TLS, the TLS stream is built only once the peer has sent its first byte.
 
 #include "http/server_state.hpp"
 
@@ -24,6 +27,8 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <optional>
+#include <tuple>
 #include <type_traits>
 
 namespace nodepack::http::detail {
@@ -33,12 +38,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 
-Connection::~Connection() {
-  if (!reject_) {
-    --server_->stats.connections_active;
-  }
-  server_->untrack(id_);
-}
+Connection::~Connection() { server_->release(id_); }
 
 namespace {
 
@@ -50,15 +50,6 @@ constexpr unsigned char tls_handshake_record = 0x16;
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-
-template <class Stream>
-Stream open_stream(tcp::socket socket, const ServerState& server) {
-  if constexpr (std::is_same_v<Stream, TlsStream>) {
-    return TlsStream(std::move(socket), *server.limits.tls);
-  } else {
-    return PlainStream(std::move(socket));
-  }
-}
 
 Response plain_error(unsigned version, bhttp::status status, std::string body) {
   Response response{status, version};
@@ -75,16 +66,15 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
  public:
   static constexpr bool tls = std::is_same_v<Stream, TlsStream>;
 
-  Session(std::shared_ptr<ServerState> server, tcp::socket socket, bool reject)
-      : Connection(std::move(server), reject), stream_(open_stream<Stream>(std::move(socket), *server_)) {}
+  Session(std::shared_ptr<ServerState> server, tcp::socket socket, const Admitted& admitted)
+      : Connection(std::move(server), admitted), tcp_(std::move(socket)), executor_(tcp_.get_executor()) {}
 
   void start() override {
-    net::co_spawn(stream_.get_executor(), run(this->shared_from_this()),
-                  net::bind_cancellation_slot(cancel_.slot(), net::detached));
+    net::co_spawn(executor_, run(this->shared_from_this()), net::bind_cancellation_slot(cancel_.slot(), net::detached));
   }
 
   void close() override {
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    net::post(executor_, [self = this->shared_from_this()] {
       self->closing_ = true;
       self->close_socket();
       if (!self->done_) {
@@ -96,16 +86,38 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
  private:
   class Writer;
 
-  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+  // Before a TLS handshake the TCP stream stands alone; the TLS stream then takes it over.
+  beast::tcp_stream& tcp_layer() {
+    if constexpr (tls) {
+      if (tls_) {
+        return beast::get_lowest_layer(*tls_);
+      }
+    }
+    return tcp_;
+  }
+  // The stream requests and replies go over (over TLS: after the handshake).
+  Stream& stream() {
+    if constexpr (tls) {
+      return *tls_;
+    } else {
+      return tcp_;
+    }
+  }
   void close_socket() {
     beast::error_code ec;
     tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
     tcp_layer().close();
   }
+  // From accept to the end of the first request's header, handshake included.
+  std::chrono::steady_clock::time_point first_deadline() const {
+    const auto& limits = server_->limits;
+    return accepted_at_ + (slot_ == Slot::health ? limits.health_timeout : limits.header_timeout);
+  }
 
   static net::awaitable<void> run(std::shared_ptr<Session> self);
   net::awaitable<bool> handshake();
   net::awaitable<void> serve();
+  net::awaitable<void> serve_health();
   net::awaitable<bool> write_plain(const Request& request, Response& response, bool keep_alive);
   net::awaitable<bool> write_stream(const Request& request, Reply& reply, bool keep_alive);
   net::awaitable<void> send_error(unsigned version, bhttp::status status, std::string body);
@@ -114,7 +126,9 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   template <class ReadStream>
   net::awaitable<void> drain(ReadStream& stream);
 
-  Stream stream_;
+  beast::tcp_stream tcp_;
+  std::optional<TlsStream> tls_;  // over TLS, from the first byte on
+  net::any_io_executor executor_;
   beast::flat_buffer buffer_;
   net::cancellation_signal cancel_;
   bool closing_ = false;  // touched only on the session's strand
@@ -136,7 +150,7 @@ class Session<Stream>::Writer final : public ChunkWriter {
     }
     session_.tcp_layer().expires_after(session_.server_->limits.write_timeout);
     auto [ec, n] = co_await net::async_write(
-        session_.stream_, bhttp::make_chunk(net::const_buffer(chunk.data(), chunk.size())), use_tuple);
+        session_.stream(), bhttp::make_chunk(net::const_buffer(chunk.data(), chunk.size())), use_tuple);
     (void)n;
     if (ec) {
       alive_ = false;
@@ -155,8 +169,8 @@ template <class Stream>
 net::awaitable<void> Session<Stream>::run(std::shared_ptr<Session> self) {
   try {
     if (co_await self->handshake()) {
-      if (self->reject_) {
-        co_await self->send_error(11, bhttp::status::service_unavailable, "too many connections\n");
+      if (self->slot_ == Slot::health) {
+        co_await self->serve_health();
       } else {
         co_await self->serve();
       }
@@ -171,39 +185,51 @@ net::awaitable<void> Session<Stream>::run(std::shared_ptr<Session> self) {
   self->close_socket();
 }
 
-// Over TLS: answers a plain-HTTP request with a readable plain 400 (instead of a TLS alert the
-// client would print as garbage), or completes the handshake within the read timeout. The bytes
-// read to tell the two apart are handed to the handshake. False: close the connection.
+// Over TLS: waits for the peer's first bytes with no TLS state yet (a socket that never speaks
+// costs a descriptor and this object, nothing more), then answers a plain-HTTP request with a
+// readable plain 400 (instead of a TLS alert the client would print as garbage), or builds the
+// TLS stream and completes the handshake by the first deadline. The bytes read to tell the two
+// apart are handed to the handshake. False: close the connection.
 template <class Stream>
 net::awaitable<bool> Session<Stream>::handshake() {
   if constexpr (!tls) {
     co_return true;
   } else {
     auto& stats = server_->stats;
-    tcp_layer().expires_after(server_->limits.read_timeout);
-    auto [ec, n] = co_await tcp_layer().async_read_some(buffer_.prepare(4096), use_tuple);
+    tcp_.expires_at(first_deadline());
+    auto [ec, n] = co_await tcp_.async_read_some(buffer_.prepare(4096), use_tuple);
     if (ec) {
-      ++stats.tls_handshake_errors;
+      if (!closing_) {
+        ++stats.tls_handshake_errors;
+      }
       co_return false;
     }
     buffer_.commit(n);
+    if (slot_ == Slot::regular && !server_->work(id_)) {
+      co_return false;  // evicted while the bytes were on their way
+    }
     if (static_cast<const unsigned char*>(buffer_.data().data())[0] != tls_handshake_record) {
       ++stats.tls_handshake_errors;
       auto response =
           plain_error(11, bhttp::status::bad_request, "this port speaks HTTPS; the request was plain HTTP\n");
-      tcp_layer().expires_after(server_->limits.write_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(tcp_layer(), response, use_tuple);
+      tcp_.expires_after(server_->limits.write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(tcp_, response, use_tuple);
       (void)wn;
       if (!wec) {
         beast::error_code shutdown_ec;
-        tcp_layer().socket().shutdown(tcp::socket::shutdown_send, shutdown_ec);
-        co_await drain(tcp_layer());
+        tcp_.socket().shutdown(tcp::socket::shutdown_send, shutdown_ec);
+        co_await drain(tcp_);
       }
       co_return false;
     }
-    auto [hec, used] = co_await stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(), use_tuple);
+    tls_.emplace(std::move(tcp_), *server_->limits.tls);
+    ++stats.tls_streams_created;
+    tcp_layer().expires_at(first_deadline());
+    auto [hec, used] = co_await tls_->async_handshake(net::ssl::stream_base::server, buffer_.data(), use_tuple);
     if (hec) {
-      ++stats.tls_handshake_errors;
+      if (!closing_) {
+        ++stats.tls_handshake_errors;
+      }
       co_return false;
     }
     buffer_.consume(used);
@@ -216,22 +242,35 @@ net::awaitable<void> Session<Stream>::serve() {
   const auto& limits = server_->limits;
   bool first = true;
   for (;;) {
-    if (!first && buffer_.size() == 0) {
-      // Keep-alive: wait up to the idle timeout for the next request to start.
-      tcp_layer().expires_after(limits.idle_timeout);
-      auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
+    if (buffer_.size() == 0) {
+      // Idle: nothing of a request yet. The server may close the connection now to make room.
+      server_->wait(id_);
+      tcp_layer().expires_at(first ? first_deadline() : std::chrono::steady_clock::now() + limits.idle_timeout);
+      auto [ec, n] = co_await stream().async_read_some(buffer_.prepare(4096), use_tuple);
       if (ec) {
+        if (first && ec == beast::error::timeout && !closing_) {
+          ++server_->stats.bad_requests;  // connected and never asked anything
+        }
         co_return;
       }
       buffer_.commit(n);
     }
+    if (!server_->work(id_)) {
+      co_return;  // evicted while the request was on its way
+    }
+    // The header has until the first deadline, or header_timeout from a later request's first byte;
+    // the body gets its own deadline, so a slow header cannot borrow the body's time.
+    tcp_layer().expires_at(first ? first_deadline() : std::chrono::steady_clock::now() + limits.header_timeout);
     first = false;
 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.header_limit, UINT32_MAX)));
     parser.body_limit(limits.body_limit);
-    tcp_layer().expires_after(limits.read_timeout);
-    auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
+    auto [ec, n] = co_await bhttp::async_read_header(stream(), buffer_, parser, use_tuple);
+    if (!ec && !parser.is_done()) {
+      tcp_layer().expires_after(limits.body_timeout);
+      std::tie(ec, n) = co_await bhttp::async_read(stream(), buffer_, parser, use_tuple);
+    }
     (void)n;
     if (ec == bhttp::error::end_of_stream) {
       co_return;  // the peer closed between requests
@@ -282,6 +321,49 @@ net::awaitable<void> Session<Stream>::serve() {
   }
 }
 
+// A connection that found no regular slot: one request, by the health deadline. A health path is
+// routed as usual (the probe sees the real answer, ready or not); anything else gets 503. Either
+// way the connection then closes, and may be evicted while it does.
+template <class Stream>
+net::awaitable<void> Session<Stream>::serve_health() {
+  const auto& limits = server_->limits;
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.header_limit, UINT32_MAX)));
+  tcp_layer().expires_at(first_deadline());
+  auto [ec, n] = co_await bhttp::async_read_header(stream(), buffer_, parser, use_tuple);
+  (void)n;
+  if (ec || !server_->work(id_)) {
+    co_return;  // too slow, malformed, gone or evicted: an over-cap peer gets no more of our time
+  }
+  ++server_->stats.requests;
+  const Request& request = parser.get();
+  const auto& paths = limits.health_paths;
+  const bool health = parser.is_done() &&
+                      (request.method() == bhttp::verb::get || request.method() == bhttp::verb::head) &&
+                      std::find(paths.begin(), paths.end(), target_path(request)) != paths.end();
+  if (!health) {
+    server_->wait(id_);
+    co_await send_error(request.version(), bhttp::status::service_unavailable, "too many connections\n");
+    co_return;
+  }
+  ++server_->stats.health_requests;
+  Reply reply;
+  try {
+    beast::error_code remote_ec;
+    RequestInfo info{tcp_layer().socket().remote_endpoint(remote_ec), tls};
+    reply = co_await server_->router.route_async(request, info);
+  } catch (const std::exception&) {
+    ++server_->stats.bad_requests;
+    reply.response = make_response(request, bhttp::status::internal_server_error, "internal error\n");
+  }
+  const bool ok = reply.stream ? co_await write_stream(request, reply, false)
+                               : co_await write_plain(request, reply.response, false);
+  server_->wait(id_);
+  if (ok) {
+    co_await finish_send();
+  }
+}
+
 template <class Stream>
 net::awaitable<bool> Session<Stream>::write_plain(const Request& request, Response& response, bool keep_alive) {
   response.keep_alive(keep_alive);
@@ -290,11 +372,11 @@ net::awaitable<bool> Session<Stream>::write_plain(const Request& request, Respon
   if (request.method() == bhttp::verb::head) {
     // Same headers as GET, Content-Length included, no body.
     bhttp::response<bhttp::empty_body> head{std::move(response.base())};
-    auto [ec, n] = co_await bhttp::async_write(stream_, head, use_tuple);
+    auto [ec, n] = co_await bhttp::async_write(stream(), head, use_tuple);
     (void)n;
     co_return !ec;
   }
-  auto [ec, n] = co_await bhttp::async_write(stream_, response, use_tuple);
+  auto [ec, n] = co_await bhttp::async_write(stream(), response, use_tuple);
   (void)n;
   co_return !ec;
 }
@@ -306,13 +388,13 @@ net::awaitable<bool> Session<Stream>::write_stream(const Request& request, Reply
   head.chunked(true);
   tcp_layer().expires_after(server_->limits.write_timeout);
   if (request.method() == bhttp::verb::head) {
-    auto [ec, n] = co_await bhttp::async_write(stream_, head, use_tuple);
+    auto [ec, n] = co_await bhttp::async_write(stream(), head, use_tuple);
     (void)n;
     co_return !ec;
   }
   bhttp::response_serializer<bhttp::empty_body> serializer{head};
   {
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, use_tuple);
+    auto [ec, n] = co_await bhttp::async_write_header(stream(), serializer, use_tuple);
     (void)n;
     if (ec) {
       co_return false;
@@ -324,7 +406,7 @@ net::awaitable<bool> Session<Stream>::write_stream(const Request& request, Reply
     co_return false;
   }
   tcp_layer().expires_after(server_->limits.write_timeout);
-  auto [ec, n] = co_await net::async_write(stream_, bhttp::make_chunk_last(), use_tuple);
+  auto [ec, n] = co_await net::async_write(stream(), bhttp::make_chunk_last(), use_tuple);
   (void)n;
   co_return !ec;
 }
@@ -333,7 +415,7 @@ template <class Stream>
 net::awaitable<void> Session<Stream>::send_error(unsigned version, bhttp::status status, std::string body) {
   auto response = plain_error(version, status, std::move(body));
   tcp_layer().expires_after(server_->limits.write_timeout);
-  auto [ec, n] = co_await bhttp::async_write(stream_, response, use_tuple);
+  auto [ec, n] = co_await bhttp::async_write(stream(), response, use_tuple);
   (void)n;
   if (!ec) {
     co_await linger_close();
@@ -346,7 +428,7 @@ template <class Stream>
 net::awaitable<void> Session<Stream>::finish_send() {
   if constexpr (tls) {
     tcp_layer().expires_after(std::min<std::chrono::milliseconds>(server_->limits.write_timeout, max_linger));
-    auto [ec] = co_await stream_.async_shutdown(use_tuple);
+    auto [ec] = co_await stream().async_shutdown(use_tuple);
     (void)ec;
   } else {
     beast::error_code ec;
@@ -360,21 +442,21 @@ net::awaitable<void> Session<Stream>::finish_send() {
 template <class Stream>
 net::awaitable<void> Session<Stream>::linger_close() {
   if constexpr (tls) {
-    co_await drain(stream_);
+    co_await drain(stream());
     if (!closing_) {
       co_await finish_send();
     }
   } else {
     beast::error_code ec;
     tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
-    co_await drain(stream_);
+    co_await drain(stream());
   }
 }
 
 template <class Stream>
 template <class ReadStream>
 net::awaitable<void> Session<Stream>::drain(ReadStream& stream) {
-  tcp_layer().expires_after(std::min<std::chrono::milliseconds>(server_->limits.read_timeout, max_linger));
+  tcp_layer().expires_after(std::min<std::chrono::milliseconds>(server_->limits.header_timeout, max_linger));
   std::array<char, 4096> scratch{};
   std::size_t drained = 0;
   while (drained < max_linger_bytes && !closing_) {
@@ -388,11 +470,12 @@ net::awaitable<void> Session<Stream>::drain(ReadStream& stream) {
 
 }  // namespace
 
-std::shared_ptr<Connection> make_session(std::shared_ptr<ServerState> server, tcp::socket socket, bool reject) {
+std::shared_ptr<Connection> make_session(std::shared_ptr<ServerState> server, tcp::socket socket,
+                                         const Admitted& admitted) {
   if (server->limits.tls) {
-    return std::make_shared<Session<TlsStream>>(std::move(server), std::move(socket), reject);
+    return std::make_shared<Session<TlsStream>>(std::move(server), std::move(socket), admitted);
   }
-  return std::make_shared<Session<PlainStream>>(std::move(server), std::move(socket), reject);
+  return std::make_shared<Session<PlainStream>>(std::move(server), std::move(socket), admitted);
 }
 
 }  // namespace nodepack::http::detail

@@ -1,6 +1,7 @@
 // The HTTP server over real sockets on port 0. Every wait is on a condition with a deadline.
 
 #include "http/server.hpp"
+#include "tests/http/plain_server.hpp"
 
 #include <zlib.h>
 #include <boost/asio/as_tuple.hpp>
@@ -31,91 +32,12 @@ using nodepack::http::Request;
 using nodepack::http::Router;
 using nodepack::http::Server;
 using nodepack::http::ServerLimits;
+using nodepack::testing::Client;
+using nodepack::testing::TestServer;
+using nodepack::testing::text;
+using nodepack::testing::wait_until;
 
 namespace {
-
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-// A server on 127.0.0.1:0 with its io_context on a thread of its own.
-class TestServer {
- public:
-  explicit TestServer(Router router, ServerLimits limits = {}) : server_(io_, std::move(router), limits) {
-    auto listened = server_.listen("127.0.0.1:0");
-    REQUIRE(listened.has_value());
-    thread_ = std::thread([this] {
-      io_.run();
-      ran_out_ = true;
-    });
-  }
-  ~TestServer() {
-    server_.stop();
-    thread_.join();
-  }
-  Server& server() { return server_; }
-  unsigned short port() const { return server_.endpoint().port(); }
-  bool ran_out() const { return ran_out_; }
-
- private:
-  net::io_context io_;
-  Server server_;
-  std::thread thread_;
-  std::atomic<bool> ran_out_{false};
-};
-
-// A blocking client connection; a receive timeout keeps a broken server from hanging the test.
-class Client {
- public:
-  explicit Client(unsigned short port) : socket_(io_) {
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    timeval tv{5, 0};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  void send(std::string_view raw) { net::write(socket_, net::buffer(raw)); }
-  bhttp::response<bhttp::string_body> get(std::string target,
-                                          std::vector<std::pair<std::string, std::string>> headers = {}) {
-    bhttp::request<bhttp::string_body> request{bhttp::verb::get, target, 11};
-    request.set(bhttp::field::host, "test");
-    for (auto& [k, v] : headers) {
-      request.set(k, v);
-    }
-    bhttp::write(socket_, request);
-    return read();
-  }
-  bhttp::response<bhttp::string_body> read(bool head = false) {
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(16 << 20);
-    parser.skip(head);
-    bhttp::read(socket_, buffer_, parser);
-    return parser.release();
-  }
-  // True once the server has closed the connection (EOF or reset).
-  bool closed_by_peer() {
-    char c;
-    boost::system::error_code ec;
-    socket_.read_some(net::buffer(&c, 1), ec);
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
-  tcp::socket& socket() { return socket_; }
-  boost::beast::flat_buffer& buffer() { return buffer_; }
-
- private:
-  net::io_context io_;
-  tcp::socket socket_;
-  boost::beast::flat_buffer buffer_;
-};
-
-Reply text(const Request& request, std::string body) {
-  return Reply{nodepack::http::make_response(request, bhttp::status::ok, std::move(body)), {}};
-}
 
 Router basic_router() {
   Router router;
@@ -296,7 +218,7 @@ TEST_CASE("a handler that throws gets 500 and the server keeps serving") {
 
 TEST_CASE("a slow client is cut off after the read timeout") {
   ServerLimits limits;
-  limits.read_timeout = 200ms;
+  limits.header_timeout = 200ms;
   TestServer ts(basic_router(), limits);
   Client c(ts.port());
   c.send("GET /hello HTTP/1.1\r\nHost: t\r\n");  // never finishes the header
@@ -311,21 +233,29 @@ TEST_CASE("connections over the cap get 503 and are closed") {
   ServerLimits limits;
   limits.max_connections = 2;
   TestServer ts(basic_router(), limits);
+  // Both slots hold a request in progress: working connections are never closed to make room.
   auto a = std::make_unique<Client>(ts.port());
   Client b(ts.port());
-  REQUIRE(wait_until([&] { return ts.server().stats().connections_active.load() == 2; }));
+  a->send("GET /hello HTTP/1.1\r\n");
+  b.send("GET /hello HTTP/1.1\r\n");
+  REQUIRE(
+      wait_until([&] { return ts.stats().connections_active.load() == 2 && ts.stats().connections_idle.load() == 0; }));
   Client over(ts.port());
   over.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
   auto rejected = over.read();
   CHECK(rejected.result() == bhttp::status::service_unavailable);
+  CHECK(rejected.body() == "too many connections\n");
   CHECK(over.closed_by_peer());
-  CHECK(ts.server().stats().connections_rejected.load() == 1);
+  CHECK(ts.stats().connections_rejected.load() == 1);
+  CHECK(ts.stats().idle_evictions.load() == 0);
   // The admitted ones still work, and freeing a slot admits a new connection.
-  CHECK(b.get("/hello").body() == "hello");
+  b.send("Host: t\r\n\r\n");
+  CHECK(b.read().body() == "hello");
   a.reset();
-  REQUIRE(wait_until([&] { return ts.server().stats().connections_active.load() == 1; }));
+  REQUIRE(wait_until([&] { return ts.stats().connections_active.load() == 1; }));
   Client again(ts.port());
   CHECK(again.get("/hello").body() == "hello");
+  CHECK(ts.stats().connections_accepted.load() == 3);
 }
 
 TEST_CASE("a streaming reply arrives as chunks") {

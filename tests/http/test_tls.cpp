@@ -4,6 +4,7 @@
 
 #include "http/server.hpp"
 #include "http/tls.hpp"
+#include "tests/http/plain_server.hpp"
 #include "tests/http/test_certs.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -19,8 +20,10 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -37,24 +40,17 @@ using nodepack::http::TlsFiles;
 using nodepack::testing::CertAndKey;
 using nodepack::testing::TempDir;
 using nodepack::testing::TestCa;
+using nodepack::testing::wait_until;
 
 namespace {
-
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 Router tls_router() {
   Router router;
   router.add("/hello", [](const Request& r) {
     return Reply{nodepack::http::make_response(r, bhttp::status::ok, "hello"), {}};
+  });
+  router.add("/healthz", [](const Request& r) {
+    return Reply{nodepack::http::make_response(r, bhttp::status::ok, "ok"), {}};
   });
   router.add_async("/info", [](const Request& r, const RequestInfo& info) -> net::awaitable<Reply> {
     co_return Reply{nodepack::http::make_response(
@@ -240,7 +236,7 @@ TEST_CASE("a TLS handshake that never starts is cut off at the read timeout") {
   TempDir dir;
   TestCa ca;
   ServerLimits limits;
-  limits.read_timeout = 200ms;
+  limits.header_timeout = 200ms;
   TlsServer ts(dir, ca.issue_server("localhost", {"localhost"}, {"127.0.0.1"}), {}, limits);
   net::io_context io;
   tcp::socket idle(io);
@@ -353,19 +349,71 @@ TEST_CASE("stop closes open TLS connections, and a TLS client over the cap gets 
   TlsClient first(ts->port(), {ca.cert_pem()});
   REQUIRE(first.handshake() == boost::system::error_code());
   CHECK(first.get("/hello").body() == "hello");
+  // Mid-request, the only slot cannot be taken from it.
+  REQUIRE(wait_until([&] { return ts->server().stats().connections_idle.load() == 1; }));
+  net::write(first.stream(), net::buffer(std::string("GET /hello HTTP/1.1\r\n")));
+  REQUIRE(wait_until([&] { return ts->server().stats().connections_idle.load() == 0; }));
 
   TlsClient second(ts->port(), {ca.cert_pem()});
   REQUIRE(second.handshake() == boost::system::error_code());
-  boost::beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> over;
-  bhttp::read(second.stream(), buffer, over);
+  const auto over = second.get("/hello");
   CHECK(over.result() == bhttp::status::service_unavailable);
   CHECK(over.body() == "too many connections\n");
   CHECK(ts->server().stats().connections_rejected.load() == 1);
 
-  // The first connection is idle in keep-alive; stopping closes it and the io thread ends.
+  // The first connection is mid-request; stopping closes it and the io thread ends.
   ts->server().stop();
   REQUIRE(wait_until([&] { return ts->server().stats().connections_active.load() == 0; }));
   ts.reset();
   CHECK_THROWS_AS(first.get("/hello"), boost::system::system_error);
+}
+
+TEST_CASE("sockets over the cap on a TLS port build no TLS state, and descriptors stay bounded") {
+  TempDir dir;
+  TestCa ca;
+  ServerLimits limits;
+  limits.max_connections = 2;
+  limits.health_connections = 2;
+  TlsServer ts(dir, ca.issue_server("localhost", {"localhost"}, {"127.0.0.1"}), "", limits);
+  const auto& stats = ts.server().stats();
+  // Two TLS clients hold the regular slots, each in the middle of its second request. (Once both
+  // are idle after the first, the only way for the idle count to drop is their next request.)
+  std::vector<std::unique_ptr<TlsClient>> holders;
+  for (int i = 0; i < 2; ++i) {
+    holders.push_back(std::make_unique<TlsClient>(ts.port(), ClientSetup{ca.cert_pem()}));
+    REQUIRE(holders.back()->handshake() == boost::system::error_code());
+    REQUIRE(holders.back()->get("/hello").body() == "hello");
+  }
+  REQUIRE(wait_until([&] { return stats.connections_idle.load() == 2; }));
+  for (auto& holder : holders) {
+    net::write(holder->stream(), net::buffer(std::string("GET /hello HTTP/1.1\r\n")));
+  }
+  REQUIRE(wait_until([&] { return stats.connections_active.load() == 2 && stats.connections_idle.load() == 0; }));
+  REQUIRE(stats.tls_streams_created.load() == 2);
+
+  // As in the incident, on a smaller scale: TCP connections that never speak. Each takes a health
+  // slot in turn and evicts the older silent one; none gets TLS state.
+  constexpr std::size_t silent_count = 200;
+  const auto before = nodepack::testing::open_descriptors();
+  net::io_context io;
+  std::vector<tcp::socket> silent;
+  for (std::size_t i = 0; i < silent_count; ++i) {
+    silent.emplace_back(io).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), ts.port()));
+  }
+  REQUIRE(wait_until([&] { return stats.connections_rejected.load() == silent_count; }));
+  CHECK(stats.tls_streams_created.load() == 2);
+  CHECK(stats.health_evictions.load() == silent_count - limits.health_connections);
+  // Our own 200 client sockets, plus on the server's side at most the two health slots (and the
+  // io_context's descriptors); before the fix, a descriptor and TLS state per socket.
+  CHECK(wait_until(
+      [&] { return nodepack::testing::open_descriptors() <= before + silent_count + limits.health_connections + 4; }));
+
+  // A probe still gets through, over TLS, from a health slot.
+  TlsClient probe(ts.port(), {ca.cert_pem()});
+  REQUIRE(probe.handshake() == boost::system::error_code());
+  const auto answered = probe.get("/healthz");
+  CHECK(answered.result() == bhttp::status::ok);
+  CHECK(answered.body() == "ok");
+  CHECK(stats.tls_streams_created.load() == 3);
+  CHECK(stats.health_requests.load() == 1);
 }
