@@ -408,19 +408,32 @@ asio::awaitable<void> Aggregator::pull_loop() {
     std::array<std::size_t, pull_error_count> failures{};
     std::size_t failed = 0;
     const std::size_t target_count = targets.size();
-    co_await puller_->round(std::move(targets), [&](const AgentTarget& target, PullResult<NodeReport> result) {
-      const auto now = clock_.now();
-      if (result) {
-        self_->pull_ok(std::chrono::duration<double>(now - result->built_at).count());
-      } else {
-        self_->pull_failed(result.error().reason);
-        ++failures[static_cast<std::size_t>(result.error().reason)];
-        ++failed;
-        spdlog::debug("pull {} (node {}): {}: {}", target.key(), target.node.empty() ? "?" : target.node,
-                      pull_error_name(result.error().reason), result.error().message);
-      }
-      inventory_->record(target, std::move(result), now);
-    });
+    // The agents check who pulls: the aggregator's own credentials (its service account token).
+    std::string authorization;
+    if (auto auth = co_await client_->credentials().async_authorization()) {
+      authorization = std::move(*auth);
+    } else {
+      spdlog::warn("pull round without credentials: {}", auth.error().message);
+    }
+    co_await puller_->round(
+        std::move(targets),
+        [&](const AgentTarget& target, PullResult<NodeReport> result) {
+          const auto now = clock_.now();
+          if (result) {
+            self_->pull_ok(std::chrono::duration<double>(now - result->built_at).count());
+          } else {
+            self_->pull_failed(result.error().reason);
+            ++failures[static_cast<std::size_t>(result.error().reason)];
+            ++failed;
+            spdlog::debug("pull {} (node {}): {}: {}", target.key(), target.node.empty() ? "?" : target.node,
+                          pull_error_name(result.error().reason), result.error().message);
+          }
+          inventory_->record(target, std::move(result), now);
+        },
+        std::move(authorization));
+    if (puller_->last_round_unauthorized() > 0) {
+      client_->credentials().invalidate();  // a rotated token: the next round reads it again
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     self_->round_done(seconds, target_count, puller_->open_connections());
     if (failed > 0) {

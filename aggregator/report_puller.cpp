@@ -64,8 +64,11 @@ void ReportPuller::close(Connection& connection) {
   }
 }
 
-asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deliver deliver) {
+asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deliver deliver,
+                                          std::string authorization) {
   auto executor = co_await asio::this_coro::executor;
+  authorization_ = std::move(authorization);
+  unauthorized_ = 0;
   // Connections to agents that are no longer targets are closed now rather than left to time out.
   std::unordered_set<std::string> keys;
   for (const auto& t : targets) {
@@ -152,6 +155,9 @@ asio::awaitable<PullResult<std::string>> ReportPuller::fetch(const AgentTarget& 
     request.set(bhttp::field::host, (v6 ? "[" + target.host + "]" : target.host) + ":" + target.port);
     request.set(bhttp::field::user_agent, "nodepack-aggregator");
     request.set(bhttp::field::accept, "application/json");
+    if (!authorization_.empty()) {
+      request.set(bhttp::field::authorization, authorization_);
+    }
     request.keep_alive(true);
     connection.stream->expires_at(deadline);
     auto [wec, wn] = co_await bhttp::async_write(*connection.stream, request, use_nothrow);
@@ -182,6 +188,12 @@ asio::awaitable<PullResult<std::string>> ReportPuller::fetch(const AgentTarget& 
     auto response = parser.release();
     if (!response.keep_alive() || open_ > options_.max_idle_connections) {
       close(connection);
+    }
+    if (response.result_int() == 401 || response.result_int() == 403) {
+      ++unauthorized_;
+      co_return PullFailure{PullError::http_status,
+                            "HTTP " + std::to_string(response.result_int()) + " from " + target.key() +
+                                ": the agent does not accept the aggregator's credentials (RBAC: get on /report)"};
     }
     if (response.result_int() != 200) {
       co_return PullFailure{PullError::http_status,

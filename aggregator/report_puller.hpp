@@ -37,7 +37,11 @@ class ReportPuller {
   ReportPuller& operator=(const ReportPuller&) = delete;
 
   // Pulls every target once; `deliver` runs as each result arrives. Completes when all have.
-  boost::asio::awaitable<void> round(std::vector<AgentTarget> targets, Deliver deliver);
+  // `authorization` (the aggregator's own "Bearer <service account token>") goes with every pull:
+  // agents answer only callers the API server vouches for.
+  boost::asio::awaitable<void> round(std::vector<AgentTarget> targets, Deliver deliver, std::string authorization = "");
+  // Pulls of the last round the agent refused with 401 (a token that rotated under us).
+  std::size_t last_round_unauthorized() const { return unauthorized_; }
 
   std::size_t open_connections() const { return open_; }
   std::uint64_t connections_opened() const { return opened_; }
@@ -51,6 +55,8 @@ class ReportPuller {
   void close(Connection& connection);
 
   PullerOptions options_;
+  std::string authorization_;
+  std::size_t unauthorized_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by target key
   std::size_t open_ = 0;
   std::uint64_t opened_ = 0;

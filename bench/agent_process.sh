@@ -13,7 +13,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$
   --kubeconfig-out "$work/kubeconfig" >"$work/sim.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
-"$build/cmd/nodepack" agent --kubeconfig "$work/kubeconfig" --node-name sim-node-0 \
+"$build/cmd/nodepack" agent --kubeconfig "$work/kubeconfig" --node-name sim-node-0 --auth.mode=none \
   --metrics-addr 127.0.0.1:19101 --resources cpu,memory,pods,ephemeral-storage,nvidia.com/gpu,hugepages-2Mi \
   --log-level warn >"$work/agent.log" 2>&1 &
 agent=$!

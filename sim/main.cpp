@@ -217,6 +217,9 @@ int main(int argc, char** argv) {
     api.rules = policy->rules();
   }
   api.history_limit = options->history;
+  // Every agent of a demo or benchmark runs on this machine, so all come from one address.
+  api.limits.max_connections_per_client = 0;
+  api.limits.max_connections = 4096;
   api.seed = options->seed;
   nodepack::sim::FakeApiServer server(api);
   const nodepack::sim::ClusterOptions shape{options->nodes, options->pods_per_node};

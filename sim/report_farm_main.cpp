@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   nodepack::http::ServerLimits limits;
   limits.max_connections = static_cast<std::size_t>(options->farm.nodes) + 1024;
+  // Every synthetic agent is on one address: a per-client cap would throttle the aggregator's pool.
+  limits.max_connections_per_client = 0;
   nodepack::http::Server reports(io, farm.router(), limits);
   if (auto listening = reports.listen(options->listen); !listening) {
     std::cerr << "nodepack-report-farm: " << listening.error().message << "\n";

@@ -221,6 +221,8 @@ TEST_CASE("scraping makes no API calls") {
   h.api.upsert(Kind::pod, pod_json({.name = "web"}));
   h.start_agent();
   REQUIRE(eventually([&] { return h.ready() && h.value_is(cpu_allocated, 0.1); }));
+  // Ready comes after the lists; the baseline waits for both watches too.
+  REQUIRE(eventually([&] { return h.api.watch_count() == 2; }));
   const auto before = h.api.total_requests();
   for (int i = 0; i < 20; ++i) {
     CHECK(h.value_is(cpu_allocated, 0.1));

@@ -171,8 +171,15 @@ def ratio(a, b):
 # ---------------------------------------------------------------------------------------------
 # HTTP and Prometheus
 
+BEARER = {}  # host:port -> token, for endpoints that answer only vouched-for callers (the agents)
+
+
 def get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+    request = urllib.request.Request(url)
+    host = urllib.parse.urlsplit(url).netloc
+    if host in BEARER:
+        request.add_header("Authorization", "Bearer " + BEARER[host])
+    with urllib.request.urlopen(request, timeout=timeout) as r:
         return r.read().decode()
 
 
@@ -535,6 +542,7 @@ def main():
     ap.add_argument("--prometheus", required=True)
     ap.add_argument("--sim", required=True)
     ap.add_argument("--agent", action="append", default=[])
+    ap.add_argument("--agent-token", default="", help="bearer token the agents accept for /metrics")
     ap.add_argument("--aggregator")
     ap.add_argument("--host-root", required=True)
     ap.add_argument("--rules", required=True)
@@ -543,6 +551,9 @@ def main():
     ap.add_argument("--label-group", action="append",
                     default=["topology.kubernetes.io/zone", "topology.kubernetes.io/zone,node.kubernetes.io/instance-type"])
     args = ap.parse_args()
+    for a in args.agent:
+        if args.agent_token:
+            BEARER[a] = args.agent_token
     resources = args.resources.split(",")
     prom = Prometheus(args.prometheus)
     with open(args.rules) as f:

@@ -81,8 +81,18 @@ sed 's/"checksum":[0-9]*/"checksum":12345/' "$fixtures/kubelet/memory_manager_st
   > "$kubelet/memory_manager_state"
 
 # --- the simulated cluster -----------------------------------------------------------------------
+# Who may read the agents, as RBAC would grant it: Prometheus /metrics, the aggregator (the
+# kubeconfig's token) /report. The agents ask the simulated API server (TokenReview,
+# SubjectAccessReview), as they ask the real one.
+prom_token=e2e-prometheus-token
+cat >"$work/access.json" <<EOF
+{"identities": [{"token": "nodepack-sim", "user": "system:serviceaccount:nodepack:nodepack-aggregator"},
+                {"token": "$prom_token", "user": "system:serviceaccount:monitoring:prometheus"}],
+ "rules": [{"user": "system:serviceaccount:nodepack:nodepack-aggregator", "verbs": ["get"], "nonResourceURLs": ["/report"]},
+           {"user": "system:serviceaccount:monitoring:prometheus", "verbs": ["get"], "nonResourceURLs": ["/metrics"]}]}
+EOF
 "$sim" --listen 127.0.0.1:0 --nodes "$nodes" --pods-per-node "$pods_per_node" --churn-interval 0 --seed 20251125 \
-  --kubeconfig-out "$work/kubeconfig" >"$work/sim.log" 2>&1 &
+  --access-policy "$work/access.json" --kubeconfig-out "$work/kubeconfig" >"$work/sim.log" 2>&1 &
 pids+=($!)
 wait_for 10 "nodepack-sim's kubeconfig" test -s "$work/kubeconfig"
 sim_url=$(sed -n 's/^ *server: *//p' "$work/kubeconfig")
@@ -148,6 +158,7 @@ EOF
   echo "scrape_configs:"
   echo "  - job_name: nodepack-agent"
   echo "    honor_labels: true"
+  echo "    authorization: {credentials: '$prom_token'}"
   echo "    static_configs: [{targets: [$(printf "'%s'," "${agents[@]}" | sed 's/,$//')]}]"
   if [ -n "$aggregator" ]; then
     echo "  - job_name: nodepack-aggregator"
@@ -167,5 +178,6 @@ check_args=(--prometheus "http://127.0.0.1:$prom_port" --sim "$sim_url" --host-r
             --rules "$root/deploy/rules/nodepack.rules.yml" --dashboard "$root/deploy/grafana/nodepack.json"
             --resources "$resources")
 for a in "${agents[@]}"; do check_args+=(--agent "$a"); done
+check_args+=(--agent-token "$prom_token")
 [ -n "$aggregator" ] && check_args+=(--aggregator "$aggregator")
 python3 "$here/prom_check.py" "${check_args[@]}"
