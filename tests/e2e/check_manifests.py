@@ -7,7 +7,8 @@
 Checks: every overlay renders; the agent DaemonSet and aggregator Deployment keep their security
 settings (capabilities, users, read-only root, seccomp, no host namespaces, read-only hostPaths of
 exactly /sys, /sys/fs/cgroup and /var/lib/kubelet, NODE_NAME from the downward API, probes,
-requests and limits, tolerations); RBAC grants only get/list/watch on pods and nodes; the
+requests and limits, tolerations); RBAC is exactly the table below (reads of pods and nodes, the
+review APIs for the agent's endpoint auth, get on the agent's /metrics and /report); the
 PrometheusRule equals deploy/rules/nodepack.rules.yml; the dashboard ConfigMap equals
 deploy/grafana/nodepack.json. Prints "N passed, N failed".
 """
@@ -25,7 +26,8 @@ DEPLOY = os.path.join(ROOT, "deploy")
 RULES = os.path.join(DEPLOY, "rules", "nodepack.rules.yml")
 DASHBOARD = os.path.join(DEPLOY, "grafana", "nodepack.json")
 PROMETHEUSRULE = os.path.join(DEPLOY, "overlays", "prometheus-operator", "prometheusrule.yaml")
-KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf", "overlays/usage-accounting"]
+KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf", "overlays/usage-accounting",
+                  "overlays/network-policy"]
 
 AGENT_CAPS = {"BPF", "PERFMON", "NET_ADMIN", "SYS_PTRACE"}
 AGENT_HOST_PATHS = {"/sys": "/host/sys", "/sys/fs/cgroup": "/host/sys/fs/cgroup", "/proc": "/host/proc",
@@ -133,6 +135,8 @@ def check_agent(c, docs, overlay):
     c.check(args[:1] == ["agent"] and "--host-root=/host" in args and "--kubelet-root=/host/var/lib/kubelet" in args,
             f"{who}: args {args}")
     c.equal("--collectors.bpf=false" in args, overlay == "overlays/no-bpf", f"{who}: --collectors.bpf=false present")
+    c.check(not any(a.startswith("--auth.mode") for a in args),
+            f"{who}: endpoint auth left at its default (kubernetes): {args}")
     env = {e["name"]: e for e in ct.get("env", [])}
     c.equal(env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath"), "spec.nodeName",
             f"{who}: NODE_NAME from the downward API")
@@ -186,26 +190,65 @@ def check_aggregator(c, docs, overlay):
                 f"{who}: users come from the nodepack-users Secret")
 
 
+def _sa(name):
+    return {"kind": "ServiceAccount", "name": name, "namespace": "nodepack"}
+
+
+_READ_PODS_NODES = [{"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": READ_VERBS}]
+# Every ClusterRole and ClusterRoleBinding a kustomization may hold, exactly: a new grant is a
+# decision to make here, not something a manifest edit slips in.
+CLUSTER_ROLES = {
+    "nodepack-agent": _READ_PODS_NODES,
+    "nodepack-aggregator": _READ_PODS_NODES,
+    # Who may read the agents' endpoints (the agent asks SubjectAccessReview per request).
+    "nodepack-agent-metrics-reader": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
+    "nodepack-agent-report-reader": [{"nonResourceURLs": ["/report"], "verbs": ["get"]}],
+}
+CLUSTER_ROLE_BINDINGS = {
+    "nodepack-agent": ("nodepack-agent", _sa("nodepack-agent")),
+    "nodepack-aggregator": ("nodepack-aggregator", _sa("nodepack-aggregator")),
+    # TokenReview and SubjectAccessReview, for --auth.mode=kubernetes.
+    "nodepack-agent-auth-delegator": ("system:auth-delegator", _sa("nodepack-agent")),
+    "nodepack-agent-report-reader": ("nodepack-agent-report-reader", _sa("nodepack-aggregator")),
+}
+OPERATOR_BINDINGS = {
+    "nodepack-metrics-scraper": ("nodepack-agent-metrics-reader", _sa("nodepack-metrics-scraper")),
+}
+
+
+def _normalized_rules(rules):
+    return sorted((json.dumps({k: sorted(v) for k, v in r.items()}, sort_keys=True) for r in rules))
+
+
 def check_rbac(c, docs, overlay):
-    for name in ("nodepack-agent", "nodepack-aggregator"):
-        role = find(docs, "ClusterRole", name)
-        if not c.check(role is not None, f"{overlay}: ClusterRole {name} present"):
-            continue
-        rules = role.get("rules", [])
-        c.equal(len(rules), 1, f"{overlay}: ClusterRole {name} rule count")
-        for r in rules:
-            c.equal(r.get("apiGroups"), [""], f"{overlay}: ClusterRole {name} apiGroups")
-            c.equal(sorted(r.get("resources", [])), ["nodes", "pods"], f"{overlay}: ClusterRole {name} resources")
-            c.equal(sorted(r.get("verbs", [])), READ_VERBS, f"{overlay}: ClusterRole {name} verbs")
-            c.check("resourceNames" not in r and "nonResourceURLs" not in r, f"{overlay}: ClusterRole {name} plain rule")
-        binding = find(docs, "ClusterRoleBinding", name)
-        if c.check(binding is not None, f"{overlay}: ClusterRoleBinding {name} present"):
-            c.equal(binding["roleRef"]["name"], name, f"{overlay}: ClusterRoleBinding {name} roleRef")
-            c.equal(binding["subjects"], [{"kind": "ServiceAccount", "name": name, "namespace": "nodepack"}],
-                    f"{overlay}: ClusterRoleBinding {name} subjects")
+    bindings = dict(CLUSTER_ROLE_BINDINGS)
+    if overlay == "overlays/prometheus-operator":
+        bindings.update(OPERATOR_BINDINGS)
+    roles = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRole"}
+    c.equal(sorted(roles), sorted(CLUSTER_ROLES), f"{overlay}: ClusterRoles")
+    for name, rules in CLUSTER_ROLES.items():
+        if name in roles:
+            c.equal(_normalized_rules(roles[name].get("rules", [])), _normalized_rules(rules),
+                    f"{overlay}: ClusterRole {name} rules")
+    found = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRoleBinding"}
+    c.equal(sorted(found), sorted(bindings), f"{overlay}: ClusterRoleBindings")
+    for name, (role, subject) in bindings.items():
+        if name in found:
+            c.equal(found[name]["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    f"{overlay}: ClusterRoleBinding {name} roleRef")
+            c.equal(found[name]["subjects"], [subject], f"{overlay}: ClusterRoleBinding {name} subjects")
     kinds = {d["kind"] for d in docs}
     c.check(not ({"Role", "RoleBinding"} & kinds), f"{overlay}: no namespaced Roles")
-    c.check("Secret" not in kinds, f"{overlay}: no Secrets")
+    secrets = [d for d in docs if d["kind"] == "Secret"]
+    if overlay == "overlays/prometheus-operator":
+        # Only the scraper's token request: typed, annotated, and holding no data of ours.
+        c.equal([(s["metadata"]["name"], s.get("type"), s["metadata"].get("annotations"), s.get("data"), s.get("stringData"))
+                 for s in secrets],
+                [("nodepack-metrics-scraper-token", "kubernetes.io/service-account-token",
+                  {"kubernetes.io/service-account.name": "nodepack-metrics-scraper"}, None, None)],
+                f"{overlay}: Secrets")
+    else:
+        c.equal(secrets, [], f"{overlay}: no Secrets")
 
 
 def check_common(c, docs, overlay):
@@ -279,6 +322,8 @@ def main():
         check_rbac(c, docs, overlay)
         if overlay == "overlays/prometheus-operator":
             check_operator(c, docs)
+        c.equal([d["metadata"]["name"] for d in docs if d["kind"] == "NetworkPolicy"],
+                ["nodepack-agent-ingress"] if overlay == "overlays/network-policy" else [], f"{overlay}: NetworkPolicies")
         if args.out:
             os.makedirs(args.out, exist_ok=True)
             with open(os.path.join(args.out, overlay.replace("/", "_") + ".json"), "w") as f:
