@@ -12,6 +12,7 @@
 #include "common/logging.hpp"
 #include "common/rfc3339.hpp"
 #include "common/stop_signals.hpp"
+#include "http/server_collector.hpp"
 #include "http/tls.hpp"
 #include "kube/sync_status.hpp"
 #include "kube/watch_collector.hpp"
@@ -227,6 +228,7 @@ Result<void> Aggregator::start() {
     limits.tls = std::move(*tls);
   }
   server_ = std::make_unique<http::Server>(serve_, make_router(), limits);
+  registry_.add(std::make_shared<http::ServerCollector>(*server_));
   if (auto listening = server_->listen(options_.metrics_addr); !listening) {
     return fail("cannot listen on " + options_.metrics_addr + ": " + listening.error().message);
   }

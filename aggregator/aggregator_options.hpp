@@ -60,7 +60,7 @@ struct AggregatorOptions {
   std::string log_format = "json";
   std::chrono::nanoseconds resync_period = std::chrono::minutes(30);
   std::int64_t list_page_size = 500;
-  std::int64_t max_list_bytes = static_cast<std::int64_t>(kube::default_max_list_bytes);
+  std::int64_t max_list_bytes = static_cast<std::int64_t>(kube::aggregator_max_list_bytes);
   std::int64_t max_watch_event_bytes = static_cast<std::int64_t>(kube::default_max_event_bytes);
 
   std::string agent_namespace = "nodepack";
