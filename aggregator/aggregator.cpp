@@ -61,8 +61,6 @@ std::size_t idle_connection_budget(std::size_t concurrency) {
   return limit.rlim_cur > reserve ? static_cast<std::size_t>(limit.rlim_cur) - reserve : 0;
 }
 
-// Whether the request takes gzip, decided exactly as http::maybe_gzip decides it (which keeps its
-// Accept-Encoding parser private): offer it a compressible body and see whether it compresses.
 // The web UI's calls into the authenticator, as coroutines that own their arguments: the password
 // is hashed on the authenticator's pool while the serving thread answers other requests.
 asio::awaitable<web::LoginOutcome> web_login(auth::Authenticator& auth, std::string user, std::string password,
@@ -83,6 +81,8 @@ asio::awaitable<std::variant<web::Viewer, http::Response>> web_viewer(auth::Auth
   co_return std::get<http::Response>(std::move(who));
 }
 
+// Whether the request takes gzip, decided exactly as http::maybe_gzip decides it (which keeps its
+// Accept-Encoding parser private): offer it a compressible body and see whether it compresses.
 bool accepts_gzip(const Request& request) {
   http::Response probe(beast::http::status::ok, request.version());
   probe.body().assign(2048, ' ');
