@@ -57,24 +57,10 @@ pid=$!
 echo "$pid" >"$work/victoria-metrics.pid"
 url="http://127.0.0.1:$port"
 
+# shellcheck source=wait_for_server.sh
+. "$(dirname "$0")/wait_for_server.sh"
 wait_for() {  # DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  local deadline=$((SECONDS + 30))
-  until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "start_victoria_metrics: VictoriaMetrics exited; its log:" >&2
-      cat "$work/victoria-metrics.log" >&2
-      exit 1
-    fi
-    if [ $SECONDS -ge $deadline ]; then
-      echo "start_victoria_metrics: $what not within 30 s; its log:" >&2
-      cat "$work/victoria-metrics.log" >&2
-      kill "$pid" 2>/dev/null || true
-      exit 1
-    fi
-    sleep 0.1
-  done
+  wait_for_server VictoriaMetrics "$pid" "$work/victoria-metrics.log" "$@"
 }
 wait_for "ready on port $port" curl -sf "$url/health"
 if ! curl -sf --data-binary @"$work/import.prom" "$url/api/v1/import/prometheus"; then
