@@ -8,6 +8,7 @@
 #include "agent/kernel_source.hpp"
 #include "agent/node_report.hpp"
 #include "agent/numa_source.hpp"
+#include "agent/page.hpp"
 #include "agent/store_pod_lookup.hpp"
 #include "cgroup/resolver.hpp"
 #include "common/duration.hpp"
@@ -46,8 +47,6 @@ Reply json_reply(const Request& request, const boost::json::value& body) {
       http::make_response(request, beast::http::status::ok, boost::json::serialize(body) + "\n", "application/json"),
       {}};
 }
-
-using http::html_escape;
 
 // Tells the coalescer about every pod event; the sources hear of them once a second at most.
 class PodEvents final : public PodListener {
@@ -275,7 +274,11 @@ http::Router Agent::make_router() {
                        co_return handler(r);
                      });
   };
-  protect("/", [this](const Request& r) { return index_page(r); });
+  // The page is a script with no data in it (agent/page.hpp): the kubelet-style probes and a
+  // browser without a token may load it; what it shows comes from the endpoints below.
+  router.add("/", [page = agent_page_html(options_.metrics_path)](const Request& r) {
+    return Reply{http::make_response(r, beast::http::status::ok, page, "text/html; charset=utf-8"), {}};
+  });
   protect(options_.metrics_path, [this](const Request& r) {
     auto response =
         http::make_response(r, beast::http::status::ok, registry_.render(), "text/plain; version=0.0.4; charset=utf-8");
@@ -298,6 +301,7 @@ http::Router Agent::make_router() {
         r, build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array()));
   });
   protect("/debug/pods", [this](const Request& r) { return debug_pods(r); });
+  protect("/debug/config", [this](const Request& r) { return config_page(r); });
   for (const auto& [name, disabled] : debug_pages) {
     Source* source = nullptr;
     for (auto& s : sources_) {
@@ -354,32 +358,19 @@ http::Reply Agent::debug_pods(const Request& request) const {
   return json_reply(request, out);
 }
 
-http::Reply Agent::index_page(const Request& request) const {
-  const std::string resources = join(options_.resources, ",");
-  std::string body = "<!doctype html><html><head><meta charset=\"utf-8\"><title>nodepack agent</title></head><body>";
-  body += "<h1>nodepack agent</h1><p>Version " + html_escape(metrics::nodepack_version()) + " (" +
-          html_escape(metrics::nodepack_revision()) + ")</p>";
-  body += "<h2>Configuration</h2><table>";
-  const std::pair<const char*, std::string> rows[] = {
-      {"node", options_.node_name},
+http::Reply Agent::config_page(const Request& request) const {
+  boost::json::object settings{
       {"API server", cluster_.server},
       {"configuration source", cluster_.source},
-      {"resources", resources},
+      {"resources", join(options_.resources, ",")},
       {"node metrics", options_.disable_node_metrics ? "disabled" : "enabled"},
       {"resync period", format_go_duration(options_.resync_period)},
       {"list page size", std::to_string(options_.list_page_size)},
   };
-  for (const auto& [k, v] : rows) {
-    body += "<tr><th align=left>" + html_escape(k) + "</th><td>" + html_escape(v) + "</td></tr>";
-  }
-  body += "</table><h2>Endpoints</h2><ul>";
-  for (const auto& path : {options_.metrics_path, std::string("/healthz"), std::string("/readyz"), std::string("/sync"),
-                           std::string("/report"), std::string("/debug/pods"), std::string("/debug/numa"),
-                           std::string("/debug/accounting"), std::string("/debug/kernel")}) {
-    body += "<li><a href=\"" + html_escape(path) + "\">" + html_escape(path) + "</a></li>";
-  }
-  body += "</ul></body></html>\n";
-  return Reply{http::make_response(request, beast::http::status::ok, std::move(body), "text/html; charset=utf-8"), {}};
+  return json_reply(request, boost::json::object{{"node", options_.node_name},
+                                                 {"version", metrics::nodepack_version()},
+                                                 {"revision", metrics::nodepack_revision()},
+                                                 {"settings", std::move(settings)}});
 }
 
 int run_agent(const std::vector<std::string>& args) {

@@ -357,6 +357,9 @@ TEST_CASE("report, debug pages and bad HTTP requests") {
   const auto index = http_get(h.port(), "/");
   CHECK(index.status == 200);
   CHECK(index.body.find("<a href=\"/metrics\">") != std::string::npos);
+  const auto config = json::parse(http_get(h.port(), "/debug/config").body).as_object();
+  CHECK(config.at("node") == "n1");
+  CHECK(config.at("settings").at("API server").as_string() == h.api.url());
 
   // A garbage request line gets a 400 and the server keeps serving.
   boost::asio::io_context io;
@@ -421,6 +424,13 @@ TEST_CASE("agent: every endpoint but the probes answers only callers the API ser
   CHECK(http_get(h.port(), "/debug/pods", "agg-token").status == 403);
   CHECK(http_get(h.port(), "/debug/pods", "stranger-token").status == 403);
   CHECK(http_get(h.port(), "/debug/pods", "secret").status == 200);  // the cluster's admin
+  // The page is a script without data: it loads for anyone, what it reads does not.
+  const auto page = http_get(h.port(), "/");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("const METRICS_PATH = \"/metrics\";") != std::string::npos);
+  CHECK(page.body.find(h.api.url()) == std::string::npos);
+  CHECK(http_get(h.port(), "/debug/config").status == 401);
+  CHECK(http_get(h.port(), "/debug/config", "stranger-token").status == 403);
   // Scraping again costs no review: the answers are cached.
   const auto reviews = h.api.request_count("review");
   for (int i = 0; i < 5; ++i) {
@@ -429,6 +439,6 @@ TEST_CASE("agent: every endpoint but the probes answers only callers the API ser
   CHECK(h.api.request_count("review") == reviews);
   CHECK(reviews > reviews_before);
   const auto m = parse_metrics(http_get(h.port(), "/metrics", "prom-token").body);
-  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="unauthenticated"})") == 2);
-  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="forbidden"})") == 3);
+  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="unauthenticated"})") == 3);
+  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="forbidden"})") == 4);
 }

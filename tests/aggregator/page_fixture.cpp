@@ -8,11 +8,9 @@
 #include "aggregator/aggregator.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/aggregator/fake_agent.hpp"
+#include "tests/support/fixture_signals.hpp"
 
-#include <csignal>
 #include <iostream>
-
-#include <pthread.h>
 
 using namespace nodepack;
 namespace json = boost::json;
@@ -28,11 +26,7 @@ json::object node_json(const std::string& name, const std::string& zone, const s
 }  // namespace
 
 int main() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  testing::FixtureSignals signals;  // before any thread starts
 
   ManualClock clock;
   sim::FakeApiServer api;
@@ -81,8 +75,7 @@ int main() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
   }
   std::cout << "port=" << aggregator.endpoint().port() << std::endl;
-  int signal = 0;
-  sigwait(&signals, &signal);
+  signals.wait();
   aggregator.stop();
   return 0;
 }

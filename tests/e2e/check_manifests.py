@@ -203,6 +203,8 @@ CLUSTER_ROLES = {
     # Who may read the agents' endpoints (the agent asks SubjectAccessReview per request).
     "nodepack-agent-metrics-reader": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
     "nodepack-agent-report-reader": [{"nonResourceURLs": ["/report"], "verbs": ["get"]}],
+    # What the agent's page reads, for a person through `kubectl port-forward`; bound by the user.
+    "nodepack-agent-viewer": [{"nonResourceURLs": ["/metrics", "/report", "/sync", "/debug/*"], "verbs": ["get"]}],
 }
 CLUSTER_ROLE_BINDINGS = {
     "nodepack-agent": ("nodepack-agent", _sa("nodepack-agent")),
