@@ -8,9 +8,9 @@
 // CPUs 1 and 13 exclusive to default/pinned/app, every other CPU in the shared pool.
 
 #include "agent/agent.hpp"
+#include "common/stop_signals.hpp"
 #include "numa/checkpoint.hpp"
 #include "sim/fake_api_server.hpp"
-#include "tests/support/fixture_signals.hpp"
 #include "tests/support/hwloc_fixture.hpp"
 
 #include <boost/json.hpp>
@@ -62,7 +62,7 @@ std::string cpu_manager_state() {
 }  // namespace
 
 int main() {
-  testing::FixtureSignals signals;  // before any thread starts
+  StopSignals signals;  // before any thread starts
 
   testing::TempDir host;
   const auto root = numa::test::unpack_hwloc_fixture("16amd64-8n2c", host);

@@ -6,9 +6,9 @@
 // = 66.0%, memory 16Gi of 63Gi = 25.4%; node n2 cpu 7 of 8 = 87.5%; zone a cpu 9.5 of 12 = 79.2%.
 
 #include "aggregator/aggregator.hpp"
+#include "common/stop_signals.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/aggregator/fake_agent.hpp"
-#include "tests/support/fixture_signals.hpp"
 
 #include <iostream>
 
@@ -26,7 +26,7 @@ json::object node_json(const std::string& name, const std::string& zone, const s
 }  // namespace
 
 int main() {
-  testing::FixtureSignals signals;  // before any thread starts
+  StopSignals signals;  // before any thread starts
 
   ManualClock clock;
   sim::FakeApiServer api;

@@ -7,15 +7,15 @@
 
 #include "aggregator/aggregator.hpp"
 #include "common/clock.hpp"
+#include "common/stop_signals.hpp"
 #include "sim/fake_api_server.hpp"
-#include "tests/support/fixture_signals.hpp"
 
 #include <iostream>
 
 using namespace nodepack;
 
 int main(int argc, char** argv) {
-  testing::FixtureSignals signals;  // before any thread starts
+  StopSignals signals;  // before any thread starts
 
   sim::FakeApiServer api;
   if (!api.start()) {
