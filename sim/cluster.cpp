@@ -325,6 +325,9 @@ Cluster generate_cluster(const ClusterOptions& options, std::uint64_t seed) {
   std::vector<ObjectPtr> daemonsets;
   for (int i = 0; i < options.nodes; ++i) {
     cluster.nodes.push_back(make_node(r, i));
+    if (options.shape_node) {
+      options.shape_node(cluster.nodes.back());
+    }
     nodes.push_back(std::make_shared<const json::object>(cluster.nodes.back()));
     if (options.pods_per_node > 0) {
       cluster.pods.push_back(daemonset_pod(r, node_name(i)));

@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <vector>
@@ -20,6 +21,8 @@ namespace nodepack::sim {
 struct ClusterOptions {
   int nodes = 3;
   int pods_per_node = 12;  // DaemonSet pod included
+  // Called on each generated Node before any pod is scheduled, e.g. to give it a machine's CPUs.
+  std::function<void(boost::json::object& node)> shape_node;
 };
 
 struct Cluster {
