@@ -1,5 +1,7 @@
 #include "numa/numa_state.hpp"
 
+#include "numa/invariants.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -46,8 +48,19 @@ Result<void> NumaState::load_topology() {
     cpu_limit_ = limit;
     cpu_.reparse_next();  // content read under the old bound is judged again
   }
-  spdlog::info("numa: {} NUMA node(s), {} online CPU(s), {} offline", topology_->nodes.size(),
+  std::size_t with_cpus = 0;
+  for (const auto& n : topology_->nodes) {
+    with_cpus += n.has_cpus() ? 1 : 0;
+  }
+  spdlog::info("numa: {} NUMA node(s), {} with CPUs, {} online CPU(s), {} offline", topology_->nodes.size(), with_cpus,
                topology_->online_cpus.size(), topology_->offline_cpus.size());
+  if (!topology_->hwloc_error.empty()) {
+    spdlog::warn("numa: hwloc failed ({}): nodes, CPUs and memory come from sysfs alone, without cores or PCI devices",
+                 topology_->hwloc_error);
+  }
+  for (const auto& v : check_invariants(*topology_).violations) {
+    spdlog::warn("numa: the host's topology breaks an invariant: {}", v);
+  }
   publish();
   return {};
 }

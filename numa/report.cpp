@@ -1,6 +1,7 @@
 #include "numa/report.hpp"
 
 #include "numa/collector.hpp"
+#include "numa/invariants.hpp"
 
 #include <boost/json.hpp>
 
@@ -76,6 +77,14 @@ json::object file_json(const FileState& f) {
   return o;
 }
 
+json::object pci_json(const PciDevice& d) {
+  return json::object{{"bus_id", d.bus_id},
+                      {"vendor_id", d.vendor_id},
+                      {"device_id", d.device_id},
+                      {"class_id", d.class_id},
+                      {"class", pci_class_name(d.class_id)}};
+}
+
 json::object topology_json(const Topology& t) {
   json::array nodes;
   for (const auto& n : t.nodes) {
@@ -95,25 +104,58 @@ json::object topology_json(const Topology& t) {
     }
     json::array pci;
     for (const auto& d : n.pci_devices) {
-      pci.push_back(json::object{
-          {"bus_id", d.bus_id}, {"vendor_id", d.vendor_id}, {"device_id", d.device_id}, {"class_id", d.class_id}});
+      pci.push_back(pci_json(d));
     }
-    nodes.push_back(json::object{{"id", n.id},
-                                 {"name", numanode_label(n.id)},
-                                 {"cpus", n.cpus.to_string()},
-                                 {"offline_cpus", n.offline_cpus.to_string()},
-                                 {"cores", std::move(cores)},
-                                 {"memory_bytes", n.memory_bytes},
-                                 {"hugepages", std::move(hp)},
-                                 {"pci_devices", std::move(pci)}});
+    json::object distances;
+    for (const auto& [to, d] : n.distances) {
+      distances[numanode_label(to)] = d;
+    }
+    json::object node{{"id", n.id},
+                      {"name", numanode_label(n.id)},
+                      {"cpus", n.cpus.to_string()},
+                      {"has_cpus", n.has_cpus()},
+                      {"offline_cpus", n.offline_cpus.to_string()},
+                      {"cores", std::move(cores)},
+                      {"memory_bytes", n.memory_bytes},
+                      {"memory_kind", std::string(to_string(n.memory_kind))},
+                      {"memory_kind_because", n.memory_kind_because},
+                      {"hwloc_subtype", n.hwloc_subtype},
+                      {"distances", std::move(distances)},
+                      {"hugepages", std::move(hp)},
+                      {"pci_devices", std::move(pci)}};
+    if (n.access) {
+      node["hmat"] = json::object{{"read_bandwidth_mbps", n.access->read_bandwidth_mbps},
+                                  {"read_latency_ns", n.access->read_latency_ns},
+                                  {"initiators", int_array(n.access->initiators)}};
+    }
+    nodes.push_back(std::move(node));
   }
-  return json::object{{"source", t.source},
-                      {"online_cpus", t.online_cpus.to_string()},
-                      {"offline_cpus", t.offline_cpus.to_string()},
-                      {"cpus_without_node", t.cpus_without_node.to_string()},
-                      {"disallowed_cpus", t.disallowed_cpus.to_string()},
-                      {"pci_devices_without_node", t.pci_without_node.size()},
-                      {"nodes", std::move(nodes)}};
+  json::array problems;
+  for (const auto& p : t.problems) {
+    problems.push_back(json::value(p));
+  }
+  const InvariantReport inv = check_invariants(t);
+  json::array violations;
+  for (const auto& v : inv.violations) {
+    violations.push_back(json::value(v));
+  }
+  json::array pci_without_node;
+  for (const auto& d : t.pci_without_node) {
+    pci_without_node.push_back(pci_json(d));
+  }
+  json::object out{{"source", t.source},
+                   {"numa_in_sysfs", t.numa_in_sysfs},
+                   {"online_cpus", t.online_cpus.to_string()},
+                   {"offline_cpus", t.offline_cpus.to_string()},
+                   {"cpus_without_node", t.cpus_without_node.to_string()},
+                   {"disallowed_cpus", t.disallowed_cpus.to_string()},
+                   {"pci_devices_without_node", std::move(pci_without_node)},
+                   {"problems", std::move(problems)},
+                   {"invariants", json::object{{"hold", inv.holds()}, {"violations", std::move(violations)}}},
+                   {"nodes", std::move(nodes)}};
+  out["memory_total_bytes"] = t.memory_total_bytes ? json::value(*t.memory_total_bytes) : json::value(nullptr);
+  out["hwloc_error"] = t.hwloc_error.empty() ? json::value(nullptr) : json::value(t.hwloc_error);
+  return out;
 }
 
 }  // namespace
