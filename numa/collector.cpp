@@ -1,6 +1,7 @@
 #include "numa/collector.hpp"
 
 #include "metrics/family.hpp"
+#include "numa/source_metrics.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -54,10 +55,9 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
   auto hugepages =
       Family::gauge("numainfo_hugepages_bytes",
                     "Hugepages per NUMA node and page size by type (capacity, allocatable, allocation, free), bytes.");
-  auto devices =
-      Family::gauge("numainfo_device_count",
-                    "Devices per NUMA node and resource by type (allocation; registered with numanode=\"any\"; "
-                    "numanode=\"none\" when the device has no NUMA affinity), count.");
+  auto devices = Family::gauge("numainfo_device_count",
+                               "Devices per NUMA node and resource by type (allocatable, allocation; registered with "
+                               "numanode=\"any\"; numanode=\"none\" when the device has no NUMA affinity), count.");
   for (const auto& n : model.nodes) {
     const std::string numanode = numanode_label(n.id);
     // "allocation" is emitted as 0, never left out, so dashboards see every node.
@@ -85,6 +85,10 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
         hugepages.add({{"node", node}, {"numanode", numanode}, {"size", size}, {"type", "free"}},
                       static_cast<double>(*am.free));
       }
+    }
+    for (const auto& [resource, count] : n.devices_allocatable) {
+      devices.add({{"node", node}, {"numanode", numanode}, {"resource", resource}, {"type", "allocatable"}},
+                  static_cast<double>(count));
     }
     for (const auto& [resource, count] : n.devices_allocated) {
       devices.add({{"node", node}, {"numanode", numanode}, {"resource", resource}, {"type", "allocation"}},
@@ -142,10 +146,11 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
            {"revision", version.revision},
            {"version", version.version}},
           1.0);
-  // numainfo_exporter printed its families in name order.
   std::vector<MetricFamily> out;
   metrics::emit(out, node_count, info, distance, cores, shared, memory, hugepages, devices, aligned, orphaned, valid,
                 errors, last_read, ver);
+  add_source_families(out, snap);
+  // numainfo_exporter printed its families in name order.
   std::sort(out.begin(), out.end(), [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
   return out;
 }

@@ -26,6 +26,9 @@ struct PciDevice {
   unsigned vendor_id = 0;
   unsigned device_id = 0;
   unsigned class_id = 0;  // base class and subclass, as hwloc keeps them: 0x0302
+  // The id a device plugin may hand the device out by besides its bus id: the GPU UUID the
+  // NVIDIA driver prints (/proc/driver/nvidia/gpus/<bus>/information). Empty when none.
+  std::string driver_id;
 };
 
 // "network", "display", ... from the PCI base class, for metric labels.

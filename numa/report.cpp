@@ -77,6 +77,41 @@ json::object file_json(const FileState& f) {
   return o;
 }
 
+json::object podresources_json(const PodResourcesState& p) {
+  json::object o{{"enabled", p.enabled},
+                 {"socket", p.socket},
+                 {"status", p.status},
+                 {"reason", p.reason},
+                 {"detail", p.detail},
+                 {"attempts_total", p.attempts_total},
+                 {"allocatable_served", p.allocatable_served}};
+  o["last_attempt"] = p.last_attempt ? json::value(rfc3339(*p.last_attempt)) : json::value(nullptr);
+  o["last_success"] = p.last_success ? json::value(rfc3339(*p.last_success)) : json::value(nullptr);
+  json::object errors;
+  for (const auto& [reason, count] : p.errors_total) {
+    errors[reason] = count;
+  }
+  o["errors_total"] = std::move(errors);
+  return o;
+}
+
+json::object check_json(const SourceCheck& c) {
+  json::object differing;
+  for (const auto& [resource, count] : c.differing) {
+    differing[resource] = count;
+  }
+  json::array mismatches;
+  for (const auto& m : c.mismatches) {
+    mismatches.push_back(json::object{
+        {"resource", m.resource}, {"where", m.where}, {"podresources", m.podresources}, {"checkpoint", m.checkpoint}});
+  }
+  json::object o{{"compared", c.compared}, {"differing", std::move(differing)}, {"mismatches", std::move(mismatches)}};
+  if (!c.compared || !c.not_compared_because.empty()) {
+    o["not_compared_because"] = c.not_compared_because;
+  }
+  return o;
+}
+
 json::object pci_json(const PciDevice& d) {
   return json::object{{"bus_id", d.bus_id},
                       {"vendor_id", d.vendor_id},
@@ -175,6 +210,14 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
     files.push_back(file_json(f));
   }
   out["files"] = std::move(files);
+  out["podresources"] = podresources_json(snap.podresources);
+  json::object sources;
+  for (const auto& [key, source] : m.sources) {
+    sources[key.first + "/" + key.second] = std::string(to_string(source));
+  }
+  out["value_sources"] = std::move(sources);
+  out["placements_source"] = std::string(to_string(m.placements_source));
+  out["source_check"] = check_json(m.check);
   out["cpu_policy"] = m.cpu_policy;
   out["memory_policy"] = m.memory_policy;
 
@@ -187,6 +230,10 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
     json::object dev;
     for (const auto& [resource, count] : n.devices_allocated) {
       dev[resource] = count;
+    }
+    json::object dev_allocatable;
+    for (const auto& [resource, count] : n.devices_allocatable) {
+      dev_allocatable[resource] = count;
     }
     json::array notes;
     for (const auto& note : n.notes) {
@@ -202,6 +249,7 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
                                  {"memory", amounts_json(n.memory)},
                                  {"hugepages", std::move(hp)},
                                  {"devices_allocated", std::move(dev)},
+                                 {"devices_allocatable", std::move(dev_allocatable)},
                                  {"notes", std::move(notes)}});
   }
   out["numa_nodes"] = std::move(nodes);
@@ -249,6 +297,17 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
   out["devices_without_affinity"] = std::move(without);
   out["devices_registered"] = std::move(registered);
   out["orphaned_containers"] = m.orphaned_containers;
+  json::array pci;
+  for (const auto& l : m.pci) {
+    json::object o = pci_json(l.device);
+    o["numanode"] = l.numa_node ? json::value(numanode_label(*l.numa_node)) : json::value(nullptr);
+    o["resource"] = l.resource.empty() ? json::value(nullptr) : json::value(l.resource);
+    if (!l.device.driver_id.empty()) {
+      o["driver_id"] = l.device.driver_id;
+    }
+    pci.push_back(std::move(o));
+  }
+  out["pci_devices"] = std::move(pci);
   return out;
 }
 
@@ -262,8 +321,11 @@ json::array numa_zones_json(const NumaSnapshot& snap) {
     for (const auto& [resource, a] : n.hugepages) {
       resources[resource] = amounts_json(a);
     }
+    for (const auto& [resource, count] : n.devices_allocatable) {
+      resources[resource] = json::object{{"allocatable", count}, {"allocation", std::uint64_t{0}}};
+    }
     for (const auto& [resource, count] : n.devices_allocated) {
-      resources[resource] = json::object{{"allocation", count}};
+      resources[resource].as_object()["allocation"] = count;
     }
     zones.push_back(json::object{{"id", n.id}, {"name", numanode_label(n.id)}, {"resources", std::move(resources)}});
   }

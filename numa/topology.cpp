@@ -31,6 +31,22 @@ int kernel_pci_node(const HostPaths& paths, const std::string& bus_id) {
   return ec == std::errc() && ptr == v.data() + v.size() ? node : -1;
 }
 
+// "GPU UUID:  GPU-..." from the NVIDIA driver's information file of the device, if any.
+std::string nvidia_uuid(const HostPaths& paths, const std::string& bus_id) {
+  auto text = read_small_file(paths.procfs / "driver/nvidia/gpus" / bus_id / "information");
+  if (!text) {
+    return {};
+  }
+  constexpr std::string_view key = "GPU UUID:";
+  const auto at = text->find(key);
+  if (at == std::string::npos) {
+    return {};
+  }
+  const auto end = text->find('\n', at);
+  return std::string(trim(std::string_view(*text).substr(
+      at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size())));
+}
+
 std::vector<Core> cores_of(const CpuSet& cpus, const HwlocFacts& hwloc) {
   std::vector<Core> cores;
   for (int id : cpus.ids()) {
@@ -97,6 +113,8 @@ Topology join_topology(const KernelNodes& kernel, const Result<HwlocFacts>& hwlo
   out.cpus_without_node = out.online_cpus.without(claimed);
 
   for (const auto& p : facts.pci) {
+    PciDevice device = p.device;
+    device.driver_id = nvidia_uuid(paths, device.bus_id);
     int node = kernel_pci_node(paths, p.device.bus_id);
     if ((node < 0 || out.find(static_cast<unsigned>(node)) == nullptr) && p.locality_node) {
       node = static_cast<int>(*p.locality_node);
@@ -107,7 +125,7 @@ Topology join_topology(const KernelNodes& kernel, const Result<HwlocFacts>& hwlo
         target = &n;
       }
     }
-    (target != nullptr ? target->pci_devices : out.pci_without_node).push_back(p.device);
+    (target != nullptr ? target->pci_devices : out.pci_without_node).push_back(std::move(device));
   }
   return out;
 }
