@@ -21,7 +21,18 @@ struct Client::Channel {
 
 namespace {
 
+// gRPC C++ reports an answer that does not decode as UNIMPLEMENTED with this message (the call
+// ended without a message it could read); a kubelet that does not serve the method says
+// "unknown method ...".
+bool undecodable(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
+         s.error_message().find("No message returned") != std::string::npos;
+}
+
 PodResourcesFailure from_status(const grpc::Status& s, const std::string& call) {
+  if (undecodable(s)) {
+    return {PodResourcesError::bad_answer, call + ": the answer does not decode (" + s.error_message() + ")"};
+  }
   const std::string what = call + ": " + s.error_message();
   switch (s.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
@@ -103,7 +114,7 @@ numa::PodResourcesResult<numa::PodResourcesAnswer> Client::ask(std::chrono::syst
     v1::AllocatableResourcesResponse allocatable;
     const grpc::Status status =
         channel_->stub->GetAllocatableResources(&ctx, v1::AllocatableResourcesRequest(), &allocatable);
-    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED && !undecodable(status)) {
       return answer;  // a kubelet before 1.21, or with the gate off: List alone
     }
     if (!status.ok()) {
