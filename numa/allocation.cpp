@@ -258,6 +258,42 @@ AllocationModel build_allocation(const Topology& topology, const AllocationInput
     }
   }
   model.pci = link_pci_devices(topology, known);
+  // Without pod-resources' allocatable devices, the checkpoint's registered devices count per
+  // NUMA node where they are PCI devices whose node sysfs names.
+  if (allocatable == nullptr && in.devices != nullptr) {
+    const auto per_numa = ids_per_numa(model.pci, in.devices->registered_devices);
+    for (auto& a : model.nodes) {
+      for (const auto& [resource, ids] : in.devices->registered_devices) {
+        std::uint64_t count = 0;
+        if (auto r = per_numa.find(resource); r != per_numa.end()) {
+          if (auto c = r->second.find(a.id); c != r->second.end()) {
+            count = c->second;
+          }
+        }
+        a.devices_allocatable[resource] = count;
+      }
+    }
+    for (const auto& [resource, ids] : in.devices->registered_devices) {
+      std::uint64_t placed = 0;
+      if (auto r = per_numa.find(resource); r != per_numa.end()) {
+        for (const auto& [numa, count] : r->second) {
+          placed += count;
+        }
+      }
+      model.allocatable_without_affinity[resource] = ids.size() - placed;
+    }
+    if (!in.devices->registered_devices.empty()) {
+      model.sources[{"devices", "allocatable"}] = files;
+    }
+  } else {
+    for (const auto& [resource, by_numa] : api_devices) {
+      if (auto c = by_numa.find(no_numa_affinity); c != by_numa.end()) {
+        model.allocatable_without_affinity[resource] = c->second;
+      } else {
+        model.allocatable_without_affinity[resource] = 0;
+      }
+    }
+  }
   model.orphaned_containers = resolve_placements(placements, topology, pods);
   model.containers = std::move(placements.containers);
   model.pods = answer != nullptr ? std::move(from_files.pods) : std::move(placements.pods);

@@ -42,7 +42,7 @@ struct NodeAllocation {
   Amounts memory;                            // bytes
   std::map<std::string, Amounts> hugepages;  // "hugepages-2Mi" -> bytes
   std::map<std::string, std::uint64_t> devices_allocated;    // resource -> devices
-  std::map<std::string, std::uint64_t> devices_allocatable;  // resource -> devices (pod-resources only)
+  std::map<std::string, std::uint64_t> devices_allocatable;  // resource -> devices (pod-resources, or checkpoint + PCI)
   std::vector<std::string> notes;                            // inconsistencies a person should know about
 };
 
@@ -75,7 +75,10 @@ struct AllocationModel {
   std::vector<ContainerPlacement> containers;
   std::vector<PodPlacement> pods;
   std::map<std::string, std::uint64_t> devices_without_affinity;  // resource -> allocated devices
-  std::map<std::string, std::uint64_t> devices_registered;        // resource -> devices
+  // resource -> allocatable devices on no NUMA node: no topology from pod-resources, or no PCI
+  // device on a NUMA node that the checkpoint's registered id names.
+  std::map<std::string, std::uint64_t> allocatable_without_affinity;
+  std::map<std::string, std::uint64_t> devices_registered;  // resource -> devices
   std::size_t orphaned_containers = 0;
   ValueSource placements_source = ValueSource::none;  // who the containers' placements are from
   // (resource, type) -> source: ("cpu", "allocatable"), ("memory", "allocation"), ("hugepages",

@@ -95,6 +95,10 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
                   static_cast<double>(count));
     }
   }
+  for (const auto& [resource, count] : model.allocatable_without_affinity) {
+    devices.add({{"node", node}, {"numanode", "none"}, {"resource", resource}, {"type", "allocatable"}},
+                static_cast<double>(count));
+  }
   for (const auto& [resource, count] : model.devices_without_affinity) {
     devices.add({{"node", node}, {"numanode", "none"}, {"resource", resource}, {"type", "allocation"}},
                 static_cast<double>(count));

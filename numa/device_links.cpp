@@ -49,4 +49,28 @@ std::vector<PciLink> link_pci_devices(const Topology& topology,
   return out;
 }
 
+std::map<std::string, std::map<unsigned, std::uint64_t>> ids_per_numa(
+    const std::vector<PciLink>& links, const std::map<std::string, std::vector<std::string>>& ids) {
+  std::map<std::string, unsigned> numa_of;  // device id (lowercase) -> NUMA node
+  for (const auto& l : links) {
+    if (!l.numa_node) {
+      continue;
+    }
+    for (const std::string& key : {lower(l.device.bus_id), lower(l.device.driver_id)}) {
+      if (!key.empty()) {
+        numa_of.emplace(key, *l.numa_node);
+      }
+    }
+  }
+  std::map<std::string, std::map<unsigned, std::uint64_t>> out;
+  for (const auto& [resource, list] : ids) {
+    for (const auto& id : list) {
+      if (auto it = numa_of.find(device_of(id)); it != numa_of.end()) {
+        ++out[resource][it->second];
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace nodepack::numa

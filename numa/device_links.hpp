@@ -7,6 +7,7 @@
 
 #include "numa/topology.hpp"
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,5 +25,11 @@ struct PciLink {
 // `ids`: resource -> every device id the kubelet knows for it (registered, allocatable, allocated).
 std::vector<PciLink> link_pci_devices(const Topology& topology,
                                       const std::map<std::string, std::set<std::string>>& ids);
+
+// Per resource and NUMA node, how many of `ids` (resource -> device ids, as the device checkpoint
+// registers them) stand for a PCI device on that node: each replica of a shared GPU counts. Ids
+// that match no PCI device, or one on no NUMA node, are not counted.
+std::map<std::string, std::map<unsigned, std::uint64_t>> ids_per_numa(
+    const std::vector<PciLink>& links, const std::map<std::string, std::vector<std::string>>& ids);
 
 }  // namespace nodepack::numa

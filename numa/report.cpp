@@ -287,14 +287,18 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
                                 {"numa_nodes", int_array(p.numa_nodes)}});
   }
   out["pod_level_entries"] = std::move(pods);
-  json::object without, registered;
+  json::object without, allocatable_without, registered;
   for (const auto& [r, c] : m.devices_without_affinity) {
     without[r] = c;
+  }
+  for (const auto& [r, c] : m.allocatable_without_affinity) {
+    allocatable_without[r] = c;
   }
   for (const auto& [r, c] : m.devices_registered) {
     registered[r] = c;
   }
   out["devices_without_affinity"] = std::move(without);
+  out["allocatable_devices_without_affinity"] = std::move(allocatable_without);
   out["devices_registered"] = std::move(registered);
   out["orphaned_containers"] = m.orphaned_containers;
   json::array pci;

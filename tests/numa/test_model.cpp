@@ -182,6 +182,11 @@ TEST_CASE("metrics text for the fixture node") {
       "# HELP numainfo_device_count Devices per NUMA node and resource by type (allocatable, allocation; registered "
       "with numanode=\"any\"; numanode=\"none\" when the device has no NUMA affinity), count.",
       "# TYPE numainfo_device_count gauge",
+      // The Tegra's device is registered, but no PCI device: allocatable on no NUMA node.
+      "numainfo_device_count{node=\"fixture-node\",numanode=\"node00\",resource=\"nvidia.com/gpu\",type="
+      "\"allocatable\"} 0",
+      "numainfo_device_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type="
+      "\"allocatable\"} 1",
       "numainfo_device_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type=\"allocation\"} "
       "1",
       "numainfo_device_count{node=\"fixture-node\",numanode=\"any\",resource=\"nvidia.com/gpu\",type=\"registered\"} 1",
@@ -230,7 +235,8 @@ TEST_CASE("metrics text for the fixture node") {
       "# TYPE numainfo_value_source gauge",
       "numainfo_value_source{node=\"fixture-node\",resource=\"cpu\",source=\"capacity\",type=\"allocatable\"} 1",
       "numainfo_value_source{node=\"fixture-node\",resource=\"cpu\",source=\"checkpoint\",type=\"allocation\"} 1",
-      "numainfo_value_source{node=\"fixture-node\",resource=\"devices\",source=\"none\",type=\"allocatable\"} 1",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"devices\",source=\"checkpoint\",type="
+      "\"allocatable\"} 1",
       "numainfo_value_source{node=\"fixture-node\",resource=\"devices\",source=\"checkpoint\",type=\"allocation\"} "
       "1",
       "numainfo_value_source{node=\"fixture-node\",resource=\"hugepages\",source=\"checkpoint\",type="

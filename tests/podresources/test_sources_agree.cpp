@@ -144,8 +144,10 @@ void same_per_numa(const AllocationModel& a, const AllocationModel& b) {
     CHECK(x.memory == y.memory);
     CHECK(x.hugepages == y.hugepages);
     CHECK(x.devices_allocated == y.devices_allocated);
+    CHECK(x.devices_allocatable == y.devices_allocatable);
   }
   CHECK(a.devices_without_affinity == b.devices_without_affinity);
+  CHECK(a.allocatable_without_affinity == b.allocatable_without_affinity);
 }
 
 std::string metrics_of(const NumaState& state) {
@@ -168,6 +170,10 @@ TEST_CASE("checkpoints and pod-resources give identical per-NUMA allocation on t
       CHECK(f.placements_source == ValueSource::checkpoint);
       CHECK(p.placements_source == ValueSource::podresources);
       CHECK(api.snapshot->podresources.status == "ok");
+      CHECK(p.sources.at({"devices", "allocatable"}) == ValueSource::podresources);
+      // Registered devices that are PCI devices count on their PCI device's node; the Tegra's
+      // "tegra" is none, and pod-resources gives it no topology: 0 per node by both accounts.
+      CHECK(f.sources.at({"devices", "allocatable"}) == ValueSource::checkpoint);
       same_per_numa(f, p);
 
       // Both accounts at once: compared, and agreeing everywhere.
