@@ -57,6 +57,9 @@ json::object nrt_object(const numa::NumaSnapshot& snap, const TopologyManagerCon
       resources.push_back(resource_info(name, am.capacity, am.allocatable, am.allocation));
     }
     for (const auto& [name, count] : n.devices_allocatable) {
+      if (count == 0) {
+        continue;  // as NFD's topology-updater: a zone lists the devices it has
+      }
       auto used = n.devices_allocated.find(name);
       resources.push_back(resource_info(name, count, count, used == n.devices_allocated.end() ? 0 : used->second));
     }

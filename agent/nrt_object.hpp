@@ -21,8 +21,9 @@ struct NodeOwner {  // the Node the object belongs to, so it is deleted with it
   std::string uid;
 };
 
-// The object without metadata.resourceVersion. Device resources are included where pod-resources
-// said what is allocatable per NUMA node; the checkpoint files do not say it.
+// The object without metadata.resourceVersion. A zone lists the device resources it has
+// allocatable devices of (pod-resources' topology, or the device checkpoint's registered ids
+// that are PCI devices on that node).
 boost::json::object nrt_object(const numa::NumaSnapshot& snapshot, const TopologyManagerConfig& topology_manager,
                                const std::optional<NodeOwner>& owner);
 
