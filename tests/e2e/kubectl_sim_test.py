@@ -49,7 +49,7 @@ def main():
     kubeconfig = os.path.join(work, "kubeconfig")
     proc = subprocess.Popen([sim, "--nodes", "3", "--pods-per-node", "12", "--churn-interval", "0", "--seed", "1",
                              "--kubeconfig-out", kubeconfig], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    agent = None
+    nrt_agent = None
     try:
         deadline = time.time() + 10
         while not (os.path.exists(kubeconfig) and os.path.getsize(kubeconfig) > 0):
@@ -118,11 +118,11 @@ def main():
                              capture_output=True, text=True)
         check(out.returncode == 0, "kubectl get noderesourcetopologies answers")
         if nodepack is not None:
-            agent = nrt_checks(nodepack, kubeconfig, work, k)
+            nrt_agent = nrt_checks(nodepack, kubeconfig, work, k)
     finally:
-        if agent is not None:
-            agent.terminate()
-            agent.wait(timeout=10)
+        if nrt_agent is not None:
+            nrt_agent.terminate()
+            nrt_agent.wait(timeout=10)
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
