@@ -6,7 +6,9 @@
 #include "agent/container_collector.hpp"
 #include "agent/endpoint_auth.hpp"
 #include "agent/kernel_source.hpp"
+#include "agent/kubelet_config.hpp"
 #include "agent/node_report.hpp"
+#include "agent/nrt_source.hpp"
 #include "agent/numa_source.hpp"
 #include "agent/page.hpp"
 #include "agent/store_pod_lookup.hpp"
@@ -65,6 +67,7 @@ constexpr std::pair<std::string_view, std::string_view> debug_pages[] = {
     {"numa", "NUMA collection is disabled\n"},
     {"accounting", "accounting is disabled\n"},
     {"kernel", "per-pod kernel metrics are disabled\n"},
+    {"nrt", "NodeResourceTopology export is off (--nrt.export)\n"},
 };
 
 }  // namespace
@@ -111,10 +114,27 @@ Result<void> Agent::make_sources() {
     if (!reserved) {
       return fail("--reserved-cpus: " + reserved.error().message);
     }
-    auto numa =
-        std::make_unique<NumaSource>(options_.node_name, *pod_lookup_, options_.paths, std::move(*reserved), clock_);
+    NumaSourceOptions n;
+    n.node_name = options_.node_name;
+    n.paths = options_.paths;
+    n.reserved_cpus = std::move(*reserved);
+    n.podresources_socket = options_.podresources_socket;
+    n.podresources_interval = std::chrono::duration_cast<std::chrono::milliseconds>(options_.podresources_interval);
+    auto numa = std::make_unique<NumaSource>(std::move(n), *pod_lookup_, clock_);
     numa_ = numa.get();
     sources_.push_back(std::move(numa));
+  }
+  if (options_.nrt_export) {
+    if (numa_ == nullptr) {
+      return fail("--nrt.export needs the NUMA collector (--collectors.numa)");
+    }
+    NrtOptions n;
+    n.node_name = options_.node_name;
+    n.interval = std::chrono::duration_cast<std::chrono::milliseconds>(options_.nrt_interval);
+    n.topology_manager =
+        topology_manager_config(options_.nrt_topology_manager_policy, options_.nrt_topology_manager_scope,
+                                options_.paths.kubelet_root / "config.yaml");
+    sources_.push_back(std::make_unique<NrtSource>(std::move(n), *client_, numa_->state(), *state_, clock_));
   }
   if (options_.collect_accounting) {
     accounting::AccountingOptions a;

@@ -5,6 +5,7 @@
 #include "agent/agent.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/metrics_text.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -19,6 +20,7 @@
 using namespace nodepack;
 using nodepack::sim::Kind;
 using nodepack::sim::test::http_get;
+using nodepack::testing::eventually;
 using nodepack::testing::metric;
 using nodepack::testing::parse_metrics;
 namespace json = boost::json;
@@ -62,18 +64,6 @@ json::object pod_json(const PodSpec& p) {
         json::array{{{"name", "init"}, {"resources", {{"requests", {{"cpu", p.init_cpu}}}}}}};
   }
   return pod;
-}
-
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a wait for time to pass
-  }
-  return predicate();
 }
 
 sim::FakeApiOptions api_options() {

@@ -6,6 +6,7 @@
 #include "sim/fake_api_server.hpp"
 #include "tests/aggregator/fake_agent.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/metrics_text.hpp"
 
 #include <boost/json.hpp>
@@ -21,6 +22,7 @@
 using namespace nodepack;
 using nodepack::sim::Kind;
 using nodepack::sim::test::http_get;
+using nodepack::testing::eventually;
 using nodepack::testing::FakeAgent;
 using nodepack::testing::metric;
 using nodepack::testing::parse_metrics;
@@ -63,18 +65,6 @@ json::object agent_pod(const std::string& node, std::uint16_t port, bool running
         {"containers",
          json::array{{{"name", "agent"}, {"ports", json::array{{{"name", "metrics"}, {"containerPort", port}}}}}}}}},
       {"status", std::move(status)}};
-}
-
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a wait for time to pass
-  }
-  return predicate();
 }
 
 // GET with Accept-Encoding: gzip; returns the Content-Encoding and the body inflated.
