@@ -23,6 +23,9 @@ struct ClusterOptions {
   int pods_per_node = 12;  // DaemonSet pod included
   // Called on each generated Node before any pod is scheduled, e.g. to give it a machine's CPUs.
   std::function<void(boost::json::object& node)> shape_node;
+  // When above 0: more workloads, beyond pods_per_node, until this share of the cluster's
+  // allocatable cpu is requested (or pods stop fitting), so large machines are packed too.
+  double fill_cpu = 0;
 };
 
 struct Cluster {

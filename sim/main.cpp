@@ -35,12 +35,13 @@ struct Options {
   std::string access_policy;
   std::size_t history = 1000;
   std::string machines;
+  double fill_cpu = 0;
 };
 
 constexpr std::string_view usage =
     "usage: nodepack-sim [--listen ADDR] [--nodes N] [--pods-per-node M] [--churn-interval DURATION]\n"
     "                    [--seed S] [--kubeconfig-out PATH] [--token TOKEN] [--access-policy FILE]\n"
-    "                    [--history EVENTS] [--machines DIR]\n"
+    "                    [--history EVENTS] [--machines DIR] [--fill-cpu SHARE]\n"
     "  --listen          host:port, :port or [ipv6]:port (default 127.0.0.1:0, a free port)\n"
     "  --nodes           simulated nodes (default 3)\n"
     "  --pods-per-node   pods per node, DaemonSet pod included (default 12)\n"
@@ -53,7 +54,8 @@ constexpr std::string_view usage =
     "                     \"rules\":[{\"user\"|\"group\",\"verbs\",\"nonResourceURLs\",\"resources\"}]}\n"
     "  --history         watch events kept for replay (default 1000)\n"
     "  --machines        DIR/<node>/host holds a node's sysfs tree: its CPUs become the node's, and a\n"
-    "                    simulated kubelet keeps DIR/<node>/kubelet/cpu_manager_state (static policy)\n";
+    "                    simulated kubelet keeps DIR/<node>/kubelet/cpu_manager_state (static policy)\n"
+    "  --fill-cpu        more pods until this share of allocatable cpu is requested, e.g. 0.75 (default 0: off)\n";
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view s) {
   if (s == "0") {
@@ -145,6 +147,13 @@ Result<Options> parse_args(int argc, char** argv) {
       o.token = value;
     } else if (arg == "--access-policy") {
       o.access_policy = value;
+    } else if (arg == "--fill-cpu") {
+      double share = -1;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), share);
+      if (ec != std::errc() || end != value.data() + value.size() || share < 0 || share > 1) {
+        return fail("--fill-cpu: expected a share from 0 to 1, not \"" + value + "\"");
+      }
+      o.fill_cpu = share;
     } else if (arg == "--machines") {
       o.machines = value;
     } else if (arg == "--history") {
@@ -228,7 +237,7 @@ int main(int argc, char** argv) {
   api.limits.max_connections = 4096;
   api.seed = options->seed;
   nodepack::sim::FakeApiServer server(api);
-  nodepack::sim::ClusterOptions shape{options->nodes, options->pods_per_node, {}};
+  nodepack::sim::ClusterOptions shape{options->nodes, options->pods_per_node, {}, options->fill_cpu};
   std::vector<nodepack::sim::SimulatedKubelet> kubelets;
   std::string machine_error;
   if (!options->machines.empty()) {

@@ -14,10 +14,28 @@ namespace nodepack::sim {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
+namespace {
+
+// "Node 0 MemTotal:       8388608 kB" in a node's meminfo, in bytes; 0 when absent.
+std::uint64_t meminfo_total(const fs::path& meminfo) {
+  std::ifstream in(meminfo);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto key = line.find("MemTotal:");
+    if (key != std::string::npos) {
+      return std::stoull(line.substr(key + 9)) * 1024;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 Result<Machine> Machine::read(const fs::path& host_root) {
   const fs::path nodes = host_root / "sys/devices/system/node";
   std::error_code ec;
   std::map<int, numa::CpuSet> found;
+  std::uint64_t memory = 0;
   for (const auto& entry : fs::directory_iterator(nodes, ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with("node") || name.size() == 4 ||
@@ -35,11 +53,13 @@ Result<Machine> Machine::read(const fs::path& host_root) {
       return fail((entry.path() / "cpulist").string() + ": " + cpus.error().message);
     }
     found[std::stoi(name.substr(4))] = *cpus;
+    memory += meminfo_total(entry.path() / "meminfo");
   }
   if (ec || found.empty()) {
     return fail("no NUMA nodes under " + nodes.string() + (ec ? ": " + ec.message() : ""));
   }
   Machine m;
+  m.memory_bytes = memory;
   m.numa_nodes.resize(static_cast<std::size_t>(found.rbegin()->first) + 1);
   for (const auto& [id, cpus] : found) {
     m.numa_nodes[static_cast<std::size_t>(id)] = cpus;
@@ -179,8 +199,15 @@ Result<std::optional<SimulatedKubelet>> machine_for_node(const fs::path& machine
   }
   const numa::CpuSet reserved{machine->cpus.ids().front()};
   auto& status = node["status"].as_object();
-  status["capacity"].as_object()["cpu"] = std::to_string(machine->cpus.size());
-  status["allocatable"].as_object()["cpu"] = std::to_string(machine->cpus.size() - reserved.size());
+  auto& capacity = status["capacity"].as_object();
+  auto& allocatable = status["allocatable"].as_object();
+  capacity["cpu"] = std::to_string(machine->cpus.size());
+  allocatable["cpu"] = std::to_string(machine->cpus.size() - reserved.size());
+  if (machine->memory_bytes > (2ULL << 30)) {
+    capacity["memory"] = std::to_string(machine->memory_bytes);
+    allocatable["memory"] = std::to_string(machine->memory_bytes - (1ULL << 30));
+  }
+  capacity["pods"] = allocatable["pods"] = "250";
   return std::optional<SimulatedKubelet>(
       SimulatedKubelet(name, std::move(*machine), reserved, machines / name / "kubelet"));
 }

@@ -15,6 +15,8 @@
 
 #include <boost/json/object.hpp>
 
+#include <cstdint>
+
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -26,6 +28,7 @@ namespace nodepack::sim {
 struct Machine {
   std::vector<numa::CpuSet> numa_nodes;  // CPUs of NUMA node i (memory-only nodes have none)
   numa::CpuSet cpus;                     // every CPU
+  std::uint64_t memory_bytes = 0;        // MemTotal over every NUMA node, as the kubelet's capacity
 
   // Reads the NUMA nodes of a sysfs tree under `host_root`.
   static Result<Machine> read(const std::filesystem::path& host_root);
@@ -57,9 +60,10 @@ class SimulatedKubelet {
   bool written_ = false;
 };
 
-// Gives `node` the machine under `<machines>/<node name>/host`, if there is one: its cpu capacity
-// and allocatable become the machine's (CPU 0 reserved, as --reserved-cpus=0 would), and the
-// kubelet that keeps `<machines>/<node name>/kubelet` is returned. Nothing when there is none.
+// Gives `node` the machine under `<machines>/<node name>/host`, if there is one: its cpu and
+// memory capacity become the machine's, allocatable less CPU 0 (as --reserved-cpus=0) and 1 GiB,
+// room for 250 pods (the --max-pods of large nodes); the kubelet that keeps
+// `<machines>/<node name>/kubelet` is returned. Nothing when there is none.
 Result<std::optional<SimulatedKubelet>> machine_for_node(const std::filesystem::path& machines,
                                                          boost::json::object& node);
 

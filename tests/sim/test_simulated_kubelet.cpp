@@ -56,6 +56,9 @@ TEST_CASE("simulated kubelet: exclusive CPUs on one NUMA node, released with the
   // The machine's CPUs, CPU 0 reserved.
   CHECK(node["status"].at("capacity").at("cpu") == "16");
   CHECK(node["status"].at("allocatable").at("cpu") == "15");
+  // MemTotal over the 8 nodes: 8 GiB each, node 0 1904 kB less (its meminfo says so).
+  CHECK(node["status"].at("capacity").at("memory") == "68717527040");
+  CHECK(node["status"].at("allocatable").at("pods") == "250");
 
   const auto dir = machines.path() / "sim-node-0" / "kubelet";
   std::vector<json::object> pods{pod("g2", "sim-node-0", "2", true), pod("burst", "sim-node-0", "2", false),
