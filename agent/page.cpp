@@ -106,7 +106,9 @@ async function get(path, text) {
 
 function drawResources(report) {
   const order = ['cpu', 'memory', 'pods'];
-  const names = Object.keys(report.allocatable || {}).sort((a, b) =>
+  // Resources the node has none of (hugepages on most nodes) would only show "n/a".
+  const names = Object.keys(report.allocatable || {}).filter(r =>
+      quantity(report.allocatable[r]) > 0 || quantity((report.allocated || {})[r]) > 0).sort((a, b) =>
       (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
   document.getElementById('resources').innerHTML = names.map(r => {
     const cap = quantity(report.allocatable[r]);

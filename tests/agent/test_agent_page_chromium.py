@@ -15,7 +15,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web"))
 from cdp import CdpError, Chromium, Page  # noqa: E402
-from fixture_process import start_fixture  # noqa: E402
+from fixture_process import chromium_or_skip, start_fixture  # noqa: E402
 
 failures = []
 
@@ -75,13 +75,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     fixture, out = sys.argv[1], sys.argv[2]
-    browser_path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if not browser_path:
-        print("SKIPPED: no chromium on PATH, so the agent page was not tested in a browser", file=sys.stderr)
-        if os.environ.get("NODEPACK_REQUIRE_BROWSER") == "1":
-            print("FAIL: NODEPACK_REQUIRE_BROWSER=1", file=sys.stderr)
-            return 1
-        return 77
+    browser_path = chromium_or_skip("the agent page")
     os.makedirs(out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="nodepack-agent-page-")
     proc = browser = None

@@ -1,7 +1,9 @@
-"""Starts a browser-test fixture (a C++ program that prints "port=N" once it serves) and waits,
-bounded, for its port."""
+"""For the browser tests: Chromium or a loud skip, and a fixture (a C++ program that prints
+"port=N" once it serves) started with a bounded wait for its port."""
 import os
+import shutil
 import subprocess
+import sys
 import time
 
 
@@ -22,3 +24,16 @@ def start_fixture(argv, work, seconds=30):
         time.sleep(0.05)  # poll interval
     proc.kill()
     raise RuntimeError(f"{os.path.basename(argv[0])} printed no port within {seconds} s")
+
+
+def chromium_or_skip(what):
+    """Chromium's path; without one, says loudly that `what` was not tested and exits 77 (the CTest
+    skip code), or 1 when NODEPACK_REQUIRE_BROWSER=1."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if path:
+        return path
+    print(f"SKIPPED: no chromium on PATH, so {what} was not tested in a browser", file=sys.stderr)
+    if os.environ.get("NODEPACK_REQUIRE_BROWSER") == "1":
+        print("FAIL: NODEPACK_REQUIRE_BROWSER=1", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(77)
