@@ -317,8 +317,17 @@ http::Router Agent::make_router() {
   });
   protect("/sync", [this](const Request& r) { return sync_page(r); });
   protect("/report", [this](const Request& r) {
-    return json_reply(
-        r, build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array()));
+    const auto report =
+        build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array());
+    const std::string etag = report_etag(report);
+    if (r[beast::http::field::if_none_match] == etag) {
+      auto unchanged = http::make_response(r, beast::http::status::not_modified, "");
+      unchanged.set(beast::http::field::etag, etag);
+      return Reply{std::move(unchanged), {}};
+    }
+    auto reply = json_reply(r, report);
+    reply.response.set(beast::http::field::etag, etag);
+    return reply;
   });
   protect("/debug/pods", [this](const Request& r) { return debug_pods(r); });
   protect("/debug/config", [this](const Request& r) { return config_page(r); });

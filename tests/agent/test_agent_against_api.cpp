@@ -20,6 +20,7 @@
 using namespace nodepack;
 using nodepack::sim::Kind;
 using nodepack::sim::test::http_get;
+using nodepack::sim::test::http_send;
 using nodepack::testing::eventually;
 using nodepack::testing::metric;
 using nodepack::testing::parse_metrics;
@@ -337,6 +338,15 @@ TEST_CASE("report, debug pages and bad HTTP requests") {
     return json::parse(http_get(h.port(), "/report").body).as_object().at("generation").to_number<std::uint64_t>() >
            generation;
   }));
+
+  // The report carries an ETag; asked again with it, an unchanged report is a 304 without a body.
+  const auto tagged = http_get(h.port(), "/report");
+  const std::string etag(tagged.headers[boost::beast::http::field::etag]);
+  CHECK(etag.size() == 18);
+  const auto again = http_send(h.port(), boost::beast::http::verb::get, "/report", "", "", "application/json",
+                               {{"If-None-Match", etag}});
+  CHECK(again.status == 304);
+  CHECK(again.body.empty());
 
   const auto debug = json::parse(http_get(h.port(), "/debug/pods").body).as_object();
   CHECK(debug.at("pods").as_array().size() == 3);

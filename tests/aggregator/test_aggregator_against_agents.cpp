@@ -352,6 +352,29 @@ TEST_CASE("an agent that stops answering goes stale after --stale-after, not bef
         h.value("nodepack_aggregator_report_age_seconds_count").value_or(-1));
 }
 
+TEST_CASE("an unchanged report is a 304: no parse, the node stays fresh, a change is a full report again") {
+  Harness h;
+  for (auto& [name, agent] : h.agents) {
+    agent->use_etags();
+  }
+  h.start();
+  CHECK(eventually([&] { return h.value("nodepack_aggregator_pulls_unchanged_total").value_or(0) >= 6; }));
+  CHECK(h.agents["n1"]->not_modified() >= 2);
+  CHECK(h.value_is(cluster_cpu, 10.5));
+  // Three minutes on with the same reports: each 304 confirms them, so nothing goes stale.
+  h.clock.advance(std::chrono::minutes(3));
+  h.wait_round();
+  CHECK(eventually([&] { return h.value_is(state_count("fresh"), 3); }));
+  CHECK(h.value_is(cluster_cpu, 10.5));
+  // n1 changes: its next pull is a whole report, and the sums move.
+  h.reports["n1"].allocated["cpu"] = "3";
+  h.reports["n1"].built_at = h.clock.now();
+  h.agents["n1"]->serve(h.reports["n1"]);
+  CHECK(eventually([&] { return h.value_is(cluster_cpu, 11); }));
+  CHECK(h.value_is(state_count("fresh"), 3));
+  CHECK(h.value_is(pull_errors("http_status"), 0));
+}
+
 TEST_CASE("a node removed from the API and a label change move the sums") {
   Harness h;
   h.start();
