@@ -139,6 +139,7 @@ Result<void> Agent::make_sources() {
     k.collectors.clock = &clock_;
     k.profile = options_.profile;
     k.enable.insert(options_.collector_overrides.begin(), options_.collector_overrides.end());
+    k.scope = kpod::PodScope::create(options_.kpod_scope).value();  // checked when the flags were parsed
     sources_.push_back(
         std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups, KernelBackend::create()));
   }
@@ -180,7 +181,8 @@ Result<void> Agent::start() {
   registry_.add(binpacking_);
   registry_.add(std::make_shared<kube::WatchCollector>(
       std::vector<const kube::Reflector*>{node_reflector_.get(), pod_reflector_.get()}, *client_));
-  registry_.add(std::make_shared<ContainerCollector>(*state_));
+  // The same filters and labels as the kernel series (checked when the flags were parsed).
+  registry_.add(std::make_shared<ContainerCollector>(*state_, kpod::PodScope::create(options_.kpod_scope).value()));
 
   if (auto made = make_sources(); !made) {
     return made.error();

@@ -3,6 +3,7 @@
 #include "common/host_paths.hpp"
 #include "common/result.hpp"
 #include "kpod/profile.hpp"
+#include "kpod/scope/pod_scope.hpp"
 #include "kube/api_limits.hpp"
 #include "kube/pod_requests.hpp"
 
@@ -42,9 +43,12 @@ struct AgentOptions {
   kpod::Profile profile = kpod::Profile::standard;  // --profile
   std::map<std::string, bool> collector_overrides;  // --collector.<name>=true|false
   std::vector<std::string> tracked_syscalls;        // --syscalls
-  std::string reserved_cpus;                        // --reserved-cpus, the kubelet's, for NUMA allocatable
-  bool collect_accounting = true;                   // --collectors.accounting: nodepack_container_* usage accounting
-  std::string accounting_state_file;                // --accounting.state-file (empty: no persistence)
+  // --kpod.namespaces, --kpod.exclude-namespaces, --kpod.label-selector, --kpod.include-labels,
+  // --cluster-name: which pods get kpod_* series and what labels they carry (checked at parse).
+  kpod::PodScopeOptions kpod_scope;
+  std::string reserved_cpus;          // --reserved-cpus, the kubelet's, for NUMA allocatable
+  bool collect_accounting = true;     // --collectors.accounting: nodepack_container_* usage accounting
+  std::string accounting_state_file;  // --accounting.state-file (empty: no persistence)
   std::chrono::nanoseconds accounting_sample_interval = std::chrono::seconds(10);
   std::chrono::nanoseconds accounting_retention = std::chrono::minutes(5);
   std::vector<std::string> accounting_gpu_resources{"nvidia.com/gpu", "amd.com/gpu"};

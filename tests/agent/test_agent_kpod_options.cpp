@@ -1,0 +1,50 @@
+// The agent's kpod-metrics filters and labels: nodepack's flag names, kpod-metrics' property
+// names as aliases, kpod's defaults, and refusals at parse time.
+#include "agent/agent_options.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace nodepack::agent;
+
+TEST_CASE("agent options: kpod filters default to kpod-metrics' own") {
+  auto o = parse_agent_options({}, "n");
+  REQUIRE(o.has_value());
+  CHECK(o->kpod_scope.namespaces.empty());
+  CHECK(o->kpod_scope.exclude_namespaces == std::vector<std::string>{"kube-system", "kube-public"});
+  CHECK(o->kpod_scope.label_selector.empty());
+  CHECK(o->kpod_scope.include_labels == std::vector<std::string>{"app", "app.kubernetes.io/name"});
+  CHECK(o->kpod_scope.cluster.empty());
+}
+
+TEST_CASE("agent options: kpod filters under nodepack's names and kpod-metrics' names") {
+  auto ours = parse_agent_options(
+      {"--kpod.namespaces=a,b", "--kpod.exclude-namespaces=", "--kpod.label-selector=app!=x",
+       "--kpod.include-labels=team,app.kubernetes.io/part-of", "--cluster-name=eu-1", "--profile=minimal"},
+      "n");
+  auto theirs = parse_agent_options(
+      {"--kpod.filter.namespaces=a,b", "--kpod.filter.exclude-namespaces=", "--kpod.filter.label-selector=app!=x",
+       "--kpod.filter.include-labels=team,app.kubernetes.io/part-of", "--kpod.cluster-name=eu-1",
+       "--kpod.profile=minimal"},
+      "n");
+  for (const auto* o : {&ours, &theirs}) {
+    REQUIRE(o->has_value());
+    const auto& s = (*o)->kpod_scope;
+    CHECK(s.namespaces == std::vector<std::string>{"a", "b"});
+    CHECK(s.exclude_namespaces.empty());
+    CHECK(s.label_selector == "app!=x");
+    CHECK(s.include_labels == std::vector<std::string>{"team", "app.kubernetes.io/part-of"});
+    CHECK(s.cluster == "eu-1");
+    CHECK((*o)->profile == nodepack::kpod::Profile::minimal);
+  }
+}
+
+TEST_CASE("agent options: a bad selector or a clashing copied label is refused at start") {
+  auto bad = parse_agent_options({"--kpod.label-selector=env in prod"}, "n");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message.starts_with("--kpod.*: label selector \"env in prod\""));
+  auto clash = parse_agent_options({"--kpod.include-labels=pod"}, "n");
+  REQUIRE_FALSE(clash.has_value());
+  CHECK(clash.error().message ==
+        "--kpod.*: include-labels: pod label \"pod\" would become the label \"pod\", which nodepack sets itself or "
+        "Prometheus reserves");
+}
