@@ -22,6 +22,8 @@
 #include "kube/watch_collector.hpp"
 #include "metrics/build_info.hpp"
 #include "metrics/process_collector.hpp"
+#include "numa/cpuset.hpp"
+#include "numa/inspect.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -385,8 +387,7 @@ http::Reply Agent::index_page(const Request& request) const {
 }
 
 int run_agent(const std::vector<std::string>& args) {
-  const char* node_env = std::getenv("NODE_NAME");
-  auto options = parse_agent_options(args, node_env == nullptr ? "" : node_env);
+  auto options = parse_agent_options(args, node_name_from_environment());
   if (!options) {
     std::cerr << "nodepack agent: " << options.error().message << "\n";
     return 2;
@@ -394,6 +395,18 @@ int run_agent(const std::vector<std::string>& args) {
   if (options->help) {
     std::cout << agent_usage();
     return 0;
+  }
+  if (options->dump_numa) {
+    numa::NumaOptions numa;
+    numa.paths = options->paths;
+    numa.node_name = options->node_name;
+    auto reserved = numa::CpuSet::parse(options->reserved_cpus);
+    if (!reserved) {
+      std::cerr << "nodepack agent: --reserved-cpus: " << reserved.error().message << "\n";
+      return 2;
+    }
+    numa.reserved_cpus = std::move(*reserved);
+    return numa::print_numa_once(numa, false, std::cerr);
   }
   if (auto logging = setup_logging(options->log_level, options->log_format); !logging) {
     std::cerr << "nodepack agent: " << logging.error().message << "\n";

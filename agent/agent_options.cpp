@@ -5,6 +5,7 @@
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 
+#include <cstdlib>
 #include <functional>
 
 namespace nodepack::agent {
@@ -86,6 +87,10 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
             });
   flags.add_string("host-root", "Where the host's / is mounted (for /sys, /proc, cgroups)", text.host_root);
   flags.add_string("kubelet-root", "Kubelet state directory", text.kubelet_root);
+  // numainfo_exporter's short flags, for its users' command lines.
+  flags.add_string("K", "Same as --kubelet-root (numainfo_exporter's -K)", text.kubelet_root);
+  flags.add_string("N", "Same as --node-name (numainfo_exporter's -N)", o.node_name);
+  flags.add_bool("M", "Print the NUMA metrics once on stderr and exit (numainfo_exporter's -M)", o.dump_numa);
   flags.add_bool("collectors.numa", "Per-NUMA capacity and kubelet allocation (numainfo_*)", o.collect_numa);
   flags.add_bool("collectors.bpf", "Per-pod kernel metrics from eBPF and cgroup files (kpod_*)", o.collect_bpf);
   add_with_alias(flags, "profile", "kpod.profile", "kpod collector profile: minimal, standard or comprehensive",
@@ -188,6 +193,15 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
     return fail("--kpod.*: " + scope.error().message);
   }
   return o;
+}
+
+std::string node_name_from_environment() {
+  for (const char* name : {"NODE_NAME", "NUMAINFO_NODENAME"}) {
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+      return v;
+    }
+  }
+  return "";
 }
 
 std::string agent_usage() {

@@ -57,10 +57,14 @@ struct AgentOptions {
   // Readiness turns false when a watch has been failing for longer than this.
   std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
   bool help = false;
+  // -M (numainfo_exporter's --dump-metrics): print the NUMA metrics once on stderr and exit.
+  bool dump_numa = false;
 };
 
-// Parses `nodepack agent` flags. `node_name_env` is $NODE_NAME (injected for tests).
+// Parses `nodepack agent` flags. `node_name_env` is node_name_from_environment() (injected for tests).
 Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, const std::string& node_name_env);
+// $NODE_NAME (the downward API), else numainfo_exporter's $NUMAINFO_NODENAME, else "".
+std::string node_name_from_environment();
 std::string agent_usage();
 
 }  // namespace nodepack::agent

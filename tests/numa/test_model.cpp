@@ -200,6 +200,15 @@ TEST_CASE("metrics text for the fixture node") {
       "node, count.",
       "# TYPE numainfo_orphaned_containers gauge",
       "numainfo_orphaned_containers{node=\"fixture-node\"} 1",
+      // numainfo_exporter's name for the device count: the same samples.
+      "# HELP numainfo_pcidevice_count PCI device resources per NUMA node, count (the same as "
+      "numainfo_device_count).",
+      "# TYPE numainfo_pcidevice_count gauge",
+      "numainfo_pcidevice_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type="
+      "\"allocation\"} 1",
+      "numainfo_pcidevice_count{node=\"fixture-node\",numanode=\"any\",resource=\"nvidia.com/"
+      "gpu\",type=\"registered\"} "
+      "1",
       "# HELP numainfo_shared_pool_core_count Logical CPUs per NUMA node in the shared pool (capacity minus "
       "exclusively assigned), count.",
       "# TYPE numainfo_shared_pool_core_count gauge",

@@ -1,8 +1,11 @@
-// The agent's kpod-metrics filters and labels: nodepack's flag names, kpod-metrics' property
-// names as aliases, kpod's defaults, and refusals at parse time.
+// What users of the tools nodepack replaces type: kpod-metrics' filters and labels (nodepack's
+// flag names, kpod's property names as aliases, kpod's defaults, refusals at parse time), and
+// numainfo_exporter's short flags and $NUMAINFO_NODENAME.
 #include "agent/agent_options.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <cstdlib>
 
 using namespace nodepack::agent;
 
@@ -47,4 +50,31 @@ TEST_CASE("agent options: a bad selector or a clashing copied label is refused a
   CHECK(clash.error().message ==
         "--kpod.*: include-labels: pod label \"pod\" would become the label \"pod\", which nodepack sets itself or "
         "Prometheus reserves");
+}
+
+TEST_CASE("agent options: numainfo_exporter's -K, -N and -M") {
+  auto o = parse_agent_options({"-K", "/var/tmp", "-N", "test.k8s.io", "-M"}, "");
+  REQUIRE(o.has_value());
+  CHECK(o->paths.kubelet_root == "/var/tmp");
+  CHECK(o->node_name == "test.k8s.io");
+  CHECK(o->dump_numa);
+  auto plain = parse_agent_options({}, "n");
+  REQUIRE(plain.has_value());
+  CHECK_FALSE(plain->dump_numa);
+}
+
+TEST_CASE("agent options: the node name from $NODE_NAME, else numainfo_exporter's $NUMAINFO_NODENAME") {
+  const char* saved = std::getenv("NODE_NAME");
+  const std::string saved_value = saved != nullptr ? saved : "";
+  ::unsetenv("NODE_NAME");
+  ::setenv("NUMAINFO_NODENAME", "numa-node", 1);
+  CHECK(node_name_from_environment() == "numa-node");
+  ::setenv("NODE_NAME", "downward", 1);
+  CHECK(node_name_from_environment() == "downward");
+  ::unsetenv("NUMAINFO_NODENAME");
+  ::unsetenv("NODE_NAME");
+  CHECK(node_name_from_environment().empty());
+  if (saved != nullptr) {
+    ::setenv("NODE_NAME", saved_value.c_str(), 1);
+  }
 }
