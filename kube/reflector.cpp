@@ -121,7 +121,9 @@ void Reflector::record_success() {
 asio::awaitable<void> Reflector::run() {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
-  ListKind next_list = ListKind::cached;
+  // A sink that takes pages gets them from the first list on: a cached list is one answer with every
+  // object, parsed at once, which is what such a sink exists to avoid.
+  ListKind next_list = sink_.takes_pages() ? ListKind::consistent : ListKind::cached;
   bool need_list = true;
   for (;;) {
     if (need_list) {

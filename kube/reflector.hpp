@@ -42,8 +42,9 @@ class ReflectorSink {
 
   // A sink that keeps only a digest of each object may take a list page by page, so that a
   // cluster-wide list is never held parsed all at once: begin_pages(), add_page() per page, then
-  // finish_pages() replaces the state. A list that restarts calls begin_pages() again (what was
-  // gathered is dropped); one that fails never calls finish_pages(), and the state stays as it was.
+  // finish_pages() replaces the state. Its lists are all paginated (--list-page-size), the first
+  // one too, instead of one answer from the API server's cache. A list that restarts calls begin_pages() again (what
+  // was gathered is dropped); one that fails never calls finish_pages(), and the state stays as it was.
   virtual bool takes_pages() const { return false; }
   virtual void begin_pages() {}
   virtual Result<void> add_page(const std::vector<boost::json::value>& /*items*/) { return {}; }
