@@ -173,7 +173,10 @@ Result<void> Agent::start() {
     return client.error();
   }
   client_ = std::move(*client);
-  state_ = std::make_unique<NodeState>(options_.node_name, options_.resize_semantics);
+  resize_ = std::make_unique<kube::ResizeTracker>(options_.resize_semantics, [this](kube::ResizeSemantics semantics) {
+    state_->pods().set_semantics(semantics);  // on the io thread, like every pod event
+  });
+  state_ = std::make_unique<NodeState>(options_.node_name, resize_->semantics());
   pod_lookup_ = std::make_unique<StorePodLookup>(*state_);
 
   auto reflector_options = [&](std::string resource, std::string path, std::string field_selector) {
@@ -240,6 +243,13 @@ Result<void> Agent::start() {
 
   boost::asio::co_spawn(io_, node_reflector_->run(), boost::asio::detached);
   boost::asio::co_spawn(io_, pod_reflector_->run(), boost::asio::detached);
+  auto resize_run = resize_->run(
+      *client_,
+      [this] {
+        return kube::watch_recoveries({node_reflector_.get(), pod_reflector_.get()});
+      },
+      clock_);
+  boost::asio::co_spawn(io_, std::move(resize_run), boost::asio::detached);
   for (auto& source : sources_) {
     boost::asio::co_spawn(io_, source->run(), boost::asio::detached);
   }
@@ -259,9 +269,9 @@ Result<void> Agent::start() {
       },
       boost::asio::detached);
   thread_ = std::thread([this] { io_.run(); });
-  spdlog::info("agent for node {} serving on {} (API server {}, {})", options_.node_name,
+  spdlog::info("agent for node {} serving on {} (API server {}, {}); in-place resize semantics {}", options_.node_name,
                endpoint().address().to_string() + ":" + std::to_string(endpoint().port()), cluster_.server,
-               cluster_.source);
+               cluster_.source, resize_->describe());
   return {};
 }
 
@@ -354,14 +364,14 @@ http::Reply Agent::sync_page(const Request& request) const {
   auto out = kube::sync_json(watch_status(), binpacking_->cache_age_seconds(), options_.resync_period);
   out["ready"] = ready();
   out["node"] = options_.node_name;
+  out["resize_semantics"] = resize_->json();
   return json_reply(request, out);
 }
 
 http::Reply Agent::debug_pods(const Request& request) const {
   boost::json::object out;
   out["node"] = options_.node_name;
-  out["resize_semantics"] =
-      options_.resize_semantics == kube::ResizeSemantics::per_container ? "per-container" : "max-of-sums";
+  out["resize_semantics"] = kube::resize_semantics_name(state_->pods().semantics());
   boost::json::array pods;
   for (const auto& p : state_->pods().pods()) {
     boost::json::object o;

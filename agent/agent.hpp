@@ -12,6 +12,7 @@
 #include "kube/api_client.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/reflector.hpp"
+#include "kube/resize_tracker.hpp"
 #include "metrics/registry.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -81,6 +82,7 @@ class Agent {
   boost::asio::io_context io_;
   std::thread thread_;
   std::unique_ptr<kube::ApiClient> client_;
+  std::unique_ptr<kube::ResizeTracker> resize_;  // the in-place resize rule in force
   std::unique_ptr<NodeState> state_;
   std::unique_ptr<StorePodLookup> pod_lookup_;
   std::unique_ptr<cgroup::CgroupResolver> cgroups_;  // one per agent; null without cgroup v2

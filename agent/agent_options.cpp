@@ -75,6 +75,7 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
   flags.add_bool("disable-node-metrics", "Disable per-node binpacking metrics", o.disable_node_metrics);
   flags.add_string("log-level", "Log level: debug, info, warn, error", o.log_level);
   flags.add_string("log-format", "Log format: json, text", o.log_format);
+  flags.add_bool("debug", "KBE's --debug: the same as --log-level=debug (and wins over --log-level)", o.debug);
   flags.add("resync-period", "Full recount of node totals from the store (no API calls)", "30m",
             duration_setter(o.resync_period, false));
   flags.add_int("list-page-size", "Objects per page in consistent (re)lists (0 = no pagination)", o.list_page_size);
@@ -83,9 +84,11 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
   flags.add_int("max-watch-event-bytes",
                 "Largest watch event read from the API server; a larger one ends the watch and relists",
                 o.max_watch_event_bytes);
-  flags.add("resize-semantics", "In-place resize accounting: per-container or max-of-sums (Kubernetes >= 1.37)",
-            "per-container", [&o](std::string_view v) -> Result<void> {
-              auto s = kube::parse_resize_semantics(v);
+  flags.add("resize-semantics",
+            "In-place resize accounting: auto (the API server's version decides: max-of-sums from Kubernetes "
+            "1.37, per-container before), per-container or max-of-sums (for clusters that backport the change)",
+            "auto", [&o](std::string_view v) -> Result<void> {
+              auto s = kube::parse_resize_setting(v);
               if (!s) {
                 return s.error();
               }
@@ -222,6 +225,9 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
   }
   if (o.max_list_bytes < 1024 || o.max_watch_event_bytes < 1024) {
     return fail("--max-list-bytes and --max-watch-event-bytes must be at least 1024");
+  }
+  if (o.debug) {
+    o.log_level = "debug";
   }
   if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
     return ok.error();

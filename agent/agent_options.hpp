@@ -6,6 +6,7 @@
 #include "kpod/scope/pod_scope.hpp"
 #include "kube/api_limits.hpp"
 #include "kube/pod_requests.hpp"
+#include "kube/server_version.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -31,11 +32,14 @@ struct AgentOptions {
   bool disable_node_metrics = false;
   std::string log_level = "info";
   std::string log_format = "json";
+  bool debug = false;  // KBE's --debug: the same as --log-level=debug, and wins over it
   std::chrono::nanoseconds resync_period = std::chrono::minutes(30);
   std::int64_t list_page_size = 500;
   std::int64_t max_list_bytes = static_cast<std::int64_t>(kube::default_max_list_bytes);
   std::int64_t max_watch_event_bytes = static_cast<std::int64_t>(kube::default_max_event_bytes);
-  kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
+  // auto: the API server's /version decides (kube/resize_tracker.hpp); or one rule, for clusters
+  // that backport the scheduler's change.
+  kube::ResizeSetting resize_semantics = kube::ResizeSetting::automatic;
   // --host-root (/sys, /proc, cgroups under it) and --kubelet-root, resolved once.
   HostPaths paths = HostPaths::under("/");
   bool collect_numa = true;                         // --collectors.numa

@@ -5,7 +5,9 @@
 #include "aggregator/auth/handoff.hpp"
 #include "aggregator/billing/api.hpp"
 #include "aggregator/billing/catalogue.hpp"
+#include "aggregator/cluster_pods.hpp"
 #include "aggregator/inventory.hpp"
+#include "aggregator/leader_election.hpp"
 #include "aggregator/page.hpp"
 #include "aggregator/report_puller.hpp"
 #include "aggregator/self_metrics.hpp"
@@ -30,6 +32,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 
@@ -123,7 +126,7 @@ Aggregator::~Aggregator() { stop(); }
 
 std::vector<const kube::Reflector*> Aggregator::reflectors() const {
   std::vector<const kube::Reflector*> out{node_reflector_.get()};
-  for (const auto* r : {agent_reflector_.get(), pending_reflector_.get()}) {
+  for (const auto* r : {agent_reflector_.get(), pending_reflector_.get(), own_reflector_.get()}) {
     if (r != nullptr) {
       out.push_back(r);
     }
@@ -132,7 +135,27 @@ std::vector<const kube::Reflector*> Aggregator::reflectors() const {
 }
 
 bool Aggregator::sources_synced() const {
-  return node_reflector_->status().synced && (!agent_reflector_ || agent_reflector_->status().synced);
+  return node_reflector_->status().synced && (!agent_reflector_ || agent_reflector_->status().synced) &&
+         (!own_reflector_ || own_reflector_->status().synced);
+}
+
+OwnFigures Aggregator::own_figures(std::chrono::system_clock::time_point now) const {
+  OwnFigures own;
+  if (!own_pods_) {
+    own.reason = "--node-source=agents";
+    return own;
+  }
+  own.node = [pods = own_pods_.get()](const std::string& node) { return pods->node(node); };
+  const auto s = own_reflector_->status();
+  if (!s.synced) {
+    own.reason = "pod watch not synced yet";
+  } else if (s.failing_since && now - *s.failing_since > options_.stale_after) {
+    // Like a report older than --stale-after: the totals may have missed events since.
+    own.reason = "pod watch failing since " + format_rfc3339(*s.failing_since) + ": " + s.last_error;
+  } else {
+    own.usable = true;
+  }
+  return own;
 }
 
 bool Aggregator::ready(std::string* reason) const {
@@ -153,6 +176,8 @@ bool Aggregator::ready(std::string* reason) const {
   }
   return true;
 }
+
+bool Aggregator::leading() const { return !elector_ || elector_->leading(); }
 
 std::shared_ptr<const PublishedSnapshot> Aggregator::published() const {
   std::lock_guard lock(mutex_);
@@ -190,6 +215,29 @@ Result<void> Aggregator::start() {
   }
   client_ = std::move(*client);
   inventory_ = std::make_unique<Inventory>(options_, [this] { schedule_rebuild(); });
+  resize_ = std::make_unique<kube::ResizeTracker>(options_.resize_semantics, [this](kube::ResizeSemantics semantics) {
+    inventory_->set_semantics(semantics);  // on the work thread, like every watch event
+    if (own_pods_) {
+      own_pods_->set_semantics(semantics);
+    }
+    schedule_rebuild();
+  });
+  inventory_->set_semantics(resize_->semantics());
+  if (options_.node_source != NodeSource::agents) {
+    // Every resource a figure needs: the exported ones and those the fit shapes ask about.
+    std::vector<std::string> tracked = options_.resources;
+    for (const auto& shape : options_.fit_shapes) {
+      for (const auto& [resource, quantity] : shape.requests) {
+        if (std::find(tracked.begin(), tracked.end(), resource) == tracked.end()) {
+          tracked.push_back(resource);
+        }
+      }
+    }
+    if (std::find(tracked.begin(), tracked.end(), "pods") == tracked.end()) {
+      tracked.push_back("pods");  // free pod slots bound the fit
+    }
+    own_pods_ = std::make_unique<ClusterPods>(std::move(tracked), resize_->semantics(), [this] { schedule_rebuild(); });
+  }
   PullerOptions pull;
   pull.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.pull_timeout);
   pull.concurrency = static_cast<std::size_t>(options_.pull_concurrency);
@@ -214,7 +262,13 @@ Result<void> Aggregator::start() {
   auto nodes = reflector_options("nodes", "/api/v1/nodes");
   nodes.label_selector = options_.node_selector;
   node_reflector_ = std::make_unique<kube::Reflector>(*client_, nodes, inventory_->node_sink(), clock_);
-  if (!options_.static_agents()) {
+  if (own_pods_) {
+    // Bound pods that hold requests; a pod that finishes leaves the selection (a DELETED event).
+    auto bound = reflector_options("bound-pods", "/api/v1/pods");
+    bound.field_selector = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed";
+    own_reflector_ = std::make_unique<kube::Reflector>(*client_, bound, *own_pods_, clock_);
+  }
+  if (!options_.static_agents() && options_.node_source != NodeSource::api) {
     auto agents = reflector_options("agents", "/api/v1/namespaces/" + options_.agent_namespace + "/pods");
     agents.label_selector = options_.agent_selector;
     agent_reflector_ = std::make_unique<kube::Reflector>(*client_, agents, inventory_->agent_sink(), clock_);
@@ -230,6 +284,14 @@ Result<void> Aggregator::start() {
     std::vector<prometheus::MetricFamily> out;
     metrics::Family::gauge("kube_binpacking_cache_age_seconds", "Time since last informer cache sync")
         .add({}, cache_age_seconds())
+        .into(out);
+    return out;
+  }));
+  registry_.add(std::make_shared<metrics::FunctionCollector>([this] {
+    std::vector<prometheus::MetricFamily> out;
+    metrics::Family::gauge("kube_binpacking_leader_status",
+                           "Whether this replica is the leader and exports the cluster series (1) or a follower (0)")
+        .add({}, leading() ? 1.0 : 0.0)
         .into(out);
     return out;
   }));
@@ -256,20 +318,39 @@ Result<void> Aggregator::start() {
     return fail("cannot listen on " + options_.metrics_addr + ": " + listening.error().message);
   }
 
-  for (auto* r : {node_reflector_.get(), agent_reflector_.get(), pending_reflector_.get()}) {
+  for (auto* r : {node_reflector_.get(), agent_reflector_.get(), pending_reflector_.get(), own_reflector_.get()}) {
     if (r != nullptr) {
       asio::co_spawn(work_, r->run(), asio::detached);
     }
   }
   asio::co_spawn(work_, pull_loop(), asio::detached);
   asio::co_spawn(work_, periodic_rebuild(), asio::detached);
+  auto resize_run = resize_->run(
+      *client_, [this] { return kube::watch_recoveries(reflectors()); }, clock_);
+  asio::co_spawn(work_, std::move(resize_run), asio::detached);
+  if (options_.leader_election) {
+    LeaderElectionOptions election;
+    election.lease_duration = options_.leader_election_lease_duration;
+    election.renew_deadline = options_.leader_election_renew_deadline;
+    election.retry_period = options_.leader_election_retry_period;
+    election.lease_namespace =
+        options_.leader_election_namespace.empty() ? default_lease_namespace() : options_.leader_election_namespace;
+    election.lease_name = options_.leader_election_name;
+    election.identity = default_leader_identity();
+    elector_ = std::make_unique<LeaderElector>(*client_, std::move(election), clock_, nullptr);
+    auto election_run = elector_->run();
+    asio::co_spawn(work_, std::move(election_run), asio::detached);
+  }
   work_thread_ = std::thread([this] { work_.run(); });
   serve_thread_ = std::thread([this] { serve_.run(); });
-  spdlog::info("aggregator serving on {}:{} (API server {}, {}; agents {})", endpoint().address().to_string(),
-               endpoint().port(), cluster_.server, cluster_.source,
-               options_.static_agents()
-                   ? std::to_string(options_.agents.size()) + " static"
-                   : "discovered in " + options_.agent_namespace + " by " + options_.agent_selector);
+  spdlog::info(
+      "aggregator serving on {}:{} (API server {}, {}; node source {}; agents {}); in-place resize semantics {}",
+      endpoint().address().to_string(), endpoint().port(), cluster_.server, cluster_.source,
+      node_source_name(options_.node_source),
+      options_.node_source == NodeSource::api ? std::string("not used")
+      : options_.static_agents()              ? std::to_string(options_.agents.size()) + " static"
+                                 : "discovered in " + options_.agent_namespace + " by " + options_.agent_selector,
+      resize_->describe());
   return {};
 }
 
@@ -528,7 +609,10 @@ asio::awaitable<void> Aggregator::periodic_rebuild() {
 
 void Aggregator::rebuild_snapshot() {
   const auto start = std::chrono::steady_clock::now();
-  auto snapshot = build_snapshot(inventory_->inputs(clock_.now()), config_, ++sequence_);
+  const auto now = clock_.now();
+  auto inputs = inventory_->inputs(now);
+  inputs.own = own_figures(now);
+  auto snapshot = build_snapshot(inputs, config_, ++sequence_);
   auto published = std::make_shared<const PublishedSnapshot>(std::move(snapshot));
   {
     std::lock_guard lock(mutex_);
@@ -539,7 +623,8 @@ void Aggregator::rebuild_snapshot() {
 
 std::string Aggregator::render_metrics() const {
   std::string body;
-  if (auto p = published()) {
+  // A follower exports no cluster series: two replicas must never double a sum.
+  if (auto p = published(); p && leading()) {
     body = p->metrics_text();
   }
   body += registry_.render();
@@ -548,7 +633,7 @@ std::string Aggregator::render_metrics() const {
 
 std::string Aggregator::render_metrics_gzip() const {
   static const DeflatedPrefix empty = deflate_prefix("");
-  const auto p = published();
+  const auto p = leading() ? published() : nullptr;
   return gzip_with_prefix(p ? p->metrics_deflated() : empty, registry_.render());
 }
 
@@ -620,6 +705,13 @@ http::Reply Aggregator::sync_page(const Request& request) const {
     round = round_;
   }
   out["ready"] = ready();
+  out["resize_semantics"] = resize_->json();
+  out["node_source"] = node_source_name(options_.node_source);
+  out["leader_election"] = elector_ ? elector_->json() : json::object{{"enabled", false}, {"leading", true}};
+  if (own_pods_) {
+    const auto own = own_figures(clock_.now());
+    out["own_figures"] = json::object{{"usable", own.usable}, {"reason", own.reason}};
+  }
   out["pull"] = json::object{{"rounds", rounds_.load()},
                              {"last_round_end", optional_time(round.last_end)},
                              {"last_round_seconds", round.last_seconds},
@@ -634,11 +726,13 @@ http::Reply Aggregator::sync_page(const Request& request) const {
                                    {"node_count", snapshot.cluster.node_count},
                                    {"reporting_nodes", snapshot.cluster.reporting_nodes}};
     out["nodes"] = freshness_lists(snapshot);
+    out["nodes_by_source"] = source_lists(snapshot);
     out["problems"] = freshness_problems(snapshot);
   } else {
     out["snapshot"] = nullptr;
     out["nodes"] = json::object{
         {"fresh", json::array()}, {"stale", json::array()}, {"missing", json::array()}, {"invalid", json::array()}};
+    out["nodes_by_source"] = json::object{{"none", json::array()}, {"agent", json::array()}, {"api", json::array()}};
     out["problems"] = json::array();
   }
   auto response =

@@ -19,6 +19,7 @@
 #include "kube/api_client.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/reflector.hpp"
+#include "kube/resize_tracker.hpp"
 #include "metrics/registry.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -42,6 +43,8 @@ class Api;
 
 namespace nodepack::aggregator {
 
+class ClusterPods;
+class LeaderElector;
 class Inventory;
 class ReportPuller;
 class SelfMetrics;
@@ -93,6 +96,8 @@ class Aggregator {
   // The exposition for a scrape that accepts gzip: the snapshot part compressed once.
   std::string render_metrics_gzip() const;
   std::uint64_t rounds_completed() const { return rounds_.load(); }
+  // Whether this replica exports the cluster series: always without --leader-election.
+  bool leading() const;
   const kube::ApiClient& client() const { return *client_; }
 
  private:
@@ -111,6 +116,8 @@ class Aggregator {
   bool sources_synced() const;
   std::vector<const kube::Reflector*> reflectors() const;
   double cache_age_seconds() const;
+  // Whether the aggregator's own figures may be summed now, and why not.
+  OwnFigures own_figures(std::chrono::system_clock::time_point now) const;
 
   Result<void> start_usage_api();
   web::WebDeps web_deps();
@@ -131,10 +138,14 @@ class Aggregator {
   std::thread serve_thread_;
   std::unique_ptr<kube::ApiClient> client_;
   std::unique_ptr<Inventory> inventory_;
+  std::unique_ptr<kube::ResizeTracker> resize_;  // the in-place resize rule in force
   std::unique_ptr<ReportPuller> puller_;
   std::unique_ptr<kube::Reflector> node_reflector_;
   std::unique_ptr<kube::Reflector> agent_reflector_;    // null with --agents
   std::unique_ptr<kube::Reflector> pending_reflector_;  // null with --pending-pods=false
+  std::unique_ptr<ClusterPods> own_pods_;               // null with --node-source=agents
+  std::unique_ptr<kube::Reflector> own_reflector_;      // every bound pod, for own_pods_
+  std::unique_ptr<LeaderElector> elector_;              // null without --leader-election
   std::shared_ptr<SelfMetrics> self_;
   metrics::MetricsRegistry registry_;                // everything on /metrics that is not from the snapshot
   std::unique_ptr<auth::Authenticator> auth_;        // null: the API and the web UI are open

@@ -33,6 +33,7 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
                  o.disable_node_metrics);
   flags.add_string("log-level", "Log level: debug, info, warn, error", o.log_level);
   flags.add_string("log-format", "Log format: json, text", o.log_format);
+  flags.add_bool("debug", "KBE's --debug: the same as --log-level=debug (and wins over --log-level)", o.debug);
   flags.add("resync-period", "Full rebuild of the snapshot from the stored state (no API calls)", "30m",
             duration_setter(o.resync_period, false));
   flags.add_int("list-page-size", "Objects per page in consistent (re)lists (0 = no pagination)", o.list_page_size);
@@ -60,11 +61,38 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
                  "Repeatable. A pod shape name=resource:quantity,... (e.g. small=cpu:500m,memory:1Gi); exports how "
                  "many more such pods fit and the capacity stranded where none fits",
                  shapes);
+  flags.add("node-source",
+            "Where node figures come from: agents (their reports), api (the aggregator's own cluster-wide pod watch, "
+            "no agents needed), auto (a node's fresh agent report, else the aggregator's own figures)",
+            "auto", [&o](std::string_view v) -> Result<void> {
+              auto parsed = parse_node_source(v);
+              if (!parsed) {
+                return parsed.error();
+              }
+              o.node_source = *parsed;
+              return {};
+            });
+  flags.add_bool("leader-election",
+                 "Elect one exporting replica through a coordination.k8s.io/v1 Lease (KBE's flag); followers serve "
+                 "the web UI, usage API and /sync but not the cluster series",
+                 o.leader_election);
+  flags.add("leader-election-lease-duration", "How long a Lease holder's record is honoured without a renewal", "15s",
+            duration_setter(o.leader_election_lease_duration, false));
+  flags.add("leader-election-renew-deadline",
+            "The leader steps down when it has not renewed for this long (less than the lease duration)", "10s",
+            duration_setter(o.leader_election_renew_deadline, false));
+  flags.add("leader-election-retry-period", "Time between attempts to acquire or renew the Lease", "2s",
+            duration_setter(o.leader_election_retry_period, false));
+  flags.add_string("leader-election-namespace",
+                   "Namespace of the Lease (default: the pod's own, from $POD_NAMESPACE or the service account)",
+                   o.leader_election_namespace);
+  flags.add_string("leader-election-name", "Name of the Lease", o.leader_election_name);
   flags.add_bool("pending-pods", "Watch unscheduled Pending pods and export their demand", o.pending_pods);
   flags.add("resize-semantics",
-            "In-place resize accounting for pending pods: per-container or max-of-sums (Kubernetes >= 1.37)",
-            "per-container", [&o](std::string_view v) -> Result<void> {
-              auto s = kube::parse_resize_semantics(v);
+            "In-place resize accounting: auto (the API server's version decides: max-of-sums from Kubernetes "
+            "1.37, per-container before), per-container or max-of-sums (for clusters that backport the change)",
+            "auto", [&o](std::string_view v) -> Result<void> {
+              auto s = kube::parse_resize_setting(v);
               if (!s) {
                 return s.error();
               }
@@ -128,6 +156,30 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
 }
 
 }  // namespace
+
+Result<NodeSource> parse_node_source(std::string_view text) {
+  if (text == "agents") {
+    return NodeSource::agents;
+  }
+  if (text == "api") {
+    return NodeSource::api;
+  }
+  if (text == "auto") {
+    return NodeSource::automatic;
+  }
+  return fail("--node-source must be agents, api or auto, not \"" + std::string(text) + "\"");
+}
+
+std::string_view node_source_name(NodeSource source) {
+  switch (source) {
+    case NodeSource::agents:
+      return "agents";
+    case NodeSource::api:
+      return "api";
+    default:
+      return "auto";
+  }
+}
 
 Result<SecureCookie> parse_secure_cookie(std::string_view text) {
   if (text == "auto") {
@@ -291,6 +343,21 @@ Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string
   if (o.agent_port <= 0 || o.agent_port > 65535) {
     return fail("--agent-port must be 1-65535");
   }
+  if (o.node_source == NodeSource::api && o.static_agents()) {
+    return fail("--agents reads agents' reports, which --node-source=api does not use (want agents or auto)");
+  }
+  if (o.leader_election_renew_deadline >= o.leader_election_lease_duration) {
+    return fail(
+        "--leader-election-renew-deadline must be shorter than --leader-election-lease-duration (a leader "
+        "steps down before its Lease may be taken)");
+  }
+  // client-go's rule: renew deadline > 1.2 x retry period (the jitter), so a renewal can be tried.
+  if (o.leader_election_renew_deadline * 5 <= o.leader_election_retry_period * 6) {
+    return fail("--leader-election-renew-deadline must be more than 1.2 x --leader-election-retry-period");
+  }
+  if (o.leader_election_lease_duration < std::chrono::seconds(1)) {
+    return fail("--leader-election-lease-duration must be at least 1s (the Lease holds whole seconds)");
+  }
   if (o.pull_concurrency < 1) {
     return fail("--pull-concurrency must be at least 1");
   }
@@ -326,6 +393,9 @@ Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string
   }
   if (!o.tls_client_ca.empty() && o.tls_cert.empty()) {
     return fail("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (o.debug) {
+    o.log_level = "debug";
   }
   if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
     return ok.error();

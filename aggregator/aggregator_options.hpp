@@ -8,6 +8,7 @@
 #include "kube/api_limits.hpp"
 #include "kube/pod_requests.hpp"
 #include "kube/resource_list.hpp"
+#include "kube/server_version.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -49,6 +50,15 @@ struct FitShape {
 // "name=cpu:500m,memory:1Gi"
 Result<FitShape> parse_fit_shape(std::string_view text);
 
+// --node-source: where each node's allocated and DaemonSet figures come from.
+enum class NodeSource {
+  agents,     // the agents' reports only (a node without a fresh report adds nothing)
+  api,        // the aggregator's own cluster-wide pod watch only (no agents needed: KBE's way)
+  automatic,  // a node's fresh agent report when there is one, else the aggregator's own figures
+};
+Result<NodeSource> parse_node_source(std::string_view text);
+std::string_view node_source_name(NodeSource source);
+
 // --auth.secure-cookie: whether the web session cookie is marked Secure (sent over HTTPS only).
 enum class SecureCookie {
   automatic,  // when the aggregator serves TLS itself (--tls-cert)
@@ -68,6 +78,7 @@ struct AggregatorOptions {
   bool disable_node_metrics = false;
   std::string log_level = "info";
   std::string log_format = "json";
+  bool debug = false;  // KBE's --debug: the same as --log-level=debug, and wins over it
   std::chrono::nanoseconds resync_period = std::chrono::minutes(30);
   std::int64_t list_page_size = 500;
   std::int64_t max_list_bytes = static_cast<std::int64_t>(kube::aggregator_max_list_bytes);
@@ -84,7 +95,18 @@ struct AggregatorOptions {
   std::int64_t max_report_bytes = 4 * 1024 * 1024;
   std::vector<FitShape> fit_shapes;
   bool pending_pods = true;
-  kube::ResizeSemantics resize_semantics = kube::ResizeSemantics::per_container;
+  NodeSource node_source = NodeSource::automatic;
+  // KBE's leader election (aggregator/leader_election.hpp): only the Lease holder exports the
+  // cluster series. The namespace defaults to the pod's own ($POD_NAMESPACE, then the service
+  // account's namespace file, then "nodepack").
+  bool leader_election = false;
+  std::chrono::nanoseconds leader_election_lease_duration = std::chrono::seconds(15);
+  std::chrono::nanoseconds leader_election_renew_deadline = std::chrono::seconds(10);
+  std::chrono::nanoseconds leader_election_retry_period = std::chrono::seconds(2);
+  std::string leader_election_namespace;
+  std::string leader_election_name = "nodepack-aggregator";
+  // auto: the API server's /version decides (kube/resize_tracker.hpp); or one rule.
+  kube::ResizeSetting resize_semantics = kube::ResizeSetting::automatic;
   std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
 
   // The usage API (aggregator/billing), off without a Prometheus to ask.

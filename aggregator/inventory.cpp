@@ -306,7 +306,7 @@ Result<void> Inventory::replace_pending(const std::vector<json::value>& items) {
       errors += (errors.empty() ? "" : "; ") + pod.error().message;
       continue;
     }
-    if (auto requests = pending_requests(*pod, options_.resize_semantics)) {
+    if (auto requests = pending_requests(*pod, semantics_)) {
       pending_[pod_key(*pod)] = std::move(*requests);
     }
   }
@@ -325,7 +325,7 @@ Result<void> Inventory::apply_pending(kube::WatchEventType type, const json::val
   const std::string key = pod_key(*pod);
   std::optional<kube::ResourceList> requests;
   if (type != kube::WatchEventType::deleted) {
-    requests = pending_requests(*pod, options_.resize_semantics);
+    requests = pending_requests(*pod, semantics_);
   }
   if (requests) {
     pending_[key] = std::move(*requests);

@@ -43,6 +43,9 @@ class Inventory {
     return SnapshotInputs{nodes_, reports_, pending_, now};
   }
   const NodeMap& nodes() const { return nodes_; }
+  // The in-place resize rule pending pods are counted with (unscheduled pods have no resize status
+  // yet, so this only matters once one is bound).
+  void set_semantics(kube::ResizeSemantics semantics) { semantics_ = semantics; }
   std::size_t pending_count() const { return pending_.size(); }
 
  private:
@@ -82,6 +85,7 @@ class Inventory {
 
   AggregatorOptions options_;
   std::function<void()> on_change_;
+  kube::ResizeSemantics semantics_ = kube::ResizeSemantics::per_container;
   NodeMap nodes_;
   ReportMap reports_;
   PendingMap pending_;

@@ -99,6 +99,7 @@ SnapshotConfig SnapshotConfig::from(const AggregatorOptions& options) {
   config.stale_after = options.stale_after;
   config.node_metrics = !options.disable_node_metrics;
   config.pending_enabled = options.pending_pods;
+  config.node_source = options.node_source;
   return config;
 }
 
@@ -151,11 +152,31 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotInputs& inputs,
     const auto found = inputs.reports.find(name);
     const ReportState* reports = found == inputs.reports.end() ? nullptr : &found->second;
     auto classified = classify(reports, inputs.now, config->stale_after);
+    // --node-source: api counts every node from the aggregator's own pod watch (its freshness is
+    // the watch's); auto does so only where no fresh agent report is at hand.
+    bool use_own = false;
+    if (config->node_source == NodeSource::api) {
+      classified = Classified{};
+      if (inputs.own.usable) {
+        classified.state = Freshness::fresh;
+        classified.usable = true;
+        use_own = true;
+      } else {
+        classified.reason = "the aggregator's pod watch: " + inputs.own.reason;
+      }
+    } else if (config->node_source == NodeSource::automatic && classified.state != Freshness::fresh &&
+               inputs.own.usable) {
+      classified.reason = "counted from the aggregator's pod watch (agent: " + classified.reason + ")";
+      classified.state = Freshness::fresh;
+      classified.usable = true;
+      use_own = true;
+    }
     row.state = classified.state;
     row.usable = classified.usable;
     row.reason = std::move(classified.reason);
     ++snapshot->state_counts[static_cast<std::size_t>(row.state)];
-    const NodeReport* report = reports != nullptr ? reports->good.get() : nullptr;
+    const NodeReport* report =
+        reports != nullptr && config->node_source != NodeSource::api ? reports->good.get() : nullptr;
     if (report != nullptr) {
       row.report_age_seconds = std::chrono::duration<double>(inputs.now - report->built_at).count();
       row.generation = report->generation;
@@ -177,17 +198,37 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotInputs& inputs,
     for (std::size_t r = 0; r < nr; ++r) {
       row.allocatable[r] = value_or_zero(*allocatable, resources[r]);
     }
+    // The figures summed for this node: its agent's report or the aggregator's own.
+    static const kube::ResourceList no_pods;
+    const kube::ResourceList* node_allocated = nullptr;
+    const kube::ResourceList* node_daemonset = nullptr;
+    std::int64_t node_pod_count = 0;
+    if (row.usable && use_own) {
+      const kube::NodeTotals* own = inputs.own.node ? inputs.own.node(name) : nullptr;
+      node_allocated = own != nullptr ? &own->allocated : &no_pods;
+      node_daemonset = own != nullptr ? &own->daemonset_allocated : &no_pods;
+      node_pod_count = own != nullptr ? own->pod_count : 0;
+      row.source = NodeFigures::api;
+    } else if (row.usable && report != nullptr) {
+      node_allocated = &report->allocated;
+      node_daemonset = &report->daemonset_allocated;
+      node_pod_count = report->pod_count;
+      row.source = NodeFigures::agent;
+    } else {
+      row.usable = false;
+    }
+    ++snapshot->source_counts[static_cast<std::size_t>(row.source)];
     if (row.usable) {
       for (std::size_t r = 0; r < nr; ++r) {
-        row.allocated[r] = value_or_zero(report->allocated, resources[r]);
-        row.daemonset[r] = value_or_zero(report->daemonset_allocated, resources[r]);
+        row.allocated[r] = value_or_zero(*node_allocated, resources[r]);
+        row.daemonset[r] = value_or_zero(*node_daemonset, resources[r]);
       }
       std::optional<std::int64_t> free_pods;
       if (const auto* pods = find(*allocatable, "pods"); pods != nullptr) {
-        free_pods = pods->value_ceil() - report->pod_count;
+        free_pods = pods->value_ceil() - node_pod_count;
       }
       for (std::size_t s = 0; s < ns; ++s) {
-        row.fit[s] = fit_count(shapes[s], *allocatable, report->allocated, free_pods);
+        row.fit[s] = fit_count(shapes[s], *allocatable, *node_allocated, free_pods);
         for (std::size_t r = 0; r < nr; ++r) {
           // Free capacity where not one more pod of the shape fits is stranded for that shape.
           const Quantity free = row.allocatable[r] - row.allocated[r];

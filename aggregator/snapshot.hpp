@@ -20,11 +20,13 @@
 
 #include "aggregator/aggregator_options.hpp"
 #include "aggregator/report.hpp"
+#include "kube/pod_store.hpp"
 #include "kube/quantity.hpp"
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +54,11 @@ struct ReportState {
 enum class Freshness { fresh = 0, stale = 1, missing = 2, invalid = 3 };
 inline constexpr std::array<const char*, 4> freshness_names{"fresh", "stale", "missing", "invalid"};
 
+// Where a node's summed figures come from (--node-source): its agent's report, the aggregator's
+// own pod watch, or nowhere (the node adds nothing).
+enum class NodeFigures { none = 0, agent = 1, api = 2 };
+inline constexpr std::array<const char*, 3> figures_names{"none", "agent", "api"};
+
 // What the snapshot is built with; fixed for the life of the process.
 struct SnapshotConfig {
   std::vector<std::string> resources;
@@ -60,6 +67,7 @@ struct SnapshotConfig {
   std::chrono::nanoseconds stale_after = std::chrono::minutes(2);
   bool node_metrics = true;
   bool pending_enabled = true;
+  NodeSource node_source = NodeSource::agents;
 
   static SnapshotConfig from(const AggregatorOptions& options);
 };
@@ -68,11 +76,19 @@ using NodeMap = std::map<std::string, std::shared_ptr<const NodeInfo>, std::less
 using ReportMap = std::unordered_map<std::string, ReportState>;
 using PendingMap = std::unordered_map<std::string, kube::ResourceList>;  // pod uid -> requests
 
+// The aggregator's own figures (aggregator/cluster_pods.hpp), for --node-source api and auto.
+struct OwnFigures {
+  std::function<const kube::NodeTotals*(const std::string&)> node;  // nullptr: no counted pods there
+  bool usable = false;  // the pod watch is synced and not failing for longer than --stale-after
+  std::string reason;   // why not usable
+};
+
 struct SnapshotInputs {
   const NodeMap& nodes;
   const ReportMap& reports;
   const PendingMap& pending;
   std::chrono::system_clock::time_point now;
+  OwnFigures own = {};
 };
 
 // Sums over a set of nodes. Quantities are exact; conversion to exported numbers happens at render.
@@ -99,6 +115,7 @@ struct NodeRow {
   std::vector<kube::Quantity> allocated;    // per resource; zero when not usable
   std::vector<kube::Quantity> daemonset;    // per resource; zero when not usable
   std::vector<std::int64_t> fit;            // per shape; zero when not usable
+  NodeFigures source = NodeFigures::none;   // where allocated, DaemonSet and fit come from
 };
 
 struct GroupTable {
@@ -115,7 +132,8 @@ struct Snapshot {
   std::vector<GroupTable> groups;                 // one per --label-group, in flag order
   std::vector<kube::Quantity> pending_requested;  // per resource ("pods": one per pod)
   std::int64_t pending_pods = 0;
-  std::array<std::int64_t, 4> state_counts{};  // by Freshness
+  std::array<std::int64_t, 4> state_counts{};   // by Freshness
+  std::array<std::int64_t, 3> source_counts{};  // by NodeFigures
 };
 
 // How many more pods of `shape` fit in `free` (allocatable minus allocated, per resource), with

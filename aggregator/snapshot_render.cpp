@@ -230,8 +230,15 @@ std::string render_snapshot_metrics(const Snapshot& snapshot) {
     w.sample("nodepack_aggregator_nodes", {{"state", freshness_names[i]}},
              static_cast<double>(snapshot.state_counts[i]));
   }
+  w.family("nodepack_aggregator_nodes_by_source",
+           "Tracked nodes by where their summed figures come from: agent (its report), api (the aggregator's own "
+           "pod watch, --node-source api or auto), none (not summed).");
+  for (std::size_t i = 0; i < figures_names.size(); ++i) {
+    w.sample("nodepack_aggregator_nodes_by_source", {{"source", figures_names[i]}},
+             static_cast<double>(snapshot.source_counts[i]));
+  }
   w.family("nodepack_aggregator_reporting_nodes",
-           "Tracked nodes whose last good report is within --stale-after and is summed.");
+           "Tracked nodes whose figures (a report within --stale-after, or the aggregator's own) are summed.");
   w.sample("nodepack_aggregator_reporting_nodes", {}, static_cast<double>(cluster.reporting_nodes));
   return out;
 }
@@ -270,6 +277,7 @@ json::object snapshot_json(const Snapshot& snapshot) {
     n["name"] = row.info->name;
     n["state"] = freshness_names[static_cast<std::size_t>(row.state)];
     n["usable"] = row.usable;
+    n["source"] = figures_names[static_cast<std::size_t>(row.source)];
     n["reason"] = row.reason;
     n["report_age_seconds"] = row.report_age_seconds ? json::value(*row.report_age_seconds) : json::value(nullptr);
     n["resources"] = resources_json(config, row.allocated, row.allocatable, row.daemonset);
@@ -304,6 +312,18 @@ json::object freshness_lists(const Snapshot& snapshot) {
   json::object out;
   for (std::size_t i = 0; i < freshness_names.size(); ++i) {
     out[freshness_names[i]] = std::move(lists[i]);
+  }
+  return out;
+}
+
+json::object source_lists(const Snapshot& snapshot) {
+  std::array<json::array, 3> lists;
+  for (const auto& row : snapshot.nodes) {
+    lists[static_cast<std::size_t>(row.source)].push_back(json::string(row.info->name));
+  }
+  json::object out;
+  for (std::size_t i = 0; i < figures_names.size(); ++i) {
+    out[figures_names[i]] = std::move(lists[i]);
   }
   return out;
 }

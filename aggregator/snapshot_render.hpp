@@ -23,5 +23,7 @@ boost::json::object snapshot_json(const Snapshot& snapshot);
 // node that is not fresh, {"node","state","reason"}.
 boost::json::object freshness_lists(const Snapshot& snapshot);
 boost::json::array freshness_problems(const Snapshot& snapshot);
+// For /sync: {"agent":[names...],"api":[...],"none":[...]}: where each node's figures come from.
+boost::json::object source_lists(const Snapshot& snapshot);
 
 }  // namespace nodepack::aggregator

@@ -7,12 +7,17 @@
 # Usage: bench/aggregator_scale.sh BUILD_DIR [NODES] [PODS_PER_NODE]
 #   AGGREGATOR_CMD  the aggregator command line (default: BUILD_DIR/cmd/nodepack aggregator)
 #   ROUNDS          pull rounds to wait for before measuring (default 4)
+#   NODE_SOURCE     --node-source of the aggregator (default agents); api also makes the farm serve
+#                   every node's pods, which the aggregator then watches instead of pulling reports
 # Needs curl. Results go in bench/README.md.
 set -eu
 build=$1
 nodes=${2:-5000}
 pods=${3:-30}
 rounds=${ROUNDS:-4}
+node_source=${NODE_SOURCE:-agents}
+bound_pods=false
+[ "$node_source" = api ] && bound_pods=true
 aggregator_cmd=${AGGREGATOR_CMD:-"$build/cmd/nodepack aggregator"}
 farm=
 for candidate in "$build/sim/nodepack-report-farm" "$build/aggregator/nodepack-report-farm"; do
@@ -47,6 +52,7 @@ metric() {  # metric NAME: value of an unlabelled or exactly named series
 now() { date +%s.%N; }
 
 "$farm" --nodes "$nodes" --pods-per-node "$pods" --pending-pods 200 --kubeconfig-out "$work/kubeconfig" \
+  --bound-pods "$bound_pods" \
   > "$work/farm.out" 2> "$work/farm.err" &
 farm_pid=$!
 wait_for 120 grep -q '^api=' "$work/farm.out" || { cat "$work/farm.err" >&2; exit 1; }
@@ -55,7 +61,7 @@ echo "farm: $(cat "$work/farm.out") ($nodes nodes, $((nodes * pods)) pods)"
 start=$(now)
 # shellcheck disable=SC2086  # AGGREGATOR_CMD is a command line on purpose
 $aggregator_cmd --kubeconfig "$work/kubeconfig" --metrics-addr 127.0.0.1:0 --log-format text \
-  --pull-interval 5s --resources cpu,memory,pods \
+  --pull-interval 5s --resources cpu,memory,pods --node-source "$node_source" \
   --label-group topology.kubernetes.io/zone \
   --label-group topology.kubernetes.io/zone,node.kubernetes.io/instance-type \
   --label-group nodepack.dev/pool \

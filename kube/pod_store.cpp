@@ -95,6 +95,26 @@ bool PodStore::recount() {
   return consistent;
 }
 
+void PodStore::set_semantics(ResizeSemantics semantics) {
+  std::lock_guard lock(mutex_);
+  if (semantics == semantics_) {
+    return;
+  }
+  semantics_ = semantics;
+  const auto generation = totals_.generation;
+  totals_ = NodeTotals{};
+  totals_.generation = generation + 1;
+  for (auto& [uid, entry] : pods_) {
+    entry.requests = compute_pod_requests(entry.pod, semantics_);
+    add_locked(entry, +1);
+  }
+}
+
+ResizeSemantics PodStore::semantics() const {
+  std::lock_guard lock(mutex_);
+  return semantics_;
+}
+
 NodeTotals PodStore::totals() const {
   std::lock_guard lock(mutex_);
   return totals_;

@@ -42,6 +42,10 @@ class PodStore {
 
   // Rebuilds the totals from the stored pods; false when they differed from the kept ones.
   bool recount();
+  // Recomputes every pod's requests under another in-place resize rule (the API server's version
+  // decided it, see kube/resize_tracker.hpp) and the totals with them.
+  void set_semantics(ResizeSemantics semantics);
+  ResizeSemantics semantics() const;
 
   NodeTotals totals() const;
   std::optional<StoredPod> find(const std::string& uid) const;

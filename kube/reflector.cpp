@@ -121,7 +121,9 @@ void Reflector::record_success() {
 asio::awaitable<void> Reflector::run() {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
-  ListKind next_list = ListKind::cached;
+  // A sink that takes pages gets them from the first list on: a cached list is one answer with every
+  // object, parsed at once, which is what such a sink exists to avoid.
+  ListKind next_list = sink_.takes_pages() ? ListKind::consistent : ListKind::cached;
   bool need_list = true;
   for (;;) {
     if (need_list) {
@@ -181,6 +183,12 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
   std::string continue_token;
   std::string list_rv;
   int pages = 0;
+  const bool paged = sink_.takes_pages();
+  std::size_t listed = 0;
+  std::string page_errors;
+  if (paged) {
+    sink_.begin_pages();
+  }
   for (;;) {
     std::string target = options_.path + "?";
     if (kind == ListKind::cached) {
@@ -202,6 +210,11 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
       items.clear();
       continue_token.clear();
       pages = 0;
+      listed = 0;
+      page_errors.clear();
+      if (paged) {
+        sink_.begin_pages();
+      }
       continue;
     }
     if (response->status != 200) {
@@ -223,11 +236,25 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     } else if (page_items != nullptr && !page_items->is_null()) {
       co_return bad_answer("list " + options_.path + ": items is not an array");
     }
+    body = json::value();  // the page's parsed text, before the next page is read
+    if (paged) {
+      listed += items.size();
+      if (auto added = sink_.add_page(items); !added) {
+        page_errors += (page_errors.empty() ? "" : "; ") + added.error().message;
+      }
+      items.clear();
+    }
     if (continue_token.empty()) {
       break;
     }
   }
-  auto replaced = sink_.replace(items);
+  if (!paged) {
+    listed = items.size();
+  }
+  auto replaced = paged ? sink_.finish_pages() : sink_.replace(items);
+  if (replaced && !page_errors.empty()) {
+    replaced = fail(page_errors);
+  }
   if (!replaced) {
     // Some items were malformed; the sink kept the good ones. Counted, not fatal.
     spdlog::error("{}: {}", options_.resource, replaced.error().message);
@@ -242,7 +269,7 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     s.resource_version = list_rv;
     ++s.lists;
   });
-  spdlog::info("{}: listed {} objects at resourceVersion {} ({}{} page{})", options_.resource, items.size(), list_rv,
+  spdlog::info("{}: listed {} objects at resourceVersion {} ({}{} page{})", options_.resource, listed, list_rv,
                kind == ListKind::cached ? "from the API server cache, " : "consistent, ", pages, pages == 1 ? "" : "s");
   co_return ApiResult<void>{};
 }

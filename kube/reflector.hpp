@@ -39,6 +39,16 @@ class ReflectorSink {
   virtual ~ReflectorSink() = default;
   virtual Result<void> replace(const std::vector<boost::json::value>& items) = 0;
   virtual Result<void> apply(WatchEventType type, const boost::json::value& object) = 0;
+
+  // A sink that keeps only a digest of each object may take a list page by page, so that a
+  // cluster-wide list is never held parsed all at once: begin_pages(), add_page() per page, then
+  // finish_pages() replaces the state. Its lists are all paginated (--list-page-size), the first
+  // one too, instead of one answer from the API server's cache. A list that restarts calls begin_pages() again (what
+  // was gathered is dropped); one that fails never calls finish_pages(), and the state stays as it was.
+  virtual bool takes_pages() const { return false; }
+  virtual void begin_pages() {}
+  virtual Result<void> add_page(const std::vector<boost::json::value>& /*items*/) { return {}; }
+  virtual Result<void> finish_pages() { return {}; }
 };
 
 struct ReflectorOptions {

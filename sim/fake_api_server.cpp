@@ -365,6 +365,8 @@ struct FakeApiServer::Handlers {
   std::atomic<std::uint64_t> writes{0};
   std::atomic<std::uint64_t> reviews{0};
   std::atomic<std::uint64_t> total{0};
+  std::mutex version_mutex;
+  std::string git_version = options.git_version;
   std::mutex fail_mutex;
   unsigned fail_count = 0;
   unsigned fail_status = 500;
@@ -555,15 +557,21 @@ struct FakeApiServer::Handlers {
     return list ? json_reply(request, bhttp::status::ok, json::serialize(*list)) : not_found(request);
   }
 
-  static Reply version(const Request& request) {
-    json::object o{{"major", "1"},
-                   {"minor", "32"},
-                   {"gitVersion", "v1.32.0-nodepack-sim"},
-                   {"gitCommit", "0000000000000000000000000000000000000000"},
-                   {"gitTreeState", "clean"},
-                   {"buildDate", "2025-01-01T00:00:00Z"},
-                   {"goVersion", "go1.23.0"},
-                   {"compiler", "gc"},
+  Reply version(const Request& request) {
+    std::string git;
+    {
+      std::lock_guard lock(version_mutex);
+      git = git_version;
+    }
+    // major and minor as the API server derives them from gitVersion ("v1.37.2" -> "1", "37").
+    const auto dot1 = git.find('.');
+    const auto dot2 = git.find('.', dot1 == std::string::npos ? git.size() : dot1 + 1);
+    const std::string major = dot1 == std::string::npos ? "" : git.substr(1, dot1 - 1);
+    const std::string minor = dot1 == std::string::npos ? "" : git.substr(dot1 + 1, dot2 - dot1 - 1);
+    json::object o{{"major", major},           {"minor", minor},
+                   {"gitVersion", git},        {"gitCommit", "0000000000000000000000000000000000000000"},
+                   {"gitTreeState", "clean"},  {"buildDate", "2025-01-01T00:00:00Z"},
+                   {"goVersion", "go1.23.0"},  {"compiler", "gc"},
                    {"platform", "linux/amd64"}};
     return json_reply(request, bhttp::status::ok, json::serialize(o));
   }
@@ -728,7 +736,7 @@ Result<void> FakeApiServer::start(std::string_view address) {
   router.add("/api", discovery);
   router.add("/api/v1", discovery);
   router.add("/apis", discovery);
-  router.add("/version", h.guarded(&Handlers::version));
+  router.add("/version", h.guarded([&h](const Request& r) { return h.version(r); }));
   router.add("/apis/authentication.k8s.io/v1/tokenreviews",
              h.guarded([&h](const Request& r) { return h.review(r, true); }));
   router.add("/apis/authorization.k8s.io/v1/subjectaccessreviews",
@@ -771,6 +779,11 @@ void FakeApiServer::stop() {
 }
 
 std::uint16_t FakeApiServer::port() const { return port_; }
+void FakeApiServer::set_version(std::string git_version) {
+  std::lock_guard lock(handlers_->version_mutex);
+  handlers_->git_version = std::move(git_version);
+}
+
 std::string FakeApiServer::url() const { return (options_.limits.tls ? "https://" : "http://") + handlers_->address; }
 
 Result<json::object> FakeApiServer::upsert(Kind kind, json::object object) {

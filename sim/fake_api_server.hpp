@@ -29,8 +29,9 @@ struct FakeApiOptions {
   std::string token;                 // the admin's bearer token (group system:masters); tokens are required when set
   std::size_t history_limit = 1000;  // events kept for watch replay and old lists
   std::chrono::milliseconds bookmark_interval{60'000};
-  std::uint64_t seed = 1;          // for generated uids
-  http::ServerLimits limits = {};  // limits.tls set: HTTPS only (see http/tls.hpp)
+  std::uint64_t seed = 1;                            // for generated uids
+  std::string git_version = "v1.32.0-nodepack-sim";  // what /version answers (major and minor follow)
+  http::ServerLimits limits = {};                    // limits.tls set: HTTPS only (see http/tls.hpp)
   // More callers, and what SubjectAccessReviews allow them (the admin: everything).
   std::vector<Identity> identities;
   std::vector<AccessRule> rules;
@@ -59,6 +60,8 @@ class FakeApiServer {
   void compact();
   // Ends every open watch stream (the chunked body is closed), as an API server restart would.
   void drop_watches();
+  // What /version answers from now on ("v1.37.0"), as an upgraded API server would.
+  void set_version(std::string git_version);
   // The next `count` requests get `status` (e.g. 500, 429 with Retry-After) as a Status object.
   void set_fail_next(unsigned count, unsigned status);
 

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <random>
@@ -108,6 +109,35 @@ std::vector<json::object> ReportFarm::agent_pods(std::uint16_t port) const {
           {"containers",
            json::array{{{"name", "agent"}, {"ports", json::array{{{"name", "metrics"}, {"containerPort", port}}}}}}}}},
         {"status", {{"phase", "Running"}, {"podIP", pod_ip(i)}}}});
+  }
+  return out;
+}
+
+std::vector<json::object> ReportFarm::bound_pod_objects() const {
+  std::vector<json::object> out;
+  if (!options_.bound_pods) {
+    return out;
+  }
+  out.reserve(nodes_.size() * static_cast<std::size_t>(std::max(options_.pods_per_node - 1, 0)));
+  for (const auto& n : nodes_) {
+    for (int p = 1; p < options_.pods_per_node; ++p) {
+      const bool daemonset = p == 1;
+      const std::string name = (daemonset ? "ds-" : "w" + std::to_string(p) + "-") + n.name;
+      out.push_back(json::object{
+          {"metadata",
+           {{"name", name},
+            {"namespace", daemonset ? "kube-system" : "default"},
+            {"uid", name},
+            {"ownerReferences", json::array{{{"kind", daemonset ? "DaemonSet" : "ReplicaSet"}, {"name", "owner"}}}}}},
+          {"spec",
+           {{"nodeName", n.name},
+            {"containers",
+             json::array{{{"name", "app"},
+                          {"resources",
+                           {{"requests",
+                             {{"cpu", daemonset ? "150m" : "100m"}, {"memory", daemonset ? "200Mi" : "128Mi"}}}}}}}}}},
+          {"status", {{"phase", "Running"}}}});
+    }
   }
   return out;
 }

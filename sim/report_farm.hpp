@@ -27,8 +27,9 @@ namespace nodepack::sim {
 
 struct ReportFarmOptions {
   int nodes = 100;
-  int pods_per_node = 30;  // DaemonSet pods included
-  int pending_pods = 100;  // unscheduled Pending pods for the API server
+  int pods_per_node = 30;   // DaemonSet pods included
+  int pending_pods = 100;   // unscheduled Pending pods for the API server
+  bool bound_pods = false;  // also every node's pods, for an aggregator with --node-source=api
   std::uint64_t seed = 1;
 };
 
@@ -40,6 +41,9 @@ class ReportFarm {
   std::vector<boost::json::object> node_objects() const;
   std::vector<boost::json::object> agent_pods(std::uint16_t port) const;
   std::vector<boost::json::object> pending_pod_objects() const;
+  // pods_per_node - 1 pods on each node (the agent pod is the other): one more DaemonSet pod of
+  // 150m and 200Mi, the rest 100m and 128Mi. Empty unless options.bound_pods.
+  std::vector<boost::json::object> bound_pod_objects() const;
 
   // /report (node by Host header) and /nodes/NAME/report.
   http::Router router() const;

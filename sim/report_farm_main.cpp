@@ -33,12 +33,14 @@ struct Options {
 constexpr std::string_view usage =
     "usage: nodepack-report-farm [--nodes N] [--pods-per-node M] [--pending-pods P] [--seed S]\n"
     "                            [--listen ADDR] [--api-listen ADDR] [--kubeconfig-out PATH]\n"
+    "                            [--bound-pods true|false]\n"
     "  --nodes           synthetic nodes (default 100)\n"
     "  --pods-per-node   pods each report counts, DaemonSet pods included (default 30)\n"
     "  --pending-pods    unscheduled Pending pods in the API server (default 100)\n"
     "  --listen          report server address; it must accept 127.1.x.y (default 0.0.0.0:0)\n"
     "  --api-listen      fake API server address (default 127.0.0.1:0)\n"
     "  --kubeconfig-out  write a kubeconfig for the fake API server to PATH\n"
+    "  --bound-pods      also serve every node's pods from the API server, for --node-source=api\n"
     "Prints one line: api=URL reports=PORT, then serves until SIGINT/SIGTERM.\n";
 
 Result<int> parse_count(std::string_view flag, std::string_view s, int max) {
@@ -87,6 +89,11 @@ Result<Options> parse_args(int argc, char** argv) {
       o.api_listen = value;
     } else if (arg == "--kubeconfig-out") {
       o.kubeconfig_out = value;
+    } else if (arg == "--bound-pods") {
+      if (value != "true" && value != "false") {
+        return fail("--bound-pods wants true or false");
+      }
+      o.farm.bound_pods = value == "true";
     } else {
       return fail("unknown flag " + std::string(arg) + "\n" + std::string(usage));
     }
@@ -133,7 +140,8 @@ int main(int argc, char** argv) {
   nodepack::sim::FakeApiOptions api_options;
   api_options.history_limit = 10'000;
   nodepack::sim::FakeApiServer api(api_options);
-  for (const auto& objects : {farm.node_objects(), farm.agent_pods(port), farm.pending_pod_objects()}) {
+  for (const auto& objects :
+       {farm.node_objects(), farm.agent_pods(port), farm.pending_pod_objects(), farm.bound_pod_objects()}) {
     for (const auto& object : objects) {
       const auto kind = object.at("metadata").as_object().contains("namespace") ? nodepack::sim::Kind::pod
                                                                                 : nodepack::sim::Kind::node;

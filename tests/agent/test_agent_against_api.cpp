@@ -210,7 +210,7 @@ TEST_CASE("agent follows adds, resizes, phase changes and deletes with exact val
 TEST_CASE("scraping makes no API calls") {
   Harness h;
   h.api.upsert(Kind::pod, pod_json({.name = "web"}));
-  h.start_agent();
+  h.start_agent({"--resize-semantics=per-container"});  // auto adds one /version check at start-up
   REQUIRE(eventually([&] { return h.ready() && h.value_is(cpu_allocated, 0.1); }));
   // Ready comes after the lists; the baseline waits for both watches too.
   REQUIRE(eventually([&] { return h.api.watch_count() == 2; }));
@@ -263,7 +263,7 @@ TEST_CASE("410 Gone after compaction relists consistently and catches up") {
 TEST_CASE("API errors back off and recover; readiness and cache age follow") {
   Harness h;
   h.api.set_fail_next(5, 500);
-  h.start_agent();
+  h.start_agent({"--resize-semantics=per-container"});  // the 5 failures all go to the watches
   CHECK(http_get(h.port(), "/readyz").status == 503);
   CHECK(http_get(h.port(), "/readyz").body.find("not ready: ") == 0);
   REQUIRE(eventually([&] { return h.ready(); }));
@@ -475,4 +475,48 @@ TEST_CASE("agent: every endpoint but the probes answers only callers the API ser
   const auto m = parse_metrics(http_get(h.port(), "/metrics", "prom-token").body);
   CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="unauthenticated"})") == 3);
   CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="forbidden"})") == 4);
+}
+
+TEST_CASE("agent: --resize-semantics auto follows the API server's version and asks again after the watches recover") {
+  // kubernetes/kubernetes#140046's pod: desired c1=1, c2=2; allocated and actuated c1=2, c2=1.
+  // Per container (before 1.37): max(1,2) + max(2,1) = 4 cores. Max of sums (1.37): max(3, 3) = 3.
+  auto resized = pod_json({.name = "resized", .cpu = "1", .memory = "64Mi"});
+  auto& spec = resized["spec"].as_object();
+  spec["containers"] = json::array{{{"name", "c1"}, {"resources", {{"requests", {{"cpu", "1"}}}}}},
+                                   {{"name", "c2"}, {"resources", {{"requests", {{"cpu", "2"}}}}}}};
+  resized["status"].as_object()["containerStatuses"] = json::array{
+      {{"name", "c1"}, {"allocatedResources", {{"cpu", "2"}}}, {"resources", {{"requests", {{"cpu", "2"}}}}}},
+      {{"name", "c2"}, {"allocatedResources", {{"cpu", "1"}}}, {"resources", {{"requests", {{"cpu", "1"}}}}}}};
+  Harness h;
+  h.api.set_version("v1.36.3");
+  h.api.upsert(Kind::pod, resized);
+  h.start_agent();
+  REQUIRE(eventually([&] { return h.ready() && h.value_is(cpu_allocated, 4); }));
+  auto resize = [&] { return json::parse(http_get(h.port(), "/sync").body).at("resize_semantics").as_object(); };
+  REQUIRE(eventually([&] { return resize().at("server_version") == "v1.36.3"; }));
+  CHECK(resize().at("setting") == "auto");
+  CHECK(resize().at("semantics") == "per-container");
+  CHECK(resize().at("decided_by") == "auto: API server v1.36.3 (1.36 < 1.37)");
+  CHECK(h.value_is(cpu_allocated, 4));
+
+  // The control plane is upgraded: the API server restarts (watches fail, then reconnect).
+  h.api.set_version("v1.37.0");
+  h.api.set_fail_next(4, 503);
+  h.api.drop_watches();
+  CHECK(eventually([&] { return h.value_is(cpu_allocated, 3); }));
+  CHECK(resize().at("semantics") == "max-of-sums");
+  CHECK(resize().at("decided_by") == "auto: API server v1.37.0 (1.37 >= 1.37)");
+  const auto debug = json::parse(http_get(h.port(), "/debug/pods").body).as_object();
+  CHECK(debug.at("resize_semantics") == "max-of-sums");
+
+  SECTION("a fixed setting ignores the version") {
+    Harness fixed;
+    fixed.api.set_version("v1.37.0");
+    fixed.api.upsert(Kind::pod, resized);
+    fixed.start_agent({"--resize-semantics=per-container"});
+    REQUIRE(eventually([&] { return fixed.ready() && fixed.value_is(cpu_allocated, 4); }));
+    const auto s = json::parse(http_get(fixed.port(), "/sync").body).at("resize_semantics").as_object();
+    CHECK(s.at("decided_by") == "--resize-semantics=per-container");
+    CHECK(s.at("server_version").is_null());
+  }
 }

@@ -14,7 +14,7 @@ TEST_CASE("agent options: KBE defaults and $NODE_NAME") {
   CHECK(o->list_page_size == 500);
   CHECK(o->resync_period == std::chrono::minutes(30));
   CHECK(o->log_format == "json");
-  CHECK(o->resize_semantics == nodepack::kube::ResizeSemantics::per_container);
+  CHECK(o->resize_semantics == nodepack::kube::ResizeSetting::automatic);
   // Bounds on what the API server may make the agent hold: well under the DaemonSet's 96 Mi.
   CHECK(o->max_list_bytes == 32 * 1024 * 1024);
   CHECK(o->max_watch_event_bytes == 16 * 1024 * 1024);
@@ -35,7 +35,7 @@ TEST_CASE("agent options: every flag parsed") {
   CHECK(o->disable_node_metrics);
   CHECK(o->resync_period == std::chrono::minutes(90));
   CHECK(o->list_page_size == 0);
-  CHECK(o->resize_semantics == nodepack::kube::ResizeSemantics::max_of_sums);
+  CHECK(o->resize_semantics == nodepack::kube::ResizeSetting::max_of_sums);
   CHECK(o->paths.kubelet_root == "/k");
   CHECK(o->max_list_bytes == 2048);
   CHECK(o->max_watch_event_bytes == 1024);
@@ -66,4 +66,14 @@ TEST_CASE("agent options: bad input is one clear line") {
   auto no_node = parse_agent_options({}, "");
   REQUIRE_FALSE(no_node.has_value());
   CHECK(no_node.error().message.find("no node name") == 0);
+}
+
+TEST_CASE("agent options: --debug is KBE's alias of --log-level=debug") {
+  auto o = parse_agent_options({"--debug", "--log-level=error"}, "n1");
+  REQUIRE(o.has_value());
+  CHECK(o->log_level == "debug");
+  auto off = parse_agent_options({"--debug=false"}, "n1");
+  REQUIRE(off.has_value());
+  CHECK(off->log_level == "info");
+  CHECK(agent_usage().find("--debug") != std::string::npos);
 }

@@ -17,6 +17,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <thread>
 
 using namespace nodepack;
@@ -140,6 +141,11 @@ struct Harness {
                                   "--fit-shape=big=cpu:2,memory:8Gi"};
     if (!discovery) {
       args.push_back(static_agents());
+    }
+    // These tests are about the agents' reports; the aggregator's own figures (--node-source auto,
+    // the default, or api) have tests of their own below.
+    if (std::none_of(flags.begin(), flags.end(), [](const std::string& f) { return f.starts_with("--node-source"); })) {
+      args.push_back("--node-source=agents");
     }
     args.insert(args.end(), flags.begin(), flags.end());
     auto options = aggregator::parse_aggregator_options(args);
@@ -486,7 +492,8 @@ TEST_CASE("agents are discovered from the DaemonSet's pods") {
 TEST_CASE("readiness waits for the node list and a pull round; scrapes make no API calls") {
   Harness h;
   h.api.set_fail_next(3, 500);
-  h.start();  // start() waits for /readyz
+  // This test counts API requests: with auto the resize rule's /version check would be one more.
+  h.start({"--resize-semantics=per-container"});  // start() waits for /readyz
   const auto sync = h.sync();
   CHECK(sync.at("ready").as_bool());
   CHECK(sync.at("pull").at("rounds").as_int64() >= 1);
@@ -522,4 +529,91 @@ TEST_CASE("--disable-node-metrics drops node series only") {
     CHECK(series.rfind("kube_binpacking_node_", 0) == std::string::npos);
   }
   CHECK(metric(m, cluster_cpu).value_or(0) == 10.5);
+}
+
+namespace {
+
+json::object bound_pod(const std::string& name, const std::string& node, const std::string& cpu,
+                       bool daemonset = false) {
+  return json::parse(R"({"metadata":{"name":")" + name + R"(","namespace":"default","uid":"uid-)" + name +
+                     R"(","ownerReferences":[{"kind":")" + (daemonset ? "DaemonSet" : "ReplicaSet") +
+                     R"(","name":"o"}]},"spec":{"nodeName":")" + node +
+                     R"(","containers":[{"name":"app","resources":{"requests":{"cpu":")" + cpu +
+                     R"(","memory":"1Gi"}}}]},"status":{"phase":"Running"}})")
+      .as_object();
+}
+
+std::vector<std::string> source_names(const json::value& sync, const char* source) {
+  std::vector<std::string> out;
+  for (const auto& n : sync.at("nodes_by_source").at(source).as_array()) {
+    out.emplace_back(n.as_string());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("--node-source=auto counts a node without an agent from the aggregator's own pod watch") {
+  Harness h;
+  // n4 has no agent; its pods: 1500m and a DaemonSet pod of 100m. n1's pods are its agent's
+  // business (its fresh report says 2500m), so what the watch sees there is not used.
+  REQUIRE(h.api.upsert(Kind::pod, bound_pod("w4", "n4", "1500m")));
+  REQUIRE(h.api.upsert(Kind::pod, bound_pod("ds4", "n4", "100m", true)));
+  REQUIRE(h.api.upsert(Kind::pod, bound_pod("w1", "n1", "300m")));
+  h.start({"--node-source=auto", "--resize-semantics=per-container"});
+  // 2.5 + 7 + 1 from the agents, 1.6 from the watch for n4.
+  REQUIRE(eventually([&] { return h.value_is(cluster_cpu, 12.1); }));
+  CHECK(h.value_is(cluster_cpu_allocatable, 17.92));
+  CHECK(h.value_is(R"(kube_binpacking_node_allocated{node="n4",resource="cpu"})", 1.6));
+  CHECK(h.value_is(R"(kube_binpacking_node_daemonset_overhead{node="n4",resource="cpu"})", 0.1));
+  CHECK(h.value_is(R"(kube_binpacking_node_allocated{node="n1",resource="cpu"})", 2.5));
+  CHECK(h.value_is(state_count("fresh"), 4));
+  CHECK(h.value_is(R"(nodepack_aggregator_nodes_by_source{source="agent"})", 3));
+  CHECK(h.value_is(R"(nodepack_aggregator_nodes_by_source{source="api"})", 1));
+  const auto sync = h.sync();
+  CHECK(sync.at("node_source") == "auto");
+  CHECK(source_names(sync, "api") == std::vector<std::string>{"n4"});
+  CHECK(source_names(sync, "agent") == std::vector<std::string>{"n1", "n2", "n3"});
+  CHECK(sync.at("own_figures").at("usable").as_bool());
+
+  // Per event: a pod added on n4 moves the cluster figure without a pull round.
+  REQUIRE(h.api.upsert(Kind::pod, bound_pod("w4b", "n4", "400m")));
+  CHECK(eventually([&] { return h.value_is(cluster_cpu, 12.5); }));
+  h.api.remove(Kind::pod, "default", "w4");
+  CHECK(eventually([&] { return h.value_is(cluster_cpu, 11.0); }));
+}
+
+TEST_CASE("--node-source=api needs no agents: KBE's way, per-event totals, no API calls per scrape") {
+  Harness h;
+  REQUIRE(h.api.upsert(Kind::pod, bound_pod("a", "n1", "250m")));
+  REQUIRE(h.api.upsert(Kind::pod, bound_pod("b", "n1", "750m")));
+  REQUIRE(h.api.upsert(Kind::pod, bound_pod("ds", "n2", "100m", true)));
+  auto done = bound_pod("done", "n3", "2");
+  done["status"].as_object()["phase"] = "Succeeded";
+  REQUIRE(h.api.upsert(Kind::pod, done));
+  h.start({"--node-source=api", "--resize-semantics=per-container"}, /*discovery=*/true);
+  REQUIRE(eventually([&] { return h.value_is(cluster_cpu, 1.1); }));
+  CHECK(h.value_is(R"(kube_binpacking_node_allocated{node="n1",resource="cpu"})", 1.0));
+  CHECK(h.value_is(R"(kube_binpacking_node_allocated{node="n1",resource="pods"})", 2));
+  CHECK(h.value_is(R"(kube_binpacking_node_allocated{node="n3",resource="cpu"})", 0));  // Succeeded holds nothing
+  CHECK(h.value_is(R"(kube_binpacking_cluster_daemonset_overhead{resource="cpu"})", 0.1));
+  CHECK(h.value_is(state_count("fresh"), 4));
+  CHECK(h.value_is(R"(nodepack_aggregator_nodes_by_source{source="api"})", 4));
+  CHECK(h.value_is("nodepack_aggregator_agents", 0));  // no discovery, no pulls
+  CHECK(h.sync().at("node_source") == "api");
+
+  const auto requests = h.api.total_requests();
+  for (int i = 0; i < 5; ++i) {
+    CHECK(h.value_is(cluster_cpu, 1.1));
+    http_get(h.port(), "/sync");
+  }
+  CHECK(h.api.total_requests() == requests);
+
+  REQUIRE(h.api.upsert(Kind::pod, bound_pod("c", "n4", "2")));
+  CHECK(eventually([&] { return h.value_is(cluster_cpu, 3.1); }));
+  auto finished = bound_pod("a", "n1", "250m");
+  finished["status"].as_object()["phase"] = "Failed";
+  REQUIRE(h.api.upsert(Kind::pod, finished));
+  CHECK(eventually([&] { return h.value_is(cluster_cpu, 2.85); }));
+  CHECK_FALSE(aggregator::parse_aggregator_options({"--node-source=api", "--agents=n1=127.0.0.1:1"}).has_value());
 }

@@ -94,3 +94,25 @@ TEST_CASE("bad aggregator flags fail with a reason") {
   CHECK(help->help);
   CHECK(aggregator_usage().find("--fit-shape") != std::string::npos);
 }
+
+TEST_CASE("--debug is KBE's alias of --log-level=debug, and wins over --log-level") {
+  auto plain = parse_aggregator_options({});
+  REQUIRE(plain.has_value());
+  CHECK(plain->log_level == "info");
+  CHECK_FALSE(plain->debug);
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{{"--debug"},
+                                                                                    {"--debug=true"},
+                                                                                    {"-debug"},
+                                                                                    {"--log-level=warn", "--debug"},
+                                                                                    {"--debug", "--log-level=error"}}) {
+    auto o = parse_aggregator_options(args);
+    REQUIRE(o.has_value());
+    CHECK(o->debug);
+    CHECK(o->log_level == "debug");
+  }
+  auto off = parse_aggregator_options({"--debug=false", "--log-level=warn"});
+  REQUIRE(off.has_value());
+  CHECK(off->log_level == "warn");
+  CHECK_FALSE(parse_aggregator_options({"--debug=maybe"}).has_value());
+  CHECK(aggregator_usage().find("--debug") != std::string::npos);
+}

@@ -367,3 +367,78 @@ TEST_CASE("snapshot JSON carries what the page draws") {
   CHECK(j.at("groups").at(0).at("label_group").as_string() == "zone");
   CHECK(j.at("freshness").at("fresh").as_int64() == 3);
 }
+
+TEST_CASE("--node-source: auto fills nodes without a fresh report from the aggregator's own figures") {
+  Fixture f;
+  // The aggregator's pod watch sees n1 as its agent does and n4 (no agent) with 1500m, 3Gi, 2 pods
+  // of which one DaemonSet pod of 100m, 128Mi.
+  std::map<std::string, kube::NodeTotals> own;
+  own["n1"].allocated = list({{"cpu", "2500m"}, {"memory", "6Gi"}, {"pods", "10"}});
+  own["n1"].pod_count = 10;
+  own["n4"].allocated = list({{"cpu", "1500m"}, {"memory", "3Gi"}, {"pods", "2"}});
+  own["n4"].daemonset_allocated = list({{"cpu", "100m"}, {"memory", "128Mi"}, {"pods", "1"}});
+  own["n4"].pod_count = 2;
+  own["n4"].daemonset_pod_count = 1;
+  OwnFigures figures;
+  figures.node = [&own](const std::string& n) -> const kube::NodeTotals* {
+    const auto it = own.find(n);
+    return it == own.end() ? nullptr : &it->second;
+  };
+  figures.usable = true;
+  const auto build = [&](NodeSource source, OwnFigures o) {
+    f.config->node_source = source;
+    return build_snapshot(SnapshotInputs{f.nodes, f.reports, f.pending, t0, std::move(o)}, f.config, 1);
+  };
+
+  SECTION("auto: agents where fresh, the aggregator's figures for n4") {
+    const auto s = build(NodeSource::automatic, figures);
+    const auto m = parse_metrics(render_snapshot_metrics(*s));
+    // cpu 2.5 + 7 + 1 (agents) + 1.5 (n4, own) = 12; allocatable 15.92 + 2 = 17.92.
+    CHECK(at(m, R"(kube_binpacking_cluster_allocated{resource="cpu"})") == Approx(12).epsilon(0));
+    CHECK(at(m, R"(kube_binpacking_cluster_allocatable{resource="cpu"})") == Approx(17.92).epsilon(0));
+    CHECK(at(m, R"(kube_binpacking_node_allocated{node="n4",resource="memory"})") == 3221225472.0);
+    CHECK(at(m, R"(kube_binpacking_node_daemonset_overhead{node="n4",resource="cpu"})") == Approx(0.1).epsilon(0));
+    CHECK(at(m, R"(nodepack_aggregator_nodes{state="fresh"})") == 4);
+    CHECK(at(m, R"(nodepack_aggregator_nodes_by_source{source="agent"})") == 3);
+    CHECK(at(m, R"(nodepack_aggregator_nodes_by_source{source="api"})") == 1);
+    CHECK(at(m, R"(nodepack_aggregator_nodes_by_source{source="none"})") == 0);
+    // n4 fits floor((2 - 1.5) / 0.5) = 1 small pod, no big one.
+    CHECK(s->nodes[3].fit[0] == 1);
+    CHECK(s->nodes[3].source == NodeFigures::api);
+    CHECK(s->nodes[3].reason.find("counted from the aggregator's pod watch") == 0);
+    CHECK(source_lists(*s).at("api").as_array() == boost::json::array{"n4"});
+  }
+  SECTION("auto: a stale report gives way to the aggregator's figures") {
+    f.reports["n2"] = report("n2", list({{"cpu", "7"}, {"memory", "8Gi"}}), list({}), 20, t0 - std::chrono::minutes(5),
+                             t0 - std::chrono::minutes(5));
+    const auto s = build(NodeSource::automatic, figures);
+    CHECK(s->nodes[1].source == NodeFigures::api);  // n2 has no own pods: counted as empty, not skipped
+    CHECK(s->nodes[1].usable);
+    CHECK(s->nodes[1].allocated[0] == Quantity());
+  }
+  SECTION("auto without usable own figures is agents") {
+    OwnFigures unusable = figures;
+    unusable.usable = false;
+    unusable.reason = "pod watch not synced yet";
+    const auto m = parse_metrics(render_snapshot_metrics(*build(NodeSource::automatic, unusable)));
+    CHECK(at(m, R"(kube_binpacking_cluster_allocated{resource="cpu"})") == Approx(10.5).epsilon(0));
+    CHECK(at(m, R"(nodepack_aggregator_nodes_by_source{source="none"})") == 1);
+    CHECK(at(m, R"(nodepack_aggregator_nodes{state="missing"})") == 1);
+  }
+  SECTION("api: every node from the aggregator's figures, reports ignored") {
+    const auto m = parse_metrics(render_snapshot_metrics(*build(NodeSource::api, figures)));
+    // cpu 2.5 (n1) + 0 (n2, n3: no own pods) + 1.5 (n4) = 4.
+    CHECK(at(m, R"(kube_binpacking_cluster_allocated{resource="cpu"})") == Approx(4).epsilon(0));
+    CHECK(at(m, R"(kube_binpacking_cluster_allocatable{resource="cpu"})") == Approx(17.92).epsilon(0));
+    CHECK(at(m, R"(nodepack_aggregator_nodes_by_source{source="api"})") == 4);
+    CHECK(at(m, R"(kube_binpacking_node_allocated{node="n2",resource="cpu"})") == 0);
+  }
+  SECTION("api before the pod watch syncs: nothing summed, every node missing with the reason") {
+    OwnFigures unusable;
+    unusable.reason = "pod watch not synced yet";
+    const auto s = build(NodeSource::api, unusable);
+    CHECK(s->state_counts[static_cast<std::size_t>(Freshness::missing)] == 4);
+    CHECK(s->cluster.reporting_nodes == 0);
+    CHECK(s->nodes[0].reason == "the aggregator's pod watch: pod watch not synced yet");
+  }
+}

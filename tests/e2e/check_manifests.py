@@ -28,8 +28,10 @@ RULES = os.path.join(DEPLOY, "rules", "nodepack.rules.yml")
 DASHBOARD = os.path.join(DEPLOY, "grafana", "nodepack.json")
 PROMETHEUSRULE = os.path.join(DEPLOY, "overlays", "prometheus-operator", "prometheusrule.yaml")
 KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf", "overlays/usage-accounting",
-                  "overlays/network-policy", "overlays/node-resource-topology"]
+                  "overlays/network-policy", "overlays/node-resource-topology", "overlays/aggregator-only"]
 NRT = "overlays/node-resource-topology"
+# kube-binpacking-exporter's shape: the aggregator alone with reads of pods and nodes, no agents.
+AGGREGATOR_ONLY = "overlays/aggregator-only"
 
 AGENT_CAPS = {"BPF", "PERFMON", "NET_ADMIN", "SYS_PTRACE"}
 AGENT_HOST_PATHS = {"/sys": "/host/sys", "/sys/fs/cgroup": "/host/sys/fs/cgroup", "/proc": "/host/proc",
@@ -121,6 +123,9 @@ def check_pod_common(c, pod, who):
 def check_agent(c, docs, overlay):
     who = f"{overlay}: DaemonSet nodepack-agent"
     ds = find(docs, "DaemonSet", "nodepack-agent")
+    if overlay == AGGREGATOR_ONLY:
+        c.check(ds is None, f"{who} absent (KBE's shape: one Deployment)")
+        return
     if not c.check(ds is not None, f"{who} present"):
         return
     pod = ds["spec"]["template"]
@@ -140,6 +145,8 @@ def check_agent(c, docs, overlay):
     c.equal("--nrt.export" in args, overlay == NRT, f"{who}: --nrt.export present")
     c.check(not any(a.startswith("--auth.mode") for a in args),
             f"{who}: endpoint auth left at its default (kubernetes): {args}")
+    # Each kube_binpacking_node_* series once: the aggregator exports them, the agents do not.
+    c.check("--disable-node-metrics" in args, f"{who}: --disable-node-metrics (the aggregator exports node series)")
     env = {e["name"]: e for e in ct.get("env", [])}
     c.equal(env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath"), "spec.nodeName",
             f"{who}: NODE_NAME from the downward API")
@@ -181,6 +188,10 @@ def check_aggregator(c, docs, overlay):
     c.check(not any("hostPath" in v for v in pod["spec"].get("volumes", [])), f"{who}: no hostPath volumes")
     args = ct.get("args", [])
     c.equal(args[:1], ["aggregator"], f"{who}: mode")
+    c.check(not any(a.startswith("--disable-node-metrics") for a in args),
+            f"{who}: exports the node series (the one copy of kube_binpacking_node_*)")
+    c.equal("--node-source=api" in args, overlay == AGGREGATOR_ONLY,
+            f"{who}: --node-source=api (figures from its own pod watch) exactly without agents")
     usage = overlay == "overlays/usage-accounting"
     c.equal(any(a.startswith("--prometheus-url=") for a in args), usage, f"{who}: --prometheus-url present")
     c.equal("--auth.users-file=/etc/nodepack/auth/users" in args, usage, f"{who}: --auth.users-file present")
@@ -241,6 +252,12 @@ def check_rbac(c, docs, overlay):
     if overlay == NRT:
         bindings.update(NRT_BINDINGS)
         want_roles.update(NRT_ROLES)
+    if overlay == AGGREGATOR_ONLY:
+        # KBE's RBAC exactly: get, list and watch on pods and nodes, nothing else.
+        want_roles = {"nodepack-aggregator": CLUSTER_ROLES["nodepack-aggregator"]}
+        bindings = {"nodepack-aggregator": CLUSTER_ROLE_BINDINGS["nodepack-aggregator"]}
+        c.equal(sorted(d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"), ["nodepack-aggregator"],
+                f"{overlay}: ServiceAccounts")
     roles = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRole"}
     c.equal(sorted(roles), sorted(want_roles), f"{overlay}: ClusterRoles")
     for name, rules in want_roles.items():
@@ -273,7 +290,9 @@ def check_common(c, docs, overlay):
     for d in docs:
         if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
             c.equal(d["metadata"].get("namespace"), "nodepack", f"{overlay}: {d['kind']}/{d['metadata']['name']} namespace")
-    for name in ("nodepack-agent", "nodepack-aggregator"):
+    services = ("nodepack-aggregator",) if overlay == AGGREGATOR_ONLY else ("nodepack-agent", "nodepack-aggregator")
+    c.equal(sorted(d["metadata"]["name"] for d in docs if d["kind"] == "Service"), sorted(services), f"{overlay}: Services")
+    for name in services:
         svc = find(docs, "Service", name)
         if c.check(svc is not None, f"{overlay}: Service {name}"):
             c.equal(svc["spec"]["selector"], {"app.kubernetes.io/name": name}, f"{overlay}: Service {name} selector")

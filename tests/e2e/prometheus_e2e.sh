@@ -106,6 +106,10 @@ echo "nodepack-sim: $sim_url ($nodes nodes, $pods_per_node pods per node, no chu
 resources=cpu,memory,pods,nvidia.com/gpu
 agent_args=(--kubeconfig "$work/kubeconfig" --log-format text --resources "$resources"
             --host-root "$host_root" --kubelet-root "$kubelet")
+# As in deploy/: with an aggregator, it alone exports kube_binpacking_node_* (single-counted sums).
+if "$nodepack" aggregator --help >/dev/null 2>&1; then
+  agent_args+=(--disable-node-metrics)
+fi
 # Extra agent flags, e.g. NODEPACK_E2E_AGENT_ARGS=--collectors.bpf=false where BPF cannot load.
 read -r -a extra <<<"${NODEPACK_E2E_AGENT_ARGS:-}"
 agent_args+=("${extra[@]}")
