@@ -75,6 +75,18 @@ Result<TopologyPtr> make_topology() {
   return topo;
 }
 
+// The x86 backend (CPUID) would describe the CPU we run on, not the root's, so it is turned off.
+// hwloc has that backend only when built for x86; elsewhere (arm64) there is nothing to turn
+// off, and asking to would fail: hwloc refuses to blacklist a component it does not have.
+bool without_cpuid_backend(hwloc_topology_t topo) {
+#if defined(__x86_64__) || defined(__i386__)
+  return hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86") == 0;
+#else
+  (void)topo;
+  return true;
+#endif
+}
+
 Result<std::string> discover_xml_under(const std::filesystem::path& root) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -92,12 +104,10 @@ Result<std::string> discover_xml_under(const std::filesystem::path& root) {
     int code = 1;
     if (::setenv("HWLOC_FSROOT", root.c_str(), 1) == 0) {
       auto topo = make_topology();
-      // The x86 backend would describe the CPU we run on, not the root's.
       // A root without a usable sysfs makes hwloc fall back to "noos", which describes this
       // machine instead: only a Linux-backend topology is the root's.
       const char* backend = nullptr;
-      if (topo && hwloc_topology_set_components(topo->get(), HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86") == 0 &&
-          hwloc_topology_load(topo->get()) == 0 &&
+      if (topo && without_cpuid_backend(topo->get()) && hwloc_topology_load(topo->get()) == 0 &&
           (backend = hwloc_obj_get_info_by_name(hwloc_get_root_obj(topo->get()), "Backend")) != nullptr &&
           std::string_view(backend) == "Linux") {
         char* xml = nullptr;
