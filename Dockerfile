@@ -20,14 +20,17 @@ ARG DEBIAN_IMAGE=debian:bookworm
 FROM --platform=$BUILDPLATFORM ${DEBIAN_IMAGE} AS build
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
-ARG BUILDARCH
+# TARGETARCH is set by BuildKit and podman (empty for a legacy build: the host's architecture).
+# The build host's architecture is asked of dpkg, not of BUILDARCH, which older podman leaves
+# unset; Debian's names (amd64, arm64) are the platforms' names.
 ARG TARGETARCH
 # Dependencies first, so a source change does not reinstall them.
 COPY scripts/install-deps scripts/install-deps-arm64 scripts/
 RUN set -eu; \
-    if [ "${TARGETARCH}" = "${BUILDARCH}" ]; then scripts/install-deps; \
-    elif [ "${TARGETARCH}/${BUILDARCH}" = "arm64/amd64" ]; then scripts/install-deps-arm64 /deps; \
-    else echo "nodepack: no cross build from ${BUILDARCH} to ${TARGETARCH}" >&2; exit 1; fi; \
+    host=$(dpkg --print-architecture); target=${TARGETARCH:-$host}; \
+    if [ "$target" = "$host" ]; then scripts/install-deps; \
+    elif [ "$target/$host" = "arm64/amd64" ]; then scripts/install-deps-arm64 /deps; \
+    else echo "nodepack: no cross build from $host to $target" >&2; exit 1; fi; \
     rm -rf /var/lib/apt/lists/*
 COPY . .
 ARG BUILD_JOBS=2
@@ -37,7 +40,7 @@ ARG REVISION=unknown
 # target finds them too, so the binary carries no RPATH (the overlay is for linking only).
 RUN set -eu; \
     cross=""; run=""; strip=strip; \
-    if [ "${TARGETARCH}" != "${BUILDARCH}" ]; then \
+    if [ "${TARGETARCH:-$(dpkg --print-architecture)}" != "$(dpkg --print-architecture)" ]; then \
       cross="--toolchain cmake/toolchains/aarch64-linux-gnu.cmake -DNODEPACK_ARM64_OVERLAY=/deps -DCMAKE_SKIP_RPATH=ON"; \
       run=qemu-aarch64-static; strip=aarch64-linux-gnu-strip; \
     fi; \
@@ -47,7 +50,6 @@ RUN set -eu; \
     $run build/cmd/nodepack version
 
 FROM build AS rootfs
-ARG BUILDARCH
 ARG TARGETARCH
 # The runtime tree: the binary, every shared object its loader resolves (the loader included),
 # CA certificates for kubeconfigs that use public CAs, and passwd/group naming the non-root user.
@@ -55,7 +57,7 @@ ARG TARGETARCH
 # resolves in the :arm64 multiarch directories, the same paths an arm64 Debian system uses.
 RUN set -eu; \
     list="ldd"; \
-    if [ "${TARGETARCH}" != "${BUILDARCH}" ]; then list="qemu-aarch64-static /lib/ld-linux-aarch64.so.1 --list"; fi; \
+    if [ "${TARGETARCH:-$(dpkg --print-architecture)}" != "$(dpkg --print-architecture)" ]; then list="qemu-aarch64-static /lib/ld-linux-aarch64.so.1 --list"; fi; \
     mkdir -p /rootfs/usr/local/bin /rootfs/etc/ssl/certs /rootfs/tmp; \
     cp build/cmd/nodepack /rootfs/usr/local/bin/nodepack; \
     for lib in $($list build/cmd/nodepack | grep -o '/[^ ]*'); do \
