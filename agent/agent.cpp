@@ -15,6 +15,7 @@
 #include "common/stop_signals.hpp"
 #include "common/strings.hpp"
 #include "http/server.hpp"
+#include "http/server_collector.hpp"
 #include "kube/access_review.hpp"
 #include "kube/resource_list.hpp"
 #include "kube/sync_status.hpp"
@@ -209,6 +210,7 @@ Result<void> Agent::start() {
     registry_.add(std::make_shared<EndpointAuthCollector>(*endpoint_auth_));
   }
   server_ = std::make_unique<http::Server>(io_, make_router());
+  registry_.add(std::make_shared<http::ServerCollector>(*server_));
   if (auto listening = server_->listen(options_.metrics_addr); !listening) {
     return fail("cannot listen on " + options_.metrics_addr + ": " + listening.error().message);
   }

@@ -1,6 +1,7 @@
 #include "aggregator/aggregator.hpp"
 
 #include "aggregator/auth/authenticator.hpp"
+#include "aggregator/auth/handoff.hpp"
 #include "aggregator/billing/api.hpp"
 #include "aggregator/inventory.hpp"
 #include "aggregator/page.hpp"
@@ -12,6 +13,7 @@
 #include "common/logging.hpp"
 #include "common/rfc3339.hpp"
 #include "common/stop_signals.hpp"
+#include "http/server_collector.hpp"
 #include "http/tls.hpp"
 #include "kube/sync_status.hpp"
 #include "kube/watch_collector.hpp"
@@ -58,6 +60,26 @@ std::size_t idle_connection_budget(std::size_t concurrency) {
   }
   const std::size_t reserve = 256 + concurrency;
   return limit.rlim_cur > reserve ? static_cast<std::size_t>(limit.rlim_cur) - reserve : 0;
+}
+
+// The web UI's calls into the authenticator, as coroutines that own their arguments: the password
+// is hashed on the authenticator's pool while the serving thread answers other requests.
+asio::awaitable<web::LoginOutcome> web_login(auth::Authenticator& auth, std::string user, std::string password,
+                                             http::RequestInfo info) {
+  auto login = co_await auth.login_async(std::move(user), std::move(password), info);
+  if (!login) {
+    co_return web::LoginRefusal{std::move(login.error().message), login.error().retry_after, login.error().busy};
+  }
+  co_return std::move(*login);
+}
+
+asio::awaitable<std::variant<web::Viewer, http::Response>> web_viewer(auth::Authenticator& auth, const Request& request,
+                                                                      const http::RequestInfo& info) {
+  auto who = co_await auth.authenticate_async(request, info);
+  if (auto* principal = std::get_if<auth::Principal>(&who)) {
+    co_return web::Viewer{std::move(principal->user), std::move(principal->namespaces)};
+  }
+  co_return std::get<http::Response>(std::move(who));
 }
 
 // Whether the request takes gzip, decided exactly as http::maybe_gzip decides it (which keeps its
@@ -227,6 +249,7 @@ Result<void> Aggregator::start() {
     limits.tls = std::move(*tls);
   }
   server_ = std::make_unique<http::Server>(serve_, make_router(), limits);
+  registry_.add(std::make_shared<http::ServerCollector>(*server_));
   if (auto listening = server_->listen(options_.metrics_addr); !listening) {
     return fail("cannot listen on " + options_.metrics_addr + ": " + listening.error().message);
   }
@@ -256,12 +279,15 @@ Result<void> Aggregator::start_usage_api() {
     a.session_lifetime = std::chrono::duration_cast<std::chrono::seconds>(options_.auth_session_lifetime);
     a.rate_limit.max_failures = static_cast<std::size_t>(options_.auth_max_failures);
     a.rate_limit.window = std::chrono::duration_cast<std::chrono::seconds>(options_.auth_failure_window);
+    a.hashing.threads = static_cast<std::size_t>(options_.auth_hash_threads);
+    a.hashing.queue = static_cast<std::size_t>(options_.auth_hash_queue);
     a.clock = clock_;
     auto created = auth::Authenticator::create(std::move(a));
     if (!created) {
       return created.error();
     }
     auth_ = std::move(*created);
+    auth_handoff_ = std::make_unique<auth::AuthHandoff>(*auth_);
   } else {
     spdlog::warn("no --auth.users-file or --auth.tokens-file: the usage API and the web UI answer anyone");
   }
@@ -293,10 +319,12 @@ Result<void> Aggregator::start_usage_api() {
   api.billing_step = std::chrono::duration_cast<std::chrono::seconds>(options_.api_billing_step).count();
   billing::Authenticate authenticate;
   if (auth_) {
-    authenticate = [auth = auth_.get()](
+    // The API's routes are wrapped in make_router so that this finds the result of an
+    // authentication that hashed on the pool (auth/handoff.hpp).
+    authenticate = [handoff = auth_handoff_.get()](
                        const Request& request,
                        const http::RequestInfo& info) -> std::variant<billing::Access, http::Response> {
-      auto who = auth->authenticate(request, info);
+      auto who = handoff->authenticate(request, info);
       if (auto* principal = std::get_if<auth::Principal>(&who)) {
         return billing::Access{std::move(principal->user), std::move(principal->namespaces)};
       }
@@ -324,11 +352,12 @@ std::vector<prometheus::MetricFamily> Aggregator::usage_api_families() const {
     auto attempts = metrics::Family::counter(
         "nodepack_auth_attempts_total",
         "Authentication attempts on the usage API and web UI by result: ok, failed (wrong credentials), "
-        "rate_limited (429), missing (no or stale credentials)");
+        "rate_limited (429), missing (no or stale credentials), busy (503: too many passwords to hash at once)");
     attempts.add({{"result", "ok"}}, static_cast<double>(a.successes.load()));
     attempts.add({{"result", "failed"}}, static_cast<double>(a.failures.load()));
     attempts.add({{"result", "rate_limited"}}, static_cast<double>(a.rate_limited.load()));
     attempts.add({{"result", "missing"}}, static_cast<double>(a.missing.load()));
+    attempts.add({{"result", "busy"}}, static_cast<double>(a.busy.load()));
     std::move(attempts).into(out);
     auto reloads = metrics::Family::counter("nodepack_auth_file_reloads_total",
                                             "Re-reads of the users and tokens files by result (error: old table kept)");
@@ -344,35 +373,25 @@ std::vector<prometheus::MetricFamily> Aggregator::usage_api_families() const {
 
 web::WebDeps Aggregator::web_deps() {
   web::WebDeps deps;
-  deps.secure_cookie = !options_.tls_cert.empty();
+  deps.secure_cookie = options_.secure_cookie();
   if (auth_) {
-    deps.login = [auth = auth_.get()](std::string_view user, std::string_view password,
-                                      const http::RequestInfo& info) -> web::LoginOutcome {
-      auto login = auth->login(user, password, info);
-      if (!login) {
-        return web::LoginRefusal{std::move(login.error().message), login.error().retry_after};
-      }
-      return std::move(*login);
+    deps.login = [auth = auth_.get()](std::string user, std::string password, const http::RequestInfo& info) {
+      return web_login(*auth, std::move(user), std::move(password), info);
     };
     deps.logout = [auth = auth_.get()](std::string_view token) { auth->logout(token); };
-    deps.authenticate = [auth = auth_.get()](
-                            const Request& request,
-                            const http::RequestInfo& info) -> std::variant<web::Viewer, http::Response> {
-      auto who = auth->authenticate(request, info);
-      if (auto* principal = std::get_if<auth::Principal>(&who)) {
-        return web::Viewer{std::move(principal->user), std::move(principal->namespaces)};
-      }
-      return std::get<http::Response>(std::move(who));
+    deps.authenticate = [auth = auth_.get()](const Request& request, const http::RequestInfo& info) {
+      return web_viewer(*auth, request, info);
     };
   } else {
-    deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> web::LoginOutcome {
-      return web::LoginRefusal{
+    deps.login = [](std::string, std::string, const http::RequestInfo&) -> asio::awaitable<web::LoginOutcome> {
+      co_return web::LoginRefusal{
           "this aggregator has no users (no --auth.users-file); the pages are open without logging in",
           std::chrono::seconds{0}};
     };
     deps.logout = [](std::string_view) {};
-    deps.authenticate = [](const Request&, const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
-      return web::Viewer{};
+    deps.authenticate = [](const Request&,
+                           const http::RequestInfo&) -> asio::awaitable<std::variant<web::Viewer, http::Response>> {
+      co_return web::Viewer{};
     };
   }
   return deps;
@@ -540,7 +559,20 @@ http::Router Aggregator::make_router() {
   router.add("/sync", [this](const Request& r) { return sync_page(r); });
   // The usage API (/api, /api/<metric>, /api/v1/accounting) and the web UI (/web...); the exact
   // route /api/snapshot below stays as it was, open like /metrics.
-  api_->add_routes(router);
+  if (auth_ && !options_.prometheus_url.empty()) {
+    // The API checks credentials synchronously; behind the handoff a password is hashed on the
+    // authenticator's pool first. Its routes go into a router of their own, reached through the
+    // two roots it registers ("/api" and the "/api/" prefix).
+    http::Router api_routes;
+    api_->add_routes(api_routes);
+    auto routes = std::make_shared<const http::Router>(std::move(api_routes));
+    auto api = auth_handoff_->wrap(
+        [routes](const Request& request, const http::RequestInfo& info) { return routes->route_async(request, info); });
+    router.add_async("/api", api);
+    router.add_async_prefix("/api/", api);
+  } else {
+    api_->add_routes(router);  // no password to hash: open, or answering 503 without Prometheus
+  }
   web::add_web_routes(router, web_deps());
   router.add("/api/snapshot", [this](const Request& r) {
     auto p = published();

@@ -6,7 +6,8 @@
 //
 // Two threads: the work thread runs the reflectors, the pull rounds and the snapshot builds; the
 // serving thread answers HTTP from the latest published snapshot, so a slow scrape never delays a
-// pull and a long pull round never delays a scrape.
+// pull and a long pull round never delays a scrape. Password hashing has a small pool of its own
+// (aggregator/auth), so a login never delays either.
 
 #include "aggregator/aggregator_options.hpp"
 #include "aggregator/gzip_prefix.hpp"
@@ -33,7 +34,8 @@
 
 namespace nodepack::auth {
 class Authenticator;
-}
+class AuthHandoff;
+}  // namespace nodepack::auth
 namespace nodepack::billing {
 class Api;
 }
@@ -134,8 +136,9 @@ class Aggregator {
   std::unique_ptr<kube::Reflector> agent_reflector_;    // null with --agents
   std::unique_ptr<kube::Reflector> pending_reflector_;  // null with --pending-pods=false
   std::shared_ptr<SelfMetrics> self_;
-  metrics::MetricsRegistry registry_;          // everything on /metrics that is not from the snapshot
-  std::unique_ptr<auth::Authenticator> auth_;  // null: the API and the web UI are open
+  metrics::MetricsRegistry registry_;                // everything on /metrics that is not from the snapshot
+  std::unique_ptr<auth::Authenticator> auth_;        // null: the API and the web UI are open
+  std::unique_ptr<auth::AuthHandoff> auth_handoff_;  // with auth_: the usage API's way to it
   std::unique_ptr<billing::Api> api_;
   std::unique_ptr<http::Server> server_;
 

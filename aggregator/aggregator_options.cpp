@@ -106,12 +106,41 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
                 o.auth_max_failures);
   flags.add("auth.failure-window", "Sliding window of --auth.max-failures", "1m",
             duration_setter(o.auth_failure_window, false));
+  flags.add("auth.secure-cookie",
+            "Mark the web session cookie Secure: auto (when serving --tls-cert), true (behind a TLS-terminating "
+            "proxy), false",
+            "auto", [&o](std::string_view v) -> Result<void> {
+              auto parsed = parse_secure_cookie(v);
+              if (!parsed) {
+                return parsed.error();
+              }
+              o.auth_secure_cookie = *parsed;
+              return {};
+            });
+  flags.add_int("auth.hash-threads", "Threads that check passwords, off the serving thread (1-16)",
+                o.auth_hash_threads);
+  flags.add_int("auth.hash-queue",
+                "Password checks waiting for a thread at most; beyond, logins get 503 with Retry-After",
+                o.auth_hash_queue);
   flags.add_string("tls-cert", "PEM certificate (chain) to serve HTTPS with; needs --tls-key", o.tls_cert);
   flags.add_string("tls-key", "PEM private key of --tls-cert", o.tls_key);
   flags.add_string("tls-client-ca", "PEM CA; when set, clients must present a certificate it signed", o.tls_client_ca);
 }
 
 }  // namespace
+
+Result<SecureCookie> parse_secure_cookie(std::string_view text) {
+  if (text == "auto") {
+    return SecureCookie::automatic;
+  }
+  if (text == "true") {
+    return SecureCookie::always;
+  }
+  if (text == "false") {
+    return SecureCookie::never;
+  }
+  return fail("--auth.secure-cookie must be auto, true or false, not \"" + std::string(text) + "\"");
+}
 
 Result<AgentTarget> parse_agent_target(std::string_view text) {
   AgentTarget target;
@@ -285,6 +314,12 @@ Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string
   }
   if (o.auth_max_failures < 0) {
     return fail("--auth.max-failures must not be negative");
+  }
+  if (o.auth_hash_threads < 1 || o.auth_hash_threads > 16) {
+    return fail("--auth.hash-threads must be 1-16");
+  }
+  if (o.auth_hash_queue < 0 || o.auth_hash_queue > 10'000) {
+    return fail("--auth.hash-queue must be 0-10000");
   }
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return fail("--tls-cert and --tls-key go together");

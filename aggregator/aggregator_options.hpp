@@ -47,6 +47,14 @@ struct FitShape {
 // "name=cpu:500m,memory:1Gi"
 Result<FitShape> parse_fit_shape(std::string_view text);
 
+// --auth.secure-cookie: whether the web session cookie is marked Secure (sent over HTTPS only).
+enum class SecureCookie {
+  automatic,  // when the aggregator serves TLS itself (--tls-cert)
+  always,     // behind a proxy that terminates TLS: the browser speaks HTTPS, the aggregator not
+  never,      // plain HTTP on purpose (a laptop, kubectl port-forward)
+};
+Result<SecureCookie> parse_secure_cookie(std::string_view text);
+
 struct AggregatorOptions {
   std::string kubeconfig;
   std::string context;
@@ -60,7 +68,7 @@ struct AggregatorOptions {
   std::string log_format = "json";
   std::chrono::nanoseconds resync_period = std::chrono::minutes(30);
   std::int64_t list_page_size = 500;
-  std::int64_t max_list_bytes = static_cast<std::int64_t>(kube::default_max_list_bytes);
+  std::int64_t max_list_bytes = static_cast<std::int64_t>(kube::aggregator_max_list_bytes);
   std::int64_t max_watch_event_bytes = static_cast<std::int64_t>(kube::default_max_event_bytes);
 
   std::string agent_namespace = "nodepack";
@@ -93,6 +101,11 @@ struct AggregatorOptions {
   std::chrono::nanoseconds auth_session_lifetime = std::chrono::hours(12);
   std::int64_t auth_max_failures = 5;
   std::chrono::nanoseconds auth_failure_window = std::chrono::minutes(1);
+  SecureCookie auth_secure_cookie = SecureCookie::automatic;
+  // Passwords are hashed on a pool of their own, never on the serving thread; a full queue answers
+  // 503 with Retry-After.
+  std::int64_t auth_hash_threads = 2;
+  std::int64_t auth_hash_queue = 16;
   // HTTPS on the serving port (every endpoint) when both are set.
   std::string tls_cert;
   std::string tls_key;
@@ -101,6 +114,10 @@ struct AggregatorOptions {
 
   bool static_agents() const { return !agents.empty(); }
   bool auth_enabled() const { return !auth_users_file.empty() || !auth_tokens_file.empty(); }
+  bool secure_cookie() const {
+    return auth_secure_cookie == SecureCookie::always ||
+           (auth_secure_cookie == SecureCookie::automatic && !tls_cert.empty());
+  }
 };
 
 Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string>& args);

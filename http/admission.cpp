@@ -11,7 +11,7 @@ ip::address client_key(const ip::address& address) {
   return address;
 }
 
-std::optional<Admitted> Admission::admit(const ip::address& client) {
+std::optional<Admitted> Admission::admit(const ip::address& client, bool spoke) {
   Admitted admitted;
   const std::size_t per_client_limit = limits_.max_connections_per_client;
   const auto held = [&] {
@@ -46,10 +46,11 @@ std::optional<Admitted> Admission::admit(const ip::address& client) {
     if (client_full()) {
       ++stats_.per_client_rejections;
     }
-    if (health_ >= limits_.health_connections && !health_waiting_.empty()) {
-      // The oldest health connection without a request in has had the longest to send one.
-      evict(health_waiting_.begin()->second, admitted.evicted);
-      ++stats_.health_evictions;
+    if (health_ >= limits_.health_connections) {
+      if (const auto victim = health_victim()) {
+        evict(*victim, admitted.evicted);
+        ++stats_.health_evictions;
+      }
     }
     if (health_ >= limits_.health_connections) {
       // Every health slot is answering. Nothing was evicted above: an idle eviction always makes
@@ -60,11 +61,28 @@ std::optional<Admitted> Admission::admit(const ip::address& client) {
     ++health_;
   }
   admitted.id = ++next_id_;
-  const auto order = ++next_order_;
-  entries_.emplace(admitted.id, Entry{admitted.slot, client, order});
-  waiting_list(admitted.slot).emplace(order, admitted.id);
+  admitted.spoke = spoke;
+  Entry entry{admitted.slot, client, 0, admitted.slot == Slot::health && !spoke};
+  // A regular connection that spoke works from the start; every other one waits (evictable).
+  if (admitted.slot == Slot::health || !spoke) {
+    entry.waiting_since = ++next_order_;
+    waiting_list(entry).emplace(entry.waiting_since, admitted.id);
+  }
+  entries_.emplace(admitted.id, entry);
   publish();
   return admitted;
+}
+
+std::optional<std::uint64_t> Admission::health_victim() const {
+  // A silent one first: it has cost its peer nothing. Then the one that has had the longest to
+  // finish its request.
+  if (!health_silent_.empty()) {
+    return health_silent_.begin()->second;
+  }
+  if (!health_waiting_.empty()) {
+    return health_waiting_.begin()->second;
+  }
+  return std::nullopt;
 }
 
 void Admission::wait(std::uint64_t id) {
@@ -72,8 +90,9 @@ void Admission::wait(std::uint64_t id) {
   if (it == entries_.end() || it->second.waiting_since != 0) {
     return;
   }
+  it->second.silent = false;  // it has been served, or its request is in
   it->second.waiting_since = ++next_order_;
-  waiting_list(it->second.slot).emplace(it->second.waiting_since, id);
+  waiting_list(it->second).emplace(it->second.waiting_since, id);
   publish();
 }
 
@@ -83,8 +102,9 @@ bool Admission::work(std::uint64_t id) {
     return false;
   }
   if (it->second.waiting_since != 0) {
-    waiting_list(it->second.slot).erase(it->second.waiting_since);
+    waiting_list(it->second).erase(it->second.waiting_since);
     it->second.waiting_since = 0;
+    it->second.silent = false;
     publish();
   }
   return true;
@@ -116,7 +136,7 @@ void Admission::evict(std::uint64_t id, std::vector<std::uint64_t>& evicted) {
 void Admission::remove(std::unordered_map<std::uint64_t, Entry>::iterator it) {
   const Entry& entry = it->second;
   if (entry.waiting_since != 0) {
-    waiting_list(entry.slot).erase(entry.waiting_since);
+    waiting_list(entry).erase(entry.waiting_since);
   }
   if (entry.slot == Slot::regular) {
     --regular_;

@@ -25,6 +25,7 @@ enum class Slot {
 struct Admitted {
   std::uint64_t id = 0;
   Slot slot = Slot::regular;
+  bool spoke = false;  // its first bytes were waiting at accept
   // Connections that lost their slot to this one; the caller closes them.
   std::vector<std::uint64_t> evicted;
 };
@@ -34,9 +35,12 @@ class Admission {
   Admission(const ServerLimits& limits, ServerStats& stats) : limits_(limits), stats_(stats) {}
 
   // A slot for a new connection from `client`, evicting one evictable connection if that makes
-  // room. nullopt: no slot; close the socket at once. A new connection starts evictable: one that
-  // has not spoken yet costs its peer nothing to lose.
-  std::optional<Admitted> admit(const boost::asio::ip::address& client);
+  // room. nullopt: no slot; close the socket at once. A silent connection (no byte waiting at
+  // accept) starts evictable: it costs its peer nothing to lose. One whose first bytes are already
+  // there (`spoke`: a probe or a scraper sends its request, or its TLS hello, as it connects) starts
+  // working, so a flood of silent sockets arriving faster than the server reads cannot push it out
+  // before it is read. In the health slots, silent connections are closed before ones that spoke.
+  std::optional<Admitted> admit(const boost::asio::ip::address& client, bool spoke = false);
   // The connection waits: a regular one for its next request, a health one for its request or
   // after its reply. It may now be evicted (oldest first). No-op if it already waits.
   void wait(std::uint64_t id);
@@ -50,11 +54,15 @@ class Admission {
   struct Entry {
     Slot slot;
     boost::asio::ip::address client;
-    std::uint64_t waiting_since = 0;  // key in the slot's waiting list; 0: working
+    std::uint64_t waiting_since = 0;  // key in its waiting list; 0: working
+    bool silent = false;              // a health connection that has sent nothing yet (in health_silent_)
   };
   using Waiting = std::map<std::uint64_t, std::uint64_t>;  // order of waiting -> id, oldest first
 
-  Waiting& waiting_list(Slot slot) { return slot == Slot::regular ? idle_ : health_waiting_; }
+  Waiting& waiting_list(const Entry& entry) {
+    return entry.slot == Slot::regular ? idle_ : entry.silent ? health_silent_ : health_waiting_;
+  }
+  std::optional<std::uint64_t> health_victim() const;
   std::optional<std::uint64_t> oldest_idle_of(const boost::asio::ip::address& client) const;
   void evict(std::uint64_t id, std::vector<std::uint64_t>& evicted);
   void remove(std::unordered_map<std::uint64_t, Entry>::iterator it);
@@ -64,6 +72,7 @@ class Admission {
   ServerStats& stats_;
   std::unordered_map<std::uint64_t, Entry> entries_;
   Waiting idle_;                                                // regular connections waiting for a request
+  Waiting health_silent_;                                       // health connections that have sent nothing
   Waiting health_waiting_;                                      // health connections waiting for their request, or done
   std::map<boost::asio::ip::address, std::size_t> per_client_;  // regular connections per address
   std::size_t regular_ = 0;

@@ -140,7 +140,10 @@ net::awaitable<void> accept_loop(std::shared_ptr<ServerState> state) {
     if (remote_ec) {
       continue;  // gone already; dropping the socket closes it
     }
-    const auto admitted = state->admit(client_key(remote.address()));
+    // Bytes already waiting: the peer sent its request (or TLS hello) as it connected.
+    boost::system::error_code available_ec;
+    const bool spoke = socket.available(available_ec) > 0 && !available_ec;
+    const auto admitted = state->admit(client_key(remote.address()), spoke);
     if (!admitted) {
       // No TLS state, no reply: the cheapest way to say no, whatever the number of sockets.
       ++state->stats.sockets_refused;

@@ -14,7 +14,7 @@ constexpr std::size_t eviction_room = 16;
 
 }  // namespace
 
-std::optional<Admitted> ServerState::admit(const boost::asio::ip::address& client) {
+std::optional<Admitted> ServerState::admit(const boost::asio::ip::address& client, bool spoke) {
   // Released after the lock: a session's destructor takes it.
   std::vector<std::shared_ptr<Connection>> victims;
   std::optional<Admitted> admitted;
@@ -25,7 +25,7 @@ std::optional<Admitted> ServerState::admit(const boost::asio::ip::address& clien
     if (stopped_ || sessions_.size() >= ceiling) {
       return std::nullopt;
     }
-    admitted = admission_.admit(client);
+    admitted = admission_.admit(client, spoke);
     if (!admitted) {
       return std::nullopt;
     }

@@ -41,7 +41,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // Decides a new connection's slot (see Admission) and closes the connections it evicts.
   // nullopt: the server is stopped, at its hard ceiling on sockets, or without a slot; close the
   // socket at once. Called on the acceptor strand, followed by attach() before the next accept.
-  std::optional<Admitted> admit(const boost::asio::ip::address& client);
+  std::optional<Admitted> admit(const boost::asio::ip::address& client, bool spoke);
   // Registers the session admit() made room for; false once the server is stopped (drop it).
   bool attach(std::uint64_t id, const std::shared_ptr<Connection>& session);
   // Admission::wait, work and release, from whichever thread runs the session.
@@ -68,6 +68,7 @@ class Connection {
       : server_(std::move(server)),
         id_(admitted.id),
         slot_(admitted.slot),
+        proven_(admitted.spoke),
         accepted_at_(std::chrono::steady_clock::now()) {}
   virtual ~Connection();
   Connection(const Connection&) = delete;
@@ -81,6 +82,9 @@ class Connection {
   std::shared_ptr<ServerState> server_;
   const std::uint64_t id_;
   const Slot slot_;
+  // The peer has shown it is there (its bytes were waiting at accept, or it finished a TLS
+  // handshake): not evictable before its first request, which it is sending now.
+  bool proven_;
   const std::chrono::steady_clock::time_point accepted_at_;
 };
 

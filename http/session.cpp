@@ -233,6 +233,7 @@ net::awaitable<bool> Session<Stream>::handshake() {
       co_return false;
     }
     buffer_.consume(used);
+    proven_ = true;
     co_return true;
   }
 }
@@ -243,8 +244,11 @@ net::awaitable<void> Session<Stream>::serve() {
   bool first = true;
   for (;;) {
     if (buffer_.size() == 0) {
-      // Idle: nothing of a request yet. The server may close the connection now to make room.
-      server_->wait(id_);
+      // Idle: nothing of a request yet. The server may close the connection now to make room,
+      // unless it is a proven peer's first request (see Connection::proven_).
+      if (!first || !proven_) {
+        server_->wait(id_);
+      }
       tcp_layer().expires_at(first ? first_deadline() : std::chrono::steady_clock::now() + limits.idle_timeout);
       auto [ec, n] = co_await stream().async_read_some(buffer_.prepare(4096), use_tuple);
       if (ec) {

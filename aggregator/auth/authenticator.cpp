@@ -1,7 +1,6 @@
 #include "aggregator/auth/authenticator.hpp"
 
-#include "aggregator/auth/presented.hpp"
-
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <boost/json/object.hpp>
@@ -21,6 +20,9 @@ namespace {
 
 constexpr std::size_t max_verified_cache = 1024;
 constexpr std::size_t max_logged_name = 64;
+// What a caller refused for a full hashing queue is told to wait: the queue holds a few seconds of
+// work at most, and a second is long enough not to turn a burst into a retry storm.
+constexpr std::chrono::seconds busy_retry_after{1};
 
 // A user name as it may appear in a log line: printable ASCII only, cut short.
 std::string loggable(std::string_view name) {
@@ -45,6 +47,9 @@ std::string address_of(const http::RequestInfo& info) {
 
 std::string key_of(const Digest& digest) { return std::string(digest.begin(), digest.end()); }
 
+// Credentials checked by hashing a password, hence on the pool when asynchronous.
+bool is_password(Kind kind) { return kind == Kind::basic || kind == Kind::headers; }
+
 }  // namespace
 
 bool Principal::allows(std::string_view ns) const {
@@ -67,9 +72,17 @@ http::Response forbidden_namespace(const http::Request& request, const Principal
 struct Authenticator::Users {
   std::unordered_map<std::string, UserEntry> by_name;
   // Unknown users are checked against this, so that they cost as much time as known ones and a
-  // stopwatch cannot tell which user names exist: the first user's hash (same method and cost as
-  // the real ones), or a yescrypt hash when there are no users.
+  // stopwatch cannot tell which user names exist: the hash of a user with the dearest method and
+  // cost in the file (dummy_hash.hpp), or a yescrypt hash when there are no users.
   std::string dummy_hash;
+};
+
+struct Authenticator::PendingPassword {
+  std::vector<std::string> keys;       // for the failure limiter
+  std::shared_ptr<const Users> users;  // the table `entry` is in, kept while the hash runs
+  const UserEntry* entry = nullptr;    // null: an unknown user
+  std::string hash;                    // what the password is checked against
+  std::string cache_key;               // the verified-password cache's key for this attempt
 };
 
 Authenticator::Authenticator(AuthOptions options)
@@ -95,10 +108,8 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(AuthOptions options
     if (!entries) {
       return entries.error();
     }
+    users->dummy_hash = auth->dummy_chooser_.choose(*entries);
     for (auto& entry : *entries) {
-      if (users->dummy_hash.empty()) {
-        users->dummy_hash = entry.hash;
-      }
       users->by_name.emplace(entry.name, std::move(entry));
     }
   }
@@ -121,6 +132,7 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(AuthOptions options
   }
   auth->tokens_ = std::move(tokens);
   auth->next_reload_check_ = auth->clock_.steady_now() + auth->options_.reload_interval;
+  auth->pool_ = std::make_unique<HashPool>(auth->options_.hashing);
   return auth;
 }
 
@@ -136,16 +148,38 @@ Authenticator::FileStamp Authenticator::stamp_of(const std::filesystem::path& pa
           static_cast<std::int64_t>(st.st_size)};
 }
 
-void Authenticator::maybe_reload() {
-  {
-    std::lock_guard lock(mutex_);
-    const auto now = clock_.steady_now();
-    if (now < next_reload_check_) {
-      return;
-    }
-    next_reload_check_ = now + options_.reload_interval;
+bool Authenticator::reload_due() {
+  std::lock_guard lock(mutex_);
+  const auto now = clock_.steady_now();
+  if (now < next_reload_check_) {
+    return false;
   }
-  reload_changed_files();
+  next_reload_check_ = now + options_.reload_interval;
+  return true;
+}
+
+void Authenticator::maybe_reload() {
+  if (reload_due()) {
+    reload_changed_files();
+  }
+}
+
+boost::asio::awaitable<void> Authenticator::maybe_reload_async() {
+  if (!reload_due()) {
+    co_return;
+  }
+  // Reading a changed file (up to 16 MiB) and measuring a new kind of hash are not for the
+  // serving thread either.
+  auto reload = [this] {
+    reload_changed_files();
+    return true;
+  };
+  const auto done = co_await pool_->run(std::move(reload));
+  if (!done) {
+    // The pool is full of logins: look again at the next request rather than wait here.
+    std::lock_guard lock(mutex_);
+    next_reload_check_ = clock_.steady_now();
+  }
 }
 
 void Authenticator::reload_changed_files() {
@@ -175,10 +209,8 @@ void Authenticator::reload_changed_files() {
       rejected(users_file_, *stamp, entries.error().message);
     } else {
       auto users = std::make_shared<Users>();
+      users->dummy_hash = dummy_chooser_.choose(*entries);
       for (auto& entry : *entries) {
-        if (users->dummy_hash.empty()) {
-          users->dummy_hash = entry.hash;
-        }
         users->by_name.emplace(entry.name, std::move(entry));
       }
       std::lock_guard lock(mutex_);
@@ -235,22 +267,22 @@ void Authenticator::record_failure(const std::vector<std::string>& keys) {
   }
 }
 
-Authenticator::Verdict Authenticator::check_password(std::string_view user, std::string_view password,
-                                                     const std::string& address) {
-  const std::vector<std::string> keys{"address " + address, "user \"" + loggable(user) + "\""};
+auto Authenticator::begin_password(std::string_view user, std::string_view password, const std::string& address)
+    -> std::variant<Verdict, PendingPassword> {
+  PendingPassword pending;
+  pending.keys = {"address " + address, "user \"" + loggable(user) + "\""};
   Verdict verdict;
-  verdict.retry_after = blocked_for(keys);
+  verdict.retry_after = blocked_for(pending.keys);
   if (verdict.retry_after.count() > 0) {
     return verdict;
   }
-  std::shared_ptr<const Users> users;
   {
     std::lock_guard lock(mutex_);
-    users = users_;
+    pending.users = users_;
   }
-  const auto entry = users->by_name.find(std::string(user));
-  const bool known = entry != users->by_name.end();
-  const std::string& hash = known ? entry->second.hash : users->dummy_hash;
+  const auto entry = pending.users->by_name.find(std::string(user));
+  pending.entry = entry == pending.users->by_name.end() ? nullptr : &entry->second;
+  pending.hash = pending.entry != nullptr ? pending.entry->hash : pending.users->dummy_hash;
 
   // The cache key binds the user, the password and the current hash, so a changed password or a
   // removed user misses the cache by itself.
@@ -258,38 +290,85 @@ Authenticator::Verdict Authenticator::check_password(std::string_view user, std:
   material.push_back('\0');
   material.append(password);
   material.push_back('\0');
-  material.append(hash);
-  const auto cache_key = key_of(hmac_sha256(cache_key_, material));
+  material.append(pending.hash);
+  pending.cache_key = key_of(hmac_sha256(cache_key_, material));
   OPENSSL_cleanse(material.data(), material.size());
-  const auto now = clock_.steady_now();
-  bool ok = false;
-  if (known && options_.verified_cache_lifetime.count() > 0) {
+  bool verified_recently = false;
+  if (pending.entry != nullptr && options_.verified_cache_lifetime.count() > 0) {
     std::lock_guard lock(mutex_);
-    const auto hit = verified_.find(cache_key);
-    ok = hit != verified_.end() && hit->second > now;
+    const auto hit = verified_.find(pending.cache_key);
+    verified_recently = hit != verified_.end() && hit->second > clock_.steady_now();
   }
-  if (!ok) {
-    // Runs for unknown users too (against the dummy hash), and outside the lock.
-    ++stats_.password_hashes;
-    ok = verify_password(password, hash) && known;
-    if (ok && options_.verified_cache_lifetime.count() > 0) {
-      std::lock_guard lock(mutex_);
-      if (verified_.size() >= max_verified_cache) {
-        std::erase_if(verified_, [now](const auto& item) { return item.second <= now; });
-        if (verified_.size() >= max_verified_cache) {
-          verified_.clear();
-        }
-      }
-      verified_[cache_key] = now + options_.verified_cache_lifetime;
-    }
+  if (verified_recently) {
+    return finish_password(pending, true);
   }
-  if (!ok) {
-    record_failure(keys);
+  return pending;
+}
+
+Authenticator::Verdict Authenticator::finish_password(const PendingPassword& pending, bool matched) {
+  Verdict verdict;
+  // An unknown user was checked against another user's hash: a match means nothing.
+  if (!matched || pending.entry == nullptr) {
+    record_failure(pending.keys);
     verdict.reason = "wrong user name or password";
     return verdict;
   }
-  verdict.principal = Principal{entry->second.name, entry->second.namespaces};
+  if (options_.verified_cache_lifetime.count() > 0) {
+    const auto now = clock_.steady_now();
+    std::lock_guard lock(mutex_);
+    if (verified_.size() >= max_verified_cache) {
+      std::erase_if(verified_, [now](const auto& item) { return item.second <= now; });
+      if (verified_.size() >= max_verified_cache) {
+        verified_.clear();
+      }
+    }
+    verified_[pending.cache_key] = now + options_.verified_cache_lifetime;
+  }
+  verdict.principal = Principal{pending.entry->name, pending.entry->namespaces};
+  verdict.hash = pending.hash;
   return verdict;
+}
+
+Authenticator::Verdict Authenticator::check_password(std::string_view user, std::string_view password,
+                                                     const std::string& address) {
+  auto begun = begin_password(user, password, address);
+  if (auto* verdict = std::get_if<Verdict>(&begun)) {
+    return std::move(*verdict);
+  }
+  const auto& pending = std::get<PendingPassword>(begun);
+  // Runs for unknown users too (against the dummy hash), and outside the lock.
+  ++stats_.password_hashes;
+  return finish_password(pending, verify_password(password, pending.hash));
+}
+
+boost::asio::awaitable<Authenticator::Verdict> Authenticator::check_password_async(std::string user,
+                                                                                   std::string password,
+                                                                                   std::string address) {
+  auto begun = begin_password(user, password, address);
+  if (auto* verdict = std::get_if<Verdict>(&begun)) {
+    OPENSSL_cleanse(password.data(), password.size());
+    co_return std::move(*verdict);
+  }
+  const auto pending = std::get<PendingPassword>(std::move(begun));
+  // The job owns its copies: the waiting coroutine may be destroyed at shutdown while it runs.
+  // Named, not written inside the co_await (see HashPool::run).
+  auto check = [this, password = std::move(password), hash = pending.hash]() mutable {
+    ++stats_.password_hashes;
+    const bool ok = verify_password(password, hash);
+    OPENSSL_cleanse(password.data(), password.size());
+    return ok;
+  };
+  const auto matched = co_await pool_->run(std::move(check));
+  if (!matched) {
+    ++stats_.busy;
+    Verdict verdict;
+    verdict.busy = true;
+    verdict.retry_after = busy_retry_after;
+    verdict.reason =
+        "too many passwords are being checked at once; retry in " + std::to_string(busy_retry_after.count()) + " s";
+    co_return verdict;
+  }
+  co_return finish_password(pending, *matched);
 }
 
 Authenticator::Verdict Authenticator::check_token(std::string_view token, const std::string& address) {
@@ -343,15 +422,18 @@ Authenticator::Verdict Authenticator::check_session(std::string_view token) {
     verdict.reason = "the session's user no longer exists";
     return verdict;
   }
+  // A new password ends the sessions made with the old one: changing a password is how a user
+  // (or an admin) throws out whoever else logged in with it.
+  if (!digests_equal(sha256(user->second.hash), it->second.credential)) {
+    sessions_.erase(it);
+    verdict.reason = "the password changed since this session began; log in again";
+    return verdict;
+  }
   verdict.principal = Principal{user->second.name, user->second.namespaces};
   return verdict;
 }
 
-std::variant<Principal, http::Response> Authenticator::authenticate(const http::Request& request,
-                                                                    const http::RequestInfo& info) {
-  maybe_reload();
-  const auto presented = presented_credentials(request);
-  const auto address = address_of(info);
+Authenticator::Verdict Authenticator::check_at_once(const Presented& presented, const std::string& address) {
   Verdict verdict;
   switch (presented.kind) {
     case Kind::none:
@@ -373,30 +455,65 @@ std::variant<Principal, http::Response> Authenticator::authenticate(const http::
       break;
     case Kind::basic:
     case Kind::headers:
-      verdict = check_password(presented.user, presented.secret, address);
-      break;
+      // A bug in this file: the callers send passwords to check_password(_async).
+      throw std::logic_error("check_at_once given a password");
   }
+  return verdict;
+}
+
+std::variant<Principal, http::Response> Authenticator::authenticate(const http::Request& request,
+                                                                    const http::RequestInfo& info) {
+  maybe_reload();
+  const auto presented = presented_credentials(request);
+  const auto address = address_of(info);
+  auto verdict = is_password(presented.kind) ? check_password(presented.user, presented.secret, address)
+                                             : check_at_once(presented, address);
+  return decide(request, presented, address, std::move(verdict));
+}
+
+boost::asio::awaitable<std::variant<Principal, http::Response>> Authenticator::authenticate_async(
+    const http::Request& request, const http::RequestInfo& info) {
+  co_await maybe_reload_async();
+  auto presented = presented_credentials(request);
+  const auto address = address_of(info);
+  Verdict verdict;
+  if (is_password(presented.kind)) {
+    verdict = co_await check_password_async(presented.user, std::move(presented.secret), address);
+  } else {
+    verdict = check_at_once(presented, address);
+  }
+  co_return decide(request, presented, address, std::move(verdict));
+}
+
+std::variant<Principal, http::Response> Authenticator::decide(const http::Request& request, const Presented& presented,
+                                                              const std::string& address, Verdict verdict) {
+  const auto kind = presented.kind;
   if (verdict.principal) {
     ++stats_.successes;
-    spdlog::debug("auth: {} accepted for \"{}\" from {}", kind_name(presented.kind), verdict.principal->user, address);
+    spdlog::debug("auth: {} accepted for \"{}\" from {}", kind_name(kind), verdict.principal->user, address);
     return std::move(*verdict.principal);
+  }
+  if (verdict.busy) {
+    spdlog::debug("auth: {} from {} refused: the hashing queue is full", kind_name(kind), address);
+    auto response = error_response(request, bhttp::status::service_unavailable, "busy", verdict.reason);
+    response.set(bhttp::field::retry_after, std::to_string(verdict.retry_after.count()));
+    return response;
   }
   if (verdict.retry_after.count() > 0) {
     ++stats_.rate_limited;
-    spdlog::debug("auth: {} from {} refused: rate-limited", kind_name(presented.kind), address);
+    spdlog::debug("auth: {} from {} refused: rate-limited", kind_name(kind), address);
     auto response = error_response(
         request, bhttp::status::too_many_requests, "too many failed attempts",
         "too many failed authentication attempts; retry in " + std::to_string(verdict.retry_after.count()) + " s");
     response.set(bhttp::field::retry_after, std::to_string(verdict.retry_after.count()));
     return response;
   }
-  if (presented.kind == Kind::none || presented.kind == Kind::session) {
+  if (kind == Kind::none || kind == Kind::session) {
     ++stats_.missing;
   } else {
-    const std::string who = presented.user.empty() && presented.kind != Kind::basic && presented.kind != Kind::headers
-                                ? std::string()
-                                : " for user \"" + loggable(presented.user) + "\"";
-    spdlog::warn("auth: {}{} from {} failed: {}", kind_name(presented.kind), who, address, verdict.reason);
+    const std::string who =
+        is_password(kind) || !presented.user.empty() ? " for user \"" + loggable(presented.user) + "\"" : std::string();
+    spdlog::warn("auth: {}{} from {} failed: {}", kind_name(kind), who, address, verdict.reason);
   }
   auto response = error_response(request, bhttp::status::unauthorized, "unauthorized", verdict.reason);
   // A browser answers a Basic challenge with its own password dialog; pages that fetch the API
@@ -411,7 +528,23 @@ std::variant<Principal, http::Response> Authenticator::authenticate(const http::
 LoginResult Authenticator::login(std::string_view user, std::string_view password, const http::RequestInfo& info) {
   maybe_reload();
   const auto address = address_of(info);
-  auto verdict = check_password(user, password, address);
+  return login_outcome(user, address, check_password(user, password, address));
+}
+
+boost::asio::awaitable<LoginResult> Authenticator::login_async(std::string user, std::string password,
+                                                               http::RequestInfo info) {
+  co_await maybe_reload_async();
+  const auto address = address_of(info);
+  auto verdict = co_await check_password_async(user, std::move(password), address);
+  co_return login_outcome(user, address, std::move(verdict));
+}
+
+LoginResult Authenticator::login_outcome(std::string_view user, const std::string& address, Verdict verdict) {
+  if (verdict.busy) {
+    return LoginRefusal{"the server is checking too many passwords at once; try again in " +
+                            std::to_string(verdict.retry_after.count()) + " s",
+                        verdict.retry_after, true};
+  }
   if (verdict.retry_after.count() > 0) {
     ++stats_.rate_limited;
     return LoginRefusal{"too many failed attempts; try again in " + std::to_string(verdict.retry_after.count()) + " s",
@@ -424,10 +557,10 @@ LoginResult Authenticator::login(std::string_view user, std::string_view passwor
   ++stats_.successes;
   spdlog::info("auth: user \"{}\" logged in from {}", verdict.principal->user, address);
   // In place: a string could also build a LoginRefusal (an aggregate), so the value is named.
-  return LoginResult(boost::system::in_place_value, new_session(verdict.principal->user));
+  return LoginResult(boost::system::in_place_value, new_session(verdict.principal->user, verdict.hash));
 }
 
-std::string Authenticator::new_session(const std::string& user) {
+std::string Authenticator::new_session(const std::string& user, const std::string& hash) {
   auto token = random_token();
   const auto now = clock_.steady_now();
   std::lock_guard lock(mutex_);
@@ -439,7 +572,7 @@ std::string Authenticator::new_session(const std::string& user) {
       }));
     }
   }
-  sessions_[key_of(sha256(token))] = Session{user, now + options_.session_lifetime};
+  sessions_[key_of(sha256(token))] = Session{user, sha256(hash), now + options_.session_lifetime};
   return token;
 }
 

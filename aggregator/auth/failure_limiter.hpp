@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <list>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,9 +17,9 @@ namespace nodepack::auth {
 struct RateLimitOptions {
   std::size_t max_failures = 5;  // 0: no limit
   std::chrono::seconds window{60};
-  // Keys remembered at most; beyond that (after dropping keys with no recent failure) new keys are
-  // not tracked, so a flood of made-up user names cannot exhaust memory. Per-address limits still
-  // apply to such a flood.
+  // Keys remembered at most, so a flood of made-up user names cannot exhaust memory. A new key
+  // beyond it evicts the key whose last failure is the oldest: every new key is still counted,
+  // and what is forgotten is what has failed least recently, usually long out of the window.
   std::size_t max_keys = 100'000;
 };
 
@@ -35,11 +36,18 @@ class FailureLimiter {
   std::size_t tracked_keys() const { return failures_.size(); }
 
  private:
+  struct Entry {
+    std::vector<TimePoint> times;                 // at most max_failures, oldest first
+    std::list<std::string>::iterator by_recency;  // its place in recency_
+  };
+
   void forget_old(std::vector<TimePoint>& times, TimePoint now) const;
-  void sweep(TimePoint now);
+  void erase(std::unordered_map<std::string, Entry>::iterator it);
 
   RateLimitOptions options_;
-  std::unordered_map<std::string, std::vector<TimePoint>> failures_;
+  std::unordered_map<std::string, Entry> failures_;
+  // Keys by their last failure, least recent first: the eviction order.
+  std::list<std::string> recency_;
 };
 
 }  // namespace nodepack::auth

@@ -106,25 +106,30 @@ class Web {
  public:
   explicit Web(WebDeps deps) : deps_(std::move(deps)) {}
 
-  Reply handle(const Request& request, const RequestInfo& info) const {
+  // `request` and `info` belong to the caller, which awaits this at once.
+  boost::asio::awaitable<Reply> handle(const Request& request, const RequestInfo& info) const {
     const std::string_view path = http::target_path(request);
     if (path.starts_with("/web/static/")) {
-      return static_asset(request, path.substr(12));
+      co_return static_asset(request, path.substr(12));
     }
     if (path == "/web/login") {
-      return login(request, info);
+      co_return co_await login(request, info);
     }
     if (path == "/web/logout" && request.method() == bhttp::verb::post) {
-      return logout(request);
+      co_return logout(request);
     }
     if (!is_get(request)) {
-      return method_not_allowed(request, path == "/web/logout" ? "GET, HEAD, POST" : "GET, HEAD");
+      co_return method_not_allowed(request, path == "/web/logout" ? "GET, HEAD, POST" : "GET, HEAD");
     }
-    auto who = deps_.authenticate(request, info);
+    auto who = co_await deps_.authenticate(request, info);
     if (auto* refusal = std::get_if<Response>(&who)) {
-      return refused(request, *refusal);
+      co_return refused(request, *refusal);
     }
-    const auto& principal = std::get<Viewer>(who);
+    co_return page(request, path, std::get<Viewer>(who));
+  }
+
+ private:
+  Reply page(const Request& request, std::string_view path, const Viewer& principal) const {
     PageFrame frame{principal.user, &deps_.metrics, "", "", principal.namespaces};
     if (path == "/web" || path == "/web/") {
       return redirect(request, default_page(principal));
@@ -143,7 +148,6 @@ class Web {
                       message_page(&frame, "Not found", "There is no page at " + std::string(path) + "."));
   }
 
- private:
   Reply static_asset(const Request& request, std::string_view name) const {
     if (!is_get(request)) {
       return method_not_allowed(request, "GET, HEAD");
@@ -175,29 +179,34 @@ class Web {
     return Reply{std::move(response), {}};
   }
 
-  Reply login(const Request& request, const RequestInfo& info) const {
+  boost::asio::awaitable<Reply> login(const Request& request, const RequestInfo& info) const {
     if (is_get(request)) {
       const std::string next = http::query_param(request, "next");
-      return html_reply(request, bhttp::status::ok, login_page("", "", is_local_web_target(next) ? next : ""));
+      co_return html_reply(request, bhttp::status::ok, login_page("", "", is_local_web_target(next) ? next : ""));
     }
     if (request.method() != bhttp::verb::post) {
-      return method_not_allowed(request, "GET, HEAD, POST");
+      co_return method_not_allowed(request, "GET, HEAD, POST");
     }
     if (!same_origin_or_absent(request)) {
-      return html_reply(request, bhttp::status::forbidden,
-                        login_page("The login form was posted from another site.", "", ""));
+      co_return html_reply(request, bhttp::status::forbidden,
+                           login_page("The login form was posted from another site.", "", ""));
     }
     auto form = parse_form(request.body());
-    const std::string& user = form["user"];
-    const std::string& password = form["password"];
+    const std::string user = form["user"];
     const std::string next = is_local_web_target(form["next"]) ? form["next"] : "";
-    if (user.empty() || password.empty()) {
-      return html_reply(request, bhttp::status::bad_request, login_page("Enter a user and a password.", user, next));
+    if (user.empty() || form["password"].empty()) {
+      co_return html_reply(request, bhttp::status::bad_request, login_page("Enter a user and a password.", user, next));
     }
-    auto outcome = deps_.login(user, password, info);
+    auto outcome = co_await deps_.login(user, std::move(form["password"]), info);
+    co_return login_reply(request, outcome, user, next);
+  }
+
+  Reply login_reply(const Request& request, const LoginOutcome& outcome, const std::string& user,
+                    const std::string& next) const {
     if (const auto* refusal = std::get_if<LoginRefusal>(&outcome)) {
       if (refusal->retry_after.count() > 0) {
-        auto reply = html_reply(request, bhttp::status::too_many_requests, login_page(refusal->message, user, next));
+        const auto status = refusal->busy ? bhttp::status::service_unavailable : bhttp::status::too_many_requests;
+        auto reply = html_reply(request, status, login_page(refusal->message, user, next));
         reply.response.set(bhttp::field::retry_after, std::to_string(refusal->retry_after.count()));
         return reply;
       }
@@ -235,7 +244,8 @@ class Web {
   }
 
   // Not logged in (or the session ended): to the login form, coming back here afterwards. Any
-  // other refusal (rate limited) is shown with its reason and keeps its status and Retry-After.
+  // other refusal (rate limited, busy) is shown with its reason and keeps its status and
+  // Retry-After.
   Reply refused(const Request& request, const Response& refusal) const {
     if (refusal.result() == bhttp::status::unauthorized) {
       const std::string_view target = request.target();
@@ -308,13 +318,13 @@ class Web {
   WebDeps deps_;
 };
 
-boost::asio::awaitable<Reply> ready(Reply reply) { co_return reply; }
-
 }  // namespace
 
 void add_web_routes(http::Router& router, WebDeps deps) {
   auto web = std::make_shared<const Web>(std::move(deps));
-  auto handler = [web](const Request& request, const RequestInfo& info) { return ready(web->handle(request, info)); };
+  // The Web object lives as long as the router's copy of this handler, so the member coroutine's
+  // `this` outlives every request.
+  auto handler = [web](const Request& request, const RequestInfo& info) { return web->handle(request, info); };
   router.add_async("/web", handler);
   router.add_async_prefix("/web/", handler);
 }

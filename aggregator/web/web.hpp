@@ -10,10 +10,13 @@
 // Content-Security-Policy default-src 'self'.
 //
 // The web code does not know how users are configured: WebDeps carries the three calls it needs
-// (aggregator/auth's Authenticator provides them).
+// (aggregator/auth's Authenticator provides them). Checking a password takes a slow hash, so login
+// and authenticate are awaited: the serving thread answers other requests meanwhile.
 
 #include "common/result.hpp"
 #include "http/server.hpp"
+
+#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <functional>
@@ -44,24 +47,30 @@ struct MetricInfo {
 std::vector<MetricInfo> seed_metrics();
 
 // A refused login. The message is shown on the login form (so it must not say which half was
-// wrong); retry_after above zero means the attempt was rate-limited: the form answers 429 with
-// Retry-After instead of 401.
+// wrong); retry_after above zero means the attempt was not checked: rate-limited (the form answers
+// 429 with Retry-After instead of 401) or, with busy, the server had too many passwords to check
+// (503 with Retry-After).
 struct LoginRefusal {
   std::string message;
   std::chrono::seconds retry_after{0};
+  bool busy = false;
 };
 // The session token, or why there is none.
 using LoginOutcome = std::variant<std::string, LoginRefusal>;
 
 struct WebDeps {
   // Checks a password and makes a session; the token goes in the nodepack_session cookie.
-  std::function<LoginOutcome(std::string_view user, std::string_view password, const http::RequestInfo&)> login;
+  std::function<boost::asio::awaitable<LoginOutcome>(std::string user, std::string password, const http::RequestInfo&)>
+      login;
   std::function<void(std::string_view session_token)> logout;
   // The request's principal, or the reply to refuse it with (pages redirect to the login form
-  // instead of sending a 401; a 429 is passed on as it is).
-  std::function<std::variant<Viewer, http::Response>(const http::Request&, const http::RequestInfo&)> authenticate;
+  // instead of sending a 401; a 429 or 503 is passed on as it is). `request` outlives the wait.
+  std::function<boost::asio::awaitable<std::variant<Viewer, http::Response>>(const http::Request&,
+                                                                             const http::RequestInfo&)>
+      authenticate;
   std::vector<MetricInfo> metrics = seed_metrics();
-  // Marks the session cookie Secure (set when the aggregator serves TLS).
+  // Marks the session cookie Secure: the browser then sends it over HTTPS only. The aggregator sets
+  // it when it serves TLS itself or is told it sits behind a TLS proxy (--auth.secure-cookie).
   bool secure_cookie = false;
 };
 

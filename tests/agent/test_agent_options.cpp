@@ -15,13 +15,18 @@ TEST_CASE("agent options: KBE defaults and $NODE_NAME") {
   CHECK(o->resync_period == std::chrono::minutes(30));
   CHECK(o->log_format == "json");
   CHECK(o->resize_semantics == nodepack::kube::ResizeSemantics::per_container);
+  // Bounds on what the API server may make the agent hold: well under the DaemonSet's 96 Mi.
+  CHECK(o->max_list_bytes == 32 * 1024 * 1024);
+  CHECK(o->max_watch_event_bytes == 16 * 1024 * 1024);
+  CHECK(o->auth_mode == AuthMode::kubernetes);
 }
 
 TEST_CASE("agent options: every flag parsed") {
   auto o = parse_agent_options(
       {"--node-name=n2", "--resources", "cpu,memory,pods,nvidia.com/gpu,hugepages-2Mi", "--metrics-addr=127.0.0.1:0",
        "--metrics-path=/m", "--disable-node-metrics", "--log-level=debug", "--log-format=text", "--resync-period=1h30m",
-       "--list-page-size=0", "--resize-semantics=max-of-sums", "--kubelet-root=/k"},
+       "--list-page-size=0", "--resize-semantics=max-of-sums", "--kubelet-root=/k", "--max-list-bytes=2048",
+       "--max-watch-event-bytes=1024", "--auth.mode=none"},
       "ignored");
   REQUIRE(o.has_value());
   CHECK(o->node_name == "n2");
@@ -32,6 +37,9 @@ TEST_CASE("agent options: every flag parsed") {
   CHECK(o->list_page_size == 0);
   CHECK(o->resize_semantics == nodepack::kube::ResizeSemantics::max_of_sums);
   CHECK(o->paths.kubelet_root == "/k");
+  CHECK(o->max_list_bytes == 2048);
+  CHECK(o->max_watch_event_bytes == 1024);
+  CHECK(o->auth_mode == AuthMode::none);
 }
 
 TEST_CASE("agent options: bad input is one clear line") {
@@ -45,6 +53,9 @@ TEST_CASE("agent options: bad input is one clear line") {
       {{"--metrics-path=metrics"}, "--metrics-path must start with /"},
       {{"--list-page-size=-1"}, "invalid value for --list-page-size: want a non-negative integer, got \"-1\""},
       {{"--resize-semantics=sum"}, "invalid value for --resize-semantics: "},
+      {{"--max-list-bytes=1023"}, "--max-list-bytes and --max-watch-event-bytes must be at least 1024"},
+      {{"--max-watch-event-bytes=0"}, "--max-list-bytes and --max-watch-event-bytes must be at least 1024"},
+      {{"--max-list-bytes=lots"}, "invalid value for --max-list-bytes: "},
   };
   for (const auto& [args, message] : cases) {
     auto o = parse_agent_options(args, "n");

@@ -26,6 +26,9 @@ TEST_CASE("aggregator defaults match KBE and the issue") {
   CHECK(o->list_page_size == 500);
   CHECK(o->pending_pods);
   CHECK_FALSE(o->static_agents());
+  // Bounds on what the API server may make the aggregator hold: well under the Deployment's 256 Mi.
+  CHECK(o->max_list_bytes == 64 * 1024 * 1024);
+  CHECK(o->max_watch_event_bytes == 16 * 1024 * 1024);
 }
 
 TEST_CASE("--agents takes node=host:port/prefix lists, comma-separated or repeated") {
@@ -80,7 +83,7 @@ TEST_CASE("--fit-shape parses exact quantities and refuses nonsense") {
 TEST_CASE("bad aggregator flags fail with a reason") {
   for (const char* bad : {"--pull-interval=0s", "--pull-timeout=abc", "--stale-after=-1m", "--pull-concurrency=0",
                           "--resources=", "--resources=cpu,bad name", "--metrics-path=metrics", "--log-level=loud",
-                          "--agent-port=0", "--unknown"}) {
+                          "--agent-port=0", "--unknown", "--max-list-bytes=100", "--max-watch-event-bytes=x"}) {
     INFO(bad);
     auto o = parse_aggregator_options({bad});
     REQUIRE_FALSE(o.has_value());

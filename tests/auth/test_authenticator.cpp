@@ -1,6 +1,7 @@
 // The Authenticator with a ManualClock and files in a temp dir: right, wrong and missing
 // credentials of every kind, rate limiting and its window, sessions and their expiry, logout,
-// namespace restriction, and reloading (a bad file keeps the old table).
+// sessions bound to the password they were made with, namespace restriction, reloading (a bad file
+// keeps the old table), and what an unknown user name costs.
 
 #include "aggregator/auth/authenticator.hpp"
 #include "aggregator/auth/secrets.hpp"
@@ -8,6 +9,8 @@
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+
+#include <time.h>
 
 using namespace nodepack::auth;
 using namespace std::chrono_literals;
@@ -431,4 +434,78 @@ TEST_CASE("start-up errors name the file and the line") {
   CHECK(accepted(tokens_only->authenticate(bearer("tok"), from("10.0.0.11"))).user == "ci");
   CHECK(reason_of(refused(tokens_only->authenticate(basic("ci", "tok"), from("10.0.0.11")))) ==
         "wrong user name or password");
+}
+
+TEST_CASE("a session ends when its user's password changes in the users file, and only then") {
+  Fixture f;
+  const auto browser = from("10.0.0.20");
+  const auto token = f.auth->login("alice", "alice-pw", browser).value();
+  // A reload that leaves alice's hash as it was (bob loses a namespace, carol goes) keeps her in.
+  f.rewrite("users", "alice:" + f.alice_hash + "\nbob:" + f.bob_hash + ":team-a\n");
+  f.clock.advance(5s);
+  CHECK(accepted(f.auth->authenticate(cookie(token), browser)).user == "alice");
+  CHECK(f.auth->stats().reloads.load() == 1);
+
+  // The password is rotated: the session made with the old one ends at the next reload.
+  f.rewrite("users", "alice:" + hash_password("rotated-pw", "$6$").value() + "\nbob:" + f.bob_hash + "\n");
+  f.clock.advance(5s);
+  const auto ended = refused(f.auth->authenticate(cookie(token), browser));
+  CHECK(ended.result() == bhttp::status::unauthorized);
+  CHECK(reason_of(ended) == "the password changed since this session began; log in again");
+  CHECK(f.auth->session_count() == 0);
+  CHECK(f.auth->stats().failures.load() == 0);  // the browser's cookie is not an attack
+  // Putting the old hash back does not bring the session back.
+  f.rewrite("users", "alice:" + f.alice_hash + "\n");
+  f.clock.advance(5s);
+  CHECK(reason_of(refused(f.auth->authenticate(cookie(token), browser))) ==
+        "no such session (logged out, expired or the server restarted); log in again");
+  // A login with the current password makes a session bound to it.
+  const auto fresh = f.auth->login("alice", "alice-pw", browser).value();
+  CHECK(accepted(f.auth->authenticate(cookie(fresh), browser)).user == "alice");
+}
+
+namespace {
+
+// CPU time of this thread: the work a check did, whatever else the machine is doing.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// The least CPU time of three failed Basic logins as `user` (the synchronous check hashes on this
+// thread, so its CPU time is the check's work).
+std::chrono::nanoseconds login_work(Authenticator& auth, const std::string& user) {
+  auto least = std::chrono::nanoseconds::max();
+  for (int i = 0; i < 3; ++i) {
+    const auto start = thread_cpu_time();
+    refused(auth.authenticate(basic(user, "not-the-password"), from("10.0.0.21")));
+    least = std::min(least, thread_cpu_time() - start);
+  }
+  return least;
+}
+
+}  // namespace
+
+TEST_CASE("an unknown user name costs what the dearest configured user costs") {
+  // sha512-crypt first in the file (~1-3 ms of CPU a check), bcrypt-10 after it (~50 ms).
+  TempDir dir;
+  ManualClock clock;
+  AuthOptions options;
+  options.users_file = dir.write("users", "fast:" + hash_password("fast-pw", "$6$").value() +
+                                              "\nslow:" + hash_password("slow-pw", "$2b$", 10).value() + "\n");
+  options.rate_limit.max_failures = 0;  // the attempts below are measurements, not an attack
+  options.clock = clock;
+  auto auth = Authenticator::create(options).value();
+
+  const auto unknown = login_work(*auth, "nobody");
+  const auto slow = login_work(*auth, "slow");
+  const auto fast = login_work(*auth, "fast");
+  CHECK(auth->stats().password_hashes.load() == 9);
+  // One check against a hash of the dearest setting: the same work as the bcrypt user's, within a
+  // factor of two either way (CPU time of the least of three runs varies by a few per cent); a
+  // check against the sha512-crypt user's hash would be ~20 times cheaper.
+  CHECK(unknown * 2 > slow);
+  CHECK(unknown < slow * 2);
+  CHECK(fast * 5 < slow);  // the measurement does tell the two methods apart
 }

@@ -1,8 +1,7 @@
 // Password hashes (each crypt method, generated and fixed), token digests, the users and tokens
-// file formats with their errors, credential extraction from headers, and the failure limiter.
+// file formats with their errors, and credential extraction from headers.
 
 #include "aggregator/auth/credential_files.hpp"
-#include "aggregator/auth/failure_limiter.hpp"
 #include "aggregator/auth/presented.hpp"
 #include "aggregator/auth/secrets.hpp"
 
@@ -206,31 +205,4 @@ TEST_CASE("credentials are read from headers in order of precedence") {
   CHECK(problem({{"Authorization", "Digest username=x"}}) == "unsupported Authorization scheme; use Basic or Bearer");
   CHECK(problem({{"Authorization", "Bearer "}}) == "unsupported Authorization scheme; use Basic or Bearer");
   CHECK(problem({{"X-USERNAME", "bob"}}) == "X-USERNAME and X-PASSWORD must be sent together");
-}
-
-TEST_CASE("the failure limiter blocks a key for the rest of its window") {
-  FailureLimiter limiter({5, 60s, 100});
-  const std::chrono::steady_clock::time_point t0{};
-  for (int i = 0; i < 4; ++i) {
-    limiter.record_failure("a", t0 + std::chrono::seconds(i));
-    CHECK(limiter.blocked_for("a", t0 + std::chrono::seconds(i)) == 0s);
-  }
-  limiter.record_failure("a", t0 + 4s);  // failures at 0, 1, 2, 3, 4 s
-  CHECK(limiter.blocked_for("a", t0 + 4s) == 56s);
-  CHECK(limiter.blocked_for("b", t0 + 4s) == 0s);
-  CHECK(limiter.blocked_for("a", t0 + 59500ms) == 1s);  // rounded up
-  CHECK(limiter.blocked_for("a", t0 + 60s) == 0s);      // the failure at 0 s left the window
-  limiter.record_failure("a", t0 + 60s);                // 1, 2, 3, 4, 60: blocked until 61
-  CHECK(limiter.blocked_for("a", t0 + 60s) == 1s);
-  CHECK(limiter.blocked_for("a", t0 + 61s) == 0s);
-  CHECK(limiter.blocked_for("a", t0 + 200s) == 0s);
-  CHECK(limiter.tracked_keys() == 0);  // forgotten once nothing is recent
-
-  // A flood of new keys stops being tracked at max_keys, until old ones expire.
-  for (int i = 0; i < 150; ++i) {
-    limiter.record_failure("k" + std::to_string(i), t0 + 300s);
-  }
-  CHECK(limiter.tracked_keys() == 100);
-  limiter.record_failure("late", t0 + 400s);
-  CHECK(limiter.tracked_keys() == 1);
 }

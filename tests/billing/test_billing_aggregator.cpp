@@ -1,5 +1,6 @@
 // The usage API, authentication, the web UI and TLS as `nodepack aggregator` wires them: the real
-// Aggregator (over the fake API server), a users file, a fake Prometheus, requests over sockets.
+// Aggregator (over the fake API server), a users file, a fake Prometheus, requests over sockets;
+// password checks that leave the serving thread free, and the session cookie's Secure flag.
 
 #include "billing_harness.hpp"
 
@@ -14,6 +15,8 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <functional>
+#include <thread>
 
 using namespace nodepack;
 using namespace nodepack::billing::test;
@@ -171,4 +174,147 @@ TEST_CASE("aggregator: --tls-cert and --tls-key serve every endpoint over HTTPS"
               .has_value());
   CHECK(https_get_status(h.port(), "/healthz", ca.cert_pem()) == 200);
   CHECK(https_get_status(h.port(), "/api", ca.cert_pem()) == 503);
+}
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+HttpReply web_login(std::uint16_t port, const std::string& user, const std::string& password) {
+  return send(port, bhttp::verb::post, "/web/login", "user=" + user + "&password=" + password,
+              {{"Content-Type", "application/x-www-form-urlencoded"}});
+}
+
+// A request sent on a thread of its own; `done` is when its reply had arrived.
+struct Background {
+  explicit Background(std::function<HttpReply()> request)
+      : thread([this, request = std::move(request)] {
+          reply = request();
+          done = Steady::now();
+        }) {}
+  ~Background() {
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+  HttpReply wait() {
+    thread.join();
+    return reply;
+  }
+  HttpReply reply;
+  Steady::time_point done;
+  std::thread thread;
+};
+
+// Long enough for a request sent just before to reach the server and start its hash (the socket is
+// local); short against the ~200 ms a bcrypt-12 check takes.
+constexpr auto head_start = std::chrono::milliseconds(50);
+
+}  // namespace
+
+TEST_CASE("aggregator: a login hashing its password does not delay /healthz on the same port") {
+  // bcrypt-12: ~200 ms of CPU for each check, on the authenticator's pool.
+  testing::TempDir dir;
+  write_file(dir.path() / "users", "bob:" + auth::hash_password("bob-pw", "$2b$", 12).value() + "\n");
+  FakePrometheus prom(200, vector_answer);
+  AggregatorHarness h;
+  REQUIRE(
+      h.start({"--prometheus-url=" + prom.url(), "--auth.users-file=" + (dir.path() / "users").string()}).has_value());
+  const auto port = h.port();
+
+  // Through each door a password comes in: the web login form and the API's X-PASSWORD header.
+  const std::vector<std::pair<std::string, std::function<HttpReply()>>> logins{
+      {"web login", [port] { return web_login(port, "bob", "bob-pw"); }},
+      {"API", [port] {
+         return send(port, bhttp::verb::get, "/api", "", {{"X-USERNAME", "bob"}, {"X-PASSWORD", "no"}});
+       }}};
+  for (const auto& [door, request] : logins) {
+    INFO(door);
+    Background login(request);
+    std::this_thread::sleep_for(head_start);
+    const auto asked = Steady::now();
+    CHECK(get(port, "/healthz", "").status == 200);
+    const auto answered = Steady::now();
+    // /healthz answered within 100 ms while the bcrypt-12 check runs: hashed on the serving
+    // thread, it would have waited for the rest of the ~200 ms check.
+    CHECK(answered - asked < std::chrono::milliseconds(100));
+    const auto reply = login.wait();
+    CHECK(login.done > answered);  // the check was still running: the two overlapped
+    CHECK(reply.status == (door == "web login" ? 303u : 401u));
+  }
+}
+
+TEST_CASE("aggregator: a full hashing queue answers 503 with Retry-After at once") {
+  testing::TempDir dir;
+  write_file(dir.path() / "users", "bob:" + auth::hash_password("bob-pw", "$2b$", 12).value() + "\n");
+  AggregatorHarness h;
+  REQUIRE(
+      h.start({"--auth.users-file=" + (dir.path() / "users").string(), "--auth.hash-threads=1", "--auth.hash-queue=0"})
+          .has_value());
+  const auto port = h.port();
+
+  Background first([port] { return web_login(port, "bob", "bob-pw"); });
+  std::this_thread::sleep_for(head_start);
+  const auto asked = Steady::now();
+  const auto busy = web_login(port, "bob", "bob-pw");
+  const auto answered = Steady::now();
+  CHECK(busy.status == 503);
+  CHECK(busy.header("Retry-After") == "1");
+  CHECK(busy.header("Set-Cookie").empty());
+  CHECK_THAT(busy.body, Catch::Contains("the server is checking too many passwords at once; try again in 1 s"));
+  // Refused at once rather than queued behind the ~200 ms bcrypt-12 check that holds the only
+  // thread: 100 ms is half of that check.
+  CHECK(answered - asked < std::chrono::milliseconds(100));
+  CHECK(first.wait().status == 303);
+  CHECK(first.done > answered);
+  // The API's header credentials meet the same queue: free again, it checks them.
+  CHECK(send(port, bhttp::verb::get, "/web/accounting", "", {{"X-USERNAME", "bob"}, {"X-PASSWORD", "bob-pw"}}).status ==
+        200);
+  const auto scrape = get(port, "/metrics", "");
+  CHECK_THAT(scrape.body, Catch::Contains("nodepack_auth_attempts_total{result=\"busy\"} 1"));
+  CHECK_THAT(scrape.body, Catch::Contains("nodepack_auth_attempts_total{result=\"failed\"} 0"));
+}
+
+TEST_CASE("aggregator: --auth.secure-cookie marks the session cookie Secure behind a TLS proxy") {
+  testing::TempDir dir;
+  write_file(dir.path() / "users", "alice:" + auth::hash_password("alice-pw", "$6$").value() + "\n");
+  const auto users = "--auth.users-file=" + (dir.path() / "users").string();
+
+  // Plain HTTP to the aggregator, HTTPS to the browser: the proxy terminates TLS.
+  AggregatorHarness proxied;
+  REQUIRE(proxied.start({users, "--auth.secure-cookie=true"}).has_value());
+  const auto login = web_login(proxied.port(), "alice", "alice-pw");
+  CHECK(login.status == 303);
+  const auto cookie = login.header("Set-Cookie");
+  CHECK(cookie.starts_with("nodepack_session="));
+  CHECK(cookie.ends_with("; Path=/; HttpOnly; SameSite=Strict; Secure"));
+  const auto logout =
+      send(proxied.port(), bhttp::verb::post, "/web/logout", "", {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  CHECK(logout.header("Set-Cookie") == "nodepack_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+
+  // auto (the default) over plain HTTP: not Secure, or the browser would never send it back.
+  AggregatorHarness plain;
+  REQUIRE(plain.start({users}).has_value());
+  CHECK(web_login(plain.port(), "alice", "alice-pw").header("Set-Cookie").ends_with("; SameSite=Strict"));
+
+  auto parsed = aggregator::parse_aggregator_options({"--auth.secure-cookie=false"});
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->auth_secure_cookie == aggregator::SecureCookie::never);
+  CHECK_FALSE(parsed->secure_cookie());
+  parsed = aggregator::parse_aggregator_options({"--tls-cert=/c.pem", "--tls-key=/k.pem"});
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->secure_cookie());  // auto with TLS
+  parsed =
+      aggregator::parse_aggregator_options({"--tls-cert=/c.pem", "--tls-key=/k.pem", "--auth.secure-cookie=false"});
+  REQUIRE(parsed.has_value());
+  CHECK_FALSE(parsed->secure_cookie());
+  auto bad = aggregator::parse_aggregator_options({"--auth.secure-cookie=yes"});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK_THAT(bad.error().message, Catch::Contains("--auth.secure-cookie must be auto, true or false, not \"yes\""));
+  CHECK_FALSE(aggregator::parse_aggregator_options({"--auth.hash-threads=0"}).has_value());
+  CHECK_FALSE(aggregator::parse_aggregator_options({"--auth.hash-queue=-1"}).has_value());
+  auto pool = aggregator::parse_aggregator_options({"--auth.hash-threads=1", "--auth.hash-queue=4"});
+  REQUIRE(pool.has_value());
+  CHECK(pool->auth_hash_threads == 1);
+  CHECK(pool->auth_hash_queue == 4);
 }

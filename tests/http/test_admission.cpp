@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -114,6 +115,49 @@ TEST_CASE("with no idle connection, a newcomer gets a health slot; the oldest wa
   REQUIRE(h5);
   CHECK(h5->slot == Slot::health);
   CHECK(h5->evicted.empty());
+}
+
+TEST_CASE("a connection whose bytes were waiting at accept outlasts a flood of silent ones") {
+  const auto limits = small_limits();
+  ServerStats stats;
+  Admission admission(limits, stats);
+  // A probe (or a scraper) sends as it connects; silent sockets keep arriving after it.
+  const auto probe = admission.admit(peer_a, /*spoke=*/true);
+  REQUIRE(probe);
+  CHECK(probe->slot == Slot::regular);
+  CHECK(probe->spoke);
+  std::vector<std::uint64_t> evicted;
+  for (int i = 0; i < 20; ++i) {
+    const auto silent = admission.admit(peer_b);
+    REQUIRE(silent);
+    CHECK(silent->slot == Slot::regular);  // a silent connection always makes room for the next one
+    evicted.insert(evicted.end(), silent->evicted.begin(), silent->evicted.end());
+  }
+  CHECK(evicted.size() == 18);  // every silent one but the two newest, never the probe
+  CHECK(std::find(evicted.begin(), evicted.end(), probe->id) == evicted.end());
+  CHECK(admission.work(probe->id));
+  CHECK(stats.connections_idle.load() == 2);
+}
+
+TEST_CASE("health slots close a silent connection before one that spoke") {
+  const auto limits = small_limits();
+  ServerStats stats;
+  Admission admission(limits, stats);
+  for (int i = 0; i < 3; ++i) {
+    const auto busy = admission.admit(peer_a, /*spoke=*/true);
+    REQUIRE(busy);
+  }
+  const auto spoke = admission.admit(peer_b, /*spoke=*/true);  // older, but sending its request
+  const auto silent = admission.admit(peer_b);
+  REQUIRE((spoke && silent));
+  CHECK((spoke->slot == Slot::health && silent->slot == Slot::health));
+  const auto next = admission.admit(peer_b, /*spoke=*/true);
+  REQUIRE(next);
+  CHECK(next->evicted == std::vector<std::uint64_t>{silent->id});
+  // With no silent one left, the one that has had the longest to finish its request goes.
+  const auto last = admission.admit(peer_b);
+  REQUIRE(last);
+  CHECK(last->evicted == std::vector<std::uint64_t>{spoke->id});
 }
 
 TEST_CASE("a peer at its limit gives up its own idle connection, or is refused a regular slot") {

@@ -18,7 +18,14 @@ namespace net = boost::asio;
 
 namespace {
 
-// Users alice (every namespace) and bob (team-b only); "mallory" is rate-limited.
+// The fake answers at once; the web code awaits it as it awaits the real, hashing authenticator.
+template <class T>
+net::awaitable<T> ready(T value) {
+  co_return value;
+}
+
+// Users alice (every namespace) and bob (team-b only); "mallory" is rate-limited; "crowd" finds
+// the password-hashing queue full.
 struct FakeAuth {
   std::map<std::string, std::string> passwords{{"alice", "secret"}, {"bob", "hunter2"}};
   std::map<std::string, web::Viewer> sessions;
@@ -27,42 +34,50 @@ struct FakeAuth {
 
   web::WebDeps deps() {
     web::WebDeps d;
-    d.login = [this](std::string_view user, std::string_view password, const http::RequestInfo&) -> web::LoginOutcome {
-      ++logins;
-      if (user == "mallory") {
-        return web::LoginRefusal{"too many failed attempts; try again in 30 s", std::chrono::seconds{30}};
-      }
-      auto it = passwords.find(std::string(user));
-      if (it == passwords.end() || it->second != password) {
-        return web::LoginRefusal{"Wrong user or password.", std::chrono::seconds{0}};
-      }
-      const std::string token = "tok-" + std::string(user);
-      sessions[token] = web::Viewer{
-          std::string(user), user == "bob" ? std::vector<std::string>{"team-b", "team-c"} : std::vector<std::string>{}};
-      return token;
+    d.login = [this](std::string user, std::string password, const http::RequestInfo&) {
+      return ready(login(user, password));
     };
     d.logout = [this](std::string_view token) {
       logged_out.emplace_back(token);
       sessions.erase(std::string(token));
     };
-    d.authenticate = [this](const http::Request& r,
-                            const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
-      if (r[bhttp::field::cookie].find("tok-mallory") != std::string_view::npos) {
-        auto response = http::make_response(
-            r, bhttp::status::too_many_requests,
-            R"({"error":"rate_limited","reason":"too many failed logins; retry in 30s"})", "application/json");
-        response.set(bhttp::field::retry_after, "30");
-        return response;
-      }
-      for (const auto& [token, principal] : sessions) {
-        if (r[bhttp::field::cookie].find("nodepack_session=" + token) != std::string_view::npos) {
-          return principal;
-        }
-      }
-      return http::make_response(r, bhttp::status::unauthorized,
-                                 R"({"error":"unauthorized","reason":"no credentials"})", "application/json");
-    };
+    d.authenticate = [this](const http::Request& r, const http::RequestInfo&) { return ready(authenticate(r)); };
     return d;
+  }
+
+  web::LoginOutcome login(const std::string& user, const std::string& password) {
+    ++logins;
+    if (user == "mallory") {
+      return web::LoginRefusal{"too many failed attempts; try again in 30 s", std::chrono::seconds{30}};
+    }
+    if (user == "crowd") {
+      return web::LoginRefusal{"too many passwords at once; try again in 1 s", std::chrono::seconds{1}, true};
+    }
+    auto it = passwords.find(user);
+    if (it == passwords.end() || it->second != password) {
+      return web::LoginRefusal{"Wrong user or password.", std::chrono::seconds{0}};
+    }
+    const std::string token = "tok-" + user;
+    sessions[token] =
+        web::Viewer{user, user == "bob" ? std::vector<std::string>{"team-b", "team-c"} : std::vector<std::string>{}};
+    return token;
+  }
+
+  std::variant<web::Viewer, http::Response> authenticate(const http::Request& r) {
+    if (r[bhttp::field::cookie].find("tok-mallory") != std::string_view::npos) {
+      auto response = http::make_response(r, bhttp::status::too_many_requests,
+                                          R"({"error":"rate_limited","reason":"too many failed logins; retry in 30s"})",
+                                          "application/json");
+      response.set(bhttp::field::retry_after, "30");
+      return response;
+    }
+    for (const auto& [token, principal] : sessions) {
+      if (r[bhttp::field::cookie].find("nodepack_session=" + token) != std::string_view::npos) {
+        return principal;
+      }
+    }
+    return http::make_response(r, bhttp::status::unauthorized, R"({"error":"unauthorized","reason":"no credentials"})",
+                               "application/json");
   }
 };
 
@@ -194,6 +209,20 @@ TEST_CASE("a rate-limited login answers 429 with Retry-After on the form") {
   CHECK(contains(r.body(),
                  R"(<p class="error" id="error" role="alert">too many failed attempts; try again in 30 s</p>)"));
   CHECK(contains(r.body(), R"(value="mallory")"));
+}
+
+TEST_CASE("a login the server has no room to check answers 503 with Retry-After on the form") {
+  FakeAuth fake;
+  http::Router router;
+  web::add_web_routes(router, fake.deps());
+  auto r = call(router, post_form("/web/login", "user=crowd&password=guess"));
+  CHECK(r.result() == bhttp::status::service_unavailable);
+  CHECK(header(r, bhttp::field::retry_after) == "1");
+  check_page_headers(r);
+  CHECK(r.count(bhttp::field::set_cookie) == 0);
+  CHECK(contains(r.body(),
+                 R"(<p class="error" id="error" role="alert">too many passwords at once; try again in 1 s</p>)"));
+  CHECK(contains(r.body(), R"(value="crowd")"));
 }
 
 TEST_CASE("a login form posted from another site is refused before the password check") {
@@ -405,12 +434,12 @@ TEST_CASE("static assets: content types, caching by content hash, CSP") {
 
 TEST_CASE("an aggregator without users shows the pages without a logout button") {
   web::WebDeps deps;
-  deps.login = [](std::string_view, std::string_view, const http::RequestInfo&) -> web::LoginOutcome {
-    return web::LoginRefusal{"no users", std::chrono::seconds{0}};
+  deps.login = [](std::string, std::string, const http::RequestInfo&) {
+    return ready<web::LoginOutcome>(web::LoginRefusal{"no users", std::chrono::seconds{0}});
   };
   deps.logout = [](std::string_view) {};
-  deps.authenticate = [](const http::Request&, const http::RequestInfo&) -> std::variant<web::Viewer, http::Response> {
-    return web::Viewer{};
+  deps.authenticate = [](const http::Request&, const http::RequestInfo&) {
+    return ready<std::variant<web::Viewer, http::Response>>(web::Viewer{});
   };
   http::Router router;
   web::add_web_routes(router, std::move(deps));
