@@ -266,11 +266,16 @@ TEST_CASE("410 Gone after compaction relists consistently and catches up") {
   h.start_agent({"--list-page-size=1"});
   REQUIRE(eventually([&] { return h.value_is(cpu_allocated, 3) && h.api.watch_count() == 2; }));
   const auto lists_before = h.api.request_count("list");
+  // No watch may resume before the compaction: one that did would stream the changes below live
+  // and nothing would be too old (under qemu-user it happened). Until then watches are refused,
+  // as by a restarting API server; the agent retries them from the same resourceVersion.
+  h.api.set_fail_next(1'000'000, 503);
   h.api.drop_watches();
   h.api.remove(Kind::pod, "default", "a");
   h.api.upsert(Kind::pod, pod_json({.name = "c", .cpu = "500m"}));
   h.api.upsert(Kind::pod, pod_json({.name = "d", .cpu = "250m"}));
   h.api.compact();  // the agent's resourceVersion is now too old
+  h.api.set_fail_next(0, 503);
   CHECK(eventually([&] { return h.value_is(cpu_allocated, 2.75); }));
   CHECK(h.value_is(pods_allocated, 3));
   const auto m = h.scrape();
