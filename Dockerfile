@@ -5,6 +5,8 @@
 #
 #   docker build -t nodepack:dev --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse --short HEAD) .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/nodepack:TAG --push .
+#   podman build --platform linux/amd64,linux/arm64 --build-arg BUILDPLATFORM=linux/amd64 --manifest nodepack:TAG .
+#     (podman 4.3 leaves BUILDPLATFORM unset in multi-platform builds; see README.md, arm64)
 #
 # Stage 1 runs on the build host ($BUILDPLATFORM) whatever the target: for the host's own
 # architecture it builds exactly as CI does (scripts/install-deps, then CMake + Ninja, Release, no
