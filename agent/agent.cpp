@@ -6,8 +6,11 @@
 #include "agent/container_collector.hpp"
 #include "agent/endpoint_auth.hpp"
 #include "agent/kernel_source.hpp"
+#include "agent/kubelet_config.hpp"
 #include "agent/node_report.hpp"
+#include "agent/nrt_source.hpp"
 #include "agent/numa_source.hpp"
+#include "agent/page.hpp"
 #include "agent/store_pod_lookup.hpp"
 #include "cgroup/resolver.hpp"
 #include "common/duration.hpp"
@@ -47,8 +50,6 @@ Reply json_reply(const Request& request, const boost::json::value& body) {
       {}};
 }
 
-using http::html_escape;
-
 // Tells the coalescer about every pod event; the sources hear of them once a second at most.
 class PodEvents final : public PodListener {
  public:
@@ -66,6 +67,7 @@ constexpr std::pair<std::string_view, std::string_view> debug_pages[] = {
     {"numa", "NUMA collection is disabled\n"},
     {"accounting", "accounting is disabled\n"},
     {"kernel", "per-pod kernel metrics are disabled\n"},
+    {"nrt", "NodeResourceTopology export is off (--nrt.export)\n"},
 };
 
 }  // namespace
@@ -112,10 +114,27 @@ Result<void> Agent::make_sources() {
     if (!reserved) {
       return fail("--reserved-cpus: " + reserved.error().message);
     }
-    auto numa =
-        std::make_unique<NumaSource>(options_.node_name, *pod_lookup_, options_.paths, std::move(*reserved), clock_);
+    NumaSourceOptions n;
+    n.node_name = options_.node_name;
+    n.paths = options_.paths;
+    n.reserved_cpus = std::move(*reserved);
+    n.podresources_socket = options_.podresources_socket;
+    n.podresources_interval = std::chrono::duration_cast<std::chrono::milliseconds>(options_.podresources_interval);
+    auto numa = std::make_unique<NumaSource>(std::move(n), *pod_lookup_, clock_);
     numa_ = numa.get();
     sources_.push_back(std::move(numa));
+  }
+  if (options_.nrt_export) {
+    if (numa_ == nullptr) {
+      return fail("--nrt.export needs the NUMA collector (--collectors.numa)");
+    }
+    NrtOptions n;
+    n.node_name = options_.node_name;
+    n.interval = std::chrono::duration_cast<std::chrono::milliseconds>(options_.nrt_interval);
+    n.topology_manager =
+        topology_manager_config(options_.nrt_topology_manager_policy, options_.nrt_topology_manager_scope,
+                                options_.paths.kubelet_root / "config.yaml");
+    sources_.push_back(std::make_unique<NrtSource>(std::move(n), *client_, numa_->state(), *state_, clock_));
   }
   if (options_.collect_accounting) {
     accounting::AccountingOptions a;
@@ -275,7 +294,11 @@ http::Router Agent::make_router() {
                        co_return handler(r);
                      });
   };
-  protect("/", [this](const Request& r) { return index_page(r); });
+  // The page is a script with no data in it (agent/page.hpp): the kubelet-style probes and a
+  // browser without a token may load it; what it shows comes from the endpoints below.
+  router.add("/", [page = agent_page_html(options_.metrics_path)](const Request& r) {
+    return Reply{http::make_response(r, beast::http::status::ok, page, "text/html; charset=utf-8"), {}};
+  });
   protect(options_.metrics_path, [this](const Request& r) {
     auto response =
         http::make_response(r, beast::http::status::ok, registry_.render(), "text/plain; version=0.0.4; charset=utf-8");
@@ -294,10 +317,20 @@ http::Router Agent::make_router() {
   });
   protect("/sync", [this](const Request& r) { return sync_page(r); });
   protect("/report", [this](const Request& r) {
-    return json_reply(
-        r, build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array()));
+    const auto report =
+        build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array());
+    const std::string etag = report_etag(report);
+    if (r[beast::http::field::if_none_match] == etag) {
+      auto unchanged = http::make_response(r, beast::http::status::not_modified, "");
+      unchanged.set(beast::http::field::etag, etag);
+      return Reply{std::move(unchanged), {}};
+    }
+    auto reply = json_reply(r, report);
+    reply.response.set(beast::http::field::etag, etag);
+    return reply;
   });
   protect("/debug/pods", [this](const Request& r) { return debug_pods(r); });
+  protect("/debug/config", [this](const Request& r) { return config_page(r); });
   for (const auto& [name, disabled] : debug_pages) {
     Source* source = nullptr;
     for (auto& s : sources_) {
@@ -354,32 +387,19 @@ http::Reply Agent::debug_pods(const Request& request) const {
   return json_reply(request, out);
 }
 
-http::Reply Agent::index_page(const Request& request) const {
-  const std::string resources = join(options_.resources, ",");
-  std::string body = "<!doctype html><html><head><meta charset=\"utf-8\"><title>nodepack agent</title></head><body>";
-  body += "<h1>nodepack agent</h1><p>Version " + html_escape(metrics::nodepack_version()) + " (" +
-          html_escape(metrics::nodepack_revision()) + ")</p>";
-  body += "<h2>Configuration</h2><table>";
-  const std::pair<const char*, std::string> rows[] = {
-      {"node", options_.node_name},
+http::Reply Agent::config_page(const Request& request) const {
+  boost::json::object settings{
       {"API server", cluster_.server},
       {"configuration source", cluster_.source},
-      {"resources", resources},
+      {"resources", join(options_.resources, ",")},
       {"node metrics", options_.disable_node_metrics ? "disabled" : "enabled"},
       {"resync period", format_go_duration(options_.resync_period)},
       {"list page size", std::to_string(options_.list_page_size)},
   };
-  for (const auto& [k, v] : rows) {
-    body += "<tr><th align=left>" + html_escape(k) + "</th><td>" + html_escape(v) + "</td></tr>";
-  }
-  body += "</table><h2>Endpoints</h2><ul>";
-  for (const auto& path : {options_.metrics_path, std::string("/healthz"), std::string("/readyz"), std::string("/sync"),
-                           std::string("/report"), std::string("/debug/pods"), std::string("/debug/numa"),
-                           std::string("/debug/accounting"), std::string("/debug/kernel")}) {
-    body += "<li><a href=\"" + html_escape(path) + "\">" + html_escape(path) + "</a></li>";
-  }
-  body += "</ul></body></html>\n";
-  return Reply{http::make_response(request, beast::http::status::ok, std::move(body), "text/html; charset=utf-8"), {}};
+  return json_reply(request, boost::json::object{{"node", options_.node_name},
+                                                 {"version", metrics::nodepack_version()},
+                                                 {"revision", metrics::nodepack_revision()},
+                                                 {"settings", std::move(settings)}});
 }
 
 int run_agent(const std::vector<std::string>& args) {

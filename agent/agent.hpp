@@ -67,7 +67,7 @@ class Agent {
  private:
   Result<void> make_sources();
   http::Router make_router();
-  http::Reply index_page(const http::Request& request) const;
+  http::Reply config_page(const http::Request& request) const;
   http::Reply sync_page(const http::Request& request) const;
   http::Reply debug_pods(const http::Request& request) const;
   std::vector<kube::ReflectorStatus> watch_status() const;

@@ -5,6 +5,9 @@
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 
+#include <filesystem>
+#include <optional>
+
 namespace nodepack::agent {
 namespace {
 
@@ -13,7 +16,12 @@ struct FlagText {
   std::string resources = "cpu,memory";
   std::string host_root = "/";
   std::string kubelet_root = "/var/lib/kubelet";
+  std::optional<std::string> podresources_socket;  // unset: under --kubelet-root
 };
+
+// The socket's place under the kubelet's state directory, whatever --kubelet-root says.
+constexpr const char* podresources_socket_under_root = "pod-resources/kubelet.sock";
+constexpr std::chrono::seconds min_podresources_interval{1};
 
 void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
   flags.add_string("kubeconfig", "Path to a kubeconfig; else $KUBECONFIG, ~/.kube/config, in-cluster", o.kubeconfig);
@@ -90,6 +98,31 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
                    o.accounting_nvml_library);
   flags.add_string("reserved-cpus", "The kubelet's --reserved-cpus (e.g. 0-1), so NUMA allocatable matches it",
                    o.reserved_cpus);
+  flags.add("podresources-socket",
+            "The kubelet's pod-resources API socket (default <kubelet-root>/pod-resources/kubelet.sock); empty: use "
+            "the checkpoint files alone",
+            "", [&text](std::string_view v) -> Result<void> {
+              text.podresources_socket = std::string(v);
+              return {};
+            });
+  flags.add("podresources-interval",
+            "How often pod-resources is asked besides when pods or checkpoint files change (at least 1s: the "
+            "kubelet rate-limits it)",
+            "10s", duration_setter(o.podresources_interval, false));
+  flags.add_bool("nrt.export",
+                 "Keep this node's NodeResourceTopology object (topology.node.k8s.io/v1alpha2) current for "
+                 "topology-aware scheduling (needs RBAC: deploy/overlays/node-resource-topology)",
+                 o.nrt_export);
+  flags.add("nrt.interval", "Write the NodeResourceTopology object at most this often (and again when it changed)",
+            "10s", duration_setter(o.nrt_interval, false));
+  flags.add_string("nrt.topology-manager-policy",
+                   "The kubelet's topology manager policy for the object's attributes (default: read from "
+                   "<kubelet-root>/config.yaml, else none)",
+                   o.nrt_topology_manager_policy);
+  flags.add_string(
+      "nrt.topology-manager-scope",
+      "The kubelet's topology manager scope (default: read from <kubelet-root>/config.yaml, else container)",
+      o.nrt_topology_manager_scope);
   flags.add("auth.mode",
             "Who may read every endpoint but the probes: kubernetes (bearer tokens reviewed by the API server, "
             "access by RBAC on the path, as kube-rbac-proxy does) or none (labs)",
@@ -129,6 +162,11 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
   o.resources = std::move(*resources);
   o.paths = HostPaths::under(text.host_root);
   o.paths.kubelet_root = text.kubelet_root;
+  o.podresources_socket = text.podresources_socket.value_or(
+      (std::filesystem::path(text.kubelet_root) / podresources_socket_under_root).string());
+  if (o.podresources_interval < min_podresources_interval) {
+    return fail("--podresources-interval must be at least 1s: the kubelet rate-limits pod-resources for all clients");
+  }
   if (o.node_name.empty()) {
     return fail("no node name: pass --node-name or set $NODE_NAME (the downward API's spec.nodeName)");
   }

@@ -43,8 +43,16 @@ struct AgentOptions {
   std::map<std::string, bool> collector_overrides;  // --collector.<name>=true|false
   std::vector<std::string> tracked_syscalls;        // --syscalls
   std::string reserved_cpus;                        // --reserved-cpus, the kubelet's, for NUMA allocatable
-  bool collect_accounting = true;                   // --collectors.accounting: nodepack_container_* usage accounting
-  std::string accounting_state_file;                // --accounting.state-file (empty: no persistence)
+  // --podresources-socket: the kubelet's pod-resources API (empty: not asked); default under
+  // --kubelet-root.
+  std::string podresources_socket = "/var/lib/kubelet/pod-resources/kubelet.sock";
+  std::chrono::nanoseconds podresources_interval = std::chrono::seconds(10);  // --podresources-interval
+  bool nrt_export = false;                                                    // --nrt.export
+  std::chrono::nanoseconds nrt_interval = std::chrono::seconds(10);           // --nrt.interval: at most one write per
+  std::string nrt_topology_manager_policy;                                    // --nrt.topology-manager-policy
+  std::string nrt_topology_manager_scope;                                     // --nrt.topology-manager-scope
+  bool collect_accounting = true;     // --collectors.accounting: nodepack_container_* usage accounting
+  std::string accounting_state_file;  // --accounting.state-file (empty: no persistence)
   std::chrono::nanoseconds accounting_sample_interval = std::chrono::seconds(10);
   std::chrono::nanoseconds accounting_retention = std::chrono::minutes(5);
   std::vector<std::string> accounting_gpu_resources{"nvidia.com/gpu", "amd.com/gpu"};

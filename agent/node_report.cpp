@@ -4,6 +4,9 @@
 
 #include <boost/json.hpp>
 
+#include <cstdint>
+#include <cstdio>
+
 namespace nodepack::agent {
 
 boost::json::value resource_list_json(const kube::ResourceList& list) {
@@ -43,6 +46,18 @@ boost::json::value build_node_report(const NodeState& state, bool synced, std::c
   report["generation"] = state.generation();
   report["built_at"] = format_rfc3339(now);
   return report;
+}
+
+std::string report_etag(const boost::json::value& report) {
+  boost::json::object content = report.as_object();
+  content.erase("built_at");
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a, 64 bits: a tag, not a defence
+  for (const unsigned char c : boost::json::serialize(content)) {
+    hash = (hash ^ c) * 0x100000001b3ULL;
+  }
+  char text[19];
+  std::snprintf(text, sizeof text, "\"%016llx\"", static_cast<unsigned long long>(hash));
+  return text;
 }
 
 }  // namespace nodepack::agent

@@ -436,8 +436,18 @@ asio::awaitable<void> Aggregator::pull_loop() {
     }
     co_await puller_->round(
         std::move(targets),
-        [&](const AgentTarget& target, PullResult<NodeReport> result) {
+        [&](const AgentTarget& target, PullResult<Pulled> pulled) {
           const auto now = clock_.now();
+          if (pulled && std::holds_alternative<Unchanged>(*pulled)) {
+            // The agent confirmed its last report: as good as a new one built now.
+            if (!inventory_->confirm(target, now)) {
+              puller_->forget(target);  // nothing kept to reuse: the next round asks for it all
+            }
+            self_->pull_unchanged();
+            return;
+          }
+          PullResult<NodeReport> result = pulled ? PullResult<NodeReport>(std::get<NodeReport>(std::move(*pulled)))
+                                                 : PullResult<NodeReport>(pulled.error());
           if (result) {
             self_->pull_ok(std::chrono::duration<double>(now - result->built_at).count());
           } else {

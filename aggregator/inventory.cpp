@@ -277,6 +277,24 @@ void Inventory::record(const AgentTarget& target, PullResult<NodeReport> result,
   }
 }
 
+bool Inventory::confirm(const AgentTarget& target, std::chrono::system_clock::time_point now) {
+  std::string node = target.node;
+  if (node.empty()) {
+    const auto it = static_nodes_.find(target.key());
+    node = it == static_nodes_.end() ? std::string() : it->second;
+  }
+  const auto state = reports_.find(node);
+  if (node.empty() || !nodes_.contains(node) || state == reports_.end() || !state->second.good) {
+    return false;
+  }
+  auto confirmed = std::make_shared<NodeReport>(*state->second.good);
+  confirmed->built_at = now;
+  state->second.good = std::move(confirmed);
+  state->second.good_pulled = now;
+  state->second.last_failure.reset();
+  return true;
+}
+
 // ---- pending pods ----
 
 Result<void> Inventory::replace_pending(const std::vector<json::value>& items) {

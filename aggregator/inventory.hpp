@@ -35,6 +35,9 @@ class Inventory {
   // Records one pull. A good report replaces the node's last good one; a failure is remembered
   // as the node's latest outcome and leaves the last good report in place.
   void record(const AgentTarget& target, PullResult<NodeReport> result, std::chrono::system_clock::time_point now);
+  // The agent answered 304: its last good report still holds, as if built `now`. False when
+  // there is none to confirm (the node is untracked, or its report was dropped).
+  bool confirm(const AgentTarget& target, std::chrono::system_clock::time_point now);
 
   SnapshotInputs inputs(std::chrono::system_clock::time_point now) const {
     return SnapshotInputs{nodes_, reports_, pending_, now};

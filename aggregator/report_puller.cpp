@@ -103,11 +103,24 @@ asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deli
 asio::awaitable<void> ReportPuller::worker(RoundState* state) {
   while (state->next < state->targets.size()) {
     const AgentTarget& target = state->targets[state->next++];
-    auto body = co_await fetch(target, *connections_.at(target.key()));
-    if (body) {
-      state->deliver(target, parse_report(*body, target.node));
+    auto fetched = co_await fetch(target, *connections_.at(target.key()));
+    if (!fetched) {
+      state->deliver(target, fetched.error());
+    } else if (fetched->unchanged) {
+      ++unchanged_;
+      state->deliver(target, Pulled(Unchanged{}));
     } else {
-      state->deliver(target, body.error());
+      auto report = parse_report(fetched->body, target.node);
+      if (report && !fetched->etag.empty()) {
+        etags_[target.key()] = std::move(fetched->etag);
+      } else {
+        etags_.erase(target.key());
+      }
+      if (report) {
+        state->deliver(target, Pulled(std::move(*report)));
+      } else {
+        state->deliver(target, report.error());
+      }
     }
   }
   if (--state->running == 0) {
@@ -115,7 +128,8 @@ asio::awaitable<void> ReportPuller::worker(RoundState* state) {
   }
 }
 
-asio::awaitable<PullResult<std::string>> ReportPuller::fetch(const AgentTarget& target, Connection& connection) {
+asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const AgentTarget& target,
+                                                                       Connection& connection) {
   auto executor = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   bool reused = connection.stream.has_value();
@@ -158,6 +172,9 @@ asio::awaitable<PullResult<std::string>> ReportPuller::fetch(const AgentTarget& 
     if (!authorization_.empty()) {
       request.set(bhttp::field::authorization, authorization_);
     }
+    if (const auto known = etags_.find(target.key()); known != etags_.end()) {
+      request.set(bhttp::field::if_none_match, known->second);
+    }
     request.keep_alive(true);
     connection.stream->expires_at(deadline);
     auto [wec, wn] = co_await bhttp::async_write(*connection.stream, request, use_nothrow);
@@ -195,11 +212,14 @@ asio::awaitable<PullResult<std::string>> ReportPuller::fetch(const AgentTarget& 
                             "HTTP " + std::to_string(response.result_int()) + " from " + target.key() +
                                 ": the agent does not accept the aggregator's credentials (RBAC: get on /report)"};
     }
+    if (response.result_int() == 304 && etags_.contains(target.key())) {
+      co_return Fetched{{}, {}, true};
+    }
     if (response.result_int() != 200) {
       co_return PullFailure{PullError::http_status,
                             "HTTP " + std::to_string(response.result_int()) + " from " + target.key()};
     }
-    co_return std::move(response.body());
+    co_return Fetched{std::move(response.body()), std::string(response[bhttp::field::etag]), false};
   }
   co_return PullFailure{PullError::transport, "connection to " + target.key() + " closed twice"};
 }

@@ -2,7 +2,9 @@
 
 // Pulls agents' /report documents over plain HTTP/1.1: a round of pulls with bounded parallelism,
 // a time limit per pull, a body limit, and a kept-alive connection per agent between rounds (up to
-// a cap, so a large cluster does not exhaust file descriptors). Runs on one executor; everything
+// a cap, so a large cluster does not exhaust file descriptors). A report that parsed is
+// remembered by its ETag and asked for with If-None-Match: an agent whose report did not change
+// answers 304, delivered as `Unchanged`, and costs no parse. Runs on one executor; everything
 // here is touched from that thread only.
 
 #include "aggregator/aggregator_options.hpp"
@@ -16,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace nodepack::aggregator {
@@ -27,9 +30,13 @@ struct PullerOptions {
   std::size_t max_idle_connections = 1024;  // kept open between rounds
 };
 
+// The agent confirmed that its report is the one delivered last time for this target.
+struct Unchanged {};
+using Pulled = std::variant<NodeReport, Unchanged>;
+
 class ReportPuller {
  public:
-  using Deliver = std::function<void(const AgentTarget& target, PullResult<NodeReport> result)>;
+  using Deliver = std::function<void(const AgentTarget& target, PullResult<Pulled> result)>;
 
   explicit ReportPuller(PullerOptions options);
   ~ReportPuller();
@@ -43,6 +50,10 @@ class ReportPuller {
   // Pulls of the last round the agent refused with 401 (a token that rotated under us).
   std::size_t last_round_unauthorized() const { return unauthorized_; }
 
+  // The next pull of `target` asks for the whole report (its consumer has no copy to reuse).
+  void forget(const AgentTarget& target) { etags_.erase(target.key()); }
+  std::uint64_t unchanged_total() const { return unchanged_; }
+
   std::size_t open_connections() const { return open_; }
   std::uint64_t connections_opened() const { return opened_; }
 
@@ -51,13 +62,20 @@ class ReportPuller {
   struct RoundState;
 
   boost::asio::awaitable<void> worker(RoundState* state);
-  boost::asio::awaitable<PullResult<std::string>> fetch(const AgentTarget& target, Connection& connection);
+  struct Fetched {
+    std::string body;
+    std::string etag;
+    bool unchanged = false;
+  };
+  boost::asio::awaitable<PullResult<Fetched>> fetch(const AgentTarget& target, Connection& connection);
   void close(Connection& connection);
 
   PullerOptions options_;
   std::string authorization_;
   std::size_t unauthorized_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by target key
+  std::unordered_map<std::string, std::string> etags_;  // by target key: of the last report that parsed
+  std::uint64_t unchanged_ = 0;
   std::size_t open_ = 0;
   std::uint64_t opened_ = 0;
 };

@@ -13,6 +13,11 @@ void SelfMetrics::pull_ok(double report_age_seconds) {
   report_age_.observe(report_age_seconds < 0 ? 0 : report_age_seconds);
 }
 
+void SelfMetrics::pull_unchanged() {
+  ++pulls_;
+  ++unchanged_;
+}
+
 void SelfMetrics::pull_failed(PullError reason) {
   ++pulls_;
   ++errors_[static_cast<std::size_t>(reason)];
@@ -33,6 +38,10 @@ std::vector<prometheus::MetricFamily> SelfMetrics::Collect() const {
   std::vector<prometheus::MetricFamily> out;
   Family::counter("nodepack_aggregator_pulls_total", "Report pulls attempted, successful or not.")
       .add({}, static_cast<double>(pulls_.load()))
+      .into(out);
+  Family::counter("nodepack_aggregator_pulls_unchanged_total",
+                  "Report pulls the agent answered 304 Not Modified (If-None-Match): nothing to parse.")
+      .add({}, static_cast<double>(unchanged_.load()))
       .into(out);
   auto errors = Family::counter(
       "nodepack_aggregator_pull_errors_total",

@@ -20,6 +20,8 @@ class SelfMetrics final : public prometheus::Collectable {
   SelfMetrics();
 
   void pull_ok(double report_age_seconds);
+  // A pull the agent answered 304: its last report still holds (counted in pulls_total too).
+  void pull_unchanged();
   void pull_failed(PullError reason);
   void round_done(double seconds, std::size_t targets, std::size_t open_connections);
   void snapshot_built(double seconds);
@@ -28,6 +30,7 @@ class SelfMetrics final : public prometheus::Collectable {
 
  private:
   std::atomic<std::uint64_t> pulls_{0};
+  std::atomic<std::uint64_t> unchanged_{0};
   std::array<std::atomic<std::uint64_t>, pull_error_count> errors_{};
   metrics::Histogram report_age_;
   metrics::Histogram round_duration_;

@@ -1,6 +1,7 @@
 #include "numa/collector.hpp"
 
 #include "metrics/family.hpp"
+#include "numa/source_metrics.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +25,27 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
   auto node_count = Family::gauge("numainfo_node_count", "NUMA nodes per node, count.");
   node_count.add({{"node", node}}, snap.topology ? static_cast<double>(snap.topology->nodes.size()) : 0.0);
 
+  // What a person needs to read per-node numbers on a tiered machine: which nodes have CPUs, what
+  // memory each holds, and how far apart they are.
+  auto info = Family::gauge("numainfo_node_info",
+                            "NUMA nodes as the kubelet sees them: whether the node has CPUs and the kind of memory it "
+                            "holds (dram, hbm, nvm, cxl, gpu, none, unknown); always 1.");
+  auto distance = Family::gauge("numainfo_distance",
+                                "NUMA distance from numanode to the node in \"to\" (the kernel's SLIT, 10 = local).");
+  if (snap.topology) {
+    for (const auto& n : snap.topology->nodes) {
+      const std::string numanode = numanode_label(n.id);
+      info.add({{"has_cpus", n.has_cpus() ? "true" : "false"},
+                {"memory_kind", std::string(to_string(n.memory_kind))},
+                {"node", node},
+                {"numanode", numanode}},
+               1.0);
+      for (const auto& [to, d] : n.distances) {
+        distance.add({{"node", node}, {"numanode", numanode}, {"to", numanode_label(to)}}, static_cast<double>(d));
+      }
+    }
+  }
+
   auto cores = Family::gauge("numainfo_core_count", "CPU cores per NUMA node, count.");
   auto shared =
       Family::gauge("numainfo_shared_pool_core_count",
@@ -33,10 +55,9 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
   auto hugepages =
       Family::gauge("numainfo_hugepages_bytes",
                     "Hugepages per NUMA node and page size by type (capacity, allocatable, allocation, free), bytes.");
-  auto devices =
-      Family::gauge("numainfo_device_count",
-                    "Devices per NUMA node and resource by type (allocation; registered with numanode=\"any\"; "
-                    "numanode=\"none\" when the device has no NUMA affinity), count.");
+  auto devices = Family::gauge("numainfo_device_count",
+                               "Devices per NUMA node and resource by type (allocatable, allocation; registered with "
+                               "numanode=\"any\"; numanode=\"none\" when the device has no NUMA affinity), count.");
   for (const auto& n : model.nodes) {
     const std::string numanode = numanode_label(n.id);
     // "allocation" is emitted as 0, never left out, so dashboards see every node.
@@ -65,10 +86,18 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
                       static_cast<double>(*am.free));
       }
     }
+    for (const auto& [resource, count] : n.devices_allocatable) {
+      devices.add({{"node", node}, {"numanode", numanode}, {"resource", resource}, {"type", "allocatable"}},
+                  static_cast<double>(count));
+    }
     for (const auto& [resource, count] : n.devices_allocated) {
       devices.add({{"node", node}, {"numanode", numanode}, {"resource", resource}, {"type", "allocation"}},
                   static_cast<double>(count));
     }
+  }
+  for (const auto& [resource, count] : model.allocatable_without_affinity) {
+    devices.add({{"node", node}, {"numanode", "none"}, {"resource", resource}, {"type", "allocatable"}},
+                static_cast<double>(count));
   }
   for (const auto& [resource, count] : model.devices_without_affinity) {
     devices.add({{"node", node}, {"numanode", "none"}, {"resource", resource}, {"type", "allocation"}},
@@ -121,10 +150,11 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
            {"revision", version.revision},
            {"version", version.version}},
           1.0);
-  // numainfo_exporter printed its families in name order.
   std::vector<MetricFamily> out;
-  metrics::emit(out, node_count, cores, shared, memory, hugepages, devices, aligned, orphaned, valid, errors, last_read,
-                ver);
+  metrics::emit(out, node_count, info, distance, cores, shared, memory, hugepages, devices, aligned, orphaned, valid,
+                errors, last_read, ver);
+  add_source_families(out, snap);
+  // numainfo_exporter printed its families in name order.
   std::sort(out.begin(), out.end(), [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
   return out;
 }

@@ -1,6 +1,7 @@
 #include "numa/report.hpp"
 
 #include "numa/collector.hpp"
+#include "numa/invariants.hpp"
 
 #include <boost/json.hpp>
 
@@ -76,6 +77,49 @@ json::object file_json(const FileState& f) {
   return o;
 }
 
+json::object podresources_json(const PodResourcesState& p) {
+  json::object o{{"enabled", p.enabled},
+                 {"socket", p.socket},
+                 {"status", p.status},
+                 {"reason", p.reason},
+                 {"detail", p.detail},
+                 {"attempts_total", p.attempts_total},
+                 {"allocatable_served", p.allocatable_served}};
+  o["last_attempt"] = p.last_attempt ? json::value(rfc3339(*p.last_attempt)) : json::value(nullptr);
+  o["last_success"] = p.last_success ? json::value(rfc3339(*p.last_success)) : json::value(nullptr);
+  json::object errors;
+  for (const auto& [reason, count] : p.errors_total) {
+    errors[reason] = count;
+  }
+  o["errors_total"] = std::move(errors);
+  return o;
+}
+
+json::object check_json(const SourceCheck& c) {
+  json::object differing;
+  for (const auto& [resource, count] : c.differing) {
+    differing[resource] = count;
+  }
+  json::array mismatches;
+  for (const auto& m : c.mismatches) {
+    mismatches.push_back(json::object{
+        {"resource", m.resource}, {"where", m.where}, {"podresources", m.podresources}, {"checkpoint", m.checkpoint}});
+  }
+  json::object o{{"compared", c.compared}, {"differing", std::move(differing)}, {"mismatches", std::move(mismatches)}};
+  if (!c.compared || !c.not_compared_because.empty()) {
+    o["not_compared_because"] = c.not_compared_because;
+  }
+  return o;
+}
+
+json::object pci_json(const PciDevice& d) {
+  return json::object{{"bus_id", d.bus_id},
+                      {"vendor_id", d.vendor_id},
+                      {"device_id", d.device_id},
+                      {"class_id", d.class_id},
+                      {"class", pci_class_name(d.class_id)}};
+}
+
 json::object topology_json(const Topology& t) {
   json::array nodes;
   for (const auto& n : t.nodes) {
@@ -95,25 +139,58 @@ json::object topology_json(const Topology& t) {
     }
     json::array pci;
     for (const auto& d : n.pci_devices) {
-      pci.push_back(json::object{
-          {"bus_id", d.bus_id}, {"vendor_id", d.vendor_id}, {"device_id", d.device_id}, {"class_id", d.class_id}});
+      pci.push_back(pci_json(d));
     }
-    nodes.push_back(json::object{{"id", n.id},
-                                 {"name", numanode_label(n.id)},
-                                 {"cpus", n.cpus.to_string()},
-                                 {"offline_cpus", n.offline_cpus.to_string()},
-                                 {"cores", std::move(cores)},
-                                 {"memory_bytes", n.memory_bytes},
-                                 {"hugepages", std::move(hp)},
-                                 {"pci_devices", std::move(pci)}});
+    json::object distances;
+    for (const auto& [to, d] : n.distances) {
+      distances[numanode_label(to)] = d;
+    }
+    json::object node{{"id", n.id},
+                      {"name", numanode_label(n.id)},
+                      {"cpus", n.cpus.to_string()},
+                      {"has_cpus", n.has_cpus()},
+                      {"offline_cpus", n.offline_cpus.to_string()},
+                      {"cores", std::move(cores)},
+                      {"memory_bytes", n.memory_bytes},
+                      {"memory_kind", std::string(to_string(n.memory_kind))},
+                      {"memory_kind_because", n.memory_kind_because},
+                      {"hwloc_subtype", n.hwloc_subtype},
+                      {"distances", std::move(distances)},
+                      {"hugepages", std::move(hp)},
+                      {"pci_devices", std::move(pci)}};
+    if (n.access) {
+      node["hmat"] = json::object{{"read_bandwidth_mbps", n.access->read_bandwidth_mbps},
+                                  {"read_latency_ns", n.access->read_latency_ns},
+                                  {"initiators", int_array(n.access->initiators)}};
+    }
+    nodes.push_back(std::move(node));
   }
-  return json::object{{"source", t.source},
-                      {"online_cpus", t.online_cpus.to_string()},
-                      {"offline_cpus", t.offline_cpus.to_string()},
-                      {"cpus_without_node", t.cpus_without_node.to_string()},
-                      {"disallowed_cpus", t.disallowed_cpus.to_string()},
-                      {"pci_devices_without_node", t.pci_without_node.size()},
-                      {"nodes", std::move(nodes)}};
+  json::array problems;
+  for (const auto& p : t.problems) {
+    problems.push_back(json::value(p));
+  }
+  const InvariantReport inv = check_invariants(t);
+  json::array violations;
+  for (const auto& v : inv.violations) {
+    violations.push_back(json::value(v));
+  }
+  json::array pci_without_node;
+  for (const auto& d : t.pci_without_node) {
+    pci_without_node.push_back(pci_json(d));
+  }
+  json::object out{{"source", t.source},
+                   {"numa_in_sysfs", t.numa_in_sysfs},
+                   {"online_cpus", t.online_cpus.to_string()},
+                   {"offline_cpus", t.offline_cpus.to_string()},
+                   {"cpus_without_node", t.cpus_without_node.to_string()},
+                   {"disallowed_cpus", t.disallowed_cpus.to_string()},
+                   {"pci_devices_without_node", std::move(pci_without_node)},
+                   {"problems", std::move(problems)},
+                   {"invariants", json::object{{"hold", inv.holds()}, {"violations", std::move(violations)}}},
+                   {"nodes", std::move(nodes)}};
+  out["memory_total_bytes"] = t.memory_total_bytes ? json::value(*t.memory_total_bytes) : json::value(nullptr);
+  out["hwloc_error"] = t.hwloc_error.empty() ? json::value(nullptr) : json::value(t.hwloc_error);
+  return out;
 }
 
 }  // namespace
@@ -133,6 +210,14 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
     files.push_back(file_json(f));
   }
   out["files"] = std::move(files);
+  out["podresources"] = podresources_json(snap.podresources);
+  json::object sources;
+  for (const auto& [key, source] : m.sources) {
+    sources[key.first + "/" + key.second] = std::string(to_string(source));
+  }
+  out["value_sources"] = std::move(sources);
+  out["placements_source"] = std::string(to_string(m.placements_source));
+  out["source_check"] = check_json(m.check);
   out["cpu_policy"] = m.cpu_policy;
   out["memory_policy"] = m.memory_policy;
 
@@ -145,6 +230,10 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
     json::object dev;
     for (const auto& [resource, count] : n.devices_allocated) {
       dev[resource] = count;
+    }
+    json::object dev_allocatable;
+    for (const auto& [resource, count] : n.devices_allocatable) {
+      dev_allocatable[resource] = count;
     }
     json::array notes;
     for (const auto& note : n.notes) {
@@ -160,6 +249,7 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
                                  {"memory", amounts_json(n.memory)},
                                  {"hugepages", std::move(hp)},
                                  {"devices_allocated", std::move(dev)},
+                                 {"devices_allocatable", std::move(dev_allocatable)},
                                  {"notes", std::move(notes)}});
   }
   out["numa_nodes"] = std::move(nodes);
@@ -197,16 +287,31 @@ json::value numa_debug_json(const NumaSnapshot& snap) {
                                 {"numa_nodes", int_array(p.numa_nodes)}});
   }
   out["pod_level_entries"] = std::move(pods);
-  json::object without, registered;
+  json::object without, allocatable_without, registered;
   for (const auto& [r, c] : m.devices_without_affinity) {
     without[r] = c;
+  }
+  for (const auto& [r, c] : m.allocatable_without_affinity) {
+    allocatable_without[r] = c;
   }
   for (const auto& [r, c] : m.devices_registered) {
     registered[r] = c;
   }
   out["devices_without_affinity"] = std::move(without);
+  out["allocatable_devices_without_affinity"] = std::move(allocatable_without);
   out["devices_registered"] = std::move(registered);
   out["orphaned_containers"] = m.orphaned_containers;
+  json::array pci;
+  for (const auto& l : m.pci) {
+    json::object o = pci_json(l.device);
+    o["numanode"] = l.numa_node ? json::value(numanode_label(*l.numa_node)) : json::value(nullptr);
+    o["resource"] = l.resource.empty() ? json::value(nullptr) : json::value(l.resource);
+    if (!l.device.driver_id.empty()) {
+      o["driver_id"] = l.device.driver_id;
+    }
+    pci.push_back(std::move(o));
+  }
+  out["pci_devices"] = std::move(pci);
   return out;
 }
 
@@ -220,8 +325,11 @@ json::array numa_zones_json(const NumaSnapshot& snap) {
     for (const auto& [resource, a] : n.hugepages) {
       resources[resource] = amounts_json(a);
     }
+    for (const auto& [resource, count] : n.devices_allocatable) {
+      resources[resource] = json::object{{"allocatable", count}, {"allocation", std::uint64_t{0}}};
+    }
     for (const auto& [resource, count] : n.devices_allocated) {
-      resources[resource] = json::object{{"allocation", count}};
+      resources[resource].as_object()["allocation"] = count;
     }
     zones.push_back(json::object{{"id", n.id}, {"name", numanode_label(n.id)}, {"resources", std::move(resources)}});
   }

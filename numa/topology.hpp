@@ -1,28 +1,24 @@
 #pragma once
 
-// NUMA capacity of the host, read through hwloc from the host's /sys and /proc (or a fixture
-// tree). Capacity is the machine's, not this container's: CPUs outside our cpuset count.
+// NUMA capacity of the host as the kubelet sees it: nodes, their CPUs and memory from the
+// kernel's sysfs (kernel_nodes.hpp), with what only hwloc knows (cores, packages, PCI devices,
+// its memory subtypes) joined in. Capacity is the machine's, not this container's: CPUs outside
+// our cpuset count.
 
 #include "common/host_paths.hpp"
 #include "common/result.hpp"
 #include "numa/cpuset.hpp"
+#include "numa/hwloc_facts.hpp"
+#include "numa/kernel_nodes.hpp"
+#include "numa/memory_kind.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nodepack::numa {
-
-struct Hugepages {
-  std::uint64_t page_size_bytes = 0;
-  std::uint64_t total_pages = 0;
-  std::uint64_t free_pages = 0;
-  friend bool operator==(const Hugepages&, const Hugepages&) = default;
-};
-
-// "hugepages-2Mi" for 2 MiB pages, as the kubelet names the resource.
-std::string hugepage_resource_name(std::uint64_t page_size_bytes);
 
 struct Core {
   unsigned logical_index = 0;  // unique across the machine
@@ -31,21 +27,21 @@ struct Core {
   CpuSet cpus;                 // the core's online CPUs on this NUMA node
 };
 
-struct PciDevice {
-  std::string bus_id;  // "0000:3b:00.0"
-  unsigned vendor_id = 0;
-  unsigned device_id = 0;
-  unsigned class_id = 0;
-};
-
 struct NumaNode {
-  unsigned id = 0;      // the kernel's node number (os index)
-  CpuSet cpus;          // online logical CPUs, allowed to us or not
+  unsigned id = 0;      // the kernel's node number
+  CpuSet cpus;          // online logical CPUs its cpulist names, allowed to us or not
   CpuSet offline_cpus;  // CPUs of this node that are offline
   std::vector<Core> cores;
-  std::uint64_t memory_bytes = 0;
+  std::uint64_t memory_bytes = 0;    // meminfo MemTotal, hugepages included
   std::vector<Hugepages> hugepages;  // sorted by page size
   std::vector<PciDevice> pci_devices;
+  MemoryKind memory_kind = MemoryKind::unknown;
+  std::string memory_kind_because;
+  std::string hwloc_subtype;                        // empty when hwloc gave none
+  std::vector<std::pair<unsigned, int>> distances;  // SLIT distance to each node, by node id
+  std::optional<MemoryAccess> access;               // HMAT, when the firmware has one
+
+  bool has_cpus() const { return !cpus.empty(); }
 };
 
 struct Topology {
@@ -55,15 +51,21 @@ struct Topology {
   CpuSet cpus_without_node;  // online CPUs no NUMA node claims
   CpuSet disallowed_cpus;    // online CPUs outside this process's cpuset (still capacity)
   std::vector<PciDevice> pci_without_node;
-  std::string source;  // "host" or the fixture root it came from
+  std::optional<std::uint64_t> memory_total_bytes;  // /proc/meminfo MemTotal
+  bool numa_in_sysfs = true;
+  std::string source;       // "host" or the root it came from
+  std::string hwloc_error;  // set when hwloc failed: no cores, packages or PCI devices then
+  std::vector<std::string> problems;
 
   const NumaNode* find(unsigned id) const;
 };
 
-// Loads the topology under paths.host_root ("/" = this machine). For another root, discovery
-// runs in a short-lived child process with HWLOC_FSROOT set there and hands the topology back
-// as XML, so this process's environment is never modified. Hugepages come from sysfs under
-// paths.sysfs.
+// Loads the topology under paths.host_root ("/" = this machine): nodes from paths.sysfs,
+// paths.procfs; hwloc's facts through discover_hwloc(). Fails only when the kernel's view
+// cannot be read; an hwloc failure leaves cores and PCI devices out and says so.
 Result<Topology> load_topology(const HostPaths& paths);
+
+// The same join, for callers that already hold both halves (tests, and load_topology itself).
+Topology join_topology(const KernelNodes& kernel, const Result<HwlocFacts>& hwloc, const HostPaths& paths);
 
 }  // namespace nodepack::numa

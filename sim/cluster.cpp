@@ -216,6 +216,23 @@ json::object workload_pod(std::mt19937_64& r, int index) {
                       {"status", json::object{{"phase", "Pending"}, {"qosClass", "Burstable"}}}};
 }
 
+// What large machines run besides the usual apps: a Guaranteed pod of whole CPUs (the CPU manager
+// pins them, on one NUMA node when it can), too big for the generic nodes. Only when filling.
+json::object large_pod(std::mt19937_64& r, int index) {
+  constexpr std::array<const char*, 3> cpu{"8", "16", "32"};
+  constexpr std::array<const char*, 2> memory{"32Gi", "64Gi"};
+  const std::string name = "pretrain-" + std::to_string(index) + "-" + suffix(r, 5);
+  json::object spec{
+      {"containers", json::array{container(r, "pretrain", cpu[r() % cpu.size()], memory[r() % memory.size()], true)}},
+      {"restartPolicy", "Never"}};
+  return json::object{{"metadata", json::object{{"name", name},
+                                                {"namespace", "ml"},
+                                                {"labels", json::object{{"app", "pretrain"}, {"team", "ml"}}},
+                                                {"ownerReferences", json::array{owner("Job", "pretrain", r)}}}},
+                      {"spec", std::move(spec)},
+                      {"status", json::object{{"phase", "Pending"}, {"qosClass", "Guaranteed"}}}};
+}
+
 // The scheduler placed it: bound, and the kubelet runs it. Some pods are caught earlier or later
 // in their life: still starting (bound, Pending, ContainerCreating), or done (a Job's pod often,
 // now and then another).
@@ -254,15 +271,23 @@ void mark_unschedulable(json::object& pod, const std::string& message) {
            {"type", "PodScheduled"}, {"status", "False"}, {"reason", "Unschedulable"}, {"message", message}}}}};
 }
 
+// Binds a pod the scheduler booked on `node`. One that is already done held its requests while
+// it ran, not any more: released as it was booked (a Succeeded pod's requests count for nothing,
+// so releasing the bound copy would release nothing and keep its room taken for good).
+void bind_booked(json::object& pod, const std::string& node, Scheduler& scheduler, std::mt19937_64& r) {
+  json::object booked = pod;
+  booked["spec"].as_object()["nodeName"] = node;
+  bind_to_node(pod, node, r);
+  if (pod["status"].as_object()["phase"].as_string() == "Succeeded") {
+    scheduler.release(booked);
+  }
+}
+
 // Through the scheduler: bound where it fits, else Pending with the reason.
 json::object schedule(json::object pod, Scheduler& scheduler, std::mt19937_64& r) {
   auto placement = scheduler.place(pod, r);
   if (placement.node) {
-    bind_to_node(pod, *placement.node, r);
-    if (pod["status"].as_object()["phase"].as_string() == "Succeeded") {
-      // Held while it ran, not any more.
-      scheduler.release(pod);
-    }
+    bind_booked(pod, *placement.node, scheduler, r);
   } else {
     mark_unschedulable(pod, placement.message);
   }
@@ -325,6 +350,9 @@ Cluster generate_cluster(const ClusterOptions& options, std::uint64_t seed) {
   std::vector<ObjectPtr> daemonsets;
   for (int i = 0; i < options.nodes; ++i) {
     cluster.nodes.push_back(make_node(r, i));
+    if (options.shape_node) {
+      options.shape_node(cluster.nodes.back());
+    }
     nodes.push_back(std::make_shared<const json::object>(cluster.nodes.back()));
     if (options.pods_per_node > 0) {
       cluster.pods.push_back(daemonset_pod(r, node_name(i)));
@@ -337,6 +365,12 @@ Cluster generate_cluster(const ClusterOptions& options, std::uint64_t seed) {
   const int workloads = options.nodes * std::max(0, options.pods_per_node - 1);
   for (int index = 0; index < workloads; ++index) {
     cluster.pods.push_back(schedule(workload_pod(r, index), scheduler, r));
+  }
+  // Filling: stop after a run of pods that fit nowhere, so a full cluster ends with a few pending.
+  for (int index = workloads, misses = 0; scheduler.cluster_cpu_share() < options.fill_cpu && misses < 5; ++index) {
+    cluster.pods.push_back(schedule(index % 4 == 0 ? large_pod(r, index) : workload_pod(r, index), scheduler, r));
+    const auto& spec = cluster.pods.back().at("spec").as_object();
+    misses = spec.contains("nodeName") && !spec.at("nodeName").as_string().empty() ? 0 : misses + 1;
   }
   return cluster;
 }
@@ -423,10 +457,7 @@ ChurnStats Churner::step(FakeApiServer& server) {
     json::object pod = *pending[i];
     auto placement = scheduler_->place(pod, random_);
     if (placement.node) {
-      bind_to_node(pod, *placement.node, random_);
-      if (pod["status"].as_object()["phase"].as_string() == "Succeeded") {
-        scheduler_->release(pod);
-      }
+      bind_booked(pod, *placement.node, *scheduler_, random_);
       if (server.upsert(Kind::pod, std::move(pod))) {
         ++stats.modified;
       }

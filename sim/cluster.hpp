@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <vector>
@@ -20,6 +21,11 @@ namespace nodepack::sim {
 struct ClusterOptions {
   int nodes = 3;
   int pods_per_node = 12;  // DaemonSet pod included
+  // Called on each generated Node before any pod is scheduled, e.g. to give it a machine's CPUs.
+  std::function<void(boost::json::object& node)> shape_node;
+  // When above 0: more workloads, beyond pods_per_node, until this share of the cluster's
+  // allocatable cpu is requested (or pods stop fitting), so large machines are packed too.
+  double fill_cpu = 0;
 };
 
 struct Cluster {

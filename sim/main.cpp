@@ -3,6 +3,7 @@
 
 #include "sim/cluster.hpp"
 #include "sim/fake_api_server.hpp"
+#include "sim/simulated_kubelet.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -33,12 +34,14 @@ struct Options {
   std::string token;
   std::string access_policy;
   std::size_t history = 1000;
+  std::string machines;
+  double fill_cpu = 0;
 };
 
 constexpr std::string_view usage =
     "usage: nodepack-sim [--listen ADDR] [--nodes N] [--pods-per-node M] [--churn-interval DURATION]\n"
     "                    [--seed S] [--kubeconfig-out PATH] [--token TOKEN] [--access-policy FILE]\n"
-    "                    [--history EVENTS]\n"
+    "                    [--history EVENTS] [--machines DIR] [--fill-cpu SHARE]\n"
     "  --listen          host:port, :port or [ipv6]:port (default 127.0.0.1:0, a free port)\n"
     "  --nodes           simulated nodes (default 3)\n"
     "  --pods-per-node   pods per node, DaemonSet pod included (default 12)\n"
@@ -49,7 +52,10 @@ constexpr std::string_view usage =
     "  --access-policy   JSON file of more identities and what access reviews allow them:\n"
     "                    {\"identities\":[{\"token\",\"user\",\"groups\"}],\n"
     "                     \"rules\":[{\"user\"|\"group\",\"verbs\",\"nonResourceURLs\",\"resources\"}]}\n"
-    "  --history         watch events kept for replay (default 1000)\n";
+    "  --history         watch events kept for replay (default 1000)\n"
+    "  --machines        DIR/<node>/host holds a node's sysfs tree: its CPUs become the node's, and a\n"
+    "                    simulated kubelet keeps DIR/<node>/kubelet/cpu_manager_state (static policy)\n"
+    "  --fill-cpu        more pods until this share of allocatable cpu is requested, e.g. 0.75 (default 0: off)\n";
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view s) {
   if (s == "0") {
@@ -141,6 +147,15 @@ Result<Options> parse_args(int argc, char** argv) {
       o.token = value;
     } else if (arg == "--access-policy") {
       o.access_policy = value;
+    } else if (arg == "--fill-cpu") {
+      double share = -1;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), share);
+      if (ec != std::errc() || end != value.data() + value.size() || share < 0 || share > 1) {
+        return fail("--fill-cpu: expected a share from 0 to 1, not \"" + value + "\"");
+      }
+      o.fill_cpu = share;
+    } else if (arg == "--machines") {
+      o.machines = value;
     } else if (arg == "--history") {
       auto v = parse_int(arg, value, 1, 100'000'000);
       if (!v) {
@@ -222,9 +237,40 @@ int main(int argc, char** argv) {
   api.limits.max_connections = 4096;
   api.seed = options->seed;
   nodepack::sim::FakeApiServer server(api);
-  const nodepack::sim::ClusterOptions shape{options->nodes, options->pods_per_node};
-  if (auto loaded = nodepack::sim::load_cluster(server, nodepack::sim::generate_cluster(shape, options->seed));
-      !loaded) {
+  nodepack::sim::ClusterOptions shape{options->nodes, options->pods_per_node, {}, options->fill_cpu};
+  std::vector<nodepack::sim::SimulatedKubelet> kubelets;
+  std::string machine_error;
+  if (!options->machines.empty()) {
+    shape.shape_node = [&](boost::json::object& node) {
+      auto kubelet = nodepack::sim::machine_for_node(options->machines, node);
+      if (!kubelet) {
+        machine_error = kubelet.error().message;
+      } else if (*kubelet) {
+        kubelets.push_back(std::move(**kubelet));
+      }
+    };
+  }
+  auto cluster = nodepack::sim::generate_cluster(shape, options->seed);
+  if (!machine_error.empty()) {
+    std::cerr << "nodepack-sim: --machines: " << machine_error << "\n";
+    return 2;
+  }
+  // The kubelets follow the pods bound to their nodes, at start and after every round of churn.
+  const auto sync_kubelets = [&] {
+    if (kubelets.empty()) {
+      return;
+    }
+    std::vector<boost::json::object> pods;
+    for (const auto& pod : server.objects(nodepack::sim::Kind::pod)) {
+      pods.push_back(*pod);
+    }
+    for (auto& kubelet : kubelets) {
+      if (auto synced = kubelet.sync(pods); !synced) {
+        std::cerr << "nodepack-sim: " << synced.error().message << std::endl;
+      }
+    }
+  };
+  if (auto loaded = nodepack::sim::load_cluster(server, cluster); !loaded) {
     std::cerr << "nodepack-sim: " << loaded.error().message << "\n";
     return 1;
   }
@@ -246,6 +292,7 @@ int main(int argc, char** argv) {
             << (options->kubeconfig_out.empty() ? "(none; use --kubeconfig-out)" : options->kubeconfig_out)
             << std::endl;
 
+  sync_kubelets();
   nodepack::sim::Churner churner(shape, options->seed + 1);
   for (;;) {
     int sig = 0;
@@ -257,6 +304,7 @@ int main(int argc, char** argv) {
       sig = sigtimedwait(&signals, nullptr, &wait);
       if (sig < 0) {
         churner.step(server);
+        sync_kubelets();
         continue;
       }
     }

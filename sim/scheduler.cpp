@@ -163,4 +163,18 @@ double Scheduler::cpu_share(const std::string& node) const {
   return h->second.as_double() / a->second.as_double();
 }
 
+double Scheduler::cluster_cpu_share() const {
+  double allocatable = 0;
+  double held = 0;
+  for (const auto& [name, room] : nodes_) {
+    if (const auto a = room.allocatable.find("cpu"); a != room.allocatable.end()) {
+      allocatable += a->second.as_double();
+    }
+    if (const auto h = room.held.find("cpu"); h != room.held.end()) {
+      held += h->second.as_double();
+    }
+  }
+  return allocatable > 0 ? held / allocatable : 0;
+}
+
 }  // namespace nodepack::sim

@@ -41,6 +41,8 @@ class Scheduler {
 
   // Share of allocatable cpu requested on the node (0..1), for tests and the demo's tuning.
   double cpu_share(const std::string& node) const;
+  // The same over the whole cluster.
+  double cluster_cpu_share() const;
 
  private:
   struct NodeRoom {

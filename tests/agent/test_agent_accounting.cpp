@@ -6,6 +6,7 @@
 #include "sim/fake_api_server.hpp"
 #include "tests/agent/accounting_fixtures.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/metrics_text.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -19,6 +20,7 @@ using namespace nodepack;
 using nodepack::sim::Kind;
 using nodepack::sim::test::http_get;
 using nodepack::testing::container_json;
+using nodepack::testing::eventually;
 using nodepack::testing::metric;
 using nodepack::testing::parse_metrics;
 using nodepack::testing::pod_object;
@@ -27,18 +29,6 @@ namespace json = boost::json;
 using std::chrono::seconds;
 
 namespace {
-
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a wait for time to pass
-  }
-  return predicate();
-}
 
 json::object app_pod(const std::string& cpu) {
   return pod_object("web", "uid-web", "Running", {container_json({.name = "app", .cpu = cpu, .memory = "1Gi"})}, {},

@@ -5,6 +5,7 @@
 #include "agent/agent.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/metrics_text.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -19,6 +20,8 @@
 using namespace nodepack;
 using nodepack::sim::Kind;
 using nodepack::sim::test::http_get;
+using nodepack::sim::test::http_send;
+using nodepack::testing::eventually;
 using nodepack::testing::metric;
 using nodepack::testing::parse_metrics;
 namespace json = boost::json;
@@ -62,18 +65,6 @@ json::object pod_json(const PodSpec& p) {
         json::array{{{"name", "init"}, {"resources", {{"requests", {{"cpu", p.init_cpu}}}}}}};
   }
   return pod;
-}
-
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a wait for time to pass
-  }
-  return predicate();
 }
 
 sim::FakeApiOptions api_options() {
@@ -363,6 +354,15 @@ TEST_CASE("report, debug pages and bad HTTP requests") {
            generation;
   }));
 
+  // The report carries an ETag; asked again with it, an unchanged report is a 304 without a body.
+  const auto tagged = http_get(h.port(), "/report");
+  const std::string etag(tagged.headers[boost::beast::http::field::etag]);
+  CHECK(etag.size() == 18);
+  const auto again = http_send(h.port(), boost::beast::http::verb::get, "/report", "", "", "application/json",
+                               {{"If-None-Match", etag}});
+  CHECK(again.status == 304);
+  CHECK(again.body.empty());
+
   const auto debug = json::parse(http_get(h.port(), "/debug/pods").body).as_object();
   CHECK(debug.at("pods").as_array().size() == 3);
   CHECK(debug.at("allocated").as_object().at("cpu").as_string() == "450m");
@@ -372,6 +372,9 @@ TEST_CASE("report, debug pages and bad HTTP requests") {
   const auto index = http_get(h.port(), "/");
   CHECK(index.status == 200);
   CHECK(index.body.find("<a href=\"/metrics\">") != std::string::npos);
+  const auto config = json::parse(http_get(h.port(), "/debug/config").body).as_object();
+  CHECK(config.at("node") == "n1");
+  CHECK(config.at("settings").at("API server").as_string() == h.api.url());
 
   // A garbage request line gets a 400 and the server keeps serving.
   boost::asio::io_context io;
@@ -436,6 +439,13 @@ TEST_CASE("agent: every endpoint but the probes answers only callers the API ser
   CHECK(http_get(h.port(), "/debug/pods", "agg-token").status == 403);
   CHECK(http_get(h.port(), "/debug/pods", "stranger-token").status == 403);
   CHECK(http_get(h.port(), "/debug/pods", "secret").status == 200);  // the cluster's admin
+  // The page is a script without data: it loads for anyone, what it reads does not.
+  const auto page = http_get(h.port(), "/");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("const METRICS_PATH = \"/metrics\";") != std::string::npos);
+  CHECK(page.body.find(h.api.url()) == std::string::npos);
+  CHECK(http_get(h.port(), "/debug/config").status == 401);
+  CHECK(http_get(h.port(), "/debug/config", "stranger-token").status == 403);
   // Scraping again costs no review: the answers are cached.
   const auto reviews = h.api.request_count("review");
   for (int i = 0; i < 5; ++i) {
@@ -444,6 +454,6 @@ TEST_CASE("agent: every endpoint but the probes answers only callers the API ser
   CHECK(h.api.request_count("review") == reviews);
   CHECK(reviews > reviews_before);
   const auto m = parse_metrics(http_get(h.port(), "/metrics", "prom-token").body);
-  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="unauthenticated"})") == 2);
-  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="forbidden"})") == 3);
+  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="unauthenticated"})") == 3);
+  CHECK(*metric(m, R"(nodepack_agent_auth_requests_total{result="forbidden"})") == 4);
 }

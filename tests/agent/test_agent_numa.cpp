@@ -7,6 +7,7 @@
 #include "numa/checkpoint.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/hwloc_fixture.hpp"
 #include "tests/support/kubelet_checksum.hpp"
@@ -21,23 +22,12 @@
 using namespace nodepack;
 using nodepack::sim::Kind;
 using nodepack::sim::test::http_get;
+using nodepack::testing::eventually;
 using nodepack::testing::metric;
 using nodepack::testing::parse_metrics;
 namespace json = boost::json;
 
 namespace {
-
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return predicate();
-}
 
 // The kubelet's checkpoint pins container "cgroup1-0" of this pod to CPUs 1 and 13.
 constexpr const char* pinned_uid = "235148fe-393f-47a8-a17d-bd55bc1a836b";

@@ -70,7 +70,20 @@ class FakeAgent {
     router.add("/report", [this](const http::Request& request) {
       ++requests_;
       std::lock_guard lock(mutex_);
-      return http::Reply{http::make_response(request, boost::beast::http::status::ok, body_, "application/json"), {}};
+      if (!etags_) {
+        return http::Reply{http::make_response(request, boost::beast::http::status::ok, body_, "application/json"), {}};
+      }
+      // As the agent does: the tag follows the content, and an unchanged report is a 304.
+      const std::string etag = "\"" + std::to_string(std::hash<std::string>{}(body_)) + "\"";
+      if (request[boost::beast::http::field::if_none_match] == etag) {
+        ++not_modified_;
+        auto response = http::make_response(request, boost::beast::http::status::not_modified, "");
+        response.set(boost::beast::http::field::etag, etag);
+        return http::Reply{std::move(response), {}};
+      }
+      auto response = http::make_response(request, boost::beast::http::status::ok, body_, "application/json");
+      response.set(boost::beast::http::field::etag, etag);
+      return http::Reply{std::move(response), {}};
     });
     server_ = std::make_unique<http::Server>(io_, std::move(router));
     if (!server_->listen("127.0.0.1:0")) {
@@ -88,6 +101,9 @@ class FakeAgent {
     body_ = std::move(body);
   }
   void serve(const ReportSpec& spec) { serve(report_json(spec)); }
+  // Tags reports with an ETag and answers If-None-Match with 304 while the report is the same.
+  void use_etags() { etags_ = true; }
+  std::uint64_t not_modified() const { return not_modified_.load(); }
   // Stops answering: once this returns, the port refuses connections.
   void stop() {
     if (server_) {
@@ -118,6 +134,8 @@ class FakeAgent {
  private:
   boost::asio::io_context io_;
   std::unique_ptr<http::Server> server_;
+  std::atomic<bool> etags_{false};
+  std::atomic<std::uint64_t> not_modified_{0};
   std::thread thread_;
   std::uint16_t port_ = 0;
   std::mutex mutex_;

@@ -6,13 +6,11 @@
 // = 66.0%, memory 16Gi of 63Gi = 25.4%; node n2 cpu 7 of 8 = 87.5%; zone a cpu 9.5 of 12 = 79.2%.
 
 #include "aggregator/aggregator.hpp"
+#include "common/stop_signals.hpp"
 #include "sim/fake_api_server.hpp"
 #include "tests/aggregator/fake_agent.hpp"
 
-#include <csignal>
 #include <iostream>
-
-#include <pthread.h>
 
 using namespace nodepack;
 namespace json = boost::json;
@@ -28,11 +26,7 @@ json::object node_json(const std::string& name, const std::string& zone, const s
 }  // namespace
 
 int main() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignals signals;  // before any thread starts
 
   ManualClock clock;
   sim::FakeApiServer api;
@@ -81,8 +75,7 @@ int main() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
   }
   std::cout << "port=" << aggregator.endpoint().port() << std::endl;
-  int signal = 0;
-  sigwait(&signals, &signal);
+  signals.wait();
   aggregator.stop();
   return 0;
 }

@@ -6,6 +6,7 @@
 #include "sim/fake_api_server.hpp"
 #include "tests/aggregator/fake_agent.hpp"
 #include "tests/sim/test_client.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/metrics_text.hpp"
 
 #include <boost/json.hpp>
@@ -21,6 +22,7 @@
 using namespace nodepack;
 using nodepack::sim::Kind;
 using nodepack::sim::test::http_get;
+using nodepack::testing::eventually;
 using nodepack::testing::FakeAgent;
 using nodepack::testing::metric;
 using nodepack::testing::parse_metrics;
@@ -63,18 +65,6 @@ json::object agent_pod(const std::string& node, std::uint16_t port, bool running
         {"containers",
          json::array{{{"name", "agent"}, {"ports", json::array{{{"name", "metrics"}, {"containerPort", port}}}}}}}}},
       {"status", std::move(status)}};
-}
-
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a wait for time to pass
-  }
-  return predicate();
 }
 
 // GET with Accept-Encoding: gzip; returns the Content-Encoding and the body inflated.
@@ -360,6 +350,29 @@ TEST_CASE("an agent that stops answering goes stale after --stale-after, not bef
   // The histogram saw n1 and n3 reports pulled while they were 3 minutes ahead of the clock (age 0).
   CHECK(h.value("nodepack_aggregator_report_age_seconds_bucket{le=\"0.05\"}").value_or(0) ==
         h.value("nodepack_aggregator_report_age_seconds_count").value_or(-1));
+}
+
+TEST_CASE("an unchanged report is a 304: no parse, the node stays fresh, a change is a full report again") {
+  Harness h;
+  for (auto& [name, agent] : h.agents) {
+    agent->use_etags();
+  }
+  h.start();
+  CHECK(eventually([&] { return h.value("nodepack_aggregator_pulls_unchanged_total").value_or(0) >= 6; }));
+  CHECK(h.agents["n1"]->not_modified() >= 2);
+  CHECK(h.value_is(cluster_cpu, 10.5));
+  // Three minutes on with the same reports: each 304 confirms them, so nothing goes stale.
+  h.clock.advance(std::chrono::minutes(3));
+  h.wait_round();
+  CHECK(eventually([&] { return h.value_is(state_count("fresh"), 3); }));
+  CHECK(h.value_is(cluster_cpu, 10.5));
+  // n1 changes: its next pull is a whole report, and the sums move.
+  h.reports["n1"].allocated["cpu"] = "3";
+  h.reports["n1"].built_at = h.clock.now();
+  h.agents["n1"]->serve(h.reports["n1"]);
+  CHECK(eventually([&] { return h.value_is(cluster_cpu, 11); }));
+  CHECK(h.value_is(state_count("fresh"), 3));
+  CHECK(h.value_is(pull_errors("http_status"), 0));
 }
 
 TEST_CASE("a node removed from the API and a label change move the sums") {

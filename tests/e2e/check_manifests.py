@@ -9,7 +9,8 @@ settings (capabilities, users, read-only root, seccomp, no host namespaces, read
 exactly /sys, /sys/fs/cgroup and /var/lib/kubelet, NODE_NAME from the downward API, probes,
 requests and limits, tolerations, the agent on exactly the image's architectures and the aggregator
 on any of them); RBAC is exactly the table below (reads of pods and nodes, the
-review APIs for the agent's endpoint auth, get on the agent's /metrics and /report); the
+review APIs for the agent's endpoint auth, get on the agent's /metrics and /report; with the
+node-resource-topology overlay, create/get/update of noderesourcetopologies and --nrt.export); the
 PrometheusRule equals deploy/rules/nodepack.rules.yml; the dashboard ConfigMap equals
 deploy/grafana/nodepack.json. Prints "N passed, N failed".
 """
@@ -28,7 +29,8 @@ RULES = os.path.join(DEPLOY, "rules", "nodepack.rules.yml")
 DASHBOARD = os.path.join(DEPLOY, "grafana", "nodepack.json")
 PROMETHEUSRULE = os.path.join(DEPLOY, "overlays", "prometheus-operator", "prometheusrule.yaml")
 KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf", "overlays/usage-accounting",
-                  "overlays/network-policy"]
+                  "overlays/network-policy", "overlays/node-resource-topology"]
+NRT = "overlays/node-resource-topology"
 
 AGENT_CAPS = {"BPF", "PERFMON", "NET_ADMIN", "SYS_PTRACE"}
 AGENT_HOST_PATHS = {"/sys": "/host/sys", "/sys/fs/cgroup": "/host/sys/fs/cgroup", "/proc": "/host/proc",
@@ -168,6 +170,7 @@ def check_agent(c, docs, overlay):
     c.check(args[:1] == ["agent"] and "--host-root=/host" in args and "--kubelet-root=/host/var/lib/kubelet" in args,
             f"{who}: args {args}")
     c.equal("--collectors.bpf=false" in args, overlay == "overlays/no-bpf", f"{who}: --collectors.bpf=false present")
+    c.equal("--nrt.export" in args, overlay == NRT, f"{who}: --nrt.export present")
     c.check(not any(a.startswith("--auth.mode") for a in args),
             f"{who}: endpoint auth left at its default (kubernetes): {args}")
     env = {e["name"]: e for e in ct.get("env", [])}
@@ -239,6 +242,8 @@ CLUSTER_ROLES = {
     # Who may read the agents' endpoints (the agent asks SubjectAccessReview per request).
     "nodepack-agent-metrics-reader": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
     "nodepack-agent-report-reader": [{"nonResourceURLs": ["/report"], "verbs": ["get"]}],
+    # What the agent's page reads, for a person through `kubectl port-forward`; bound by the user.
+    "nodepack-agent-viewer": [{"nonResourceURLs": ["/metrics", "/report", "/sync", "/debug/*"], "verbs": ["get"]}],
 }
 CLUSTER_ROLE_BINDINGS = {
     "nodepack-agent": ("nodepack-agent", _sa("nodepack-agent")),
@@ -246,6 +251,14 @@ CLUSTER_ROLE_BINDINGS = {
     # TokenReview and SubjectAccessReview, for --auth.mode=kubernetes.
     "nodepack-agent-auth-delegator": ("system:auth-delegator", _sa("nodepack-agent")),
     "nodepack-agent-report-reader": ("nodepack-agent-report-reader", _sa("nodepack-aggregator")),
+}
+# The NRT overlay's agent writes its node's NodeResourceTopology: never list, watch or delete.
+NRT_ROLES = {
+    "nodepack-agent-nrt": [{"apiGroups": ["topology.node.k8s.io"], "resources": ["noderesourcetopologies"],
+                            "verbs": ["create", "get", "update"]}],
+}
+NRT_BINDINGS = {
+    "nodepack-agent-nrt": ("nodepack-agent-nrt", _sa("nodepack-agent")),
 }
 OPERATOR_BINDINGS = {
     "nodepack-metrics-scraper": ("nodepack-agent-metrics-reader", _sa("nodepack-metrics-scraper")),
@@ -258,11 +271,15 @@ def _normalized_rules(rules):
 
 def check_rbac(c, docs, overlay):
     bindings = dict(CLUSTER_ROLE_BINDINGS)
+    want_roles = dict(CLUSTER_ROLES)
     if overlay == "overlays/prometheus-operator":
         bindings.update(OPERATOR_BINDINGS)
+    if overlay == NRT:
+        bindings.update(NRT_BINDINGS)
+        want_roles.update(NRT_ROLES)
     roles = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRole"}
-    c.equal(sorted(roles), sorted(CLUSTER_ROLES), f"{overlay}: ClusterRoles")
-    for name, rules in CLUSTER_ROLES.items():
+    c.equal(sorted(roles), sorted(want_roles), f"{overlay}: ClusterRoles")
+    for name, rules in want_roles.items():
         if name in roles:
             c.equal(_normalized_rules(roles[name].get("rules", [])), _normalized_rules(rules),
                     f"{overlay}: ClusterRole {name} rules")

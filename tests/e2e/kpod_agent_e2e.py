@@ -40,6 +40,10 @@ import time
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "scripts", "lib"))
+from pod_cgroups import cgroup2_root, containers, remove_tree, systemd_pod_dir  # noqa: E402
+
 NODE = "sim-node-0"
 EXECS = 25          # fork+exec of /bin/true in pod A's second container
 SEND_BYTES = 4 << 20
@@ -66,47 +70,6 @@ def skip_or_fail(reason, require_env="NODEPACK_REQUIRE_BPF"):
 
 
 # --- cgroups -------------------------------------------------------------------------------------
-
-def cgroup2_root():
-    """The v2 tree: /sys/fs/cgroup on a pure v2 host, its `unified` child on a hybrid one."""
-    mounts = {}
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            mounts[left.split()[4]] = right.split()[0]
-    for path in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-        if mounts.get(path) == "cgroup2":
-            return path
-    return next((p for p, t in mounts.items() if t == "cgroup2"), None)
-
-
-def systemd_pod_dir(qos, uid):
-    # kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid with underscores>.slice;
-    # Guaranteed pods sit directly under kubepods.slice.
-    uid_ = uid.replace("-", "_")
-    if qos == "Guaranteed":
-        return f"kubepods.slice/kubepods-pod{uid_}.slice"
-    q = qos.lower()
-    return f"kubepods.slice/kubepods-{q}.slice/kubepods-{q}-pod{uid_}.slice"
-
-
-def remove_tree(path):
-    """rmdir children first; cgroup directories cannot be removed any other way."""
-    if not os.path.isdir(path):
-        return
-    for entry in os.scandir(path):
-        if entry.is_dir(follow_symlinks=False):
-            remove_tree(entry.path)
-    for _ in range(50):  # a killed process leaves its cgroup a moment after it is reaped
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    print(f"warning: could not remove {path}", file=sys.stderr)
-
 
 class MemoryLimit:
     """A memory limit for the OOM workload: memory.max in the container's v2 cgroup where the v2
@@ -277,12 +240,6 @@ def pick_pods(pods):
     a, b = multi[0], multi[1]
     c = next(p for p in running if p is not a and p is not b)
     return a, b, c
-
-
-def containers(pod):
-    """[(name, container id hex)] in spec order."""
-    ids = {s["name"]: s["containerID"].split("://", 1)[1] for s in pod["status"]["containerStatuses"]}
-    return [(c["name"], ids[c["name"]]) for c in pod["spec"]["containers"]]
 
 
 # The loops measure nothing themselves: what counts is the kernel's accounting of each task from

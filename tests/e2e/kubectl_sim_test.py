@@ -2,12 +2,14 @@
 """kubectl against nodepack-sim: the simulator speaks the real protocol well enough that a person
 can look at the demo cluster the way they look at any cluster.
 
-    kubectl_sim_test.py NODEPACK_SIM
+    kubectl_sim_test.py NODEPACK_SIM [NODEPACK]
 
 Checks `kubectl get pods|nodes` (Table columns, -o wide, label and field selectors), `kubectl
 describe node` (allocated resources computed by kubectl from the pods), `kubectl describe pod` of a
 pod that fits nowhere (the scheduler's message), and that the other kinds answer (leases,
-noderesourcetopologies). Needs kubectl.
+noderesourcetopologies). With NODEPACK, an agent with --nrt.export on the GB200-like machine shape
+(tests/fixtures/numa-shapes) as sim-node-0: `kubectl get noderesourcetopologies -o yaml` shows its
+34 zones with the numbers derived from that shape's files. Needs kubectl.
 """
 import json
 import os
@@ -15,8 +17,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+
+import yaml
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
 failures = []
 
@@ -25,13 +32,15 @@ def check(cond, what):
     print(("ok    " if cond else "FAIL  ") + what)
     if not cond:
         failures.append(what)
+    return cond
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         print(__doc__)
         return 2
     sim = sys.argv[1]
+    nodepack = sys.argv[2] if len(sys.argv) == 3 else None
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         print("kubectl_sim_test: kubectl not found")
@@ -40,6 +49,7 @@ def main():
     kubeconfig = os.path.join(work, "kubeconfig")
     proc = subprocess.Popen([sim, "--nodes", "3", "--pods-per-node", "12", "--churn-interval", "0", "--seed", "1",
                              "--kubeconfig-out", kubeconfig], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    nrt_agent = None
     try:
         deadline = time.time() + 10
         while not (os.path.exists(kubeconfig) and os.path.getsize(kubeconfig) > 0):
@@ -107,7 +117,12 @@ def main():
         out = subprocess.run([kubectl, "--kubeconfig", kubeconfig, "get", "noderesourcetopologies"],
                              capture_output=True, text=True)
         check(out.returncode == 0, "kubectl get noderesourcetopologies answers")
+        if nodepack is not None:
+            nrt_agent = nrt_checks(nodepack, kubeconfig, work, k)
     finally:
+        if nrt_agent is not None:
+            nrt_agent.terminate()
+            nrt_agent.wait(timeout=10)
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
@@ -116,6 +131,50 @@ def main():
         return 1
     print("all checks passed")
     return 0
+
+
+def nrt_checks(nodepack, kubeconfig, work, k):
+    """An agent exporting sim-node-0's NodeResourceTopology from the GB200-like shape."""
+    with tarfile.open(os.path.join(FIXTURES, "numa-shapes", "gb200-like.tar.bz2")) as t:
+        try:
+            t.extractall(os.path.join(work, "host"), filter="data")
+        except TypeError:  # a Python without extraction filters (before 3.11.4): our own archive
+            t.extractall(os.path.join(work, "host"))
+    (root,) = [os.path.join(work, "host", d) for d in os.listdir(os.path.join(work, "host"))]
+    log = open(os.path.join(work, "agent.log"), "w")
+    agent = subprocess.Popen(
+        [nodepack, "agent", "--kubeconfig", kubeconfig, "--node-name", "sim-node-0", "--metrics-addr", "127.0.0.1:0",
+         "--host-root", root, "--kubelet-root", os.path.join(root, "var/lib/kubelet"), "--reserved-cpus", "0-1,72-73",
+         "--podresources-socket=", "--collectors.bpf=false", "--collectors.accounting=false", "--auth.mode=none",
+         "--nrt.export", "--nrt.interval=1s", "--log-format", "text"], stdout=log, stderr=subprocess.STDOUT)
+    nrt = None
+    deadline = time.time() + 30
+    while time.time() < deadline and agent.poll() is None:
+        out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "noderesourcetopologies", "-o", "yaml"],
+                             capture_output=True, text=True, timeout=30)
+        items = yaml.safe_load(out.stdout or "{}").get("items") or [] if out.returncode == 0 else []
+        nrt = next((i for i in items if i["metadata"]["name"] == "sim-node-0" and
+                    i["metadata"].get("ownerReferences")), None)
+        if nrt is not None:
+            break
+        time.sleep(0.2)
+    if not check(nrt is not None, "kubectl get noderesourcetopologies -o yaml: sim-node-0's object"):
+        print(open(os.path.join(work, "agent.log")).read()[-3000:])
+        return agent
+    check(nrt["apiVersion"] == "topology.node.k8s.io/v1alpha2", f"apiVersion {nrt['apiVersion']}")
+    zones = {z["name"]: {r["name"]: r for r in z["resources"]} for z in nrt["zones"]}
+    check(len(zones) == 34, f"34 zones, one per NUMA node ({len(zones)})")
+    cpu0 = zones.get("node-0", {}).get("cpu", {})
+    check((cpu0.get("capacity"), cpu0.get("allocatable"), cpu0.get("available")) == ("72", "70", "70"),
+          f"node-0 cpu: 72 CPUs, 0-1 reserved, none handed out: {cpu0}")
+    gpu_memory = zones.get("node-2", {}).get("memory", {})
+    check(gpu_memory.get("capacity") == str(186 << 30) and zones["node-2"]["cpu"]["capacity"] == "0",
+          f"node-2, a GPU's memory: 186 GiB and no CPUs: {zones.get('node-2')}")
+    check(zones.get("node-3", {}).get("memory", {}).get("capacity") == "0", "node-3, a reserved GPU node: empty")
+    check(nrt["metadata"]["ownerReferences"][0]["kind"] == "Node", "owned by its Node")
+    table = k("get", "noderesourcetopologies").splitlines()
+    check(len(table) == 2 and table[1].split()[0] == "sim-node-0", f"kubectl get noderesourcetopologies: {table}")
+    return agent
 
 
 if __name__ == "__main__":

@@ -475,16 +475,17 @@ DASHBOARD_VARS = {"$resource": ".*", "$label_group": ".*", "$node": ".*", "$name
                   "$__rate_interval": "15s", "$__interval": "1s", "${datasource}": ""}
 
 
-def check_dashboard(c, prom, cat, dashboard):
-    skipped = []
+def dashboard_queries(dashboard, bad_variable=None):
+    """(what, expr) of every variable and panel query, with the variables filled in."""
     queries = []
     for v in dashboard.get("templating", {}).get("list", []):
         if v.get("type") == "query":
             q = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
             m = re.fullmatch(r"label_values\((.+),\s*([a-zA-Z_]+)\)", q)
-            c.check(m is not None, f"dashboard variable {v['name']}: unexpected query {q}")
             if m:
                 queries.append((f"variable ${v['name']}", f"group by ({m.group(2)}) ({m.group(1)})"))
+            elif bad_variable:
+                bad_variable(v["name"], q)
 
     def walk(panels):
         for p in panels:
@@ -496,6 +497,12 @@ def check_dashboard(c, prom, cat, dashboard):
             for k, v in DASHBOARD_VARS.items():
                 expr = expr.replace(k, v)
             queries.append((f"panel '{p['title']}' {t['refId']}", expr))
+    return queries
+
+
+def check_dashboard(c, prom, cat, dashboard):
+    skipped = []
+    queries = dashboard_queries(dashboard, lambda name, q: c.check(False, f"dashboard variable {name}: unexpected query {q}"))
     for what, expr in queries:
         ok, result = prom.query(expr)
         if not c.check(ok, f"dashboard {what}: {expr}: {result}"):
@@ -537,6 +544,36 @@ def check_metrics_lint(c, endpoints):
         c.check(r.returncode in (0, 3) or not problems, f"promtool check metrics on {name}: exit {r.returncode}")
 
 
+def check_victoria_metrics(c, prom, vm, targets, expected, resources, args, dashboard):
+    """The same values from a VictoriaMetrics that scrapes the same targets, and every dashboard
+    query that returns series on Prometheus returns series there too (MetricsQL accepts PromQL)."""
+    print("\n-- VictoriaMetrics --")
+    c.check(wait_until("VictoriaMetrics to scrape every target 3 times",
+                       lambda: len(vm.vector("count_over_time(up[1m]) >= 3 and up == 1")) == targets, 30),
+            "VictoriaMetrics: targets up")
+    # A new series becomes searchable a moment after its first scrape: wait for as many
+    # binpacking series as Prometheus holds before comparing values.
+    binpacking = 'count by (job) ({__name__=~"kube_binpacking_.*"})'
+    c.check(wait_until("VictoriaMetrics to hold every binpacking series",
+                       lambda: vm.vector(binpacking) and by_labels(vm.vector(binpacking), "job") ==
+                       by_labels(prom.vector(binpacking), "job"), 30),
+            "VictoriaMetrics: the same binpacking series as Prometheus")
+    check_node_values(c, vm, expected, resources, "nodepack-agent")
+    if args.aggregator:
+        check_aggregator_values(c, vm, expected, resources, [g.split(",") for g in args.label_group])
+    compared = 0
+    for _, expr in dashboard_queries(dashboard):
+        ok, on_prom = prom.query(expr)
+        if not ok or not on_prom:
+            continue
+        compared += 1
+        # Recorded series come from vmalert, a rule interval after the data they read.
+        c.check(wait_until(f"VictoriaMetrics to answer {expr}", lambda e=expr: vm.vector(e), 15),
+                f"VictoriaMetrics: dashboard query returns series as on Prometheus: {expr}")
+    c.check(compared > 0, "VictoriaMetrics: some dashboard queries compared")
+    print(f"VictoriaMetrics: {compared} dashboard queries compared")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prometheus", required=True)
@@ -544,6 +581,7 @@ def main():
     ap.add_argument("--agent", action="append", default=[])
     ap.add_argument("--agent-token", default="", help="bearer token the agents accept for /metrics")
     ap.add_argument("--aggregator")
+    ap.add_argument("--victoria-metrics", help="a VictoriaMetrics scraping the same targets")
     ap.add_argument("--host-root", required=True)
     ap.add_argument("--rules", required=True)
     ap.add_argument("--dashboard", required=True)
@@ -600,6 +638,9 @@ def main():
     if args.aggregator:
         endpoints.append(("aggregator", args.aggregator))
     check_metrics_lint(c, endpoints)
+    if args.victoria_metrics:
+        check_victoria_metrics(c, prom, Prometheus(args.victoria_metrics), targets, expected, resources, args,
+                               dashboard)
 
     if skipped:
         print(f"\nNot expected to return series in this test ({len(skipped)}), evaluated without error:")

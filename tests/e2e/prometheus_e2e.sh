@@ -2,14 +2,17 @@
 # End-to-end: a simulated cluster, one real agent per simulated node, the aggregator when this
 # build has it, and a real Prometheus scraping them with deploy/rules loaded. prom_check.py then
 # compares what Prometheus stored with what the simulator generated, evaluates every rule and
-# dashboard query, and lints every /metrics with `promtool check metrics`.
+# dashboard query, and lints every /metrics with `promtool check metrics`. A VictoriaMetrics
+# scraping the same targets, with vmalert evaluating the same rules, must give the same binpacking
+# values and answer the same dashboard queries: the long-term store of deploy/README.md, proved on
+# the same data.
 #
 #   tests/e2e/prometheus_e2e.sh NODEPACK_BINARY NODEPACK_SIM_BINARY
 #
 # Everything listens on 127.0.0.1 (ports chosen by the kernel or found free), every wait is
 # bounded, every process started here is stopped on exit, and the run takes well under 2 minutes.
-# Needs prometheus and promtool (Debian package prometheus), curl, python3 with PyYAML, tar and
-# bzip2. Set NODEPACK_E2E_KEEP=1 to keep the work directory (logs, Prometheus data) for debugging.
+# Needs prometheus and promtool (Debian package prometheus), victoria-metrics, curl, python3 with
+# PyYAML, tar and bzip2. Set NODEPACK_E2E_KEEP=1 to keep the work directory (logs, Prometheus data) for debugging.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -25,7 +28,7 @@ nodes=${NODEPACK_E2E_NODES:-3}
 pods_per_node=${NODEPACK_E2E_PODS_PER_NODE:-10}
 hwloc_fixture=16amd64-8n2c
 
-for tool in prometheus promtool curl python3 tar bzip2; do
+for tool in prometheus promtool victoria-metrics vmalert curl python3 tar bzip2; do
   command -v "$tool" >/dev/null || { echo "prometheus_e2e: $tool not found (scripts/install-deps installs it)" >&2; exit 1; }
 done
 [ -f "$fixtures/hwloc/$hwloc_fixture.tar.bz2" ] || { echo "prometheus_e2e: no fixtures at $fixtures" >&2; exit 1; }
@@ -173,11 +176,44 @@ pids+=($!)
 wait_for 30 "Prometheus to be ready" curl -sf "http://127.0.0.1:$prom_port/-/ready"
 echo "prometheus: 127.0.0.1:$prom_port"
 
+# --- VictoriaMetrics, scraping the same targets --------------------------------------------------
+vm_port=$(free_port)
+grep -v '^rule_files:' "$work/prometheus.yml" | sed 's/, evaluation_interval: 1s//' >"$work/vm-scrape.yml"
+# Samples younger than latencyOffset are hidden from queries (the default, 30 s, is most of this
+# test; 2 s covers the rows not yet flushed), and an instant query looks back only a few scrape
+# intervals by default, which would end before the hidden part does: 15 s covers both.
+victoria-metrics -promscrape.config="$work/vm-scrape.yml" -storageDataPath="$work/vm-data" \
+  -httpListenAddr="127.0.0.1:$vm_port" -search.latencyOffset=2s \
+  -search.maxStalenessInterval=15s -search.disableCache -loggerLevel=WARN \
+  >"$work/victoria-metrics.log" 2>&1 &
+pids+=($!)
+wait_for 30 "VictoriaMetrics to be ready" curl -sf "http://127.0.0.1:$vm_port/health"
+# No query may name a metric before its first samples are searchable: VictoriaMetrics (1.79)
+# caches which series a selector matches, and an empty answer stays cached after the series
+# arrive. So vmalert, whose rules name them all, starts once every target's series are in.
+vm_targets=${#agents[@]}
+[ -z "$aggregator" ] || vm_targets=$((vm_targets + 1))
+vm_has_every_target() {
+  curl -sf "http://127.0.0.1:$vm_port/api/v1/query" \
+    --data-urlencode 'query=count(count by (instance) ({__name__=~".+", job=~"nodepack-.*"}))' |
+    python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; sys.exit(not (r and int(r[0]["value"][1]) == int(sys.argv[1])))' "$vm_targets"
+}
+wait_for 60 "VictoriaMetrics to hold every target's series" vm_has_every_target
+# The same rules, evaluated by vmalert and written back, as a long-term setup runs them.
+vmalert_port=$(free_port)
+vmalert -rule="$work/rules.yml" -datasource.url="http://127.0.0.1:$vm_port" \
+  -remoteWrite.url="http://127.0.0.1:$vm_port" -remoteWrite.flushInterval=500ms -evaluationInterval=1s \
+  -notifier.url=http://127.0.0.1:9 \
+  -httpListenAddr="127.0.0.1:$vmalert_port" -loggerLevel=WARN >"$work/vmalert.log" 2>&1 &
+pids+=($!)
+wait_for 30 "vmalert to be ready" curl -sf "http://127.0.0.1:$vmalert_port/health"
+echo "victoria-metrics: 127.0.0.1:$vm_port (rules: vmalert 127.0.0.1:$vmalert_port)"
+
 # --- checks --------------------------------------------------------------------------------------
 check_args=(--prometheus "http://127.0.0.1:$prom_port" --sim "$sim_url" --host-root "$host_root"
             --rules "$root/deploy/rules/nodepack.rules.yml" --dashboard "$root/deploy/grafana/nodepack.json"
             --resources "$resources")
 for a in "${agents[@]}"; do check_args+=(--agent "$a"); done
-check_args+=(--agent-token "$prom_token")
+check_args+=(--agent-token "$prom_token" --victoria-metrics "http://127.0.0.1:$vm_port")
 [ -n "$aggregator" ] && check_args+=(--aggregator "$aggregator")
 python3 "$here/prom_check.py" "${check_args[@]}"

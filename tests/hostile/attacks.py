@@ -169,30 +169,44 @@ def idle_sockets(target, count, clients, seconds, queue, reopen_per_second=1000)
 
 
 def logins(target, user, password, threads, seconds, queue):
-    """Kube-App-style requests carrying a user and password, `threads` at a time: every one costs
-    the server a password hash."""
-    statuses = collections.Counter()
+    """Kube-App-style requests carrying a user and a password, `threads` at a time over kept-alive
+    connections: one thread asks as the real user (logged in before); the others guess, as names nobody has, so
+    every guess costs the server the dearest hash its users file holds. Each guessing thread moves
+    to its next address when the failure limiter stops one."""
+    statuses = {"user": collections.Counter(), "guesses": collections.Counter()}
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
     context = servers.client_context()
+    addresses = sources(threads * 8)
 
-    def loop(source):
+    def loop(index):
+        sock, attempt = None, 0
         while time.monotonic() < deadline:
+            attempt += 1
+            name, secret = (user, password) if index == 0 else (f"nobody-{index}-{attempt}", f"guess-{attempt}")
             try:
-                sock = servers.connect(target, source=source, timeout=10.0, tls_context=context)
-                with sock:
-                    status, _ = servers.request(sock, "/api", {"X-USERNAME": user, "X-PASSWORD": password})
+                if sock is None:
+                    sock = servers.connect(target, source=addresses[index * 8 + attempt % 8], timeout=10.0,
+                                           tls_context=context)
+                status, _ = servers.request(sock, "/api", {"X-USERNAME": name, "X-PASSWORD": secret},
+                                            keep_alive=True)
             except OSError as e:
                 status = type(e).__name__
+                sock = None
+            if status == 429 and sock is not None:
+                sock.close()
+                sock = None
             with lock:
-                statuses[status] += 1
+                statuses["user" if index == 0 else "guesses"][status] += 1
+        if sock is not None:
+            sock.close()
 
-    workers = [threading.Thread(target=loop, args=(s,)) for s in sources(threads)]
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    queue.put({"requests": dict(statuses)})
+    queue.put({kind: dict(counts) for kind, counts in statuses.items()})
 
 
 def _run_niced(fn, *args):

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 using namespace nodepack::numa;
@@ -110,4 +111,100 @@ TEST_CASE("inspect numa on an arm64 host root (Kunpeng 920)") {
                        "\",type=\"capacity\"} 0\n") != std::string::npos);
     }
   }
+}
+
+namespace {
+
+// The value of the one sample line that starts with `series` ("name{labels}"), or nullopt.
+std::optional<double> sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series + " ", 0) == 0) {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+// Sum of every sample of `name` whose labels contain `with`.
+double sum_of(const std::string& text, const std::string& name, const std::string& with) {
+  double total = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + "{", 0) == 0 && line.find(with) != std::string::npos) {
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return total;
+}
+
+std::size_t count_of(const std::string& text, const std::string& prefix) {
+  std::size_t n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    n += line.rfind(prefix, 0) == 0 ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+// The numbers tests/fixtures/numa-shapes/README.md derives by hand from the files.
+TEST_CASE("inspect numa on gb200-like gives the hand-derived numbers") {
+  TempDir tmp;
+  const auto root = unpack_shape_fixture("gb200-like", tmp);
+  const Run r = inspect({"--host-root", root.string(), "--node-name", "gb"});
+  REQUIRE(r.code == 0);
+  CHECK(sample(r.out, R"(numainfo_node_count{node="gb"})") == 34);
+  CHECK(sample(r.out, R"(numainfo_node_info{has_cpus="true",memory_kind="dram",node="gb",numanode="node00"})") == 1);
+  CHECK(sample(r.out, R"(numainfo_node_info{has_cpus="true",memory_kind="dram",node="gb",numanode="node01"})") == 1);
+  for (const char* gpu : {"node02", "node10", "node18", "node26"}) {
+    CHECK(sample(r.out, std::string(R"(numainfo_node_info{has_cpus="false",memory_kind="gpu",node="gb",numanode=")") +
+                            gpu + "\"}") == 1);
+    CHECK(sample(r.out, std::string(R"(numainfo_memory_bytes{node="gb",numanode=")") + gpu + R"(",type="capacity"})") ==
+          199715979264.0);
+  }
+  CHECK(count_of(r.out, R"(numainfo_node_info{has_cpus="false",memory_kind="none")") == 28);
+  CHECK(sample(r.out, R"(numainfo_core_count{node="gb",numanode="node00",type="capacity"})") == 72);
+  CHECK(sample(r.out, R"(numainfo_core_count{node="gb",numanode="node02",type="capacity"})") == 0);
+  CHECK(sum_of(r.out, "numainfo_core_count", R"(type="capacity")") == 144);
+  CHECK(sample(r.out, R"(numainfo_memory_bytes{node="gb",numanode="node00",type="capacity"})") == 515396075520.0);
+  CHECK(sample(r.out, R"(numainfo_memory_bytes{node="gb",numanode="node03",type="capacity"})") == 0);
+  CHECK(sum_of(r.out, "numainfo_memory_bytes", R"(type="capacity")") == 1829656068096.0);
+  CHECK(sample(r.out, R"(numainfo_hugepages_bytes{node="gb",numanode="node00",size="512Mi",type="capacity"})") ==
+        8589934592.0);
+  CHECK(sample(r.out, R"(numainfo_hugepages_bytes{node="gb",numanode="node00",size="512Mi",type="free"})") ==
+        6442450944.0);
+  CHECK(sample(r.out, R"(numainfo_distance{node="gb",numanode="node00",to="node01"})") == 40);
+  CHECK(sample(r.out, R"(numainfo_distance{node="gb",numanode="node00",to="node02"})") == 80);
+  CHECK(sample(r.out, R"(numainfo_distance{node="gb",numanode="node00",to="node26"})") == 120);
+  CHECK(count_of(r.out, "numainfo_distance{") == 34 * 34);
+}
+
+TEST_CASE("inspect numa on tiered-hbm-cxl gives the hand-derived numbers") {
+  TempDir tmp;
+  const auto root = unpack_shape_fixture("tiered-hbm-cxl", tmp);
+  const Run r = inspect({"--host-root", root.string(), "--node-name", "t", "--format", "json"});
+  REQUIRE(r.code == 0);
+  const auto doc = boost::json::parse(r.out);
+  const auto& nodes = doc.at("numa").at("topology").at("nodes").as_array();
+  REQUIRE(nodes.size() == 5);
+  const std::vector<std::string> kinds = {"dram", "dram", "hbm", "hbm", "cxl"};
+  const std::vector<std::string> cpus = {"0-15,32-47", "16-31,48-63", "", "", ""};
+  const std::vector<std::uint64_t> memory = {134217728000ull, 134217728000ull, 68719476736ull, 68719476736ull,
+                                             137438953472ull};
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    INFO("node " << i);
+    CHECK(nodes[i].at("memory_kind").as_string() == kinds[i]);
+    CHECK(nodes[i].at("cpus").as_string() == cpus[i]);
+    CHECK(nodes[i].at("memory_bytes").to_number<std::uint64_t>() == memory[i]);
+  }
+  CHECK(nodes[2].at("distances").at("node00").to_number<int>() == 13);
+  CHECK(nodes[4].at("hmat").at("read_bandwidth_mbps").to_number<int>() == 30000);
+  CHECK(doc.at("numa").at("topology").at("invariants").at("hold").as_bool());
+  const auto& zones = doc.at("zones").as_array();
+  REQUIRE(zones.size() == 5);
+  CHECK(zones[2].at("resources").at("cpu").at("capacity").to_number<int>() == 0);
+  CHECK(zones[0].at("resources").at("cpu").at("capacity").to_number<int>() == 32);
+  CHECK(zones[0].at("resources").at("hugepages-1Gi").at("capacity").to_number<std::uint64_t>() == 4294967296ull);
 }

@@ -179,12 +179,20 @@ TEST_CASE("metrics text for the fixture node") {
       "numainfo_core_count{node=\"fixture-node\",numanode=\"node00\",type=\"allocatable\"} 14",
       "numainfo_core_count{node=\"fixture-node\",numanode=\"node00\",type=\"allocation\"} 2",
       "numainfo_core_count{node=\"fixture-node\",numanode=\"node00\",type=\"capacity\"} 16",
-      "# HELP numainfo_device_count Devices per NUMA node and resource by type (allocation; registered with "
-      "numanode=\"any\"; numanode=\"none\" when the device has no NUMA affinity), count.",
+      "# HELP numainfo_device_count Devices per NUMA node and resource by type (allocatable, allocation; registered "
+      "with numanode=\"any\"; numanode=\"none\" when the device has no NUMA affinity), count.",
       "# TYPE numainfo_device_count gauge",
+      // The Tegra's device is registered, but no PCI device: allocatable on no NUMA node.
+      "numainfo_device_count{node=\"fixture-node\",numanode=\"node00\",resource=\"nvidia.com/gpu\",type="
+      "\"allocatable\"} 0",
+      "numainfo_device_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type="
+      "\"allocatable\"} 1",
       "numainfo_device_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type=\"allocation\"} "
       "1",
       "numainfo_device_count{node=\"fixture-node\",numanode=\"any\",resource=\"nvidia.com/gpu\",type=\"registered\"} 1",
+      "# HELP numainfo_distance NUMA distance from numanode to the node in \"to\" (the kernel's SLIT, 10 = local).",
+      "# TYPE numainfo_distance gauge",
+      "numainfo_distance{node=\"fixture-node\",numanode=\"node00\",to=\"node00\"} 10",
       "# HELP numainfo_hugepages_bytes Hugepages per NUMA node and page size by type (capacity, allocatable, "
       "allocation, free), bytes.",
       "# TYPE numainfo_hugepages_bytes gauge",
@@ -196,14 +204,49 @@ TEST_CASE("metrics text for the fixture node") {
       "# HELP numainfo_node_count NUMA nodes per node, count.",
       "# TYPE numainfo_node_count gauge",
       "numainfo_node_count{node=\"fixture-node\"} 1",
+      "# HELP numainfo_node_info NUMA nodes as the kubelet sees them: whether the node has CPUs and the kind of memory "
+      "it holds (dram, hbm, nvm, cxl, gpu, none, unknown); always 1.",
+      "# TYPE numainfo_node_info gauge",
+      "numainfo_node_info{has_cpus=\"true\",memory_kind=\"dram\",node=\"fixture-node\",numanode=\"node00\"} 1",
       "# HELP numainfo_orphaned_containers Containers in the kubelet's checkpoints whose pod is not bound to this "
       "node, count.",
       "# TYPE numainfo_orphaned_containers gauge",
       "numainfo_orphaned_containers{node=\"fixture-node\"} 1",
+      // No PCI devices in this dump, and pod-resources not asked: the families are there, empty.
+      "# HELP numainfo_pci_device_count PCI devices per NUMA node and class that no device-plugin resource hands out, "
+      "count.",
+      "# TYPE numainfo_pci_device_count gauge",
+      "# HELP numainfo_podresources_errors_total Pod-resources polls that failed, by reason.",
+      "# TYPE numainfo_podresources_errors_total counter",
+      "# HELP numainfo_podresources_last_success_timestamp_seconds When pod-resources last answered, seconds since "
+      "the Unix epoch.",
+      "# TYPE numainfo_podresources_last_success_timestamp_seconds gauge",
+      "# HELP numainfo_podresources_up Whether the kubelet's pod-resources API answered the last poll (1) or not (0).",
+      "# TYPE numainfo_podresources_up gauge",
       "# HELP numainfo_shared_pool_core_count Logical CPUs per NUMA node in the shared pool (capacity minus "
       "exclusively assigned), count.",
       "# TYPE numainfo_shared_pool_core_count gauge",
       "numainfo_shared_pool_core_count{node=\"fixture-node\",numanode=\"node00\"} 14",
+      "# HELP numainfo_source_mismatch NUMA nodes (or groups of nodes a memory block spans) on which the kubelet's "
+      "pod-resources API and its checkpoint files disagree, by resource; present only when both were compared.",
+      "# TYPE numainfo_source_mismatch gauge",
+      "# HELP numainfo_value_source Where the per-NUMA numbers of a resource (cpu, memory, hugepages, devices) and "
+      "type (allocatable, allocation) come from: podresources, checkpoint, capacity or none; always 1.",
+      "# TYPE numainfo_value_source gauge",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"cpu\",source=\"capacity\",type=\"allocatable\"} 1",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"cpu\",source=\"checkpoint\",type=\"allocation\"} 1",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"devices\",source=\"checkpoint\",type="
+      "\"allocatable\"} 1",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"devices\",source=\"checkpoint\",type=\"allocation\"} "
+      "1",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"hugepages\",source=\"checkpoint\",type="
+      "\"allocatable\"} 1",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"hugepages\",source=\"checkpoint\",type="
+      "\"allocation\"} 1",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"memory\",source=\"checkpoint\",type="
+      "\"allocatable\"} 1",
+      "numainfo_value_source{node=\"fixture-node\",resource=\"memory\",source=\"checkpoint\",type="
+      "\"allocation\"} 1",
       "# HELP numainfo_version Version information",
       "# TYPE numainfo_version gauge",
       "numainfo_version{branch=\"main\",compiler=\"gcc-12\",kubeversion=\"v1.30.0\",revision=\"abc123\",version=\"1\"} "

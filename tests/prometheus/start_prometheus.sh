@@ -53,19 +53,7 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
 pid=$!
 echo "$pid" >"$work/prometheus.pid"
 
-deadline=$((SECONDS + 30))
-until curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "start_prometheus: Prometheus exited; its log:" >&2
-    cat "$work/prometheus.log" >&2
-    exit 1
-  fi
-  if [ $SECONDS -ge $deadline ]; then
-    echo "start_prometheus: Prometheus on port $port not ready after 30 s; its log:" >&2
-    cat "$work/prometheus.log" >&2
-    kill "$pid" 2>/dev/null || true
-    exit 1
-  fi
-  sleep 0.1
-done
+# shellcheck source=wait_for_server.sh
+. "$(dirname "$0")/wait_for_server.sh"
+wait_for_server Prometheus "$pid" "$work/prometheus.log" "ready on port $port" curl -sf "http://127.0.0.1:$port/-/ready"
 echo "http://127.0.0.1:$port"

@@ -22,10 +22,14 @@ void connect(tcp::socket& socket, std::uint16_t port, std::chrono::milliseconds 
 }
 
 void send_request(tcp::socket& socket, bhttp::verb verb, const std::string& target, const std::string& token,
-                  const std::string& body = "", const std::string& accept = "application/json") {
+                  const std::string& body = "", const std::string& accept = "application/json",
+                  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   bhttp::request<bhttp::string_body> request{verb, target, 11};
   request.set(bhttp::field::host, "127.0.0.1");
   request.set(bhttp::field::accept, accept);
+  for (const auto& [name, value] : headers) {
+    request.set(name, value);
+  }
   if (!token.empty()) {
     request.set(bhttp::field::authorization, "Bearer " + token);
   }
@@ -56,11 +60,12 @@ TestResponse http_request(std::uint16_t port, bhttp::verb verb, const std::strin
 }
 
 TestResponse http_send(std::uint16_t port, bhttp::verb verb, const std::string& target, const std::string& body,
-                       const std::string& token, const std::string& accept) {
+                       const std::string& token, const std::string& accept,
+                       const std::vector<std::pair<std::string, std::string>>& headers) {
   net::io_context io;
   tcp::socket socket(io);
   connect(socket, port, std::chrono::seconds(5));
-  send_request(socket, verb, target, token, body, accept);
+  send_request(socket, verb, target, token, body, accept, headers);
   boost::beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 << 20);

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace nodepack::sim::test {
 
@@ -28,10 +30,11 @@ struct TestResponse {
 TestResponse http_request(std::uint16_t port, boost::beast::http::verb verb, const std::string& target,
                           const std::string& token = "");
 TestResponse http_get(std::uint16_t port, const std::string& target, const std::string& token = "");
-// Any method with a JSON body and an Accept header of the caller's choosing.
+// Any method with a JSON body, an Accept header and other headers of the caller's choosing.
 TestResponse http_send(std::uint16_t port, boost::beast::http::verb verb, const std::string& target,
                        const std::string& body, const std::string& token = "",
-                       const std::string& accept = "application/json");
+                       const std::string& accept = "application/json",
+                       const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 class WatchStream {
  public:

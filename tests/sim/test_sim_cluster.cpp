@@ -83,7 +83,7 @@ void check_no_overcommit(const Books& b) {
       INFO(node << " " << resource << ": " << q.to_string() << " of " << cap.to_string());
       CHECK(q.nanos() <= cap.nanos());
     }
-    CHECK(b.pods.at(node) <= 110);
+    CHECK(b.pods.at(node) <= b.allocatable.at(node).at("pods").value_ceil());
   }
 }
 
@@ -131,6 +131,31 @@ TEST_CASE("the generated cluster binds pods only where they fit and leaves the r
   CHECK(cpu_share(b) >= 0.60);
   CHECK(cpu_share(b) <= 0.90);
   CHECK(b.pending >= 1);
+}
+
+TEST_CASE("filling packs large machines too: pods beyond pods-per-node until the cpu share is reached") {
+  nodepack::sim::ClusterOptions shape{3, 12};
+  // A 144-CPU node among the generated ones, as a GB200-like machine makes it.
+  shape.shape_node = [](boost::json::object& node) {
+    if (node["metadata"].as_object()["name"] == "sim-node-1") {
+      auto& status = node["status"].as_object();
+      status["capacity"].as_object()["cpu"] = status["allocatable"].as_object()["cpu"] = "143";
+      status["capacity"].as_object()["memory"] = status["allocatable"].as_object()["memory"] = "480Gi";
+      status["capacity"].as_object()["pods"] = status["allocatable"].as_object()["pods"] = "250";
+    }
+  };
+  const auto plain =
+      books(nodepack::sim::generate_cluster(shape, 1).nodes, nodepack::sim::generate_cluster(shape, 1).pods);
+  INFO("unfilled cpu requested: " << cpu_share(plain));
+  CHECK(cpu_share(plain) < 0.30);  // 33 workloads cannot fill 155 cores
+  shape.fill_cpu = 0.75;
+  const auto filled = nodepack::sim::generate_cluster(shape, 1);
+  const auto b = books(filled.nodes, filled.pods);
+  check_no_overcommit(b);
+  INFO("filled cpu requested: " << cpu_share(b));
+  CHECK(cpu_share(b) >= 0.60);
+  CHECK(cpu_share(b) <= 0.90);
+  CHECK(filled.pods.size() > 3 * 12);
 }
 
 TEST_CASE("churn keeps every node within its allocatable and places waiting pods when room frees") {

@@ -14,7 +14,14 @@ using nodepack::testing::fixtures;
 using nodepack::testing::read_file;
 
 std::filesystem::path unpack_hwloc_fixture(const std::string& name, const TempDir& into) {
-  const auto tarball = fixtures() / "hwloc" / (name + ".tar.bz2");
+  return unpack_tree(fixtures() / "hwloc" / (name + ".tar.bz2"), into);
+}
+
+std::filesystem::path unpack_shape_fixture(const std::string& name, const TempDir& into) {
+  return unpack_tree(fixtures() / "numa-shapes" / (name + ".tar.bz2"), into);
+}
+
+std::filesystem::path unpack_tree(const std::filesystem::path& tarball, const TempDir& into) {
   const std::string cmd = "tar -xjf '" + tarball.string() + "' -C '" + into.path().string() + "'";
   if (std::system(cmd.c_str()) != 0) {
     throw std::runtime_error("cannot unpack " + tarball.string());

@@ -17,8 +17,12 @@ namespace nodepack::numa::test {
 
 using nodepack::testing::TempDir;
 
-// Returns the root of the unpacked tree (the tarball's single top directory).
+// Each returns the root of the unpacked tree (the tarball's single top directory).
+std::filesystem::path unpack_tree(const std::filesystem::path& tarball, const TempDir& into);
+// tests/fixtures/hwloc/<name>.tar.bz2: hwloc's own machine dumps.
 std::filesystem::path unpack_hwloc_fixture(const std::string& name, const TempDir& into);
+// tests/fixtures/numa-shapes/<name>.tar.bz2: the tiered and GPU-memory shapes (see its README).
+std::filesystem::path unpack_shape_fixture(const std::string& name, const TempDir& into);
 
 struct ExpectedNode {
   unsigned id = 0;

@@ -33,6 +33,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture_process  # noqa: E402
 from cdp import CdpError, Chromium, Page  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -88,23 +89,9 @@ def write_users(path):
 def start_fixture(binary, prometheus_url, work):
     users = os.path.join(work, "users")
     write_users(users)
-    out = open(os.path.join(work, "fixture.out"), "w+")
-    err = open(os.path.join(work, "fixture.err"), "w+")
     # Three failures per minute, so that the test can see the form refuse a fourth.
-    proc = subprocess.Popen([binary, "--prometheus-url=" + prometheus_url, "--auth.users-file=" + users,
-                             "--auth.max-failures=3"], stdout=out, stderr=err)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        out.seek(0)
-        for line in out.read().splitlines():
-            if line.startswith("port="):
-                return proc, int(line[5:])
-        if proc.poll() is not None:
-            err.seek(0)
-            raise RuntimeError("web fixture exited early: " + err.read())
-        time.sleep(0.05)  # poll interval
-    proc.kill()
-    raise RuntimeError("web fixture did not print its port")
+    return fixture_process.start_fixture([binary, "--prometheus-url=" + prometheus_url, "--auth.users-file=" + users,
+                                          "--auth.max-failures=3"], work, seconds=20)
 
 
 def series(page):

@@ -7,21 +7,15 @@
 
 #include "aggregator/aggregator.hpp"
 #include "common/clock.hpp"
+#include "common/stop_signals.hpp"
 #include "sim/fake_api_server.hpp"
 
-#include <csignal>
 #include <iostream>
-
-#include <pthread.h>
 
 using namespace nodepack;
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignals signals;  // before any thread starts
 
   sim::FakeApiServer api;
   if (!api.start()) {
@@ -45,8 +39,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "port=" << aggregator.endpoint().port() << std::endl;
-  int signal = 0;
-  sigwait(&signals, &signal);
+  signals.wait();
   aggregator.stop();
   return 0;
 }
