@@ -25,6 +25,8 @@
 #include "kube/watch_collector.hpp"
 #include "metrics/build_info.hpp"
 #include "metrics/process_collector.hpp"
+#include "numa/cpuset.hpp"
+#include "numa/inspect.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -158,6 +160,7 @@ Result<void> Agent::make_sources() {
     k.collectors.clock = &clock_;
     k.profile = options_.profile;
     k.enable.insert(options_.collector_overrides.begin(), options_.collector_overrides.end());
+    k.scope = kpod::PodScope::create(options_.kpod_scope).value();  // checked when the flags were parsed
     sources_.push_back(
         std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups, KernelBackend::create()));
   }
@@ -199,7 +202,8 @@ Result<void> Agent::start() {
   registry_.add(binpacking_);
   registry_.add(std::make_shared<kube::WatchCollector>(
       std::vector<const kube::Reflector*>{node_reflector_.get(), pod_reflector_.get()}, *client_));
-  registry_.add(std::make_shared<ContainerCollector>(*state_));
+  // The same filters and labels as the kernel series (checked when the flags were parsed).
+  registry_.add(std::make_shared<ContainerCollector>(*state_, kpod::PodScope::create(options_.kpod_scope).value()));
 
   if (auto made = make_sources(); !made) {
     return made.error();
@@ -403,8 +407,7 @@ http::Reply Agent::config_page(const Request& request) const {
 }
 
 int run_agent(const std::vector<std::string>& args) {
-  const char* node_env = std::getenv("NODE_NAME");
-  auto options = parse_agent_options(args, node_env == nullptr ? "" : node_env);
+  auto options = parse_agent_options(args, node_name_from_environment());
   if (!options) {
     std::cerr << "nodepack agent: " << options.error().message << "\n";
     return 2;
@@ -412,6 +415,18 @@ int run_agent(const std::vector<std::string>& args) {
   if (options->help) {
     std::cout << agent_usage();
     return 0;
+  }
+  if (options->dump_numa) {
+    numa::NumaOptions numa;
+    numa.paths = options->paths;
+    numa.node_name = options->node_name;
+    auto reserved = numa::CpuSet::parse(options->reserved_cpus);
+    if (!reserved) {
+      std::cerr << "nodepack agent: --reserved-cpus: " << reserved.error().message << "\n";
+      return 2;
+    }
+    numa.reserved_cpus = std::move(*reserved);
+    return numa::print_numa_once(numa, false, std::cerr);
   }
   if (auto logging = setup_logging(options->log_level, options->log_format); !logging) {
     std::cerr << "nodepack agent: " << logging.error().message << "\n";

@@ -5,7 +5,9 @@
 #include "common/flags.hpp"
 #include "common/logging.hpp"
 
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 namespace nodepack::agent {
@@ -22,6 +24,46 @@ struct FlagText {
 // The socket's place under the kubelet's state directory, whatever --kubelet-root says.
 constexpr const char* podresources_socket_under_root = "pod-resources/kubelet.sock";
 constexpr std::chrono::seconds min_podresources_interval{1};
+
+// A flag under nodepack's name and, for kpod-metrics users, under its property name.
+void add_with_alias(FlagSet& flags, const std::string& name, const std::string& kpod_name, const std::string& help,
+                    const std::string& default_text, const std::function<Result<void>(std::string_view)>& set) {
+  flags.add(name, help, default_text, set);
+  flags.add(kpod_name, "Same as --" + name + " (kpod-metrics' name)", default_text, set);
+}
+
+// kpod-metrics' filters and tags. They decide which pods get kpod_* series only: binpacking,
+// NUMA and usage accounting count every pod whatever they say.
+void register_kpod_scope_flags(FlagSet& flags, kpod::PodScopeOptions& s) {
+  auto list = [](std::vector<std::string>& target) {
+    return [&target](std::string_view v) -> Result<void> {
+      target = split_list(v);
+      return {};
+    };
+  };
+  add_with_alias(flags, "kpod.namespaces", "kpod.filter.namespaces",
+                 "Namespaces whose pods get kpod_* series (comma-separated; empty: every namespace)", "",
+                 list(s.namespaces));
+  add_with_alias(flags, "kpod.exclude-namespaces", "kpod.filter.exclude-namespaces",
+                 "Namespaces whose pods get no kpod_* series (comma-separated; empty: none)", "kube-system,kube-public",
+                 list(s.exclude_namespaces));
+  add_with_alias(flags, "kpod.label-selector", "kpod.filter.label-selector",
+                 "Only pods matching this label selector get kpod_* series (key=value, key!=value, key, !key, "
+                 "key in (a,b), key notin (a,b))",
+                 "", [&s](std::string_view v) -> Result<void> {
+                   s.label_selector = std::string(v);
+                   return {};
+                 });
+  add_with_alias(flags, "kpod.include-labels", "kpod.filter.include-labels",
+                 "Pod labels copied onto every kpod_* series, names made Prometheus-safe (app.kubernetes.io/name "
+                 "-> app_kubernetes_io_name); empty: none",
+                 "app,app.kubernetes.io/name", list(s.include_labels));
+  add_with_alias(flags, "cluster-name", "kpod.cluster-name", "A cluster=<name> label on every kpod_* series", "",
+                 [&s](std::string_view v) -> Result<void> {
+                   s.cluster = std::string(v);
+                   return {};
+                 });
+}
 
 void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
   flags.add_string("kubeconfig", "Path to a kubeconfig; else $KUBECONFIG, ~/.kube/config, in-cluster", o.kubeconfig);
@@ -52,17 +94,21 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
             });
   flags.add_string("host-root", "Where the host's / is mounted (for /sys, /proc, cgroups)", text.host_root);
   flags.add_string("kubelet-root", "Kubelet state directory", text.kubelet_root);
+  // numainfo_exporter's short flags, for its users' command lines.
+  flags.add_string("K", "Same as --kubelet-root (numainfo_exporter's -K)", text.kubelet_root);
+  flags.add_string("N", "Same as --node-name (numainfo_exporter's -N)", o.node_name);
+  flags.add_bool("M", "Print the NUMA metrics once on stderr and exit (numainfo_exporter's -M)", o.dump_numa);
   flags.add_bool("collectors.numa", "Per-NUMA capacity and kubelet allocation (numainfo_*)", o.collect_numa);
   flags.add_bool("collectors.bpf", "Per-pod kernel metrics from eBPF and cgroup files (kpod_*)", o.collect_bpf);
-  flags.add("profile", "kpod collector profile: minimal, standard or comprehensive", "standard",
-            [&o](std::string_view v) -> Result<void> {
-              auto p = kpod::parse_profile(v);
-              if (!p) {
-                return p.error();
-              }
-              o.profile = *p;
-              return {};
-            });
+  add_with_alias(flags, "profile", "kpod.profile", "kpod collector profile: minimal, standard or comprehensive",
+                 "standard", [&o](std::string_view v) -> Result<void> {
+                   auto p = kpod::parse_profile(v);
+                   if (!p) {
+                     return p.error();
+                   }
+                   o.profile = *p;
+                   return {};
+                 });
   for (const auto& name : kernel_collector_names()) {
     flags.add("collector." + name, "Enable or disable the " + name + " collector (overrides --profile)", "",
               [&o, name](std::string_view v) -> Result<void> {
@@ -73,6 +119,7 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
                 return {};
               });
   }
+  register_kpod_scope_flags(flags, o.kpod_scope);
   flags.add("syscalls", "Comma-separated syscalls the syscall collector tracks (default: kpod-metrics' set)", "",
             [&o](std::string_view v) -> Result<void> {
               o.tracked_syscalls = split_list(v);
@@ -179,7 +226,19 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
   if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
     return ok.error();
   }
+  if (auto scope = kpod::PodScope::create(o.kpod_scope); !scope) {
+    return fail("--kpod.*: " + scope.error().message);
+  }
   return o;
+}
+
+std::string node_name_from_environment() {
+  for (const char* name : {"NODE_NAME", "NUMAINFO_NODENAME"}) {
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+      return v;
+    }
+  }
+  return "";
 }
 
 std::string agent_usage() {

@@ -3,6 +3,7 @@
 #include "common/host_paths.hpp"
 #include "common/result.hpp"
 #include "kpod/profile.hpp"
+#include "kpod/scope/pod_scope.hpp"
 #include "kube/api_limits.hpp"
 #include "kube/pod_requests.hpp"
 
@@ -42,7 +43,10 @@ struct AgentOptions {
   kpod::Profile profile = kpod::Profile::standard;  // --profile
   std::map<std::string, bool> collector_overrides;  // --collector.<name>=true|false
   std::vector<std::string> tracked_syscalls;        // --syscalls
-  std::string reserved_cpus;                        // --reserved-cpus, the kubelet's, for NUMA allocatable
+  // --kpod.namespaces, --kpod.exclude-namespaces, --kpod.label-selector, --kpod.include-labels,
+  // --cluster-name: which pods get kpod_* series and what labels they carry (checked at parse).
+  kpod::PodScopeOptions kpod_scope;
+  std::string reserved_cpus;  // --reserved-cpus, the kubelet's, for NUMA allocatable
   // --podresources-socket: the kubelet's pod-resources API (empty: not asked); default under
   // --kubelet-root.
   std::string podresources_socket = "/var/lib/kubelet/pod-resources/kubelet.sock";
@@ -61,10 +65,14 @@ struct AgentOptions {
   // Readiness turns false when a watch has been failing for longer than this.
   std::chrono::nanoseconds unready_after = std::chrono::minutes(3);
   bool help = false;
+  // -M (numainfo_exporter's --dump-metrics): print the NUMA metrics once on stderr and exit.
+  bool dump_numa = false;
 };
 
-// Parses `nodepack agent` flags. `node_name_env` is $NODE_NAME (injected for tests).
+// Parses `nodepack agent` flags. `node_name_env` is node_name_from_environment() (injected for tests).
 Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, const std::string& node_name_env);
+// $NODE_NAME (the downward API), else numainfo_exporter's $NUMAINFO_NODENAME, else "".
+std::string node_name_from_environment();
 std::string agent_usage();
 
 }  // namespace nodepack::agent

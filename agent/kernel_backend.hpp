@@ -9,6 +9,8 @@
 
 #include <prometheus/collectable.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +28,8 @@ class KernelBackend {
   // Metrics of its own (nodepack_bpf_feature, ...), or null.
   virtual std::shared_ptr<prometheus::Collectable> collector() = 0;
   virtual bool has_bpf() const = 0;
+  // Where the registry sends the cgroups of filtered pods, so programs skip them; null: nowhere.
+  virtual std::function<void(const std::vector<std::uint64_t>&)> skip_cgroups() { return nullptr; }
 };
 
 // Names of every kernel collector of this build, for --collector.<name>.

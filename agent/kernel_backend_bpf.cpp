@@ -1,5 +1,6 @@
 #include "agent/kernel_backend.hpp"
 #include "bpf/runtime.hpp"
+#include "bpf/skip_cgroups.hpp"
 
 namespace nodepack::agent {
 namespace {
@@ -22,6 +23,9 @@ class BpfBackend final : public KernelBackend {
   }
   std::shared_ptr<prometheus::Collectable> collector() override { return runtime_; }
   bool has_bpf() const override { return true; }
+  std::function<void(const std::vector<std::uint64_t>&)> skip_cgroups() override {
+    return [](const std::vector<std::uint64_t>& ids) { bpf::SkipCgroups::shared().set(ids); };
+  }
 
  private:
   std::shared_ptr<bpf::BpfRuntime> runtime_;

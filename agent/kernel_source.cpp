@@ -8,6 +8,7 @@ namespace nodepack::agent {
 KernelSource::KernelSource(kpod::RegistryOptions options, cgroup::CgroupResolver* resolver, std::string no_cgroups,
                            std::unique_ptr<KernelBackend> backend)
     : backend_(std::move(backend)), metrics_(std::make_shared<metrics::MetricsRegistry>()) {
+  options.skip_cgroups = backend_->skip_cgroups();
   std::optional<std::string> unusable;
   if (resolver == nullptr) {
     unusable = std::move(no_cgroups);

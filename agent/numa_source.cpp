@@ -1,6 +1,5 @@
 #include "agent/numa_source.hpp"
 
-#include "metrics/build_info.hpp"
 #include "numa/collector.hpp"
 #include "numa/report.hpp"
 #include "podresources/poller.hpp"
@@ -24,9 +23,7 @@ NumaSource::NumaSource(NumaSourceOptions options, const cgroup::PodLookup& pods,
   // The timer is a backstop for missed inotify events (e.g. a kubelet directory that appears
   // after start); inotify normally triggers the re-read within the poll period.
   trigger_ = std::make_unique<numa::RefreshTrigger>(options_.paths.kubelet_root, std::chrono::seconds(30), clock);
-  collector_ = std::make_shared<numa::NumaCollector>(
-      *numa_, numa::VersionInfo{"main", metrics::compiler_version(), "", metrics::nodepack_revision(),
-                                metrics::nodepack_version()});
+  collector_ = std::make_shared<numa::NumaCollector>(*numa_, numa::VersionInfo::of_this_build());
 }
 
 NumaSource::~NumaSource() { stop(); }

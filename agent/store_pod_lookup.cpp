@@ -13,6 +13,7 @@ std::optional<cgroup::PodInfo> StorePodLookup::by_uid(std::string_view uid) cons
   info.namespace_name = stored->pod.namespace_name;
   info.name = stored->pod.name;
   info.guaranteed = stored->pod.is_guaranteed();
+  info.labels.insert(stored->pod.labels.begin(), stored->pod.labels.end());
   for (const auto* statuses : {&stored->pod.container_statuses, &stored->pod.init_container_statuses}) {
     for (const auto& status : *statuses) {
       if (!status.container_id.empty()) {

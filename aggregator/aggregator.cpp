@@ -1,8 +1,10 @@
 #include "aggregator/aggregator.hpp"
 
 #include "aggregator/auth/authenticator.hpp"
+#include "aggregator/auth/env_user.hpp"
 #include "aggregator/auth/handoff.hpp"
 #include "aggregator/billing/api.hpp"
+#include "aggregator/billing/catalogue.hpp"
 #include "aggregator/inventory.hpp"
 #include "aggregator/page.hpp"
 #include "aggregator/report_puller.hpp"
@@ -276,6 +278,11 @@ Result<void> Aggregator::start_usage_api() {
     auth::AuthOptions a;
     a.users_file = options_.auth_users_file;
     a.tokens_file = options_.auth_tokens_file;
+    if (options_.auth_env_user) {
+      spdlog::info("auth: user \"{}\" from API_USERNAME, every namespace (API_PASSWORD hashed at start)",
+                   options_.auth_env_user->name);
+      a.fixed_users.push_back(*options_.auth_env_user);
+    }
     a.session_lifetime = std::chrono::duration_cast<std::chrono::seconds>(options_.auth_session_lifetime);
     a.rate_limit.max_failures = static_cast<std::size_t>(options_.auth_max_failures);
     a.rate_limit.window = std::chrono::duration_cast<std::chrono::seconds>(options_.auth_failure_window);
@@ -289,7 +296,8 @@ Result<void> Aggregator::start_usage_api() {
     auth_ = std::move(*created);
     auth_handoff_ = std::make_unique<auth::AuthHandoff>(*auth_);
   } else {
-    spdlog::warn("no --auth.users-file or --auth.tokens-file: the usage API and the web UI answer anyone");
+    spdlog::warn(
+        "no --auth.users-file, --auth.tokens-file or API_USERNAME: the usage API and the web UI answer anyone");
   }
   std::unique_ptr<billing::PrometheusClient> prometheus;
   if (!options_.prometheus_url.empty()) {
@@ -311,7 +319,8 @@ Result<void> Aggregator::start_usage_api() {
   // be asked for, never the result of a forgotten flag.
   if (prometheus && !options_.auth_enabled() && !options_.auth_anonymous) {
     return fail(
-        "the usage API (--prometheus-url) needs --auth.users-file or --auth.tokens-file; "
+        "the usage API (--prometheus-url) needs --auth.users-file, --auth.tokens-file or API_USERNAME and "
+        "API_PASSWORD; "
         "give --auth.anonymous to let anyone query it");
   }
   billing::ApiOptions api;
@@ -374,6 +383,7 @@ std::vector<prometheus::MetricFamily> Aggregator::usage_api_families() const {
 web::WebDeps Aggregator::web_deps() {
   web::WebDeps deps;
   deps.secure_cookie = options_.secure_cookie();
+  deps.unknown_metric_hint = billing::unknown_metric_hint;
   if (auth_) {
     deps.login = [auth = auth_.get()](std::string user, std::string password, const http::RequestInfo& info) {
       return web_login(*auth, std::move(user), std::move(password), info);
@@ -647,6 +657,13 @@ int run_aggregator(const std::vector<std::string>& args) {
     std::cout << aggregator_usage();
     return 0;
   }
+  // Before anything can log or start a child process: the password is hashed and wiped here.
+  auto env_user = auth::user_from_environment();
+  if (!env_user) {
+    std::cerr << "nodepack aggregator: " << env_user.error().message << "\n";
+    return 2;
+  }
+  options->auth_env_user = std::move(*env_user);
   if (auto logging = setup_logging(options->log_level, options->log_format); !logging) {
     std::cerr << "nodepack aggregator: " << logging.error().message << "\n";
     return 2;

@@ -3,6 +3,7 @@
 // `nodepack aggregator` flags: KBE's flags kept as they are, plus discovery, pull, freshness, fit
 // shapes and pending demand.
 
+#include "aggregator/auth/credential_files.hpp"
 #include "common/result.hpp"
 #include "kube/api_limits.hpp"
 #include "kube/pod_requests.hpp"
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +99,9 @@ struct AggregatorOptions {
   // start-up refuses unless auth_anonymous says an open billing API is meant.
   std::string auth_users_file;
   std::string auth_tokens_file;
+  // Kube-App's API_USERNAME/API_PASSWORD, already hashed (run_aggregator reads the environment,
+  // never the flags): one user besides the files.
+  std::optional<auth::UserEntry> auth_env_user;
   bool auth_anonymous = false;
   std::chrono::nanoseconds auth_session_lifetime = std::chrono::hours(12);
   std::int64_t auth_max_failures = 5;
@@ -113,7 +118,7 @@ struct AggregatorOptions {
   bool help = false;
 
   bool static_agents() const { return !agents.empty(); }
-  bool auth_enabled() const { return !auth_users_file.empty() || !auth_tokens_file.empty(); }
+  bool auth_enabled() const { return !auth_users_file.empty() || !auth_tokens_file.empty() || auth_env_user; }
   bool secure_cookie() const {
     return auth_secure_cookie == SecureCookie::always ||
            (auth_secure_cookie == SecureCookie::automatic && !tls_cert.empty());

@@ -2,6 +2,7 @@
 #include "bpf/log2_hist.hpp"
 #include "cgroup/resolver.hpp"
 #include "kpod/pod_series.hpp"
+#include "kpod/scope/pod_scope.hpp"
 #include "tests/support/fake_pods.hpp"
 
 #include <benchmark/benchmark.h>
@@ -99,7 +100,9 @@ void BM_FoldScrape(benchmark::State& state) {
   nk::PodSeries<V> series;
   std::unordered_set<std::uint64_t> removed;
   std::string node = "n";
-  nk::ScrapeContext ctx{r, node, removed};
+  const nk::PodScope scope;  // every pod tracked, as the default profile without filters
+  const std::unordered_set<std::uint64_t> untracked;
+  nk::ScrapeContext ctx{r, node, removed, scope, untracked};
   for (auto _ : state) {
     std::vector<std::uint64_t> drop;
     auto rows = series.fold(ctx, read, drop);

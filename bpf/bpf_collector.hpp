@@ -10,6 +10,7 @@
 
 #include "bpf/libbpf_log.hpp"
 #include "bpf/skeleton.hpp"
+#include "bpf/skip_cgroups.hpp"
 #include "kpod/collector.hpp"
 
 #include <bpf/libbpf.h>
@@ -40,7 +41,8 @@ class LoadedObject {
 };
 
 // Opens the skeleton, lets `configure(Skel*)` choose programs and maps (autoload, autocreate,
-// read-only data), loads and attaches every autoloaded program.
+// read-only data), shares the process's skip list of filtered cgroups with it, loads and
+// attaches every autoloaded program.
 template <class Skel, class Configure>
 Result<Skeleton<Skel>> load_skeleton(Configure&& configure) {
   route_libbpf_logs_to_spdlog();
@@ -49,6 +51,7 @@ Result<Skeleton<Skel>> load_skeleton(Configure&& configure) {
     return skel.error();
   }
   configure(skel->get());
+  SkipCgroups::shared().share_with((*skel)->obj);
   if (auto r = skel->load(); !r) {
     return r.error();
   }

@@ -10,6 +10,9 @@
 
 namespace nodepack::cgroup {
 
+// A pod's metadata.labels.
+using LabelMap = std::map<std::string, std::string, std::less<>>;
+
 struct PodInfo {
   std::string namespace_name;
   std::string name;
@@ -17,6 +20,7 @@ struct PodInfo {
   std::map<std::string, std::string, std::less<>> containers;
   // Guaranteed QoS class as the kubelet decides it; nullopt when the lookup cannot tell.
   std::optional<bool> guaranteed;
+  LabelMap labels;
 };
 
 class PodLookup {
@@ -32,6 +36,7 @@ struct PodIdentity {
   std::string pod;
   std::string container;  // empty for the pod-level cgroup and containers the pod store does not name
   std::string pod_uid;
+  LabelMap labels;  // the pod's, for kpod's filters and copied labels
 };
 
 }  // namespace nodepack::cgroup

@@ -147,6 +147,7 @@ std::size_t CgroupResolver::rescan() {
     } else {
       it->second.dir = f.dir;
       it->second.level = f.level;
+      it->second.refresh = it->second.labels.has_value();
     }
   }
   return found.size();
@@ -194,6 +195,7 @@ bool CgroupResolver::should_rescan_for(std::uint64_t cgroup_id) {
 
 std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
   std::string uid, cid;
+  std::optional<PodIdentity> cached;
   {
     std::unique_lock lock(mu_);
     auto it = entries_.find(cgroup_id);
@@ -210,18 +212,19 @@ std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
         return std::nullopt;
       }
     }
-    if (it->second.labels) {
+    if (it->second.labels && !it->second.refresh) {
       return it->second.labels;
     }
+    cached = it->second.labels;
     uid = it->second.pod_uid;
     cid = it->second.container_id;
   }
   // Outside the lock: the pod store has its own and may call rescan() from its event handler.
   auto pod = pods_.by_uid(uid);
   if (!pod) {
-    return std::nullopt;
+    return cached;  // gone from the store: the last answer still names its final values
   }
-  PodIdentity id{pod->namespace_name, pod->name, "", uid};
+  PodIdentity id{pod->namespace_name, pod->name, "", uid, std::move(pod->labels)};
   bool final_answer = cid.empty();
   if (!cid.empty()) {
     if (auto c = pod->containers.find(cid); c != pod->containers.end()) {
@@ -233,6 +236,7 @@ std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
     std::lock_guard lock(mu_);
     if (auto it = entries_.find(cgroup_id); it != entries_.end() && it->second.pod_uid == uid) {
       it->second.labels = id;
+      it->second.refresh = false;
     }
   }
   return id;

@@ -79,6 +79,9 @@ class CgroupResolver {
     std::optional<PodIdentity> labels;
     std::filesystem::path dir;
     Level level = Level::pod;
+    // A pod event happened since `labels` was looked up: look again (pod labels change), but keep
+    // the old answer when the pod has left the store (its last values are still to export).
+    bool refresh = false;
   };
 
   // Decides, under mu_, whether a miss on `cgroup_id` warrants a walk now.

@@ -5,10 +5,12 @@
 
 #include "cgroup/resolver.hpp"
 #include "common/result.hpp"
+#include "kpod/scope/pod_scope.hpp"
 
 #include <prometheus/metric_family.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -22,6 +24,22 @@ struct ScrapeContext {
   // Cgroups gone from disk before this scrape began: export their last values now, then drop
   // them (map entries included). The registry releases them from the resolver afterwards.
   const std::unordered_set<std::uint64_t>& removed;
+  // Which pods get series (kpod's filters) and the labels those series carry.
+  const PodScope& scope;
+  // Live cgroups of pods the scope leaves out (their programs' map entries are to go).
+  const std::unordered_set<std::uint64_t>& untracked;
+
+  // The pod and container of a cgroup, or nullopt when it is none or its pod is filtered out.
+  std::optional<cgroup::PodIdentity> resolve(std::uint64_t cgroup_id) const {
+    auto id = resolver.resolve(cgroup_id);
+    if (id && !scope.tracks(*id)) {
+      return std::nullopt;
+    }
+    return id;
+  }
+  metrics::Labels labels(const cgroup::PodIdentity& id, metrics::Labels extra = {}) const {
+    return scope.labels(id, node, std::move(extra));
+  }
 };
 
 // What a collector that runs programs in the kernel reports about them.
@@ -48,6 +66,8 @@ class Collector {
   virtual std::vector<MapStats> map_stats() const { return {}; }
   // Failed inserts into full maps since start (programs count them in the kernel).
   virtual std::uint64_t map_update_errors() const { return 0; }
+  // Reads of a live cgroup's files that failed since start; nullopt for collectors that read none.
+  virtual std::optional<std::uint64_t> cgroup_read_errors() const { return std::nullopt; }
 };
 
 }  // namespace nodepack::kpod

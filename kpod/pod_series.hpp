@@ -42,6 +42,12 @@ class PodSeries {
       if (!id) {
         continue;  // not a pod cgroup, or a pod the store does not know (yet)
       }
+      if (!ctx.scope.tracks(*id)) {
+        if (!removed) {
+          drop.push_back(cgid);  // filtered out: its entry goes, and the BPF side skips it from now on
+        }
+        continue;
+      }
       Key key = key_of(*id);
       auto [it, inserted] = rows.try_emplace(key, Row{*id, V{}});
       it->second.value += v;

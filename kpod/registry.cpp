@@ -31,6 +31,7 @@ void CollectorRegistry::start() {
     spdlog::error("per-pod kernel metrics disabled: {}", *unusable_);
   } else {
     resolver_->rescan();
+    untracked_cgroups();  // before any program loads and counts
   }
   for (const auto& spec : specs_) {
     bool enabled = spec.profile <= options_.profile;
@@ -46,8 +47,11 @@ void CollectorRegistry::start() {
       slots_.push_back(std::move(slot));
       continue;
     }
+    const auto t0 = options_.collectors.clock->steady_now();
     slot.collector = spec.make(CollectorDeps{options_.collectors, *resolver_});
-    if (auto started = slot.collector->start(); started) {
+    auto started = slot.collector->start();
+    slot.start_duration = std::chrono::duration<double>(options_.collectors.clock->steady_now() - t0).count();
+    if (started) {
       slot.up = true;
     } else {
       slot.errors = 1;
@@ -60,7 +64,26 @@ void CollectorRegistry::start() {
 void CollectorRegistry::rescan() {
   if (!unusable_) {
     resolver_->rescan();
+    std::lock_guard lock(mu_);
+    untracked_cgroups();
   }
+}
+
+std::unordered_set<std::uint64_t> CollectorRegistry::untracked_cgroups() const {
+  std::unordered_set<std::uint64_t> out;
+  if (resolver_ == nullptr) {
+    return out;
+  }
+  for (const auto& cg :
+       options_.scope.filters() ? resolver_->live_dirs() : std::vector<cgroup::CgroupResolver::LiveCgroup>{}) {
+    if (auto id = resolver_->resolve(cg.id); id && !options_.scope.tracks(*id)) {
+      out.insert(cg.id);
+    }
+  }
+  if (options_.skip_cgroups) {
+    options_.skip_cgroups(std::vector<std::uint64_t>(out.begin(), out.end()));
+  }
+  return out;
 }
 
 std::map<std::string, bool> CollectorRegistry::status() const {
@@ -108,12 +131,18 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
   auto map_capacity = Family::gauge("nodepack_bpf_map_capacity", "Maximum entries of the BPF map");
   auto map_errors = Family::counter("nodepack_bpf_map_update_errors_total",
                                     "Inserts the collector's BPF programs could not make because a map was full");
+  auto load_duration =
+      Family::gauge("nodepack_bpf_load_duration_seconds",
+                    "Time the collector's BPF programs took to open, verify, load and attach at start-up");
+  auto read_errors = Family::counter("nodepack_cgroup_read_errors_total",
+                                     "Reads of a live cgroup's required files (cpu.stat, memory.stat) that failed");
 
   std::vector<std::uint64_t> removed_list;
   if (resolver_ != nullptr) {
     removed_list = resolver_->removed();
     const std::unordered_set<std::uint64_t> removed(removed_list.begin(), removed_list.end());
-    const ScrapeContext ctx{*resolver_, options_.collectors.node, removed};
+    const auto untracked = untracked_cgroups();
+    const ScrapeContext ctx{*resolver_, options_.collectors.node, removed, options_.scope, untracked};
     for (auto& slot : slots_) {
       if (!slot.up) {
         continue;
@@ -137,12 +166,18 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
       if (slot.spec.uses_bpf) {
         map_errors.add({{"collector", name}}, static_cast<double>(slot.collector->map_update_errors()));
       }
+      if (auto n = slot.collector->cgroup_read_errors()) {
+        read_errors.add({{"collector", name}}, static_cast<double>(*n));
+      }
     }
     resolver_->release(removed_list);
   }
   for (const auto& slot : slots_) {
     up.add({{"collector", slot.spec.name}}, slot.up ? 1.0 : 0.0);
     errors.add({{"collector", slot.spec.name}}, static_cast<double>(slot.errors));
+    if (slot.spec.uses_bpf && slot.collector != nullptr) {
+      load_duration.add({{"collector", slot.spec.name}}, slot.start_duration);
+    }
   }
   auto cgroups =
       Family::gauge("nodepack_cgroup_resolver_pod_cgroups", "Pod and container cgroups found in the last cgroup walk");
@@ -150,8 +185,8 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
   auto miss_rescans = Family::counter("nodepack_cgroup_resolver_miss_rescans_total",
                                       "Cgroup walks made because a scrape met a cgroup id the last walk did not know");
   miss_rescans.add({}, resolver_ != nullptr ? static_cast<double>(resolver_->miss_rescans()) : 0.0);
-  metrics::emit(out, up, duration, errors, run_count, run_time, map_entries, map_capacity, map_errors, cgroups,
-                miss_rescans);
+  metrics::emit(out, up, duration, errors, run_count, run_time, map_entries, map_capacity, map_errors, load_duration,
+                read_errors, cgroups, miss_rescans);
   return out;
 }
 

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace nodepack::kpod {
@@ -57,6 +58,11 @@ struct RegistryOptions {
   Profile profile = Profile::standard;
   // Per-collector overrides of the profile (--collector.<name>=true|false).
   std::map<std::string, bool, std::less<>> enable;
+  // Which pods get series, and their extra labels (--kpod.*, --cluster-name).
+  PodScope scope;
+  // Told the live cgroups of filtered pods whenever they may have changed (start, pod events,
+  // every scrape), so that BPF programs give them no map entry; null without BPF.
+  std::function<void(const std::vector<std::uint64_t>&)> skip_cgroups;
 };
 
 class CollectorRegistry final : public prometheus::Collectable {
@@ -88,7 +94,11 @@ class CollectorRegistry final : public prometheus::Collectable {
     bool up = false;
     std::uint64_t errors = 0;
     double last_duration = 0;
+    double start_duration = 0;  // making and starting it: for BPF, open, verify, load and attach
   };
+
+  // The live cgroups of pods the scope filters out, handed to skip_cgroups. Call with mu_ held.
+  std::unordered_set<std::uint64_t> untracked_cgroups() const;
 
   RegistryOptions options_;
   cgroup::CgroupResolver* resolver_;

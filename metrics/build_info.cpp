@@ -5,6 +5,9 @@
 #ifndef NODEPACK_VERSION
 #define NODEPACK_VERSION "dev"
 #endif
+#ifndef NODEPACK_BRANCH
+#define NODEPACK_BRANCH "unknown"
+#endif
 #ifndef NODEPACK_REVISION
 #define NODEPACK_REVISION "unknown"
 #endif
@@ -21,6 +24,7 @@ std::vector<prometheus::MetricFamily> BuildInfoCollector::Collect() const {
 
 std::string nodepack_version() { return NODEPACK_VERSION; }
 std::string nodepack_revision() { return NODEPACK_REVISION; }
+std::string nodepack_branch() { return NODEPACK_BRANCH; }
 std::string compiler_version() {
 #if defined(__clang__)
   return "clang " __clang_version__;

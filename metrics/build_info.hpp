@@ -13,6 +13,7 @@ namespace nodepack::metrics {
 
 std::string nodepack_version();
 std::string nodepack_revision();
+std::string nodepack_branch();  // the git branch built from, "unknown" without one
 std::string compiler_version();
 
 // nodepack_build_info{version,revision,compiler} 1

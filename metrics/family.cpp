@@ -18,6 +18,13 @@ Family Family::counter(std::string name, std::string help) {
   return Family(std::move(name), std::move(help), prometheus::MetricType::Counter);
 }
 
+Family Family::renamed(std::string name, std::string help) const {
+  Family copy = *this;
+  copy.family_.name = std::move(name);
+  copy.family_.help = std::move(help);
+  return copy;
+}
+
 Family Family::histogram(std::string name, std::string help) {
   return Family(std::move(name), std::move(help), prometheus::MetricType::Histogram);
 }

@@ -41,6 +41,9 @@ class Family {
   // the +Inf bucket's count is the sample count.
   Family& add_histogram(Labels labels, const std::vector<Bucket>& buckets, double sum);
 
+  // A copy of every sample under another name and help: an alias kept for another tool's users.
+  Family renamed(std::string name, std::string help) const;
+
   const std::string& name() const { return family_.name; }
   bool empty() const { return family_.metric.empty(); }
   std::size_t size() const { return family_.metric.size(); }

@@ -108,6 +108,10 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
                 static_cast<double>(count));
   }
 
+  // numainfo_exporter's name for the same count (it declared it, for PCI devices, with these labels).
+  auto pci_devices = devices.renamed("numainfo_pcidevice_count",
+                                     "PCI device resources per NUMA node, count (the same as numainfo_device_count).");
+
   auto aligned = Family::gauge(
       "numainfo_container_aligned",
       "Whether a Guaranteed container's CPUs, memory and devices are all on one NUMA node (1) or not (0).");
@@ -151,8 +155,8 @@ std::vector<MetricFamily> numa_metric_families(const NumaSnapshot& snap, const V
            {"version", version.version}},
           1.0);
   std::vector<MetricFamily> out;
-  metrics::emit(out, node_count, info, distance, cores, shared, memory, hugepages, devices, aligned, orphaned, valid,
-                errors, last_read, ver);
+  metrics::emit(out, node_count, info, distance, cores, shared, memory, hugepages, devices, pci_devices, aligned,
+                orphaned, valid, errors, last_read, ver);
   add_source_families(out, snap);
   // numainfo_exporter printed its families in name order.
   std::sort(out.begin(), out.end(), [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });

@@ -18,6 +18,9 @@ struct VersionInfo {
   std::string kubeversion;
   std::string revision;
   std::string version;
+
+  // numainfo_version's labels as numainfo_exporter filled them, for this build (version_info.cpp).
+  static VersionInfo of_this_build();
 };
 
 // "node" plus the NUMA id as at least two digits, as numainfo_exporter names them.

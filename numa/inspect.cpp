@@ -23,23 +23,17 @@ namespace {
 
 constexpr std::string_view usage =
     "usage: inspect numa [--host-root DIR] [--kubelet-root DIR] [--node-name NAME]\n"
-    "                    [--reserved-cpus LIST] [--format json|prometheus]\n";
-
-std::string compiler_label() {
-#if defined(__clang__)
-  return "clang-" + std::to_string(__clang_major__) + "." + std::to_string(__clang_minor__) + "." +
-         std::to_string(__clang_patchlevel__);
-#elif defined(__GNUC__)
-  return "gcc-" + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
-         std::to_string(__GNUC_PATCHLEVEL__);
-#else
-  return "unknown";
-#endif
-}
+    "                    [--reserved-cpus LIST] [--format json|prometheus]\n"
+    "numainfo_exporter's flags work too: -K/--kube-state DIR (the kubelet root), -N NAME,\n"
+    "-M/--dump-metrics (the Prometheus text on stderr, as it printed it). For its -Y/--sysfs\n"
+    "give --host-root, the directory that holds sys/ (hwloc reads the whole host root).\n"
+    "The node name defaults to $NODE_NAME, then $NUMAINFO_NODENAME, then the host name.\n";
 
 std::string default_node_name() {
-  if (const char* env = std::getenv("NODE_NAME"); env != nullptr && *env != '\0') {
-    return env;
+  for (const char* name : {"NODE_NAME", "NUMAINFO_NODENAME"}) {
+    if (const char* env = std::getenv(name); env != nullptr && *env != '\0') {
+      return env;
+    }
   }
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) == 0) {
@@ -61,6 +55,7 @@ int run_inspect_numa(int argc, char** argv) {
   std::optional<std::string> node_name;
   std::string reserved;
   std::string format = "prometheus";
+  bool to_stderr = false;  // -M: numainfo_exporter printed its dump on stderr
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -82,11 +77,15 @@ int run_inspect_numa(int argc, char** argv) {
       return std::nullopt;
     };
     std::optional<std::string>* target = nullptr;
+    if (arg == "-M" || arg == "--dump-metrics") {
+      to_stderr = true;
+      continue;
+    }
     if (arg == "--host-root") {
       target = &host_root;
-    } else if (arg == "--kubelet-root") {
+    } else if (arg == "--kubelet-root" || arg == "-K" || arg == "--kube-state") {
       target = &kubelet_root;
-    } else if (arg == "--node-name") {
+    } else if (arg == "--node-name" || arg == "-N") {
       target = &node_name;
     } else if (arg == "--format" || arg == "--reserved-cpus") {
       auto v = take();
@@ -126,18 +125,21 @@ int run_inspect_numa(int argc, char** argv) {
   // Logs go to stderr so stdout holds only the export.
   spdlog::set_default_logger(
       std::make_shared<spdlog::logger>("inspect", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
+  return print_numa_once(opts, format == "json", to_stderr ? std::cerr : std::cout);
+}
+
+int print_numa_once(const NumaOptions& opts, bool json, std::ostream& out) {
   NumaState state(opts, SystemClock::instance());
   const bool topology_ok = state.load_topology().has_value();
   state.refresh();
   const auto snap = state.snapshot();
-  if (format == "json") {
-    boost::json::object out{{"zones", numa_zones_json(*snap)}, {"numa", numa_debug_json(*snap)}};
-    std::cout << boost::json::serialize(out) << "\n";
+  if (json) {
+    boost::json::object doc{{"zones", numa_zones_json(*snap)}, {"numa", numa_debug_json(*snap)}};
+    out << boost::json::serialize(doc) << "\n";
   } else {
-    VersionInfo version{"", compiler_label(), "", "", "1"};
-    prometheus::TextSerializer().Serialize(std::cout, numa_metric_families(*snap, version));
+    prometheus::TextSerializer().Serialize(out, numa_metric_families(*snap, VersionInfo::of_this_build()));
   }
-  std::cout.flush();
+  out.flush();
   if (!topology_ok) {
     std::cerr << "inspect numa: " << snap->topology_error << "\n";
     return 1;

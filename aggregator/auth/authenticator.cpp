@@ -93,18 +93,37 @@ Authenticator::Authenticator(AuthOptions options)
 
 Authenticator::~Authenticator() = default;
 
+Result<std::vector<UserEntry>> Authenticator::with_fixed_users(Result<std::vector<UserEntry>> from_file) const {
+  if (!from_file) {
+    return from_file;
+  }
+  for (const auto& fixed : options_.fixed_users) {
+    for (const auto& entry : *from_file) {
+      if (entry.name == fixed.name) {
+        return fail("the users file names \"" + fixed.name + "\", the user API_USERNAME already gives: keep one");
+      }
+    }
+    from_file->push_back(fixed);
+  }
+  return from_file;
+}
+
 Result<std::unique_ptr<Authenticator>> Authenticator::create(AuthOptions options) {
-  if (options.users_file.empty() && options.tokens_file.empty()) {
-    return fail("authentication needs a users file, a tokens file, or both");
+  if (options.users_file.empty() && options.tokens_file.empty() && options.fixed_users.empty()) {
+    return fail("authentication needs a users file, a tokens file, or a user from API_USERNAME");
   }
   std::unique_ptr<Authenticator> auth(new Authenticator(std::move(options)));
   if (RAND_bytes(auth->cache_key_.data(), static_cast<int>(auth->cache_key_.size())) != 1) {
     return fail("OpenSSL RAND_bytes failed: no randomness for session tokens");
   }
   auto users = std::make_shared<Users>();
-  if (!auth->users_file_.path.empty()) {
-    auth->users_file_.loaded = stamp_of(auth->users_file_.path);
-    auto entries = load_users_file(auth->users_file_.path);
+  if (!auth->users_file_.path.empty() || !auth->options_.fixed_users.empty()) {
+    if (!auth->users_file_.path.empty()) {
+      auth->users_file_.loaded = stamp_of(auth->users_file_.path);
+    }
+    auto entries =
+        auth->with_fixed_users(auth->users_file_.path.empty() ? Result<std::vector<UserEntry>>(std::vector<UserEntry>{})
+                                                              : load_users_file(auth->users_file_.path));
     if (!entries) {
       return entries.error();
     }
@@ -202,9 +221,9 @@ void Authenticator::reload_changed_files() {
   };
 
   if (const auto stamp = changed(users_file_)) {
-    auto entries = stamp->exists
-                       ? load_users_file(users_file_.path)
-                       : Result<std::vector<UserEntry>>(fail("users file " + users_file_.path.string() + " is gone"));
+    auto entries = with_fixed_users(
+        stamp->exists ? load_users_file(users_file_.path)
+                      : Result<std::vector<UserEntry>>(fail("users file " + users_file_.path.string() + " is gone")));
     if (!entries) {
       rejected(users_file_, *stamp, entries.error().message);
     } else {

@@ -40,6 +40,9 @@ struct Principal {
 struct AuthOptions {
   std::filesystem::path users_file;   // `name:hash[:namespaces]`; empty: no password logins
   std::filesystem::path tokens_file;  // `name:sha256:<hex>[:namespaces]`; empty: no bearer tokens
+  // Users given at start rather than in a file (Kube-App's API_USERNAME/API_PASSWORD, hashed
+  // already): kept across reloads of the users file, which may not name them too.
+  std::vector<UserEntry> fixed_users;
   std::chrono::seconds session_lifetime = std::chrono::hours(12);  // from login, not sliding
   std::size_t max_sessions = 10'000;                               // beyond it the session closest to expiry is dropped
   RateLimitOptions rate_limit;
@@ -81,7 +84,8 @@ using LoginResult = boost::system::result<std::string, LoginRefusal>;
 
 class Authenticator {
  public:
-  // Reads the files; a bad file is an error naming the file and line. At least one file is needed.
+  // Reads the files; a bad file is an error naming the file and line. At least one file or fixed
+  // user is needed.
   static Result<std::unique_ptr<Authenticator>> create(AuthOptions options);
   ~Authenticator();
   Authenticator(const Authenticator&) = delete;
@@ -149,6 +153,8 @@ class Authenticator {
   struct PendingPassword;
 
   explicit Authenticator(AuthOptions options);
+  // The users file's entries with the fixed users added; an error when the file names one of them.
+  Result<std::vector<UserEntry>> with_fixed_users(Result<std::vector<UserEntry>> from_file) const;
   static FileStamp stamp_of(const std::filesystem::path& path);
   bool reload_due();
   void maybe_reload();

@@ -205,8 +205,9 @@ asio::awaitable<Reply> Api::metric_reply(const Request& request, const http::Req
   }
   const MetricDef* metric = find_metric(name);
   if (metric == nullptr) {
+    const auto hint = unknown_metric_hint(name);
     co_return json_error(request, status::not_found, "unknown_metric",
-                         "no metric \"" + std::string(name) + "\"; GET /api lists them");
+                         hint.empty() ? "no metric \"" + std::string(name) + "\"; GET /api lists them" : hint);
   }
   if (request.method() != beast::http::verb::post) {
     co_return method_not_allowed(request, "POST");

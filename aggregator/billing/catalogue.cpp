@@ -106,6 +106,15 @@ const MetricDef* find_metric(std::string_view name) {
   return nullptr;
 }
 
+std::string unknown_metric_hint(std::string_view name) {
+  if (name == "gpu/usage_rate" || name.starts_with("gpu/usage_rate/")) {
+    return "gpu/usage_rate appears in Kube-App's README but in neither of its metric tables, and nodepack has no "
+           "such metric: GPU usage is gpu/usage (GPU memory in use, megabytes); GPU time allocated, for billing, is "
+           "gpu_hours in /api/v1/accounting.";
+  }
+  return "";
+}
+
 std::string_view kind_name(MetricKind kind) {
   switch (kind) {
     case MetricKind::rate:

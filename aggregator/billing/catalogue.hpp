@@ -2,6 +2,7 @@
 
 // Kube-App's metric names (the seed's two tables) and where each comes from in Prometheus.
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct MetricDef {
 
 const std::vector<MetricDef>& catalogue();
 const MetricDef* find_metric(std::string_view name);
+// For a name Kube-App's own README uses but no table of it has ("gpu/usage_rate", in its web
+// example), the metric to ask for instead, as a sentence; "" for any other name. `name` may carry
+// a trailing "/<namespace>" (a web path).
+std::string unknown_metric_hint(std::string_view name);
 std::string_view kind_name(MetricKind kind);
 std::string_view level_name(MetricLevel level);
 

@@ -284,10 +284,12 @@ class Web {
       }
     }
     if (metric == nullptr) {
-      return html_reply(
-          request, bhttp::status::not_found,
-          message_page(&frame, "Unknown metric",
-                       "There is no metric \"" + std::string(rest) + "\". The sidebar lists every metric there is."));
+      const std::string hint = deps_.unknown_metric_hint ? deps_.unknown_metric_hint(rest) : "";
+      return html_reply(request, bhttp::status::not_found,
+                        message_page(&frame, "Unknown metric",
+                                     hint.empty() ? "There is no metric \"" + std::string(rest) +
+                                                        "\". The sidebar lists every metric there is."
+                                                  : hint));
     }
     frame.current = metric->name;
     std::string_view ns = rest.substr(metric->name.size());

@@ -69,6 +69,9 @@ struct WebDeps {
                                                                              const http::RequestInfo&)>
       authenticate;
   std::vector<MetricInfo> metrics = seed_metrics();
+  // For a metric name that does not exist, a sentence naming the one meant, or "" (the aggregator
+  // passes the usage API's billing::unknown_metric_hint).
+  std::function<std::string(std::string_view)> unknown_metric_hint;
   // Marks the session cookie Secure: the browser then sends it over HTTPS only. The aggregator sets
   // it when it serves TLS itself or is told it sits behind a TLS proxy (--auth.secure-cookie).
   bool secure_cookie = false;

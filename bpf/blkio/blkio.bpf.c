@@ -128,7 +128,7 @@ static __always_inline void on_complete(struct request *rq)
 	delta = now > st->ts ? now - st->ts : 0;
 	cgid = st->cgroup_id;
 	bpf_map_delete_elem(&inflight, &key);
-	s = nodepack_lookup_or_init(&cg_io, &cgid, &zero_stats);
+	s = nodepack_cgroup_lookup_or_init(&cg_io, &cgid, cgid, &zero_stats);
 	if (s)
 		nodepack_hist_record(&s->latency, delta, false);
 }

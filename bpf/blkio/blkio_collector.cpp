@@ -5,7 +5,6 @@
 #include "bpf/collectors.hpp"
 #include "bpf/log2_hist.hpp"
 #include "bpf/program_variants.hpp"
-#include "kpod/pod_labels.hpp"
 
 #include "blkio.skel.h"
 
@@ -43,7 +42,7 @@ void emit(const CgroupMapCollector<blkio_cg_stats>::Rows& rows, const kpod::Scra
           std::vector<prometheus::MetricFamily>& out) {
   auto latency = metrics::Family::histogram("kpod_disk_io_latency_seconds", "Block I/O latency (seconds)");
   for (const auto& r : rows) {
-    add_log2_histogram(latency, kpod::pod_labels(r.id, ctx.node), r.value.latency);
+    add_log2_histogram(latency, ctx.labels(r.id), r.value.latency);
   }
   std::move(latency).into(out);
 }

@@ -91,13 +91,13 @@ Result<void> IrqCollector::collect(const kpod::ScrapeContext& ctx, std::vector<p
   const auto hard = read_hard();
   record_map(impl_->skel->maps.hard, hard.size());
   for (const auto& [name, h] : hard) {
-    metrics::Labels labels{{"irq", name}, {"node", ctx.node}};
+    auto labels = ctx.scope.node_labels(ctx.node, {{"irq", name}});
     const auto buckets = log2_buckets(h);
     hw_count.add(labels, static_cast<double>(buckets.back().cumulative_count));
     hw_lat.add_histogram(std::move(labels), buckets, static_cast<double>(h.sum_ns) * 1e-9);
   }
   for (const auto& [vec, h] : read_soft()) {
-    add_log2_histogram(sw_lat, {{"vector", vec}, {"node", ctx.node}}, h);
+    add_log2_histogram(sw_lat, ctx.scope.node_labels(ctx.node, {{"vector", vec}}), h);
   }
   metrics::emit(out, hw_lat, hw_count, sw_lat);
   return {};

@@ -25,7 +25,7 @@ static const struct oom_cg_stats zero_stats;
 static __always_inline void on_victim(struct task_struct *victim)
 {
 	__u64 cgid = nodepack_task_cgroup_id(victim);
-	struct oom_cg_stats *st = nodepack_lookup_or_init(&kills, &cgid, &zero_stats);
+	struct oom_cg_stats *st = nodepack_cgroup_lookup_or_init(&kills, &cgid, cgid, &zero_stats);
 
 	if (st)
 		__sync_fetch_and_add(&st->kills, 1);

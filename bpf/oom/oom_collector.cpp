@@ -3,7 +3,6 @@
 #include "bpf/collectors.hpp"
 #include "bpf/oom/oom.h"
 #include "bpf/program_variants.hpp"
-#include "kpod/pod_labels.hpp"
 
 #include "oom.skel.h"
 
@@ -33,7 +32,7 @@ void emit(const CgroupMapCollector<oom_cg_stats>::Rows& rows, const kpod::Scrape
           std::vector<prometheus::MetricFamily>& out) {
   auto kills = metrics::Family::counter("kpod_mem_oom_kills_total", "OOM kill events (victims in the pod)");
   for (const auto& r : rows) {
-    kills.add(kpod::pod_labels(r.id, ctx.node), static_cast<double>(r.value.kills));
+    kills.add(ctx.labels(r.id), static_cast<double>(r.value.kills));
   }
   std::move(kills).into(out);
 }

@@ -25,7 +25,7 @@ static __always_inline struct proc_cg_counts *counts_of(struct task_struct *task
 {
 	__u64 cgid = nodepack_task_cgroup_id(task);
 
-	return nodepack_lookup_or_init(&cg_counts, &cgid, &zero_counts);
+	return nodepack_cgroup_lookup_or_init(&cg_counts, &cgid, cgid, &zero_counts);
 }
 
 static __always_inline bool is_process(struct task_struct *task)

@@ -4,7 +4,6 @@
 #include "bpf/collectors.hpp"
 #include "bpf/proc/proc.h"
 #include "bpf/program_variants.hpp"
-#include "kpod/pod_labels.hpp"
 
 #include "proc.skel.h"
 
@@ -33,7 +32,7 @@ void emit(const CgroupMapCollector<proc_cg_counts>::Rows& rows, const kpod::Scra
   auto forks = metrics::Family::counter("kpod_proc_forks_total", "Process fork events");
   auto exits = metrics::Family::counter("kpod_proc_exits_total", "Process exit events");
   for (const auto& r : rows) {
-    auto labels = kpod::pod_labels(r.id, ctx.node);
+    auto labels = ctx.labels(r.id);
     execs.add(labels, static_cast<double>(r.value.execs));
     forks.add(labels, static_cast<double>(r.value.forks));
     exits.add(std::move(labels), static_cast<double>(r.value.exits));

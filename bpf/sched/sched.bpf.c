@@ -177,7 +177,7 @@ static __always_inline int on_switch_info(bool preempt, struct task_struct *prev
 	}
 	if (!st) {
 		cgid = nodepack_task_cgroup_id_btf(next);
-		st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
+		st = nodepack_cgroup_lookup_or_init(&cg_stats, &cgid, cgid, &zero_stats);
 		if (!st)
 			return 0;
 	}
@@ -213,7 +213,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 
 	/* Switch count: the task leaving the CPU; current is still prev here. */
 	cgid = bpf_get_current_cgroup_id();
-	st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
+	st = nodepack_cgroup_lookup_or_init(&cg_stats, &cgid, cgid, &zero_stats);
 	if (st)
 		st->context_switches++;
 
@@ -231,7 +231,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 	delta = now > start ? now - start : 0;
 
 	cgid = btf ? nodepack_task_cgroup_id_btf(next) : nodepack_task_cgroup_id(next);
-	st = nodepack_lookup_or_init(&cg_stats, &cgid, &zero_stats);
+	st = nodepack_cgroup_lookup_or_init(&cg_stats, &cgid, cgid, &zero_stats);
 	if (st)
 		nodepack_hist_record(&st->runq, delta, false);
 }

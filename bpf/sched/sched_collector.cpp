@@ -4,7 +4,6 @@
 #include "bpf/collectors.hpp"
 #include "bpf/map_reader.hpp"
 #include "bpf/sched/sched.h"
-#include "kpod/pod_labels.hpp"
 
 #include "sched.skel.h"
 
@@ -212,7 +211,11 @@ Result<void> SchedCollector::collect(const kpod::ScrapeContext& ctx, std::vector
   }
   if (impl_->slots) {
     for (const auto& cg : ctx.resolver.live_dirs()) {
-      give_slot(cg.id, cg.dir);
+      if (ctx.untracked.contains(cg.id)) {
+        release_slot(cg.id);  // a filtered pod keeps no slot; its events find the skip list instead
+      } else {
+        give_slot(cg.id, cg.dir);
+      }
     }
   }
   const auto read = read_cgroups();
@@ -231,8 +234,8 @@ Result<void> SchedCollector::collect(const kpod::ScrapeContext& ctx, std::vector
   auto switches = metrics::Family::counter("kpod_cpu_context_switches_total",
                                            "Context switches of tasks of the pod (task switched out)");
   for (const auto& row : rows) {
-    add_log2_histogram(latency, kpod::pod_labels(row.id, ctx.node), row.value.runq);
-    switches.add(kpod::pod_labels(row.id, ctx.node), static_cast<double>(row.value.switches));
+    add_log2_histogram(latency, ctx.labels(row.id), row.value.runq);
+    switches.add(ctx.labels(row.id), static_cast<double>(row.value.switches));
   }
   metrics::emit(out, latency, switches);
   return {};

@@ -89,7 +89,7 @@ static __always_inline void on_exit(long ret, bool btf)
 	delta = now > start.ts ? now - start.ts : 0;
 	key.nr = start.nr;
 	key.cgroup_id = bpf_get_current_cgroup_id();
-	s = nodepack_lookup_or_init(&stats, &key, &zero_stats);
+	s = nodepack_cgroup_lookup_or_init(&stats, &key, key.cgroup_id, &zero_stats);
 	if (!s)
 		return;
 	if (ret < 0)

@@ -5,7 +5,6 @@
 #include "bpf/program_variants.hpp"
 #include "bpf/syscall/syscall.h"
 #include "bpf/syscall/syscall_names.hpp"
-#include "kpod/pod_labels.hpp"
 
 #include "syscall.skel.h"
 
@@ -111,7 +110,7 @@ Result<void> SyscallCollector::collect(const kpod::ScrapeContext& ctx, std::vect
   auto latency = metrics::Family::histogram("kpod_syscall_latency_seconds", "Syscall latency (seconds)");
   for (const auto& r : rows) {
     for (const auto& [nr, v] : r.value.by_nr) {
-      auto labels = kpod::pod_labels(r.id, ctx.node, {{"syscall", syscall_name(nr)}});
+      auto labels = ctx.labels(r.id, {{"syscall", syscall_name(nr)}});
       const auto buckets = log2_buckets(v.latency);
       count.add(labels, static_cast<double>(buckets.back().cumulative_count));
       errors.add(labels, static_cast<double>(v.errors));

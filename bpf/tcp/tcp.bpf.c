@@ -38,7 +38,7 @@ static __always_inline struct tcp_cg_stats *stats_for(__u64 cgid)
 {
 	if (!cgid)
 		return NULL;
-	return nodepack_lookup_or_init(&cg_tcp, &cgid, &zero_stats);
+	return nodepack_cgroup_lookup_or_init(&cg_tcp, &cgid, cgid, &zero_stats);
 }
 
 static __always_inline void on_retransmit(const struct sock *sk)

@@ -6,7 +6,6 @@
 #include "bpf/map_reader.hpp"
 #include "bpf/program_variants.hpp"
 #include "bpf/tcp/tcp.h"
-#include "kpod/pod_labels.hpp"
 
 #include "tcp.skel.h"
 
@@ -120,7 +119,7 @@ Result<void> TcpCollector::collect(const kpod::ScrapeContext& ctx, std::vector<p
   auto conns = metrics::Family::counter("kpod_net_tcp_connections_total", "TCP connection count");
   auto rtt = metrics::Family::histogram("kpod_net_tcp_rtt_seconds", "TCP round-trip time (seconds)");
   for (const auto& r : rows) {
-    auto labels = kpod::pod_labels(r.id, ctx.node);
+    auto labels = ctx.labels(r.id);
     sent.add(labels, static_cast<double>(r.value.bytes_sent));
     received.add(labels, static_cast<double>(r.value.bytes_received));
     retrans.add(labels, static_cast<double>(r.value.retransmits));

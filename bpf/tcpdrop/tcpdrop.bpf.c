@@ -80,7 +80,7 @@ static __always_inline void on_drop(const struct sk_buff *skb, enum skb_drop_rea
 	cgid = nodepack_sock_cgroup_id(sk);
 	if (!cgid)
 		return;
-	st = nodepack_lookup_or_init(&cg_drops, &cgid, &zero_stats);
+	st = nodepack_cgroup_lookup_or_init(&cg_drops, &cgid, cgid, &zero_stats);
 	if (st)
 		st->drops++;
 }

@@ -4,7 +4,6 @@
 #include "bpf/collectors.hpp"
 #include "bpf/program_variants.hpp"
 #include "bpf/tcpdrop/tcpdrop.h"
-#include "kpod/pod_labels.hpp"
 
 #include "tcpdrop.skel.h"
 
@@ -46,7 +45,7 @@ void emit(const CgroupMapCollector<tcpdrop_cg_stats>::Rows& rows, const kpod::Sc
       "kpod_net_tcp_drops_total",
       "Packets of the pod's TCP sockets dropped by the kernel (skb:kfree_skb with a drop reason)");
   for (const auto& r : rows) {
-    drops.add(kpod::pod_labels(r.id, ctx.node), static_cast<double>(r.value.drops));
+    drops.add(ctx.labels(r.id), static_cast<double>(r.value.drops));
   }
   std::move(drops).into(out);
 }

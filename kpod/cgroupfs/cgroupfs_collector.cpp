@@ -2,7 +2,6 @@
 
 #include "common/files.hpp"
 #include "common/strings.hpp"
-#include "kpod/pod_labels.hpp"
 
 #include <charconv>
 #include <sstream>
@@ -114,11 +113,11 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
     if (cg.level != cgroup::CgroupResolver::Level::container) {
       continue;  // one series per container; pod level would double count
     }
-    auto id = ctx.resolver.resolve(cg.id);
+    auto id = ctx.resolve(cg.id);
     if (!id || id->container.empty()) {
       continue;
     }
-    auto labels = pod_labels(*id, ctx.node);
+    auto labels = ctx.labels(*id);
     auto gauge_file = [&](metrics::Family& fam, const char* file) {
       if (auto text = read_small_file(cg.dir / file)) {
         if (auto v = parse_single_value(*text)) {
@@ -131,8 +130,19 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
     gauge_file(swap, "memory.swap.current");
     gauge_file(pids, "pids.current");
 
+    // cpu.stat and memory.stat exist in every kubepods cgroup (the kubelet enables both
+    // controllers), so failing to read one whose directory is still there is an error worth an
+    // alert; the optional files (memory.peak, memory.swap.current, io.stat) are not.
+    auto required = [&](const char* file) {
+      auto text = read_small_file(cg.dir / file);
+      std::error_code ec;
+      if (!text && fs::exists(cg.dir, ec)) {
+        ++read_errors_;
+      }
+      return text;
+    };
     Counters c;
-    if (auto text = read_small_file(cg.dir / "memory.stat")) {
+    if (auto text = required("memory.stat")) {
       auto stat = parse_flat_keyed(*text);
       if (auto it = stat.find("file"); it != stat.end()) {
         cache.add(labels, static_cast<double>(it->second));
@@ -154,7 +164,7 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
         }
       }
     }
-    if (auto text = read_small_file(cg.dir / "cpu.stat")) {
+    if (auto text = required("cpu.stat")) {
       auto stat = parse_flat_keyed(*text);
       c.cpu_usage_usec = stat["usage_usec"];
       c.cpu_throttled_usec = stat["throttled_usec"];
@@ -192,14 +202,14 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
   auto rios = metrics::Family::counter("kpod_disk_reads_total", "Read operation count");
   auto wios = metrics::Family::counter("kpod_disk_writes_total", "Write operation count");
   for (const auto& r : rows) {
-    auto labels = pod_labels(r.id, ctx.node);
+    auto labels = ctx.labels(r.id);
     faults.add(labels, static_cast<double>(r.value.pgmajfault));
     all_faults.add(labels, static_cast<double>(r.value.pgfault));
     cpu.add(labels, static_cast<double>(r.value.cpu_usage_usec) * 1e-6);
     throttled.add(labels, static_cast<double>(r.value.cpu_throttled_usec) * 1e-6);
     throttled_periods.add(labels, static_cast<double>(r.value.cpu_nr_throttled));
     for (const auto& [dev, c] : r.value.io) {
-      auto dl = pod_labels(r.id, ctx.node, {{"device", device_name(dev)}});
+      auto dl = ctx.labels(r.id, {{"device", device_name(dev)}});
       rbytes.add(dl, static_cast<double>(c.rbytes));
       wbytes.add(dl, static_cast<double>(c.wbytes));
       rios.add(dl, static_cast<double>(c.rios));

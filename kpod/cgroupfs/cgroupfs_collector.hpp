@@ -36,6 +36,7 @@ class CgroupFsCollector final : public Collector {
 
   Result<void> start() override;
   Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
+  std::optional<std::uint64_t> cgroup_read_errors() const override { return read_errors_; }
 
  private:
   std::string device_name(const std::string& major_minor);
@@ -43,6 +44,7 @@ class CgroupFsCollector final : public Collector {
   HostPaths paths_;
   PodSeries<Counters> series_;
   std::unordered_map<std::uint64_t, Counters> last_counters_;  // last read of each live cgroup
+  std::uint64_t read_errors_ = 0;
   std::unordered_map<std::string, std::string> device_names_;
 };
 

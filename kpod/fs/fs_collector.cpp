@@ -2,7 +2,6 @@
 
 #include "cgroup/pod_process.hpp"
 #include "common/files.hpp"
-#include "kpod/pod_labels.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -147,7 +146,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
     if (cg.level != cgroup::CgroupResolver::Level::container) {
       continue;
     }
-    auto id = ctx.resolver.resolve(cg.id);
+    auto id = ctx.resolve(cg.id);
     if (!id || id->container.empty()) {
       continue;  // the sandbox (pause) container, or one the pod store does not name
     }
@@ -178,7 +177,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
       }
       const struct statvfs& st = *got;
       const double frsize = static_cast<double>(st.f_frsize);
-      auto labels = pod_labels(*id, ctx.node, {{"mountpoint", mp}});
+      auto labels = ctx.labels(*id, {{"mountpoint", mp}});
       capacity.add(labels, static_cast<double>(st.f_blocks) * frsize);
       usage.add(labels, static_cast<double>(st.f_blocks - st.f_bfree) * frsize);
       available.add(labels, static_cast<double>(st.f_bavail) * frsize);

@@ -2,7 +2,6 @@
 
 #include "cgroup/pod_process.hpp"
 #include "common/files.hpp"
-#include "kpod/pod_labels.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -105,7 +104,7 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
   std::vector<const PodRead*> rows;
   std::size_t failed = 0, denied = 0;
   for (const auto& [uid, pod] : pods) {
-    auto id = pod.pod_cgroup != 0 ? ctx.resolver.resolve(pod.pod_cgroup) : std::nullopt;
+    auto id = pod.pod_cgroup != 0 ? ctx.resolve(pod.pod_cgroup) : std::nullopt;
     if (!id) {
       continue;  // a pod the store does not know (yet)
     }
@@ -176,7 +175,7 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
       cgroup::PodIdentity pod = r->id;
       pod.container.clear();
       for (const auto& [iface, c] : r->ifaces) {
-        family.add(pod_labels(pod, ctx.node, {{"interface", iface}}), static_cast<double>(c.*(f.member)));
+        family.add(ctx.labels(pod, {{"interface", iface}}), static_cast<double>(c.*(f.member)));
       }
     }
     std::move(family).into(out);

@@ -420,6 +420,40 @@ TEST_CASE("agent: kpod_container_restarts per container from the API, and the po
   CHECK(eventually([&] { return !h.value(app).has_value(); }));
 }
 
+TEST_CASE("agent: kpod filters and labels apply to kpod_container_restarts; binpacking still counts every pod") {
+  Harness h;
+  auto with = [](json::object pod, std::string ns, json::object labels) {
+    pod["metadata"].as_object()["namespace"] = std::move(ns);
+    pod["metadata"].as_object()["labels"] = std::move(labels);
+    pod["status"].as_object()["containerStatuses"] = json::array{json::object{{"name", "app"}, {"restartCount", 2}}};
+    return pod;
+  };
+  h.api.upsert(Kind::pod, with(pod_json({.name = "web", .cpu = "200m"}), "shop",
+                               {{"app.kubernetes.io/name", "shop"}, {"tier", "front"}}));
+  h.api.upsert(Kind::pod, with(pod_json({.name = "dns", .cpu = "100m"}), "kube-system", {{"tier", "front"}}));
+  h.api.upsert(Kind::pod, with(pod_json({.name = "job", .cpu = "300m"}), "batch", {{"tier", "back"}}));
+  h.start_agent({"--kpod.filter.label-selector=tier=front", "--cluster-name=eu-1",
+                 "--kpod.include-labels=app.kubernetes.io/name"});
+  REQUIRE(eventually([&] { return h.ready(); }));
+  CHECK(h.value_is(
+      R"(kpod_container_restarts{namespace="shop",pod="web",container="app",node="n1",cluster="eu-1",app_kubernetes_io_name="shop"})",
+      2));
+  auto kpod_series_of = [&](const std::string& pod) {
+    int n = 0;
+    for (const auto& [series, value] : h.scrape()) {
+      n += series.starts_with("kpod_") && series.find("pod=\"" + pod + "\"") != std::string::npos ? 1 : 0;
+    }
+    return n;
+  };
+  CHECK(kpod_series_of("web") == 1);
+  CHECK(kpod_series_of("dns") == 0);  // kube-system: excluded by default
+  CHECK(kpod_series_of("job") == 0);  // tier=back: not selected
+  CHECK(h.value_is(R"(nodepack_kpod_pods{node="n1",scope="tracked"})", 1));
+  CHECK(h.value_is(R"(nodepack_kpod_pods{node="n1",scope="filtered"})", 2));
+  // Binpacking is not filtered: 200m + 100m + 300m.
+  CHECK(h.value_is(R"(kube_binpacking_node_allocated{node="n1",resource="cpu"})", 0.6));
+}
+
 TEST_CASE("agent: every endpoint but the probes answers only callers the API server vouches for") {
   Harness h;
   h.start_agent({"--auth.mode=kubernetes"});

@@ -410,7 +410,7 @@ TEST_CASE("start-up errors name the file and the line") {
   options.clock = clock;
   auto none = Authenticator::create(options);
   REQUIRE_FALSE(none.has_value());
-  CHECK(none.error().message == "authentication needs a users file, a tokens file, or both");
+  CHECK(none.error().message == "authentication needs a users file, a tokens file, or a user from API_USERNAME");
 
   options.users_file = dir.path() / "missing";
   auto missing = Authenticator::create(options);
@@ -508,4 +508,37 @@ TEST_CASE("an unknown user name costs what the dearest configured user costs") {
   CHECK(unknown * 2 > slow);
   CHECK(unknown < slow * 2);
   CHECK(fast * 5 < slow);  // the measurement does tell the two methods apart
+}
+
+TEST_CASE("a fixed user (API_USERNAME) works alone or beside the users file, and survives its reloads") {
+  UserEntry kube_app{"kubeapp", hash_password("env-pw", "$6$").value(), {}};
+  AuthOptions alone;
+  alone.fixed_users = {kube_app};
+  auto only = Authenticator::create(alone).value();
+  CHECK(accepted(only->authenticate(headers("kubeapp", "env-pw"), from("10.0.0.1"))).user == "kubeapp");
+  CHECK(accepted(only->authenticate(basic("kubeapp", "env-pw"), from("10.0.0.1"))).namespaces.empty());
+  CHECK(refused(only->authenticate(headers("kubeapp", "wrong"), from("10.0.0.1"))).result() ==
+        bhttp::status::unauthorized);
+  CHECK(only->login("kubeapp", "env-pw", from("10.0.0.1")).has_value());  // the web UI too
+
+  Fixture f;
+  f.options.fixed_users = {kube_app};
+  auto both = Authenticator::create(f.options).value();
+  CHECK(both->user_count() == 4);
+  CHECK(accepted(both->authenticate(headers("kubeapp", "env-pw"), from("10.0.0.2"))).user == "kubeapp");
+  CHECK(accepted(both->authenticate(headers("alice", "alice-pw"), from("10.0.0.2"))).user == "alice");
+  f.rewrite("users", f.users_text("dave:" + f.alice_hash + "\n"));
+  f.clock.advance(10s);
+  both->reload_changed_files();
+  CHECK(both->user_count() == 5);
+  CHECK(accepted(both->authenticate(headers("kubeapp", "env-pw"), from("10.0.0.2"))).user == "kubeapp");
+
+  // The users file may not name the same user: at start an error, on reload the old table stays.
+  f.rewrite("users", f.users_text("kubeapp:" + f.alice_hash + "\n"));
+  f.clock.advance(10s);
+  both->reload_changed_files();
+  CHECK(both->user_count() == 5);
+  CHECK(accepted(both->authenticate(headers("kubeapp", "env-pw"), from("10.0.0.2"))).user == "kubeapp");
+  CHECK(Authenticator::create(f.options).error().message ==
+        "the users file names \"kubeapp\", the user API_USERNAME already gives: keep one");
 }

@@ -2,6 +2,7 @@
 // Aggregator (over the fake API server), a users file, a fake Prometheus, requests over sockets;
 // password checks that leave the serving thread free, and the session cookie's Secure flag.
 
+#include "aggregator/auth/env_user.hpp"
 #include "billing_harness.hpp"
 
 #include "aggregator/aggregator.hpp"
@@ -36,12 +37,14 @@ struct AggregatorHarness {
 
   AggregatorHarness() { REQUIRE(kube.start().has_value()); }
 
-  Result<void> start(std::vector<std::string> flags) {
+  // `env_user`: what run_aggregator makes of API_USERNAME and API_PASSWORD.
+  Result<void> start(std::vector<std::string> flags, std::optional<auth::UserEntry> env_user = std::nullopt) {
     // One static agent nobody listens to: the API does not need reports.
     std::vector<std::string> args{"--metrics-addr=127.0.0.1:0", "--agents=n1=127.0.0.1:1", "--log-format=text"};
     args.insert(args.end(), flags.begin(), flags.end());
     auto options = aggregator::parse_aggregator_options(args);
     REQUIRE(options.has_value());
+    options->auth_env_user = std::move(env_user);
     kube::ClusterConfig cluster;
     cluster.server = kube.url();
     cluster.token = "secret";
@@ -117,6 +120,31 @@ TEST_CASE("aggregator: the API behind the users file, namespace restriction, /me
   CHECK_THAT(scrape.body, Catch::Contains("nodepack_auth_attempts_total{result=\"failed\"} 1"));
   CHECK(get(port, "/healthz", "").status == 200);
   CHECK(get(port, "/web/login", "").status == 200);  // the web UI is served by the same port
+}
+
+TEST_CASE(
+    "aggregator: Kube-App's API_USERNAME/API_PASSWORD user, and its gpu/usage_rate answered with the metric meant") {
+  auto user = auth::user_from_variables("kubeapp", "secret").value();  // the harness sends X-PASSWORD: secret
+  REQUIRE(user.has_value());
+  FakePrometheus prom(200, vector_answer);
+  AggregatorHarness h;
+  REQUIRE(h.start({"--prometheus-url=" + prom.url()}, user).has_value());  // no users file: the one user is enough
+  const auto port = h.port();
+  CHECK(post(port, "/api/cpu/usage_rate", R"({"agg": "all-namespace"})", "kubeapp").status == 200);
+  CHECK(post(port, "/api/cpu/usage_rate", "{}", "someone").status == 401);
+
+  auto api = post(port, "/api/gpu/usage_rate", "{}", "kubeapp");
+  CHECK(api.status == 404);
+  CHECK(api.json().at("error").as_string() == "unknown_metric");
+  CHECK_THAT(std::string(api.json().at("reason").as_string()), Catch::Contains("GPU usage is gpu/usage"));
+  // The web path of Kube-App's README example.
+  auto page = send(port, bhttp::verb::get, "/web/stats/gpu/usage_rate/cluster-3", "",
+                   {{"X-USERNAME", "kubeapp"}, {"X-PASSWORD", "secret"}});
+  CHECK(page.status == 404);
+  CHECK_THAT(page.body, Catch::Contains("GPU usage is gpu/usage (GPU memory in use, megabytes)"));
+  CHECK(send(port, bhttp::verb::get, "/web/stats/gpu/usage/cluster-3", "",
+             {{"X-USERNAME", "kubeapp"}, {"X-PASSWORD", "secret"}})
+            .status == 200);
 }
 
 TEST_CASE("aggregator: without --prometheus-url the API answers 503; without users it is open") {

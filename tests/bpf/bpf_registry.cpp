@@ -1,11 +1,12 @@
 #include "tests/bpf/bpf_registry.hpp"
 
 #include "bpf/runtime.hpp"
+#include "bpf/skip_cgroups.hpp"
 
 namespace nodepack::bpf::test {
 
 TestRegistry registry_for(const std::vector<std::string>& collectors, const std::filesystem::path& root,
-                          const cgroup::PodLookup& pods, std::unique_ptr<FeatureProbe> probe) {
+                          const cgroup::PodLookup& pods, std::unique_ptr<FeatureProbe> probe, kpod::PodScope scope) {
   auto runtime = std::make_shared<BpfRuntime>(std::move(probe));
   runtime->enable_stats();  // as the agent does once programs run: per-program cost is exported
   auto all = runtime->collectors();
@@ -15,6 +16,8 @@ TestRegistry registry_for(const std::vector<std::string>& collectors, const std:
   kpod::RegistryOptions opts;
   opts.collectors.node = "test-node";
   opts.profile = kpod::Profile::comprehensive;
+  opts.scope = std::move(scope);
+  opts.skip_cgroups = [](const std::vector<std::uint64_t>& ids) { SkipCgroups::shared().set(ids); };
   return TestRegistry(opts, root, pods, pick_specs(all, collectors), runtime);
 }
 

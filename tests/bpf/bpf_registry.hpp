@@ -16,8 +16,10 @@ namespace nodepack::bpf::test {
 using namespace nodepack::testing;
 
 // A registry running only the named collectors (BPF or file) over `root`, labelled node
-// "test-node", every profile included.
+// "test-node", every profile included, handing filtered pods' cgroups to the process's skip list
+// as the agent does.
 TestRegistry registry_for(const std::vector<std::string>& collectors, const std::filesystem::path& root,
-                          const cgroup::PodLookup& pods, std::unique_ptr<FeatureProbe> probe);
+                          const cgroup::PodLookup& pods, std::unique_ptr<FeatureProbe> probe,
+                          kpod::PodScope scope = {});
 
 }  // namespace nodepack::bpf::test

@@ -1,5 +1,5 @@
 #include "bpf/log2_hist.hpp"
-#include "kpod/pod_labels.hpp"
+#include "kpod/scope/pod_scope.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -49,7 +49,7 @@ TEST_CASE("a log2 histogram serializes as a Prometheus histogram with _bucket, _
   h.sum_ns = 40'000'000;
   h.count = 4;
   auto fam = nodepack::metrics::Family::histogram("kpod_cpu_runqueue_latency_seconds", "help text");
-  nb::add_log2_histogram(fam, nodepack::kpod::pod_labels({"ns", "p", "c", "uid"}, "n1"), h);
+  nb::add_log2_histogram(fam, nodepack::kpod::PodScope().labels({"ns", "p", "c", "uid"}, "n1"), h);
   const std::string text = prometheus::TextSerializer().Serialize({std::move(fam).take()});
   INFO(text);
   CHECK(text.find("# TYPE kpod_cpu_runqueue_latency_seconds histogram") != std::string::npos);

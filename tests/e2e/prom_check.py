@@ -250,6 +250,9 @@ ABSENT_REASONS = [
               "event is ever attributed to one of them"),
     ("nodepack_collector_", "the BPF collector registry's self-metrics: only where the agent runs its "
                             "BPF collectors (root, a BPF-capable kernel)"),
+    ("nodepack_bpf_", "BPF programs' self-metrics: only where the agent runs its BPF collectors"),
+    ("nodepack_cgroup_read_errors", "the cgroup-file collector's self-metric: only where the agent runs "
+                                    "its kpod collectors"),
     ("numainfo_container_aligned", "needs Guaranteed containers with exclusive CPUs in the kubelet's "
                                    "cpu_manager_state belonging to pods bound to the node; the "
                                    "simulated pods are in no checkpoint"),

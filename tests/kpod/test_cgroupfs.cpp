@@ -97,6 +97,7 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   dev["device"] = "sda";
   CHECK(find_metric(fams, "kpod_disk_written_bytes_total", dev)->counter.value == 8192);
   CHECK(find_metric(fams, "kpod_disk_reads_total", dev)->counter.value == 1);
+  CHECK(find_metric(fams, "nodepack_cgroup_read_errors_total", {{"collector", "cgroupfs"}})->counter.value == 0);
   // Only the container level: one usage series.
   for (const auto& f : fams) {
     if (f.name == "kpod_mem_cgroup_usage_bytes") {
@@ -125,4 +126,7 @@ TEST_CASE("cgroupfs: container files under an injected host root become kpod ser
   REQUIRE(up != nullptr);
   CHECK(up->gauge.value == 1);
   CHECK(find_metric(fams, "nodepack_collector_errors_total", {{"collector", "cgroupfs"}})->counter.value == 0);
+  // But the new container has no cpu.stat, which every live cgroup has: a read error (the
+  // removed one, whose directory is gone, is not).
+  CHECK(find_metric(fams, "nodepack_cgroup_read_errors_total", {{"collector", "cgroupfs"}})->counter.value == 1);
 }

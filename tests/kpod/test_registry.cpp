@@ -1,5 +1,4 @@
 #include "tests/support/test_registry.hpp"
-#include "kpod/pod_labels.hpp"
 #include "kpod/pod_series.hpp"
 #include "kpod/registry.hpp"
 #include "tests/support/fake_pods.hpp"
@@ -13,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -60,7 +60,7 @@ class FakeCollector final : public nk::Collector {
     }
     auto f = nodepack::metrics::Family::counter("fake_events_total", "events");
     for (const auto& r : rows) {
-      f.add(nk::pod_labels(r.id, ctx.node), static_cast<double>(r.value.n));
+      f.add(ctx.labels(r.id), static_cast<double>(r.value.n));
     }
     std::move(f).into(out);
     return {};
@@ -181,10 +181,125 @@ TEST_CASE("registry: counters survive a container restart and go with the pod") 
 
 TEST_CASE("pod labels omit an unknown container and add the node") {
   nodepack::cgroup::PodIdentity id{"ns", "p", "", "uid"};
-  auto l = nk::pod_labels(id, "n1", {{"syscall", "read"}});
+  auto l = nk::PodScope().labels(id, "n1", {{"syscall", "read"}});
   REQUIRE(l.size() == 4);
   CHECK(l[0].name == "namespace");
   CHECK(l[1].value == "p");
   CHECK(l[2].name == "node");
   CHECK(l[3].value == "read");
+}
+
+TEST_CASE("registry: a filtered pod gets no series, its entries go, and its cgroups are handed to the skip list") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  const std::string kept = "aaaaaaaa-0000-4000-8000-000000000001";
+  const std::string system = "aaaaaaaa-0000-4000-8000-000000000002";
+  pods.add(kept, {"shop", "web", {{kCid1, "app"}}, std::nullopt, {{"app", "web"}, {"app.kubernetes.io/name", "shop"}}});
+  pods.add(system, {"kube-system", "dns", {{kCid2, "dns"}}, std::nullopt, {{"app", "dns"}}});
+  const fs::path kept_dir = tmp.path() / "kubepods/burstable" / ("pod" + kept);
+  const fs::path system_dir = tmp.path() / "kubepods/burstable" / ("pod" + system);
+  fs::create_directories(kept_dir / kCid1);
+  fs::create_directories(system_dir / kCid2);
+  std::map<std::uint64_t, Count> map;
+  std::vector<std::vector<std::uint64_t>> skipped;
+  std::vector<nk::CollectorSpec> specs = {{"fake", nk::Profile::minimal, false, [&](const nk::CollectorDeps&) {
+                                             return std::make_unique<FakeCollector>("fake", true, &map);
+                                           }}};
+  nk::RegistryOptions opts;
+  opts.collectors.node = "n1";
+  nk::PodScopeOptions scope;  // kpod's defaults: kube-system and kube-public left out
+  scope.cluster = "eu-1";
+  opts.scope = nk::PodScope::create(scope).value();
+  opts.skip_cgroups = [&](const std::vector<std::uint64_t>& ids) { skipped.push_back(ids); };
+  TestRegistry reg(opts, tmp.path(), pods, specs);
+  reg->start();
+
+  // Handed over at start, before any program could count: the pod level and its container.
+  const auto sys_pod = nodepack::testing::inode_of(system_dir);
+  const auto sys_ctr = nodepack::testing::inode_of(system_dir / kCid2);
+  REQUIRE_FALSE(skipped.empty());
+  auto last = skipped.back();
+  std::sort(last.begin(), last.end());
+  std::vector<std::uint64_t> want{sys_pod, sys_ctr};
+  std::sort(want.begin(), want.end());
+  CHECK(last == want);
+
+  // An entry made before the pod was known to be filtered (a race at container start) is deleted
+  // at the next scrape and never exported.
+  const auto kept_ctr = nodepack::testing::inode_of(kept_dir / kCid1);
+  map[kept_ctr].n = 7;
+  map[sys_ctr].n = 99;
+  auto fams = reg->Collect();
+  auto* web = find_metric(fams, "fake_events_total", {{"pod", "web"}});
+  REQUIRE(web != nullptr);
+  CHECK(web->counter.value == 7);
+  std::map<std::string, std::string> labels;
+  for (const auto& l : web->label) {
+    labels[l.name] = l.value;
+  }
+  CHECK(labels == std::map<std::string, std::string>{{"namespace", "shop"},
+                                                     {"pod", "web"},
+                                                     {"container", "app"},
+                                                     {"node", "n1"},
+                                                     {"cluster", "eu-1"},
+                                                     {"app", "web"},
+                                                     {"app_kubernetes_io_name", "shop"}});
+  CHECK(find_metric(fams, "fake_events_total", {{"pod", "dns"}}) == nullptr);
+  CHECK(map.count(sys_ctr) == 0);
+  CHECK(map.at(kept_ctr).n == 7);
+}
+
+TEST_CASE("registry: pod labels are looked up again after a pod event, so a selector follows them") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  pods.add(kUid, {"shop", "web", {{kCid1, "app"}}, std::nullopt, {{"track", "yes"}}});
+  const fs::path dir = tmp.path() / "kubepods/burstable" / ("pod" + kUid);
+  fs::create_directories(dir / kCid1);
+  std::map<std::uint64_t, Count> map;
+  std::vector<std::uint64_t> skipped;
+  std::vector<nk::CollectorSpec> specs = {{"fake", nk::Profile::minimal, false, [&](const nk::CollectorDeps&) {
+                                             return std::make_unique<FakeCollector>("fake", true, &map);
+                                           }}};
+  nk::RegistryOptions opts;
+  opts.collectors.node = "n1";
+  nk::PodScopeOptions scope;
+  scope.label_selector = "track=yes";
+  opts.scope = nk::PodScope::create(scope).value();
+  opts.skip_cgroups = [&](const std::vector<std::uint64_t>& ids) { skipped = ids; };
+  TestRegistry reg(opts, tmp.path(), pods, specs);
+  reg->start();
+  const auto ctr = nodepack::testing::inode_of(dir / kCid1);
+  map[ctr].n = 4;
+  CHECK(find_metric(reg->Collect(), "fake_events_total", {{"pod", "web"}})->counter.value == 4);
+  CHECK(skipped.empty());
+
+  pods.at(kUid).labels["track"] = "no";
+  reg->rescan();               // what a pod event does
+  CHECK(skipped.size() == 2);  // pod level and container
+  CHECK(find_metric(reg->Collect(), "fake_events_total", {{"pod", "web"}}) == nullptr);
+  CHECK(map.count(ctr) == 0);
+}
+
+TEST_CASE("registry: BPF collectors' start-up time is exported as their load duration") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  std::map<std::uint64_t, Count> map;
+  nodepack::ManualClock clock;
+  std::vector<nk::CollectorSpec> specs = {
+      {"kernel", nk::Profile::minimal, true,
+       [&](const nk::CollectorDeps&) {
+         clock.advance(std::chrono::milliseconds(1500));  // as long as verifying and attaching took
+         return std::make_unique<FakeCollector>("kernel", true, &map);
+       }},
+      {"files", nk::Profile::minimal, false,
+       [&](const nk::CollectorDeps&) { return std::make_unique<FakeCollector>("files", true, &map); }}};
+  nk::RegistryOptions opts;
+  opts.collectors.node = "n1";
+  opts.collectors.clock = &clock;
+  TestRegistry reg(opts, tmp.path(), pods, specs);
+  reg->start();
+  auto fams = reg->Collect();
+  CHECK(find_metric(fams, "nodepack_bpf_load_duration_seconds", {{"collector", "kernel"}})->gauge.value == Approx(1.5));
+  CHECK(find_metric(fams, "nodepack_bpf_load_duration_seconds", {{"collector", "files"}}) == nullptr);
+  CHECK(find_metric(fams, "nodepack_bpf_map_update_errors_total", {{"collector", "kernel"}})->counter.value == 0);
 }

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -38,14 +39,23 @@ Run inspect(std::vector<std::string> args) {
   return {code, out.str(), err.str()};
 }
 
+// 8 NUMA nodes of 2 CPUs, with a CPU manager checkpoint pinning CPUs 1-6.
+struct FixtureHost {
+  TempDir tmp;
+  std::filesystem::path root = unpack_hwloc_fixture("16amd64-8n2c", tmp);
+  std::filesystem::path kubelet = tmp.path() / "kubelet";
+  FixtureHost() {
+    write_file(kubelet / "cpu_manager_state",
+               kubelet_fixture("cpu_manager_state.k8s-unittest.v3name-emptypodentries.json"));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("inspect numa on a fixture host root") {
-  TempDir tmp;
-  const auto root = unpack_hwloc_fixture("16amd64-8n2c", tmp);
-  const auto kubelet = tmp.path() / "kubelet";
-  write_file(kubelet / "cpu_manager_state",
-             kubelet_fixture("cpu_manager_state.k8s-unittest.v3name-emptypodentries.json"));
+  const FixtureHost host;
+  const auto& root = host.root;
+  const auto& kubelet = host.kubelet;
 
   SECTION("prometheus") {
     const Run r = inspect({"--host-root", root.string(), "--kubelet-root=" + kubelet.string(), "--node-name", "n1"});
@@ -72,6 +82,47 @@ TEST_CASE("inspect numa on a fixture host root") {
     CHECK(zones[2].at("resources").at("cpu").at("allocation").to_number<int>() == 2);
     CHECK(doc.at("numa").at("files").as_array()[0].at("checksum").as_string() == "verified");
     CHECK(doc.at("numa").at("containers").as_array().size() == 2);
+  }
+}
+
+TEST_CASE("inspect numa takes numainfo_exporter's -K, -N, -M and $NUMAINFO_NODENAME") {
+  const FixtureHost host;
+  const auto& root = host.root;
+  const auto& kubelet = host.kubelet;
+
+  SECTION("-K -N -M: the metrics on stderr, as numainfo_exporter dumped them") {
+    const Run r = inspect({"--host-root", root.string(), "-K", kubelet.string(), "-N", "test.k8s.io", "-M"});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("numainfo_node_count{node=\"test.k8s.io\"} 8\n") != std::string::npos);
+    CHECK(r.err.find("numainfo_core_count{node=\"test.k8s.io\",numanode=\"node01\",type=\"allocation\"} 2\n") !=
+          std::string::npos);
+    // Its own labels but goversion, which names the compiler instead; version "1" as it had.
+    CHECK(r.err.find("numainfo_version{branch=\"") != std::string::npos);
+    CHECK(r.err.find("\",version=\"1\"} 1\n") != std::string::npos);
+    CHECK(r.err.find("# TYPE numainfo_pcidevice_count gauge\n") != std::string::npos);
+  }
+
+  SECTION("--kube-state, numainfo_exporter's long name for -K") {
+    const Run r = inspect({"--host-root", root.string(), "--kube-state", kubelet.string(), "-N", "n2"});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("numainfo_node_count{node=\"n2\"} 8\n") != std::string::npos);
+    CHECK(r.out.find("numainfo_core_count{node=\"n2\",numanode=\"node01\",type=\"allocation\"} 2\n") !=
+          std::string::npos);
+  }
+
+  SECTION("$NUMAINFO_NODENAME when neither -N nor $NODE_NAME is given") {
+    const char* saved = std::getenv("NODE_NAME");
+    const std::string saved_value = saved != nullptr ? saved : "";
+    ::unsetenv("NODE_NAME");
+    ::setenv("NUMAINFO_NODENAME", "from-numainfo", 1);
+    const Run r = inspect({"--host-root", root.string(), "-K", kubelet.string()});
+    ::unsetenv("NUMAINFO_NODENAME");
+    if (saved != nullptr) {
+      ::setenv("NODE_NAME", saved_value.c_str(), 1);
+    }
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("numainfo_node_count{node=\"from-numainfo\"} 8\n") != std::string::npos);
   }
 }
 

@@ -216,6 +216,18 @@ TEST_CASE("metrics text for the fixture node") {
       "# HELP numainfo_pci_device_count PCI devices per NUMA node and class that no device-plugin resource hands out, "
       "count.",
       "# TYPE numainfo_pci_device_count gauge",
+      // numainfo_exporter's name for the device count: the same samples.
+      "# HELP numainfo_pcidevice_count PCI device resources per NUMA node, count (the same as "
+      "numainfo_device_count).",
+      "# TYPE numainfo_pcidevice_count gauge",
+      "numainfo_pcidevice_count{node=\"fixture-node\",numanode=\"node00\",resource=\"nvidia.com/gpu\",type="
+      "\"allocatable\"} 0",
+      "numainfo_pcidevice_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type="
+      "\"allocatable\"} 1",
+      "numainfo_pcidevice_count{node=\"fixture-node\",numanode=\"none\",resource=\"nvidia.com/gpu\",type="
+      "\"allocation\"} 1",
+      "numainfo_pcidevice_count{node=\"fixture-node\",numanode=\"any\",resource=\"nvidia.com/gpu\",type="
+      "\"registered\"} 1",
       "# HELP numainfo_podresources_errors_total Pod-resources polls that failed, by reason.",
       "# TYPE numainfo_podresources_errors_total counter",
       "# HELP numainfo_podresources_last_success_timestamp_seconds When pod-resources last answered, seconds since "
