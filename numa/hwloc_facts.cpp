@@ -73,6 +73,18 @@ Result<TopologyPtr> make_topology() {
   return topo;
 }
 
+// The x86 backend (CPUID) would describe the CPU we run on, not the root's, so it is turned off.
+// hwloc has that backend only when built for x86; elsewhere (arm64) there is nothing to turn
+// off, and asking to would fail: hwloc refuses to blacklist a component it does not have.
+bool without_cpuid_backend(hwloc_topology_t topo) {
+#if defined(__x86_64__) || defined(__i386__)
+  return hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86") == 0;
+#else
+  (void)topo;
+  return true;
+#endif
+}
+
 // The child's side: discover, export, write to `fd`. Returns the exit code.
 int discover_in_child(const std::filesystem::path& root, bool this_machine, int fd) {
   // hwloc hides the NUMA nodes NVIDIA drivers online GPU memory into; the kubelet sees them.
@@ -86,9 +98,7 @@ int discover_in_child(const std::filesystem::path& root, bool this_machine, int 
   if (!topo) {
     return 1;
   }
-  // The x86 backend would describe the CPU we run on, not the root's.
-  if (!this_machine &&
-      hwloc_topology_set_components(topo->get(), HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86") != 0) {
+  if (!this_machine && !without_cpuid_backend(topo->get())) {
     return 1;
   }
   if (hwloc_topology_load(topo->get()) != 0) {

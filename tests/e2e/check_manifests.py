@@ -7,7 +7,8 @@
 Checks: every overlay renders; the agent DaemonSet and aggregator Deployment keep their security
 settings (capabilities, users, read-only root, seccomp, no host namespaces, read-only hostPaths of
 exactly /sys, /sys/fs/cgroup and /var/lib/kubelet, NODE_NAME from the downward API, probes,
-requests and limits, tolerations); RBAC is exactly the table below (reads of pods and nodes, the
+requests and limits, tolerations, the agent on exactly the image's architectures and the aggregator
+on any of them); RBAC is exactly the table below (reads of pods and nodes, the
 review APIs for the agent's endpoint auth, get on the agent's /metrics and /report; with the
 node-resource-topology overlay, create/get/update of noderesourcetopologies and --nrt.export); the
 PrometheusRule equals deploy/rules/nodepack.rules.yml; the dashboard ConfigMap equals
@@ -39,6 +40,11 @@ AGENT_HOST_PATHS = {"/sys": "/host/sys", "/sys/fs/cgroup": "/host/sys/fs/cgroup"
 # The one writable host path: the accounting state file's directory, mounted at the same path.
 AGENT_STATE_PATH = "/var/lib/nodepack"
 READ_VERBS = ["get", "list", "watch"]
+# The platforms the Dockerfile builds the image for.
+IMAGE_ARCHES = {"amd64", "arm64"}
+# Every kubernetes.io/arch value Go (and so the kubelet) can report, for NotIn/Exists/DoesNotExist.
+ALL_ARCHES = {"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64",
+              "ppc64le", "riscv64", "s390x"}
 
 
 class _BlockDumper(yaml.SafeDumper):
@@ -120,6 +126,29 @@ def check_pod_common(c, pod, who):
     return ct, sc
 
 
+def _arches_of_term(term):
+    """kubernetes.io/arch values one nodeSelectorTerm allows (expressions are ANDed)."""
+    allowed = set(ALL_ARCHES)
+    for e in term.get("matchExpressions", []):
+        if e.get("key") != "kubernetes.io/arch":
+            continue
+        op, values = e.get("operator"), set(e.get("values", []))
+        allowed &= {"In": values, "NotIn": ALL_ARCHES - values, "Exists": ALL_ARCHES}.get(op, set())
+    return allowed
+
+
+def schedulable_arches(spec):
+    """kubernetes.io/arch values a pod may be scheduled on, from its nodeSelector and required node
+    affinity (terms are ORed)."""
+    allowed = set(ALL_ARCHES)
+    if "kubernetes.io/arch" in spec.get("nodeSelector", {}):
+        allowed &= {spec["nodeSelector"]["kubernetes.io/arch"]}
+    required = spec.get("affinity", {}).get("nodeAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+    if required:
+        allowed &= set().union(*(_arches_of_term(t) for t in required.get("nodeSelectorTerms", [])))
+    return allowed
+
+
 def check_agent(c, docs, overlay):
     who = f"{overlay}: DaemonSet nodepack-agent"
     ds = find(docs, "DaemonSet", "nodepack-agent")
@@ -134,6 +163,10 @@ def check_agent(c, docs, overlay):
     spec = pod["spec"]
     c.equal(sc.get("runAsUser"), 0, f"{who}: runAsUser (BPF needs root)")
     c.check(spec.get("tolerations") == [{"operator": "Exists"}], f"{who}: tolerates every taint")
+    # Exactly the image's architectures: an arm64 node gets an agent, a node the image cannot
+    # run on gets none instead of a crash-looping pod.
+    c.equal(sorted(schedulable_arches(spec)), sorted(IMAGE_ARCHES), f"{who}: kubernetes.io/arch it schedules on")
+    c.equal(spec.get("nodeSelector"), {"kubernetes.io/os": "linux"}, f"{who}: nodeSelector")
     want_caps = set() if overlay == "overlays/no-bpf" else AGENT_CAPS
     c.equal(set(sc.get("capabilities", {}).get("add", [])), want_caps, f"{who}: capabilities.add")
     c.check(not ({"SYS_ADMIN", "ALL"} & set(sc.get("capabilities", {}).get("add", []))),
@@ -185,6 +218,9 @@ def check_aggregator(c, docs, overlay):
         c.equal(ctx.get("runAsNonRoot"), True, f"{who}: {where} runAsNonRoot")
         c.equal(ctx.get("runAsUser"), 65532, f"{who}: {where} runAsUser")
     c.check(not sc.get("capabilities", {}).get("add"), f"{who}: adds no capabilities")
+    # Any node the image runs on: no constraint that would leave out amd64 or arm64.
+    c.check(IMAGE_ARCHES <= schedulable_arches(pod["spec"]),
+            f"{who}: schedules on amd64 and arm64, got {sorted(schedulable_arches(pod['spec']))}")
     c.check(not any("hostPath" in v for v in pod["spec"].get("volumes", [])), f"{who}: no hostPath volumes")
     args = ct.get("args", [])
     c.equal(args[:1], ["aggregator"], f"{who}: mode")

@@ -98,10 +98,17 @@ TEST_CASE("exec plugin failures are errors with the reason") {
   auto g = authorize(creds2);
   REQUIRE_FALSE(g.has_value());
   CHECK(g.error().message.find("not a JSON ExecCredential") != std::string::npos);
+}
 
-  config.exec->command = (dir.path() / "absent").string();
-  CredentialProvider creds3(config, clock);
-  auto a = authorize(creds3);
+// [not-emulated]: qemu-user runs posix_spawn's vfork as a fork, so an exec that fails is seen as
+// a child exiting with 127, never as the spawn error a kernel reports.
+TEST_CASE("an exec plugin that cannot be started is an error saying so", "[not-emulated]") {
+  TempDir dir;
+  ManualClock clock;
+  ClusterConfig config;
+  config.exec = ExecConfig{"client.authentication.k8s.io/v1", (dir.path() / "absent").string(), {}, {}, dir.path()};
+  CredentialProvider creds(config, clock);
+  auto a = authorize(creds);
   REQUIRE_FALSE(a.has_value());
   CHECK(a.error().message.find("cannot start") != std::string::npos);
 }

@@ -141,6 +141,29 @@ TEST_CASE("inspect numa on a root without a topology fails with 1") {
   CHECK(inspect({"--host-root", tmp.path().string(), "--node-name", "n"}).code == 1);
 }
 
+// The arm64 server fixture as `nodepack inspect numa` renders it: the same series and values on
+// the x86-64 build and on the arm64 build under emulation.
+TEST_CASE("inspect numa on an arm64 host root (Kunpeng 920)") {
+  TempDir tmp;
+  const auto root = unpack_hwloc_fixture("128arm-2pa2n8cluster4co", tmp);
+  const Run r =
+      inspect({"--host-root", root.string(), "--kubelet-root", (tmp.path() / "kubelet").string(), "--node-name", "n1"});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("numainfo_node_count{node=\"n1\"} 4\n") != std::string::npos);
+  const std::vector<std::string> memory_bytes = {"134894530560", "135288770560", "135288766464", "134207905792"};
+  for (int n = 0; n < 4; ++n) {
+    const std::string zone = "numanode=\"node0" + std::to_string(n) + "\"";
+    INFO(zone);
+    CHECK(r.out.find("numainfo_core_count{node=\"n1\"," + zone + ",type=\"capacity\"} 32\n") != std::string::npos);
+    CHECK(r.out.find("numainfo_memory_bytes{node=\"n1\"," + zone + ",type=\"capacity\"} " + memory_bytes[n] + "\n") !=
+          std::string::npos);
+    for (const char* size : {"64Ki", "2Mi", "32Mi", "1Gi"}) {
+      CHECK(r.out.find("numainfo_hugepages_bytes{node=\"n1\"," + zone + ",size=\"" + size +
+                       "\",type=\"capacity\"} 0\n") != std::string::npos);
+    }
+  }
+}
+
 namespace {
 
 // The value of the one sample line that starts with `series` ("name{labels}"), or nullopt.

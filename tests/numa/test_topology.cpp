@@ -193,3 +193,39 @@ TEST_CASE("hugepage resource names follow the kubelet") {
   CHECK(hugepage_resource_name(1u << 30) == "hugepages-1Gi");
   CHECK(hugepage_resource_name(64u << 10) == "hugepages-64Ki");
 }
+
+// An arm64 server (HiSilicon Kunpeng 920: two packages of two NUMA nodes, 32 cores each in
+// clusters of four, one thread per core; arm64's four hugepage sizes). The same values are
+// asserted on every build, so the x86-64 tree and the arm64 tree under emulation agree.
+TEST_CASE("128arm-2pa2n8cluster4co: an arm64 server, clusters, four hugepage sizes") {
+  TempDir tmp;
+  const Topology topo = load_fixture(unpack_hwloc_fixture("128arm-2pa2n8cluster4co", tmp));
+  // hwloc 2.9.0's own output for this dump (KB, exact), as nodepack links hwloc 2.9.
+  const Expected expected = read_console(fixtures() / "hwloc" / "128arm-2pa2n8cluster4co.output");
+  REQUIRE(expected.nodes.size() == 4);
+  REQUIRE(topo.nodes.size() == 4);
+  compare(topo, expected);
+  CHECK(topo.online_cpus.to_string() == "0-127");
+  CHECK(topo.offline_cpus.empty());
+  CHECK(topo.cpus_without_node.empty());
+  const std::vector<std::uint64_t> memory_kib = {131732940, 132117940, 132117936, 131062408};
+  const std::vector<int> packages = {36, 36, 8442, 8442};
+  for (const auto& n : topo.nodes) {
+    INFO("node " << n.id);
+    REQUIRE(n.id < 4);
+    CHECK(n.cpus.to_string() == std::to_string(32 * n.id) + "-" + std::to_string(32 * n.id + 31));
+    CHECK(n.memory_bytes == memory_kib[n.id] << 10);
+    REQUIRE(n.cores.size() == 32);
+    for (const auto& core : n.cores) {
+      CHECK(core.cpus.size() == 1);
+      CHECK(core.package == packages[n.id]);
+    }
+    REQUIRE(n.hugepages.size() == 4);
+    std::vector<std::string> names;
+    for (const auto& h : n.hugepages) {
+      CHECK(h.total_pages == 0);
+      names.push_back(hugepage_resource_name(h.page_size_bytes));
+    }
+    CHECK(names == std::vector<std::string>{"hugepages-64Ki", "hugepages-2Mi", "hugepages-32Mi", "hugepages-1Gi"});
+  }
+}
