@@ -204,8 +204,8 @@ function drawKernel(text) {
             retrans: since > 0 ? delta('retrans', pod) / since : totals.retrans[pod] || 0};
   });
   previous = Object.assign({at: now}, totals);
-  const window = since > 0 ? `over the last ${since.toFixed(0)} s` : 'since the agent started';
-  document.getElementById('kernel-summary').textContent = pods.size ? `${pods.size} pods, ${window}` : '';
+  const span = since > 0 ? `over the last ${since.toFixed(0)} s` : 'since the agent started';
+  document.getElementById('kernel-summary').textContent = pods.size ? `${pods.size} pods, ${span}` : '';
   if (!pods.size) {
     document.getElementById('tops').innerHTML =
         '<span class="muted">no per-pod kernel series yet (they need the pods\' cgroups on this node, and BPF for ' +
