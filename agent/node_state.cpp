@@ -1,6 +1,7 @@
 #include "agent/node_state.hpp"
 
 #include "kube/json_fields.hpp"
+#include "kube/parse_each.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -27,27 +28,18 @@ void NodeState::set_node(std::optional<kube::Node> node) {
 
 Result<void> NodeState::NodeSink::replace(const std::vector<boost::json::value>& items) {
   std::optional<kube::Node> found;
-  std::string errors;
-  for (const auto& item : items) {
-    auto node = kube::parse_node(item);
-    if (!node) {
-      errors += (errors.empty() ? "" : "; ") + node.error().message;
-      continue;
-    }
+  const auto errors = kube::parse_each(items, kube::parse_node, [&](kube::Node node) {
     // The field selector already limits the list to our node; check anyway so a server that
     // ignores selectors cannot make us report someone else's node.
-    if (node->name == state_.node_name_) {
-      found = std::move(*node);
+    if (node.name == state_.node_name_) {
+      found = std::move(node);
     }
-  }
+  });
   if (!found) {
     spdlog::warn("node {} is not in the API server's node list", state_.node_name_);
   }
   state_.set_node(std::move(found));
-  if (!errors.empty()) {
-    return fail(errors);
-  }
-  return {};
+  return kube::failed_items(errors);
 }
 
 Result<void> NodeState::NodeSink::apply(kube::WatchEventType type, const boost::json::value& object) {
@@ -70,25 +62,16 @@ Result<void> NodeState::NodeSink::apply(kube::WatchEventType type, const boost::
 Result<void> NodeState::PodSink::replace(const std::vector<boost::json::value>& items) {
   std::vector<kube::Pod> pods;
   pods.reserve(items.size());
-  std::string errors;
-  for (const auto& item : items) {
-    auto pod = kube::parse_pod(item);
-    if (!pod) {
-      errors += (errors.empty() ? "" : "; ") + pod.error().message;
-      continue;
+  const auto errors = kube::parse_each(items, kube::parse_pod, [&](kube::Pod pod) {
+    if (pod.node_name == state_.node_name_) {
+      pods.push_back(std::move(pod));
     }
-    if (pod->node_name == state_.node_name_) {
-      pods.push_back(std::move(*pod));
-    }
-  }
+  });
   state_.pods_.replace(pods);
   for (auto* l : state_.listeners_) {
     l->pods_replaced(pods);
   }
-  if (!errors.empty()) {
-    return fail(errors);
-  }
-  return {};
+  return kube::failed_items(errors);
 }
 
 Result<void> NodeState::PodSink::apply(kube::WatchEventType type, const boost::json::value& object) {

@@ -1,6 +1,7 @@
 #include "aggregator/cluster_pods.hpp"
 
 #include "kube/json_fields.hpp"
+#include "kube/parse_each.hpp"
 
 namespace nodepack::aggregator {
 namespace {
@@ -123,17 +124,11 @@ void ClusterPods::begin_pages() {
 }
 
 Result<void> ClusterPods::add_page(const std::vector<json::value>& items) {
-  std::string errors;
-  for (const auto& item : items) {
-    auto pod = kube::parse_pod(item);
-    if (!pod) {
-      errors += (errors.empty() ? "" : "; ") + pod.error().message;
-      continue;
-    }
-    if (auto d = digest(*pod)) {
+  const auto errors = kube::parse_each(items, kube::parse_pod, [&](const kube::Pod& pod) {
+    if (auto d = digest(pod)) {
       pending_.insert_or_assign(std::move(d->first), std::move(d->second));
     }
-  }
+  });
   if (!errors.empty()) {
     pending_errors_ += (pending_errors_.empty() ? "" : "; ") + errors;
     return fail(errors);

@@ -2,6 +2,7 @@
 
 #include "kube/json_fields.hpp"
 #include "kube/node.hpp"
+#include "kube/parse_each.hpp"
 #include "kube/pod.hpp"
 
 #include <spdlog/spdlog.h>
@@ -50,31 +51,22 @@ Inventory::Inventory(const AggregatorOptions& options, std::function<void()> on_
 
 Result<void> Inventory::replace_nodes(const std::vector<json::value>& items) {
   NodeMap fresh;
-  std::string errors;
-  for (const auto& item : items) {
-    auto node = kube::parse_node(item);
-    if (!node) {
-      errors += (errors.empty() ? "" : "; ") + node.error().message;
-      continue;
-    }
-    const auto existing = nodes_.find(node->name);
-    if (existing != nodes_.end() && same_node(*existing->second, *node)) {
+  const auto errors = kube::parse_each(items, kube::parse_node, [&](kube::Node node) {
+    const auto existing = nodes_.find(node.name);
+    if (existing != nodes_.end() && same_node(*existing->second, node)) {
       fresh.emplace(existing->first, existing->second);
     } else {
-      std::string name = node->name;
-      fresh.emplace(std::move(name), node_info(std::move(*node)));
+      std::string name = node.name;
+      fresh.emplace(std::move(name), node_info(std::move(node)));
     }
-  }
+  });
   for (auto it = reports_.begin(); it != reports_.end();) {
     it = fresh.contains(it->first) ? std::next(it) : reports_.erase(it);
   }
   nodes_ = std::move(fresh);
   refresh_agent_flags();
   on_change_();
-  if (!errors.empty()) {
-    return fail(errors);
-  }
-  return {};
+  return kube::failed_items(errors);
 }
 
 Result<void> Inventory::apply_node(kube::WatchEventType type, const json::value& object) {
@@ -158,21 +150,15 @@ Result<Inventory::AgentPod> Inventory::parse_agent_pod(const json::value& object
 
 Result<void> Inventory::replace_agents(const std::vector<json::value>& items) {
   agent_pods_.clear();
-  std::string errors;
-  for (const auto& item : items) {
-    auto pod = parse_agent_pod(item);
-    if (!pod) {
-      errors += (errors.empty() ? "" : "; ") + pod.error().message;
-      continue;
-    }
-    agent_pods_[pod->uid] = std::move(*pod);
-  }
+  const auto errors = kube::parse_each(
+      items, [this](const json::value& item) { return parse_agent_pod(item); },
+      [&](AgentPod pod) {
+        std::string uid = pod.uid;
+        agent_pods_[std::move(uid)] = std::move(pod);
+      });
   refresh_agent_flags();
   on_change_();
-  if (!errors.empty()) {
-    return fail(errors);
-  }
-  return {};
+  return kube::failed_items(errors);
 }
 
 Result<void> Inventory::apply_agent(kube::WatchEventType type, const json::value& object) {
@@ -299,22 +285,13 @@ bool Inventory::confirm(const AgentTarget& target, std::chrono::system_clock::ti
 
 Result<void> Inventory::replace_pending(const std::vector<json::value>& items) {
   pending_.clear();
-  std::string errors;
-  for (const auto& item : items) {
-    auto pod = kube::parse_pod(item);
-    if (!pod) {
-      errors += (errors.empty() ? "" : "; ") + pod.error().message;
-      continue;
+  const auto errors = kube::parse_each(items, kube::parse_pod, [&](const kube::Pod& pod) {
+    if (auto requests = pending_requests(pod, semantics_)) {
+      pending_[pod_key(pod)] = std::move(*requests);
     }
-    if (auto requests = pending_requests(*pod, semantics_)) {
-      pending_[pod_key(*pod)] = std::move(*requests);
-    }
-  }
+  });
   on_change_();
-  if (!errors.empty()) {
-    return fail(errors);
-  }
-  return {};
+  return kube::failed_items(errors);
 }
 
 Result<void> Inventory::apply_pending(kube::WatchEventType type, const json::value& object) {

@@ -118,6 +118,8 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   net::awaitable<bool> handshake();
   net::awaitable<void> serve();
   net::awaitable<void> serve_health();
+  // The router's reply; a handler that throws is a 500 that closes the connection.
+  net::awaitable<Reply> route(const Request& request);
   net::awaitable<bool> write_plain(const Request& request, Response& response, bool keep_alive);
   net::awaitable<bool> write_stream(const Request& request, Reply& reply, bool keep_alive);
   net::awaitable<void> send_error(unsigned version, bhttp::status status, std::string body);
@@ -303,16 +305,7 @@ net::awaitable<void> Session<Stream>::serve() {
     ++server_->stats.requests;
 
     const Request& request = parser.get();
-    Reply reply;
-    try {
-      beast::error_code remote_ec;
-      RequestInfo info{tcp_layer().socket().remote_endpoint(remote_ec), tls};
-      reply = co_await server_->router.route_async(request, info);
-    } catch (const std::exception&) {
-      ++server_->stats.bad_requests;
-      reply.response = make_response(request, bhttp::status::internal_server_error, "internal error\n");
-      reply.response.keep_alive(false);
-    }
+    Reply reply = co_await route(request);
     const bool keep_alive = request.keep_alive() && reply.response.keep_alive() && !closing_;
     const bool ok = reply.stream ? co_await write_stream(request, reply, keep_alive)
                                  : co_await write_plain(request, reply.response, keep_alive);
@@ -323,6 +316,21 @@ net::awaitable<void> Session<Stream>::serve() {
       co_return;
     }
   }
+}
+
+template <class Stream>
+net::awaitable<Reply> Session<Stream>::route(const Request& request) {
+  Reply reply;
+  try {
+    beast::error_code remote_ec;
+    RequestInfo info{tcp_layer().socket().remote_endpoint(remote_ec), tls};
+    reply = co_await server_->router.route_async(request, info);
+  } catch (const std::exception&) {
+    ++server_->stats.bad_requests;
+    reply.response = make_response(request, bhttp::status::internal_server_error, "internal error\n");
+    reply.response.keep_alive(false);
+  }
+  co_return reply;
 }
 
 // A connection that found no regular slot: one request, by the health deadline. A health path is
@@ -351,15 +359,7 @@ net::awaitable<void> Session<Stream>::serve_health() {
     co_return;
   }
   ++server_->stats.health_requests;
-  Reply reply;
-  try {
-    beast::error_code remote_ec;
-    RequestInfo info{tcp_layer().socket().remote_endpoint(remote_ec), tls};
-    reply = co_await server_->router.route_async(request, info);
-  } catch (const std::exception&) {
-    ++server_->stats.bad_requests;
-    reply.response = make_response(request, bhttp::status::internal_server_error, "internal error\n");
-  }
+  Reply reply = co_await route(request);
   const bool ok = reply.stream ? co_await write_stream(request, reply, false)
                                : co_await write_plain(request, reply.response, false);
   server_->wait(id_);
