@@ -12,6 +12,7 @@
 #include "common/clock.hpp"
 #include "common/host_paths.hpp"
 #include "kpod/collector.hpp"
+#include "kpod/peers/peer_directory.hpp"
 #include "kpod/profile.hpp"
 
 #include <prometheus/collectable.h>
@@ -35,6 +36,9 @@ struct CollectorOptions {
   // Syscalls the syscall collector tracks (names; empty = kpod-metrics' default set).
   std::vector<std::string> tracked_syscalls;
   const Clock* clock = &SystemClock::instance();
+  // Who owns a peer address (pods and Services cluster-wide); outlives the registry. Null: the
+  // agent does not watch them, and every peer is external.
+  const PeerDirectory* peers = nullptr;
 };
 
 // What a collector factory may use.

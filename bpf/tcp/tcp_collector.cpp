@@ -1,5 +1,6 @@
 #include "bpf/tcp/tcp_collector.hpp"
 
+#include "bpf/cgroup_attachments.hpp"
 #include "bpf/cgroup_map_collector.hpp"
 #include "bpf/collectors.hpp"
 #include "bpf/log2_hist.hpp"
@@ -9,27 +10,15 @@
 
 #include "tcp.skel.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <map>
+#include <optional>
 
 namespace nodepack::bpf {
 
-namespace {
-struct LinkDeleter {
-  void operator()(bpf_link* l) const { bpf_link__destroy(l); }
-};
-using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
-}  // namespace
-
 struct TcpCollector::Impl {
-  tcp_bpf* skel = nullptr;  // owned by the collector's LoadedObject
-  bool skb_programs = false;
-  std::map<std::filesystem::path, std::pair<LinkPtr, LinkPtr>> cgroup_links;  // ingress, egress
+  tcp_bpf* skel = nullptr;                         // owned by the collector's LoadedObject
+  std::optional<CgroupAttachments> byte_counters;  // none without cgroup_skb programs
 };
 
 TcpCollector::TcpCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver)
@@ -59,45 +48,23 @@ Result<void> TcpCollector::start() {
   auto shared = std::make_shared<Skeleton<tcp_bpf>>(std::move(*skel));
   impl_ = std::make_unique<Impl>();
   impl_->skel = shared->get();
-  impl_->skb_programs = skb;
+  if (skb) {
+    impl_->byte_counters.emplace(
+        "tcp", std::vector<bpf_program*>{impl_->skel->progs.tcp_bytes_ingress, impl_->skel->progs.tcp_bytes_egress});
+  }
   adopt(LoadedObject(std::move(shared)));
   attach_new_kubepods();
   return {};
 }
 
 void TcpCollector::attach_new_kubepods() {
-  if (!impl_->skb_programs) {
-    return;
-  }
-  for (const auto& dir : resolver_.kubepods_dirs()) {
-    if (impl_->cgroup_links.contains(dir)) {
-      continue;
-    }
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-      spdlog::warn("bpf collector tcp: cannot open {}: {}", dir.string(), std::strerror(errno));
-      continue;
-    }
-    LinkPtr in(bpf_program__attach_cgroup(impl_->skel->progs.tcp_bytes_ingress, fd));
-    LinkPtr out(bpf_program__attach_cgroup(impl_->skel->progs.tcp_bytes_egress, fd));
-    ::close(fd);  // the links keep the cgroup
-    if (!in || !out) {
-      spdlog::warn("bpf collector tcp: cannot attach byte counters to {}", dir.string());
-      continue;
-    }
-    spdlog::info("bpf collector tcp: byte counters attached to {}", dir.string());
-    impl_->cgroup_links.emplace(dir, std::make_pair(std::move(in), std::move(out)));
+  if (impl_->byte_counters) {
+    impl_->byte_counters->attach_new(resolver_);
   }
 }
 
 std::vector<std::filesystem::path> TcpCollector::attached_cgroups() const {
-  std::vector<std::filesystem::path> out;
-  if (impl_) {
-    for (const auto& [dir, links] : impl_->cgroup_links) {
-      out.push_back(dir);
-    }
-  }
-  return out;
+  return impl_ && impl_->byte_counters ? impl_->byte_counters->attached() : std::vector<std::filesystem::path>{};
 }
 
 std::vector<std::pair<std::uint64_t, TcpCollector::Value>> TcpCollector::read_cgroups() const {
