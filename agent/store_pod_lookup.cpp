@@ -1,6 +1,7 @@
 #include "agent/store_pod_lookup.hpp"
 
 #include "cgroup/kubelet_names.hpp"
+#include "kube/workload.hpp"
 
 namespace nodepack::agent {
 
@@ -14,6 +15,7 @@ std::optional<cgroup::PodInfo> StorePodLookup::by_uid(std::string_view uid) cons
   info.name = stored->pod.name;
   info.guaranteed = stored->pod.is_guaranteed();
   info.labels.insert(stored->pod.labels.begin(), stored->pod.labels.end());
+  info.workload = kube::workload_of(stored->pod).name;
   for (const auto* statuses : {&stored->pod.container_statuses, &stored->pod.init_container_statuses}) {
     for (const auto& status : *statuses) {
       if (!status.container_id.empty()) {

@@ -21,6 +21,7 @@ struct PodInfo {
   // Guaranteed QoS class as the kubelet decides it; nullopt when the lookup cannot tell.
   std::optional<bool> guaranteed;
   LabelMap labels;
+  std::string workload;  // its controller's name (the Deployment, not the ReplicaSet); empty: unknown
 };
 
 class PodLookup {
@@ -36,7 +37,8 @@ struct PodIdentity {
   std::string pod;
   std::string container;  // empty for the pod-level cgroup and containers the pod store does not name
   std::string pod_uid;
-  LabelMap labels;  // the pod's, for kpod's filters and copied labels
+  LabelMap labels;       // the pod's, for kpod's filters and copied labels
+  std::string workload;  // as PodInfo::workload
 };
 
 }  // namespace nodepack::cgroup

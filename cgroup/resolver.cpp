@@ -224,7 +224,7 @@ std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
   if (!pod) {
     return cached;  // gone from the store: the last answer still names its final values
   }
-  PodIdentity id{pod->namespace_name, pod->name, "", uid, std::move(pod->labels)};
+  PodIdentity id{pod->namespace_name, pod->name, "", uid, std::move(pod->labels), std::move(pod->workload)};
   bool final_answer = cid.empty();
   if (!cid.empty()) {
     if (auto c = pod->containers.find(cid); c != pod->containers.end()) {
