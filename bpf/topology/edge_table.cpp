@@ -65,8 +65,13 @@ void EdgeTable::fold(const KernelEdges& read, const Resolve& resolve) {
 void EdgeTable::add(const cgroup::PodIdentity& pod, const topology_key& key, const topology_counts& delta) {
   const bool outbound = key.direction == TOPOLOGY_OUTBOUND;
   const auto peer = name_peer(peers_, granularity_, peer_address(key), outbound ? key.port : 0);
-  EdgeKey ek{pod.pod_uid, outbound ? "outbound" : "inbound", protocol_name(key.protocol), peer.kind,
-             peer.namespace_name, peer.workload, key.port};
+  EdgeKey ek{pod.pod_uid,
+             outbound ? "outbound" : "inbound",
+             protocol_name(key.protocol),
+             peer.kind,
+             peer.namespace_name,
+             peer.workload,
+             key.port};
   if (!edges_.contains(ek) && named_edges_ >= max_peers_) {
     ek = EdgeKey{pod.pod_uid, std::get<1>(ek), std::get<2>(ek), "overflow", "", "", 0};
   }

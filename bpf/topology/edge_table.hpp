@@ -49,8 +49,8 @@ class EdgeTable {
  private:
   using RawKey = std::array<std::uint8_t, sizeof(topology_key)>;
   // pod uid, direction, protocol, peer kind, peer namespace, peer workload, port
-  using EdgeKey = std::tuple<std::string, std::string, std::string, std::string, std::string, std::string,
-                             std::uint16_t>;
+  using EdgeKey =
+      std::tuple<std::string, std::string, std::string, std::string, std::string, std::string, std::uint16_t>;
 
   void add(const cgroup::PodIdentity& pod, const topology_key& key, const topology_counts& delta);
 

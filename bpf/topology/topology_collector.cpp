@@ -26,9 +26,8 @@ Result<void> TopologyCollector::start() {
   if (!flavor) {
     return flavor.error();
   }
-  auto skel = load_skeleton<topology_bpf>([&](topology_bpf* s) {
-    select_flavor(*flavor, {s->progs.topology_state_btf}, {s->progs.topology_state_raw});
-  });
+  auto skel = load_skeleton<topology_bpf>(
+      [&](topology_bpf* s) { select_flavor(*flavor, {s->progs.topology_state_btf}, {s->progs.topology_state_raw}); });
   if (!skel) {
     return skel.error();
   }
