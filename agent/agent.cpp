@@ -158,11 +158,16 @@ Result<void> Agent::make_sources() {
     k.collectors.node = options_.node_name;
     k.collectors.tracked_syscalls = options_.tracked_syscalls;
     k.collectors.clock = &clock_;
+    // No cluster-wide peer directory yet: every peer is external until the agent watches pod IPs
+    // and Services (k.collectors.peers).
+    k.collectors.peer_granularity = options_.peer_granularity;
+    k.collectors.topology_max_peers = static_cast<std::size_t>(options_.topology_max_peers);
     k.profile = options_.profile;
     k.enable.insert(options_.collector_overrides.begin(), options_.collector_overrides.end());
     k.scope = kpod::PodScope::create(options_.kpod_scope).value();  // checked when the flags were parsed
-    sources_.push_back(
-        std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups, KernelBackend::create()));
+    auto kernel = std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups, KernelBackend::create());
+    kernel_ = kernel.get();
+    sources_.push_back(std::move(kernel));
   }
   return {};
 }
@@ -331,8 +336,11 @@ http::Router Agent::make_router() {
   });
   protect("/sync", [this](const Request& r) { return sync_page(r); });
   protect("/report", [this](const Request& r) {
-    const auto report =
-        build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array());
+    auto report = build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array());
+    // Cumulative counts: the tag changes whenever a connection is counted, and only then.
+    if (auto topology = kernel_ != nullptr ? kernel_->topology() : std::nullopt) {
+      report.as_object()["topology"] = kpod::topology_json(*topology);
+    }
     const std::string etag = report_etag(report);
     if (r[beast::http::field::if_none_match] == etag) {
       auto unchanged = http::make_response(r, beast::http::status::not_modified, "");
@@ -345,6 +353,15 @@ http::Router Agent::make_router() {
   });
   protect("/debug/pods", [this](const Request& r) { return debug_pods(r); });
   protect("/debug/config", [this](const Request& r) { return config_page(r); });
+  protect("/debug/topology", [this](const Request& r) {
+    auto topology = kernel_ != nullptr ? kernel_->topology() : std::nullopt;
+    if (!topology) {
+      return Reply{http::make_response(r, beast::http::status::not_found,
+                                       "connection topology is off (--collector.topology, comprehensive profile)\n"),
+                   {}};
+    }
+    return json_reply(r, kpod::topology_json(*topology));
+  });
   for (const auto& [name, disabled] : debug_pages) {
     Source* source = nullptr;
     for (auto& s : sources_) {

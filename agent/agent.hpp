@@ -36,6 +36,7 @@ class AccountingSource;
 class BinpackingCollector;
 class Coalescer;
 class EndpointAuth;
+class KernelSource;
 class NumaSource;
 class Source;
 class StorePodLookup;
@@ -92,6 +93,7 @@ class Agent {
   std::vector<std::unique_ptr<Source>> sources_;        // in start order
   NumaSource* numa_ = nullptr;                          // in sources_; null with --collectors.numa=false
   accounting::AccountingSource* accounting_ = nullptr;  // likewise with --collectors.accounting=false
+  KernelSource* kernel_ = nullptr;                      // likewise with --collectors.bpf=false
   std::unique_ptr<Coalescer> pods_changed_;
   std::unique_ptr<PodListener> pod_events_;  // notifies pods_changed_
   metrics::MetricsRegistry registry_;
