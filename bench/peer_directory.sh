@@ -29,13 +29,17 @@ run() {  # run LABEL AGENT_FLAGS...
   local agent=$!
   local t0
   t0=$(date +%s.%N)
-  for _ in $(seq 600); do curl -sf 127.0.0.1:19111/readyz >/dev/null && break; sleep 0.1; done
+  # A simulator loading 150,000 pods answers slowly for minutes: wait up to 15 min.
+  for _ in $(seq 9000); do curl -sf 127.0.0.1:19111/readyz >/dev/null && break; sleep 0.1; done
   # Settled: the peer watches (when there are any) have listed.
-  for _ in $(seq 1200); do
+  for _ in $(seq 9000); do
     curl -sf 127.0.0.1:19111/sync | python3 -c '
 import json, sys
-s = json.load(sys.stdin)
-sys.exit(0 if all(w["synced"] for w in s.get("peers", {}).get("watches", [])) else 1)' && break
+try:
+    s = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+sys.exit(0 if all(w["synced"] for w in s.get("peers", {}).get("watches", [])) else 1)' 2>/dev/null && break
     sleep 0.1
   done
   local t1
