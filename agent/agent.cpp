@@ -11,6 +11,7 @@
 #include "agent/nrt_source.hpp"
 #include "agent/numa_source.hpp"
 #include "agent/page.hpp"
+#include "agent/peer_watch.hpp"
 #include "agent/store_pod_lookup.hpp"
 #include "cgroup/resolver.hpp"
 #include "common/duration.hpp"
@@ -158,8 +159,7 @@ Result<void> Agent::make_sources() {
     k.collectors.node = options_.node_name;
     k.collectors.tracked_syscalls = options_.tracked_syscalls;
     k.collectors.clock = &clock_;
-    // No cluster-wide peer directory yet: every peer is external until the agent watches pod IPs
-    // and Services (k.collectors.peers).
+    k.collectors.peers = peers_.get();  // null unless the topology collector runs
     k.collectors.peer_granularity = options_.peer_granularity;
     k.collectors.topology_max_peers = static_cast<std::size_t>(options_.topology_max_peers);
     k.profile = options_.profile;
@@ -204,12 +204,19 @@ Result<void> Agent::start() {
   pod_reflector_ = std::make_unique<kube::Reflector>(
       *client_, reflector_options("pods", "/api/v1/pods", "spec.nodeName=" + options_.node_name), state_->pod_sink(),
       clock_);
+  if (topology_enabled(options_)) {
+    peers_ = std::make_unique<PeerWatch>(*client_, reflector_options("", "", ""), clock_);
+  }
 
   binpacking_ = std::make_shared<BinpackingCollector>(
       *state_, options_.resources, !options_.disable_node_metrics, [this] { return watch_status(); }, clock_, started_);
   registry_.add(binpacking_);
-  registry_.add(std::make_shared<kube::WatchCollector>(
-      std::vector<const kube::Reflector*>{node_reflector_.get(), pod_reflector_.get()}, *client_));
+  std::vector<const kube::Reflector*> watched{node_reflector_.get(), pod_reflector_.get()};
+  if (peers_) {
+    const auto more = peers_->reflectors();
+    watched.insert(watched.end(), more.begin(), more.end());
+  }
+  registry_.add(std::make_shared<kube::WatchCollector>(std::move(watched), *client_));
   // The same filters and labels as the kernel series (checked when the flags were parsed).
   registry_.add(std::make_shared<ContainerCollector>(*state_, kpod::PodScope::create(options_.kpod_scope).value()));
 
@@ -248,6 +255,9 @@ Result<void> Agent::start() {
 
   boost::asio::co_spawn(io_, node_reflector_->run(), boost::asio::detached);
   boost::asio::co_spawn(io_, pod_reflector_->run(), boost::asio::detached);
+  if (peers_) {
+    peers_->spawn(io_);  // not in ready(): the node's own figures do not wait on cluster-wide watches
+  }
   auto resize_run = resize_->run(
       *client_,
       [this] {
@@ -382,6 +392,9 @@ http::Reply Agent::sync_page(const Request& request) const {
   out["ready"] = ready();
   out["node"] = options_.node_name;
   out["resize_semantics"] = resize_->json();
+  if (peers_) {
+    out["peers"] = peers_->json();
+  }
   return json_reply(request, out);
 }
 

@@ -38,6 +38,7 @@ class Coalescer;
 class EndpointAuth;
 class KernelSource;
 class NumaSource;
+class PeerWatch;
 class Source;
 class StorePodLookup;
 
@@ -89,6 +90,7 @@ class Agent {
   std::unique_ptr<cgroup::CgroupResolver> cgroups_;  // one per agent; null without cgroup v2
   std::unique_ptr<kube::Reflector> node_reflector_;
   std::unique_ptr<kube::Reflector> pod_reflector_;
+  std::unique_ptr<PeerWatch> peers_;  // cluster-wide pods, Services, EndpointSlices; null unless topology_enabled
   std::shared_ptr<BinpackingCollector> binpacking_;
   std::vector<std::unique_ptr<Source>> sources_;        // in start order
   NumaSource* numa_ = nullptr;                          // in sources_; null with --collectors.numa=false
