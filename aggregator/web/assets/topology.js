@@ -15,7 +15,7 @@
   let generation = 0;
   const seenNamespaces = new Set(allowed || []);
 
-  const BOX_W = 170, BOX_H = 38, COLUMN = 270, ROW = 58, MARGIN = 24;
+  const BOX_W = 150, BOX_H = 38, COLUMN = 270, ROW = 62, MARGIN = 24;
 
   function rate(v) {
     return NP.number(v, v >= 10 ? 1 : 2, v < 10) + '/s';
@@ -56,6 +56,13 @@
         if (rank.get(t) > rank.get(id)) layer.set(t, Math.max(layer.get(t), layer.get(id) + 1));
       }
     }
+    // A caller nobody calls sits just left of its nearest callee, not in the first column: its
+    // arrows then do not cross the columns between.
+    const called = new Set(edges.map(e => e.target));
+    for (const id of order) {
+      const next = out.get(id).filter(t => rank.get(t) > rank.get(id)).map(t => layer.get(t));
+      if (!called.has(id) && next.length) layer.set(id, Math.max(0, Math.min(...next) - 1));
+    }
     return layer;
   }
 
@@ -63,8 +70,9 @@
   // arrows from crossing where that is easy.
   function positions(nodes, edges) {
     const layer = layers(nodes, edges);
-    const columns = [];
-    for (const n of nodes) (columns[layer.get(n.id)] = columns[layer.get(n.id)] || []).push(n);
+    const sparse = [];
+    for (const n of nodes) (sparse[layer.get(n.id)] = sparse[layer.get(n.id)] || []).push(n);
+    const columns = sparse.filter(Boolean);  // no empty column left by a moved caller
     const pos = new Map();
     const callers = new Map(nodes.map(n => [n.id, []]));
     for (const e of edges) callers.get(e.target).push(e.source);
@@ -97,15 +105,29 @@
     }
     const byId = new Map(nodes.map(n => [n.id, n]));
     const {pos, width, height} = positions(nodes, edges);
-    const svg = NP.svg('svg', {viewBox: '0 0 ' + width + ' ' + height, width, height, role: 'img',
-                                'aria-label': 'connection topology'});
+    const svg = NP.svg('svg', {viewBox: '0 0 ' + width + ' ' + height, role: 'img', 'aria-label': 'connection topology'});
+    // Shrinks a little to fit the page, never grows; a wider graph scrolls rather than get unreadably small.
+    svg.style.maxWidth = width + 'px';
+    svg.style.minWidth = Math.round(width * 0.85) + 'px';
     svg.append(NP.svg('defs', {},
-                      NP.svg('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7,
-                                        markerHeight: 7, orient: 'auto-start-reverse'},
+                      NP.svg('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 9,
+                                        markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto'},
                              NP.svg('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead'}))));
     const maxRate = Math.max(...edges.map(e => e.connections_per_second), 0);
     // Parallel edges between the same two boxes (other ports) fan out a little.
     const seen = new Map();
+    // Labels are moved down until they overlap no label placed before (arrows leaving one box
+    // would otherwise stack theirs).
+    const placed = [];
+    const place = (x, y, text) => {
+      const w = text.length * 6.2 + 4, h = 12;
+      for (let tries = 0; tries < 8; tries++) {
+        if (!placed.some(p => Math.abs(p.x - x) * 2 < p.w + w && Math.abs(p.y - y) < h)) break;
+        y += h;
+      }
+      placed.push({x, y, w});
+      return y;
+    };
     for (const e of edges) {
       const a = pos.get(e.source), b = pos.get(e.target);
       const pair = e.source + '\u0000' + e.target;
@@ -119,7 +141,20 @@
                         : `M${x1},${y1} C${x1 + bend},${y1 - bend} ${x2 + bend},${y2 - bend} ${x2},${y2}`;
       const widthPx = 1.2 + (maxRate > 0 ? 5 * Math.sqrt(e.connections_per_second / maxRate) : 0);
       const text = ':' + e.port + ' ' + rate(e.connections_per_second);
-      const mx = forward ? (x1 + x2) / 2 : Math.max(x1, x2) + bend * 0.75, my = (y1 + y2) / 2 - (forward ? 4 : bend * 0.75);
+      // A forward arrow's label goes in the gap just before its target, which no box occupies.
+      let mx = Math.max(x1, x2) + bend * 0.75, my = (y1 + y2) / 2 - bend * 0.75;
+      if (forward) {
+        const at = t => [x1, x1 + bend, x2 - bend, x2].reduce((sum, v, i) =>
+          sum + v * [1, 3, 3, 1][i] * Math.pow(1 - t, 3 - i) * Math.pow(t, i), 0);
+        const aty = t => [y1, y1, y2, y2].reduce((sum, v, i) =>
+          sum + v * [1, 3, 3, 1][i] * Math.pow(1 - t, 3 - i) * Math.pow(t, i), 0);
+        const want = x2 - (COLUMN - BOX_W) / 2;
+        let best = 0.5;
+        for (let t = 0; t <= 1; t += 0.02) if (Math.abs(at(t) - want) < Math.abs(at(best) - want)) best = t;
+        mx = at(best);
+        my = aty(best) - 4;
+      }
+      my = place(mx, my, text);
       svg.append(NP.svg('g', {class: 'edge' + (e.failures_per_second > 0 ? ' failing' : ''),
                               'data-source': e.source, 'data-target': e.target, 'data-port': e.port},
                         NP.svg('title', {}, describe(e, byId)),
