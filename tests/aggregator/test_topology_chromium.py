@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -60,7 +61,7 @@ def api(base, path, user=None):
 def drawn_edges(page):
     return page.evaluate("""[...document.querySelectorAll('#topology svg g.edge')].map(g => ({
         source: g.dataset.source, target: g.dataset.target, port: Number(g.dataset.port),
-        label: g.querySelector('text').textContent, title: g.querySelector('title').textContent,
+        label: (g.querySelector('text') || {}).textContent, title: g.querySelector('title').textContent,
         failing: g.classList.contains('failing')}))""")
 
 
@@ -162,6 +163,70 @@ def flow(page, base, out):
           "the filter shows the address' namespace")
 
 
+def synthetic_graph():
+    """50 peers: 5 namespaces of 8 workloads in a chain of tiers (each calls two of the next tier
+    and one of its own namespace's next tier), plus 10 external buckets called by the last tier."""
+    nodes, edges = [], []
+    for ns in range(5):
+        for w in range(8):
+            nodes.append({"id": "ns%d/w%d" % (ns, w), "kind": "workload", "namespace": "ns%d" % ns, "name": "w%d" % w})
+    for x in range(10):
+        nodes.append({"id": "external:10.%d.0.0/24" % x, "kind": "external", "namespace": "", "name": "10.%d.0.0/24" % x})
+    for ns in range(4):
+        for w in range(8):
+            for target in {(ns + 1, w), (ns + 1, (w + 3) % 8), (ns + 1, (w * 5) % 8)}:
+                edges.append(("ns%d/w%d" % (ns, w), "ns%d/w%d" % target))
+    for w in range(8):
+        edges.append(("ns4/w%d" % w, "external:10.%d.0.0/24" % w))
+        edges.append(("ns4/w%d" % w, "external:10.%d.0.0/24" % (8 + w % 2)))
+    return {"nodes": nodes, "generated_at": "2026-01-01T00:00:00Z", "reporting_nodes": 5, "dropped_edges": 0,
+            "truncated": False,
+            "edges": [{"source": a, "target": b, "port": 8080, "protocol": "tcp",
+                       "connections_per_second": (i % 7) * 1.5, "failures_per_second": 0.1 if i % 11 == 0 else 0,
+                       "connections": i * 10, "failures": i % 3} for i, (a, b) in enumerate(edges)]}
+
+
+def fifty_peers(page, base, out):
+    """The page with a 50-peer answer (served in place of the API's through DevTools' Fetch): every
+    box and arrow drawn, no two boxes overlapping, the graph not shrunk below 85%."""
+    graph = synthetic_graph()
+    page.send("Fetch.enable", {"patterns": [{"urlPattern": "*/api/topology*"}]})
+    page.navigate(base + "/web/topology")
+    deadline = time.monotonic() + 20
+    served = False
+    while time.monotonic() < deadline and not served:
+        for event in list(page.browser.events):
+            if event.get("method") == "Fetch.requestPaused" and event.get("sessionId") == page.session:
+                page.browser.events.remove(event)
+                page.send("Fetch.fulfillRequest", {
+                    "requestId": event["params"]["requestId"], "responseCode": 200,
+                    "responseHeaders": [{"name": "Content-Type", "value": "application/json"}],
+                    "body": base64.b64encode(json.dumps(graph).encode()).decode()})
+                served = True
+        time.sleep(0.05)  # poll interval
+    check(served, "the page asked for /api/topology")
+    if not served:
+        return
+    wait_loaded(page)
+    page.send("Fetch.disable")
+    counts = page.evaluate("[document.querySelectorAll('#topology g.node').length,"
+                           " document.querySelectorAll('#topology g.edge').length]")
+    check(counts == [50, len(graph["edges"])], "50 boxes and every arrow drawn", str(counts))
+    labels = page.evaluate("document.querySelectorAll('#topology g.edge text').length")
+    check(20 <= labels <= 40, "a dense graph labels only its busiest arrows (20 and their ties, at most 40)", str(labels))
+    overlaps = page.evaluate("""(() => {
+        const r = [...document.querySelectorAll('#topology g.node rect')].map(e => e.getBoundingClientRect());
+        let n = 0;
+        for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+          if (r[i].left < r[j].right && r[j].left < r[i].right && r[i].top < r[j].bottom && r[j].top < r[i].bottom) n++;
+        return n; })()""")
+    check(overlaps == 0, "no two boxes overlap", str(overlaps))
+    scale = page.evaluate("(() => { const s = document.querySelector('#topology svg');"
+                          " return s.getBoundingClientRect().width / s.viewBox.baseVal.width; })()")
+    check(scale >= 0.85, "the graph is drawn at 85% of its size or more (a wider one scrolls)", str(scale))
+    page.screenshot(os.path.join(out, "topology_50_peers.png"))
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -178,7 +243,9 @@ def main():
         try:
             api_checks(base)
             browser = Chromium(browser_path, os.path.join(work, "profile"), os.path.join(work, "chromium.log"))
-            flow(Page(browser), base, out)
+            page = Page(browser)
+            flow(page, base, out)
+            fifty_peers(page, base, out)
         except CdpError as e:
             check(False, "the browser session", str(e))
         finally:
@@ -189,7 +256,7 @@ def main():
             if failures:
                 with open(os.path.join(work, "fixture.err")) as f:
                     print("--- fixture log ---\n" + f.read()[-4000:], file=sys.stderr)
-    for shot in ("topology_all.png", "topology_namespace_web.png"):
+    for shot in ("topology_all.png", "topology_namespace_web.png", "topology_50_peers.png"):
         path = os.path.join(out, shot)
         check(os.path.getsize(path) > 0 if os.path.exists(path) else False, "screenshot " + path)
     if failures:

@@ -2,7 +2,8 @@
 // the left, the peers they call to the right), one box per workload, Service or external CIDR
 // bucket and one arrow per (source, target, port, protocol). An arrow's width follows its
 // connection rate and it turns red when connections fail; hovering it (its <title>) gives the
-// rates and totals. Below the graph the same edges as a table. Redrawn every 15 s.
+// rates and totals. Arrows carry their port and rate as a label (in a dense graph, only the 20
+// busiest do). Below the graph the same edges as a table. Redrawn every 15 s.
 'use strict';
 
 (function () {
@@ -114,6 +115,10 @@
                                         markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto'},
                              NP.svg('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead'}))));
     const maxRate = Math.max(...edges.map(e => e.connections_per_second), 0);
+    // A dense graph labels only its 20 busiest arrows (every arrow keeps its hover text).
+    const LABELLED = 20;
+    const labelFrom = edges.length <= 2 * LABELLED ? -Infinity
+        : edges.map(e => e.connections_per_second).sort((a, b) => b - a)[LABELLED - 1];
     // Parallel edges between the same two boxes (other ports) fan out a little.
     const seen = new Map();
     // Labels are moved down until they overlap no label placed before (arrows leaving one box
@@ -154,13 +159,15 @@
         mx = at(best);
         my = aty(best) - 4;
       }
-      my = place(mx, my, text);
+      const labelled = e.connections_per_second >= labelFrom && placed.length < 2 * LABELLED;
+      if (labelled) my = place(mx, my, text);
       svg.append(NP.svg('g', {class: 'edge' + (e.failures_per_second > 0 ? ' failing' : ''),
                               'data-source': e.source, 'data-target': e.target, 'data-port': e.port},
                         NP.svg('title', {}, describe(e, byId)),
                         NP.svg('path', {d, class: 'wire', 'stroke-width': widthPx.toFixed(2), 'marker-end': 'url(#arrow)'}),
                         NP.svg('path', {d, class: 'hit'}),
-                        NP.svg('text', {x: mx, y: my, class: 'edge-label', 'text-anchor': 'middle'}, text)));
+                        labelled ? NP.svg('text', {x: mx, y: my, class: 'edge-label', 'text-anchor': 'middle'}, text)
+                                 : null));
     }
     for (const n of nodes) {
       const p = pos.get(n.id);
@@ -186,7 +193,7 @@
                        NP.el('th', {class: 'num'}, 'connections'), NP.el('th', {class: 'num'}, 'failures')));
     const rows = [...answer.edges].sort((a, b) => b.connections_per_second - a.connections_per_second);
     for (const e of rows) {
-      table.append(NP.el('tr', {class: 'edge-row' + (e.failures > 0 ? ' failing' : '')},
+      table.append(NP.el('tr', {class: 'edge-row' + (e.failures_per_second > 0 ? ' failing' : '')},
                          NP.el('td', {}, name(e.source)), NP.el('td', {}, name(e.target)),
                          NP.el('td', {}, e.port + '/' + e.protocol),
                          NP.el('td', {class: 'num'}, rate(e.connections_per_second)),
