@@ -23,7 +23,7 @@
 
 namespace nodepack::testing {
 
-// One edge of a report's "topology" block (the agent's shape, agent/node_report.hpp).
+// One edge of a report's "topology" block, in the shape issue 15 gives the agents.
 struct TopologyEdgeSpec {
   std::string ns;
   std::string workload;
