@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web"))
@@ -70,6 +71,35 @@ def get(url, auth=None, timeout=10):
         return r.status, r.read()
 
 
+def prometheus_value(prometheus, query):
+    _, body = get(prometheus + "/api/v1/query?" + urllib.parse.urlencode({"query": query}))
+    result = json.loads(body)["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def check_network(prometheus, collectors):
+    """The demo's pods talk HTTP and DNS from pod IP to pod IP; Prometheus scraped what the agent
+    of sim-node-0 counted."""
+    if "topology" in collectors:
+        n = prometheus_value(prometheus, 'sum(kpod_net_connections_total{peer_kind="pod",direction="outbound"})')
+        check(n > 0, "Prometheus has pod-to-pod connections counted by sim-node-0's agent", str(n))
+    if "http" in collectors:
+        for status in ("2xx", "4xx", "5xx"):
+            n = prometheus_value(prometheus, f'sum(kpod_http_requests_total{{direction="client",status_class="{status}"}})')
+            check(n > 0, f"Prometheus has {status} HTTP requests counted on the client side", str(n))
+    if "dns" in collectors:
+        for rcode in ("NOERROR", "NXDOMAIN"):
+            n = prometheus_value(prometheus, f'sum(kpod_dns_requests_total{{rcode="{rcode}"}})')
+            check(n > 0, f"Prometheus has {rcode} DNS answers counted", str(n))
+
+
+def network_collectors(build):
+    """The network collectors this build's agent has (a build without BPF has none)."""
+    out = subprocess.run([os.path.join(build, "cmd", "nodepack"), "agent", "--help"], capture_output=True,
+                         text=True).stdout
+    return [c for c in ("topology", "http", "dns") if f"--collector.{c}" in out]
+
+
 def can_measure():
     if os.geteuid() != 0 or not os.path.exists("/sys/kernel/btf/vmlinux"):
         return False
@@ -101,6 +131,8 @@ def main():
                             stderr=subprocess.STDOUT, start_new_session=True)
     browser = None
     measured = can_measure()
+    collectors = network_collectors(build)
+    prometheus = f"http://127.0.0.1:{env['NODEPACK_DEMO_PROMETHEUS_PORT']}"
     try:
         deadline = time.monotonic() + 600  # a build that was not up to date
         text = ""
@@ -166,6 +198,19 @@ def main():
         page.type_into("#password", password)
         page.evaluate("document.querySelector('#login button[type=submit]').click(), true")
         page.wait_for("location.pathname !== '/web/login'", what="the page after login")
+        # Who talks to whom on sim-node-0: Prometheus has the agent's connection, HTTP and DNS
+        # series, and the aggregator's topology page draws pod-to-pod edges.
+        if measured:
+            check_network(prometheus, collectors)
+            page.navigate(aggregator + "/web/topology")
+            page.wait_for("document.querySelectorAll('#topology svg g.edge').length > 0", timeout=30,
+                          what="edges on the topology page")
+            targets = page.evaluate("[...document.querySelectorAll('#edges tr.edge-row')]"
+                                    ".map(r => r.cells[1].textContent.trim())")
+            # A workload of the cluster ("namespace/name"), not an address bucket ("10.0.0.0/24").
+            check(any(re.fullmatch(r"[a-z][a-z0-9-]*/[a-z][a-z0-9-]*", t) for t in targets),
+                  "the topology page shows connections between the demo's workloads", str(targets))
+            page.screenshot(os.path.join(out, "demo_topology.png"))
         page.navigate(aggregator + "/web/stats/cpu/usage_rate")
         page.wait_for("document.readyState === 'complete'", what="the usage chart")
         time.sleep(2)
