@@ -13,7 +13,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 
 namespace nb = nodepack::bpf;
@@ -98,6 +100,48 @@ for _ in range(20):
     c.sendall(b"PING\r\n"); s.recv(100); s.sendall(b"PONG\r\n"); c.recv(100)
 )PY";
 
+// A hand-written server for what http.server does not do: a response before any request, a HEAD
+// response with a Content-Length and no body, 100 Continue, a chunked body whose first chunk
+// reads "GET /", and a 204.
+constexpr const char* kOddServer = R"PY(
+import socket
+l = socket.socket(); l.bind(("127.0.1.4", 0)); l.listen(1)
+print(l.getsockname()[1], flush=True)
+s, _ = l.accept()
+f = s.makefile("rb")
+def request():
+    while f.readline() not in (b"\r\n", b""): pass
+s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # nobody asked
+request(); s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")  # HEAD
+request(); s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n"); f.read(5)
+s.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+request(); s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nGET /\r\n0\r\n\r\n")
+request(); s.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+f.read()  # until the client closes
+)PY";
+
+constexpr const char* kOddClient = R"PY(
+import socket, sys
+c = socket.create_connection(("127.0.1.4", int(sys.argv[1])))
+f = c.makefile("rb")
+def head():
+    status = f.readline().split()[1]
+    while f.readline() != b"\r\n": pass
+    return int(status)
+def expect(want):
+    got = head()
+    if got != want: sys.exit("want %d got %d" % (want, got))
+expect(200)  # unsolicited
+c.sendall(b"HEAD / HTTP/1.1\r\nHost: b\r\n\r\n"); expect(200)
+c.sendall(b"POST /up HTTP/1.1\r\nHost: b\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+expect(100); c.sendall(b"hello"); expect(201)
+c.sendall(b"GET /chunked HTTP/1.1\r\nHost: b\r\n\r\n"); expect(200)
+while not f.readline() == b"0\r\n": pass
+f.readline()
+c.sendall(b"GET /empty HTTP/1.1\r\nHost: b\r\n\r\n"); expect(204)
+c.close()
+)PY";
+
 void exec_python(const char* script, const char* arg = nullptr) {
   ::execlp("python3", "python3", "-c", script, arg, static_cast<char*>(nullptr));
   ::_exit(127);
@@ -117,11 +161,60 @@ struct Pods {
   }
 };
 
-}  // namespace
+// Runs `server` in pod B (it prints its port), then `client` in pod A with the port as argument,
+// and the idle pod's traffic in pod C; waits for all three to exit 0.
+void run_exchange(const Pods& pods, const char* server_script, const char* client_script) {
+  int port_pipe[2];
+  REQUIRE(::pipe(port_pipe) == 0);
+  const int server = nb::test::spawn_in_cgroup(pods.server, [&] {
+    ::dup2(port_pipe[1], STDOUT_FILENO);
+    exec_python(server_script);
+  });
+  ::close(port_pipe[1]);
+  char port[16] = {};
+  REQUIRE(::read(port_pipe[0], port, sizeof(port) - 1) > 0);
+  ::close(port_pipe[0]);
+  const std::string port_arg = std::to_string(std::stoi(port));
+  const int client = nb::test::spawn_in_cgroup(pods.client, [&] { exec_python(client_script, port_arg.c_str()); });
+  const int idle = nb::test::spawn_in_cgroup(pods.idle, [] { exec_python(kIdle); });
+  nb::test::wait_all({client, server, idle});
+}
 
-TEST_CASE("http: keep-alive requests are counted exactly on the client and the server pod", "[bpf][http]") {
-  NODEPACK_REQUIRE_BPF_OR_SKIP();
-  Pods pods;
+double counter(const std::vector<prometheus::MetricFamily>& families, const char* name,
+               const std::map<std::string, std::string>& labels) {
+  const auto* m = find_metric(families, name, labels);
+  return m == nullptr ? 0.0 : m->counter.value;
+}
+
+double requests(const std::vector<prometheus::MetricFamily>& families, const char* pod, const char* direction,
+                const char* method, const char* status) {
+  return counter(families, "kpod_http_requests_total",
+                 {{"pod", pod}, {"direction", direction}, {"method", method}, {"status_class", status}});
+}
+
+// Every kpod_http_requests_total sample of the pod, summed.
+double all_requests(const std::vector<prometheus::MetricFamily>& families, const std::string& pod) {
+  double sum = 0;
+  for (const auto& f : families) {
+    for (const auto& m : f.metric) {
+      const bool of_pod =
+          std::any_of(m.label.begin(), m.label.end(), [&](const auto& l) { return l.name == "pod" && l.value == pod; });
+      sum += (of_pod && f.name == "kpod_http_requests_total") ? m.counter.value : 0.0;
+    }
+  }
+  return sum;
+}
+
+void require_nothing_on_idle_pod(const std::vector<prometheus::MetricFamily>& families) {
+  for (const char* name :
+       {"kpod_http_requests_total", "kpod_http_latency_seconds", "kpod_http_unmatched_responses_total"}) {
+    INFO(name);
+    CHECK(find_metric(families, name, {{"pod", "idle"}}) == nullptr);
+  }
+}
+
+// A registry running the http collector, its programs attached to the test's kubepods cgroup.
+nb::test::TestRegistry started_http(const Pods& pods) {
   auto reg =
       nb::test::registry_for({"http"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>());
   reg->start();
@@ -129,49 +222,26 @@ TEST_CASE("http: keep-alive requests are counted exactly on the client and the s
   auto* http = dynamic_cast<nb::CgroupMapCollector<http_cg_stats>*>(reg->find("http"));
   REQUIRE(http != nullptr);
   REQUIRE(http->attached_cgroups().size() == 1);
+  return reg;
+}
 
-  int port_pipe[2];
-  REQUIRE(::pipe(port_pipe) == 0);
-  const int server = nb::test::spawn_in_cgroup(pods.server, [&] {
-    ::dup2(port_pipe[1], STDOUT_FILENO);
-    exec_python(kServer);
-  });
-  ::close(port_pipe[1]);
-  char port[16] = {};
-  REQUIRE(::read(port_pipe[0], port, sizeof(port) - 1) > 0);
-  ::close(port_pipe[0]);
-  const std::string port_arg = std::to_string(std::stoi(port));
-  const int client = nb::test::spawn_in_cgroup(pods.client, [&] { exec_python(kClient, port_arg.c_str()); });
-  const int idle = nb::test::spawn_in_cgroup(pods.idle, [] { exec_python(kIdle); });
-  nb::test::wait_all({client, server, idle});
+}  // namespace
+
+TEST_CASE("http: keep-alive requests are counted exactly on the client and the server pod", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, kServer, kClient);
 
   auto families = reg->Collect();
-  auto requests = [&](const char* pod, const char* direction, const char* method, const char* status) {
-    const auto* m = find_metric(families, "kpod_http_requests_total",
-                                {{"pod", pod}, {"direction", direction}, {"method", method}, {"status_class", status}});
-    return m == nullptr ? 0.0 : m->counter.value;
-  };
-  auto total = [&](const char* pod) {
-    double sum = 0;
-    for (const auto& f : families) {
-      for (const auto& m : f.metric) {
-        bool of_pod = false;
-        for (const auto& l : m.label) {
-          of_pod = of_pod || (l.name == "pod" && l.value == pod);
-        }
-        sum += (of_pod && f.name == "kpod_http_requests_total") ? m.counter.value : 0.0;
-      }
-    }
-    return sum;
-  };
   for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
     INFO(pod << " as " << side);
-    CHECK(requests(pod, side, "GET", "2xx") == 6);  // 5 + the first of the pipelined pair
-    CHECK(requests(pod, side, "GET", "4xx") == 4);  // 3 + the second of the pair
-    CHECK(requests(pod, side, "GET", "5xx") == 2);
-    CHECK(requests(pod, side, "POST", "2xx") == 1);      // its body's "GET " lines are not requests
-    CHECK(requests(pod, side, "unparsed", "2xx") == 1);  // "GE" + "T /ok ..."
-    CHECK(total(pod) == 14);                             // nothing else, in particular not on the other side
+    CHECK(requests(families, pod, side, "GET", "2xx") == 6);  // 5 + the first of the pipelined pair
+    CHECK(requests(families, pod, side, "GET", "4xx") == 4);  // 3 + the second of the pair
+    CHECK(requests(families, pod, side, "GET", "5xx") == 2);
+    CHECK(requests(families, pod, side, "POST", "2xx") == 1);      // its body's "GET " lines are not requests
+    CHECK(requests(families, pod, side, "unparsed", "2xx") == 1);  // "GE" + "T /ok ..."
+    CHECK(all_requests(families, pod) == 14);                      // nothing else, in particular not on the other side
     const auto* unmatched = find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}});
     CHECK(unmatched == nullptr);
 
@@ -189,8 +259,26 @@ TEST_CASE("http: keep-alive requests are counted exactly on the client and the s
     CHECK(at_most_16ms <= 12);
     CHECK(lat->histogram.sample_sum >= 0.06);
   }
-  CHECK(find_metric(families, "kpod_http_requests_total", {{"pod", "idle"}}) == nullptr);
-  CHECK(find_metric(families, "kpod_http_latency_seconds", {{"pod", "idle"}}) == nullptr);
-  CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", "idle"}}) == nullptr);
+  require_nothing_on_idle_pod(families);
   CHECK(find_metric(families, "kpod_http_requests_total", {{"container", "api"}}) != nullptr);
+}
+
+TEST_CASE("http: responses without a request, HEAD, 100 Continue, chunked bodies and 204", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, kOddServer, kOddClient);
+
+  auto families = reg->Collect();
+  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+    INFO(pod << " as " << side);
+    // The response nobody asked for is unmatched, not taken for the HEAD's.
+    CHECK(counter(families, "kpod_http_unmatched_responses_total", {{"pod", pod}, {"direction", side}}) == 1);
+    // The HEAD response's Content-Length announces no body: the next response is still seen.
+    CHECK(requests(families, pod, side, "HEAD", "2xx") == 1);
+    CHECK(requests(families, pod, side, "POST", "2xx") == 1);  // 100 Continue is interim: not counted
+    CHECK(requests(families, pod, side, "GET", "2xx") == 2);   // chunked 200 (its "GET /" chunk skipped), 204
+    CHECK(all_requests(families, pod) == 4);
+  }
+  require_nothing_on_idle_pod(families);
 }
