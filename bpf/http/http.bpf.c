@@ -45,6 +45,9 @@ struct http_stream {
 	__u8 has_cl;
 	__u8 chunked;
 	__u8 no_body;		/* a response to HEAD, 1xx, 204, 304: no body whatever the headers say */
+	__u32 next_seq;		/* TCP sequence number just past the last payload seen */
+	__u8 seq_known;
+	__u8 pad[3];
 };
 
 struct http_conn {
@@ -76,8 +79,8 @@ struct {
 static const struct http_cg_stats zero_stats;
 
 /* Offset of the TCP payload from the IP header (where cgroup_skb data starts), or 0 when the
- * packet is not TCP or carries no payload. */
-static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb)
+ * packet is not TCP or carries no payload; `seq`: the segment's sequence number. */
+static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb, __u32 *seq)
 {
 	__u32 off;
 	__u8 byte, proto;
@@ -95,8 +98,10 @@ static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb)
 	} else {
 		return 0;
 	}
-	if (proto != IPPROTO_TCP_ || bpf_skb_load_bytes(skb, off + 12, &byte, 1))
+	if (proto != IPPROTO_TCP_ || bpf_skb_load_bytes(skb, off + 12, &byte, 1) ||
+	    bpf_skb_load_bytes(skb, off + 4, seq, 4))
 		return 0;
+	*seq = bpf_ntohl(*seq);
 	off += (byte >> 4) * 4;
 	return skb->len > off ? off : 0;
 }
@@ -204,6 +209,8 @@ __noinline int classify(struct __sk_buff *skb, __u32 off, __u32 end)
 		return CLS_SHORT_MAYBE_RESPONSE << 16;
 	if (tok < 3 || tok > 12 || tok >= sizeof(b) || b[tok] != ' ')
 		return CLS_NONE;
+	if (tok == 3 && EQ3(b, "PRI"))
+		return CLS_NONE; /* the HTTP/2 connection preface, "PRI * HTTP/2.0" */
 	if (tok + 1 < n) {
 		__u8 c = b[(tok + 1) & 15];
 
@@ -437,7 +444,7 @@ static __always_inline int ends_chunked_body(struct __sk_buff *skb, __u32 end)
 
 static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 {
-	__u32 off = tcp_payload_offset(skb), end = skb->len;
+	__u32 seq = 0, off = tcp_payload_offset(skb, &seq), end = skb->len;
 	struct bpf_sock *sk = skb->sk;
 	struct http_stream *st;
 	struct http_conn *c;
@@ -462,6 +469,22 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 	if (c->upgraded)
 		return;
 	st = &c->s[stream & 1];
+	if (st->seq_known) {
+		__s32 behind = (__s32)(st->next_seq - seq);
+
+		/* A retransmission (seen on both sides: cgroup_skb ingress runs before TCP drops
+		 * duplicates) or an overlap: only new bytes are looked at, else a request would be
+		 * pushed twice and every later response paired with the wrong one. */
+		if (behind > 0) {
+			if ((__u32)behind >= end - off)
+				return;
+			off += behind;
+			seq += behind;
+			cls = 0;
+		}
+	}
+	st->seq_known = 1;
+	st->next_seq = seq + (end - off);
 	for (m = 0; m < MSGS_PER_SEGMENT; m++) {
 		if (off >= end)
 			return;
