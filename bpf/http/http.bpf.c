@@ -13,6 +13,9 @@
  *  - Connection state lives in socket storage (freed with the socket); a connection gets it
  *    at its first segment that starts an HTTP message, so other traffic pays one storage
  *    lookup and a few byte compares.
+ *  - A connection's first payload segment (either direction) names its protocol: HTTP/1.x, or
+ *    Redis, PostgreSQL, MySQL, Kafka by their first bytes. Only HTTP connections are followed
+ *    further; the others are left after that segment.
  *  - Attribution: the socket's cgroup (bpf_skb_cgroup_id), never the task in softirq.
  */
 #include "vmlinux.h"
@@ -55,7 +58,7 @@ struct http_conn {
 	__u32 head, tail;	/* outstanding requests: [head, tail) */
 	__u32 overflow;		/* requests past a full FIFO, answered after it drains */
 	__u8 request_stream;	/* 0 egress, 1 ingress, 0xff none seen yet */
-	__u8 upgraded;		/* 101 Switching Protocols: no longer HTTP/1 */
+	__u8 upgraded;		/* 101 Switching Protocols, or never HTTP/1: not looked at */
 	__u8 pad[2];
 	__u64 start_ns[FIFO_DEPTH];
 	__u8 method[FIFO_DEPTH];
@@ -319,6 +322,45 @@ __noinline int scan_headers(struct __sk_buff *skb, struct scan *s)
 	return 0;
 }
 
+#define BE16(b) (((__u32)(b)[0] << 8) | (b)[1])
+#define BE32(b) (((__u32)(b)[0] << 24) | ((__u32)(b)[1] << 16) | ((__u32)(b)[2] << 8) | (b)[3])
+
+/* The protocol of a connection whose first payload is at `off`, for what is not HTTP: the
+ * NET_PROTO_* value, plus 0x100 when the server speaks first (MySQL), or -1. A global function:
+ * verified once. */
+__noinline int detect_protocol(struct __sk_buff *skb, __u32 off, __u32 end)
+{
+	__u8 b[16] = {};
+	__u64 n = load_len(off, end, sizeof(b));
+	__u32 len;
+
+	if (n < 8 || bpf_skb_load_bytes(skb, off, b, n))
+		return -1;
+	len = BE32(b);
+	/* PostgreSQL: StartupMessage (protocol 3.0), SSLRequest or GSSENCRequest, length first. */
+	if (len >= 8 && len <= 10000 && (BE32(b + 4) == 0x00030000 || BE32(b + 4) == 80877103 ||
+					 BE32(b + 4) == 80877104))
+		return NET_PROTO_POSTGRESQL;
+	/* MySQL: the server's greeting, packet 0 of protocol 10, all in this segment. */
+	if (b[3] == 0 && b[4] == 10 && (b[0] | (b[1] << 8) | (b[2] << 16)) == end - off - 4)
+		return NET_PROTO_MYSQL | 0x100;
+	/* Kafka: a request that fills the segment, a known API key range, a small version. */
+	if (n >= 14 && len == end - off - 4 && BE16(b + 4) < 100 && BE16(b + 6) < 50 &&
+	    (BE16(b + 12) == 0xffff || BE16(b + 12) < 256))
+		return NET_PROTO_KAFKA;
+	/* Redis: a RESP array of bulk strings, "*<1..3 digits>\r\n$" (fixed offsets: no variable
+	 * index into the stack). */
+	if (b[0] == '*' && is_digit(b[1])) {
+		if (b[2] == '\r' && b[3] == '\n' && b[4] == '$')
+			return NET_PROTO_REDIS;
+		if (is_digit(b[2]) && b[3] == '\r' && b[4] == '\n' && b[5] == '$')
+			return NET_PROTO_REDIS;
+		if (is_digit(b[2]) && is_digit(b[3]) && b[4] == '\r' && b[5] == '\n' && b[6] == '$')
+			return NET_PROTO_REDIS;
+	}
+	return -1;
+}
+
 static __always_inline struct http_cg_stats *stats_for(__u64 cgid)
 {
 	if (!cgid)
@@ -457,14 +499,33 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 		return;
 	c = bpf_sk_storage_get(&conns, sk, 0, 0);
 	if (!c) {
-		/* Not followed yet: only a segment that starts a message makes it so. */
+		/* The connection's first payload: what protocol is it? */
+		int proto = NET_PROTO_HTTP, server_first = 0;
+		struct http_cg_stats *stats;
+		__u64 idx;
+		__u32 dir;
+
 		cls = classify(skb, off, end);
-		if (!cls)
-			return;
+		/* An HTTP connection's first message is a request but for a server that speaks
+		 * first (seen as an unmatched response): its sender is then the server. */
+		server_first = (cls >> 16) == CLS_RESPONSE;
+		if (!cls) {
+			proto = detect_protocol(skb, off, end);
+			server_first = proto >= 0x100;
+			proto = proto < 0 ? NET_PROTOCOLS : proto & 0xff;
+		}
 		c = bpf_sk_storage_get(&conns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!c)
 			return;
 		c->request_stream = 0xff;
+		c->upgraded = !cls; /* not HTTP: never looked at again */
+		/* The side that speaks first is the client, but for MySQL. */
+		dir = (stream == 0) == !server_first ? HTTP_DIR_CLIENT : HTTP_DIR_SERVER;
+		idx = (__u64)dir * NET_PROTOCOLS + proto;
+		barrier_var(idx);
+		stats = proto < NET_PROTOCOLS ? stats_for(bpf_skb_cgroup_id(skb)) : NULL;
+		if (stats && idx < HTTP_DIRS * NET_PROTOCOLS)
+			__sync_fetch_and_add(&stats->protocol_connections[0][0] + idx, 1);
 	}
 	if (c->upgraded)
 		return;

@@ -29,9 +29,18 @@
 #define HTTP_STATUS_UNPARSED 5
 #define HTTP_STATUS_CLASSES 6
 
+/* Protocol of a connection, from its first payload bytes (either direction). */
+#define NET_PROTO_HTTP 0
+#define NET_PROTO_REDIS 1
+#define NET_PROTO_POSTGRESQL 2
+#define NET_PROTO_MYSQL 3
+#define NET_PROTO_KAFKA 4
+#define NET_PROTOCOLS 5
+
 /* Value of the `cg_http` map, keyed by cgroup v2 id (__u64); updated with atomic adds. */
 struct http_cg_stats {
 	__u64 requests[HTTP_DIRS][HTTP_METHODS][HTTP_STATUS_CLASSES]; /* completed: response seen */
 	__u64 unmatched_responses[HTTP_DIRS]; /* a response with no outstanding request */
 	struct nodepack_hist latency[HTTP_DIRS]; /* request's first segment to response's, ns */
+	__u64 protocol_connections[HTTP_DIRS][NET_PROTOCOLS]; /* connections recognised, per side */
 };

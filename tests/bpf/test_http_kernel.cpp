@@ -142,6 +142,32 @@ c.sendall(b"GET /empty HTTP/1.1\r\nHost: b\r\n\r\n"); expect(204)
 c.close()
 )PY";
 
+// One connection each, in this order: Redis (RESP array), PostgreSQL (SSLRequest), MySQL (the
+// server's greeting comes first), Kafka (ApiVersions v0). Then a plain-text one: no protocol.
+constexpr const char* kProtocolServer = R"PY(
+import socket, struct
+l = socket.socket(); l.bind(("127.0.1.5", 0)); l.listen(8)
+print(l.getsockname()[1], flush=True)
+s, _ = l.accept(); s.recv(100); s.sendall(b"+PONG\r\n"); s.close()
+s, _ = l.accept(); s.recv(100); s.sendall(b"N"); s.close()
+s, _ = l.accept()
+greeting = b"\x0a" + b"8.0.36\x00" + b"\x01\x00\x00\x00" + b"abcdefgh\x00" + b"\xff\xf7"
+s.sendall(struct.pack("<I", len(greeting))[:3] + b"\x00" + greeting); s.recv(100); s.close()
+s, _ = l.accept(); s.recv(100); s.sendall(struct.pack(">ii", 4, 1)); s.close()
+s, _ = l.accept(); s.recv(100); s.sendall(b"hello back\n"); s.close()
+)PY";
+
+constexpr const char* kProtocolClient = R"PY(
+import socket, struct, sys
+def conn(): return socket.create_connection(("127.0.1.5", int(sys.argv[1])))
+c = conn(); c.sendall(b"*1\r\n$4\r\nPING\r\n"); c.recv(100); c.close()
+c = conn(); c.sendall(struct.pack(">ii", 8, 80877103)); c.recv(1); c.close()
+c = conn(); c.recv(100); c.sendall(b"x"); c.close()
+body = struct.pack(">hhih", 18, 0, 1, 1) + b"t"
+c = conn(); c.sendall(struct.pack(">i", len(body)) + body); c.recv(100); c.close()
+c = conn(); c.sendall(b"hello\n"); c.recv(100); c.close()
+)PY";
+
 void exec_python(const char* script, const char* arg = nullptr) {
   ::execlp("python3", "python3", "-c", script, arg, static_cast<char*>(nullptr));
   ::_exit(127);
@@ -192,6 +218,12 @@ double requests(const std::vector<prometheus::MetricFamily>& families, const cha
                  {{"pod", pod}, {"direction", direction}, {"method", method}, {"status_class", status}});
 }
 
+double protocol_connections(const std::vector<prometheus::MetricFamily>& families, const char* pod,
+                            const char* direction, const char* protocol) {
+  return counter(families, "kpod_net_protocol_connections_total",
+                 {{"pod", pod}, {"direction", direction}, {"protocol", protocol}});
+}
+
 // Every kpod_http_requests_total sample of the pod, summed.
 double all_requests(const std::vector<prometheus::MetricFamily>& families, const std::string& pod) {
   double sum = 0;
@@ -206,8 +238,8 @@ double all_requests(const std::vector<prometheus::MetricFamily>& families, const
 }
 
 void require_nothing_on_idle_pod(const std::vector<prometheus::MetricFamily>& families) {
-  for (const char* name :
-       {"kpod_http_requests_total", "kpod_http_latency_seconds", "kpod_http_unmatched_responses_total"}) {
+  for (const char* name : {"kpod_http_requests_total", "kpod_http_latency_seconds",
+                           "kpod_http_unmatched_responses_total", "kpod_net_protocol_connections_total"}) {
     INFO(name);
     CHECK(find_metric(families, name, {{"pod", "idle"}}) == nullptr);
   }
@@ -241,7 +273,8 @@ TEST_CASE("http: keep-alive requests are counted exactly on the client and the s
     CHECK(requests(families, pod, side, "GET", "5xx") == 2);
     CHECK(requests(families, pod, side, "POST", "2xx") == 1);      // its body's "GET " lines are not requests
     CHECK(requests(families, pod, side, "unparsed", "2xx") == 1);  // "GE" + "T /ok ..."
-    CHECK(all_requests(families, pod) == 14);                      // nothing else, in particular not on the other side
+    CHECK(all_requests(families, pod) == 14);
+    CHECK(protocol_connections(families, pod, side, "http") == 1);  // nothing else, in particular not on the other side
     const auto* unmatched = find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}});
     CHECK(unmatched == nullptr);
 
@@ -279,6 +312,33 @@ TEST_CASE("http: responses without a request, HEAD, 100 Continue, chunked bodies
     CHECK(requests(families, pod, side, "POST", "2xx") == 1);  // 100 Continue is interim: not counted
     CHECK(requests(families, pod, side, "GET", "2xx") == 2);   // chunked 200 (its "GET /" chunk skipped), 204
     CHECK(all_requests(families, pod) == 4);
+    CHECK(protocol_connections(families, pod, side, "http") == 1);  // its first bytes: a response
+  }
+  require_nothing_on_idle_pod(families);
+}
+
+TEST_CASE("http: connections are named by the protocol of their first bytes", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, kProtocolServer, kProtocolClient);
+
+  auto families = reg->Collect();
+  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+    INFO(pod << " as " << side);
+    for (const char* protocol : {"redis", "postgresql", "mysql", "kafka"}) {
+      INFO(protocol);
+      CHECK(protocol_connections(families, pod, side, protocol) == 1);
+    }
+    CHECK(protocol_connections(families, pod, side, "http") == 0);
+    CHECK(all_requests(families, pod) == 0);
+  }
+  // Each connection is counted on its own side only (MySQL's server speaks first, yet the
+  // connecting pod is the client).
+  for (const char* protocol : {"redis", "postgresql", "mysql", "kafka"}) {
+    INFO(protocol);
+    CHECK(protocol_connections(families, "frontend", "server", protocol) == 0);
+    CHECK(protocol_connections(families, "backend", "client", protocol) == 0);
   }
   require_nothing_on_idle_pod(families);
 }
