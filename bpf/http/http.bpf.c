@@ -274,29 +274,64 @@ struct scan {
 	__u8 buf[SCAN_CHUNK];
 };
 
-/* Scans the `n` bytes of s->buf loaded from s->pos; 1 when the headers ended in them. */
+/* Whether any byte of `w` is `c` (the classic zero-byte test on w ^ c...c). */
+static __always_inline int has_byte(__u64 w, __u8 c)
+{
+	__u64 x = w ^ (0x0101010101010101ULL * c);
+
+	return ((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) != 0;
+}
+
+/* The byte at `i` of s->buf after a LF at i - 1: could a Content-Length or Transfer-Encoding
+ * header start there? Only then is header_at() asked (it loads the line again). */
+static __always_inline int may_be_length_header(const struct scan *s, __u32 i, __u32 n)
+{
+	__u8 c;
+
+	if (i >= n || i >= SCAN_CHUNK)
+		return 1; /* the next line starts in the next chunk: ask */
+	c = s->buf[i & (SCAN_CHUNK - 1)] | 0x20;
+	return c == 'c' || c == 't';
+}
+
+/* Scans the `n` bytes of s->buf loaded from s->pos; 1 when the headers ended in them. Eight
+ * bytes at a time: a word with no LF can neither end the headers nor start a line, so it only
+ * moves the last-four-bytes window. */
 __noinline int scan_buffer(struct __sk_buff *skb, struct scan *s, __u32 n)
 {
-	__u32 i;
+	__u32 w, i;
 
 	if (!s)
 		return 1;
-	for (i = 0; i < SCAN_CHUNK; i++) {
-		if (i >= n)
-			break;
-		s->rolling = (s->rolling << 8) | s->buf[i];
-		if (s->rolling == 0x0d0a0d0a) {
-			s->hdr_end = s->pos + i + 1;
-			return 1;
-		}
-		if (s->buf[i] == '\n') {
-			long h = header_at(skb, s->pos + i + 1, s->end);
+	for (w = 0; w < SCAN_CHUNK / 8; w++) {
+		__u32 at = w * 8;
+		__u64 word;
 
-			if (h >= 0) {
-				s->content_length = h;
-				s->has_cl = 1;
-			} else if (h == -1) {
-				s->chunked = 1;
+		if (at >= n)
+			break;
+		__builtin_memcpy(&word, &s->buf[at], 8);
+		if (at + 8 <= n && !has_byte(word, '\n')) {
+			s->rolling = ((__u32)s->buf[at + 4] << 24) | ((__u32)s->buf[at + 5] << 16) |
+				     ((__u32)s->buf[at + 6] << 8) | s->buf[at + 7];
+			continue;
+		}
+		for (i = at; i < at + 8; i++) {
+			if (i >= n)
+				break;
+			s->rolling = (s->rolling << 8) | s->buf[i & (SCAN_CHUNK - 1)];
+			if (s->rolling == 0x0d0a0d0a) {
+				s->hdr_end = s->pos + i + 1;
+				return 1;
+			}
+			if (s->buf[i & (SCAN_CHUNK - 1)] == '\n' && may_be_length_header(s, i + 1, n)) {
+				long h = header_at(skb, s->pos + i + 1, s->end);
+
+				if (h >= 0) {
+					s->content_length = h;
+					s->has_cl = 1;
+				} else if (h == -1) {
+					s->chunked = 1;
+				}
 			}
 		}
 	}
