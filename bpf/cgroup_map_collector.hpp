@@ -9,8 +9,12 @@
 //   CgroupMap load(FeatureProbe&)          choose the hook flavour, load, name the map
 //   void emit(rows, ctx, out)             the kpod_* families
 //   make_<x>_collector(deps)              new CgroupMapCollector<x_stats>(load, emit)
+//
+// Cgroup programs (cgroup_skb, ...) named in CgroupMap::per_kubepods are attached to every
+// kubepods cgroup the resolver finds, at start and at each scrape (a new QoS class's cgroup).
 
 #include "bpf/bpf_collector.hpp"
+#include "bpf/cgroup_attachments.hpp"
 #include "bpf/feature_probe.hpp"
 #include "bpf/map_reader.hpp"
 #include "bpf/summed.hpp"
@@ -19,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +35,7 @@ struct CgroupMap {
   LoadedObject object;
   const bpf_map* map = nullptr;
   std::string how;
+  std::vector<bpf_program*> per_kubepods = {};  // attached by the collector to each kubepods cgroup
 };
 
 inline bool is_per_cpu(const bpf_map* map) {
@@ -79,8 +85,13 @@ class CgroupMapCollector final : public BpfCollector {
   using Load = std::function<Result<CgroupMap>(FeatureProbe&)>;
   using Emit = std::function<void(const Rows&, const kpod::ScrapeContext&, std::vector<prometheus::MetricFamily>&)>;
 
-  CgroupMapCollector(std::string name, FeatureProbe& features, Load load, Emit emit)
-      : name_(std::move(name)), features_(features), load_(std::move(load)), emit_(std::move(emit)) {}
+  CgroupMapCollector(std::string name, FeatureProbe& features, Load load, Emit emit,
+                     const cgroup::CgroupResolver* kubepods = nullptr)
+      : name_(std::move(name)),
+        features_(features),
+        load_(std::move(load)),
+        emit_(std::move(emit)),
+        kubepods_(kubepods) {}
 
   Result<void> start() override {
     auto loaded = load_(features_);
@@ -90,12 +101,19 @@ class CgroupMapCollector final : public BpfCollector {
     spdlog::info("bpf collector {}: attached ({})", name_, loaded->how);
     map_ = loaded->map;
     adopt(std::move(loaded->object));
+    if (!loaded->per_kubepods.empty() && kubepods_ != nullptr) {
+      attachments_.emplace(name_, std::move(loaded->per_kubepods));
+      attachments_->attach_new(*kubepods_);
+    }
     return {};
   }
 
   Result<void> collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override {
     if (!loaded()) {
       return fail("not started");
+    }
+    if (attachments_) {
+      attachments_->attach_new(*kubepods_);
     }
     const auto read = read_cgroups();
     record_map(map_, read.size());
@@ -107,13 +125,19 @@ class CgroupMapCollector final : public BpfCollector {
   std::vector<std::pair<std::uint64_t, Value>> read_cgroups() const {
     return loaded() ? read_cgroup_map<Stats>(map_) : std::vector<std::pair<std::uint64_t, Value>>{};
   }
+  // Kubepods cgroups the per_kubepods programs are attached to.
+  std::vector<std::filesystem::path> attached_cgroups() const {
+    return attachments_ ? attachments_->attached() : std::vector<std::filesystem::path>{};
+  }
 
  private:
   std::string name_;
   FeatureProbe& features_;
   Load load_;
   Emit emit_;
+  const cgroup::CgroupResolver* kubepods_;
   const bpf_map* map_ = nullptr;
+  std::optional<CgroupAttachments> attachments_;
   kpod::PodSeries<Value> series_;
 };
 

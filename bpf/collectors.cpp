@@ -13,7 +13,8 @@ namespace nodepack::bpf {
   X(syscall, comprehensive)             \
   X(irq, comprehensive)                 \
   X(proc, comprehensive)                \
-  X(topology, comprehensive)
+  X(topology, comprehensive)            \
+  X(http, comprehensive)
 
 #define NODEPACK_DECLARE_FACTORY(name, profile) \
   std::unique_ptr<kpod::Collector> make_##name##_collector(const BpfDeps&);

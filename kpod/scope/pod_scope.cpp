@@ -8,9 +8,9 @@ namespace nodepack::kpod {
 namespace {
 
 // Labels nodepack itself puts on kpod_* series: a copied pod label may not take one of them.
-const std::set<std::string, std::less<>> kOwnLabels{"namespace", "pod",    "container", "node",       "cluster",
-                                                    "syscall",   "device", "interface", "mountpoint", "irq",
-                                                    "vector",    "le",     "quantile",  "job",        "instance"};
+const std::set<std::string, std::less<>> kOwnLabels{
+    "namespace", "pod", "container", "node", "cluster",  "syscall",   "device", "interface",    "mountpoint", "irq",
+    "vector",    "le",  "quantile",  "job",  "instance", "direction", "method", "status_class", "protocol"};
 
 bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();

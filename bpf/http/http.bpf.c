@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: GPL-2.0
+/* HTTP/1.x per cgroup v2, client and server side, from cgroup_skb programs attached by user
+ * space to the kubepods cgroups. No kprobes: each TCP segment a pod's socket sends or receives
+ * is looked at from its payload's first bytes.
+ *
+ *  - A request's first segment pushes {method, time} on its connection's FIFO of outstanding
+ *    requests (HTTP/1.1 pipelining); the response's first segment, in the other direction,
+ *    pops the oldest and counts method x status class and the latency. The socket that sent
+ *    the request is the client side; the one that received it the server side.
+ *  - Per connection and direction, the stream is followed message by message: headers are
+ *    scanned for their end and for Content-Length / Transfer-Encoding, and body bytes are
+ *    skipped, so a body segment that happens to start with "GET " is not a request.
+ *  - Connection state lives in socket storage (freed with the socket); a connection gets it
+ *    at its first segment that starts an HTTP message, so other traffic pays one storage
+ *    lookup and a few byte compares.
+ *  - A connection's first payload segment (either direction) names its protocol: HTTP/1.x, or
+ *    Redis, PostgreSQL, MySQL, Kafka by their first bytes. Only HTTP connections are followed
+ *    further; the others are left after that segment.
+ *  - Attribution: the socket's cgroup (bpf_skb_cgroup_id), never the task in softirq.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "hist.bpf.h"
+#include "maps.bpf.h"
+#include "http.h"
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_TCP_ 6
+
+#define FIFO_DEPTH 8		/* outstanding requests per connection (power of two) */
+#define MSGS_PER_SEGMENT 4	/* messages looked at in one segment (pipelined, or body then next) */
+#define SCAN_CHUNK 32		/* header bytes loaded at a time */
+#define SCAN_CHUNKS 64		/* => at most 2 KiB of headers scanned per segment */
+
+char LICENSE[] SEC("license") = "GPL";
+
+enum phase { PH_IDLE = 0, PH_HEADERS = 1, PH_CHUNKED = 2 };
+
+/* One direction of a connection's byte stream. */
+struct http_stream {
+	__u64 skip;		/* body bytes still to come before a message can start */
+	__u64 content_length;
+	__u32 rolling;		/* the last four header bytes, to find CRLF CRLF */
+	__u8 phase;
+	__u8 has_cl;
+	__u8 chunked;
+	__u8 no_body;		/* a response to HEAD, 1xx, 204, 304: no body whatever the headers say */
+	__u32 next_seq;		/* TCP sequence number just past the last payload seen */
+	__u8 seq_known;
+	__u8 pad[3];
+};
+
+struct http_conn {
+	struct bpf_spin_lock lock; /* the FIFO: egress and ingress of one socket run concurrently */
+	__u32 head, tail;	/* outstanding requests: [head, tail) */
+	__u32 overflow;		/* requests past a full FIFO, answered after it drains */
+	__u8 request_stream;	/* 0 egress, 1 ingress, 0xff none seen yet */
+	__u8 upgraded;		/* 101 Switching Protocols, or never HTTP/1: not looked at */
+	__u8 pad[2];
+	__u64 start_ns[FIFO_DEPTH];
+	__u8 method[FIFO_DEPTH];
+	struct http_stream s[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct http_conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HTTP_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct http_cg_stats);
+} cg_http SEC(".maps");
+
+static const struct http_cg_stats zero_stats;
+
+/* Offset of the TCP payload from the IP header (where cgroup_skb data starts), or 0 when the
+ * packet is not TCP or carries no payload; `seq`: the segment's sequence number. */
+static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb, __u32 *seq)
+{
+	__u32 off;
+	__u8 byte, proto;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, 0, &byte, 1))
+			return 0;
+		off = (byte & 0x0f) * 4;
+		if (bpf_skb_load_bytes(skb, 9, &proto, 1))
+			return 0;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		off = 40;
+		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
+			return 0; /* extension headers are not followed */
+	} else {
+		return 0;
+	}
+	if (proto != IPPROTO_TCP_ || bpf_skb_load_bytes(skb, off + 12, &byte, 1) ||
+	    bpf_skb_load_bytes(skb, off + 4, seq, 4))
+		return 0;
+	*seq = bpf_ntohl(*seq);
+	off += (byte >> 4) * 4;
+	return skb->len > off ? off : 0;
+}
+
+/* How many bytes to load at `pos`: min(end - pos, max), checked again after a compiler barrier
+ * so that the verifier sees the bound on the very register passed as the length; 0 for none. */
+static __always_inline __u64 load_len(__u32 pos, __u32 end, __u64 max)
+{
+	__u64 n = pos < end ? (__u64)end - pos : 0;
+
+	if (n > max)
+		n = max;
+	barrier_var(n);
+	return n >= 1 && n <= max ? n : 0;
+}
+
+/* What a message start looks like: CLS_* in bits 16.., the method or status in the low bits. */
+#define CLS_NONE 0
+#define CLS_REQUEST 1
+#define CLS_RESPONSE 2
+#define CLS_SHORT 3 /* the whole segment is shorter than a method token or a status line */
+#define CLS_SHORT_MAYBE_RESPONSE 4 /* ... and it is also a prefix of "HTTP/1.x NNN " */
+
+static __always_inline int is_upper(__u8 c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static __always_inline int is_digit(__u8 c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static __always_inline int status_char_ok(__u32 i, __u8 c)
+{
+	switch (i) {
+	case 0: return c == 'H';
+	case 1:
+	case 2: return c == 'T';
+	case 3: return c == 'P';
+	case 4: return c == '/';
+	case 5: return c == '1';
+	case 6: return c == '.';
+	case 7: return c == '0' || c == '1';
+	case 8: return c == ' ';
+	case 12: return c == ' ' || c == '\r';
+	default: return is_digit(c);
+	}
+}
+
+#define EQ3(b, s) ((b)[0] == (s)[0] && (b)[1] == (s)[1] && (b)[2] == (s)[2])
+#define EQ4(b, s) (EQ3(b, s) && (b)[3] == (s)[3])
+
+static __always_inline int method_of(const __u8 *b, __u32 len)
+{
+	switch (len) {
+	case 3:
+		return EQ3(b, "GET") ? HTTP_M_GET : EQ3(b, "PUT") ? HTTP_M_PUT : HTTP_M_OTHER;
+	case 4:
+		return EQ4(b, "POST") ? HTTP_M_POST : EQ4(b, "HEAD") ? HTTP_M_HEAD : HTTP_M_OTHER;
+	case 5:
+		return EQ4(b, "PATC") && b[4] == 'H' ? HTTP_M_PATCH : HTTP_M_OTHER;
+	case 6:
+		return EQ4(b, "DELE") && b[4] == 'T' && b[5] == 'E' ? HTTP_M_DELETE : HTTP_M_OTHER;
+	case 7:
+		return EQ4(b, "OPTI") && EQ3(b + 4, "ONS") ? HTTP_M_OPTIONS : HTTP_M_OTHER;
+	default:
+		return HTTP_M_OTHER;
+	}
+}
+
+/* Classifies the bytes at `off` (a global function: verified once, whatever calls it). A
+ * request: an upper-case token of 3..12 letters, a space, then '/', '*' or a letter (origin,
+ * asterisk, absolute or authority form) or the segment's end. A response: "HTTP/1.x NNN" then
+ * a space or CR. */
+__noinline int classify(struct __sk_buff *skb, __u32 off, __u32 end)
+{
+	__u8 b[16] = {};
+	__u64 n;
+	__u32 i, tok = 0;
+	int maybe_response = 1;
+
+	n = load_len(off, end, sizeof(b));
+	if (!n || bpf_skb_load_bytes(skb, off, b, n))
+		return CLS_NONE;
+	for (i = 0; i < 13; i++) {
+		if (i >= n)
+			break;
+		if (!status_char_ok(i, b[i])) {
+			maybe_response = 0;
+			break;
+		}
+	}
+	if (maybe_response && i == 13) {
+		__u32 status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+		return (CLS_RESPONSE << 16) | status;
+	}
+	for (tok = 0; tok < 13; tok++) {
+		if (tok >= n || !is_upper(b[tok]))
+			break;
+	}
+	if (tok == n)
+		return ((maybe_response ? CLS_SHORT_MAYBE_RESPONSE : CLS_SHORT) << 16);
+	if (maybe_response && n < 13)
+		return CLS_SHORT_MAYBE_RESPONSE << 16;
+	if (tok < 3 || tok > 12 || tok >= sizeof(b) || b[tok] != ' ')
+		return CLS_NONE;
+	if (tok == 3 && EQ3(b, "PRI"))
+		return CLS_NONE; /* the HTTP/2 connection preface, "PRI * HTTP/2.0" */
+	if (tok + 1 < n) {
+		__u8 c = b[(tok + 1) & 15];
+
+		if (c != '/' && c != '*' && !is_upper(c) && !(c >= 'a' && c <= 'z'))
+			return CLS_NONE;
+	}
+	return (CLS_REQUEST << 16) | method_of(b, tok);
+}
+
+/* One header line's name, at `pos` (just after a LF): its Content-Length value, -1 for a
+ * Transfer-Encoding header (taken as chunked), -2 for anything else. Names are matched without
+ * regard to case; a header split across segments is not recognised. */
+__noinline long header_at(struct __sk_buff *skb, __u32 pos, __u32 end)
+{
+	__u8 b[32] = {};
+	__u64 n;
+	__u32 i;
+	long v = 0;
+	int is_cl = 1, is_te = 1;
+
+	n = load_len(pos, end, sizeof(b));
+	if (n < 15 || bpf_skb_load_bytes(skb, pos, b, n))
+		return -2;
+	/* unrolled, so the names are immediates rather than read-only data */
+#pragma unroll
+	for (i = 0; i < 18; i++) {
+		__u8 c = b[i] | 0x20;
+
+		if (i < 15 && c != "content-length:"[i])
+			is_cl = 0;
+		if (c != "transfer-encoding:"[i])
+			is_te = 0;
+	}
+	if (is_te && n >= 18)
+		return -1;
+	if (!is_cl)
+		return -2;
+	for (i = 15; i < sizeof(b); i++) {
+		if (i >= n)
+			break;
+		if (is_digit(b[i]))
+			v = v * 10 + (b[i] - '0');
+		else if (b[i] != ' ' && b[i] != '\t')
+			break;
+	}
+	return v;
+}
+
+/* A header scan: where it stands, and what it found so far in this message's headers. Passed
+ * to global functions as memory the verifier does not track value by value, which keeps the
+ * number of states it explores small. */
+struct scan {
+	__u32 pos, end;
+	__u32 hdr_end;		/* offset just past CRLF CRLF, 0 while not found */
+	__u32 rolling;		/* the last four bytes, carried across segments */
+	__u64 content_length;
+	__u8 has_cl, chunked, pad[6];
+	__u8 buf[SCAN_CHUNK];
+};
+
+/* Whether any byte of `w` is `c` (the classic zero-byte test on w ^ c...c). */
+static __always_inline int has_byte(__u64 w, __u8 c)
+{
+	__u64 x = w ^ (0x0101010101010101ULL * c);
+
+	return ((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) != 0;
+}
+
+/* The byte at `i` of s->buf after a LF at i - 1: could a Content-Length or Transfer-Encoding
+ * header start there? Only then is header_at() asked (it loads the line again). */
+static __always_inline int may_be_length_header(const struct scan *s, __u32 i, __u32 n)
+{
+	__u8 c;
+
+	if (i >= n || i >= SCAN_CHUNK)
+		return 1; /* the next line starts in the next chunk: ask */
+	c = s->buf[i & (SCAN_CHUNK - 1)] | 0x20;
+	return c == 'c' || c == 't';
+}
+
+/* Scans the `n` bytes of s->buf loaded from s->pos; 1 when the headers ended in them. Eight
+ * bytes at a time: a word with no LF can neither end the headers nor start a line, so it only
+ * moves the last-four-bytes window. */
+__noinline int scan_buffer(struct __sk_buff *skb, struct scan *s, __u32 n)
+{
+	__u32 w, i;
+
+	if (!s)
+		return 1;
+	for (w = 0; w < SCAN_CHUNK / 8; w++) {
+		__u32 at = w * 8;
+		__u64 word;
+
+		if (at >= n)
+			break;
+		__builtin_memcpy(&word, &s->buf[at], 8);
+		if (at + 8 <= n && !has_byte(word, '\n')) {
+			s->rolling = ((__u32)s->buf[at + 4] << 24) | ((__u32)s->buf[at + 5] << 16) |
+				     ((__u32)s->buf[at + 6] << 8) | s->buf[at + 7];
+			continue;
+		}
+		for (i = at; i < at + 8; i++) {
+			if (i >= n)
+				break;
+			s->rolling = (s->rolling << 8) | s->buf[i & (SCAN_CHUNK - 1)];
+			if (s->rolling == 0x0d0a0d0a) {
+				s->hdr_end = s->pos + i + 1;
+				return 1;
+			}
+			if (s->buf[i & (SCAN_CHUNK - 1)] == '\n' && may_be_length_header(s, i + 1, n)) {
+				long h = header_at(skb, s->pos + i + 1, s->end);
+
+				if (h >= 0) {
+					s->content_length = h;
+					s->has_cl = 1;
+				} else if (h == -1) {
+					s->chunked = 1;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* Scans headers from s->pos to s->end, at most SCAN_CHUNKS chunks of SCAN_CHUNK bytes. */
+__noinline int scan_headers(struct __sk_buff *skb, struct scan *s)
+{
+	__u32 k;
+	__u64 n;
+
+	if (!s)
+		return 0;
+	for (k = 0; k < SCAN_CHUNKS; k++) {
+		n = load_len(s->pos, s->end, SCAN_CHUNK);
+		if (!n || bpf_skb_load_bytes(skb, s->pos, s->buf, n))
+			return 0;
+		if (scan_buffer(skb, s, n))
+			return 0;
+		s->pos += n;
+	}
+	return 0;
+}
+
+#define BE16(b) (((__u32)(b)[0] << 8) | (b)[1])
+#define BE32(b) (((__u32)(b)[0] << 24) | ((__u32)(b)[1] << 16) | ((__u32)(b)[2] << 8) | (b)[3])
+
+/* The protocol of a connection whose first payload is at `off`, for what is not HTTP: the
+ * NET_PROTO_* value, plus 0x100 when the server speaks first (MySQL), or -1. A global function:
+ * verified once. */
+__noinline int detect_protocol(struct __sk_buff *skb, __u32 off, __u32 end)
+{
+	__u8 b[16] = {};
+	__u64 n = load_len(off, end, sizeof(b));
+	__u32 len;
+
+	if (n < 8 || bpf_skb_load_bytes(skb, off, b, n))
+		return -1;
+	len = BE32(b);
+	/* PostgreSQL: StartupMessage (protocol 3.0), SSLRequest or GSSENCRequest, length first. */
+	if (len >= 8 && len <= 10000 && (BE32(b + 4) == 0x00030000 || BE32(b + 4) == 80877103 ||
+					 BE32(b + 4) == 80877104))
+		return NET_PROTO_POSTGRESQL;
+	/* MySQL: the server's greeting, packet 0 of protocol 10, all in this segment. */
+	if (b[3] == 0 && b[4] == 10 && (b[0] | (b[1] << 8) | (b[2] << 16)) == end - off - 4)
+		return NET_PROTO_MYSQL | 0x100;
+	/* Kafka: a request that fills the segment, a known API key range, a small version. */
+	if (n >= 14 && len == end - off - 4 && BE16(b + 4) < 100 && BE16(b + 6) < 50 &&
+	    (BE16(b + 12) == 0xffff || BE16(b + 12) < 256))
+		return NET_PROTO_KAFKA;
+	/* Redis: a RESP array of bulk strings, "*<1..3 digits>\r\n$" (fixed offsets: no variable
+	 * index into the stack). */
+	if (b[0] == '*' && is_digit(b[1])) {
+		if (b[2] == '\r' && b[3] == '\n' && b[4] == '$')
+			return NET_PROTO_REDIS;
+		if (is_digit(b[2]) && b[3] == '\r' && b[4] == '\n' && b[5] == '$')
+			return NET_PROTO_REDIS;
+		if (is_digit(b[2]) && is_digit(b[3]) && b[4] == '\r' && b[5] == '\n' && b[6] == '$')
+			return NET_PROTO_REDIS;
+	}
+	return -1;
+}
+
+static __always_inline struct http_cg_stats *stats_for(__u64 cgid)
+{
+	if (!cgid)
+		return NULL;
+	return nodepack_cgroup_lookup_or_init(&cg_http, &cgid, cgid, &zero_stats);
+}
+
+static __always_inline void push_request(struct http_conn *c, __u8 method, __u64 now)
+{
+	bpf_spin_lock(&c->lock);
+	if (c->overflow || c->tail - c->head >= FIFO_DEPTH) {
+		c->overflow++;
+	} else {
+		__u32 i = c->tail & (FIFO_DEPTH - 1);
+
+		c->start_ns[i] = now;
+		c->method[i] = method;
+		c->tail++;
+	}
+	bpf_spin_unlock(&c->lock);
+}
+
+/* Pops the oldest outstanding request: 1 with its method and start (start 0: past the FIFO,
+ * method unknown), 0 when none is outstanding. */
+static __always_inline int pop_request(struct http_conn *c, __u8 *method, __u64 *start)
+{
+	int found = 1;
+
+	bpf_spin_lock(&c->lock);
+	if (c->head != c->tail) {
+		__u32 i = c->head & (FIFO_DEPTH - 1);
+
+		*start = c->start_ns[i];
+		*method = c->method[i];
+		c->head++;
+	} else if (c->overflow) {
+		c->overflow--;
+		*start = 0;
+		*method = HTTP_M_UNPARSED;
+	} else {
+		found = 0;
+	}
+	bpf_spin_unlock(&c->lock);
+	return found;
+}
+
+static __always_inline __u32 status_class(__u32 status)
+{
+	return status >= 100 && status <= 599 ? status / 100 - 1 : HTTP_STATUS_UNPARSED;
+}
+
+/* A response starts on stream `stream`; status 0: its status line is cut short. */
+static __always_inline void on_response(struct __sk_buff *skb, struct http_conn *c, struct http_stream *st,
+					int stream, __u32 status)
+{
+	__u32 dir = stream == 0 ? HTTP_DIR_SERVER : HTTP_DIR_CLIENT;
+	__u32 cls = status_class(status);
+	struct http_cg_stats *stats;
+	__u64 start = 0, now, idx;
+	__u8 method = 0;
+
+	st->no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
+	if (status >= 100 && status < 200 && status != 101)
+		return; /* interim (100 Continue, 103 Early Hints): the final response follows */
+	now = bpf_ktime_get_ns();
+	stats = stats_for(bpf_skb_cgroup_id(skb));
+	if (!pop_request(c, &method, &start)) {
+		if (stats)
+			__sync_fetch_and_add(&stats->unmatched_responses[dir & 1], 1);
+		return;
+	}
+	if (method == HTTP_M_HEAD)
+		st->no_body = 1;
+	if (status == 101)
+		c->upgraded = 1;
+	if (!stats)
+		return;
+	/* One flat index, bounded on the register that is used (the verifier cannot follow the
+	 * three bounds through clang's arithmetic). */
+	idx = ((__u64)dir * HTTP_METHODS + method) * HTTP_STATUS_CLASSES + cls;
+	barrier_var(idx);
+	if (idx >= HTTP_DIRS * HTTP_METHODS * HTTP_STATUS_CLASSES)
+		return;
+	__sync_fetch_and_add(&stats->requests[0][0][0] + idx, 1);
+	if (start && now > start)
+		nodepack_hist_record(&stats->latency[dir & 1], now - start, true);
+}
+
+/* Starts a message at `off` if one starts there; 0 when none does. */
+static __always_inline int start_message(struct __sk_buff *skb, struct http_conn *c, struct http_stream *st,
+					 int stream, int cls)
+{
+	int kind = cls >> 16;
+
+	if (kind == CLS_SHORT_MAYBE_RESPONSE)
+		kind = c->request_stream == (stream ^ 1) ? CLS_RESPONSE : CLS_SHORT;
+	if (kind == CLS_REQUEST || kind == CLS_SHORT) {
+		push_request(c, kind == CLS_REQUEST ? (cls & 0xff) : HTTP_M_UNPARSED, bpf_ktime_get_ns());
+		c->request_stream = stream;
+		st->no_body = 0;
+	} else if (kind == CLS_RESPONSE) {
+		on_response(skb, c, st, stream, (cls >> 16) == CLS_RESPONSE ? (cls & 0xffff) : 0);
+	} else {
+		return 0;
+	}
+	st->phase = PH_HEADERS;
+	st->rolling = 0;
+	st->has_cl = 0;
+	st->chunked = 0;
+	st->content_length = 0;
+	return 1;
+}
+
+/* A chunked body ends with the zero-size chunk and an empty trailer: a segment ending so. */
+static __always_inline int ends_chunked_body(struct __sk_buff *skb, __u32 end)
+{
+	__u8 t[5];
+
+	if (end < 5 || bpf_skb_load_bytes(skb, end - 5, t, 5))
+		return 0;
+	return t[0] == '0' && t[1] == '\r' && t[2] == '\n' && t[3] == '\r' && t[4] == '\n';
+}
+
+static __always_inline void on_segment(struct __sk_buff *skb, int stream)
+{
+	__u32 seq = 0, off = tcp_payload_offset(skb, &seq), end = skb->len;
+	struct bpf_sock *sk = skb->sk;
+	struct http_stream *st;
+	struct http_conn *c;
+	int cls = 0, m;
+
+	if (!off || !sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	c = bpf_sk_storage_get(&conns, sk, 0, 0);
+	if (!c) {
+		/* The connection's first payload: what protocol is it? */
+		int proto = NET_PROTO_HTTP, server_first = 0;
+		struct http_cg_stats *stats;
+		__u64 idx;
+		__u32 dir;
+
+		cls = classify(skb, off, end);
+		/* An HTTP connection's first message is a request but for a server that speaks
+		 * first (seen as an unmatched response): its sender is then the server. */
+		server_first = (cls >> 16) == CLS_RESPONSE;
+		if (!cls) {
+			proto = detect_protocol(skb, off, end);
+			server_first = proto >= 0x100;
+			proto = proto < 0 ? NET_PROTOCOLS : proto & 0xff;
+		}
+		c = bpf_sk_storage_get(&conns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!c)
+			return;
+		c->request_stream = 0xff;
+		c->upgraded = !cls; /* not HTTP: never looked at again */
+		/* The side that speaks first is the client, but for MySQL. */
+		dir = (stream == 0) == !server_first ? HTTP_DIR_CLIENT : HTTP_DIR_SERVER;
+		idx = (__u64)dir * NET_PROTOCOLS + proto;
+		barrier_var(idx);
+		stats = proto < NET_PROTOCOLS ? stats_for(bpf_skb_cgroup_id(skb)) : NULL;
+		if (stats && idx < HTTP_DIRS * NET_PROTOCOLS)
+			__sync_fetch_and_add(&stats->protocol_connections[0][0] + idx, 1);
+	}
+	if (c->upgraded)
+		return;
+	st = &c->s[stream & 1];
+	if (st->seq_known) {
+		__s32 behind = (__s32)(st->next_seq - seq);
+
+		/* A retransmission (seen on both sides: cgroup_skb ingress runs before TCP drops
+		 * duplicates) or an overlap: only new bytes are looked at, else a request would be
+		 * pushed twice and every later response paired with the wrong one. */
+		if (behind > 0) {
+			if ((__u32)behind >= end - off)
+				return;
+			off += behind;
+			seq += behind;
+			cls = 0;
+		}
+	}
+	st->seq_known = 1;
+	st->next_seq = seq + (end - off);
+	for (m = 0; m < MSGS_PER_SEGMENT; m++) {
+		if (off >= end)
+			return;
+		if (st->skip) {
+			__u32 left = end - off;
+
+			if (st->skip >= left) {
+				st->skip -= left;
+				return;
+			}
+			off += st->skip;
+			st->skip = 0;
+			cls = 0;
+			continue;
+		}
+		if (st->phase == PH_CHUNKED) {
+			if (ends_chunked_body(skb, end))
+				st->phase = PH_IDLE;
+			return; /* a message after the chunked body in the same segment is missed */
+		}
+		if (st->phase == PH_IDLE) {
+			if (!cls)
+				cls = classify(skb, off, end);
+			if (!start_message(skb, c, st, stream, cls))
+				return;
+			cls = 0;
+		}
+		struct scan s = {
+			.pos = off,
+			.end = end,
+			.rolling = st->rolling,
+			.content_length = st->content_length,
+			.has_cl = st->has_cl,
+			.chunked = st->chunked,
+		};
+		scan_headers(skb, &s);
+		st->rolling = s.rolling;
+		st->content_length = s.content_length;
+		st->has_cl = s.has_cl;
+		st->chunked = s.chunked;
+		if (!s.hdr_end) {
+			/* Headers go on in the next segment, unless the scan gave up on them: then the
+			 * stream is taken up again at whatever starts a message. */
+			if (s.pos < end)
+				st->phase = PH_IDLE;
+			return;
+		}
+		off = s.hdr_end;
+		if (st->no_body) {
+			st->phase = PH_IDLE;
+		} else if (st->chunked) {
+			st->phase = PH_CHUNKED;
+		} else {
+			st->phase = PH_IDLE;
+			st->skip = st->content_length;
+		}
+	}
+}
+
+SEC("cgroup_skb/egress")
+int http_egress(struct __sk_buff *skb)
+{
+	on_segment(skb, 0);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int http_ingress(struct __sk_buff *skb)
+{
+	on_segment(skb, 1);
+	return 1;
+}

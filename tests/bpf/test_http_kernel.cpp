@@ -1,0 +1,344 @@
+// Real http programs: a Python HTTP/1.1 server in pod B and a client in pod A on one keep-alive
+// connection (statuses 200, 404, 500 after a 30 ms delay, a POST whose body segment starts
+// "GET ", a pipelined pair in one segment, a method token split across two segments), and an
+// idle pod C with non-HTTP loopback traffic. Both sides are counted exactly, per method and
+// status class; pod C has nothing.
+#include "bpf/cgroup_map_collector.hpp"
+#include "bpf/http/http.h"
+#include "tests/bpf/bpf_registry.hpp"
+
+#include "tests/support/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+
+namespace nb = nodepack::bpf;
+using nb::test::find_metric;
+
+namespace {
+
+const std::string kUidClient = "1a2b3c4d-0000-4000-8000-0000000000a1";
+const std::string kUidServer = "1a2b3c4d-0000-4000-8000-0000000000b1";
+const std::string kUidIdle = "1a2b3c4d-0000-4000-8000-0000000000c1";
+const std::string kCidClient = std::string(60, 'a') + "0011";
+const std::string kCidServer = std::string(60, 'b') + "0012";
+const std::string kCidIdle = std::string(60, 'c') + "0013";
+
+// Serves one keep-alive connection, then exits. Each response is written as two segments
+// (headers, then body), so response bodies are skipped by Content-Length too.
+constexpr const char* kServer = R"PY(
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def reply(self, code, body):
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        if self.path == "/ok": self.reply(200, b"ok")
+        elif self.path == "/slow-error":
+            time.sleep(0.03)
+            self.reply(500, b"boom")
+        else: self.reply(404, b"no such thing")
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.reply(200, body)
+s = http.server.HTTPServer(("127.0.1.2", 0), H)
+print(s.server_address[1], flush=True)
+s.handle_request()
+)PY";
+
+// The client side: exits non-zero if a status is not the expected one.
+constexpr const char* kClient = R"PY(
+import socket, sys, time
+c = socket.create_connection(("127.0.1.2", int(sys.argv[1])))
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+f = c.makefile("rb")
+def response():
+    status = int(f.readline().split()[1])
+    n = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""): break
+        k, v = line.split(b":", 1)
+        if k.strip().lower() == b"content-length": n = int(v)
+    f.read(n)
+    return status
+def get(path): return b"GET " + path + b" HTTP/1.1\r\nHost: b\r\n\r\n"
+def expect(want):
+    got = response()
+    if got != want: sys.exit("want %d got %d" % (want, got))
+for _ in range(5): c.sendall(get(b"/ok")); expect(200)
+for _ in range(3): c.sendall(get(b"/missing")); expect(404)
+for _ in range(2): c.sendall(get(b"/slow-error")); expect(500)
+body = get(b"/not-a-request") * 3
+c.sendall(b"POST /echo HTTP/1.1\r\nHost: b\r\nContent-Length: %d\r\n\r\n" % len(body))
+time.sleep(0.03)
+c.sendall(body)  # its own segment, starting "GET "
+expect(200)
+c.sendall(get(b"/ok") + get(b"/missing"))  # pipelined: one segment, two requests
+expect(200); expect(404)
+c.sendall(b"GE"); time.sleep(0.03); c.sendall(get(b"/ok")[2:])  # method split across segments
+expect(200)
+c.close()
+)PY";
+
+// Non-HTTP loopback traffic in upper case ("PING\r\n" lines): not a request line.
+constexpr const char* kIdle = R"PY(
+import socket
+l = socket.socket(); l.bind(("127.0.1.3", 0)); l.listen(1)
+c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+for _ in range(20):
+    c.sendall(b"PING\r\n"); s.recv(100); s.sendall(b"PONG\r\n"); c.recv(100)
+)PY";
+
+// A hand-written server for what http.server does not do: a response before any request, a HEAD
+// response with a Content-Length and no body, 100 Continue, a chunked body whose first chunk
+// reads "GET /", and a 204.
+constexpr const char* kOddServer = R"PY(
+import socket
+l = socket.socket(); l.bind(("127.0.1.4", 0)); l.listen(1)
+print(l.getsockname()[1], flush=True)
+s, _ = l.accept()
+f = s.makefile("rb")
+def request():
+    while f.readline() not in (b"\r\n", b""): pass
+s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # nobody asked
+request(); s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")  # HEAD
+request(); s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n"); f.read(5)
+s.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+request(); s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nGET /\r\n0\r\n\r\n")
+request(); s.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+f.read()  # until the client closes
+)PY";
+
+constexpr const char* kOddClient = R"PY(
+import socket, sys
+c = socket.create_connection(("127.0.1.4", int(sys.argv[1])))
+f = c.makefile("rb")
+def head():
+    status = f.readline().split()[1]
+    while f.readline() != b"\r\n": pass
+    return int(status)
+def expect(want):
+    got = head()
+    if got != want: sys.exit("want %d got %d" % (want, got))
+expect(200)  # unsolicited
+c.sendall(b"HEAD / HTTP/1.1\r\nHost: b\r\n\r\n"); expect(200)
+c.sendall(b"POST /up HTTP/1.1\r\nHost: b\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+expect(100); c.sendall(b"hello"); expect(201)
+c.sendall(b"GET /chunked HTTP/1.1\r\nHost: b\r\n\r\n"); expect(200)
+while not f.readline() == b"0\r\n": pass
+f.readline()
+c.sendall(b"GET /empty HTTP/1.1\r\nHost: b\r\n\r\n"); expect(204)
+c.close()
+)PY";
+
+// One connection each, in this order: Redis (RESP array), PostgreSQL (SSLRequest), MySQL (the
+// server's greeting comes first), Kafka (ApiVersions v0). Then a plain-text one: no protocol.
+constexpr const char* kProtocolServer = R"PY(
+import socket, struct
+l = socket.socket(); l.bind(("127.0.1.5", 0)); l.listen(8)
+print(l.getsockname()[1], flush=True)
+s, _ = l.accept(); s.recv(100); s.sendall(b"+PONG\r\n"); s.close()
+s, _ = l.accept(); s.recv(100); s.sendall(b"N"); s.close()
+s, _ = l.accept()
+greeting = b"\x0a" + b"8.0.36\x00" + b"\x01\x00\x00\x00" + b"abcdefgh\x00" + b"\xff\xf7"
+s.sendall(struct.pack("<I", len(greeting))[:3] + b"\x00" + greeting); s.recv(100); s.close()
+s, _ = l.accept(); s.recv(100); s.sendall(struct.pack(">ii", 4, 1)); s.close()
+s, _ = l.accept(); s.recv(100); s.sendall(b"hello back\n"); s.close()
+)PY";
+
+constexpr const char* kProtocolClient = R"PY(
+import socket, struct, sys
+def conn(): return socket.create_connection(("127.0.1.5", int(sys.argv[1])))
+c = conn(); c.sendall(b"*1\r\n$4\r\nPING\r\n"); c.recv(100); c.close()
+c = conn(); c.sendall(struct.pack(">ii", 8, 80877103)); c.recv(1); c.close()
+c = conn(); c.recv(100); c.sendall(b"x"); c.close()
+body = struct.pack(">hhih", 18, 0, 1, 1) + b"t"
+c = conn(); c.sendall(struct.pack(">i", len(body)) + body); c.recv(100); c.close()
+c = conn(); c.sendall(b"hello\n"); c.recv(100); c.close()
+)PY";
+
+void exec_python(const char* script, const char* arg = nullptr) {
+  ::execlp("python3", "python3", "-c", script, arg, static_cast<char*>(nullptr));
+  ::_exit(127);
+}
+
+struct Pods {
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup lookup;
+  std::filesystem::path client, server, idle;
+  Pods() {
+    client = tree.add_container(kUidClient, kCidClient);
+    server = tree.add_container(kUidServer, kCidServer);
+    idle = tree.add_container(kUidIdle, kCidIdle);
+    lookup.add(kUidClient, {"shop", "frontend", {{kCidClient, "web"}}});
+    lookup.add(kUidServer, {"shop", "backend", {{kCidServer, "api"}}});
+    lookup.add(kUidIdle, {"shop", "idle", {{kCidIdle, "idle"}}});
+  }
+};
+
+// Runs `server` in pod B (it prints its port), then `client` in pod A with the port as argument,
+// and the idle pod's traffic in pod C; waits for all three to exit 0.
+void run_exchange(const Pods& pods, const char* server_script, const char* client_script) {
+  int port_pipe[2];
+  REQUIRE(::pipe(port_pipe) == 0);
+  const int server = nb::test::spawn_in_cgroup(pods.server, [&] {
+    ::dup2(port_pipe[1], STDOUT_FILENO);
+    exec_python(server_script);
+  });
+  ::close(port_pipe[1]);
+  char port[16] = {};
+  REQUIRE(::read(port_pipe[0], port, sizeof(port) - 1) > 0);
+  ::close(port_pipe[0]);
+  const std::string port_arg = std::to_string(std::stoi(port));
+  const int client = nb::test::spawn_in_cgroup(pods.client, [&] { exec_python(client_script, port_arg.c_str()); });
+  const int idle = nb::test::spawn_in_cgroup(pods.idle, [] { exec_python(kIdle); });
+  nb::test::wait_all({client, server, idle});
+}
+
+double counter(const std::vector<prometheus::MetricFamily>& families, const char* name,
+               const std::map<std::string, std::string>& labels) {
+  const auto* m = find_metric(families, name, labels);
+  return m == nullptr ? 0.0 : m->counter.value;
+}
+
+double requests(const std::vector<prometheus::MetricFamily>& families, const char* pod, const char* direction,
+                const char* method, const char* status) {
+  return counter(families, "kpod_http_requests_total",
+                 {{"pod", pod}, {"direction", direction}, {"method", method}, {"status_class", status}});
+}
+
+double protocol_connections(const std::vector<prometheus::MetricFamily>& families, const char* pod,
+                            const char* direction, const char* protocol) {
+  return counter(families, "kpod_net_protocol_connections_total",
+                 {{"pod", pod}, {"direction", direction}, {"protocol", protocol}});
+}
+
+// Every kpod_http_requests_total sample of the pod, summed.
+double all_requests(const std::vector<prometheus::MetricFamily>& families, const std::string& pod) {
+  double sum = 0;
+  for (const auto& f : families) {
+    for (const auto& m : f.metric) {
+      const bool of_pod =
+          std::any_of(m.label.begin(), m.label.end(), [&](const auto& l) { return l.name == "pod" && l.value == pod; });
+      sum += (of_pod && f.name == "kpod_http_requests_total") ? m.counter.value : 0.0;
+    }
+  }
+  return sum;
+}
+
+void require_nothing_on_idle_pod(const std::vector<prometheus::MetricFamily>& families) {
+  for (const char* name : {"kpod_http_requests_total", "kpod_http_latency_seconds",
+                           "kpod_http_unmatched_responses_total", "kpod_net_protocol_connections_total"}) {
+    INFO(name);
+    CHECK(find_metric(families, name, {{"pod", "idle"}}) == nullptr);
+  }
+}
+
+// A registry running the http collector, its programs attached to the test's kubepods cgroup.
+nb::test::TestRegistry started_http(const Pods& pods) {
+  auto reg =
+      nb::test::registry_for({"http"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>());
+  reg->start();
+  REQUIRE(reg->status()["http"]);
+  auto* http = dynamic_cast<nb::CgroupMapCollector<http_cg_stats>*>(reg->find("http"));
+  REQUIRE(http != nullptr);
+  REQUIRE(http->attached_cgroups().size() == 1);
+  return reg;
+}
+
+}  // namespace
+
+TEST_CASE("http: keep-alive requests are counted exactly on the client and the server pod", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, kServer, kClient);
+
+  auto families = reg->Collect();
+  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+    INFO(pod << " as " << side);
+    CHECK(requests(families, pod, side, "GET", "2xx") == 6);  // 5 + the first of the pipelined pair
+    CHECK(requests(families, pod, side, "GET", "4xx") == 4);  // 3 + the second of the pair
+    CHECK(requests(families, pod, side, "GET", "5xx") == 2);
+    CHECK(requests(families, pod, side, "POST", "2xx") == 1);      // its body's "GET " lines are not requests
+    CHECK(requests(families, pod, side, "unparsed", "2xx") == 1);  // "GE" + "T /ok ..."
+    CHECK(all_requests(families, pod) == 14);
+    CHECK(protocol_connections(families, pod, side, "http") == 1);  // nothing else, in particular not on the other side
+    const auto* unmatched = find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}});
+    CHECK(unmatched == nullptr);
+
+    const auto* lat = find_metric(families, "kpod_http_latency_seconds", {{"pod", pod}, {"direction", side}});
+    REQUIRE(lat != nullptr);
+    CHECK(lat->histogram.sample_count == 14);
+    // The two 500s waited at least 30 ms in the server, which is above the 2^24 ns (16.8 ms)
+    // bucket edge; only a lower bound is asserted (a busy machine can slow any request).
+    std::uint64_t at_most_16ms = 0;
+    for (const auto& b : lat->histogram.bucket) {
+      if (std::abs(b.upper_bound - 0.016777216) < 1e-9) {
+        at_most_16ms = b.cumulative_count;
+      }
+    }
+    CHECK(at_most_16ms <= 12);
+    CHECK(lat->histogram.sample_sum >= 0.06);
+  }
+  require_nothing_on_idle_pod(families);
+  CHECK(find_metric(families, "kpod_http_requests_total", {{"container", "api"}}) != nullptr);
+}
+
+TEST_CASE("http: responses without a request, HEAD, 100 Continue, chunked bodies and 204", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, kOddServer, kOddClient);
+
+  auto families = reg->Collect();
+  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+    INFO(pod << " as " << side);
+    // The response nobody asked for is unmatched, not taken for the HEAD's.
+    CHECK(counter(families, "kpod_http_unmatched_responses_total", {{"pod", pod}, {"direction", side}}) == 1);
+    // The HEAD response's Content-Length announces no body: the next response is still seen.
+    CHECK(requests(families, pod, side, "HEAD", "2xx") == 1);
+    CHECK(requests(families, pod, side, "POST", "2xx") == 1);  // 100 Continue is interim: not counted
+    CHECK(requests(families, pod, side, "GET", "2xx") == 2);   // chunked 200 (its "GET /" chunk skipped), 204
+    CHECK(all_requests(families, pod) == 4);
+    CHECK(protocol_connections(families, pod, side, "http") == 1);  // its first bytes: a response
+  }
+  require_nothing_on_idle_pod(families);
+}
+
+TEST_CASE("http: connections are named by the protocol of their first bytes", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, kProtocolServer, kProtocolClient);
+
+  auto families = reg->Collect();
+  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+    INFO(pod << " as " << side);
+    for (const char* protocol : {"redis", "postgresql", "mysql", "kafka"}) {
+      INFO(protocol);
+      CHECK(protocol_connections(families, pod, side, protocol) == 1);
+    }
+    CHECK(protocol_connections(families, pod, side, "http") == 0);
+    CHECK(all_requests(families, pod) == 0);
+  }
+  // Each connection is counted on its own side only (MySQL's server speaks first, yet the
+  // connecting pod is the client).
+  for (const char* protocol : {"redis", "postgresql", "mysql", "kafka"}) {
+    INFO(protocol);
+    CHECK(protocol_connections(families, "frontend", "server", protocol) == 0);
+    CHECK(protocol_connections(families, "backend", "client", protocol) == 0);
+  }
+  require_nothing_on_idle_pod(families);
+}
