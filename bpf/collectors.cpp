@@ -12,7 +12,8 @@ namespace nodepack::bpf {
   X(blkio, standard)                    \
   X(syscall, comprehensive)             \
   X(irq, comprehensive)                 \
-  X(proc, comprehensive)
+  X(proc, comprehensive)                \
+  X(dns, comprehensive)
 
 #define NODEPACK_DECLARE_FACTORY(name, profile) \
   std::unique_ptr<kpod::Collector> make_##name##_collector(const BpfDeps&);

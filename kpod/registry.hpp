@@ -17,6 +17,7 @@
 
 #include <prometheus/collectable.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -39,6 +40,8 @@ struct CollectorOptions {
   // Who owns a peer address (pods and Services cluster-wide); outlives the registry. Null: the
   // agent does not watch them, and every peer is external.
   const PeerDirectory* peers = nullptr;
+  // A DNS query unanswered for this long counts as rcode "timeout" (dns collector).
+  std::chrono::nanoseconds dns_timeout = std::chrono::seconds(5);
 };
 
 // What a collector factory may use.

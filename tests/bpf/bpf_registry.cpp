@@ -6,7 +6,8 @@
 namespace nodepack::bpf::test {
 
 TestRegistry registry_for(const std::vector<std::string>& collectors, const std::filesystem::path& root,
-                          const cgroup::PodLookup& pods, std::unique_ptr<FeatureProbe> probe, kpod::PodScope scope) {
+                          const cgroup::PodLookup& pods, std::unique_ptr<FeatureProbe> probe, kpod::PodScope scope,
+                          kpod::CollectorOptions options) {
   auto runtime = std::make_shared<BpfRuntime>(std::move(probe));
   runtime->enable_stats();  // as the agent does once programs run: per-program cost is exported
   auto all = runtime->collectors();
@@ -14,6 +15,7 @@ TestRegistry registry_for(const std::vector<std::string>& collectors, const std:
     all.push_back(std::move(s));
   }
   kpod::RegistryOptions opts;
+  opts.collectors = std::move(options);
   opts.collectors.node = "test-node";
   opts.profile = kpod::Profile::comprehensive;
   opts.scope = std::move(scope);

@@ -17,9 +17,9 @@ using namespace nodepack::testing;
 
 // A registry running only the named collectors (BPF or file) over `root`, labelled node
 // "test-node", every profile included, handing filtered pods' cgroups to the process's skip list
-// as the agent does.
+// as the agent does; `options` configure the collectors (its node is replaced).
 TestRegistry registry_for(const std::vector<std::string>& collectors, const std::filesystem::path& root,
-                          const cgroup::PodLookup& pods, std::unique_ptr<FeatureProbe> probe,
-                          kpod::PodScope scope = {});
+                          const cgroup::PodLookup& pods, std::unique_ptr<FeatureProbe> probe, kpod::PodScope scope = {},
+                          kpod::CollectorOptions options = {});
 
 }  // namespace nodepack::bpf::test

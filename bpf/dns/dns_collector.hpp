@@ -1,0 +1,42 @@
+#pragma once
+
+#include "bpf/bpf_collector.hpp"
+#include "bpf/dns/dns.h"
+#include "bpf/dns/stale_queries.hpp"
+#include "bpf/feature_probe.hpp"
+#include "bpf/summed.hpp"
+#include "cgroup/resolver.hpp"
+#include "kpod/pod_series.hpp"
+
+#include <chrono>
+#include <memory>
+
+namespace nodepack::bpf {
+
+// kpod_dns_requests_total{rcode}, kpod_dns_latency_seconds (the pod as a DNS client) and
+// kpod_dns_server_responses_total{rcode} (the pod answering DNS), from cgroup_skb programs
+// attached to every kubepods cgroup the resolver finds (at start and whenever a new one appears).
+class DnsCollector final : public BpfCollector {
+ public:
+  using Value = Summed<dns_cg_stats>;
+
+  // Queries unanswered for longer than `timeout` count as rcode "timeout".
+  DnsCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver, std::chrono::nanoseconds timeout);
+  ~DnsCollector() override;
+
+  Result<void> start() override;
+  Result<void> collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
+
+  // Per cgroup id: the kernel's counters with the timeouts swept so far added.
+  std::vector<std::pair<std::uint64_t, Value>> read_cgroups();
+
+ private:
+  struct Impl;
+  FeatureProbe& features_;
+  cgroup::CgroupResolver& resolver_;
+  std::chrono::nanoseconds timeout_;
+  std::unique_ptr<Impl> impl_;
+  kpod::PodSeries<Value> series_;
+};
+
+}  // namespace nodepack::bpf

@@ -1,0 +1,37 @@
+#pragma once
+
+// A tiny DNS server and client for the dns collector's kernel test, run in child processes moved
+// into fake pods. The server answers by question name:
+//   "ok.test"      NOERROR, after kOkDelay
+//   "missing.test" NXDOMAIN, at once
+//   anything else  no answer at all (the query is dropped)
+
+#include <netinet/in.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace nodepack::bpf::test {
+
+inline constexpr std::chrono::milliseconds kOkDelay{20};
+inline constexpr int kRcodeNoError = 0;
+inline constexpr int kRcodeNxDomain = 3;
+
+// A standard query (RD set) for `name`, A record, class IN.
+std::vector<std::uint8_t> dns_query(std::uint16_t id, std::string_view name);
+
+// Binds UDP and TCP port 53 on `addr`, writes one byte to `ready_fd`, then answers `udp_queries`
+// datagrams and then `tcp_queries` TCP connections (one message each, answered in one write).
+// Returns false on any socket error.
+bool serve_dns(in_addr addr, int ready_fd, int udp_queries, int tcp_queries);
+
+// Sends a query over `udp_fd` (connected to the server) and returns the answer's RCODE, or
+// nullopt without an answer (within `wait`) or with the wrong id.
+std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, std::chrono::milliseconds wait);
+// The same over a new TCP connection to `addr`:53 (length-prefixed, one write).
+std::optional<int> ask_tcp(in_addr addr, std::uint16_t id, std::string_view name);
+
+}  // namespace nodepack::bpf::test

@@ -1,0 +1,179 @@
+// Real dns programs: a client pod asks a DNS server pod over UDP and TCP on port 53 (loopback);
+// answers are counted by RCODE with their latency, the dropped query as one timeout, the server
+// pod's answers as served, and nothing is charged to an idle pod.
+#include "bpf/dns/dns_collector.hpp"
+#include "tests/bpf/bpf_registry.hpp"
+#include "tests/bpf/dns_test_server.hpp"
+
+#include "tests/support/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <numeric>
+
+namespace nb = nodepack::bpf;
+using nb::test::find_metric;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kUidClient = "0f1e2d3c-0000-4000-8000-0000000000d1";
+const std::string kUidServer = "0f1e2d3c-0000-4000-8000-0000000000d2";
+const std::string kUidIdle = "0f1e2d3c-0000-4000-8000-0000000000d3";
+const std::string kCidClient = std::string(60, 'd') + "0001";
+const std::string kCidServer = std::string(60, 'd') + "0002";
+const std::string kCidIdle = std::string(60, 'd') + "0003";
+
+// Long enough that every answer comes well within it on a loaded machine (the slowest is
+// kOkDelay), short enough to wait for the dropped query.
+constexpr auto kTimeout = 2s;
+
+struct Pods {
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup lookup;
+  std::filesystem::path client, server, idle;
+  Pods() {
+    client = tree.add_container(kUidClient, kCidClient);
+    server = tree.add_container(kUidServer, kCidServer);
+    idle = tree.add_container(kUidIdle, kCidIdle);
+    lookup.add(kUidClient, {"apps", "client", {{kCidClient, "cli"}}});
+    lookup.add(kUidServer, {"apps", "resolver", {{kCidServer, "dns"}}});
+    lookup.add(kUidIdle, {"apps", "idle", {{kCidIdle, "idle"}}});
+  }
+};
+
+in_addr server_addr() {
+  in_addr a{};
+  ::inet_pton(AF_INET, "127.0.1.2", &a);
+  return a;
+}
+
+// The client's queries, in order: UDP ids 1-6, then TCP id 7.
+int ask_everything() {
+  const auto addr = server_addr();
+  int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr = addr;
+  to.sin_port = htons(53);
+  if (udp < 0 || ::connect(udp, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    return 20;
+  }
+  constexpr auto kWait = 1500ms;  // under kTimeout: an answer the client waited for is not a timeout
+  for (std::uint16_t id : {1, 2, 3}) {
+    if (nb::test::ask_udp(udp, id, "ok.test", kWait) != nb::test::kRcodeNoError) {
+      return 21;
+    }
+  }
+  for (std::uint16_t id : {4, 5}) {
+    if (nb::test::ask_udp(udp, id, "missing.test", kWait) != nb::test::kRcodeNxDomain) {
+      return 22;
+    }
+  }
+  if (nb::test::ask_udp(udp, 6, "drop.test", 50ms).has_value()) {
+    return 23;
+  }
+  if (nb::test::ask_tcp(addr, 7, "ok.test") != nb::test::kRcodeNoError) {
+    return 24;
+  }
+  ::close(udp);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("dns: queries are counted by rcode with latency, a dropped one as one timeout", "[bpf][dns]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  nodepack::kpod::CollectorOptions options;
+  options.dns_timeout = kTimeout;
+  auto reg = nb::test::registry_for({"dns"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>(),
+                                    {}, options);
+  reg->start();
+  REQUIRE(reg->status()["dns"]);
+  auto* dns = dynamic_cast<nb::DnsCollector*>(reg->find("dns"));
+  REQUIRE(dns != nullptr);
+
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  int server = nb::test::spawn_in_cgroup(pods.server,
+                                         [&] { ::_exit(nb::test::serve_dns(server_addr(), ready[1], 6, 1) ? 0 : 10); });
+  char b;
+  REQUIRE(::read(ready[0], &b, 1) == 1);
+  int client = nb::test::spawn_in_cgroup(pods.client, [] { ::_exit(ask_everything()); });
+  nb::test::wait_all({server, client});
+  ::close(ready[0]);
+  ::close(ready[1]);
+
+  // The dropped query is swept as a timeout once it is older than kTimeout.
+  const auto client_cg = nodepack::testing::inode_of(pods.client);
+  std::optional<nb::DnsCollector::Value> client_stats;
+  const bool timed_out = nb::test::wait_for(
+      [&] {
+        for (const auto& [id, v] : dns->read_cgroups()) {
+          if (id == client_cg) {
+            client_stats = v;
+          }
+        }
+        return client_stats && client_stats->requests[DNS_RCODE_TIMEOUT] >= 1;
+      },
+      10'000);
+  REQUIRE(timed_out);
+
+  auto families = reg->Collect();
+  auto requests = [&](const char* pod, const char* rcode) {
+    auto* m = find_metric(families, "kpod_dns_requests_total", {{"pod", pod}, {"rcode", rcode}});
+    return m ? m->counter.value : 0.0;
+  };
+  CHECK(requests("client", "NOERROR") == 4);  // three over UDP, one over TCP
+  CHECK(requests("client", "NXDOMAIN") == 2);
+  CHECK(requests("client", "timeout") == 1);
+  for (const char* other : {"FORMERR", "SERVFAIL", "NOTIMP", "REFUSED", "other"}) {
+    CHECK(find_metric(families, "kpod_dns_requests_total", {{"pod", "client"}, {"rcode", other}}) == nullptr);
+  }
+  auto served = [&](const char* pod, const char* rcode) {
+    auto* m = find_metric(families, "kpod_dns_server_responses_total", {{"pod", pod}, {"rcode", rcode}});
+    return m ? m->counter.value : 0.0;
+  };
+  CHECK(served("resolver", "NOERROR") == 4);
+  CHECK(served("resolver", "NXDOMAIN") == 2);
+  CHECK(served("client", "NOERROR") == 0);
+  // The server asked nothing; the idle pod has no series at all.
+  CHECK(find_metric(families, "kpod_dns_requests_total", {{"pod", "resolver"}}) == nullptr);
+  CHECK(find_metric(families, "kpod_dns_latency_seconds", {{"pod", "resolver"}}) == nullptr);
+  for (const char* family :
+       {"kpod_dns_requests_total", "kpod_dns_latency_seconds", "kpod_dns_server_responses_total"}) {
+    CHECK(find_metric(families, family, {{"pod", "idle"}}) == nullptr);
+  }
+  const auto idle_cg = nodepack::testing::inode_of(pods.idle);
+  for (const auto& [id, v] : dns->read_cgroups()) {
+    CHECK(id != idle_cg);
+  }
+
+  // Latency: one sample per answer. The four NOERROR answers came at least kOkDelay (20 ms,
+  // log2 slot 24: 16.8-33.6 ms) after their query; none is slower than the timeout (a slower
+  // one would have been a timeout), and on a loaded machine the immediate NXDOMAIN answers may
+  // land anywhere below it too.
+  auto* latency = find_metric(families, "kpod_dns_latency_seconds", {{"pod", "client"}});
+  REQUIRE(latency != nullptr);
+  CHECK(latency->histogram.sample_count == 6);
+  CHECK(latency->histogram.sample_sum >= 4 * 0.020);
+  const auto& hist = client_stats->latency;
+  CHECK(hist.count == 6);
+  const auto at_least_delay = std::accumulate(std::begin(hist.slots) + 24, std::end(hist.slots), std::uint64_t{0});
+  CHECK(at_least_delay >= 4);
+  CHECK(at_least_delay <= 6);
+  const auto beyond_timeout = std::accumulate(std::begin(hist.slots) + 31, std::end(hist.slots), std::uint64_t{0});
+  CHECK(beyond_timeout == 0);  // 2^31 ns > kTimeout
+
+  // Each query counts once: another scrape finds nothing new to sweep.
+  auto again = reg->Collect();
+  auto* timeouts = find_metric(again, "kpod_dns_requests_total", {{"pod", "client"}, {"rcode", "timeout"}});
+  REQUIRE(timeouts != nullptr);
+  CHECK(timeouts->counter.value == 1);
+}
