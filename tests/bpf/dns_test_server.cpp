@@ -46,6 +46,9 @@ std::vector<std::uint8_t> answer(const std::uint8_t* query, std::size_t len) {
   if (name == "ok.test") {
     std::this_thread::sleep_for(kOkDelay);
     rcode = kRcodeNoError;
+  } else if (name == "late.test") {
+    std::this_thread::sleep_for(kLateDelay);
+    rcode = kRcodeNoError;
   } else if (name == "missing.test") {
     rcode = kRcodeNxDomain;
   } else {

@@ -3,6 +3,7 @@
 // A tiny DNS server and client for the dns collector's kernel test, run in child processes moved
 // into fake pods. The server answers by question name:
 //   "ok.test"      NOERROR, after kOkDelay
+//   "late.test"    NOERROR, after kLateDelay
 //   "missing.test" NXDOMAIN, at once
 //   anything else  no answer at all (the query is dropped)
 
@@ -17,6 +18,7 @@
 namespace nodepack::bpf::test {
 
 inline constexpr std::chrono::milliseconds kOkDelay{20};
+inline constexpr std::chrono::milliseconds kLateDelay{400};
 inline constexpr int kRcodeNoError = 0;
 inline constexpr int kRcodeNxDomain = 3;
 

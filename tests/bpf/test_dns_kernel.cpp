@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <numeric>
 
 namespace nb = nodepack::bpf;
@@ -53,15 +54,38 @@ in_addr server_addr() {
   return a;
 }
 
-// The client's queries, in order: UDP ids 1-6, then TCP id 7.
-int ask_everything() {
-  const auto addr = server_addr();
+// A UDP socket connected to the server, or -1.
+int udp_to_server() {
   int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
-  to.sin_addr = addr;
+  to.sin_addr = server_addr();
   to.sin_port = htons(53);
   if (udp < 0 || ::connect(udp, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    return -1;
+  }
+  return udp;
+}
+
+// Runs the DNS server in pod `server` and `ask` (its exit status) in pod `client`, both to the end.
+void serve_and_ask(const Pods& pods, int udp_queries, int tcp_queries, std::function<int()> ask) {
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  int server = nb::test::spawn_in_cgroup(
+      pods.server, [&] { ::_exit(nb::test::serve_dns(server_addr(), ready[1], udp_queries, tcp_queries) ? 0 : 10); });
+  char b;
+  REQUIRE(::read(ready[0], &b, 1) == 1);
+  int client = nb::test::spawn_in_cgroup(pods.client, [&] { ::_exit(ask()); });
+  nb::test::wait_all({server, client});
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+// The client's queries, in order: UDP ids 1-6, then TCP id 7.
+int ask_everything() {
+  const auto addr = server_addr();
+  int udp = udp_to_server();
+  if (udp < 0) {
     return 20;
   }
   constexpr auto kWait = 1500ms;  // under kTimeout: an answer the client waited for is not a timeout
@@ -176,4 +200,33 @@ TEST_CASE("dns: queries are counted by rcode with latency, a dropped one as one 
   auto* timeouts = find_metric(again, "kpod_dns_requests_total", {{"pod", "client"}, {"rcode", "timeout"}});
   REQUIRE(timeouts != nullptr);
   CHECK(timeouts->counter.value == 1);
+}
+
+TEST_CASE("dns: an answer later than the timeout counts as a timeout, once", "[bpf][dns]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  nodepack::kpod::CollectorOptions options;
+  options.dns_timeout = nb::test::kLateDelay / 4;  // the answer comes at least 4 times later
+  auto reg = nb::test::registry_for({"dns"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>(),
+                                    {}, options);
+  reg->start();
+  REQUIRE(reg->status()["dns"]);
+
+  // No scrape runs before the answer arrives: the kernel finds the query too old and counts it.
+  serve_and_ask(pods, 1, 0, [] {
+    int udp = udp_to_server();
+    return udp >= 0 && nb::test::ask_udp(udp, 9, "late.test", 10s) == nb::test::kRcodeNoError ? 0 : 20;
+  });
+  for (int scrape = 0; scrape < 2; ++scrape) {  // and the sweep finds nothing left to count
+    auto families = reg->Collect();
+    auto* timeouts = find_metric(families, "kpod_dns_requests_total", {{"pod", "client"}, {"rcode", "timeout"}});
+    REQUIRE(timeouts != nullptr);
+    CHECK(timeouts->counter.value == 1);
+    CHECK(find_metric(families, "kpod_dns_requests_total", {{"pod", "client"}, {"rcode", "NOERROR"}}) == nullptr);
+    auto* latency = find_metric(families, "kpod_dns_latency_seconds", {{"pod", "client"}});
+    REQUIRE(latency != nullptr);
+    CHECK(latency->histogram.sample_count == 0);  // a timeout has no latency sample
+    CHECK(find_metric(families, "kpod_dns_server_responses_total", {{"pod", "resolver"}, {"rcode", "NOERROR"}})
+              ->counter.value == 1);
+  }
 }
