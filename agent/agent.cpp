@@ -158,6 +158,7 @@ Result<void> Agent::make_sources() {
     k.collectors.node = options_.node_name;
     k.collectors.tracked_syscalls = options_.tracked_syscalls;
     k.collectors.dns_timeout = options_.dns_timeout;
+    k.collectors.dns_top_names = static_cast<std::size_t>(options_.dns_top_names);
     k.collectors.clock = &clock_;
     k.profile = options_.profile;
     k.enable.insert(options_.collector_overrides.begin(), options_.collector_overrides.end());

@@ -42,6 +42,9 @@ struct CollectorOptions {
   const PeerDirectory* peers = nullptr;
   // A DNS query unanswered for this long counts as rcode "timeout" (dns collector).
   std::chrono::nanoseconds dns_timeout = std::chrono::seconds(5);
+  // How many of the node's most asked DNS names are exported (dns collector); 0: names are not
+  // recorded at all.
+  std::size_t dns_top_names = 0;
 };
 
 // What a collector factory may use.

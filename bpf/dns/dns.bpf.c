@@ -9,6 +9,7 @@
  *    into the cgroup's counters, entry deleted; an answer later than the timeout counts as
  *    "timeout", as user space counts an entry it finds stale (whoever deletes it counts it)
  *  - egress, source port 53, an answer: counted by RCODE as served by the cgroup
+ *  - opt-in (record_names): each query's question name counted per node in `names`
  *
  * UDP and TCP; over TCP only the first DNS message of a segment is read (RFC 1035 4.2.2: a
  * 2-byte length prefix), and a query only when the whole of it is in that segment. IPv6
@@ -33,6 +34,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load (--kpod.dns.timeout). */
 const volatile __u64 timeout_ns = 5000000000ULL;
+/* Set by user space before load when --kpod.dns.top-names is above 0. */
+const volatile bool record_names = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
@@ -50,6 +53,15 @@ struct {
 	__type(value, struct dns_query);
 } inflight SEC(".maps");
 
+/* Queries per question name, node-wide. LRU: names asked once make room for new ones, names
+ * asked often stay. One entry when names are not recorded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DNS_MAX_NAMES);
+	__type(key, struct dns_name);
+	__type(value, __u64);
+} names SEC(".maps");
+
 static const struct dns_cg_stats zero_stats;
 
 /* What a packet says about DNS, read from the IP header on (cgroup_skb data starts there). */
@@ -60,6 +72,8 @@ struct dns_packet {
 	__u8 flags_hi; /* QR, OPCODE, AA, TC, RD */
 	__u8 flags_lo; /* RA, Z, AD, CD, RCODE */
 	__u16 qdcount;
+	__u32 msg_off; /* where the DNS header starts */
+	__u32 msg_end; /* where the message ends (over TCP maybe beyond this segment) */
 };
 
 /* Fills `p` when the packet is UDP or TCP to or from port 53 and carries a DNS header. */
@@ -115,6 +129,8 @@ static __always_inline bool parse_dns(struct __sk_buff *skb, struct dns_packet *
 	p->flags_hi = hdr[2];
 	p->flags_lo = hdr[3];
 	p->qdcount = ((__u16)hdr[4] << 8) | hdr[5];
+	p->msg_off = off;
+	p->msg_end = len;
 	/* A query is counted only when all of it is in this packet (UDP always; TCP: a query is
 	 * small and its segment holds it), so a segment in the middle of a message is not one. */
 	if (!(p->flags_hi & 0x80) && len > skb->len)
@@ -147,6 +163,49 @@ static __always_inline struct dns_cg_stats *stats_for(__u64 cgid)
 	return nodepack_cgroup_lookup_or_init(&cg_dns, &cgid, cgid, &zero_stats);
 }
 
+/* Counts the query's question name (the first bytes after the header). Names are hostnames: the
+ * first zero byte is taken as the root label, and length bytes (at most 63) are never letters, so
+ * lowercasing every byte in 'A'..'Z' lowercases the labels alone. */
+static __always_inline void count_name(struct __sk_buff *skb, const struct dns_packet *p)
+{
+	struct dns_name key = {};
+	__u32 off = p->msg_off + DNS_HEADER_LEN;
+	bool ended = false;
+	__u64 one = 1, *count, n;
+
+	if (p->msg_end <= off)
+		return;
+	n = p->msg_end - off;
+	if (n > DNS_NAME_MAX)
+		n = DNS_NAME_MAX;
+	/* Checked again on the register the helper gets: the compiler may otherwise clamp a copy. */
+	asm volatile("" : "+r"(n));
+	if (n < 1 || n > DNS_NAME_MAX || bpf_skb_load_bytes(skb, off, key.wire, n))
+		return;
+	for (__u32 i = 0; i < DNS_NAME_MAX; i++) {
+		__u8 c = key.wire[i];
+
+		if (ended)
+			key.wire[i] = 0; /* QTYPE, QCLASS, whatever follows */
+		else if (c == 0)
+			ended = true;
+		else if (c >= 'A' && c <= 'Z')
+			key.wire[i] = c + ('a' - 'A');
+	}
+	if (!ended)
+		return; /* longer than DNS_NAME_MAX */
+	count = bpf_map_lookup_elem(&names, &key);
+	if (count) {
+		__sync_fetch_and_add(count, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&names, &key, &one, BPF_NOEXIST)) {
+		count = bpf_map_lookup_elem(&names, &key); /* another CPU inserted it */
+		if (count)
+			__sync_fetch_and_add(count, 1);
+	}
+}
+
 static __always_inline void on_query(struct __sk_buff *skb, const struct dns_packet *p)
 {
 	struct dns_query_key key = {.cookie = bpf_get_socket_cookie(skb), .id = p->id};
@@ -157,8 +216,12 @@ static __always_inline void on_query(struct __sk_buff *skb, const struct dns_pac
 		return;
 	q.start_ns = bpf_ktime_get_ns();
 	err = bpf_map_update_elem(&inflight, &key, &q, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST: a retransmission, the first send is when it was asked */)
+	if (err == -17)
+		return; /* EEXIST: a retransmission, the first send is when it was asked */
+	if (err)
 		nodepack_count_map_error();
+	if (record_names)
+		count_name(skb, p);
 }
 
 static __always_inline void on_answer_received(struct __sk_buff *skb, const struct dns_packet *p)

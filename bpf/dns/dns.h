@@ -9,6 +9,8 @@
 
 #define DNS_MAX_CGROUPS 10240
 #define DNS_MAX_INFLIGHT 16384
+#define DNS_MAX_NAMES 4096 /* question names counted per node (--kpod.dns.top-names) */
+#define DNS_NAME_MAX 128   /* longer names (wire format, root label included) are not counted */
 
 /* Response codes counted one by one (RFC 1035 4.1.1, RFC 2136): the header's 4-bit RCODE. */
 #define DNS_RCODE_NOERROR 0
@@ -31,6 +33,12 @@ struct dns_query_key {
 struct dns_query {
 	__u64 start_ns; /* bpf_ktime_get_ns (CLOCK_MONOTONIC) when the query left */
 	__u64 cgid;     /* the socket's cgroup, charged with the answer or the timeout */
+};
+
+/* Key of the `names` map: a query's question name in wire format (length-prefixed labels),
+ * ASCII letters lowercased, every byte after the root label zero. */
+struct dns_name {
+	__u8 wire[DNS_NAME_MAX];
 };
 
 /* Value of the per-CPU `cg_dns` map, keyed by cgroup v2 id (__u64). */

@@ -3,6 +3,7 @@
 #include "bpf/cgroup_attachments.hpp"
 #include "bpf/cgroup_map_collector.hpp"
 #include "bpf/collectors.hpp"
+#include "bpf/dns/top_names.hpp"
 #include "bpf/log2_hist.hpp"
 
 #include "dns.skel.h"
@@ -41,16 +42,22 @@ struct DnsCollector::Impl {
   StaleQueries stale;
 };
 
-DnsCollector::DnsCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver, std::chrono::nanoseconds timeout)
-    : features_(features), resolver_(resolver), timeout_(timeout) {}
+DnsCollector::DnsCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver, std::chrono::nanoseconds timeout,
+                           std::size_t top_names)
+    : features_(features), resolver_(resolver), timeout_(timeout), top_names_(top_names) {}
 DnsCollector::~DnsCollector() = default;
 
 Result<void> DnsCollector::start() {
   if (!features_.supports("cgroup_skb")) {
     return fail("no cgroup_skb programs on this kernel");
   }
-  auto skel =
-      load_skeleton<dns_bpf>([&](dns_bpf* s) { s->rodata->timeout_ns = static_cast<std::uint64_t>(timeout_.count()); });
+  auto skel = load_skeleton<dns_bpf>([&](dns_bpf* s) {
+    s->rodata->timeout_ns = static_cast<std::uint64_t>(timeout_.count());
+    s->rodata->record_names = top_names_ > 0;
+    if (top_names_ == 0) {
+      bpf_map__set_max_entries(s->maps.names, 1);  // never written
+    }
+  });
   if (!skel) {
     return skel.error();
   }
@@ -61,8 +68,8 @@ Result<void> DnsCollector::start() {
                           std::vector<bpf_program*>{impl_->skel->progs.dns_ingress, impl_->skel->progs.dns_egress});
   adopt(LoadedObject(std::move(shared)));
   impl_->programs->attach_new(resolver_);
-  spdlog::info("bpf collector dns: loaded (cgroup_skb, timeout {} ms)",
-               std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count());
+  spdlog::info("bpf collector dns: loaded (cgroup_skb, timeout {} ms, top names {})",
+               std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count(), top_names_);
   return {};
 }
 
@@ -107,11 +114,27 @@ Result<void> DnsCollector::collect(const kpod::ScrapeContext& ctx, std::vector<p
     }
   }
   metrics::emit(out, requests, latency, served);
+  if (top_names_ > 0) {
+    emit_top_names(ctx, out);
+  }
   return {};
 }
 
+void DnsCollector::emit_top_names(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+  const auto top = read_top_names(impl_->skel->maps.names, top_names_);
+  record_map(impl_->skel->maps.names, top.entries);
+  auto names = metrics::Family::counter("kpod_dns_top_names_requests_total",
+                                        "DNS queries the node's pods sent for each of the most asked names");
+  for (const auto& [name, count] : top.names) {
+    names.add(ctx.scope.node_labels(ctx.node, {{"name", name}}), static_cast<double>(count));
+  }
+  metrics::emit(out, names);
+}
+
 std::unique_ptr<kpod::Collector> make_dns_collector(const BpfDeps& deps) {
-  return std::make_unique<DnsCollector>(deps.features, deps.collector.resolver, deps.collector.options.dns_timeout);
+  const auto& options = deps.collector.options;
+  return std::make_unique<DnsCollector>(deps.features, deps.collector.resolver, options.dns_timeout,
+                                        options.dns_top_names);
 }
 
 }  // namespace nodepack::bpf

@@ -15,13 +15,16 @@ namespace nodepack::bpf {
 
 // kpod_dns_requests_total{rcode}, kpod_dns_latency_seconds (the pod as a DNS client) and
 // kpod_dns_server_responses_total{rcode} (the pod answering DNS), from cgroup_skb programs
-// attached to every kubepods cgroup the resolver finds (at start and whenever a new one appears).
+// attached to every kubepods cgroup the resolver finds (at start and whenever a new one appears);
+// opt-in, kpod_dns_top_names_requests_total{name}: the node's most asked names.
 class DnsCollector final : public BpfCollector {
  public:
   using Value = Summed<dns_cg_stats>;
 
-  // Queries unanswered for longer than `timeout` count as rcode "timeout".
-  DnsCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver, std::chrono::nanoseconds timeout);
+  // Queries unanswered for longer than `timeout` count as rcode "timeout". `top_names` above 0
+  // counts question names and exports that many of the most asked.
+  DnsCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver, std::chrono::nanoseconds timeout,
+               std::size_t top_names);
   ~DnsCollector() override;
 
   Result<void> start() override;
@@ -31,10 +34,13 @@ class DnsCollector final : public BpfCollector {
   std::vector<std::pair<std::uint64_t, Value>> read_cgroups();
 
  private:
+  void emit_top_names(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out);
+
   struct Impl;
   FeatureProbe& features_;
   cgroup::CgroupResolver& resolver_;
   std::chrono::nanoseconds timeout_;
+  std::size_t top_names_;
   std::unique_ptr<Impl> impl_;
   kpod::PodSeries<Value> series_;
 };

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <string>
 #include <thread>
 
@@ -21,7 +22,7 @@ sockaddr_in dns_addr(in_addr addr) {
   return a;
 }
 
-// The question's name ("ok.test"), or "" when the message is not a query with one.
+// The question's name, lowercased ("ok.test"), or "" when the message is not a query with one.
 std::string question_name(const std::uint8_t* msg, std::size_t len) {
   std::string name;
   for (std::size_t i = kHeader; i < len && msg[i] != 0; i += msg[i] + 1u) {
@@ -31,7 +32,9 @@ std::string question_name(const std::uint8_t* msg, std::size_t len) {
     if (!name.empty()) {
       name += '.';
     }
-    name.append(reinterpret_cast<const char*>(msg + i + 1), msg[i]);
+    for (std::size_t j = i + 1; j <= i + msg[i]; ++j) {
+      name += static_cast<char>(std::tolower(msg[j]));  // names are case-insensitive
+    }
   }
   return name;
 }
