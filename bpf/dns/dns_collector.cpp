@@ -73,11 +73,12 @@ Result<void> DnsCollector::start() {
   return {};
 }
 
-std::vector<std::pair<std::uint64_t, DnsCollector::Value>> DnsCollector::read_cgroups() {
+std::vector<std::pair<std::uint64_t, DnsCollector::Value>> DnsCollector::read_cgroups(
+    const std::unordered_set<std::uint64_t>& ended) {
   if (!impl_) {
     return {};
   }
-  impl_->stale.sweep(impl_->skel->maps.inflight);
+  impl_->stale.sweep(impl_->skel->maps.inflight, ended);
   auto read = read_cgroup_map<dns_cg_stats>(impl_->skel->maps.cg_dns);
   for (const auto& [cgid, n] : impl_->stale.timeouts()) {
     auto it = std::find_if(read.begin(), read.end(), [&](const auto& r) { return r.first == cgid; });
@@ -94,7 +95,7 @@ Result<void> DnsCollector::collect(const kpod::ScrapeContext& ctx, std::vector<p
     return fail("not started");
   }
   impl_->programs->attach_new(resolver_);
-  const auto read = read_cgroups();
+  const auto read = read_cgroups(ctx.removed);
   record_map(impl_->skel->maps.cg_dns, read.size());
   const auto rows = fold_and_drop(series_, ctx, read, impl_->skel->maps.cg_dns);
   impl_->stale.forget(ctx.removed);  // folded into the series' retired sums above

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <unordered_set>
 
 namespace nodepack::bpf {
 
@@ -30,8 +31,9 @@ class DnsCollector final : public BpfCollector {
   Result<void> start() override;
   Result<void> collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
 
-  // Per cgroup id: the kernel's counters with the timeouts swept so far added.
-  std::vector<std::pair<std::uint64_t, Value>> read_cgroups();
+  // Per cgroup id: the kernel's counters with the timeouts swept so far added; the queries of
+  // `ended` cgroups still unanswered are timeouts now.
+  std::vector<std::pair<std::uint64_t, Value>> read_cgroups(const std::unordered_set<std::uint64_t>& ended = {});
 
  private:
   void emit_top_names(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out);

@@ -19,7 +19,7 @@ std::uint64_t monotonic_ns() {
 
 }  // namespace
 
-void StaleQueries::sweep(const bpf_map* inflight) {
+void StaleQueries::sweep(const bpf_map* inflight, const std::unordered_set<std::uint64_t>& ended) {
   if (bpf_map__key_size(inflight) != sizeof(dns_query_key) || bpf_map__value_size(inflight) != sizeof(dns_query)) {
     return;  // dns.h and dns.bpf.c out of step
   }
@@ -29,7 +29,8 @@ void StaleQueries::sweep(const bpf_map* inflight) {
   const std::uint64_t now = monotonic_ns();
   const auto timeout = static_cast<std::uint64_t>(timeout_.count());
   for (const auto& [key, q] : entries) {
-    if (now < q.start_ns || now - q.start_ns <= timeout) {
+    const bool stale = now >= q.start_ns && now - q.start_ns > timeout;
+    if (!stale && !ended.contains(q.cgid)) {
       continue;
     }
     // Fails when the answer's program deleted it first, and counted it.

@@ -1,6 +1,7 @@
 #include "tests/bpf/dns_test_server.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,14 +14,6 @@ namespace nodepack::bpf::test {
 namespace {
 
 constexpr std::size_t kHeader = 12;
-
-sockaddr_in dns_addr(in_addr addr) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr = addr;
-  a.sin_port = htons(53);
-  return a;
-}
 
 // The question's name, lowercased ("ok.test"), or "" when the message is not a query with one.
 std::string question_name(const std::uint8_t* msg, std::size_t len) {
@@ -85,6 +78,20 @@ std::optional<int> rcode_of(const std::uint8_t* msg, std::size_t len, std::uint1
 
 }  // namespace
 
+DnsServerAddress::DnsServerAddress(const std::string& ip) {
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (::inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(53);
+    len = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(53);
+    len = sizeof(sockaddr_in6);
+  }
+}
+
 std::vector<std::uint8_t> dns_query(std::uint16_t id, std::string_view name) {
   std::vector<std::uint8_t> q = {
       static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
@@ -99,14 +106,13 @@ std::vector<std::uint8_t> dns_query(std::uint16_t id, std::string_view name) {
   return q;
 }
 
-bool serve_dns(in_addr addr, int ready_fd, int udp_queries, int tcp_queries) {
-  const auto a = dns_addr(addr);
+bool serve_dns(const DnsServerAddress& server, int ready_fd, int udp_queries, int tcp_queries) {
   const int one = 1;
-  int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  int tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int family = server.addr.ss_family;
+  int udp = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int tcp = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (udp < 0 || tcp < 0 || ::setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      ::bind(udp, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 ||
-      ::bind(tcp, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 || ::listen(tcp, 4) != 0) {
+      ::bind(udp, server.sa(), server.len) != 0 || ::bind(tcp, server.sa(), server.len) != 0 || ::listen(tcp, 4) != 0) {
     return false;
   }
   const char ready = 1;
@@ -115,7 +121,7 @@ bool serve_dns(in_addr addr, int ready_fd, int udp_queries, int tcp_queries) {
   }
   std::uint8_t buf[512];
   for (int i = 0; i < udp_queries; ++i) {
-    sockaddr_in from{};
+    sockaddr_storage from{};
     socklen_t from_len = sizeof(from);
     ssize_t n = ::recvfrom(udp, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n <= 0) {
@@ -152,6 +158,14 @@ bool serve_dns(in_addr addr, int ready_fd, int udp_queries, int tcp_queries) {
   return true;
 }
 
+int udp_socket_to(const DnsServerAddress& server) {
+  int fd = ::socket(server.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, server.sa(), server.len) != 0) {
+    return -1;
+  }
+  return fd;
+}
+
 std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, std::chrono::milliseconds wait) {
   const auto q = dns_query(id, name);
   if (::send(udp_fd, q.data(), q.size(), 0) != static_cast<ssize_t>(q.size())) {
@@ -166,10 +180,9 @@ std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, 
   return n > 0 ? rcode_of(buf, static_cast<std::size_t>(n), id) : std::nullopt;
 }
 
-std::optional<int> ask_tcp(in_addr addr, std::uint16_t id, std::string_view name) {
-  const auto a = dns_addr(addr);
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0) {
+std::optional<int> ask_tcp(const DnsServerAddress& server, std::uint16_t id, std::string_view name) {
+  int fd = ::socket(server.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, server.sa(), server.len) != 0) {
     return std::nullopt;
   }
   auto q = dns_query(id, name);

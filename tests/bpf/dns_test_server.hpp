@@ -7,11 +7,12 @@
 //   "missing.test" NXDOMAIN, at once
 //   anything else  no answer at all (the query is dropped)
 
-#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,18 +23,28 @@ inline constexpr std::chrono::milliseconds kLateDelay{400};
 inline constexpr int kRcodeNoError = 0;
 inline constexpr int kRcodeNxDomain = 3;
 
+// Port 53 on a loopback address, IPv4 ("127.0.1.2") or IPv6 ("::1").
+struct DnsServerAddress {
+  explicit DnsServerAddress(const std::string& ip);
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&addr); }
+};
+
 // A standard query (RD set) for `name`, A record, class IN.
 std::vector<std::uint8_t> dns_query(std::uint16_t id, std::string_view name);
 
-// Binds UDP and TCP port 53 on `addr`, writes one byte to `ready_fd`, then answers `udp_queries`
+// Binds UDP and TCP to `server`, writes one byte to `ready_fd`, then answers `udp_queries`
 // datagrams and then `tcp_queries` TCP connections (one message each, answered in one write).
 // Returns false on any socket error.
-bool serve_dns(in_addr addr, int ready_fd, int udp_queries, int tcp_queries);
+bool serve_dns(const DnsServerAddress& server, int ready_fd, int udp_queries, int tcp_queries);
 
+// A UDP socket connected to `server`, or -1.
+int udp_socket_to(const DnsServerAddress& server);
 // Sends a query over `udp_fd` (connected to the server) and returns the answer's RCODE, or
 // nullopt without an answer (within `wait`) or with the wrong id.
 std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, std::chrono::milliseconds wait);
-// The same over a new TCP connection to `addr`:53 (length-prefixed, one write).
-std::optional<int> ask_tcp(in_addr addr, std::uint16_t id, std::string_view name);
+// The same over a new TCP connection to `server` (length-prefixed, one write).
+std::optional<int> ask_tcp(const DnsServerAddress& server, std::uint16_t id, std::string_view name);
 
 }  // namespace nodepack::bpf::test

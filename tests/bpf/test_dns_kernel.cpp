@@ -9,9 +9,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <functional>
@@ -48,31 +45,15 @@ struct Pods {
   }
 };
 
-in_addr server_addr() {
-  in_addr a{};
-  ::inet_pton(AF_INET, "127.0.1.2", &a);
-  return a;
-}
-
-// A UDP socket connected to the server, or -1.
-int udp_to_server() {
-  int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr = server_addr();
-  to.sin_port = htons(53);
-  if (udp < 0 || ::connect(udp, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
-    return -1;
-  }
-  return udp;
-}
+const nb::test::DnsServerAddress kServer("127.0.1.2");  // the server pod's own loopback address
 
 // Runs the DNS server in pod `server` and `ask` (its exit status) in pod `client`, both to the end.
-void serve_and_ask(const Pods& pods, int udp_queries, int tcp_queries, std::function<int()> ask) {
+void serve_and_ask(const Pods& pods, int udp_queries, int tcp_queries, std::function<int()> ask,
+                   const nb::test::DnsServerAddress& at = kServer) {
   int ready[2];
   REQUIRE(::pipe(ready) == 0);
   int server = nb::test::spawn_in_cgroup(
-      pods.server, [&] { ::_exit(nb::test::serve_dns(server_addr(), ready[1], udp_queries, tcp_queries) ? 0 : 10); });
+      pods.server, [&] { ::_exit(nb::test::serve_dns(at, ready[1], udp_queries, tcp_queries) ? 0 : 10); });
   char b;
   REQUIRE(::read(ready[0], &b, 1) == 1);
   int client = nb::test::spawn_in_cgroup(pods.client, [&] { ::_exit(ask()); });
@@ -83,8 +64,7 @@ void serve_and_ask(const Pods& pods, int udp_queries, int tcp_queries, std::func
 
 // The client's queries, in order: UDP ids 1-6, then TCP id 7.
 int ask_everything() {
-  const auto addr = server_addr();
-  int udp = udp_to_server();
+  int udp = nb::test::udp_socket_to(kServer);
   if (udp < 0) {
     return 20;
   }
@@ -105,7 +85,7 @@ int ask_everything() {
   if (nb::test::ask_udp(udp, 6, "drop.test", 50ms).has_value()) {
     return 23;
   }
-  if (nb::test::ask_tcp(addr, 7, "ok.test") != nb::test::kRcodeNoError) {
+  if (nb::test::ask_tcp(kServer, 7, "ok.test") != nb::test::kRcodeNoError) {
     return 24;
   }
   ::close(udp);
@@ -127,16 +107,7 @@ TEST_CASE("dns: queries are counted by rcode with latency, a dropped one as one 
   auto* dns = dynamic_cast<nb::DnsCollector*>(reg->find("dns"));
   REQUIRE(dns != nullptr);
 
-  int ready[2];
-  REQUIRE(::pipe(ready) == 0);
-  int server = nb::test::spawn_in_cgroup(pods.server,
-                                         [&] { ::_exit(nb::test::serve_dns(server_addr(), ready[1], 6, 1) ? 0 : 10); });
-  char b;
-  REQUIRE(::read(ready[0], &b, 1) == 1);
-  int client = nb::test::spawn_in_cgroup(pods.client, [] { ::_exit(ask_everything()); });
-  nb::test::wait_all({server, client});
-  ::close(ready[0]);
-  ::close(ready[1]);
+  serve_and_ask(pods, 6, 1, ask_everything);
 
   // The dropped query is swept as a timeout once it is older than kTimeout.
   const auto client_cg = nodepack::testing::inode_of(pods.client);
@@ -227,7 +198,7 @@ TEST_CASE("dns: an answer later than the timeout counts as a timeout, once", "[b
 
   // No scrape runs before the answer arrives: the kernel finds the query too old and counts it.
   serve_and_ask(pods, 1, 0, [] {
-    int udp = udp_to_server();
+    int udp = nb::test::udp_socket_to(kServer);
     return udp >= 0 && nb::test::ask_udp(udp, 9, "late.test", 10s) == nb::test::kRcodeNoError ? 0 : 20;
   });
   for (int scrape = 0; scrape < 2; ++scrape) {  // and the sweep finds nothing left to count
@@ -243,4 +214,44 @@ TEST_CASE("dns: an answer later than the timeout counts as a timeout, once", "[b
               ->counter.value == 1);
     CHECK(find_metric(families, "kpod_dns_top_names_requests_total", {}) == nullptr);  // off by default
   }
+}
+
+TEST_CASE("dns: IPv6 queries count; an ended pod's unanswered query is a timeout in its last values", "[bpf][dns]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = nb::test::registry_for({"dns"}, pods.tree.root(), pods.lookup,
+                                    std::make_unique<nb::KernelFeatureProbe>());  // timeout 5 s
+  reg->start();
+  REQUIRE(reg->status()["dns"]);
+
+  const nb::test::DnsServerAddress v6("::1");
+  serve_and_ask(
+      pods, 2, 0,
+      [&] {
+        int udp = nb::test::udp_socket_to(v6);
+        const bool ok = udp >= 0 && nb::test::ask_udp(udp, 1, "ok.test", 4s) == nb::test::kRcodeNoError &&
+                        !nb::test::ask_udp(udp, 2, "drop.test", 50ms).has_value();
+        return ok ? 0 : 20;
+      },
+      v6);
+  auto first = reg->Collect();
+  auto requests = [](const auto& families, const char* rcode) {
+    auto* m = find_metric(families, "kpod_dns_requests_total", {{"pod", "client"}, {"rcode", rcode}});
+    return m ? m->counter.value : 0.0;
+  };
+  CHECK(requests(first, "NOERROR") == 1);
+  CHECK(requests(first, "timeout") == 0);  // not 5 s old yet
+  auto* served = find_metric(first, "kpod_dns_server_responses_total", {{"pod", "resolver"}, {"rcode", "NOERROR"}});
+  REQUIRE(served != nullptr);
+  CHECK(served->counter.value == 1);
+
+  // The client pod goes: its query that never got an answer is a timeout now, in its last values.
+  pods.tree.remove_pod(kUidClient);
+  pods.lookup.remove(kUidClient);
+  reg->rescan();
+  auto last = reg->Collect();
+  CHECK(requests(last, "NOERROR") == 1);
+  CHECK(requests(last, "timeout") == 1);
+  auto gone = reg->Collect();
+  CHECK(find_metric(gone, "kpod_dns_requests_total", {{"pod", "client"}}) == nullptr);
 }
