@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <numeric>
 #include <optional>
@@ -78,7 +79,8 @@ std::vector<std::pair<std::uint64_t, DnsCollector::Value>> DnsCollector::read_cg
   if (!impl_) {
     return {};
   }
-  impl_->stale.sweep(impl_->skel->maps.inflight, ended);
+  const auto waiting = impl_->stale.sweep(impl_->skel->maps.inflight, ended);
+  record_map(impl_->skel->maps.inflight, waiting);
   auto read = read_cgroup_map<dns_cg_stats>(impl_->skel->maps.cg_dns);
   for (const auto& [cgid, n] : impl_->stale.timeouts()) {
     auto it = std::find_if(read.begin(), read.end(), [&](const auto& r) { return r.first == cgid; });

@@ -19,15 +19,16 @@ std::uint64_t monotonic_ns() {
 
 }  // namespace
 
-void StaleQueries::sweep(const bpf_map* inflight, const std::unordered_set<std::uint64_t>& ended) {
+std::size_t StaleQueries::sweep(const bpf_map* inflight, const std::unordered_set<std::uint64_t>& ended) {
   if (bpf_map__key_size(inflight) != sizeof(dns_query_key) || bpf_map__value_size(inflight) != sizeof(dns_query)) {
-    return;  // dns.h and dns.bpf.c out of step
+    return 0;  // dns.h and dns.bpf.c out of step
   }
   const int fd = bpf_map__fd(inflight);
   // Read first, then delete: deleting while walking would restart the walk.
   const auto entries = read_hash_map<dns_query_key, dns_query>(fd);
   const std::uint64_t now = monotonic_ns();
   const auto timeout = static_cast<std::uint64_t>(timeout_.count());
+  std::size_t left = entries.size();
   for (const auto& [key, q] : entries) {
     const bool stale = now >= q.start_ns && now - q.start_ns > timeout;
     if (!stale && !ended.contains(q.cgid)) {
@@ -37,7 +38,9 @@ void StaleQueries::sweep(const bpf_map* inflight, const std::unordered_set<std::
     if (bpf_map_delete_elem(fd, &key) == 0) {
       ++timeouts_[q.cgid];
     }
+    --left;  // gone either way
   }
+  return left;
 }
 
 void StaleQueries::forget(const std::unordered_set<std::uint64_t>& removed) {

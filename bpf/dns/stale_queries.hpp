@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <unordered_set>
@@ -20,7 +21,8 @@ class StaleQueries {
 
   // Deletes every entry of `inflight` older than the timeout, or asked from a cgroup in `ended`
   // (gone from disk: its sockets will never read an answer), and counts it against its cgroup.
-  void sweep(const bpf_map* inflight, const std::unordered_set<std::uint64_t>& ended);
+  // Returns how many entries it leaves (queries waiting for their answer).
+  std::size_t sweep(const bpf_map* inflight, const std::unordered_set<std::uint64_t>& ended);
   // Timeouts counted so far, per cgroup id (cumulative, like the kernel's counters).
   const std::map<std::uint64_t, std::uint64_t>& timeouts() const { return timeouts_; }
   // Cgroups read for the last time: their counts are retired with the rest of their values.
