@@ -184,6 +184,16 @@ TEST_CASE("dns: queries are counted by rcode with latency, a dropped one as one 
   auto* timeouts = find_metric(again, "kpod_dns_requests_total", {{"pod", "client"}, {"rcode", "timeout"}});
   REQUIRE(timeouts != nullptr);
   CHECK(timeouts->counter.value == 1);
+  // Nothing is left waiting, and every query's name fit the names map.
+  auto* inflight = find_metric(again, "nodepack_bpf_map_entries", {{"collector", "dns"}, {"map", "inflight"}});
+  REQUIRE(inflight != nullptr);
+  CHECK(inflight->gauge.value == 0);
+  auto* names = find_metric(again, "nodepack_bpf_map_entries", {{"collector", "dns"}, {"map", "names"}});
+  REQUIRE(names != nullptr);
+  CHECK(names->gauge.value == 3);  // ok.test, missing.test, drop.test
+  auto* errors = find_metric(again, "nodepack_bpf_map_update_errors_total", {{"collector", "dns"}});
+  REQUIRE(errors != nullptr);
+  CHECK(errors->counter.value == 0);
 }
 
 TEST_CASE("dns: an answer later than the timeout counts as a timeout, once", "[bpf][dns]") {
