@@ -35,11 +35,11 @@ struct Pods {
   nb::test::KubepodsTree tree;
   nb::test::FixedPodLookup lookup;
   std::filesystem::path client, server, idle;
-  Pods() {
+  explicit Pods(const std::string& client_namespace = "apps") {
     client = tree.add_container(kUidClient, kCidClient);
     server = tree.add_container(kUidServer, kCidServer);
     idle = tree.add_container(kUidIdle, kCidIdle);
-    lookup.add(kUidClient, {"apps", "client", {{kCidClient, "cli"}}});
+    lookup.add(kUidClient, {client_namespace, "client", {{kCidClient, "cli"}}});
     lookup.add(kUidServer, {"apps", "resolver", {{kCidServer, "dns"}}});
     lookup.add(kUidIdle, {"apps", "idle", {{kCidIdle, "idle"}}});
   }
@@ -264,4 +264,37 @@ TEST_CASE("dns: IPv6 queries count; an ended pod's unanswered query is a timeout
   CHECK(requests(last, "timeout") == 1);
   auto gone = reg->Collect();
   CHECK(find_metric(gone, "kpod_dns_requests_total", {{"pod", "client"}}) == nullptr);
+}
+
+TEST_CASE("dns: a filtered pod's queries get no map entry", "[bpf][dns][filter]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods("kube-system");  // left out by the default --kpod.exclude-namespaces
+  auto reg = nb::test::registry_for({"dns"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>(),
+                                    nodepack::kpod::PodScope::create(nodepack::kpod::PodScopeOptions{}).value());
+  reg->start();
+  REQUIRE(reg->status()["dns"]);
+
+  serve_and_ask(pods, 2, 0, [] {
+    int udp = nb::test::udp_socket_to(kServer);
+    const bool ok = udp >= 0 && nb::test::ask_udp(udp, 1, "ok.test", 4s) == nb::test::kRcodeNoError &&
+                    !nb::test::ask_udp(udp, 2, "drop.test", 50ms).has_value();
+    return ok ? 0 : 20;
+  });
+  auto families = reg->Collect();
+  CHECK(find_metric(families, "kpod_dns_requests_total", {{"pod", "client"}}) == nullptr);
+  CHECK(find_metric(families, "kpod_dns_latency_seconds", {{"pod", "client"}}) == nullptr);
+  // Not even the unanswered query waits in the map (it would for 5 s had it been remembered).
+  auto* inflight = find_metric(families, "nodepack_bpf_map_entries", {{"collector", "dns"}, {"map", "inflight"}});
+  REQUIRE(inflight != nullptr);
+  CHECK(inflight->gauge.value == 0);
+  auto* dns = dynamic_cast<nb::DnsCollector*>(reg->find("dns"));
+  REQUIRE(dns != nullptr);
+  const auto client_cg = nodepack::testing::inode_of(pods.client);
+  for (const auto& [id, v] : dns->read_cgroups()) {
+    CHECK(id != client_cg);
+  }
+  // The tracked server pod is counted as usual.
+  auto* served = find_metric(families, "kpod_dns_server_responses_total", {{"pod", "resolver"}, {"rcode", "NOERROR"}});
+  REQUIRE(served != nullptr);
+  CHECK(served->counter.value == 1);
 }
