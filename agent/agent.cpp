@@ -11,6 +11,7 @@
 #include "agent/nrt_source.hpp"
 #include "agent/numa_source.hpp"
 #include "agent/page.hpp"
+#include "agent/peer_watch.hpp"
 #include "agent/store_pod_lookup.hpp"
 #include "cgroup/resolver.hpp"
 #include "common/duration.hpp"
@@ -160,11 +161,15 @@ Result<void> Agent::make_sources() {
     k.collectors.dns_timeout = options_.dns_timeout;
     k.collectors.dns_top_names = static_cast<std::size_t>(options_.dns_top_names);
     k.collectors.clock = &clock_;
+    k.collectors.peers = peers_.get();  // null unless the topology collector runs
+    k.collectors.peer_granularity = options_.peer_granularity;
+    k.collectors.topology_max_peers = static_cast<std::size_t>(options_.topology_max_peers);
     k.profile = options_.profile;
     k.enable.insert(options_.collector_overrides.begin(), options_.collector_overrides.end());
     k.scope = kpod::PodScope::create(options_.kpod_scope).value();  // checked when the flags were parsed
-    sources_.push_back(
-        std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups, KernelBackend::create()));
+    auto kernel = std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups, KernelBackend::create());
+    kernel_ = kernel.get();
+    sources_.push_back(std::move(kernel));
   }
   return {};
 }
@@ -201,12 +206,19 @@ Result<void> Agent::start() {
   pod_reflector_ = std::make_unique<kube::Reflector>(
       *client_, reflector_options("pods", "/api/v1/pods", "spec.nodeName=" + options_.node_name), state_->pod_sink(),
       clock_);
+  if (topology_enabled(options_)) {
+    peers_ = std::make_unique<PeerWatch>(*client_, reflector_options("", "", ""), clock_);
+  }
 
   binpacking_ = std::make_shared<BinpackingCollector>(
       *state_, options_.resources, !options_.disable_node_metrics, [this] { return watch_status(); }, clock_, started_);
   registry_.add(binpacking_);
-  registry_.add(std::make_shared<kube::WatchCollector>(
-      std::vector<const kube::Reflector*>{node_reflector_.get(), pod_reflector_.get()}, *client_));
+  std::vector<const kube::Reflector*> watched{node_reflector_.get(), pod_reflector_.get()};
+  if (peers_) {
+    const auto more = peers_->reflectors();
+    watched.insert(watched.end(), more.begin(), more.end());
+  }
+  registry_.add(std::make_shared<kube::WatchCollector>(std::move(watched), *client_));
   // The same filters and labels as the kernel series (checked when the flags were parsed).
   registry_.add(std::make_shared<ContainerCollector>(*state_, kpod::PodScope::create(options_.kpod_scope).value()));
 
@@ -245,6 +257,9 @@ Result<void> Agent::start() {
 
   boost::asio::co_spawn(io_, node_reflector_->run(), boost::asio::detached);
   boost::asio::co_spawn(io_, pod_reflector_->run(), boost::asio::detached);
+  if (peers_) {
+    peers_->spawn(io_);  // not in ready(): the node's own figures do not wait on cluster-wide watches
+  }
   auto resize_run = resize_->run(
       *client_,
       [this] {
@@ -333,8 +348,11 @@ http::Router Agent::make_router() {
   });
   protect("/sync", [this](const Request& r) { return sync_page(r); });
   protect("/report", [this](const Request& r) {
-    const auto report =
-        build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array());
+    auto report = build_node_report(*state_, ready(), clock_.now(), numa_ ? numa_->zones_json() : boost::json::array());
+    // Cumulative counts: the tag changes whenever a connection is counted, and only then.
+    if (auto topology = kernel_ != nullptr ? kernel_->topology() : std::nullopt) {
+      report.as_object()["topology"] = kpod::topology_json(*topology);
+    }
     const std::string etag = report_etag(report);
     if (r[beast::http::field::if_none_match] == etag) {
       auto unchanged = http::make_response(r, beast::http::status::not_modified, "");
@@ -347,6 +365,15 @@ http::Router Agent::make_router() {
   });
   protect("/debug/pods", [this](const Request& r) { return debug_pods(r); });
   protect("/debug/config", [this](const Request& r) { return config_page(r); });
+  protect("/debug/topology", [this](const Request& r) {
+    auto topology = kernel_ != nullptr ? kernel_->topology() : std::nullopt;
+    if (!topology) {
+      return Reply{http::make_response(r, beast::http::status::not_found,
+                                       "connection topology is off (--collector.topology, comprehensive profile)\n"),
+                   {}};
+    }
+    return json_reply(r, kpod::topology_json(*topology));
+  });
   for (const auto& [name, disabled] : debug_pages) {
     Source* source = nullptr;
     for (auto& s : sources_) {
@@ -367,6 +394,9 @@ http::Reply Agent::sync_page(const Request& request) const {
   out["ready"] = ready();
   out["node"] = options_.node_name;
   out["resize_semantics"] = resize_->json();
+  if (peers_) {
+    out["peers"] = peers_->json();
+  }
   return json_reply(request, out);
 }
 

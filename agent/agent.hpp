@@ -36,7 +36,9 @@ class AccountingSource;
 class BinpackingCollector;
 class Coalescer;
 class EndpointAuth;
+class KernelSource;
 class NumaSource;
+class PeerWatch;
 class Source;
 class StorePodLookup;
 
@@ -88,10 +90,12 @@ class Agent {
   std::unique_ptr<cgroup::CgroupResolver> cgroups_;  // one per agent; null without cgroup v2
   std::unique_ptr<kube::Reflector> node_reflector_;
   std::unique_ptr<kube::Reflector> pod_reflector_;
+  std::unique_ptr<PeerWatch> peers_;  // cluster-wide pods, Services, EndpointSlices; null unless topology_enabled
   std::shared_ptr<BinpackingCollector> binpacking_;
   std::vector<std::unique_ptr<Source>> sources_;        // in start order
   NumaSource* numa_ = nullptr;                          // in sources_; null with --collectors.numa=false
   accounting::AccountingSource* accounting_ = nullptr;  // likewise with --collectors.accounting=false
+  KernelSource* kernel_ = nullptr;                      // likewise with --collectors.bpf=false
   std::unique_ptr<Coalescer> pods_changed_;
   std::unique_ptr<PodListener> pod_events_;  // notifies pods_changed_
   metrics::MetricsRegistry registry_;

@@ -123,6 +123,21 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
               });
   }
   register_kpod_scope_flags(flags, o.kpod_scope);
+  flags.add("kpod.topology.peer-granularity",
+            "How the topology collector names a pod peer: workload (its controller), service (a Service whose "
+            "endpoints list it, else its workload) or pod (its name)",
+            "workload", [&o](std::string_view v) -> Result<void> {
+              auto g = kpod::parse_peer_granularity(v);
+              if (!g) {
+                return g.error();
+              }
+              o.peer_granularity = *g;
+              return {};
+            });
+  flags.add_int("kpod.topology.max-peers",
+                "Distinct connection edges the topology collector keeps on this node; new ones beyond it are "
+                "counted under peer_kind=\"overflow\"",
+                o.topology_max_peers);
   flags.add("syscalls", "Comma-separated syscalls the syscall collector tracks (default: kpod-metrics' set)", "",
             [&o](std::string_view v) -> Result<void> {
               o.tracked_syscalls = split_list(v);
@@ -236,6 +251,9 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
   }
   if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
     return ok.error();
+  }
+  if (o.topology_max_peers < 1) {
+    return fail("--kpod.topology.max-peers must be at least 1");
   }
   if (auto scope = kpod::PodScope::create(o.kpod_scope); !scope) {
     return fail("--kpod.*: " + scope.error().message);

@@ -2,6 +2,7 @@
 
 #include "common/host_paths.hpp"
 #include "common/result.hpp"
+#include "kpod/peers/topology.hpp"
 #include "kpod/profile.hpp"
 #include "kpod/scope/pod_scope.hpp"
 #include "kube/api_limits.hpp"
@@ -52,6 +53,10 @@ struct AgentOptions {
   // --kpod.namespaces, --kpod.exclude-namespaces, --kpod.label-selector, --kpod.include-labels,
   // --cluster-name: which pods get kpod_* series and what labels they carry (checked at parse).
   kpod::PodScopeOptions kpod_scope;
+  // --kpod.topology.peer-granularity, --kpod.topology.max-peers: the topology collector's naming
+  // of pod peers and its cap on distinct edges.
+  kpod::PeerGranularity peer_granularity = kpod::PeerGranularity::workload;
+  std::int64_t topology_max_peers = 1000;
   std::string reserved_cpus;  // --reserved-cpus, the kubelet's, for NUMA allocatable
   // --podresources-socket: the kubelet's pod-resources API (empty: not asked); default under
   // --kubelet-root.

@@ -31,6 +31,14 @@ void KernelSource::start() {
 
 void KernelSource::pods_changed() { registry_->rescan(); }
 
+std::optional<kpod::TopologySnapshot> KernelSource::topology() const {
+  auto* view = dynamic_cast<kpod::TopologyView*>(registry_->find("topology"));
+  if (view == nullptr) {
+    return std::nullopt;
+  }
+  return view->topology();
+}
+
 boost::json::value KernelSource::debug_json() const {
   boost::json::object collectors;
   for (const auto& [name, up] : registry_->status()) {

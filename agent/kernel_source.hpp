@@ -29,6 +29,8 @@ class KernelSource final : public Source {
   void pods_changed() override;
   // Each enabled collector and whether it runs.
   boost::json::value debug_json() const override;
+  // The topology collector's edges, current as of this call; nullopt when it does not run.
+  std::optional<kpod::TopologySnapshot> topology() const;
 
  private:
   std::unique_ptr<KernelBackend> backend_;

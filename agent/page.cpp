@@ -265,7 +265,7 @@ setInterval(refresh, REFRESH_MS);
 std::string agent_page_html(const std::string& metrics_path) {
   std::string endpoints;
   for (const auto* path : {"METRICS", "/healthz", "/readyz", "/sync", "/report", "/debug/pods", "/debug/numa",
-                           "/debug/accounting", "/debug/kernel", "/debug/nrt", "/debug/config"}) {
+                           "/debug/accounting", "/debug/kernel", "/debug/topology", "/debug/nrt", "/debug/config"}) {
     const std::string p = std::string(path) == "METRICS" ? metrics_path : path;
     endpoints += "<li><a href=\"" + http::html_escape(p) + "\">" + http::html_escape(p) + "</a></li>";
   }

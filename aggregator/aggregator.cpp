@@ -541,6 +541,9 @@ asio::awaitable<void> Aggregator::pull_loop() {
                                                  : PullResult<NodeReport>(pulled.error());
           if (result) {
             self_->pull_ok(std::chrono::duration<double>(now - result->built_at).count());
+            self_->topology_block(result->topology                 ? SelfMetrics::TopologyBlock::ok
+                                  : result->topology_error.empty() ? SelfMetrics::TopologyBlock::absent
+                                                                   : SelfMetrics::TopologyBlock::invalid);
           } else {
             self_->pull_failed(result.error().reason);
             ++failures[static_cast<std::size_t>(result.error().reason)];
@@ -574,6 +577,7 @@ asio::awaitable<void> Aggregator::pull_loop() {
       round_.last_failures = failed;
     }
     rebuild_snapshot();
+    rebuild_topology();
     ++rounds_;
     timer.expires_at(start + options_.pull_interval);
     co_await timer.async_wait(asio::use_awaitable);
@@ -619,6 +623,20 @@ void Aggregator::rebuild_snapshot() {
     published_ = std::move(published);
   }
   self_->snapshot_built(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+void Aggregator::rebuild_topology() {
+  // Once a round, not with every snapshot: merging every node's edges is the costlier build, and
+  // the rates only move when a round brings new counters (or a node's last one goes stale).
+  auto graph = std::make_shared<const TopologyGraph>(
+      build_topology_graph(inventory_->topology(), clock_.now(), options_.stale_after));
+  std::lock_guard lock(mutex_);
+  topology_ = std::move(graph);
+}
+
+std::shared_ptr<const TopologyGraph> Aggregator::topology() const {
+  std::lock_guard lock(mutex_);
+  return topology_;
 }
 
 std::string Aggregator::render_metrics() const {
@@ -679,6 +697,10 @@ http::Router Aggregator::make_router() {
     api_->add_routes(router);  // no password to hash: open, or answering 503 without Prometheus
   }
   web::add_web_routes(router, web_deps());
+  // Exact, so it wins over the usage API's "/api/" prefix; authenticated like the usage API and
+  // the web UI (session cookie, token, Basic), open when the aggregator has no users.
+  router.add_async("/api/topology",
+                   [this](const Request& r, const http::RequestInfo& info) { return topology_reply(r, info); });
   router.add("/api/snapshot", [this](const Request& r) {
     auto p = published();
     if (!p) {
@@ -691,6 +713,41 @@ http::Router Aggregator::make_router() {
     return Reply{std::move(response), {}};
   });
   return router;
+}
+
+asio::awaitable<http::Reply> Aggregator::topology_reply(const Request& request, http::RequestInfo info) const {
+  if (request.method() != beast::http::verb::get && request.method() != beast::http::verb::head) {
+    auto reply = billing::json_error(request, beast::http::status::method_not_allowed, "method_not_allowed",
+                                     "/api/topology answers GET");
+    reply.response.set(beast::http::field::allow, "GET, HEAD");
+    co_return reply;
+  }
+  std::vector<std::string> allowed;  // empty: every namespace
+  if (auth_) {
+    auto who = co_await auth_->authenticate_async(request, info);
+    if (auto* refusal = std::get_if<http::Response>(&who)) {
+      co_return Reply{std::move(*refusal), {}};
+    }
+    allowed = std::get<auth::Principal>(std::move(who)).namespaces;
+  }
+  const auto graph = topology();
+  if (!graph) {
+    co_return billing::json_error(request, beast::http::status::service_unavailable, "not_ready",
+                                  "no pull round has completed yet");
+  }
+  // A user restricted to some namespaces sees the edges that touch one of them, as does ?namespace=.
+  const std::string wanted = http::query_param(request, "namespace");
+  const auto visible = [&](std::string_view ns) {
+    return (wanted.empty() || ns == wanted) &&
+           (allowed.empty() || std::find(allowed.begin(), allowed.end(), ns) != allowed.end());
+  };
+  const bool filtered = !wanted.empty() || !allowed.empty();
+  auto body = json::serialize(topology_json(
+      *graph, filtered ? std::function<bool(std::string_view)>(visible) : std::function<bool(std::string_view)>()));
+  auto response = http::make_response(request, beast::http::status::ok, std::move(body) + "\n", "application/json");
+  response.set(beast::http::field::cache_control, "no-store");
+  http::maybe_gzip(request, response);
+  co_return Reply{std::move(response), {}};
 }
 
 http::Reply Aggregator::sync_page(const Request& request) const {

@@ -12,6 +12,7 @@
 #include "aggregator/aggregator_options.hpp"
 #include "aggregator/gzip_prefix.hpp"
 #include "aggregator/snapshot.hpp"
+#include "aggregator/topology_graph.hpp"
 #include "aggregator/web/web.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -92,6 +93,8 @@ class Aggregator {
   // Node list synced (and agent discovery and pending pods, when used) and one pull round done.
   bool ready(std::string* reason = nullptr) const;
   std::shared_ptr<const PublishedSnapshot> published() const;
+  // The cluster's connection graph as of the last pull round (null before the first).
+  std::shared_ptr<const TopologyGraph> topology() const;
   std::string render_metrics() const;
   // The exposition for a scrape that accepts gzip: the snapshot part compressed once.
   std::string render_metrics_gzip() const;
@@ -113,6 +116,8 @@ class Aggregator {
   boost::asio::awaitable<void> periodic_rebuild();
   void schedule_rebuild();
   void rebuild_snapshot();
+  void rebuild_topology();
+  boost::asio::awaitable<http::Reply> topology_reply(const http::Request& request, http::RequestInfo info) const;
   bool sources_synced() const;
   std::vector<const kube::Reflector*> reflectors() const;
   double cache_age_seconds() const;
@@ -158,8 +163,9 @@ class Aggregator {
   std::uint64_t sequence_ = 0;
 
   std::atomic<std::uint64_t> rounds_{0};
-  mutable std::mutex mutex_;  // guards published_ and round_
+  mutable std::mutex mutex_;  // guards published_, topology_ and round_
   std::shared_ptr<const PublishedSnapshot> published_;
+  std::shared_ptr<const TopologyGraph> topology_;
   RoundInfo round_;
 };
 

@@ -61,7 +61,12 @@ Result<void> Inventory::replace_nodes(const std::vector<json::value>& items) {
     }
   });
   for (auto it = reports_.begin(); it != reports_.end();) {
-    it = fresh.contains(it->first) ? std::next(it) : reports_.erase(it);
+    if (fresh.contains(it->first)) {
+      ++it;
+    } else {
+      topology_.forget(it->first);
+      it = reports_.erase(it);
+    }
   }
   nodes_ = std::move(fresh);
   refresh_agent_flags();
@@ -79,6 +84,7 @@ Result<void> Inventory::apply_node(kube::WatchEventType type, const json::value&
     }
     if (nodes_.erase(name) > 0) {
       reports_.erase(name);
+      topology_.forget(name);
       on_change_();
     }
     return {};
@@ -255,6 +261,7 @@ void Inventory::record(const AgentTarget& target, PullResult<NodeReport> result,
   auto& state = reports_[node];
   state.has_agent = true;
   if (result) {
+    topology_.record(node, *result, now);
     state.good = std::make_shared<const NodeReport>(std::move(*result));
     state.good_pulled = now;
     state.last_failure.reset();
@@ -276,6 +283,7 @@ bool Inventory::confirm(const AgentTarget& target, std::chrono::system_clock::ti
   auto confirmed = std::make_shared<NodeReport>(*state->second.good);
   confirmed->built_at = now;
   state->second.good = std::move(confirmed);
+  topology_.confirm(node, now);
   state->second.good_pulled = now;
   state->second.last_failure.reset();
   return true;

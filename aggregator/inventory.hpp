@@ -8,6 +8,7 @@
 #include "aggregator/aggregator_options.hpp"
 #include "aggregator/report.hpp"
 #include "aggregator/snapshot.hpp"
+#include "aggregator/topology_rates.hpp"
 #include "kube/pod_requests.hpp"
 #include "kube/reflector.hpp"
 
@@ -47,6 +48,8 @@ class Inventory {
   // yet, so this only matters once one is bound).
   void set_semantics(kube::ResizeSemantics semantics) { semantics_ = semantics; }
   std::size_t pending_count() const { return pending_.size(); }
+  // Every node's latest topology block and its edges' rates, fed by record() and confirm().
+  const TopologyRates& topology() const { return topology_; }
 
  private:
   template <class Owner>
@@ -89,6 +92,7 @@ class Inventory {
   NodeMap nodes_;
   ReportMap reports_;
   PendingMap pending_;
+  TopologyRates topology_;
   std::unordered_map<std::string, AgentPod> agent_pods_;       // by pod uid
   std::unordered_map<std::string, std::string> static_nodes_;  // static target key -> node its reports name
   Sink<Inventory> node_sink_{*this, &Inventory::replace_nodes, &Inventory::apply_node};

@@ -179,6 +179,13 @@ PullResult<NodeReport> parse_report(std::string_view body, std::string_view expe
     }
     report.synced = synced->get_bool();
   }
+  if (const auto* topology = object->if_contains("topology"); topology != nullptr && !topology->is_null()) {
+    if (auto parsed_topology = parse_topology(*topology)) {
+      report.topology = std::make_shared<const NodeTopology>(std::move(*parsed_topology));
+    } else {
+      report.topology_error = std::move(parsed_topology.error().message);
+    }
+  }
   if (!expected_node.empty() && report.node != expected_node) {
     return PullFailure{PullError::wrong_node,
                        "report is about node " + report.node + ", agent runs on " + std::string(expected_node)};

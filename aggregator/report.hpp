@@ -4,6 +4,7 @@
 // aggregator sums these numbers into cluster totals, so a report with a wrong type anywhere is
 // rejected whole rather than half-used.
 
+#include "aggregator/topology_block.hpp"
 #include "kube/resource_list.hpp"
 
 #include <boost/system/result.hpp>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -56,6 +58,11 @@ struct NodeReport {
   std::uint64_t generation = 0;
   std::chrono::system_clock::time_point built_at;
   bool synced = true;
+  // The connection topology (aggregator/topology_block.hpp); null when the agent sent none (an
+  // older agent, or its topology collector is off) or sent a bad one: a bad block costs only
+  // itself, the rest of the report is used, and `topology_error` says what was wrong.
+  std::shared_ptr<const NodeTopology> topology;
+  std::string topology_error;
 };
 
 // Parses and validates one report body. `expected_node` (may be empty) is the node the agent was

@@ -33,6 +33,8 @@ void SelfMetrics::round_done(double seconds, std::size_t targets, std::size_t op
 
 void SelfMetrics::snapshot_built(double seconds) { snapshot_build_ = seconds; }
 
+void SelfMetrics::topology_block(TopologyBlock outcome) { ++topology_blocks_[static_cast<std::size_t>(outcome)]; }
+
 std::vector<prometheus::MetricFamily> SelfMetrics::Collect() const {
   using metrics::Family;
   std::vector<prometheus::MetricFamily> out;
@@ -53,6 +55,14 @@ std::vector<prometheus::MetricFamily> SelfMetrics::Collect() const {
                static_cast<double>(errors_[i].load()));
   }
   std::move(errors).into(out);
+  auto blocks = Family::counter("nodepack_aggregator_topology_blocks_total",
+                                "Good reports by their topology block: ok, absent (an older agent or its topology "
+                                "collector off), invalid (the block is ignored, the rest of the report used).");
+  const char* block_outcomes[] = {"ok", "absent", "invalid"};
+  for (std::size_t i = 0; i < topology_blocks_.size(); ++i) {
+    blocks.add({{"result", block_outcomes[i]}}, static_cast<double>(topology_blocks_[i].load()));
+  }
+  std::move(blocks).into(out);
   auto report_age =
       Family::histogram("nodepack_aggregator_report_age_seconds",
                         "Age of each good report when it was pulled (pull time minus the report's built_at).");

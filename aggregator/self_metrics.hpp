@@ -25,6 +25,9 @@ class SelfMetrics final : public prometheus::Collectable {
   void pull_failed(PullError reason);
   void round_done(double seconds, std::size_t targets, std::size_t open_connections);
   void snapshot_built(double seconds);
+  // A good report's topology block: usable, absent (older agent, collector off) or invalid.
+  enum class TopologyBlock { ok, absent, invalid };
+  void topology_block(TopologyBlock outcome);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -39,6 +42,7 @@ class SelfMetrics final : public prometheus::Collectable {
   std::atomic<double> agents_{0};
   std::atomic<double> connections_{0};
   std::atomic<double> snapshot_build_{0};
+  std::array<std::atomic<std::uint64_t>, 3> topology_blocks_{};
 };
 
 }  // namespace nodepack::aggregator

@@ -6,3 +6,8 @@ if(TARGET nodepack_bpf)
   add_executable(bench_bpf_overhead bench_bpf_overhead.cpp)
   target_link_libraries(bench_bpf_overhead PRIVATE nodepack_bpf nodepack_warnings)
 endif()
+if(TARGET nodepack_bpf)
+  # Loopback TCP throughput and per-packet program cost with the network collectors (net_overhead.sh).
+  add_executable(bench_net_overhead bench_net_overhead.cpp)
+  target_link_libraries(bench_net_overhead PRIVATE nodepack_bpf nodepack_boost nodepack_warnings)
+endif()

@@ -13,6 +13,7 @@ namespace nodepack::bpf {
   X(syscall, comprehensive)             \
   X(irq, comprehensive)                 \
   X(proc, comprehensive)                \
+  X(topology, comprehensive)            \
   X(dns, comprehensive)
 
 #define NODEPACK_DECLARE_FACTORY(name, profile) \

@@ -13,6 +13,7 @@
 #include "common/host_paths.hpp"
 #include "kpod/collector.hpp"
 #include "kpod/peers/peer_directory.hpp"
+#include "kpod/peers/topology.hpp"
 #include "kpod/profile.hpp"
 
 #include <prometheus/collectable.h>
@@ -40,6 +41,10 @@ struct CollectorOptions {
   // Who owns a peer address (pods and Services cluster-wide); outlives the registry. Null: the
   // agent does not watch them, and every peer is external.
   const PeerDirectory* peers = nullptr;
+  // The topology collector: how pod peers are named, and how many distinct edges the node keeps
+  // before folding new ones into peer_kind="overflow" (--kpod.topology.*).
+  PeerGranularity peer_granularity = PeerGranularity::workload;
+  std::size_t topology_max_peers = 1000;
   // A DNS query unanswered for this long counts as rcode "timeout" (dns collector).
   std::chrono::nanoseconds dns_timeout = std::chrono::seconds(5);
   // How many of the node's most asked DNS names are exported (dns collector); 0: names are not

@@ -2,10 +2,14 @@
 
 #include "common/rfc3339.hpp"
 #include "sim/scheduler.hpp"
+#include "sim/workload_services.hpp"
 
 #include <boost/json/value.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <array>
+#include <set>
 #include <string>
 
 namespace nodepack::sim {
@@ -174,6 +178,30 @@ const App& pick_app(std::mt19937_64& r) {
   return apps[0];
 }
 
+// A stable stand-in for the hash a Deployment gives its pod template: 9 characters of
+// kube-controller-manager's alphabet, the same for a workload in every run.
+std::string template_hash(const std::string& workload) {
+  static constexpr char chars[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (const char c : workload) {
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
+  std::string out;
+  for (int i = 0; i < 9; ++i, h /= sizeof chars - 1) {
+    out.push_back(chars[h % (sizeof chars - 1)]);
+  }
+  return out;
+}
+
+// Gives a started pod the next address, unique among live pods (sim/workload_services.hpp). The
+// random one set_bound_status drew stays drawn, so a seed's clusters are as before otherwise.
+void number_pod_ip(json::object& pod, std::uint32_t& next) {
+  auto* status = pod.if_contains("status");
+  if (status != nullptr && status->is_object() && status->get_object().contains("podIP")) {
+    status->get_object()["podIP"] = nth_pod_ip(next++);
+  }
+}
+
 // A pod as its controller creates it: not bound, no status yet.
 json::object workload_pod(std::mt19937_64& r, int index) {
   const App& app = pick_app(r);
@@ -207,10 +235,17 @@ json::object workload_pod(std::mt19937_64& r, int index) {
     spec["containers"].as_array()[0].as_object()["resources"].as_object()["limits"] =
         json::object{{"nvidia.com/gpu", "1"}};
   }
-  const std::string owner_name = std::string_view(app.owner) == "ReplicaSet" ? base + "-rs" : base;
+  json::object labels{{"app", app.name}, {"team", app.ns}};
+  std::string owner_name = base;
+  if (std::string_view(app.owner) == "ReplicaSet") {
+    // A Deployment's ReplicaSet is "<deployment>-<pod-template-hash>", the hash also a pod label.
+    const std::string hash = template_hash(base);
+    owner_name = base + "-" + hash;
+    labels["pod-template-hash"] = hash;
+  }
   return json::object{{"metadata", json::object{{"name", name},
                                                 {"namespace", app.ns},
-                                                {"labels", json::object{{"app", app.name}, {"team", app.ns}}},
+                                                {"labels", std::move(labels)},
                                                 {"ownerReferences", json::array{owner(app.owner, owner_name, r)}}}},
                       {"spec", std::move(spec)},
                       {"status", json::object{{"phase", "Pending"}, {"qosClass", "Burstable"}}}};
@@ -372,6 +407,10 @@ Cluster generate_cluster(const ClusterOptions& options, std::uint64_t seed) {
     const auto& spec = cluster.pods.back().at("spec").as_object();
     misses = spec.contains("nodeName") && !spec.at("nodeName").as_string().empty() ? 0 : misses + 1;
   }
+  std::uint32_t next_ip = 0;
+  for (auto& pod : cluster.pods) {
+    number_pod_ip(pod, next_ip);
+  }
   return cluster;
 }
 
@@ -388,7 +427,7 @@ Result<void> load_cluster(FakeApiServer& server, const Cluster& cluster) {
     }
     record_scheduling_failure(server, *stored);
   }
-  return {};
+  return sync_workload_services(server);
 }
 
 void record_scheduling_failure(FakeApiServer& server, const json::object& pod) {
@@ -453,11 +492,14 @@ ChurnStats Churner::step(FakeApiServer& server) {
   }
   // What was waiting may fit now that others finished: one try per step, as the scheduler's
   // backoff queue would, at most a few pods.
+  std::set<std::string> services;  // whose endpoints may have changed
   for (std::size_t i = 0; i < pending.size() && i < 3; ++i) {
     json::object pod = *pending[i];
     auto placement = scheduler_->place(pod, random_);
     if (placement.node) {
       bind_booked(pod, *placement.node, *scheduler_, random_);
+      number_pod_ip(pod, next_ip_);
+      services.insert(service_key(pod));
       if (server.upsert(Kind::pod, std::move(pod))) {
         ++stats.modified;
       }
@@ -467,8 +509,10 @@ ChurnStats Churner::step(FakeApiServer& server) {
   for (int i = 0; i < changes; ++i) {
     const auto action = random_() % 4;
     if (workloads.empty() || action == 3) {
-      if (auto stored =
-              server.upsert(Kind::pod, schedule(workload_pod(random_, 100000 + next_pod_++), *scheduler_, random_))) {
+      auto pod = schedule(workload_pod(random_, 100000 + next_pod_++), *scheduler_, random_);
+      number_pod_ip(pod, next_ip_);
+      services.insert(service_key(pod));
+      if (auto stored = server.upsert(Kind::pod, std::move(pod))) {
         record_scheduling_failure(server, *stored);
         ++stats.added;
       }
@@ -481,6 +525,7 @@ ChurnStats Churner::step(FakeApiServer& server) {
     const auto& metadata = victim->at("metadata").as_object();
     const std::string ns(metadata.at("namespace").as_string());
     const std::string name(metadata.at("name").as_string());
+    services.insert(service_key(*victim));
     if (action == 0) {
       // In-place resize of the first container, when the node has room for it (the kubelet would
       // mark it Infeasible otherwise; the churner just does not ask).
@@ -509,6 +554,10 @@ ChurnStats Churner::step(FakeApiServer& server) {
       scheduler_->release(*victim);
       ++stats.deleted;
     }
+  }
+  services.erase("");
+  if (auto synced = sync_workload_services(server, &services); !synced) {
+    spdlog::warn("churn: endpoint slices not kept: {}", synced.error().message);
   }
   return stats;
 }

@@ -63,6 +63,7 @@ class Churner {
   ClusterOptions options_;
   std::mt19937_64 random_;
   int next_pod_ = 0;
+  std::uint32_t next_ip_ = 1U << 22;  // churned pods' IPs: 10.192.0.0/10, apart from the generated ones
   std::unique_ptr<Scheduler> scheduler_;
   int steps_since_recount_ = 0;
 };

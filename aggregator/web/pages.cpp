@@ -65,7 +65,9 @@ std::string frame_start(const PageFrame& frame) {
   }
   out += "</ul><h2>Billing</h2><ul><li><a href=\"/web/accounting\"";
   out += frame.current == "accounting" ? " class=\"active\" aria-current=\"page\"" : "";
-  out += ">Accounting</a></li></ul><h2>Other metrics</h2><ul class=\"other\">";
+  out += ">Accounting</a></li></ul><h2>Cluster</h2><ul><li><a href=\"/web/topology\"";
+  out += frame.current == "topology" ? " class=\"active\" aria-current=\"page\"" : "";
+  out += ">Topology</a></li></ul><h2>Other metrics</h2><ul class=\"other\">";
   if (frame.metrics != nullptr) {
     for (const auto& m : *frame.metrics) {
       if (!m.main) {
@@ -167,6 +169,23 @@ std::string accounting_page(const PageFrame& frame) {
       "<a class=\"button\" id=\"download-csv\" href=\"/api/v1/accounting?format=csv\" download>Download CSV</a>"
       "</div><p class=\"error\" id=\"error\" role=\"alert\" hidden></p><p class=\"status\" id=\"status\">"
       "Loading\xe2\x80\xa6</p><section class=\"card\"><table id=\"accounting\" class=\"data\"></table></section>";
+  out += frame_end;
+  return out;
+}
+
+std::string topology_page(const PageFrame& frame) {
+  std::string out = head("Topology", {"common.js", "topology.js"});
+  out += "<body data-page=\"topology\" data-namespaces=\"" + html_escape(join(frame.namespaces, ",")) + "\">";
+  out += frame_start(frame);
+  out +=
+      "<h1>Topology</h1><p class=\"muted\">Who connects to whom: workloads, Services and external address "
+      "ranges, from the agents' connection counters. Callers are on the left; an arrow's width follows its "
+      "connections per second, red arrows have failing connections. Hover an arrow for its rates and totals."
+      "</p><div class=\"controls\"><label class=\"namespace\">Namespace <select id=\"namespace-select\">"
+      "<option value=\"\">All namespaces</option></select></label></div>"
+      "<p class=\"error\" id=\"error\" role=\"alert\" hidden></p><p class=\"status\" id=\"status\">"
+      "Loading\xe2\x80\xa6</p><section class=\"card\"><div id=\"topology\" class=\"topology\"></div></section>"
+      "<section class=\"card\"><h2>Connections</h2><table id=\"edges\" class=\"data\"></table></section>";
   out += frame_end;
   return out;
 }

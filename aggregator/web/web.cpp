@@ -141,6 +141,10 @@ class Web {
       frame.current = "accounting";
       return html_reply(request, bhttp::status::ok, accounting_page(frame));
     }
+    if (path == "/web/topology") {
+      frame.current = "topology";
+      return html_reply(request, bhttp::status::ok, topology_page(frame));
+    }
     if (path.starts_with("/web/stats/")) {
       return stats(request, frame, path.substr(11));
     }

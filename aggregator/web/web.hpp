@@ -77,8 +77,8 @@ struct WebDeps {
   bool secure_cookie = false;
 };
 
-// Registers /web, /web/login, /web/logout, /web/stats/<metric>[/<namespace>], /web/accounting and
-// /web/static/<asset>.
+// Registers /web, /web/login, /web/logout, /web/stats/<metric>[/<namespace>], /web/accounting,
+// /web/topology and /web/static/<asset>.
 void add_web_routes(http::Router& router, WebDeps deps);
 
 }  // namespace nodepack::web

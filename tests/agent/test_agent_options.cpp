@@ -56,6 +56,8 @@ TEST_CASE("agent options: bad input is one clear line") {
       {{"--max-list-bytes=1023"}, "--max-list-bytes and --max-watch-event-bytes must be at least 1024"},
       {{"--max-watch-event-bytes=0"}, "--max-list-bytes and --max-watch-event-bytes must be at least 1024"},
       {{"--max-list-bytes=lots"}, "invalid value for --max-list-bytes: "},
+      {{"--kpod.topology.peer-granularity=node"}, "invalid value for --kpod.topology.peer-granularity: peer "},
+      {{"--kpod.topology.max-peers=0"}, "--kpod.topology.max-peers must be at least 1"},
   };
   for (const auto& [args, message] : cases) {
     auto o = parse_agent_options(args, "n");
@@ -66,6 +68,17 @@ TEST_CASE("agent options: bad input is one clear line") {
   auto no_node = parse_agent_options({}, "");
   REQUIRE_FALSE(no_node.has_value());
   CHECK(no_node.error().message.find("no node name") == 0);
+}
+
+TEST_CASE("agent options: the topology collector's peer naming and edge cap") {
+  auto defaults = parse_agent_options({}, "n");
+  REQUIRE(defaults.has_value());
+  CHECK(defaults->peer_granularity == nodepack::kpod::PeerGranularity::workload);
+  CHECK(defaults->topology_max_peers == 1000);
+  auto o = parse_agent_options({"--kpod.topology.peer-granularity=service", "--kpod.topology.max-peers=50"}, "n");
+  REQUIRE(o.has_value());
+  CHECK(o->peer_granularity == nodepack::kpod::PeerGranularity::service);
+  CHECK(o->topology_max_peers == 50);
 }
 
 TEST_CASE("agent options: --debug is KBE's alias of --log-level=debug") {

@@ -16,10 +16,45 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace nodepack::testing {
+
+// One edge of a report's "topology" block, in the shape issue 15 gives the agents.
+struct TopologyEdgeSpec {
+  std::string ns;
+  std::string workload;
+  std::string pod;
+  std::string direction;  // outbound, inbound
+  std::string peer_kind;  // pod, service, external, overflow
+  std::string peer_ns;
+  std::string peer_workload;
+  std::int64_t port = 0;
+  std::uint64_t connections = 0;
+  std::uint64_t failures = 0;
+  std::string protocol = "tcp";
+};
+
+inline boost::json::object topology_block_json(const std::vector<TopologyEdgeSpec>& edges) {
+  boost::json::array out;
+  for (const auto& e : edges) {
+    out.push_back(boost::json::object{{"namespace", e.ns},
+                                      {"workload", e.workload},
+                                      {"pod", e.pod},
+                                      {"direction", e.direction},
+                                      {"peer_kind", e.peer_kind},
+                                      {"peer_namespace", e.peer_ns},
+                                      {"peer_workload", e.peer_workload},
+                                      {"port", e.port},
+                                      {"protocol", e.protocol},
+                                      {"connections", e.connections},
+                                      {"failures", e.failures}});
+  }
+  return boost::json::object{{"granularity", "workload"}, {"edges", std::move(out)}};
+}
 
 struct ReportSpec {
   std::string node;
@@ -30,6 +65,7 @@ struct ReportSpec {
   std::chrono::system_clock::time_point built_at;
   std::map<std::string, std::string> allocatable;  // the agent's view; the Node object wins
   std::uint64_t generation = 1;
+  std::optional<std::vector<TopologyEdgeSpec>> topology;  // none: an agent without the block
 };
 
 inline std::string report_json(const ReportSpec& spec) {
@@ -60,6 +96,9 @@ inline std::string report_json(const ReportSpec& spec) {
                              {"synced", true},
                              {"generation", spec.generation},
                              {"built_at", format_rfc3339(spec.built_at)}};
+  if (spec.topology) {
+    report["topology"] = topology_block_json(*spec.topology);
+  }
   return boost::json::serialize(report);
 }
 

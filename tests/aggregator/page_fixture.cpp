@@ -5,10 +5,8 @@
 // Values the page must show (worked out in test_snapshot.cpp): cluster cpu 10.5 of 15.92 cores
 // = 66.0%, memory 16Gi of 63Gi = 25.4%; node n2 cpu 7 of 8 = 87.5%; zone a cpu 9.5 of 12 = 79.2%.
 
-#include "aggregator/aggregator.hpp"
-#include "common/stop_signals.hpp"
-#include "sim/fake_api_server.hpp"
 #include "tests/aggregator/fake_agent.hpp"
+#include "tests/aggregator/fixture_aggregator.hpp"
 
 #include <iostream>
 
@@ -50,34 +48,11 @@ int main() {
     agents.back()->serve(spec);
     targets += (targets.back() == '=' ? "" : ",") + spec.node + "=127.0.0.1:" + std::to_string(agents.back()->port());
   }
-  auto options = aggregator::parse_aggregator_options({"--metrics-addr=127.0.0.1:0", "--pull-interval=200ms",
-                                                       "--label-group=topology.kubernetes.io/zone",
-                                                       "--fit-shape=small=cpu:500m,memory:1Gi", targets,
-                                                       // n4 stays "missing" (no agent) for the page to show
-                                                       "--node-source=agents"});
-  if (!options) {
-    std::cerr << "page fixture: " << options.error().message << "\n";
-    return 1;
-  }
-  kube::ClusterConfig cluster;
-  cluster.server = api.url();
-  aggregator::AggregatorTuning tuning;
-  tuning.snapshot_debounce = std::chrono::milliseconds(10);
-  aggregator::Aggregator aggregator(std::move(*options), cluster, clock, tuning);
-  if (auto started = aggregator.start(); !started) {
-    std::cerr << "page fixture: " << started.error().message << "\n";
-    return 1;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!aggregator.ready()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      std::cerr << "page fixture: aggregator not ready after 20s\n";
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
-  }
-  std::cout << "port=" << aggregator.endpoint().port() << std::endl;
-  signals.wait();
-  aggregator.stop();
-  return 0;
+  return testing::serve_fixture_aggregator(
+      "page fixture",
+      {"--metrics-addr=127.0.0.1:0", "--pull-interval=200ms", "--label-group=topology.kubernetes.io/zone",
+       "--fit-shape=small=cpu:500m,memory:1Gi", targets,
+       // n4 stays "missing" (no agent) for the page to show
+       "--node-source=agents"},
+      api, clock, signals);
 }

@@ -617,3 +617,32 @@ TEST_CASE("--node-source=api needs no agents: KBE's way, per-event totals, no AP
   CHECK(eventually([&] { return h.value_is(cluster_cpu, 2.85); }));
   CHECK_FALSE(aggregator::parse_aggregator_options({"--node-source=api", "--agents=n1=127.0.0.1:1"}).has_value());
 }
+
+TEST_CASE("a bad topology block costs only itself; /api/topology merges the good ones") {
+  Harness h;
+  h.reports["n1"].topology = std::vector<testing::TopologyEdgeSpec>{
+      {"web", "client", "client-0", "outbound", "pod", "web", "server", 8080, 12, 1}};
+  h.agents["n1"]->serve(h.reports["n1"]);
+  auto bad_block = boost::json::parse(testing::report_json(h.reports["n2"])).as_object();
+  bad_block["topology"] = boost::json::object{{"edges", "none"}};
+  h.agents["n2"]->serve(boost::json::serialize(bad_block));
+  h.start();  // n3's agent sends no block: an older agent
+  const auto blocks = [&](const char* result) {
+    return h.value(std::string(R"(nodepack_aggregator_topology_blocks_total{result=")") + result + "\"}").value_or(0);
+  };
+  CHECK(eventually([&] { return blocks("ok") >= 1 && blocks("invalid") >= 1 && blocks("absent") >= 1; }));
+  // Every report is still used whole.
+  CHECK(h.value_is(state_count("fresh"), 3));
+  CHECK(h.value_is(cluster_cpu, 10.5));
+  const auto answer = http_get(h.port(), "/api/topology");
+  REQUIRE(answer.status == 200);
+  const auto graph = answer.json();
+  CHECK(graph.at("reporting_nodes").as_int64() == 1);
+  REQUIRE(graph.at("edges").as_array().size() == 1);
+  const auto& edge = graph.at("edges").as_array()[0];
+  CHECK(edge.at("source").as_string() == "web/client");
+  CHECK(edge.at("target").as_string() == "web/server");
+  CHECK(edge.at("connections").as_int64() == 12);
+  CHECK(edge.at("failures").as_int64() == 1);
+  CHECK(http_get(h.port(), "/api/topology?namespace=other").json().at("edges").as_array().empty());
+}

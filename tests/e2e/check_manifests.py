@@ -29,7 +29,8 @@ RULES = os.path.join(DEPLOY, "rules", "nodepack.rules.yml")
 DASHBOARD = os.path.join(DEPLOY, "grafana", "nodepack.json")
 PROMETHEUSRULE = os.path.join(DEPLOY, "overlays", "prometheus-operator", "prometheusrule.yaml")
 KUSTOMIZATIONS = ["base", "overlays/prometheus-operator", "overlays/no-bpf", "overlays/usage-accounting",
-                  "overlays/network-policy", "overlays/node-resource-topology", "overlays/aggregator-only"]
+                  "overlays/network-policy", "overlays/node-resource-topology", "overlays/aggregator-only",
+                  "overlays/connection-topology"]
 NRT = "overlays/node-resource-topology"
 # kube-binpacking-exporter's shape: the aggregator alone with reads of pods and nodes, no agents.
 AGGREGATOR_ONLY = "overlays/aggregator-only"
@@ -271,6 +272,16 @@ NRT_ROLES = {
 NRT_BINDINGS = {
     "nodepack-agent-nrt": ("nodepack-agent-nrt", _sa("nodepack-agent")),
 }
+# The connection-topology overlay's agent reads who owns an address: list and watch only.
+TOPOLOGY = "overlays/connection-topology"
+TOPOLOGY_ROLES = {
+    "nodepack-agent-peers": [{"apiGroups": [""], "resources": ["services"], "verbs": ["list", "watch"]},
+                             {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                              "verbs": ["list", "watch"]}],
+}
+TOPOLOGY_BINDINGS = {
+    "nodepack-agent-peers": ("nodepack-agent-peers", _sa("nodepack-agent")),
+}
 OPERATOR_BINDINGS = {
     "nodepack-metrics-scraper": ("nodepack-agent-metrics-reader", _sa("nodepack-metrics-scraper")),
 }
@@ -288,6 +299,9 @@ def check_rbac(c, docs, overlay):
     if overlay == NRT:
         bindings.update(NRT_BINDINGS)
         want_roles.update(NRT_ROLES)
+    if overlay == TOPOLOGY:
+        bindings.update(TOPOLOGY_BINDINGS)
+        want_roles.update(TOPOLOGY_ROLES)
     if overlay == AGGREGATOR_ONLY:
         # KBE's RBAC exactly: get, list and watch on pods and nodes, nothing else.
         want_roles = {"nodepack-aggregator": CLUSTER_ROLES["nodepack-aggregator"]}

@@ -281,7 +281,7 @@ TEST_CASE("kubectl's Tables: READY, STATUS, RESTARTS, AGE, and with -o wide the 
       CHECK(cells[1].as_string() == "1/1");
       CHECK(cells[2].as_string() == "Running");
       CHECK(cells[6].as_string() == "sim-node-0");
-      CHECK(cells[5].as_string().starts_with("10.244."));
+      CHECK(cells[5].as_string().starts_with("10.128."));
     }
     CHECK(row.at("object").at("kind").as_string() == "PartialObjectMetadata");
   }

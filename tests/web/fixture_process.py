@@ -7,6 +7,18 @@ import sys
 import time
 
 
+# The checks that failed, in order; check() prints each as it goes.
+failures = []
+
+
+def check(condition, what, detail=""):
+    if condition:
+        print("ok: " + what)
+    else:
+        print("FAIL: %s%s" % (what, (": " + detail) if detail else ""), file=sys.stderr)
+        failures.append(what)
+
+
 def start_fixture(argv, work, seconds=30):
     """(process, port). The fixture's stdout and stderr go to WORK/fixture.out and .err."""
     out = open(os.path.join(work, "fixture.out"), "w+")
@@ -24,6 +36,18 @@ def start_fixture(argv, work, seconds=30):
         time.sleep(0.05)  # poll interval
     proc.kill()
     raise RuntimeError(f"{os.path.basename(argv[0])} printed no port within {seconds} s")
+
+
+def write_users(path, users):
+    """An --auth.users-file: each (user, namespaces) with password "secret" (sha512-crypt, which
+    libxcrypt verifies like any other crypt(3) hash); namespaces "" for all, else ":ns1,ns2"."""
+    lines = []
+    for user, namespaces in users:
+        hashed = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input="secret\n", stdout=subprocess.PIPE,
+                                text=True, check=True).stdout.strip()
+        lines.append(user + ":" + hashed + namespaces)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def chromium_or_skip(what):

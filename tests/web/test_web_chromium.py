@@ -34,23 +34,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixture_process  # noqa: E402
+from fixture_process import check, failures  # noqa: E402
 from cdp import CdpError, Chromium, Page  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 T0 = 1767225600  # 2026-01-01T00:00:00Z
 GIB = 1 << 30
-
-failures = []
-
-
-def check(condition, what, detail=""):
-    if condition:
-        print("ok: " + what)
-    else:
-        print("FAIL: %s%s" % (what, (": " + detail) if detail else ""), file=sys.stderr)
-        failures.append(what)
-
 
 def close(a, b, tolerance=1e-6):
     return a is not None and b is not None and abs(float(a) - float(b)) <= tolerance * max(1.0, abs(float(b)))
@@ -74,21 +64,9 @@ def find_browser():
     return None
 
 
-def write_users(path):
-    """alice sees every namespace, bob only team-b; both with password "secret" (sha512-crypt,
-    which libxcrypt verifies like any other crypt(3) hash)."""
-    lines = []
-    for user, namespaces in (("alice", ""), ("bob", ":team-b")):
-        hashed = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input="secret\n", stdout=subprocess.PIPE,
-                                text=True, check=True).stdout.strip()
-        lines.append(user + ":" + hashed + namespaces)
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-
-
 def start_fixture(binary, prometheus_url, work):
     users = os.path.join(work, "users")
-    write_users(users)
+    fixture_process.write_users(users, [("alice", ""), ("bob", ":team-b")])  # alice every namespace, bob team-b
     # Three failures per minute, so that the test can see the form refuse a fourth.
     return fixture_process.start_fixture([binary, "--prometheus-url=" + prometheus_url, "--auth.users-file=" + users,
                                           "--auth.max-failures=3"], work, seconds=20)

@@ -383,6 +383,14 @@ TEST_CASE("a user restricted to namespaces starts in the first of them") {
   auto page = call(router, get("/web/accounting", bob));
   CHECK(contains(page.body(), R"(<body data-page="accounting" data-namespaces="team-b,team-c">)"));
   CHECK(contains(page.body(), R"(<a class="button" id="download-csv" href="/api/v1/accounting?format=csv" download>)"));
+  // The topology page: its script, the user's namespaces for the filter, the sidebar entry marked.
+  auto topology = call(router, get("/web/topology", bob));
+  CHECK(topology.result() == bhttp::status::ok);
+  CHECK(contains(topology.body(), R"(<body data-page="topology" data-namespaces="team-b,team-c">)"));
+  CHECK(contains(topology.body(), R"(<script src="/web/static/topology.js?v=)"));
+  CHECK(contains(topology.body(), R"(<a href="/web/topology" class="active" aria-current="page">Topology</a>)"));
+  CHECK(contains(topology.body(), R"(<select id="namespace-select">)"));
+  CHECK(contains(topology.body(), R"(<div id="topology" class="topology"></div>)"));
 }
 
 TEST_CASE("static assets: content types, caching by content hash, CSP") {
@@ -394,6 +402,7 @@ TEST_CASE("static assets: content types, caching by content hash, CSP") {
                                                  {"chart.js", "text/javascript; charset=utf-8"},
                                                  {"stats.js", "text/javascript; charset=utf-8"},
                                                  {"accounting.js", "text/javascript; charset=utf-8"},
+                                                 {"topology.js", "text/javascript; charset=utf-8"},
                                                  {"favicon.svg", "image/svg+xml"}};
   REQUIRE(web::embedded_assets().size() == types.size());
   for (const auto& [name, type] : types) {

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The agent's memory with and without the peer directory (kube/peers, agent/peer_watch) on a
+# large simulated cluster: nodepack-sim serves NODES nodes of PODS pods (with their Services and
+# EndpointSlices); one agent for sim-node-0 runs with the same kernel collectors twice, once with
+# the topology collector's profile (comprehensive: the directory watches every pod, Service and
+# EndpointSlice) and once with the same collectors named one by one (no directory). Prints each
+# run's RSS once settled and its peak (VmHWM), and the directory's counts from /sync.
+# Usage: bench/peer_directory.sh [BUILD_DIR] [NODES] [PODS_PER_NODE]   (root: BPF collectors load)
+set -euo pipefail
+build=${1:-build}
+nodes=${2:-5000}
+pods=${3:-30}
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+start=$(date +%s)
+"$build/sim/nodepack-sim" --nodes "$nodes" --pods-per-node "$pods" --seed 7 --listen 127.0.0.1:0 \
+  --kubeconfig-out "$work/kubeconfig" >"$work/sim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 3000); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
+echo "simulator: $nodes nodes, $((nodes * pods)) pods requested, up after $(($(date +%s) - start)) s"
+
+run() {  # run LABEL AGENT_FLAGS...
+  local label=$1
+  shift
+  "$build/cmd/nodepack" agent --kubeconfig "$work/kubeconfig" --node-name sim-node-0 --auth.mode=none \
+    --metrics-addr 127.0.0.1:19111 --log-level warn "$@" >"$work/agent.log" 2>&1 &
+  local agent=$!
+  local t0
+  t0=$(date +%s.%N)
+  # A simulator loading 150,000 pods answers slowly for minutes: wait up to 15 min.
+  for _ in $(seq 9000); do curl -sf 127.0.0.1:19111/readyz >/dev/null && break; sleep 0.1; done
+  # Settled: the peer watches (when there are any) have listed.
+  for _ in $(seq 9000); do
+    curl -sf 127.0.0.1:19111/sync | python3 -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+sys.exit(0 if all(w["synced"] for w in s.get("peers", {}).get("watches", [])) else 1)' 2>/dev/null && break
+    sleep 0.1
+  done
+  local t1
+  t1=$(date +%s.%N)
+  sleep 5
+  for _ in 1 2 3; do curl -sf 127.0.0.1:19111/metrics >/dev/null; done
+  local rss hwm
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent/status")
+  hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent/status")
+  printf '%s: synced in %.1f s, RSS %d MiB, peak %d MiB\n' "$label" "$(echo "$t1 - $t0" | bc)" $((rss / 1024)) $((hwm / 1024))
+  curl -sf 127.0.0.1:19111/sync | python3 -c '
+import json, sys
+p = json.load(sys.stdin).get("peers")
+if p: print("  directory:", {k: v for k, v in p.items() if k != "watches"})'
+  kill "$agent"
+  wait "$agent" 2>/dev/null || true
+}
+
+collectors=(--collector.irq=true --collector.proc=true --collector.syscall=true)
+run "without the directory (standard + irq, proc, syscall)" --profile=standard "${collectors[@]}"
+run "with the directory (comprehensive)" --profile=comprehensive

@@ -1,0 +1,110 @@
+#include "bpf/topology/topology_collector.hpp"
+
+#include "bpf/collectors.hpp"
+#include "bpf/map_reader.hpp"
+#include "bpf/program_variants.hpp"
+
+#include "topology.skel.h"
+
+#include <spdlog/spdlog.h>
+
+namespace nodepack::bpf {
+
+struct TopologyCollector::Impl {
+  topology_bpf* skel = nullptr;  // owned by the collector's LoadedObject
+};
+
+TopologyCollector::TopologyCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver,
+                                     const kpod::CollectorOptions& options)
+    : features_(features),
+      resolver_(resolver),
+      table_(options.peers, options.peer_granularity, options.topology_max_peers) {}
+TopologyCollector::~TopologyCollector() = default;
+
+Result<void> TopologyCollector::start() {
+  auto flavor = choose_flavor(features_, {"inet_sock_set_state"});
+  if (!flavor) {
+    return flavor.error();
+  }
+  auto skel = load_skeleton<topology_bpf>(
+      [&](topology_bpf* s) { select_flavor(*flavor, {s->progs.topology_state_btf}, {s->progs.topology_state_raw}); });
+  if (!skel) {
+    return skel.error();
+  }
+  spdlog::info("bpf collector topology: attached ({}, peers named by {})", to_string(*flavor),
+               kpod::granularity_name(table_.granularity()));
+  auto shared = std::make_shared<Skeleton<topology_bpf>>(std::move(*skel));
+  impl_ = std::make_unique<Impl>();
+  impl_->skel = shared->get();
+  adopt(LoadedObject(std::move(shared)));
+  return {};
+}
+
+KernelEdges TopologyCollector::read_edges() const {
+  return impl_ ? read_hash_map<topology_key, topology_counts>(bpf_map__fd(impl_->skel->maps.edges)) : KernelEdges{};
+}
+
+KernelEdges TopologyCollector::refresh(const kpod::PodScope* scope) {
+  auto read = read_edges();
+  table_.fold(read, [&](std::uint64_t cgid) {
+    auto id = resolver_.resolve(cgid);
+    return id && (scope == nullptr || scope->tracks(*id)) ? id : std::nullopt;
+  });
+  return read;
+}
+
+Result<void> TopologyCollector::collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+  if (!impl_) {
+    return fail("not started");
+  }
+  std::lock_guard lock(mu_);
+  scope_ = &ctx.scope;
+  const auto read = refresh(scope_);
+  record_map(impl_->skel->maps.edges, read.size());
+  // Entries of cgroups gone from disk were read for the last time; those of filtered pods go too.
+  const int fd = bpf_map__fd(impl_->skel->maps.edges);
+  for (const auto& [key, counts] : read) {
+    if (ctx.removed.contains(key.cgroup_id) || ctx.untracked.contains(key.cgroup_id)) {
+      bpf_map_delete_elem(fd, &key);
+    }
+  }
+  auto conns = metrics::Family::counter("kpod_net_connections_total",
+                                        "Connections opened, per local pod, direction, peer and port");
+  auto failures = metrics::Family::counter("kpod_net_connection_failures_total",
+                                           "Outbound connection attempts that failed (refused, timed out, reset)");
+  for (const auto& row : table_.rows()) {
+    const auto& e = row.edge;
+    auto labels = ctx.labels(row.local, {{"direction", e.direction},
+                                         {"peer_namespace", e.peer_namespace},
+                                         {"peer_workload", e.peer_workload},
+                                         {"peer_kind", e.peer_kind},
+                                         {"port", std::to_string(e.port)},
+                                         {"protocol", e.protocol}});
+    conns.add(labels, static_cast<double>(e.connections));
+    failures.add(labels, static_cast<double>(e.failures));
+  }
+  metrics::emit(out, conns, failures);
+  // A pod with no cgroup left on disk is gone: this scrape was its last.
+  table_.drop_pods([&](const std::string& uid) { return ctx.resolver.pod_alive(uid); });
+  return {};
+}
+
+kpod::TopologySnapshot TopologyCollector::topology() {
+  kpod::TopologySnapshot snap;
+  snap.granularity = table_.granularity();
+  if (!impl_) {
+    return snap;
+  }
+  std::lock_guard lock(mu_);
+  refresh(scope_);
+  for (auto& row : table_.rows()) {
+    snap.edges.push_back(std::move(row.edge));
+  }
+  return snap;
+}
+
+std::unique_ptr<kpod::Collector> make_topology_collector(const BpfDeps& deps) {
+  return std::make_unique<TopologyCollector>(deps.features, deps.collector.resolver, deps.collector.options);
+}
+
+}  // namespace nodepack::bpf
