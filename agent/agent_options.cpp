@@ -143,6 +143,11 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
               o.tracked_syscalls = split_list(v);
               return {};
             });
+  flags.add("kpod.dns.timeout", "A DNS query a pod sent with no answer for this long counts as rcode \"timeout\"", "5s",
+            duration_setter(o.dns_timeout, false));
+  flags.add_int("kpod.dns.top-names",
+                "Export the node's N most asked DNS names with their query counts (0: names are not recorded)",
+                o.dns_top_names);
   flags.add_bool("collectors.accounting",
                  "Per-container usage accounting: requested, limited and used core- and byte-seconds, GPU-seconds "
                  "(nodepack_container_*)",

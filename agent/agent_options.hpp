@@ -48,6 +48,8 @@ struct AgentOptions {
   kpod::Profile profile = kpod::Profile::standard;  // --profile
   std::map<std::string, bool> collector_overrides;  // --collector.<name>=true|false
   std::vector<std::string> tracked_syscalls;        // --syscalls
+  std::chrono::nanoseconds dns_timeout = std::chrono::seconds(5);  // --kpod.dns.timeout
+  std::int64_t dns_top_names = 0;                                  // --kpod.dns.top-names (0: off)
   // --kpod.namespaces, --kpod.exclude-namespaces, --kpod.label-selector, --kpod.include-labels,
   // --cluster-name: which pods get kpod_* series and what labels they carry (checked at parse).
   kpod::PodScopeOptions kpod_scope;

@@ -14,6 +14,7 @@ namespace nodepack::bpf {
   X(irq, comprehensive)                 \
   X(proc, comprehensive)                \
   X(topology, comprehensive)            \
+  X(dns, comprehensive)                 \
   X(http, comprehensive)
 
 #define NODEPACK_DECLARE_FACTORY(name, profile) \

@@ -18,6 +18,7 @@
 
 #include <prometheus/collectable.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,6 +45,11 @@ struct CollectorOptions {
   // before folding new ones into peer_kind="overflow" (--kpod.topology.*).
   PeerGranularity peer_granularity = PeerGranularity::workload;
   std::size_t topology_max_peers = 1000;
+  // A DNS query unanswered for this long counts as rcode "timeout" (dns collector).
+  std::chrono::nanoseconds dns_timeout = std::chrono::seconds(5);
+  // How many of the node's most asked DNS names are exported (dns collector); 0: names are not
+  // recorded at all.
+  std::size_t dns_top_names = 0;
 };
 
 // What a collector factory may use.

@@ -90,3 +90,17 @@ TEST_CASE("agent options: --debug is KBE's alias of --log-level=debug") {
   CHECK(off->log_level == "info");
   CHECK(agent_usage().find("--debug") != std::string::npos);
 }
+
+TEST_CASE("agent options: --kpod.dns.timeout and --kpod.dns.top-names") {
+  auto defaults = parse_agent_options({}, "n1");
+  REQUIRE(defaults.has_value());
+  CHECK(defaults->dns_timeout == std::chrono::seconds(5));
+  CHECK(defaults->dns_top_names == 0);  // names are not recorded unless asked for
+  auto o = parse_agent_options({"--kpod.dns.timeout=750ms", "--kpod.dns.top-names=20"}, "n1");
+  REQUIRE(o.has_value());
+  CHECK(o->dns_timeout == std::chrono::milliseconds(750));
+  CHECK(o->dns_top_names == 20);
+  auto zero = parse_agent_options({"--kpod.dns.timeout=0s"}, "n1");
+  REQUIRE_FALSE(zero.has_value());
+  CHECK(zero.error().message == "invalid value for --kpod.dns.timeout: must be positive");
+}

@@ -363,7 +363,7 @@ def main():
         wait_until("the agent to be ready", lambda: http_get(f"http://{addr}/readyz") is not None, 30)
         print(f"agent: {addr}")
         up = Samples(http_get(f"http://{addr}/metrics"))
-        for collector in ("sched", "proc", "oom", "tcp", "syscall", "cgroupfs"):
+        for collector in ("sched", "proc", "oom", "tcp", "syscall", "cgroupfs", "dns"):
             check(up.value("nodepack_collector_up", collector=collector) == 1, f"collector {collector} is up")
 
         # A container that starts after the agent: found when its first event names an unknown id.

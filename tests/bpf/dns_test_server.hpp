@@ -1,0 +1,50 @@
+#pragma once
+
+// A tiny DNS server and client for the dns collector's kernel test, run in child processes moved
+// into fake pods. The server answers by question name:
+//   "ok.test"      NOERROR, after kOkDelay
+//   "late.test"    NOERROR, after kLateDelay
+//   "missing.test" NXDOMAIN, at once
+//   anything else  no answer at all (the query is dropped)
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nodepack::bpf::test {
+
+inline constexpr std::chrono::milliseconds kOkDelay{20};
+inline constexpr std::chrono::milliseconds kLateDelay{400};
+inline constexpr int kRcodeNoError = 0;
+inline constexpr int kRcodeNxDomain = 3;
+
+// Port 53 on a loopback address, IPv4 ("127.0.1.2") or IPv6 ("::1").
+struct DnsServerAddress {
+  explicit DnsServerAddress(const std::string& ip);
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&addr); }
+};
+
+// A standard query (RD set) for `name`, A record, class IN.
+std::vector<std::uint8_t> dns_query(std::uint16_t id, std::string_view name);
+
+// Binds UDP and TCP to `server`, writes one byte to `ready_fd`, then answers `udp_queries`
+// datagrams and then `tcp_queries` TCP connections (one message each, answered in one write).
+// Returns false on any socket error.
+bool serve_dns(const DnsServerAddress& server, int ready_fd, int udp_queries, int tcp_queries);
+
+// A UDP socket connected to `server`, or -1.
+int udp_socket_to(const DnsServerAddress& server);
+// Sends a query over `udp_fd` (connected to the server) and returns the answer's RCODE, or
+// nullopt without an answer (within `wait`) or with the wrong id.
+std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, std::chrono::milliseconds wait);
+// The same over a new TCP connection to `server` (length-prefixed, one write).
+std::optional<int> ask_tcp(const DnsServerAddress& server, std::uint16_t id, std::string_view name);
+
+}  // namespace nodepack::bpf::test
