@@ -18,7 +18,9 @@ start=$(date +%s)
 "$build/sim/nodepack-sim" --nodes "$nodes" --pods-per-node "$pods" --seed 7 --listen 127.0.0.1:0 \
   --kubeconfig-out "$work/kubeconfig" >"$work/sim.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 3000); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
+# Generating 150,000 pods with their Services takes the simulator minutes: wait up to 15.
+for _ in $(seq 9000); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
+[ -s "$work/kubeconfig" ] || { echo "nodepack-sim did not start:"; tail -5 "$work/sim.log"; exit 1; }
 echo "simulator: $nodes nodes, $((nodes * pods)) pods requested, up after $(($(date +%s) - start)) s"
 
 run() {  # run LABEL AGENT_FLAGS...
