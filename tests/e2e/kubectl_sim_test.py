@@ -82,7 +82,8 @@ def main():
         check(wide[0].split()[:8] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"],
               f"-o wide header: {wide[0]}")
         bound = next(line.split() for line in wide[1:] if "node-agent-" in line)
-        check(re.match(r"10\.244\.\d+\.\d+$", bound[6]) is not None and bound[7].startswith("sim-node-"),
+        # The simulator's pod network: 10.128.0.0/9, each pod its own address.
+        check(re.match(r"10\.(1[2-9]\d|2[0-5]\d)\.\d+\.\d+$", bound[6]) is not None and bound[7].startswith("sim-node-"),
               f"-o wide IP and NODE: {bound[6]} {bound[7]}")
 
         nodes = k("get", "nodes").splitlines()
