@@ -3,6 +3,7 @@
 // in one run; and each program's kernel run time per run from the BPF run-time statistics.
 //
 //   bench_net_overhead --iperf3 PATH [--seconds N] [--rounds N] [--collectors tcp,topology,dns,http]
+//                      [--together-only 1]   (baseline and all collectors only: more rounds per minute)
 //
 // Phases alternate (baseline, each collector, all, baseline again, ...) for --rounds rounds so
 // drift on a shared machine shows up in the baselines rather than in one collector's figure.
@@ -41,6 +42,7 @@ struct Options {
   int seconds = 5;
   int rounds = 2;
   std::vector<std::string> collectors = {"tcp"};
+  bool together_only = false;
 };
 
 const std::string kServerUid = "7c1e0000-0000-4000-8000-0000000000e1";
@@ -173,6 +175,8 @@ int main(int argc, char** argv) {
       o.rounds = std::stoi(argv[i + 1]);
     } else if (flag == "--collectors") {
       o.collectors = split(argv[i + 1]);
+    } else if (flag == "--together-only") {
+      o.together_only = std::string(argv[i + 1]) == "1";
     }
   }
   if (o.iperf3.empty()) {
@@ -188,9 +192,11 @@ int main(int argc, char** argv) {
   BenchPods pods(*v2);
   std::vector<Phase> phases{{"baseline", {}}};
   for (const auto& c : o.collectors) {
-    phases.push_back({c, {c}});
+    if (!o.together_only) {
+      phases.push_back({c, {c}});
+    }
   }
-  if (o.collectors.size() > 1) {
+  if (o.collectors.size() > 1 || o.together_only) {
     phases.push_back({"all", o.collectors});
   }
 
