@@ -234,6 +234,9 @@ def main():
             check(False, "Ctrl-C stops the demo within 30 s")
         time.sleep(1)
         check(not demo_cgroups(), "the demo left no cgroup behind", str(demo_cgroups()))
+        namespaces = [n for n in (os.listdir("/run/netns") if os.path.isdir("/run/netns") else [])
+                      if n.startswith("nodepack-demo-")]
+        check(not namespaces, "the demo left no network namespace behind", str(namespaces))
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(failures)} failed" if failures else "all passed")
     return 1 if failures else 0
