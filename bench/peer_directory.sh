@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The agent's memory with and without the peer directory (kube/peers, agent/peer_watch) on a
 # large simulated cluster: nodepack-sim serves NODES nodes of PODS pods (with their Services and
-# EndpointSlices); one agent for sim-node-0 runs with the same kernel collectors twice, once with
-# the topology collector's profile (comprehensive: the directory watches every pod, Service and
-# EndpointSlice) and once with the same collectors named one by one (no directory). Prints each
-# run's RSS once settled and its peak (VmHWM), and the directory's counts from /sync.
+# EndpointSlices); one agent for sim-node-0 runs twice with the same kernel collectors (standard,
+# irq, proc, syscall), once alone and once with the topology collector, which turns the
+# directory on (it watches every pod, Service and EndpointSlice). Prints each run's RSS once
+# settled and its peak (VmHWM), and the directory's counts from /sync.
 # Usage: bench/peer_directory.sh [BUILD_DIR] [NODES] [PODS_PER_NODE]   (root: BPF collectors load)
 set -euo pipefail
 build=${1:-build}
@@ -60,6 +60,7 @@ if p: print("  directory:", {k: v for k, v in p.items() if k != "watches"})'
   wait "$agent" 2>/dev/null || true
 }
 
-collectors=(--collector.irq=true --collector.proc=true --collector.syscall=true)
-run "without the directory (standard + irq, proc, syscall)" --profile=standard "${collectors[@]}"
-run "with the directory (comprehensive)" --profile=comprehensive
+collectors=(--profile=standard --collector.irq=true --collector.proc=true --collector.syscall=true)
+run "without the directory (standard + irq, proc, syscall)" "${collectors[@]}"
+# The topology collector alone turns the directory on: the only difference from the run above.
+run "with the directory (the same + topology)" "${collectors[@]}" --collector.topology=true
