@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -102,8 +103,13 @@ void remove_cgroup_tree(const fs::path& p) {
       remove_cgroup_tree(e.path());
     }
   }
-  if (::rmdir(p.c_str()) != 0) {
-    std::cerr << "warning: could not remove test cgroup " << p << "\n";
+  // A child that has just exited leaves its cgroup a moment after it is reaped (EBUSY until then).
+  for (int attempt = 0; ::rmdir(p.c_str()) != 0; ++attempt) {
+    if (errno != EBUSY || attempt == 50) {
+      std::cerr << "warning: could not remove test cgroup " << p << ": " << std::strerror(errno) << "\n";
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
   }
 }
 }  // namespace
