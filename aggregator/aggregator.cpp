@@ -96,6 +96,17 @@ bool accepts_gzip(const Request& request) {
   return probe.count(beast::http::field::content_encoding) != 0;
 }
 
+// A large body as chunks of a streamed reply; false once the peer is gone.
+asio::awaitable<bool> write_in_slices(http::ChunkWriter& writer, std::string_view text) {
+  constexpr std::size_t slice = 256 * 1024;
+  for (std::size_t at = 0; at < text.size(); at += slice) {
+    if (!co_await writer.write(text.substr(at, slice))) {
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
 }  // namespace
 
 const std::string& PublishedSnapshot::metrics_text() const {
@@ -109,8 +120,13 @@ const DeflatedPrefix& PublishedSnapshot::metrics_deflated() const {
 }
 
 const std::string& PublishedSnapshot::json_text() const {
-  std::call_once(json_once_, [this] { json_text_ = json::serialize(snapshot_json(*snapshot_)) + "\n"; });
+  std::call_once(json_once_, [this] { json_text_ = snapshot_json_text(*snapshot_); });
   return json_text_;
+}
+
+const DeflatedPrefix& PublishedSnapshot::json_deflated() const {
+  std::call_once(json_deflated_once_, [this] { json_deflated_ = deflate_prefix(json_text()); });
+  return json_deflated_;
 }
 
 Aggregator::Aggregator(AggregatorOptions options, kube::ClusterConfig cluster, const Clock& clock,
@@ -525,6 +541,11 @@ asio::awaitable<void> Aggregator::pull_loop() {
     } else {
       spdlog::warn("pull round without credentials: {}", auth.error().message);
     }
+    // The first round as fast as it goes (readiness waits for it); later ones at a steady pace.
+    const auto spread =
+        rounds_ == 0
+            ? std::chrono::nanoseconds::zero()
+            : std::chrono::duration_cast<std::chrono::nanoseconds>(options_.pull_interval * options_.pull_spread);
     co_await puller_->round(
         std::move(targets),
         [&](const AgentTarget& target, PullResult<Pulled> pulled) {
@@ -553,7 +574,7 @@ asio::awaitable<void> Aggregator::pull_loop() {
           }
           inventory_->record(target, std::move(result), now);
         },
-        std::move(authorization));
+        std::move(authorization), spread);
     if (puller_->last_round_unauthorized() > 0) {
       client_->credentials().invalidate();  // a rotated token: the next round reads it again
     }
@@ -639,14 +660,22 @@ std::shared_ptr<const TopologyGraph> Aggregator::topology() const {
   return topology_;
 }
 
-std::string Aggregator::render_metrics() const {
-  std::string body;
+http::Reply Aggregator::streamed_metrics(const Request& request, std::string_view content_type) const {
+  // The cluster series of a large cluster are tens of megabytes (80 MB at 65,000 nodes): sent from
+  // the published snapshot's own text, chunk by chunk, rather than copied into a reply per scrape,
+  // so a scrape costs no memory beyond the socket's buffers. The snapshot stays alive while it is
+  // sent even if a newer one is published meanwhile.
   // A follower exports no cluster series: two replicas must never double a sum.
-  if (auto p = published(); p && leading()) {
-    body = p->metrics_text();
-  }
-  body += registry_.render();
-  return body;
+  auto snapshot = leading() ? published() : nullptr;
+  Reply reply{http::make_response(request, beast::http::status::ok, "", content_type), {}};
+  reply.stream = [this, snapshot = std::move(snapshot)](http::ChunkWriter& writer) -> asio::awaitable<void> {
+    if (snapshot && !co_await write_in_slices(writer, snapshot->metrics_text())) {
+      co_return;
+    }
+    const std::string own = registry_.render();
+    co_await writer.write(own);
+  };
+  return reply;
 }
 
 std::string Aggregator::render_metrics_gzip() const {
@@ -661,15 +690,15 @@ http::Router Aggregator::make_router() {
     return text_reply(r, beast::http::status::ok, index_page_html(options_), "text/html; charset=utf-8");
   });
   router.add(options_.metrics_path, [this](const Request& r) {
-    const bool gzip = accepts_gzip(r);
-    auto response = http::make_response(r, beast::http::status::ok, gzip ? render_metrics_gzip() : render_metrics(),
-                                        "text/plain; version=0.0.4; charset=utf-8");
-    if (gzip) {
+    constexpr std::string_view content_type = "text/plain; version=0.0.4; charset=utf-8";
+    if (accepts_gzip(r)) {
+      auto response = http::make_response(r, beast::http::status::ok, render_metrics_gzip(), content_type);
       response.set(beast::http::field::content_encoding, "gzip");
       response.set(beast::http::field::vary, "Accept-Encoding");
       response.prepare_payload();
+      return Reply{std::move(response), {}};
     }
-    return Reply{std::move(response), {}};
+    return streamed_metrics(r, content_type);
   });
   router.add("/healthz", [](const Request& r) { return text_reply(r, beast::http::status::ok, "ok"); });
   router.add("/readyz", [this](const Request& r) {
@@ -707,10 +736,23 @@ http::Router Aggregator::make_router() {
       return text_reply(r, beast::http::status::service_unavailable, "{\"error\":\"no snapshot yet\"}\n",
                         "application/json");
     }
-    auto response = http::make_response(r, beast::http::status::ok, p->json_text(), "application/json");
-    response.set(beast::http::field::cache_control, "no-store");
-    http::maybe_gzip(r, response);
-    return Reply{std::move(response), {}};
+    // Compressed once per snapshot (a browser always asks for gzip), or sent from the cached text
+    // without a copy: tens of megabytes in a large cluster.
+    if (accepts_gzip(r)) {
+      auto response =
+          http::make_response(r, beast::http::status::ok, gzip_with_prefix(p->json_deflated(), ""), "application/json");
+      response.set(beast::http::field::cache_control, "no-store");
+      response.set(beast::http::field::content_encoding, "gzip");
+      response.set(beast::http::field::vary, "Accept-Encoding");
+      response.prepare_payload();
+      return Reply{std::move(response), {}};
+    }
+    Reply reply{http::make_response(r, beast::http::status::ok, "", "application/json"), {}};
+    reply.response.set(beast::http::field::cache_control, "no-store");
+    reply.stream = [p](http::ChunkWriter& writer) -> asio::awaitable<void> {
+      co_await write_in_slices(writer, p->json_text());
+    };
+    return reply;
   });
   return router;
 }

@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -68,6 +69,7 @@ class PublishedSnapshot {
   const std::string& metrics_text() const;
   const DeflatedPrefix& metrics_deflated() const;
   const std::string& json_text() const;
+  const DeflatedPrefix& json_deflated() const;
 
  private:
   std::shared_ptr<const Snapshot> snapshot_;
@@ -77,6 +79,8 @@ class PublishedSnapshot {
   mutable std::once_flag json_once_;
   mutable std::string metrics_text_;
   mutable std::string json_text_;
+  mutable std::once_flag json_deflated_once_;
+  mutable DeflatedPrefix json_deflated_;
 };
 
 class Aggregator {
@@ -95,7 +99,8 @@ class Aggregator {
   std::shared_ptr<const PublishedSnapshot> published() const;
   // The cluster's connection graph as of the last pull round (null before the first).
   std::shared_ptr<const TopologyGraph> topology() const;
-  std::string render_metrics() const;
+  // The plain exposition as a streamed reply: the snapshot's text is sent without a copy.
+  http::Reply streamed_metrics(const http::Request& request, std::string_view content_type) const;
   // The exposition for a scrape that accepts gzip: the snapshot part compressed once.
   std::string render_metrics_gzip() const;
   std::uint64_t rounds_completed() const { return rounds_.load(); }

@@ -54,6 +54,18 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
   flags.add("pull-timeout", "Time limit for one report pull (connect, send, read)", "5s",
             duration_setter(o.pull_timeout, false));
   flags.add("pull-interval", "Time between pull rounds", "15s", duration_setter(o.pull_interval, false));
+  flags.add("pull-spread",
+            "Fraction of --pull-interval over which a round's pulls start, evenly, each agent at a fixed place "
+            "(0: all at once; the first round always is)",
+            "0.5", [&o](std::string_view v) -> Result<void> {
+              double value = 0;
+              const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+              if (ec != std::errc() || end != v.data() + v.size() || !(value >= 0 && value <= 0.9)) {
+                return fail("--pull-spread must be a number from 0 to 0.9, got \"" + std::string(v) + "\"");
+              }
+              o.pull_spread = value;
+              return {};
+            });
   flags.add("stale-after", "A report older than this (by its built_at, or since it was last pulled) no longer counts",
             "2m", duration_setter(o.stale_after, false));
   flags.add_int("max-report-bytes", "Reports larger than this are rejected as invalid", o.max_report_bytes);

@@ -91,6 +91,10 @@ struct AggregatorOptions {
   std::int64_t pull_concurrency = 32;
   std::chrono::nanoseconds pull_timeout = std::chrono::seconds(5);
   std::chrono::nanoseconds pull_interval = std::chrono::seconds(15);
+  // Pull rounds after the first start their pulls evenly over this fraction of the interval, each
+  // agent at a fixed place in that window (by a hash of its address): a large cluster's agents are
+  // then asked at a steady rate, not in one burst every interval.
+  double pull_spread = 0.5;
   std::chrono::nanoseconds stale_after = std::chrono::minutes(2);
   std::int64_t max_report_bytes = 4 * 1024 * 1024;
   std::vector<FitShape> fit_shapes;

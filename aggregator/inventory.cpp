@@ -262,6 +262,7 @@ void Inventory::record(const AgentTarget& target, PullResult<NodeReport> result,
   state.has_agent = true;
   if (result) {
     topology_.record(node, *result, now);
+    state.good_confirmed = {};
     state.good = std::make_shared<const NodeReport>(std::move(*result));
     state.good_pulled = now;
     state.last_failure.reset();
@@ -280,9 +281,7 @@ bool Inventory::confirm(const AgentTarget& target, std::chrono::system_clock::ti
   if (node.empty() || !nodes_.contains(node) || state == reports_.end() || !state->second.good) {
     return false;
   }
-  auto confirmed = std::make_shared<NodeReport>(*state->second.good);
-  confirmed->built_at = now;
-  state->second.good = std::move(confirmed);
+  state->second.good_confirmed = now;
   topology_.confirm(node, now);
   state->second.good_pulled = now;
   state->second.last_failure.reset();

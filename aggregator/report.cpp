@@ -109,6 +109,9 @@ PullResult<NodeReport> parse_report(std::string_view body, std::string_view expe
     return schema_error("\"node\" is missing or not a non-empty string");
   }
   report.node = std::string(node->get_string());
+  // The node's labels as the agent saw them: checked, not kept. The Node object from the API
+  // server is the authority for labels (label groups read it), and a copy per report is 30 MB at
+  // 65,000 nodes.
   if (const auto* labels = object->if_contains("labels"); labels != nullptr && !labels->is_null()) {
     if (!labels->is_object()) {
       return schema_error("\"labels\" is not an object");
@@ -117,7 +120,6 @@ PullResult<NodeReport> parse_report(std::string_view body, std::string_view expe
       if (!v.is_string()) {
         return schema_error("label \"" + std::string(k) + "\" is not a string");
       }
-      report.labels.emplace(std::string(k), std::string(v.get_string()));
     }
   }
   auto allocatable = resource_list(*object, "allocatable", false);

@@ -49,7 +49,6 @@ using PullResult = boost::system::result<T, PullFailure>;
 
 struct NodeReport {
   std::string node;
-  std::map<std::string, std::string> labels;
   kube::ResourceList allocatable;
   kube::ResourceList allocated;            // includes "pods" (the pod count)
   kube::ResourceList daemonset_allocated;  // includes "pods" (the DaemonSet pod count)

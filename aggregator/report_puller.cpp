@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <unordered_set>
 
@@ -48,6 +49,14 @@ struct ReportPuller::RoundState {
   std::size_t next = 0;
   std::size_t running = 0;
   asio::steady_timer done;
+  std::chrono::steady_clock::time_point start;
+  std::chrono::nanoseconds spread{};
+
+  // When pull `index` may start: its even share of the spread.
+  std::chrono::steady_clock::time_point slot(std::size_t index) const {
+    const auto share = spread.count() / static_cast<double>(targets.size());
+    return start + std::chrono::nanoseconds(static_cast<std::int64_t>(share * static_cast<double>(index)));
+  }
 };
 
 ReportPuller::ReportPuller(PullerOptions options) : options_(options) {}
@@ -64,8 +73,8 @@ void ReportPuller::close(Connection& connection) {
   }
 }
 
-asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deliver deliver,
-                                          std::string authorization) {
+asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deliver deliver, std::string authorization,
+                                          std::chrono::nanoseconds spread) {
   auto executor = co_await asio::this_coro::executor;
   authorization_ = std::move(authorization);
   unauthorized_ = 0;
@@ -88,8 +97,28 @@ asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deli
       slot = std::make_unique<Connection>();
     }
   }
-  RoundState state{std::move(targets), std::move(deliver), 0, 0,
-                   asio::steady_timer(executor, asio::steady_timer::time_point::max())};
+  if (spread > std::chrono::nanoseconds::zero()) {
+    // A fixed place per agent, scattered over the window whatever order discovery gave them in.
+    std::vector<std::pair<std::size_t, std::size_t>> places;  // (hash of the address, index)
+    places.reserve(targets.size());
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      places.emplace_back(std::hash<std::string>{}(targets[i].key()), i);
+    }
+    std::sort(places.begin(), places.end());
+    std::vector<AgentTarget> placed;
+    placed.reserve(targets.size());
+    for (const auto& [hash, index] : places) {
+      placed.push_back(std::move(targets[index]));
+    }
+    targets = std::move(placed);
+  }
+  RoundState state{std::move(targets),
+                   std::move(deliver),
+                   0,
+                   0,
+                   asio::steady_timer(executor, asio::steady_timer::time_point::max()),
+                   std::chrono::steady_clock::now(),
+                   spread};
   const std::size_t workers = std::min(options_.concurrency, state.targets.size());
   state.running = workers;
   for (std::size_t i = 0; i < workers; ++i) {
@@ -101,8 +130,14 @@ asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deli
 }
 
 asio::awaitable<void> ReportPuller::worker(RoundState* state) {
+  asio::steady_timer pace(co_await asio::this_coro::executor);
   while (state->next < state->targets.size()) {
-    const AgentTarget& target = state->targets[state->next++];
+    const std::size_t index = state->next++;
+    const AgentTarget& target = state->targets[index];
+    if (const auto slot = state->slot(index); slot > std::chrono::steady_clock::now()) {
+      pace.expires_at(slot);
+      co_await pace.async_wait(use_nothrow);
+    }
     auto fetched = co_await fetch(target, *connections_.at(target.key()));
     if (!fetched) {
       state->deliver(target, fetched.error());
@@ -205,6 +240,9 @@ asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const Age
     auto response = parser.release();
     if (!response.keep_alive() || open_ > options_.max_idle_connections) {
       close(connection);
+    } else if (connection.buffer.size() == 0) {
+      // An idle connection keeps no read buffer: thousands of them would hold a report's worth each.
+      connection.buffer.shrink_to_fit();
     }
     if (response.result_int() == 401 || response.result_int() == 403) {
       ++unauthorized_;

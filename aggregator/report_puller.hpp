@@ -45,8 +45,11 @@ class ReportPuller {
 
   // Pulls every target once; `deliver` runs as each result arrives. Completes when all have.
   // `authorization` (the aggregator's own "Bearer <service account token>") goes with every pull:
-  // agents answer only callers the API server vouches for.
-  boost::asio::awaitable<void> round(std::vector<AgentTarget> targets, Deliver deliver, std::string authorization = "");
+  // agents answer only callers the API server vouches for. With a `spread`, pulls start evenly over
+  // that time, each target at a place fixed by a hash of its address (so every agent is asked once
+  // an interval, at a steady rate across the cluster); without, as fast as the concurrency allows.
+  boost::asio::awaitable<void> round(std::vector<AgentTarget> targets, Deliver deliver, std::string authorization = "",
+                                     std::chrono::nanoseconds spread = {});
   // Pulls of the last round the agent refused with 401 (a token that rotated under us).
   std::size_t last_round_unauthorized() const { return unauthorized_; }
 

@@ -52,7 +52,7 @@ Classified classify(const ReportState* reports, std::chrono::system_clock::time_
   }
   const NodeReport* good = reports->good.get();
   if (good != nullptr) {
-    const auto built_age = now - good->built_at;
+    const auto built_age = now - reports->good_built();
     const auto pulled_age = now - reports->good_pulled;
     out.usable = built_age <= stale_after && pulled_age <= stale_after;
   }
@@ -66,8 +66,10 @@ Classified classify(const ReportState* reports, std::chrono::system_clock::time_
                          : (reports->has_agent ? "no report pulled yet" : "no agent found on this node");
   } else if (!out.usable) {
     out.state = Freshness::stale;
-    const double age = std::chrono::duration<double>(now - std::min(good->built_at, reports->good_pulled)).count();
-    out.reason = "last good report is " + seconds_text(age) + " old (built " + format_rfc3339(good->built_at) + ")";
+    const double age =
+        std::chrono::duration<double>(now - std::min(reports->good_built(), reports->good_pulled)).count();
+    out.reason =
+        "last good report is " + seconds_text(age) + " old (built " + format_rfc3339(reports->good_built()) + ")";
     if (failure) {
       out.reason += "; latest pull: " + std::string(pull_error_name(failure->reason)) + ": " + failure->message;
     }
@@ -178,7 +180,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const SnapshotInputs& inputs,
     const NodeReport* report =
         reports != nullptr && config->node_source != NodeSource::api ? reports->good.get() : nullptr;
     if (report != nullptr) {
-      row.report_age_seconds = std::chrono::duration<double>(inputs.now - report->built_at).count();
+      row.report_age_seconds = std::chrono::duration<double>(inputs.now - reports->good_built()).count();
       row.generation = report->generation;
     }
 

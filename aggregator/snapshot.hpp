@@ -23,6 +23,7 @@
 #include "kube/pod_store.hpp"
 #include "kube/quantity.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -47,8 +48,16 @@ struct NodeInfo {
 struct ReportState {
   std::shared_ptr<const NodeReport> good;             // the last good report, if any
   std::chrono::system_clock::time_point good_pulled;  // when `good` arrived
-  std::optional<PullFailure> last_failure;            // of the latest pull; cleared by a good one
-  bool has_agent = false;                             // an agent is known for this node
+  // When the agent last confirmed `good` unchanged (304). Kept beside the report, not written into
+  // a copy of it: a confirmation is most pulls of a quiet cluster.
+  std::chrono::system_clock::time_point good_confirmed;
+  std::optional<PullFailure> last_failure;  // of the latest pull; cleared by a good one
+  bool has_agent = false;                   // an agent is known for this node
+
+  // As of when `good`'s figures are known current: built then, or confirmed since.
+  std::chrono::system_clock::time_point good_built() const {
+    return good ? std::max(good->built_at, good_confirmed) : good_confirmed;
+  }
 };
 
 enum class Freshness { fresh = 0, stale = 1, missing = 2, invalid = 3 };

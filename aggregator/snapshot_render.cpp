@@ -5,6 +5,7 @@
 #include "kube/resource_list.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <array>
 
@@ -243,7 +244,11 @@ std::string render_snapshot_metrics(const Snapshot& snapshot) {
   return out;
 }
 
-json::object snapshot_json(const Snapshot& snapshot) {
+namespace {
+
+// /api/snapshot in three parts, so the text can be written node by node (snapshot_json_text)
+// without first building the whole tree, which at 65,000 nodes is 100 MB of JSON values.
+json::object snapshot_head_json(const Snapshot& snapshot) {
   const SnapshotConfig& config = *snapshot.config;
   json::object out;
   out["built_at"] = format_rfc3339(snapshot.built_at);
@@ -270,25 +275,29 @@ json::object snapshot_json(const Snapshot& snapshot) {
     groups.push_back(json::object{{"label_group", table.group->name}, {"values", std::move(values)}});
   }
   out["groups"] = std::move(groups);
-  json::array nodes;
-  nodes.reserve(snapshot.nodes.size());
-  for (const auto& row : snapshot.nodes) {
-    json::object n;
-    n["name"] = row.info->name;
-    n["state"] = freshness_names[static_cast<std::size_t>(row.state)];
-    n["usable"] = row.usable;
-    n["source"] = figures_names[static_cast<std::size_t>(row.source)];
-    n["reason"] = row.reason;
-    n["report_age_seconds"] = row.report_age_seconds ? json::value(*row.report_age_seconds) : json::value(nullptr);
-    n["resources"] = resources_json(config, row.allocated, row.allocatable, row.daemonset);
-    json::object fit;
-    for (std::size_t s = 0; s < config.fit_shapes.size(); ++s) {
-      fit[config.fit_shapes[s].name] = row.fit[s];
-    }
-    n["fit"] = std::move(fit);
-    nodes.push_back(std::move(n));
+  return out;
+}
+
+json::object node_json(const SnapshotConfig& config, const NodeRow& row) {
+  json::object n;
+  n["name"] = row.info->name;
+  n["state"] = freshness_names[static_cast<std::size_t>(row.state)];
+  n["usable"] = row.usable;
+  n["source"] = figures_names[static_cast<std::size_t>(row.source)];
+  n["reason"] = row.reason;
+  n["report_age_seconds"] = row.report_age_seconds ? json::value(*row.report_age_seconds) : json::value(nullptr);
+  n["resources"] = resources_json(config, row.allocated, row.allocatable, row.daemonset);
+  json::object fit;
+  for (std::size_t s = 0; s < config.fit_shapes.size(); ++s) {
+    fit[config.fit_shapes[s].name] = row.fit[s];
   }
-  out["nodes"] = std::move(nodes);
+  n["fit"] = std::move(fit);
+  return n;
+}
+
+json::object snapshot_tail_json(const Snapshot& snapshot) {
+  const SnapshotConfig& config = *snapshot.config;
+  json::object out;
   json::object freshness;
   for (std::size_t i = 0; i < freshness_names.size(); ++i) {
     freshness[freshness_names[i]] = snapshot.state_counts[i];
@@ -301,6 +310,44 @@ json::object snapshot_json(const Snapshot& snapshot) {
   out["pending"] = json::object{{"enabled", config.pending_enabled},
                                 {"pods", snapshot.pending_pods},
                                 {"requested", std::move(pending_requested)}};
+  return out;
+}
+
+}  // namespace
+
+json::object snapshot_json(const Snapshot& snapshot) {
+  json::object out = snapshot_head_json(snapshot);
+  json::array nodes;
+  nodes.reserve(snapshot.nodes.size());
+  for (const auto& row : snapshot.nodes) {
+    nodes.push_back(node_json(*snapshot.config, row));
+  }
+  out["nodes"] = std::move(nodes);
+  for (auto& [key, value] : snapshot_tail_json(snapshot)) {
+    out[key] = std::move(value);
+  }
+  return out;
+}
+
+std::string snapshot_json_text(const Snapshot& snapshot) {
+  // The same bytes as serialize(snapshot_json(snapshot)) + "\n": the head's and tail's braces are
+  // opened up and the nodes written between them one at a time.
+  std::string head = json::serialize(snapshot_head_json(snapshot));
+  std::string tail = json::serialize(snapshot_tail_json(snapshot));
+  std::string out;
+  out.reserve(head.size() + tail.size() + 16 + snapshot.nodes.size() * 640);  // ~600 bytes a node
+  out.append(head, 0, head.size() - 1);
+  out += ",\"nodes\":[";
+  for (std::size_t i = 0; i < snapshot.nodes.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    out += json::serialize(node_json(*snapshot.config, snapshot.nodes[i]));
+  }
+  out += "],";
+  out.append(tail, 1);
+  out += '\n';
+  out.shrink_to_fit();
   return out;
 }
 

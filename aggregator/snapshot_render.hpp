@@ -18,6 +18,9 @@ std::string render_snapshot_metrics(const Snapshot& snapshot);
 
 // For /api/snapshot: cluster, groups, nodes (values in exporter units), freshness and pending.
 boost::json::object snapshot_json(const Snapshot& snapshot);
+// The same document serialized, with a final newline, written node by node: it never holds the
+// whole tree (at 65,000 nodes 100 MB of JSON values for a 40 MB text).
+std::string snapshot_json_text(const Snapshot& snapshot);
 
 // For /sync: {"fresh":[names...],"stale":[...],"missing":[...],"invalid":[...]} and, for every
 // node that is not fresh, {"node","state","reason"}.

@@ -9,6 +9,9 @@
 #   ROUNDS          pull rounds to wait for before measuring (default 4)
 #   NODE_SOURCE     --node-source of the aggregator (default agents); api also makes the farm serve
 #                   every node's pods, which the aggregator then watches instead of pulling reports
+#   CHANGE_EVERY    seconds between changes of a node's report (default 0: every pull gets a new
+#                   report; with N, unchanged reports are answered 304 as agents do)
+#   PULL_INTERVAL   --pull-interval (default 5s)
 # Needs curl. Results go in bench/README.md.
 set -eu
 build=$1
@@ -16,6 +19,8 @@ nodes=${2:-5000}
 pods=${3:-30}
 rounds=${ROUNDS:-4}
 node_source=${NODE_SOURCE:-agents}
+change_every=${CHANGE_EVERY:-0}
+pull_interval=${PULL_INTERVAL:-5s}
 bound_pods=false
 [ "$node_source" = api ] && bound_pods=true
 aggregator_cmd=${AGGREGATOR_CMD:-"$build/cmd/nodepack aggregator"}
@@ -52,7 +57,7 @@ metric() {  # metric NAME: value of an unlabelled or exactly named series
 now() { date +%s.%N; }
 
 "$farm" --nodes "$nodes" --pods-per-node "$pods" --pending-pods 200 --kubeconfig-out "$work/kubeconfig" \
-  --bound-pods "$bound_pods" \
+  --bound-pods "$bound_pods" --change-every "$change_every" \
   > "$work/farm.out" 2> "$work/farm.err" &
 farm_pid=$!
 wait_for 120 grep -q '^api=' "$work/farm.out" || { cat "$work/farm.err" >&2; exit 1; }
@@ -61,7 +66,7 @@ echo "farm: $(cat "$work/farm.out") ($nodes nodes, $((nodes * pods)) pods)"
 start=$(now)
 # shellcheck disable=SC2086  # AGGREGATOR_CMD is a command line on purpose
 $aggregator_cmd --kubeconfig "$work/kubeconfig" --metrics-addr 127.0.0.1:0 --log-format text \
-  --pull-interval 5s --resources cpu,memory,pods --node-source "$node_source" \
+  --pull-interval "$pull_interval" --resources cpu,memory,pods --node-source "$node_source" \
   --label-group topology.kubernetes.io/zone \
   --label-group topology.kubernetes.io/zone,node.kubernetes.io/instance-type \
   --label-group nodepack.dev/pool \
@@ -83,6 +88,7 @@ echo "pull round: last $(metric nodepack_aggregator_last_pull_round_duration_sec
     -v c="$(metric nodepack_aggregator_pull_round_duration_seconds_count)" 'BEGIN { printf "%.3f", s / c }') s" \
   "over $(metric nodepack_aggregator_pull_rounds_total) rounds;" \
   "agent connections kept: $(metric nodepack_aggregator_agent_connections)"
+echo "pulls answered 304 (unchanged): $(metric nodepack_aggregator_pulls_unchanged_total) of $(metric nodepack_aggregator_pulls_total)"
 echo "snapshot build: $(metric nodepack_aggregator_snapshot_build_duration_seconds) s"
 for i in 1 2 3 4 5; do
   curl -s -o /dev/null -w "scrape /metrics: %{time_total} s, %{size_download} bytes\n" "http://127.0.0.1:$port/metrics"

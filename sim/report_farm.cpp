@@ -181,15 +181,36 @@ std::string ReportFarm::report(std::size_t index) const {
                       {"daemonset_pod_count", n.daemonset_pods},
                       {"numa_zones", json::array()},
                       {"synced", true},
-                      {"generation", 1},
+                      {"generation", generation(index)},
                       {"built_at", format_rfc3339(clock_.now())}};
   return json::serialize(report);
 }
 
+std::uint64_t ReportFarm::generation(std::size_t index) const {
+  if (options_.change_every_seconds <= 0) {
+    return 1;
+  }
+  const auto period = std::chrono::seconds(options_.change_every_seconds);
+  // Node i's phase within the period: spread evenly, so as many reports change each second.
+  const auto phase = period * static_cast<std::int64_t>(index % 1000) / 1000;
+  return 1 + static_cast<std::uint64_t>((clock_.now().time_since_epoch() + phase) / period);
+}
+
 http::Router ReportFarm::router() const {
   http::Router router;
-  const auto reply = [](const http::Request& request, std::string body) {
-    return http::Reply{http::make_response(request, bhttp::status::ok, std::move(body), "application/json"), {}};
+  const auto reply = [this](const http::Request& request, std::size_t index) {
+    if (options_.change_every_seconds <= 0) {
+      return http::Reply{http::make_response(request, bhttp::status::ok, report(index), "application/json"), {}};
+    }
+    const std::string etag = "\"g" + std::to_string(generation(index)) + "\"";
+    if (request[bhttp::field::if_none_match] == etag) {
+      auto unchanged = http::make_response(request, bhttp::status::not_modified, "", "application/json");
+      unchanged.set(bhttp::field::etag, etag);
+      return http::Reply{std::move(unchanged), {}};
+    }
+    auto response = http::make_response(request, bhttp::status::ok, report(index), "application/json");
+    response.set(bhttp::field::etag, etag);
+    return http::Reply{std::move(response), {}};
   };
   const auto not_found = [](const http::Request& request, std::string what) {
     return http::Reply{http::make_response(request, bhttp::status::not_found, what + "\n"), {}};
@@ -203,7 +224,7 @@ http::Router ReportFarm::router() const {
     if (it == by_ip_.end()) {
       return not_found(request, "no synthetic node behind address " + host);
     }
-    return reply(request, report(it->second));
+    return reply(request, it->second);
   });
   router.add_prefix("/nodes/", [this, reply, not_found](const http::Request& request) {
     std::string_view path = http::target_path(request);
@@ -216,7 +237,7 @@ http::Router ReportFarm::router() const {
     if (it == by_name_.end()) {
       return not_found(request, "no synthetic node " + std::string(path.substr(0, slash)));
     }
-    return reply(request, report(it->second));
+    return reply(request, it->second);
   });
   return router;
 }

@@ -30,6 +30,10 @@ struct ReportFarmOptions {
   int pods_per_node = 30;   // DaemonSet pods included
   int pending_pods = 100;   // unscheduled Pending pods for the API server
   bool bound_pods = false;  // also every node's pods, for an aggregator with --node-source=api
+  // How often a node's report changes, as an agent's does with its pods: each node at its own
+  // phase, its generation (and ETag) the number of whole periods passed; an If-None-Match naming
+  // the current ETag is answered 304 as the agent does. 0: every report is new (no ETag).
+  int change_every_seconds = 0;
   std::uint64_t seed = 1;
 };
 
@@ -49,6 +53,8 @@ class ReportFarm {
   http::Router router() const;
   // The report of node `index`, built now.
   std::string report(std::size_t index) const;
+  // Its generation now (see change_every_seconds; 1 when reports do not change by period).
+  std::uint64_t generation(std::size_t index) const;
 
   std::size_t size() const { return nodes_.size(); }
   const std::string& node_name(std::size_t index) const { return nodes_[index].name; }

@@ -33,7 +33,7 @@ struct Options {
 constexpr std::string_view usage =
     "usage: nodepack-report-farm [--nodes N] [--pods-per-node M] [--pending-pods P] [--seed S]\n"
     "                            [--listen ADDR] [--api-listen ADDR] [--kubeconfig-out PATH]\n"
-    "                            [--bound-pods true|false]\n"
+    "                            [--bound-pods true|false] [--change-every SECONDS]\n"
     "  --nodes           synthetic nodes (default 100)\n"
     "  --pods-per-node   pods each report counts, DaemonSet pods included (default 30)\n"
     "  --pending-pods    unscheduled Pending pods in the API server (default 100)\n"
@@ -41,6 +41,8 @@ constexpr std::string_view usage =
     "  --api-listen      fake API server address (default 127.0.0.1:0)\n"
     "  --kubeconfig-out  write a kubeconfig for the fake API server to PATH\n"
     "  --bound-pods      also serve every node's pods from the API server, for --node-source=api\n"
+    "  --change-every    a node's report changes every SECONDS (each node at its own phase), with an\n"
+    "                    ETag and 304 for an unchanged one, as agents answer (default 0: always new)\n"
     "Prints one line: api=URL reports=PORT, then serves until SIGINT/SIGTERM.\n";
 
 Result<int> parse_count(std::string_view flag, std::string_view s, int max) {
@@ -69,7 +71,8 @@ Result<Options> parse_args(int argc, char** argv) {
     } else {
       return fail(std::string(arg) + " needs a value");
     }
-    if (arg == "--nodes" || arg == "--pods-per-node" || arg == "--pending-pods" || arg == "--seed") {
+    if (arg == "--nodes" || arg == "--pods-per-node" || arg == "--pending-pods" || arg == "--seed" ||
+        arg == "--change-every") {
       auto v = parse_count(arg, value, 1'000'000);
       if (!v) {
         return v.error();
@@ -80,6 +83,8 @@ Result<Options> parse_args(int argc, char** argv) {
         o.farm.pods_per_node = *v;
       } else if (arg == "--pending-pods") {
         o.farm.pending_pods = *v;
+      } else if (arg == "--change-every") {
+        o.farm.change_every_seconds = *v;
       } else {
         o.farm.seed = static_cast<std::uint64_t>(*v);
       }

@@ -49,7 +49,6 @@ TEST_CASE("an agent's report is read exactly") {
   auto r = parse_report(good, "n1");
   REQUIRE(r.has_value());
   CHECK(r->node == "n1");
-  CHECK(r->labels.at("zone") == "a");
   CHECK(r->allocatable.at("cpu") == Quantity::from_milli(3920));
   CHECK(r->allocated.at("cpu") == Quantity::from_milli(1850));
   CHECK(r->allocated.at("pods") == Quantity::from_units(3));

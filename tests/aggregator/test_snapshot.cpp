@@ -368,6 +368,17 @@ TEST_CASE("snapshot JSON carries what the page draws") {
   CHECK(j.at("freshness").at("fresh").as_int64() == 3);
 }
 
+TEST_CASE("snapshot JSON text written node by node is the tree's serialization") {
+  Fixture f;
+  const auto snapshot = f.build();
+  const std::string text = snapshot_json_text(*snapshot);
+  CHECK(text == boost::json::serialize(snapshot_json(*snapshot)) + "\n");
+  f.config->label_groups.clear();
+  f.config->fit_shapes.clear();
+  const auto bare = f.build();
+  CHECK(snapshot_json_text(*bare) == boost::json::serialize(snapshot_json(*bare)) + "\n");
+}
+
 TEST_CASE("--node-source: auto fills nodes without a fresh report from the aggregator's own figures") {
   Fixture f;
   // The aggregator's pod watch sees n1 as its agent does and n4 (no agent) with 1500m, 3Gi, 2 pods

@@ -1,0 +1,107 @@
+// The puller's pacing: with a spread, a round's pulls start no earlier than their even share of it
+// (a timer never fires early, so these are lower bounds and hold on a busy machine); every agent is
+// pulled exactly once per round either way.
+
+#include "aggregator/report_puller.hpp"
+#include "tests/aggregator/fake_agent.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace nodepack::aggregator {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeAgent;
+using testing::ReportSpec;
+using steady = std::chrono::steady_clock;
+
+struct Agents {
+  std::vector<std::unique_ptr<FakeAgent>> agents;
+  std::vector<AgentTarget> targets;
+
+  explicit Agents(int count) {
+    for (int i = 0; i < count; ++i) {
+      const std::string node = "n" + std::to_string(i);
+      agents.push_back(std::make_unique<FakeAgent>());
+      agents.back()->serve(ReportSpec{node, {{"cpu", "1"}}, {}, 1, 0, std::chrono::system_clock::now(), {}, 1});
+      targets.push_back(AgentTarget{node, "127.0.0.1", std::to_string(agents.back()->port()), ""});
+    }
+  }
+};
+
+// Runs one round on `io` (the puller's kept connections live on it, so one per test) and returns,
+// in delivery order, each delivered node with its delay since the round started.
+std::vector<std::pair<std::string, milliseconds>> run_round(boost::asio::io_context& io, ReportPuller& puller,
+                                                            std::vector<AgentTarget> targets,
+                                                            std::chrono::nanoseconds spread) {
+  io.restart();
+  std::vector<std::pair<std::string, milliseconds>> delivered;
+  const auto start = steady::now();
+  auto done = boost::asio::co_spawn(
+      io,
+      puller.round(
+          std::move(targets),
+          [&](const AgentTarget& target, PullResult<Pulled> result) {
+            CHECK(result.has_value());
+            delivered.emplace_back(target.node, std::chrono::duration_cast<milliseconds>(steady::now() - start));
+          },
+          "", spread),
+      boost::asio::use_future);
+  io.run();
+  done.get();
+  return delivered;
+}
+
+}  // namespace
+
+TEST_CASE("a spread round starts pull k of n no earlier than k/n of the spread, each agent once") {
+  Agents agents(5);
+  boost::asio::io_context io;
+  ReportPuller puller(PullerOptions{milliseconds(5000), 5, 1 << 20, 16});
+  const auto spread = milliseconds(500);
+  const auto delivered = run_round(io, puller, agents.targets, spread);
+  REQUIRE(delivered.size() == 5);
+  std::set<std::string> nodes;
+  for (std::size_t k = 0; k < delivered.size(); ++k) {
+    INFO("pull " << k << " of node " << delivered[k].first << " after " << delivered[k].second.count() << " ms");
+    nodes.insert(delivered[k].first);
+    CHECK(delivered[k].second >= spread * static_cast<int>(k) / 5);
+  }
+  CHECK(nodes.size() == 5);
+  for (const auto& agent : agents.agents) {
+    CHECK(agent->requests() == 1);
+  }
+  // The same agents, the same places: a second round delivers them in the same order.
+  const auto again = run_round(io, puller, agents.targets, spread);
+  REQUIRE(again.size() == 5);
+  for (std::size_t k = 0; k < again.size(); ++k) {
+    CHECK(again[k].first == delivered[k].first);
+  }
+}
+
+TEST_CASE("the place of an agent in the spread does not depend on the order discovery lists it") {
+  Agents agents(6);
+  boost::asio::io_context io;
+  ReportPuller puller(PullerOptions{milliseconds(5000), 6, 1 << 20, 16});
+  const auto forward = run_round(io, puller, agents.targets, milliseconds(300));
+  auto reversed_targets = agents.targets;
+  std::reverse(reversed_targets.begin(), reversed_targets.end());
+  const auto reversed = run_round(io, puller, reversed_targets, milliseconds(300));
+  REQUIRE(forward.size() == 6);
+  REQUIRE(reversed.size() == 6);
+  for (std::size_t k = 0; k < forward.size(); ++k) {
+    CHECK(forward[k].first == reversed[k].first);
+  }
+}
+
+}  // namespace nodepack::aggregator
