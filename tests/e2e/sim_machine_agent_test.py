@@ -23,16 +23,9 @@ import tempfile
 import time
 import urllib.request
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+from e2e_checks import check, failures  # the script's directory is on sys.path
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
+SHAPES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "numa-shapes")
 
 
 def free_port():
@@ -67,18 +60,15 @@ def main():
     work = tempfile.mkdtemp(prefix="nodepack-simmachine-")
     machine = os.path.join(work, "machines", "sim-node-0")
     os.makedirs(machine)
-    with tarfile.open(os.path.join(FIXTURES, "numa-shapes", "gb200-like.tar.bz2")) as t:
-        try:
-            t.extractall(machine, filter="data")
-        except TypeError:  # a Python without extraction filters (before 3.11.4): our own archive
-            t.extractall(machine)
+    with tarfile.open(os.path.join(SHAPES, "gb200-like.tar.bz2")) as t:
+        t.extractall(machine, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     os.symlink(os.path.join(machine, "gb200-like"), os.path.join(machine, "host"))
     kubelet = os.path.join(machine, "kubelet")
     kubeconfig = os.path.join(work, "kubeconfig")
     procs = []
     try:
         procs.append(subprocess.Popen(
-            [sim, "--nodes", "1", "--pods-per-node", "12", "--churn-interval", "0", "--seed", "7", "--fill-cpu",
+            [sim, "--nodes", "1", "--pods-per-node", "12", "--churn-interval", "0", "--seed", "5", "--fill-cpu",
              "0.75", "--machines", os.path.join(work, "machines"), "--kubeconfig-out", kubeconfig],
             stdout=open(os.path.join(work, "sim.log"), "w"), stderr=subprocess.STDOUT))
         deadline = time.time() + 20
