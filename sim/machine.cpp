@@ -100,9 +100,7 @@ Result<Machine> Machine::read(const fs::path& host_root) {
     return fail(kernel.error().message);
   }
   Machine m;
-  m.numa_nodes.resize(static_cast<std::size_t>(found.rbegin()->first) + 1);
   for (const auto& [id, cpus] : found) {
-    m.numa_nodes[static_cast<std::size_t>(id)] = cpus;
     m.cpus = m.cpus.united(cpus);
     MachineNode node{id, cpus};
     if (const auto* k = kernel->find(static_cast<unsigned>(id))) {

@@ -31,11 +31,10 @@ struct MachineNode {
 };
 
 struct Machine {
-  std::vector<numa::CpuSet> numa_nodes;  // CPUs of NUMA node i (memory-only nodes have none)
-  std::vector<MachineNode> nodes;        // the nodes there are, by id
-  numa::CpuSet cpus;                     // every CPU
-  std::uint64_t memory_bytes = 0;        // MemTotal over every NUMA node, as the kubelet's capacity
-  std::vector<MachineGpu> gpus;          // by PCI bus id
+  std::vector<MachineNode> nodes;  // the nodes there are, by id
+  numa::CpuSet cpus;               // every CPU
+  std::uint64_t memory_bytes = 0;  // MemTotal over every NUMA node, as the kubelet's capacity
+  std::vector<MachineGpu> gpus;    // by PCI bus id
 
   // Every hugepage size: "hugepages-2Mi" -> bytes over all nodes.
   std::map<std::string, std::uint64_t> hugepages() const;

@@ -56,8 +56,8 @@ std::optional<numa::CpuSet> SimulatedKubelet::take(unsigned count) {
     return std::nullopt;
   }
   std::optional<numa::CpuSet> best;
-  for (const auto& node_cpus : machine_.numa_nodes) {
-    const numa::CpuSet free = pool.intersected(node_cpus);
+  for (const auto& node : machine_.nodes) {
+    const numa::CpuSet free = pool.intersected(node.cpus);
     if (free.size() >= count && (!best || free.size() < best->size())) {
       best = free;
     }
