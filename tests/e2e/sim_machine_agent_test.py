@@ -99,6 +99,14 @@ def main():
 
 
 def run_checks(base, kubelet, work):
+    # nodepack-sim writes its kubelets' files after it starts serving.
+    files = [os.path.join(kubelet, f) for f in
+             ("cpu_manager_state", "memory_manager_state", "device-plugins/kubelet_internal_checkpoint")]
+    deadline = time.time() + 20
+    while not all(os.path.exists(f) for f in files) and time.time() < deadline:
+        time.sleep(0.05)
+    if not check(all(os.path.exists(f) for f in files), "nodepack-sim wrote the kubelet's three files"):
+        return
     memory = json.load(open(os.path.join(kubelet, "memory_manager_state")))
     devices = json.load(open(os.path.join(kubelet, "device-plugins", "kubelet_internal_checkpoint")))
     entries = devices["Data"]["PodDeviceEntries"] or []
