@@ -53,8 +53,10 @@ constexpr std::string_view usage =
     "                    {\"identities\":[{\"token\",\"user\",\"groups\"}],\n"
     "                     \"rules\":[{\"user\"|\"group\",\"verbs\",\"nonResourceURLs\",\"resources\"}]}\n"
     "  --history         watch events kept for replay (default 1000)\n"
-    "  --machines        DIR/<node>/host holds a node's sysfs tree: its CPUs become the node's, and a\n"
-    "                    simulated kubelet keeps DIR/<node>/kubelet/cpu_manager_state (static policy)\n"
+    "  --machines        DIR/<node>/host holds a node's sysfs tree: its CPUs, memory, hugepages and GPUs\n"
+    "                    become the node's, and a simulated kubelet keeps DIR/<node>/kubelet/\n"
+    "                    cpu_manager_state, memory_manager_state (static policies) and, with GPUs,\n"
+    "                    device-plugins/kubelet_internal_checkpoint\n"
     "  --fill-cpu        more pods until this share of allocatable cpu is requested, e.g. 0.75 (default 0: off)\n";
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view s) {

@@ -2,6 +2,7 @@
 
 #include "kube/pod.hpp"
 #include "numa/checkpoint.hpp"
+#include "sim/checkpoint_writer.hpp"
 
 #include <boost/json.hpp>
 
@@ -14,65 +15,27 @@ namespace nodepack::sim {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-namespace {
-
-// "Node 0 MemTotal:       8388608 kB" in a node's meminfo, in bytes; 0 when absent.
-std::uint64_t meminfo_total(const fs::path& meminfo) {
-  std::ifstream in(meminfo);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto key = line.find("MemTotal:");
-    if (key != std::string::npos) {
-      return std::stoull(line.substr(key + 9)) * 1024;
-    }
-  }
-  return 0;
-}
-
-}  // namespace
-
-Result<Machine> Machine::read(const fs::path& host_root) {
-  const fs::path nodes = host_root / "sys/devices/system/node";
-  std::error_code ec;
-  std::map<int, numa::CpuSet> found;
-  std::uint64_t memory = 0;
-  for (const auto& entry : fs::directory_iterator(nodes, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with("node") || name.size() == 4 ||
-        !std::all_of(name.begin() + 4, name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      continue;
-    }
-    std::ifstream in(entry.path() / "cpulist");
-    std::string list;
-    std::getline(in, list);
-    auto cpus = numa::CpuSet::parse(list);
-    if (!in && !in.eof()) {
-      return fail("cannot read " + (entry.path() / "cpulist").string());
-    }
-    if (!cpus) {
-      return fail((entry.path() / "cpulist").string() + ": " + cpus.error().message);
-    }
-    found[std::stoi(name.substr(4))] = *cpus;
-    memory += meminfo_total(entry.path() / "meminfo");
-  }
-  if (ec || found.empty()) {
-    return fail("no NUMA nodes under " + nodes.string() + (ec ? ": " + ec.message() : ""));
-  }
-  Machine m;
-  m.memory_bytes = memory;
-  m.numa_nodes.resize(static_cast<std::size_t>(found.rbegin()->first) + 1);
-  for (const auto& [id, cpus] : found) {
-    m.numa_nodes[static_cast<std::size_t>(id)] = cpus;
-    m.cpus = m.cpus.united(cpus);
-  }
-  return m;
-}
-
-SimulatedKubelet::SimulatedKubelet(std::string node, Machine machine, numa::CpuSet reserved, fs::path kubelet_dir)
+SimulatedKubelet::SimulatedKubelet(std::string node, Machine machine, numa::CpuSet reserved, fs::path kubelet_dir,
+                                   const std::map<int, MemoryRequests>& reserved_memory)
     : node_(std::move(node)),
       machine_(std::move(machine)),
       reserved_(std::move(reserved)),
-      dir_(std::move(kubelet_dir)) {}
+      dir_(std::move(kubelet_dir)),
+      memory_(machine_, reserved_memory) {
+  if (!machine_.gpus.empty()) {
+    devices_.emplace(machine_.gpus);
+  }
+}
+
+std::vector<int> SimulatedKubelet::numa_nodes_of(const numa::CpuSet& cpus) const {
+  std::vector<int> nodes;
+  for (const auto& n : machine_.nodes) {
+    if (!n.cpus.intersected(cpus).empty()) {
+      nodes.push_back(n.id);
+    }
+  }
+  return nodes;
+}
 
 numa::CpuSet SimulatedKubelet::shared_pool() const {
   numa::CpuSet pool = machine_.cpus.without(reserved_);
@@ -93,8 +56,8 @@ std::optional<numa::CpuSet> SimulatedKubelet::take(unsigned count) {
     return std::nullopt;
   }
   std::optional<numa::CpuSet> best;
-  for (const auto& node_cpus : machine_.numa_nodes) {
-    const numa::CpuSet free = pool.intersected(node_cpus);
+  for (const auto& node : machine_.nodes) {
+    const numa::CpuSet free = pool.intersected(node.cpus);
     if (free.size() >= count && (!best || free.size() < best->size())) {
       best = free;
     }
@@ -103,8 +66,59 @@ std::optional<numa::CpuSet> SimulatedKubelet::take(unsigned count) {
   return numa::CpuSet(std::vector<int>(ids.begin(), ids.begin() + count));
 }
 
+namespace {
+
+std::uint64_t bytes(const kube::Quantity& q) {
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(0, q.value_ceil()));
+}
+
+// Extended resources are asked for in limits (requests, if given, equal them).
+std::uint64_t asked(const kube::Container& c, const std::string& resource) {
+  if (auto it = c.requests.find(resource); it != c.requests.end()) {
+    return bytes(it->second);
+  }
+  auto it = c.limits.find(resource);
+  return it == c.limits.end() ? 0 : bytes(it->second);
+}
+
+}  // namespace
+
+// The kubelet's admission of a pod: per container, exclusive CPUs (Guaranteed, whole CPUs), then
+// memory and hugepages (Guaranteed) and GPUs where those CPUs went.
+SimulatedKubelet::Changes SimulatedKubelet::admit(const kube::Pod& pod) {
+  Changes changes;
+  const bool guaranteed = pod.is_guaranteed();
+  std::map<std::string, numa::CpuSet> containers;
+  for (const auto& c : pod.containers) {
+    std::vector<int> numa;
+    const auto cpu = c.requests.find("cpu");
+    if (guaranteed && cpu != c.requests.end() && cpu->second.milli_value_ceil() % 1000 == 0) {
+      if (auto cpus = take(static_cast<unsigned>(cpu->second.milli_value_ceil() / 1000))) {
+        containers[c.name] = *cpus;
+        assigned_[pod.uid] = containers;  // visible to take() for the next container
+        numa = numa_nodes_of(*cpus);
+        changes.cpu = true;
+      }
+    }
+    if (guaranteed) {
+      MemoryRequests requests;
+      for (const auto& [resource, quantity] : c.requests) {
+        if (resource == "memory" || resource.starts_with("hugepages-")) {
+          requests[resource] = bytes(quantity);
+        }
+      }
+      changes.memory |= !memory_.allocate(pod.uid, c.name, requests, numa).empty();
+    }
+    if (const auto gpus = asked(c, gpu_resource); gpus > 0 && devices_) {
+      changes.devices |= devices_->allocate(pod.uid, c.name, static_cast<unsigned>(gpus), numa);
+    }
+  }
+  return changes;
+}
+
 Result<void> SimulatedKubelet::sync(const std::vector<json::object>& pods) {
-  bool changed = !written_;
+  Changes changed{!written_, !written_, !written_};
+  std::vector<kube::Pod> running;
   std::set<std::string> alive;
   for (const auto& object : pods) {
     auto pod = kube::parse_pod(json::value(object));
@@ -113,38 +127,51 @@ Result<void> SimulatedKubelet::sync(const std::vector<json::object>& pods) {
       continue;
     }
     alive.insert(pod->uid);
-    if (!pod->is_guaranteed() || assigned_.contains(pod->uid)) {
-      continue;  // assignments last as long as the pod, as the kubelet's do
-    }
-    std::map<std::string, numa::CpuSet> containers;
-    for (const auto& c : pod->containers) {
-      const auto cpu = c.requests.find("cpu");
-      if (cpu == c.requests.end() || cpu->second.milli_value_ceil() % 1000 != 0) {
-        continue;  // fractional CPUs share the pool
-      }
-      if (auto cpus = take(static_cast<unsigned>(cpu->second.milli_value_ceil() / 1000))) {
-        containers[c.name] = *cpus;
-        assigned_[pod->uid] = containers;  // visible to take() for the next container
-      }
-    }
-    if (!containers.empty()) {
-      changed = true;
-    }
+    running.push_back(std::move(*pod));
   }
-  for (auto it = assigned_.begin(); it != assigned_.end();) {
-    if (!alive.contains(it->first)) {
-      it = assigned_.erase(it);
-      changed = true;
-    } else {
+  // What gone pods held is free before new pods are admitted, as the kubelet's managers drop
+  // stale state before they allocate.
+  for (auto it = admitted_.begin(); it != admitted_.end();) {
+    if (alive.contains(*it)) {
       ++it;
+      continue;
+    }
+    changed.cpu |= assigned_.erase(*it) > 0;
+    changed.memory |= memory_.release(*it);
+    changed.devices |= devices_ && devices_->release(*it);
+    it = admitted_.erase(it);
+  }
+  for (const auto& pod : running) {
+    if (admitted_.insert(pod.uid).second) {  // assignments last as long as the pod, as the kubelet's do
+      const auto admitted = admit(pod);
+      changed.cpu |= admitted.cpu;
+      changed.memory |= admitted.memory;
+      changed.devices |= admitted.devices;
     }
   }
-  return changed ? write() : Result<void>{};
+  const auto context = [&](const Error& e) { return fail("simulated kubelet of " + node_ + ": " + e.message); };
+  if (changed.cpu) {
+    if (auto r = write_cpu_state(); !r) {
+      return context(r.error());
+    }
+  }
+  if (changed.memory) {
+    if (auto r = memory_.write(dir_); !r) {
+      return context(r.error());
+    }
+  }
+  if (changed.devices && devices_) {
+    if (auto r = devices_->write(dir_); !r) {
+      return context(r.error());
+    }
+  }
+  written_ = true;
+  return {};
 }
 
 // The v2 checkpoint with the kubelet's checksum: the content with a placeholder, hashed as the
 // kubelet hashes it by the same code the agent verifies files with.
-Result<void> SimulatedKubelet::write() {
+Result<void> SimulatedKubelet::write_cpu_state() {
   json::object entries;
   for (const auto& [uid, containers] : assigned_) {
     json::object c;
@@ -157,34 +184,8 @@ Result<void> SimulatedKubelet::write() {
                    {"defaultCpuSet", shared_pool().to_string()},
                    {"entries", std::move(entries)},
                    {"checksum", 1}};
-  auto parsed = numa::parse_cpu_manager_state(json::serialize(doc));
-  if (!parsed) {
-    return fail("simulated kubelet of " + node_ + ": its own checkpoint does not parse");
-  }
-  const auto& check = parsed->checksum;
-  const auto v2 = std::find(check.tried.begin(), check.tried.end(), "v2");
-  if (v2 == check.tried.end()) {
-    return fail("simulated kubelet of " + node_ + ": no v2 checksum computed");
-  }
-  doc["checksum"] = check.computed.at(static_cast<std::size_t>(v2 - check.tried.begin()));
-
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  const fs::path target = dir_ / "cpu_manager_state";
-  const fs::path temporary = dir_ / ".cpu_manager_state.tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << json::serialize(doc);
-    if (!out.flush()) {
-      return fail("cannot write " + temporary.string());
-    }
-  }
-  fs::rename(temporary, target, ec);  // readers see the old file or the new one, never half
-  if (ec) {
-    return fail("cannot replace " + target.string() + ": " + ec.message());
-  }
-  written_ = true;
-  return {};
+  return write_checkpoint(std::move(doc), "checksum", "v2", dir_ / "cpu_manager_state",
+                          [](std::string_view text) { return numa::parse_cpu_manager_state(text); });
 }
 
 Result<std::optional<SimulatedKubelet>> machine_for_node(const fs::path& machines, json::object& node) {
@@ -203,13 +204,33 @@ Result<std::optional<SimulatedKubelet>> machine_for_node(const fs::path& machine
   auto& allocatable = status["allocatable"].as_object();
   capacity["cpu"] = std::to_string(machine->cpus.size());
   allocatable["cpu"] = std::to_string(machine->cpus.size() - reserved.size());
+  std::map<int, MemoryRequests> reserved_memory;
   if (machine->memory_bytes > (2ULL << 30)) {
+    std::uint64_t hugepages = 0;
+    for (const auto& [resource, total] : machine->hugepages()) {
+      capacity[resource] = allocatable[resource] = std::to_string(total);
+      hugepages += total;
+    }
     capacity["memory"] = std::to_string(machine->memory_bytes);
-    allocatable["memory"] = std::to_string(machine->memory_bytes - (1ULL << 30));
+    allocatable["memory"] = std::to_string(machine->memory_bytes - (1ULL << 30) - hugepages);
+    reserved_memory[machine->nodes.front().id]["memory"] = 1ULL << 30;
+  }
+  auto& labels_value = node["metadata"].as_object()["labels"];
+  if (!labels_value.is_object()) {
+    labels_value.emplace_object();
+  }
+  auto& labels = labels_value.get_object();
+  if (machine->gpus.empty()) {
+    capacity.erase(gpu_resource);
+    allocatable.erase(gpu_resource);
+    labels.erase("nvidia.com/gpu.present");
+  } else {
+    capacity[gpu_resource] = allocatable[gpu_resource] = std::to_string(machine->gpus.size());
+    labels["nvidia.com/gpu.present"] = "true";
   }
   capacity["pods"] = allocatable["pods"] = "250";
   return std::optional<SimulatedKubelet>(
-      SimulatedKubelet(name, std::move(*machine), reserved, machines / name / "kubelet"));
+      SimulatedKubelet(name, std::move(*machine), reserved, machines / name / "kubelet", reserved_memory));
 }
 
 }  // namespace nodepack::sim

@@ -50,14 +50,7 @@ SEND_BYTES = 4 << 20
 SPIN_SECONDS = 1.5
 SKIP = 77
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-    return ok
+from e2e_checks import check, failures  # noqa: E402 (the script's directory is on sys.path)
 
 
 def skip_or_fail(reason, require_env="NODEPACK_REQUIRE_BPF"):

@@ -25,14 +25,7 @@ import yaml
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
+from e2e_checks import check, failures  # the script's directory is on sys.path
 
 
 def main():
