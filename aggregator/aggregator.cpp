@@ -258,7 +258,8 @@ Result<void> Aggregator::start() {
   pull.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.pull_timeout);
   pull.concurrency = static_cast<std::size_t>(options_.pull_concurrency);
   pull.max_body_bytes = static_cast<std::size_t>(options_.max_report_bytes);
-  pull.max_idle_connections = idle_connection_budget(pull.concurrency);
+  pull.max_idle_connections =
+      std::min(static_cast<std::size_t>(options_.pull_idle_connections), idle_connection_budget(pull.concurrency));
   puller_ = std::make_unique<ReportPuller>(pull);
   self_ = std::make_shared<SelfMetrics>();
 

@@ -51,6 +51,10 @@ void register_flags(FlagSet& flags, AggregatorOptions& o, std::string& resources
                  "the report is read from http://host:port/path/prefix/report",
                  agents);
   flags.add_int("pull-concurrency", "Reports pulled at once", o.pull_concurrency);
+  flags.add_int("pull-idle-connections",
+                "Agent connections kept open between pull rounds (at most what the descriptor limit allows); other "
+                "pulls connect each time and the agent closes",
+                o.pull_idle_connections);
   flags.add("pull-timeout", "Time limit for one report pull (connect, send, read)", "5s",
             duration_setter(o.pull_timeout, false));
   flags.add("pull-interval", "Time between pull rounds", "15s", duration_setter(o.pull_interval, false));
@@ -372,6 +376,9 @@ Result<AggregatorOptions> parse_aggregator_options(const std::vector<std::string
   }
   if (o.pull_concurrency < 1) {
     return fail("--pull-concurrency must be at least 1");
+  }
+  if (o.pull_idle_connections < 0) {
+    return fail("--pull-idle-connections must not be negative");
   }
   if (o.max_report_bytes < 1024) {
     return fail("--max-report-bytes must be at least 1024");

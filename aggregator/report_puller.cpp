@@ -210,7 +210,10 @@ asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const Age
     if (const auto known = etags_.find(target.key()); known != etags_.end()) {
       request.set(bhttp::field::if_none_match, known->second);
     }
-    request.keep_alive(true);
+    // A connection beyond the idle pool is used once: asking the agent to close it puts the
+    // TIME_WAIT on the agent's side (one socket there) rather than thousands here.
+    const bool keep = reused || open_ <= options_.max_idle_connections;
+    request.keep_alive(keep);
     connection.stream->expires_at(deadline);
     auto [wec, wn] = co_await bhttp::async_write(*connection.stream, request, use_nothrow);
     if (wec) {
@@ -238,7 +241,7 @@ asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const Age
       co_return transport_failure("reading response", rec);
     }
     auto response = parser.release();
-    if (!response.keep_alive() || open_ > options_.max_idle_connections) {
+    if (!keep || !response.keep_alive() || open_ > options_.max_idle_connections) {
       close(connection);
     } else if (connection.buffer.size() == 0) {
       // An idle connection keeps no read buffer: thousands of them would hold a report's worth each.

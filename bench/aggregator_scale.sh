@@ -35,6 +35,7 @@ farm_pid=
 aggregator_pid=
 cleanup() {
   for pid in $aggregator_pid $farm_pid; do
+    pkill -TERM -P "$pid" 2>/dev/null || true  # AGGREGATOR_CMD may be a wrapper (heaptrack, perf)
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
@@ -52,7 +53,9 @@ wait_for() {  # wait_for SECONDS COMMAND...: retry COMMAND every 0.1 s
   done
 }
 metric() {  # metric NAME: value of an unlabelled or exactly named series
-  curl -s "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 == name { print $2 }'
+  # Compressed, as Prometheus scrapes: the plain exposition of a large cluster is tens of MB, and
+  # polling it would load the aggregator being measured.
+  curl -s --compressed "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 == name { print $2 }'
 }
 now() { date +%s.%N; }
 
@@ -80,7 +83,7 @@ wait_for 300 ready || { tail -20 "$work/aggregator.log" >&2; exit 1; }
 ready_at=$(now)
 echo "ready after $(awk -v a="$start" -v b="$ready_at" 'BEGIN { printf "%.2f", b - a }') s (lists, discovery and the first pull round)"
 
-rounds_done() { [ "$(metric nodepack_aggregator_pull_rounds_total)" -ge "$rounds" ] 2>/dev/null; }
+rounds_done() { sleep 0.9; [ "$(metric nodepack_aggregator_pull_rounds_total)" -ge "$rounds" ] 2>/dev/null; }
 wait_for 300 rounds_done || { echo "fewer than $rounds pull rounds" >&2; exit 1; }
 echo "fresh nodes: $(metric 'nodepack_aggregator_nodes{state="fresh"}') of $(metric kube_binpacking_cluster_node_count)"
 echo "pull round: last $(metric nodepack_aggregator_last_pull_round_duration_seconds) s," \

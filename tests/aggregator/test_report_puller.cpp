@@ -1,6 +1,6 @@
-// The puller's pacing: with a spread, a round's pulls start no earlier than their even share of it
-// (a timer never fires early, so these are lower bounds and hold on a busy machine); every agent is
-// pulled exactly once per round either way.
+// The puller: pacing (with a spread, a round's pulls start no earlier than their even share of it;
+// a timer never fires early, so these are lower bounds and hold on a busy machine), every agent
+// pulled exactly once per round, and the pool of idle connections kept between rounds.
 
 #include "aggregator/report_puller.hpp"
 #include "tests/aggregator/fake_agent.hpp"
@@ -101,6 +101,23 @@ TEST_CASE("the place of an agent in the spread does not depend on the order disc
   REQUIRE(reversed.size() == 6);
   for (std::size_t k = 0; k < forward.size(); ++k) {
     CHECK(forward[k].first == reversed[k].first);
+  }
+}
+
+TEST_CASE("connections beyond the idle pool are used once; those within it are reused next round") {
+  Agents agents(5);
+  boost::asio::io_context io;
+  // One pull at a time, so which connections fit in the pool of two is known: the first two.
+  ReportPuller puller(PullerOptions{milliseconds(5000), 1, 1 << 20, 2});
+  REQUIRE(run_round(io, puller, agents.targets, {}).size() == 5);
+  CHECK(puller.open_connections() == 2);
+  REQUIRE(run_round(io, puller, agents.targets, {}).size() == 5);
+  CHECK(puller.open_connections() == 2);
+  CHECK(puller.connections_opened() == 8);
+  for (std::size_t i = 0; i < agents.agents.size(); ++i) {
+    INFO("agent " << i);
+    CHECK(agents.agents[i]->requests() == 2);
+    CHECK(agents.agents[i]->connections() == (i < 2 ? 1u : 2u));
   }
 }
 
