@@ -26,11 +26,10 @@
  * peers than it remembers counts a flow each time one comes back (at most one per datagram).
  * Two threads sending on one socket at the same moment may both count a new peer.
  *
- * UDP is charged to the calling task's cgroup (bpf_get_current_cgroup_id): these hooks run in
- * the connect/sendmsg/recvmsg system call of the process using the socket, and only for sockets
- * whose own cgroup is under kubepods (the programs run from the socket's cgroup). sock_addr
- * programs have no helper for the socket's cgroup; the two differ only for a socket handed to a
- * process in another cgroup (SCM_RIGHTS), which pods do not do across pods.
+ * UDP is charged through the socket's cgroup too (bpf_cast_to_kern_ctx reaches the socket; sock_addr
+ * programs have no bpf_sk_cgroup_id), so a socket a process of another cgroup uses is still its
+ * pod's. The programs run from the socket's cgroup's effective programs: only for sockets made
+ * under kubepods.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -164,6 +163,20 @@ static __always_inline bool recent_or_remember(struct udp_recent *recent, const 
 	return false;
 }
 
+/* Linux 6.2: the kernel's view of a program's context, here the socket itself. Weak, so that
+ * the object still loads (its TCP program) where the kernel lacks it; user space loads the UDP
+ * programs only where it has it (the "cgroup_sock_addr" feature). */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+/* The socket's cgroup, as for TCP (not the calling task's: a socket may be used by a process of
+ * another cgroup than the one that made it). */
+static __always_inline __u64 udp_socket_cgroup_id(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock_addr_kern *kctx = bpf_cast_to_kern_ctx(ctx);
+
+	return nodepack_sock_cgroup_id(kctx->sk);
+}
+
 /* One UDP event: `ctx`'s address is the peer (the destination of a connect or send, the source of
  * a received datagram). `family`: the hook's (a constant: the verifier refuses the compiler's
  * merged reads of user_ip4 and user_ip6). `every`: count it even when the peer is a recent one. */
@@ -194,7 +207,9 @@ static __always_inline void on_udp(struct bpf_sock_addr *ctx, __u16 family, __u8
 	if (recent && recent_or_remember(recent, &peer, !every))
 		return;
 
-	key.cgroup_id = bpf_get_current_cgroup_id();
+	key.cgroup_id = udp_socket_cgroup_id(ctx);
+	if (!key.cgroup_id)
+		return;
 	__builtin_memcpy(key.addr, &peer.addr, sizeof(key.addr));
 	key.port = direction == TOPOLOGY_OUTBOUND ? peer.port : sk->src_port;
 	key.direction = direction;

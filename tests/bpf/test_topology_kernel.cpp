@@ -62,6 +62,14 @@ void wait_for_counts(nb::TopologyCollector& t) {
         return total(s, &kp::TopologyEdge::connections) == 8 && total(s, &kp::TopologyEdge::failures) == 2;
       },
       5000));
+  const auto s = t.topology();
+  INFO("connections " << total(s, &kp::TopologyEdge::connections) << ", failures "
+                      << total(s, &kp::TopologyEdge::failures));
+  for (const auto& e : s.edges) {
+    UNSCOPED_INFO(e.pod << " " << e.direction << " " << e.protocol << " " << e.peer_workload << ":" << e.port << " "
+                        << e.connections << "/" << e.failures);
+  }
+  CHECK(total(s, &kp::TopologyEdge::connections) == 8);
 }
 
 }  // namespace

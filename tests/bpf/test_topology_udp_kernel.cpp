@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <fstream>
 
 using namespace nodepack::bpf::test::topology;
 
@@ -93,8 +94,9 @@ void serve(int fd, int answered, int batched) {
 //  s6: to ports 30..34, two rounds (more than the four it remembers)      -> 2 each
 //  s7: IPv6 socket, to 127.0.9.9:40 as a v4-mapped address                -> 1 (the IPv4 program)
 //  s8: IPv6 socket, connect() to [::1]:41                                 -> 1 (connect6)
-//  and one TCP connection to B's TCP listener on the UDP port's number.
-void run_client(const UdpPorts& p) {
+//  and one TCP connection to B's TCP listener on the UDP port's number;
+//  s9: made in A, used after the process moved to the idle pod, to port 50  -> 1, charged to A
+void run_client(const UdpPorts& p, const std::filesystem::path& idle) {
   const int s1 = udp_socket(kAddrA);
   for (int i = 0; i < kExchanges; ++i) {
     sockaddr_in from{};
@@ -162,6 +164,9 @@ void run_client(const UdpPorts& p) {
   if (!connect_from(kAddrA, kAddrB, p.b)) {
     ::_exit(40);
   }
+  const int s9 = udp_socket(kAddrA);
+  std::ofstream(idle / "cgroup.procs") << ::getpid() << std::flush;
+  send_to(s9, kNobody, 50);
   ::_exit(0);
 }
 
@@ -199,7 +204,7 @@ UdpPorts run_workload(Pods& pods) {
   const int srv_c = nb::test::spawn_in_cgroup(pods.c, server(kAddrC, kConnectedSends, 0, false));
   REQUIRE(::read(port_pipe[0], &ports.c, 2) == 2);
   const UdpPorts p = ports;
-  const int cli = nb::test::spawn_in_cgroup(pods.a, [p] { run_client(p); });
+  const int cli = nb::test::spawn_in_cgroup(pods.a, [p, idle = pods.idle] { run_client(p, idle); });
   nb::test::wait_all({cli, srv_b, srv_c});
   ::close(port_pipe[0]);
   ::close(port_pipe[1]);
@@ -229,7 +234,7 @@ TEST_CASE("topology: UDP flows between pods from the cgroup socket programs, nex
   // UDP is counted inside the system calls, all done by now; the TCP server's side of the
   // connection completes when the client's ACK lands.
   auto& t = *topology_of(reg);
-  CHECK(nb::test::wait_for([&] { return total(t.topology(), &kp::TopologyEdge::connections) == 24; }, 5000));
+  CHECK(nb::test::wait_for([&] { return total(t.topology(), &kp::TopologyEdge::connections) == 25; }, 5000));
   const char* conns = "kpod_net_connections_total";
   const char* fails = "kpod_net_connection_failures_total";
   auto f = reg->Collect();
@@ -248,6 +253,8 @@ TEST_CASE("topology: UDP flows between pods from the cgroup socket programs, nex
     }
     CHECK(value(f, conns, edge("client-7d9f-abc", "outbound", "external", "", "loopback", 40)) == 1);  // v4-mapped
     CHECK(value(f, conns, edge("client-7d9f-abc", "outbound", "external", "", "loopback", 41)) == 1);  // [::1]
+    // The socket's pod, not the pod of the process that used it last.
+    CHECK(value(f, conns, edge("client-7d9f-abc", "outbound", "external", "", "loopback", 50)) == 1);
   }
 
   SECTION("inbound: the first datagram from a peer, on the local port; answers are no flow of their own") {
@@ -263,11 +270,11 @@ TEST_CASE("topology: UDP flows between pods from the cgroup socket programs, nex
     CHECK(value(f, conns, edge("client-7d9f-abc", "outbound", "pod", "web", "server", ports.b, "tcp")) == 1);
     CHECK(value(f, conns, edge("server-5c6b-def", "inbound", "pod", "web", "client", ports.b, "tcp")) == 1);
     CHECK(series_of(f, conns, {{"protocol", "tcp"}}) == 2);
-    // Outbound to B, C and 10 ports of external addresses; inbound on B and C.
-    CHECK(series_of(f, conns, {{"protocol", "udp"}}) == 14);
-    CHECK(series_of(f, fails, {{"protocol", "udp"}}) == 14);
+    // Outbound to B, C and 11 ports of external addresses; inbound on B and C.
+    CHECK(series_of(f, conns, {{"protocol", "udp"}}) == 15);
+    CHECK(series_of(f, fails, {{"protocol", "udp"}}) == 15);
     CHECK(total(t.topology(), &kp::TopologyEdge::failures) == 0);
   }
 
-  SECTION("nothing for the pod that sent nothing") { CHECK(series_of(f, conns, {{"pod", "idle-1"}}) == 0); }
+  SECTION("nothing for the pod that made no socket") { CHECK(series_of(f, conns, {{"pod", "idle-1"}}) == 0); }
 }
