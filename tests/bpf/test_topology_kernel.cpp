@@ -54,24 +54,6 @@ void run_workload(Pods& pods, Ports& ports) {
   }
 }
 
-// Passive opens finish on the server's side when the client's ACK lands: wait for all of them.
-void wait_for_counts(nb::TopologyCollector& t) {
-  CHECK(nb::test::wait_for(
-      [&] {
-        auto s = t.topology();
-        return total(s, &kp::TopologyEdge::connections) == 8 && total(s, &kp::TopologyEdge::failures) == 2;
-      },
-      5000));
-  const auto s = t.topology();
-  INFO("connections " << total(s, &kp::TopologyEdge::connections) << ", failures "
-                      << total(s, &kp::TopologyEdge::failures));
-  for (const auto& e : s.edges) {
-    UNSCOPED_INFO(e.pod << " " << e.direction << " " << e.protocol << " " << e.peer_workload << ":" << e.port << " "
-                        << e.connections << "/" << e.failures);
-  }
-  CHECK(total(s, &kp::TopologyEdge::connections) == 8);
-}
-
 }  // namespace
 
 TEST_CASE("topology: connections between pods, per direction, peer and port, at each granularity", "[bpf][topology]") {
@@ -94,7 +76,7 @@ TEST_CASE("topology: connections between pods, per direction, peer and port, at 
   // Peers are named when the counts are folded: the Service's endpoint can be known only now.
   pods.peers.add_endpoint(kAddrB, ports.b, "web", "server-svc");
   for (auto* reg : {&by_workload, &by_service, &by_pod, &capped}) {
-    wait_for_counts(*topology_of(*reg));
+    wait_for_totals(*topology_of(*reg), 8, 2);
   }
   const auto pb = std::to_string(ports.b), pc1 = std::to_string(ports.c1), pc2 = std::to_string(ports.c2);
   const char* conns = "kpod_net_connections_total";
@@ -211,7 +193,7 @@ TEST_CASE("topology: the raw_tp program counts the same where tp_btf is not avai
   REQUIRE(reg->status()["topology"]);
   Ports ports;
   run_workload(pods, ports);
-  wait_for_counts(*topology_of(reg));
+  wait_for_totals(*topology_of(reg), 8, 2);
   auto f = reg->Collect();
   CHECK(value(f, "kpod_net_connections_total",
               {{"pod", "store-0"},

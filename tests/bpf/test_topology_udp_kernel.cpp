@@ -234,7 +234,7 @@ TEST_CASE("topology: UDP flows between pods from the cgroup socket programs, nex
   // UDP is counted inside the system calls, all done by now; the TCP server's side of the
   // connection completes when the client's ACK lands.
   auto& t = *topology_of(reg);
-  CHECK(nb::test::wait_for([&] { return total(t.topology(), &kp::TopologyEdge::connections) == 25; }, 5000));
+  wait_for_totals(t, 25, 0);
   const char* conns = "kpod_net_connections_total";
   const char* fails = "kpod_net_connection_failures_total";
   auto f = reg->Collect();

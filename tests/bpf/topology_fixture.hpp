@@ -98,6 +98,25 @@ inline std::uint64_t total(const kp::TopologySnapshot& s, std::uint64_t kp::Topo
                          [&](std::uint64_t n, const kp::TopologyEdge& e) { return n + e.*field; });
 }
 
+// Passive opens finish on the server's side when the client's ACK lands: waits until the edges
+// add up to `connections` and `failures`; when they do not, says what they are.
+inline void wait_for_totals(nb::TopologyCollector& t, std::uint64_t connections, std::uint64_t failures) {
+  const bool settled = nb::test::wait_for(
+      [&] {
+        auto s = t.topology();
+        return total(s, &kp::TopologyEdge::connections) == connections &&
+               total(s, &kp::TopologyEdge::failures) == failures;
+      },
+      5000);
+  if (!settled) {
+    for (const auto& e : t.topology().edges) {
+      UNSCOPED_INFO(e.pod << " " << e.direction << " " << e.protocol << " " << e.peer_workload << ":" << e.port << " "
+                          << e.connections << "/" << e.failures);
+    }
+  }
+  CHECK(settled);
+}
+
 inline double value(const std::vector<prometheus::MetricFamily>& families, const char* name,
                     const std::map<std::string, std::string>& labels) {
   auto* m = find_metric(families, name, labels);
