@@ -5,6 +5,8 @@
 // recvmmsg: the counts below hold only if it does.
 #include "tests/bpf/topology_fixture.hpp"
 
+#include <boost/json.hpp>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -274,6 +276,19 @@ TEST_CASE("topology: UDP flows between pods from the cgroup socket programs, nex
     CHECK(series_of(f, conns, {{"protocol", "udp"}}) == 15);
     CHECK(series_of(f, fails, {{"protocol", "udp"}}) == 15);
     CHECK(total(t.topology(), &kp::TopologyEdge::failures) == 0);
+  }
+
+  SECTION("the edge list the agent serves (/debug/topology, the report's block) has them") {
+    const auto json = kp::topology_json(t.topology());
+    std::size_t udp = 0;
+    for (const auto& e : json.as_object().at("edges").as_array()) {
+      const auto& o = e.as_object();
+      if (o.at("protocol").as_string() == "udp") {
+        ++udp;
+        CHECK(o.at("failures").to_number<std::uint64_t>() == 0);
+      }
+    }
+    CHECK(udp == 15);
   }
 
   SECTION("nothing for the pod that made no socket") { CHECK(series_of(f, conns, {{"pod", "idle-1"}}) == 0); }
