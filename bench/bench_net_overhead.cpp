@@ -4,6 +4,7 @@
 //
 //   bench_net_overhead --iperf3 PATH [--seconds N] [--rounds N] [--collectors tcp,topology,dns,http]
 //                      [--together-only 1]   (baseline and all collectors only: more rounds per minute)
+//                      [--udp-datagrams N]   (after each transfer, N datagrams sendto -> recvfrom; 200000)
 //
 // Phases alternate (baseline, each collector, all, baseline again, ...) for --rounds rounds so
 // drift on a shared machine shows up in the baselines rather than in one collector's figure.
@@ -13,7 +14,11 @@
 #include "cgroup/v2_root.hpp"
 #include "kpod/registry.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <boost/json/parse.hpp>
@@ -43,6 +48,7 @@ struct Options {
   int rounds = 2;
   std::vector<std::string> collectors = {"tcp"};
   bool together_only = false;
+  int udp_datagrams = 200000;
 };
 
 const std::string kServerUid = "7c1e0000-0000-4000-8000-0000000000e1";
@@ -140,6 +146,63 @@ double transfer(const Options& o, const BenchPods& pods, int port) {
   return doc.at("end").at("sum_received").at("bits_per_second").to_number<double>() / 1e9;
 }
 
+// `datagrams` datagrams from the client pod to the server pod, both sockets unconnected: each
+// sent with sendto and received with recvfrom, so topology's sendmsg4 and recvmsg4 programs run
+// once per datagram (its common case: a peer the socket already knows). The server stops once
+// the client has been quiet for a second; datagrams the loopback drops do not matter here.
+void udp_exchange(const BenchPods& pods, int port, int datagrams) {
+  int ready[2];
+  if (::pipe(ready) != 0) {
+    return;
+  }
+  auto at = [](const std::string& ip, int p) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(p));
+    ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    return a;
+  };
+  pid_t server = ::fork();
+  if (server == 0) {
+    std::ofstream(pods.server() / "cgroup.procs") << "0" << std::flush;
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    auto self = at(kServerAddr, port);
+    timeval quiet{1, 0};
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&self), sizeof(self)) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &quiet, sizeof(quiet)) != 0 || ::write(ready[1], "r", 1) != 1) {
+      ::_exit(1);
+    }
+    char buf[64];
+    sockaddr_in from{};
+    for (socklen_t len = sizeof(from);
+         ::recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len) >= 0; len = sizeof(from)) {
+    }
+    ::_exit(0);
+  }
+  char r;
+  const bool bound = ::read(ready[0], &r, 1) == 1;
+  ::close(ready[0]);
+  ::close(ready[1]);
+  pid_t client = bound ? ::fork() : -1;
+  if (client == 0) {
+    std::ofstream(pods.client() / "cgroup.procs") << "0" << std::flush;
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    auto self = at(kClientAddr, 0);
+    auto to = at(kServerAddr, port);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&self), sizeof(self)) != 0) {
+      ::_exit(1);
+    }
+    for (int i = 0; i < datagrams; ++i) {
+      ::sendto(fd, "datagram", 8, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    }
+    ::_exit(0);
+  }
+  if (client > 0) {
+    ::waitpid(client, nullptr, 0);
+  }
+  ::waitpid(server, nullptr, 0);
+}
+
 struct Phase {
   std::string name;
   std::vector<std::string> collectors;
@@ -175,6 +238,8 @@ int main(int argc, char** argv) {
       o.rounds = std::stoi(argv[i + 1]);
     } else if (flag == "--collectors") {
       o.collectors = split(argv[i + 1]);
+    } else if (flag == "--udp-datagrams") {
+      o.udp_datagrams = std::stoi(argv[i + 1]);
     } else if (flag == "--together-only") {
       o.together_only = std::string(argv[i + 1]) == "1";
     }
@@ -220,6 +285,7 @@ int main(int argc, char** argv) {
       runtime->enable_stats();
       auto& f = figures[phase.name];
       f.gbps.push_back(transfer(o, pods, port++));
+      udp_exchange(pods, port++, o.udp_datagrams);
       registry.Collect();  // as a scrape would, so the figures include collect-time work's effects
       for (const auto& name : phase.collectors) {
         if (auto* c = registry.find(name)) {
@@ -233,7 +299,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("# %d round(s) of %d s per phase, loopback TCP between two pod cgroups\n", o.rounds, o.seconds);
+  std::printf("# %d round(s) of %d s per phase, loopback TCP between two pod cgroups, then %d UDP datagrams\n",
+              o.rounds, o.seconds, o.udp_datagrams);
   std::printf("| phase | Gbit/s per round | mean | vs baseline |\n|---|---|---|---|\n");
   auto mean = [](const std::vector<double>& v) {
     double s = 0;

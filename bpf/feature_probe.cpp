@@ -163,6 +163,16 @@ bool KernelFeatureProbe::probe(std::string_view feature) {
   if (feature == "cgroup_skb") {
     return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SKB, nullptr) == 1;
   }
+  if (feature == "cgroup_sock_addr") {
+    // cgroup connect/sendmsg/recvmsg programs that may keep socket storage (the recvmsg hooks:
+    // Linux 5.2; bpf_sk_storage_get from them: 5.10) and reach their socket (the
+    // bpf_cast_to_kern_ctx kfunc: 6.2).
+    std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());
+    return btf != nullptr && btf__find_by_name_kind(btf.get(), "bpf_cast_to_kern_ctx", BTF_KIND_FUNC) > 0 &&
+           libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, nullptr) == 1 &&
+           libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, nullptr) == 1 &&
+           libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_sk_storage_get, nullptr) == 1;
+  }
   if (feature == "bpf_stats") {
     int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
     if (fd < 0) {

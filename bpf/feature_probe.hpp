@@ -15,6 +15,8 @@ namespace nodepack::bpf {
 //   "tp_btf:<tracepoint>" a BTF-typed tracepoint program can attach to <tracepoint>
 //   "raw_tp"              raw tracepoint programs load
 //   "cgroup_skb"          cgroup socket-buffer programs load
+//   "cgroup_sock_addr"    cgroup connect/sendmsg/recvmsg programs with socket storage and
+//                         bpf_cast_to_kern_ctx (Linux 6.2+; topology's UDP)
 //   "mark_victim:task"    oom:mark_victim passes the victim task (not only its pid)
 //   "sched_info"          the scheduler's run-queue stamps are kept and readable (sched collector)
 //   "cgrp_storage"        cgroup-local storage maps (Linux 6.2+)

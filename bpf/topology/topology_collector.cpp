@@ -1,5 +1,6 @@
 #include "bpf/topology/topology_collector.hpp"
 
+#include "bpf/cgroup_attachments.hpp"
 #include "bpf/collectors.hpp"
 #include "bpf/map_reader.hpp"
 #include "bpf/program_variants.hpp"
@@ -8,10 +9,23 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 namespace nodepack::bpf {
 
+namespace {
+
+std::vector<bpf_program*> udp_programs(const topology_bpf* s) {
+  const auto& p = s->progs;
+  return {p.topology_udp_connect4, p.topology_udp_connect6, p.topology_udp_sendmsg4,
+          p.topology_udp_sendmsg6, p.topology_udp_recvmsg4, p.topology_udp_recvmsg6};
+}
+
+}  // namespace
+
 struct TopologyCollector::Impl {
-  topology_bpf* skel = nullptr;  // owned by the collector's LoadedObject
+  topology_bpf* skel = nullptr;          // owned by the collector's LoadedObject
+  std::optional<CgroupAttachments> udp;  // none without cgroup sock_addr programs
 };
 
 TopologyCollector::TopologyCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver,
@@ -26,18 +40,38 @@ Result<void> TopologyCollector::start() {
   if (!flavor) {
     return flavor.error();
   }
-  auto skel = load_skeleton<topology_bpf>(
-      [&](topology_bpf* s) { select_flavor(*flavor, {s->progs.topology_state_btf}, {s->progs.topology_state_raw}); });
+  const bool udp = features_.supports("cgroup_sock_addr");
+  if (!udp) {
+    spdlog::warn("bpf collector topology: no cgroup sock_addr programs with socket storage; UDP is not counted");
+  }
+  // attach() takes the tracepoint; the UDP programs are attached per kubepods cgroup below.
+  auto skel = load_skeleton<topology_bpf>([&](topology_bpf* s) {
+    select_flavor(*flavor, {s->progs.topology_state_btf}, {s->progs.topology_state_raw});
+    for (auto* prog : udp_programs(s)) {
+      bpf_program__set_autoload(prog, udp);
+    }
+  });
   if (!skel) {
     return skel.error();
   }
-  spdlog::info("bpf collector topology: attached ({}, peers named by {})", to_string(*flavor),
-               kpod::granularity_name(table_.granularity()));
+  spdlog::info("bpf collector topology: attached ({}{}, peers named by {})", to_string(*flavor),
+               udp ? ", UDP from cgroup sock_addr programs" : "", kpod::granularity_name(table_.granularity()));
   auto shared = std::make_shared<Skeleton<topology_bpf>>(std::move(*skel));
   impl_ = std::make_unique<Impl>();
   impl_->skel = shared->get();
+  if (udp) {
+    impl_->udp.emplace("topology", udp_programs(impl_->skel));
+  }
   adopt(LoadedObject(std::move(shared)));
+  std::lock_guard lock(mu_);
+  attach_new_kubepods();
   return {};
+}
+
+void TopologyCollector::attach_new_kubepods() {
+  if (impl_->udp) {
+    impl_->udp->attach_new(resolver_);
+  }
 }
 
 KernelEdges TopologyCollector::read_edges() const {
@@ -58,6 +92,7 @@ Result<void> TopologyCollector::collect(const kpod::ScrapeContext& ctx, std::vec
     return fail("not started");
   }
   std::lock_guard lock(mu_);
+  attach_new_kubepods();
   scope_ = &ctx.scope;
   const auto read = refresh(scope_);
   record_map(impl_->skel->maps.edges, read.size());
@@ -96,6 +131,7 @@ kpod::TopologySnapshot TopologyCollector::topology() {
     return snap;
   }
   std::lock_guard lock(mu_);
+  attach_new_kubepods();
   refresh(scope_);
   for (auto& row : table_.rows()) {
     snap.edges.push_back(std::move(row.edge));

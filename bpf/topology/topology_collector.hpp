@@ -13,7 +13,8 @@
 namespace nodepack::bpf {
 
 // kpod_net_connections_total and kpod_net_connection_failures_total per (pod, direction, named
-// peer, port, protocol), and the same edges for the agent's /debug/topology and /report.
+// peer, port, protocol), and the same edges for the agent's /debug/topology and /report. TCP from
+// the inet_sock_set_state tracepoint, UDP from cgroup sock_addr programs on every kubepods cgroup.
 class TopologyCollector final : public BpfCollector, public kpod::TopologyView {
  public:
   TopologyCollector(FeatureProbe& features, cgroup::CgroupResolver& resolver, const kpod::CollectorOptions& options);
@@ -31,6 +32,8 @@ class TopologyCollector final : public BpfCollector, public kpod::TopologyView {
   // Folds the map and returns what it read; `scope` decides which pods count (the last scrape's; null before the first:
   // the kernel's skip list alone filters).
   KernelEdges refresh(const kpod::PodScope* scope);
+  // The UDP programs onto kubepods cgroups that appeared since (a QoS class's first pod); under mu_.
+  void attach_new_kubepods();
 
   struct Impl;
   FeatureProbe& features_;

@@ -33,7 +33,7 @@ struct TopologyEdge {
   // address bucket (bpf/README.md); overflow: empty.
   std::string peer_workload;
   std::uint16_t port = 0;  // outbound: the remote port; inbound: the local listening port; overflow: 0
-  std::string protocol;    // "tcp"
+  std::string protocol;    // "tcp" or "udp"
   std::uint64_t connections = 0;
   std::uint64_t failures = 0;
 };

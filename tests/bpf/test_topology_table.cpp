@@ -81,3 +81,24 @@ TEST_CASE("topology: external addresses are bucketed, never named", "[topology]"
   CHECK(peer.kind == "external");
   CHECK(peer.workload == "10.1.2.0/24");
 }
+
+TEST_CASE("topology table: UDP and TCP to the same peer and port are two edges", "[topology]") {
+  nodepack::testing::FixedPeers peers;
+  peers.add_pod("10.0.0.7", "web", "server", "server-abc");
+  nb::EdgeTable table(&peers, kp::PeerGranularity::workload, 1000);
+  auto resolve = [](std::uint64_t) { return std::optional(pod()); };
+  const auto tcp = key(42, "10.0.0.7", 53);
+  auto udp = tcp;
+  udp.protocol = 17;
+  table.fold({{tcp, {1, 0}}, {udp, {4, 0}}}, resolve);
+  const auto rows = table.rows();
+  REQUIRE(rows.size() == 2);
+  std::map<std::string, std::uint64_t> by_protocol;
+  for (const auto& r : rows) {
+    by_protocol[r.edge.protocol] = r.edge.connections;
+    CHECK(r.edge.peer_workload == "server");
+    CHECK(r.edge.port == 53);
+  }
+  CHECK(by_protocol == std::map<std::string, std::uint64_t>{{"tcp", 1}, {"udp", 4}});
+  CHECK(table.distinct_peers() == 2);
+}
