@@ -93,7 +93,7 @@ struct AggregatorOptions {
   // "Connection: close" and leave the close (and its TIME_WAIT) to the agent. Each kept connection
   // holds a descriptor here and a conntrack entry on the node: a large cluster keeps a pool, not
   // one per agent.
-  std::int64_t pull_idle_connections = 1024;
+  std::int64_t pull_idle_connections = 4096;
   std::chrono::nanoseconds pull_timeout = std::chrono::seconds(5);
   std::chrono::nanoseconds pull_interval = std::chrono::seconds(15);
   // Pull rounds after the first start their pulls evenly over this fraction of the interval, each

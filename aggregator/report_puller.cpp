@@ -52,10 +52,15 @@ struct ReportPuller::RoundState {
   std::chrono::steady_clock::time_point start;
   std::chrono::nanoseconds spread{};
 
-  // When pull `index` may start: its even share of the spread.
+  std::size_t batch = 1;
+
+  // When pull `index` may start: its batch's even share of the spread. Pulls are released a batch
+  // (the concurrency) at a time rather than one by one: a wake-up per pull costs this thread, and
+  // each agent, more than the pull itself once thousands are spread over seconds.
   std::chrono::steady_clock::time_point slot(std::size_t index) const {
     const auto share = spread.count() / static_cast<double>(targets.size());
-    return start + std::chrono::nanoseconds(static_cast<std::int64_t>(share * static_cast<double>(index)));
+    const std::size_t first_of_batch = index / batch * batch;
+    return start + std::chrono::nanoseconds(static_cast<std::int64_t>(share * static_cast<double>(first_of_batch)));
   }
 };
 
@@ -118,7 +123,8 @@ asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deli
                    0,
                    asio::steady_timer(executor, asio::steady_timer::time_point::max()),
                    std::chrono::steady_clock::now(),
-                   spread};
+                   spread,
+                   std::max<std::size_t>(options_.concurrency, 1)};
   const std::size_t workers = std::min(options_.concurrency, state.targets.size());
   state.running = workers;
   for (std::size_t i = 0; i < workers; ++i) {

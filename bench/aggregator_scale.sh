@@ -58,6 +58,9 @@ metric() {  # metric NAME: value of an unlabelled or exactly named series
   curl -s --compressed "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 == name { print $2 }'
 }
 now() { date +%s.%N; }
+cpu_seconds() {  # cpu_seconds PID: user + system time of the process so far
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
 
 "$farm" --nodes "$nodes" --pods-per-node "$pods" --pending-pods 200 --kubeconfig-out "$work/kubeconfig" \
   --bound-pods "$bound_pods" --change-every "$change_every" \
@@ -83,6 +86,9 @@ wait_for 300 ready || { tail -20 "$work/aggregator.log" >&2; exit 1; }
 ready_at=$(now)
 echo "ready after $(awk -v a="$start" -v b="$ready_at" 'BEGIN { printf "%.2f", b - a }') s (lists, discovery and the first pull round)"
 
+rounds_at_ready=$(metric nodepack_aggregator_pull_rounds_total)
+aggregator_cpu_at_ready=$(cpu_seconds "$aggregator_pid")
+farm_cpu_at_ready=$(cpu_seconds "$farm_pid")
 rounds_done() { sleep 0.9; [ "$(metric nodepack_aggregator_pull_rounds_total)" -ge "$rounds" ] 2>/dev/null; }
 wait_for 300 rounds_done || { echo "fewer than $rounds pull rounds" >&2; exit 1; }
 echo "fresh nodes: $(metric 'nodepack_aggregator_nodes{state="fresh"}') of $(metric kube_binpacking_cluster_node_count)"
@@ -91,6 +97,12 @@ echo "pull round: last $(metric nodepack_aggregator_last_pull_round_duration_sec
     -v c="$(metric nodepack_aggregator_pull_round_duration_seconds_count)" 'BEGIN { printf "%.3f", s / c }') s" \
   "over $(metric nodepack_aggregator_pull_rounds_total) rounds;" \
   "agent connections kept: $(metric nodepack_aggregator_agent_connections)"
+rounds_measured=$(($(metric nodepack_aggregator_pull_rounds_total) - rounds_at_ready))
+echo "CPU per pull round (over the $rounds_measured rounds after the first):" \
+  "aggregator $(awk -v a="$aggregator_cpu_at_ready" -v b="$(cpu_seconds "$aggregator_pid")" -v n="$rounds_measured" \
+    'BEGIN { printf "%.2f", (b - a) / n }') s," \
+  "farm $(awk -v a="$farm_cpu_at_ready" -v b="$(cpu_seconds "$farm_pid")" -v n="$rounds_measured" \
+    'BEGIN { printf "%.2f", (b - a) / n }') s (one thread plays every agent: it paces the round here)"
 echo "pulls answered 304 (unchanged): $(metric nodepack_aggregator_pulls_unchanged_total) of $(metric nodepack_aggregator_pulls_total)"
 echo "snapshot build: $(metric nodepack_aggregator_snapshot_build_duration_seconds) s"
 for i in 1 2 3 4 5; do
