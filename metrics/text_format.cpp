@@ -13,21 +13,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-// As TextSerializer: NaN and infinities spelled out, else the shortest "%.16g" (the precision the
-// serializer sets, max_digits10 - 1), in the C locale.
-void append_value(std::string& out, double value) {
-  if (std::isnan(value)) {
-    out += "Nan";
-  } else if (std::isinf(value)) {
-    out += value < 0 ? "-Inf" : "+Inf";
-  } else {
-    char buffer[32];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general,
-                                         std::numeric_limits<double>::max_digits10 - 1);
-    out.append(buffer, end);
-  }
-}
-
 template <class Integer>
 void append_integer(std::string& out, Integer value) {
   char buffer[24];
@@ -46,6 +31,25 @@ void append_escaped(std::string& out, std::string_view value) {
     } else {
       out += c;
     }
+  }
+}
+
+// As TextSerializer: NaN and infinities spelled out, else the shortest "%.16g" (the precision the
+// serializer sets, max_digits10 - 1), in the C locale.
+void append_value(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "Nan";
+  } else if (std::isinf(value)) {
+    out += value < 0 ? "-Inf" : "+Inf";
+  } else if (value == std::trunc(value) && std::fabs(value) < 1e15 && (value != 0 || !std::signbit(value))) {
+    // Whole numbers (counts, bytes, most counters) print the same through the integer path, which
+    // is several times faster than the general one; "%.16g" writes them in full below 1e16.
+    append_integer(out, static_cast<std::int64_t>(value));
+  } else {
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general,
+                                         std::numeric_limits<double>::max_digits10 - 1);
+    out.append(buffer, end);
   }
 }
 

@@ -54,6 +54,7 @@ TEST_CASE("the text format is byte for byte prometheus-cpp's TextSerializer") {
   for (int i = 0; i < 200; ++i) {
     values.push_back(any(random));
     values.push_back(std::ldexp(any(random), static_cast<int>(random() % 200) - 100));
+    values.push_back(std::round(std::ldexp(any(random), static_cast<int>(random() % 60))));
   }
   std::vector<prometheus::MetricFamily> families;
   for (const auto type :
