@@ -9,6 +9,8 @@
 # count (default 110, the kubelet's default maximum). REALISTIC_PODS=1 runs the node of 250 pods
 # of about 21 KB each (managedFields, a last-applied-configuration annotation and env lists, as
 # real pod objects carry: a 5 MB pod list) instead; POD_BULK_BYTES sets another pod size.
+# SCRAPE_EVERY=N scrapes /metrics every N seconds instead of every second (Prometheus' usual 15 s
+# or 30 s), to tell what the scrapes cost from what following the churn costs.
 #
 # For a cross-built agent: EMULATOR=qemu-aarch64-static SIM_BUILD=build bench/agent_process.sh
 # build-arm64 runs the agent under qemu-user and the simulator natively from SIM_BUILD. Its RSS is
@@ -51,11 +53,15 @@ events() { curl -sf 127.0.0.1:19101/metrics | awk '/^nodepack_watch_events_total
 start_cpu=$(cpu_ticks)
 start_events=$(events)
 max_rss=0
+max_anon=0
 max_code=0
-for _ in $(seq "$seconds"); do
-  curl -sf 127.0.0.1:19101/metrics >/dev/null
+scrape_every=${SCRAPE_EVERY:-1}
+for i in $(seq "$seconds"); do
+  [ $((i % scrape_every)) -eq 0 ] && curl -sf 127.0.0.1:19101/metrics >/dev/null
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent/status")
   [ "$rss" -gt "$max_rss" ] && max_rss=$rss
+  anon=$(awk '/^RssAnon/ {print $2}' "/proc/$agent/status")
+  [ "$anon" -gt "$max_anon" ] && max_anon=$anon
   if [ -n "$emulator" ]; then
     # qemu keeps translated code in writable and executable anonymous mappings; the agent has none.
     code=$(awk '/^[0-9a-f]+-[0-9a-f]+ rwxp/ {x = 1; next} /^[0-9a-f]+-/ {x = 0} x && /^Rss:/ {s += $2} END {print s + 0}' \
@@ -70,6 +76,8 @@ end_events=$(events)
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent/status")
 echo "counted pods: $pods, pod watch events applied: $((end_events - start_events)) over ${seconds}s"
 echo "agent max RSS: $((max_rss / 1024)) MiB, peak (VmHWM, start-up included): $((hwm / 1024)) MiB"
+# The rest of RSS is file-backed: the binary's and shared libraries' pages in use.
+echo "  of which anonymous (heap, stacks), at most: $((max_anon / 1024)) MiB"
 if [ -n "$emulator" ]; then
   echo "  of which qemu's translated code, at most: $((max_code / 1024)) MiB (under $emulator)"
   echo "agent CPU: not reported under emulation"
