@@ -16,13 +16,13 @@ std::vector<prometheus::MetricFamily> ContainerCollector::Collect() const {
   std::map<std::string, int> by_phase;
   int tracked = 0, filtered = 0;
   const std::string& node = state_.node_name();
-  for (const auto& stored : state_.pods().pods()) {
+  state_.pods().for_each([&](const kube::StoredPod& stored) {
     const auto& pod = stored.pod;
     ++by_phase[pod.phase.empty() ? "Unknown" : pod.phase];
     cgroup::PodIdentity id{pod.namespace_name, pod.name, "", pod.uid, {pod.labels.begin(), pod.labels.end()}};
     if (!scope_.tracks(id)) {
       ++filtered;
-      continue;
+      return;
     }
     ++tracked;
     for (const auto* statuses : {&pod.init_container_statuses, &pod.container_statuses}) {
@@ -31,7 +31,7 @@ std::vector<prometheus::MetricFamily> ContainerCollector::Collect() const {
         restarts.add(scope_.labels(id, node), static_cast<double>(s.restart_count));
       }
     }
-  }
+  });
   for (const auto& [phase, count] : by_phase) {
     pods.add({{"node", node}, {"phase", phase}}, count);
   }

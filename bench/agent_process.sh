@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Whole-process cost of one agent on a full node: nodepack-sim serves one node with 110 pods and
-# churns them; the agent follows; we scrape /metrics once a second and report the agent's RSS
-# and CPU time. Usage: bench/agent_process.sh [BUILD_DIR] [SECONDS]
+# churns them (about 5 pod events a second reach the agent); the agent follows; we scrape /metrics
+# once a second and report the agent's RSS, its peak (VmHWM) and CPU time.
+# Usage: bench/agent_process.sh [BUILD_DIR] [SECONDS]
+#
+# The node is large enough for every pod to be bound to it (--node-allocatable): the agent only
+# sees the pods of its node, and a generated 4-CPU node would hold a handful. PODS sets the pod
+# count (default 110, the kubelet's default maximum). REALISTIC_PODS=1 runs the node of 250 pods
+# of about 21 KB each (managedFields, a last-applied-configuration annotation and env lists, as
+# real pod objects carry: a 5 MB pod list) instead; POD_BULK_BYTES sets another pod size.
+# SCRAPE_EVERY=N scrapes /metrics every N seconds instead of every second (Prometheus' usual 15 s
+# or 30 s), to tell what the scrapes cost from what following the churn costs.
 #
 # For a cross-built agent: EMULATOR=qemu-aarch64-static SIM_BUILD=build bench/agent_process.sh
 # build-arm64 runs the agent under qemu-user and the simulator natively from SIM_BUILD. Its RSS is
@@ -12,12 +21,20 @@ set -euo pipefail
 build=${1:-build}
 seconds=${2:-60}
 sim_build=${SIM_BUILD:-$build}
+if [ "${REALISTIC_PODS:-0}" = 1 ]; then
+  pods=${PODS:-250}
+  pod_bytes=${POD_BULK_BYTES:-21000}
+else
+  pods=${PODS:-110}
+  pod_bytes=${POD_BULK_BYTES:-0}
+fi
 emulator=${EMULATOR:-}
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-"$sim_build/sim/nodepack-sim" --nodes 1 --pods-per-node 110 --churn-interval 1s --seed 7 \
+"$sim_build/sim/nodepack-sim" --nodes 1 --pods-per-node "$pods" --churn-interval 1s --seed 7 \
+  --node-allocatable "cpu=192,memory=768Gi,pods=$pods" --pod-bulk-bytes "$pod_bytes" \
   --kubeconfig-out "$work/kubeconfig" >"$work/sim.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
@@ -32,13 +49,19 @@ for _ in $(seq 300); do curl -sf 127.0.0.1:19101/readyz >/dev/null && break; sle
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
+events() { curl -sf 127.0.0.1:19101/metrics | awk '/^nodepack_watch_events_total\{resource="pods"\}/ {print $2}'; }
 start_cpu=$(cpu_ticks)
+start_events=$(events)
 max_rss=0
+max_anon=0
 max_code=0
-for _ in $(seq "$seconds"); do
-  curl -sf 127.0.0.1:19101/metrics >/dev/null
+scrape_every=${SCRAPE_EVERY:-1}
+for i in $(seq "$seconds"); do
+  [ $((i % scrape_every)) -eq 0 ] && curl -sf 127.0.0.1:19101/metrics >/dev/null
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent/status")
   [ "$rss" -gt "$max_rss" ] && max_rss=$rss
+  anon=$(awk '/^RssAnon/ {print $2}' "/proc/$agent/status")
+  [ "$anon" -gt "$max_anon" ] && max_anon=$anon
   if [ -n "$emulator" ]; then
     # qemu keeps translated code in writable and executable anonymous mappings; the agent has none.
     code=$(awk '/^[0-9a-f]+-[0-9a-f]+ rwxp/ {x = 1; next} /^[0-9a-f]+-/ {x = 0} x && /^Rss:/ {s += $2} END {print s + 0}' \
@@ -49,9 +72,12 @@ for _ in $(seq "$seconds"); do
 done
 end_cpu=$(cpu_ticks)
 pods=$(curl -sf 127.0.0.1:19101/metrics | awk '/^kube_binpacking_node_allocated\{.*resource="pods"/ {print $2}')
-events=$(curl -sf 127.0.0.1:19101/metrics | awk '/^nodepack_watch_events_total\{resource="pods"\}/ {print $2}')
-echo "counted pods: $pods, pod watch events applied: $events over ${seconds}s"
-echo "agent max RSS: $((max_rss / 1024)) MiB"
+end_events=$(events)
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent/status")
+echo "counted pods: $pods, pod watch events applied: $((end_events - start_events)) over ${seconds}s"
+echo "agent max RSS: $((max_rss / 1024)) MiB, peak (VmHWM, start-up included): $((hwm / 1024)) MiB"
+# The rest of RSS is file-backed: the binary's and shared libraries' pages in use.
+echo "  of which anonymous (heap, stacks), at most: $((max_anon / 1024)) MiB"
 if [ -n "$emulator" ]; then
   echo "  of which qemu's translated code, at most: $((max_code / 1024)) MiB (under $emulator)"
   echo "agent CPU: not reported under emulation"

@@ -50,6 +50,15 @@ class PodStore {
   NodeTotals totals() const;
   std::optional<StoredPod> find(const std::string& uid) const;
   std::vector<StoredPod> pods() const;
+  // Calls f(const StoredPod&) for each pod under the store's lock, without copying them: what a
+  // scrape reads every time. `f` must not call back into the store.
+  template <class F>
+  void for_each(F&& f) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [uid, entry] : pods_) {
+      f(entry);
+    }
+  }
   std::size_t size() const;
 
  private:

@@ -1,6 +1,7 @@
 #include "kube/reflector.hpp"
 
 #include "common/url.hpp"
+#include "kube/pruned_json.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
@@ -9,6 +10,8 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+
+#include <malloc.h>
 
 namespace nodepack::kube {
 namespace {
@@ -220,23 +223,16 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     if (response->status != 200) {
       co_return bad_answer("list " + options_.path + ": " + status_message(*response));
     }
-    boost::system::error_code ec;
-    auto body = json::parse(response->body, ec);
-    if (ec || !body.is_object()) {
-      co_return bad_answer("list " + options_.path + ": response is not a JSON object");
+    // Item by item as the text is read, pruned (kube/pruned_json.hpp): the list is never held
+    // parsed all at once, only its text and the items.
+    auto head = parse_list_items(response->body, [&](json::value item) { items.push_back(std::move(item)); });
+    if (!head) {
+      co_return bad_answer("list " + options_.path + ": " + head.error().message);
     }
-    auto& object = body.as_object();
+    response->body = std::string();  // the page's text, before the next page is read
     ++pages;
-    list_rv = metadata_string(object, "resourceVersion");
-    continue_token = metadata_string(object, "continue");
-    if (auto* page_items = object.if_contains("items"); page_items != nullptr && page_items->is_array()) {
-      for (auto& item : page_items->as_array()) {
-        items.push_back(std::move(item));
-      }
-    } else if (page_items != nullptr && !page_items->is_null()) {
-      co_return bad_answer("list " + options_.path + ": items is not an array");
-    }
-    body = json::value();  // the page's parsed text, before the next page is read
+    list_rv = std::move(head->resource_version);
+    continue_token = std::move(head->continue_token);
     if (paged) {
       listed += items.size();
       if (auto added = sink_.add_page(items); !added) {
@@ -260,6 +256,9 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     spdlog::error("{}: {}", options_.resource, replaced.error().message);
     update([](ReflectorStatus& s) { ++s.decode_errors; });
   }
+  // The list's text and parsed items are gone: give their pages back to the node rather than keep
+  // them in the heap until the next list (a node's 250 real pods are a 5 MB list).
+  ::malloc_trim(0);
   resource_version_ = list_rv;
   const auto now = clock_.now();
   update([&](ReflectorStatus& s) {
@@ -278,14 +277,13 @@ void Reflector::handle_event(std::string_view line, bool& expired) {
   if (line.empty() || line == "\r") {
     return;
   }
-  boost::system::error_code ec;
-  auto event = json::parse(line, ec);
-  if (ec || !event.is_object()) {
+  auto parsed = parse_pruned(line);
+  if (!parsed || !parsed->is_object()) {
     spdlog::error("{}: watch event is not JSON: {}", options_.resource, std::string(line.substr(0, 200)));
     update([](ReflectorStatus& s) { ++s.decode_errors; });
     return;
   }
-  const auto& object = event.as_object();
+  const auto& object = parsed->as_object();
   const auto* type = object.if_contains("type");
   const auto* payload = object.if_contains("object");
   if (type == nullptr || !type->is_string() || payload == nullptr || !payload->is_object()) {

@@ -7,6 +7,7 @@
 #include <prometheus/metric_family.h>
 
 #include <filesystem>
+#include <mutex>
 #include <vector>
 
 namespace nodepack::metrics {
@@ -19,6 +20,10 @@ class ProcessCollector final : public prometheus::Collectable {
 
  private:
   std::filesystem::path procfs_;
+  // The boot time (btime of <procfs>/stat) does not change while the process runs: read once,
+  // since /proc/stat is generated for every CPU at each read.
+  mutable std::once_flag boot_time_read_;
+  mutable double boot_time_ = 0;
 };
 
 }  // namespace nodepack::metrics

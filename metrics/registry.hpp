@@ -1,7 +1,8 @@
 #pragma once
 
-// What /metrics serves: collectables asked at every scrape, serialized with prometheus-cpp's
-// TextSerializer. A registry is itself a collectable, so parts can be grouped.
+// What /metrics serves: collectables asked at every scrape, serialized in the text format
+// (metrics/text_format.hpp, what prometheus-cpp's TextSerializer writes). A registry is itself a collectable, so parts
+// can be grouped.
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>

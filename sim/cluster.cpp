@@ -1,6 +1,7 @@
 #include "sim/cluster.hpp"
 
 #include "common/rfc3339.hpp"
+#include "sim/pod_bulk.hpp"
 #include "sim/scheduler.hpp"
 #include "sim/workload_services.hpp"
 
@@ -408,8 +409,10 @@ Cluster generate_cluster(const ClusterOptions& options, std::uint64_t seed) {
     misses = spec.contains("nodeName") && !spec.at("nodeName").as_string().empty() ? 0 : misses + 1;
   }
   std::uint32_t next_ip = 0;
+  std::mt19937_64 bulk_random(seed);
   for (auto& pod : cluster.pods) {
     number_pod_ip(pod, next_ip);
+    add_pod_bulk(pod, options.pod_bytes, bulk_random);
   }
   return cluster;
 }
@@ -464,7 +467,8 @@ void record_scheduling_failure(FakeApiServer& server, const json::object& pod) {
   }
 }
 
-Churner::Churner(ClusterOptions options, std::uint64_t seed) : options_(options), random_(seed) {}
+Churner::Churner(ClusterOptions options, std::uint64_t seed)
+    : options_(std::move(options)), random_(seed), bulk_random_(seed) {}
 Churner::~Churner() = default;
 
 ChurnStats Churner::step(FakeApiServer& server) {
@@ -511,6 +515,7 @@ ChurnStats Churner::step(FakeApiServer& server) {
     if (workloads.empty() || action == 3) {
       auto pod = schedule(workload_pod(random_, 100000 + next_pod_++), *scheduler_, random_);
       number_pod_ip(pod, next_ip_);
+      add_pod_bulk(pod, options_.pod_bytes, bulk_random_);
       services.insert(service_key(pod));
       if (auto stored = server.upsert(Kind::pod, std::move(pod))) {
         record_scheduling_failure(server, *stored);

@@ -10,6 +10,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +27,9 @@ struct ClusterOptions {
   // When above 0: more workloads, beyond pods_per_node, until this share of the cluster's
   // allocatable cpu is requested (or pods stop fitting), so large machines are packed too.
   double fill_cpu = 0;
+  // When above 0: every pod padded to about this many bytes of JSON, as real ones are
+  // (sim/pod_bulk.hpp), the churner's new pods too.
+  std::size_t pod_bytes = 0;
 };
 
 struct Cluster {
@@ -62,6 +66,7 @@ class Churner {
  private:
   ClusterOptions options_;
   std::mt19937_64 random_;
+  std::mt19937_64 bulk_random_;  // apart, so padding leaves a seed's churn as it was
   int next_pod_ = 0;
   std::uint32_t next_ip_ = 1U << 22;  // churned pods' IPs: 10.192.0.0/10, apart from the generated ones
   std::unique_ptr<Scheduler> scheduler_;

@@ -16,6 +16,8 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <pthread.h>
 
@@ -36,12 +38,15 @@ struct Options {
   std::size_t history = 1000;
   std::string machines;
   double fill_cpu = 0;
+  std::size_t pod_bulk_bytes = 0;
+  std::vector<std::pair<std::string, std::string>> node_allocatable;  // resource, quantity
 };
 
 constexpr std::string_view usage =
     "usage: nodepack-sim [--listen ADDR] [--nodes N] [--pods-per-node M] [--churn-interval DURATION]\n"
     "                    [--seed S] [--kubeconfig-out PATH] [--token TOKEN] [--access-policy FILE]\n"
     "                    [--history EVENTS] [--machines DIR] [--fill-cpu SHARE]\n"
+    "                    [--node-allocatable LIST] [--pod-bulk-bytes BYTES]\n"
     "  --listen          host:port, :port or [ipv6]:port (default 127.0.0.1:0, a free port)\n"
     "  --nodes           simulated nodes (default 3)\n"
     "  --pods-per-node   pods per node, DaemonSet pod included (default 12)\n"
@@ -57,7 +62,12 @@ constexpr std::string_view usage =
     "                    become the node's, and a simulated kubelet keeps DIR/<node>/kubelet/\n"
     "                    cpu_manager_state, memory_manager_state (static policies) and, with GPUs,\n"
     "                    device-plugins/kubelet_internal_checkpoint\n"
-    "  --fill-cpu        more pods until this share of allocatable cpu is requested, e.g. 0.75 (default 0: off)\n";
+    "  --fill-cpu        more pods until this share of allocatable cpu is requested, e.g. 0.75 (default 0: off)\n"
+    "  --node-allocatable  every node's capacity and allocatable, e.g. cpu=96,memory=384Gi,pods=250\n"
+    "                    (default: from the generated instance types)\n"
+    "  --pod-bulk-bytes  pad every pod to about this many bytes of JSON with managedFields, a\n"
+    "                    last-applied-configuration annotation and env entries, as real pods are\n"
+    "                    (e.g. 21000; default 0: the generated pods as they are, about 2 KB)\n";
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view s) {
   if (s == "0") {
@@ -156,6 +166,24 @@ Result<Options> parse_args(int argc, char** argv) {
         return fail("--fill-cpu: expected a share from 0 to 1, not \"" + value + "\"");
       }
       o.fill_cpu = share;
+    } else if (arg == "--pod-bulk-bytes") {
+      auto v = parse_int(arg, value, 0, 16'000'000);
+      if (!v) {
+        return v.error();
+      }
+      o.pod_bulk_bytes = static_cast<std::size_t>(*v);
+    } else if (arg == "--node-allocatable") {
+      std::string_view list = value;
+      while (!list.empty()) {
+        const auto comma = list.find(',');
+        const auto item = list.substr(0, comma);
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos || eq == 0 || eq + 1 == item.size()) {
+          return fail("--node-allocatable: expected resource=quantity, not \"" + std::string(item) + "\"");
+        }
+        o.node_allocatable.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      }
     } else if (arg == "--machines") {
       o.machines = value;
     } else if (arg == "--history") {
@@ -239,7 +267,8 @@ int main(int argc, char** argv) {
   api.limits.max_connections = 4096;
   api.seed = options->seed;
   nodepack::sim::FakeApiServer server(api);
-  nodepack::sim::ClusterOptions shape{options->nodes, options->pods_per_node, {}, options->fill_cpu};
+  nodepack::sim::ClusterOptions shape{
+      options->nodes, options->pods_per_node, {}, options->fill_cpu, options->pod_bulk_bytes};
   std::vector<nodepack::sim::SimulatedKubelet> kubelets;
   std::string machine_error;
   if (!options->machines.empty()) {
@@ -249,6 +278,19 @@ int main(int argc, char** argv) {
         machine_error = kubelet.error().message;
       } else if (*kubelet) {
         kubelets.push_back(std::move(**kubelet));
+      }
+    };
+  }
+  if (!options->node_allocatable.empty()) {
+    // After a machine's shape, so the flag has the last word on what it names.
+    shape.shape_node = [&, machine = std::move(shape.shape_node)](boost::json::object& node) {
+      if (machine) {
+        machine(node);
+      }
+      auto& status = node["status"].as_object();
+      for (const auto& [resource, quantity] : options->node_allocatable) {
+        status["capacity"].as_object()[resource] = quantity;
+        status["allocatable"].as_object()[resource] = quantity;
       }
     };
   }

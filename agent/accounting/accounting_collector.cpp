@@ -21,7 +21,6 @@ double seconds_since_epoch(std::chrono::system_clock::time_point t) {
 std::vector<prometheus::MetricFamily> AccountingCollector::Collect() const {
   const auto now = source_.now();
   const std::string& node = source_.options().node;
-  const auto accounts = source_.integrator().snapshot(now);
   const AccountingStatus status = source_.status();
 
   auto cpu_requested = Family::counter("nodepack_container_cpu_requested_core_seconds_total",
@@ -44,7 +43,7 @@ std::vector<prometheus::MetricFamily> AccountingCollector::Collect() const {
   auto gpu_memory =
       Family::gauge("nodepack_container_gpu_memory_used_bytes", "GPU memory used by the container's processes (NVML)");
 
-  for (const auto& a : accounts) {
+  source_.integrator().for_each_account(now, [&](const ContainerAccount& a) {
     auto labels = [&](std::initializer_list<metrics::Label> extra = {}) {
       metrics::Labels l{{"namespace", a.namespace_name}, {"pod", a.pod}, {"container", a.container}, {"node", node}};
       l.insert(l.end(), extra.begin(), extra.end());
@@ -83,7 +82,7 @@ std::vector<prometheus::MetricFamily> AccountingCollector::Collect() const {
         add(gpu_memory, labels({{"gpu", gpu}}), static_cast<double>(bytes));
       }
     }
-  }
+  });
 
   auto start_time = Family::gauge("nodepack_accounting_start_time_seconds",
                                   "Unix time this agent's accounting counters started counting (restart marker)");

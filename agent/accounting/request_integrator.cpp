@@ -374,17 +374,16 @@ void RequestIntegrator::prune_locked(TimePoint now) {
   }
 }
 
-std::vector<ContainerAccount> RequestIntegrator::snapshot(TimePoint now) {
-  std::lock_guard lock(mutex_);
-  std::vector<ContainerAccount> out;
-  out.reserve(accounts_.size());
+void RequestIntegrator::integrate_all_locked(TimePoint now) {
   for (auto& [key, a] : accounts_) {
     integrate(a, now);
   }
   prune_locked(now);
-  for (const auto& [key, a] : accounts_) {
-    out.push_back(a);
-  }
+}
+
+std::vector<ContainerAccount> RequestIntegrator::snapshot(TimePoint now) {
+  std::vector<ContainerAccount> out;
+  for_each_account(now, [&](const ContainerAccount& a) { out.push_back(a); });
   return out;
 }
 

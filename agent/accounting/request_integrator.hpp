@@ -124,6 +124,16 @@ class RequestIntegrator {
   // Integrates everyone up to `now`, drops containers ended longer than the retention ago, and
   // returns the accounts (sorted by pod uid, container).
   std::vector<ContainerAccount> snapshot(TimePoint now);
+  // As snapshot(), handing each account to f(const ContainerAccount&) under the lock instead of
+  // copying them all: what every scrape reads. `f` must not call back into the integrator.
+  template <class F>
+  void for_each_account(TimePoint now, F&& f) {
+    std::lock_guard lock(mutex_);
+    integrate_all_locked(now);
+    for (const auto& [key, a] : accounts_) {
+      f(a);
+    }
+  }
   // What the state file keeps: every account integrated up to `now`, plus restore entries not
   // applied yet (so a write before the first pod list loses nothing).
   std::vector<StoredContainer> to_store(TimePoint now);
@@ -136,6 +146,7 @@ class RequestIntegrator {
   void prune_locked(TimePoint now);
 
   std::chrono::nanoseconds retention_;
+  void integrate_all_locked(TimePoint now);  // every account brought to `now`, expired ones pruned
   mutable std::mutex mutex_;
   std::map<ContainerKey, ContainerAccount> accounts_;
   std::optional<std::map<ContainerKey, StoredContainer>> pending_restore_;

@@ -158,6 +158,40 @@ TEST_CASE("filling packs large machines too: pods beyond pods-per-node until the
   CHECK(filled.pods.size() > 3 * 12);
 }
 
+TEST_CASE("bulky pods: managedFields, last-applied and env pad every pod to about the size asked, the rest as before") {
+  nodepack::sim::ClusterOptions shape{2, 20};
+  const auto plain = nodepack::sim::generate_cluster(shape, 3);
+  shape.pod_bytes = 21000;
+  const auto bulky = nodepack::sim::generate_cluster(shape, 3);
+  REQUIRE(bulky.pods.size() == plain.pods.size());
+  for (std::size_t i = 0; i < bulky.pods.size(); ++i) {
+    const auto& pod = bulky.pods[i];
+    const auto size = boost::json::serialize(pod).size();
+    INFO(pod.at("metadata").at("name").as_string() << ": " << size << " bytes");
+    CHECK(size >= 20000);
+    CHECK(size <= 22000);
+    const auto& metadata = pod.at("metadata").as_object();
+    CHECK(metadata.at("managedFields").as_array().size() == 2);
+    CHECK(metadata.at("annotations").at("kubectl.kubernetes.io/last-applied-configuration").is_string());
+    CHECK_FALSE(pod.at("spec").at("containers").at(0).at("env").as_array().empty());
+    // Same names, placement, status and requests as the unpadded cluster of the seed.
+    CHECK(metadata.at("name") == plain.pods[i].at("metadata").at("name"));
+    CHECK(pod.at("status") == plain.pods[i].at("status"));
+    const auto& spec = pod.at("spec").as_object();
+    const auto& plain_spec = plain.pods[i].at("spec").as_object();
+    const auto node_of = [](const boost::json::object& o) {
+      const auto* n = o.if_contains("nodeName");
+      return n == nullptr ? std::string() : std::string(n->as_string());
+    };
+    CHECK(node_of(spec) == node_of(plain_spec));
+    const auto& containers = spec.at("containers").as_array();
+    REQUIRE(containers.size() == plain_spec.at("containers").as_array().size());
+    for (std::size_t c = 0; c < containers.size(); ++c) {
+      CHECK(containers[c].at("resources") == plain_spec.at("containers").as_array()[c].at("resources"));
+    }
+  }
+}
+
 TEST_CASE("churn keeps every node within its allocatable and places waiting pods when room frees") {
   const nodepack::sim::ClusterOptions shape{3, 12};
   Started s;
