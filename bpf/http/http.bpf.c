@@ -24,10 +24,9 @@
 
 #include "hist.bpf.h"
 #include "maps.bpf.h"
+#include "packet.bpf.h"
 #include "http.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP_ 6
 
 #define FIFO_DEPTH 8		/* outstanding requests per connection (power of two) */
@@ -82,31 +81,22 @@ struct {
 static const struct http_cg_stats zero_stats;
 
 /* Offset of the TCP payload from the IP header (where cgroup_skb data starts), or 0 when the
- * packet is not TCP or carries no payload; `seq`: the segment's sequence number. */
-static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb, __u32 *seq)
+ * packet is not TCP or carries no payload (pure ACKs: most segments of a bulk transfer's
+ * return direction); `tcp_off`: the TCP header's. Header reads only, from the linear part: no
+ * helper call, socket or map before this says there is a payload. */
+static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb, __u32 *tcp_off)
 {
-	__u32 off;
-	__u8 byte, proto;
+	__u32 len = skb->len, off, payload;
+	__u8 proto = 0, doff;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 0, &byte, 1))
-			return 0;
-		off = (byte & 0x0f) * 4;
-		if (bpf_skb_load_bytes(skb, 9, &proto, 1))
-			return 0;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		off = 40;
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
-			return 0; /* extension headers are not followed */
-	} else {
+	if (len <= 40)
+		return 0; /* no room for a payload after the smallest IP and TCP headers */
+	off = nodepack_transport_offset(skb, &proto);
+	if (!off || proto != IPPROTO_TCP_ || nodepack_packet_read(skb, off + 12, &doff, 1))
 		return 0;
-	}
-	if (proto != IPPROTO_TCP_ || bpf_skb_load_bytes(skb, off + 12, &byte, 1) ||
-	    bpf_skb_load_bytes(skb, off + 4, seq, 4))
-		return 0;
-	*seq = bpf_ntohl(*seq);
-	off += (byte >> 4) * 4;
-	return skb->len > off ? off : 0;
+	*tcp_off = off;
+	payload = off + (doff >> 4) * 4;
+	return len > payload ? payload : 0;
 }
 
 /* How many bytes to load at `pos`: min(end - pos, max), checked again after a compiler barrier
@@ -521,7 +511,7 @@ static __always_inline int ends_chunked_body(struct __sk_buff *skb, __u32 end)
 
 static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 {
-	__u32 seq = 0, off = tcp_payload_offset(skb, &seq), end = skb->len;
+	__u32 tcp_off = 0, seq, off = tcp_payload_offset(skb, &tcp_off), end = skb->len;
 	struct bpf_sock *sk = skb->sk;
 	struct http_stream *st;
 	struct http_conn *c;
@@ -529,9 +519,8 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 
 	if (!off || !sk)
 		return;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return;
+	/* Storage takes the socket as it comes (the helper checks for a full socket itself): no
+	 * bpf_sk_fullsock call per segment. Connections found not to be HTTP stop here. */
 	c = bpf_sk_storage_get(&conns, sk, 0, 0);
 	if (!c) {
 		/* The connection's first payload: what protocol is it? */
@@ -562,8 +551,9 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 		if (stats && idx < HTTP_DIRS * NET_PROTOCOLS)
 			__sync_fetch_and_add(&stats->protocol_connections[0][0] + idx, 1);
 	}
-	if (c->upgraded)
+	if (c->upgraded || nodepack_packet_read(skb, tcp_off + 4, &seq, 4))
 		return;
+	seq = bpf_ntohl(seq);
 	st = &c->s[stream & 1];
 	if (st->seq_known) {
 		__s32 behind = (__s32)(st->next_seq - seq);
