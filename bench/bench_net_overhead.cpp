@@ -3,7 +3,7 @@
 // in one run; and each program's kernel run time per run from the BPF run-time statistics, on
 // iperf3's bulk traffic and, with --http-seconds, on small keep-alive HTTP requests.
 //
-//   bench_net_overhead --iperf3 PATH [--seconds N] [--rounds N] [--collectors tcp,topology,dns,http]
+//   bench_net_overhead --iperf3 PATH [--seconds N] [--rounds N] [--collectors tcp,topology,dns,http|-]
 //                      [--together-only 1]   (baseline and all collectors only: more rounds per minute)
 //                      [--http-seconds N]    (after each transfer, N s of HTTP requests: req/s, ns per run)
 //                      [--objects name=file.bpf.o,...]  (a phase per object: its cgroup_skb programs
@@ -39,6 +39,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -176,6 +177,7 @@ struct Figures {
   std::vector<double> gbps, requests_per_s;
   std::vector<double> gbps_vs_base, requests_vs_base;  // this round's figure / its round's baseline
   ProgramTotals on_iperf3, on_http;
+  std::map<std::string, std::vector<double>> ns_iperf3, ns_http;  // each round's ns per run, per program
 };
 
 // A phase's programs while they are loaded: collectors through a registry, or raw programs.
@@ -245,12 +247,27 @@ class Loaded {
   std::optional<nodepack::Result<nodepack::bpf::BpfStatsSession>> stats_;
 };
 
-void add(ProgramTotals& to, const ProgramTotals& after, const ProgramTotals& before) {
+// Adds what ran between `before` and `after` to the totals, and the round's ns per run.
+void add(ProgramTotals& to, std::map<std::string, std::vector<double>>& per_round, const ProgramTotals& after,
+         const ProgramTotals& before) {
   for (const auto& [prog, v] : after) {
     const auto b = before.count(prog) ? before.at(prog) : std::pair<std::uint64_t, std::uint64_t>{0, 0};
-    to[prog].first += v.first - b.first;
+    const auto runs = v.first - b.first;
+    to[prog].first += runs;
     to[prog].second += v.second - b.second;
+    if (runs > 0) {
+      per_round[prog].push_back(static_cast<double>(v.second - b.second) / static_cast<double>(runs));
+    }
   }
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) {
+    return 0.0;
+  }
+  std::sort(v.begin(), v.end());
+  const auto mid = v.size() / 2;
+  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 std::vector<std::string> split(const std::string& s, char sep = ',') {
@@ -328,7 +345,7 @@ int main(int argc, char** argv) {
     } else if (flag == "--rounds") {
       o.rounds = std::stoi(value);
     } else if (flag == "--collectors") {
-      o.collectors = split(value);
+      o.collectors = value == "-" ? std::vector<std::string>{} : split(value);  // "-": none
     } else if (flag == "--together-only") {
       o.together_only = value == "1";
     } else if (flag == "--http-seconds") {
@@ -384,7 +401,7 @@ int main(int argc, char** argv) {
       const auto at_start = loaded.totals();
       const double gbps = transfer(o, pods, port++);
       const auto after_iperf3 = loaded.totals();
-      add(f.on_iperf3, after_iperf3, at_start);
+      add(f.on_iperf3, f.ns_iperf3, after_iperf3, at_start);
       double rps = 0;
       if (o.http_seconds > 0) {
         nodepack::bench::HttpLoad load{pods.client(), pods.server(), kClientAddr, kServerAddr, port++, o.http_seconds};
@@ -393,7 +410,7 @@ int main(int argc, char** argv) {
           load.client_cpu = 1;
         }
         rps = static_cast<double>(nodepack::bench::run_http_load(load)) / o.http_seconds;
-        add(f.on_http, loaded.totals(), after_iperf3);
+        add(f.on_http, f.ns_http, loaded.totals(), after_iperf3);
       }
       loaded.collect();
       f.gbps.push_back(gbps);
@@ -419,17 +436,22 @@ int main(int argc, char** argv) {
     std::printf("\n");
     print_rate_table("HTTP req/s", phases, figures, &Figures::requests_per_s, &Figures::requests_vs_base);
   }
-  std::printf("\n| program (phase) | traffic | runs | ns per run |\n|---|---|---|---|\n");
+  std::printf(
+      "\n| program (phase) | traffic | runs | ns per run, all rounds | per round: median, min–max |\n"
+      "|---|---|---|---|---|\n");
   for (const auto& phase : phases) {
-    for (const auto& [traffic, totals] :
-         {std::pair{"iperf3", &figures[phase.name].on_iperf3}, std::pair{"http", &figures[phase.name].on_http}}) {
+    auto& f = figures[phase.name];
+    for (const auto& [traffic, totals, rounds] :
+         {std::tuple{"iperf3", &f.on_iperf3, &f.ns_iperf3}, std::tuple{"http", &f.on_http, &f.ns_http}}) {
       for (const auto& [prog, v] : *totals) {
         if (v.first == 0) {
           continue;
         }
-        std::printf("| %s (%s) | %s | %llu | %.0f |\n", prog.c_str(), phase.name.c_str(), traffic,
+        const auto& r = (*rounds)[prog];
+        const auto [lo, hi] = std::minmax_element(r.begin(), r.end());
+        std::printf("| %s (%s) | %s | %llu | %.0f | %.0f, %.0f–%.0f |\n", prog.c_str(), phase.name.c_str(), traffic,
                     static_cast<unsigned long long>(v.first),
-                    static_cast<double>(v.second) / static_cast<double>(v.first));
+                    static_cast<double>(v.second) / static_cast<double>(v.first), median(r), *lo, *hi);
       }
     }
   }
