@@ -9,7 +9,8 @@
 //                      [--objects name=file.bpf.o,...]  (a phase per object: its cgroup_skb programs
 //                                             attached as they are, e.g. a collector built at two commits)
 //                      [--empty 1]           (a phase with cgroup_skb programs that return at once)
-//                      [--pin 1]             (iperf3 and the HTTP load: server on CPU 0, client on CPU 1)
+//                      [--pin 1|same]        (iperf3 and the HTTP load: server on CPU 0, client on CPU 1;
+//                                             same: both on CPU 1)
 //
 // Phases take turns, their order rotated each round, so drift on a shared machine spreads over
 // all of them; each phase is also compared with the baseline of its own round (paired).
@@ -58,6 +59,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> objects;  // phase name, object file
   bool empty = false;
   bool pin = false;
+  int server_cpu = 0, client_cpu = 1;  // with --pin: 1 (apart) or same (both on CPU 1)
 };
 
 const std::string kServerUid = "7c1e0000-0000-4000-8000-0000000000e1";
@@ -142,8 +144,9 @@ double transfer(const Options& o, const BenchPods& pods, int port) {
     }
     const std::string p = std::to_string(port);
     if (o.pin) {
-      ::execl(o.iperf3.c_str(), o.iperf3.c_str(), "-s", "-1", "-B", kServerAddr.c_str(), "-p", p.c_str(), "-A", "0",
-              static_cast<char*>(nullptr));
+      const std::string cpu = std::to_string(o.server_cpu);
+      ::execl(o.iperf3.c_str(), o.iperf3.c_str(), "-s", "-1", "-B", kServerAddr.c_str(), "-p", p.c_str(), "-A",
+              cpu.c_str(), static_cast<char*>(nullptr));
     }
     ::execl(o.iperf3.c_str(), o.iperf3.c_str(), "-s", "-1", "-B", kServerAddr.c_str(), "-p", p.c_str(),
             static_cast<char*>(nullptr));
@@ -154,7 +157,7 @@ double transfer(const Options& o, const BenchPods& pods, int port) {
       o.iperf3, "-c", kServerAddr, "-B", kClientAddr, "-p", std::to_string(port), "-t", std::to_string(o.seconds),
       "-J"};
   if (o.pin) {
-    client.insert(client.end(), {"-A", "1"});
+    client.insert(client.end(), {"-A", std::to_string(o.client_cpu)});
   }
   const auto json = run_in(pods.client(), client);
   ::waitpid(server, nullptr, 0);
@@ -353,7 +356,8 @@ int main(int argc, char** argv) {
     } else if (flag == "--empty") {
       o.empty = value == "1";
     } else if (flag == "--pin") {
-      o.pin = value == "1";
+      o.pin = value == "1" || value == "same";
+      o.server_cpu = value == "same" ? 1 : 0;
     } else if (flag == "--objects") {
       for (const auto& item : split(value)) {
         const auto kv = split(item, '=');
@@ -406,8 +410,8 @@ int main(int argc, char** argv) {
       if (o.http_seconds > 0) {
         nodepack::bench::HttpLoad load{pods.client(), pods.server(), kClientAddr, kServerAddr, port++, o.http_seconds};
         if (o.pin) {
-          load.server_cpu = 0;
-          load.client_cpu = 1;
+          load.server_cpu = o.server_cpu;
+          load.client_cpu = o.client_cpu;
         }
         rps = static_cast<double>(nodepack::bench::run_http_load(load)) / o.http_seconds;
         add(f.on_http, f.ns_http, loaded.totals(), after_iperf3);
@@ -430,7 +434,9 @@ int main(int argc, char** argv) {
 
   std::printf("# %d round(s) of %d s iperf3%s per phase, loopback TCP between two pod cgroups%s\n", o.rounds, o.seconds,
               o.http_seconds > 0 ? (" + " + std::to_string(o.http_seconds) + " s HTTP").c_str() : "",
-              o.pin ? ", server on CPU 0, client on CPU 1" : "");
+              !o.pin                         ? ""
+              : o.server_cpu == o.client_cpu ? ", server and client on CPU 1"
+                                             : ", server on CPU 0, client on CPU 1");
   print_rate_table("Gbit/s", phases, figures, &Figures::gbps, &Figures::gbps_vs_base);
   if (o.http_seconds > 0) {
     std::printf("\n");

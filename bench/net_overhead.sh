@@ -8,7 +8,7 @@
 # More flags go to bench_net_overhead as they are: --http-seconds N (keep-alive HTTP requests
 # after each transfer), --objects name=file.bpf.o,... (programs of an object file as a phase of
 # their own: a collector built at another commit, for before/after in one run), --empty 1 (the
-# cost of a cgroup_skb program that returns at once), --pin 1 (server on CPU 0, client on CPU 1).
+# cost of a cgroup_skb program that returns at once), --pin 1 (server on CPU 0, client on CPU 1; same: both on CPU 1).
 #
 # Loopback throughput on a shared VM moves by 10 % from one transfer to the next: for the loss
 # with everything on, run baseline and all together only, for many rounds (… 5 10 tcp,... 1).
