@@ -8,6 +8,6 @@ if(TARGET nodepack_bpf)
 endif()
 if(TARGET nodepack_bpf)
   # Loopback TCP throughput and per-packet program cost with the network collectors (net_overhead.sh).
-  add_executable(bench_net_overhead bench_net_overhead.cpp)
+  add_executable(bench_net_overhead bench_net_overhead.cpp http_keepalive_load.cpp raw_cgroup_programs.cpp)
   target_link_libraries(bench_net_overhead PRIVATE nodepack_bpf nodepack_boost nodepack_warnings)
 endif()

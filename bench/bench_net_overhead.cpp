@@ -1,14 +1,23 @@
 // What the per-packet network collectors cost: loopback TCP throughput (iperf3) between two
 // pod-shaped cgroups with no collector loaded, with each collector alone, and with all of them,
-// in one run; and each program's kernel run time per run from the BPF run-time statistics.
+// in one run; and each program's kernel run time per run from the BPF run-time statistics, on
+// iperf3's bulk traffic and, with --http-seconds, on small keep-alive HTTP requests.
 //
-//   bench_net_overhead --iperf3 PATH [--seconds N] [--rounds N] [--collectors tcp,topology,dns,http]
+//   bench_net_overhead --iperf3 PATH [--seconds N] [--rounds N] [--collectors tcp,topology,dns,http|-]
 //                      [--together-only 1]   (baseline and all collectors only: more rounds per minute)
 //                      [--udp-datagrams N]   (after each transfer, N datagrams sendto -> recvfrom; 200000)
+//                      [--http-seconds N]    (after each transfer, N s of HTTP requests: req/s, ns per run)
+//                      [--objects name=file.bpf.o,...]  (a phase per object: its cgroup_skb programs
+//                                             attached as they are, e.g. a collector built at two commits)
+//                      [--empty 1]           (a phase with cgroup_skb programs that return at once)
+//                      [--pin 1|same]        (iperf3 and the HTTP load: server on CPU 0, client on CPU 1;
+//                                             same: both on CPU 1)
 //
-// Phases alternate (baseline, each collector, all, baseline again, ...) for --rounds rounds so
-// drift on a shared machine shows up in the baselines rather than in one collector's figure.
+// Phases take turns, their order rotated each round, so drift on a shared machine spreads over
+// all of them; each phase is also compared with the baseline of its own round (paired).
 // Needs root, the BPF syscall and a cgroup v2 tree (hybrid hosts: its `unified` mount).
+#include "bench/http_keepalive_load.hpp"
+#include "bench/raw_cgroup_programs.hpp"
 #include "bpf/runtime.hpp"
 #include "cgroup/resolver.hpp"
 #include "cgroup/v2_root.hpp"
@@ -26,14 +35,17 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -49,6 +61,11 @@ struct Options {
   std::vector<std::string> collectors = {"tcp"};
   bool together_only = false;
   int udp_datagrams = 200000;
+  int http_seconds = 0;
+  std::vector<std::pair<std::string, std::string>> objects;  // phase name, object file
+  bool empty = false;
+  bool pin = false;
+  int server_cpu = 0, client_cpu = 1;  // with --pin: 1 (apart) or same (both on CPU 1)
 };
 
 const std::string kServerUid = "7c1e0000-0000-4000-8000-0000000000e1";
@@ -131,13 +148,24 @@ double transfer(const Options& o, const BenchPods& pods, int port) {
     if (FILE* null = std::fopen("/dev/null", "w")) {
       ::dup2(::fileno(null), 1);  // the server's progress lines
     }
-    ::execl(o.iperf3.c_str(), o.iperf3.c_str(), "-s", "-1", "-B", kServerAddr.c_str(), "-p",
-            std::to_string(port).c_str(), static_cast<char*>(nullptr));
+    const std::string p = std::to_string(port);
+    if (o.pin) {
+      const std::string cpu = std::to_string(o.server_cpu);
+      ::execl(o.iperf3.c_str(), o.iperf3.c_str(), "-s", "-1", "-B", kServerAddr.c_str(), "-p", p.c_str(), "-A",
+              cpu.c_str(), static_cast<char*>(nullptr));
+    }
+    ::execl(o.iperf3.c_str(), o.iperf3.c_str(), "-s", "-1", "-B", kServerAddr.c_str(), "-p", p.c_str(),
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server binds
-  const auto json = run_in(pods.client(), {o.iperf3, "-c", kServerAddr, "-B", kClientAddr, "-p", std::to_string(port),
-                                           "-t", std::to_string(o.seconds), "-J"});
+  std::vector<std::string> client{
+      o.iperf3, "-c", kServerAddr, "-B", kClientAddr, "-p", std::to_string(port), "-t", std::to_string(o.seconds),
+      "-J"};
+  if (o.pin) {
+    client.insert(client.end(), {"-A", std::to_string(o.client_cpu)});
+  }
+  const auto json = run_in(pods.client(), client);
   ::waitpid(server, nullptr, 0);
   if (json.empty()) {
     return 0;
@@ -145,6 +173,14 @@ double transfer(const Options& o, const BenchPods& pods, int port) {
   auto doc = boost::json::parse(json);
   return doc.at("end").at("sum_received").at("bits_per_second").to_number<double>() / 1e9;
 }
+
+struct Phase {
+  std::string name;
+  std::vector<std::string> collectors;
+  std::string object;  // an object file, or "empty" for programs that return at once
+};
+
+using ProgramTotals = std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>;  // runs, ns
 
 // `datagrams` datagrams from the client pod to the server pod, both sockets unconnected: each
 // sent with sendto and received with recvfrom, so topology's sendmsg4 and recvmsg4 programs run
@@ -203,25 +239,162 @@ void udp_exchange(const BenchPods& pods, int port, int datagrams) {
   ::waitpid(server, nullptr, 0);
 }
 
-struct Phase {
-  std::string name;
-  std::vector<std::string> collectors;
-};
-
 struct Figures {
-  std::vector<double> gbps;
-  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> programs;  // runs, ns
+  std::vector<double> gbps, requests_per_s;
+  std::vector<double> gbps_vs_base, requests_vs_base;  // this round's figure / its round's baseline
+  ProgramTotals on_iperf3, on_udp, on_http;
+  std::map<std::string, std::vector<double>> ns_iperf3, ns_udp, ns_http;  // each round's ns per run, per program
 };
 
-std::vector<std::string> split(const std::string& s) {
+// A phase's programs while they are loaded: collectors through a registry, or raw programs.
+class Loaded {
+ public:
+  Loaded(const Phase& phase, const BenchPods& pods) : phase_(phase) {
+    if (!phase.object.empty()) {
+      const auto cgroup = pods.root() / "kubepods.slice";
+      auto raw = phase.object == "empty" ? nodepack::bench::RawCgroupPrograms::returning_at_once(cgroup)
+                                         : nodepack::bench::RawCgroupPrograms::from_object(phase.object, cgroup);
+      if (!raw) {
+        std::fprintf(stderr, "%s: %s\n", phase.name.c_str(), raw.error().message.c_str());
+        std::exit(1);
+      }
+      raw_ = std::move(*raw);
+      stats_ = nodepack::bpf::BpfStatsSession::enable();
+      return;
+    }
+    runtime_ = std::make_shared<nodepack::bpf::BpfRuntime>(std::make_unique<nodepack::bpf::KernelFeatureProbe>());
+    std::vector<nk::CollectorSpec> specs;
+    for (auto& s : runtime_->collectors()) {
+      if (std::find(phase.collectors.begin(), phase.collectors.end(), s.name) != phase.collectors.end()) {
+        specs.push_back(std::move(s));
+      }
+    }
+    resolver_ = std::make_unique<nc::CgroupResolver>(pods.root(), pods);
+    nk::RegistryOptions opts;
+    opts.collectors.node = "bench";
+    opts.profile = nk::Profile::comprehensive;
+    registry_ = std::make_unique<nk::CollectorRegistry>(opts, resolver_.get(), std::move(specs));
+    registry_->start();
+    runtime_->enable_stats();
+  }
+
+  // Runs and ns of each program so far, keyed "collector/program".
+  ProgramTotals totals() const {
+    ProgramTotals out;
+    if (raw_) {
+      for (const auto& p : raw_->stats()) {
+        out[phase_.name + "/" + p.program] = {p.run_count, p.run_time_ns};
+      }
+      return out;
+    }
+    for (const auto& name : phase_.collectors) {
+      if (auto* c = registry_->find(name)) {
+        for (const auto& p : c->program_stats()) {
+          out[name + "/" + p.program] = {p.run_count, p.run_time_ns};
+        }
+      }
+    }
+    return out;
+  }
+
+  // As a scrape would, so the figures include collect-time work's effects.
+  void collect() {
+    if (registry_) {
+      registry_->Collect();
+    }
+  }
+
+ private:
+  const Phase& phase_;
+  std::shared_ptr<nodepack::bpf::BpfRuntime> runtime_;
+  std::unique_ptr<nc::CgroupResolver> resolver_;
+  std::unique_ptr<nk::CollectorRegistry> registry_;
+  std::unique_ptr<nodepack::bench::RawCgroupPrograms> raw_;
+  std::optional<nodepack::Result<nodepack::bpf::BpfStatsSession>> stats_;
+};
+
+// Adds what ran between `before` and `after` to the totals, and the round's ns per run.
+void add(ProgramTotals& to, std::map<std::string, std::vector<double>>& per_round, const ProgramTotals& after,
+         const ProgramTotals& before) {
+  for (const auto& [prog, v] : after) {
+    const auto b = before.count(prog) ? before.at(prog) : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+    const auto runs = v.first - b.first;
+    to[prog].first += runs;
+    to[prog].second += v.second - b.second;
+    if (runs > 0) {
+      per_round[prog].push_back(static_cast<double>(v.second - b.second) / static_cast<double>(runs));
+    }
+  }
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) {
+    return 0.0;
+  }
+  std::sort(v.begin(), v.end());
+  const auto mid = v.size() / 2;
+  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+std::vector<std::string> split(const std::string& s, char sep = ',') {
   std::vector<std::string> out;
   std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
+  for (std::string item; std::getline(in, item, sep);) {
     if (!item.empty()) {
       out.push_back(item);
     }
   }
   return out;
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) {
+    s += x;
+  }
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
+double stddev(const std::vector<double>& v) {
+  if (v.size() < 2) {
+    return 0.0;
+  }
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) {
+    s += (x - m) * (x - m);
+  }
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+// "| phase | per round | mean | min–max | vs own round's baseline, mean ± sd (n) |" rows.
+void print_rate_table(const char* unit, const std::vector<Phase>& phases, std::map<std::string, Figures>& figures,
+                      std::vector<double> Figures::*values, std::vector<double> Figures::*ratios) {
+  std::printf("| phase | %s per round | mean | min–max | vs own round's baseline: mean ± sd |\n|---|---|---|---|---|\n",
+              unit);
+  for (const auto& phase : phases) {
+    const auto& f = figures[phase.name];
+    const auto& v = f.*values;
+    std::string rounds;
+    for (double g : v) {
+      char cell[32];
+      std::snprintf(cell, sizeof(cell), "%.4g", g);
+      rounds += (rounds.empty() ? "" : " / ") + std::string(cell);
+    }
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    std::string paired = "-";
+    if (phase.name != "baseline" && !(f.*ratios).empty()) {
+      std::vector<double> pct;
+      for (double r : f.*ratios) {
+        pct.push_back((r - 1) * 100);
+      }
+      char cell[64];
+      std::snprintf(cell, sizeof(cell), "%+.1f %% ± %.1f %%", mean(pct), stddev(pct));
+      paired = cell;
+    }
+    std::printf("| %s | %s | %.4g | %.4g–%.4g | %s |\n", phase.name.c_str(), rounds.c_str(), mean(v),
+                v.empty() ? 0.0 : *lo, v.empty() ? 0.0 : *hi, paired.c_str());
+  }
 }
 
 }  // namespace
@@ -230,18 +403,33 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
     if (flag == "--iperf3") {
-      o.iperf3 = argv[i + 1];
+      o.iperf3 = value;
     } else if (flag == "--seconds") {
-      o.seconds = std::stoi(argv[i + 1]);
+      o.seconds = std::stoi(value);
     } else if (flag == "--rounds") {
-      o.rounds = std::stoi(argv[i + 1]);
+      o.rounds = std::stoi(value);
     } else if (flag == "--collectors") {
-      o.collectors = split(argv[i + 1]);
+      o.collectors = value == "-" ? std::vector<std::string>{} : split(value);  // "-": none
     } else if (flag == "--udp-datagrams") {
-      o.udp_datagrams = std::stoi(argv[i + 1]);
+      o.udp_datagrams = std::stoi(value);
     } else if (flag == "--together-only") {
-      o.together_only = std::string(argv[i + 1]) == "1";
+      o.together_only = value == "1";
+    } else if (flag == "--http-seconds") {
+      o.http_seconds = std::stoi(value);
+    } else if (flag == "--empty") {
+      o.empty = value == "1";
+    } else if (flag == "--pin") {
+      o.pin = value == "1" || value == "same";
+      o.server_cpu = value == "same" ? 1 : 0;
+    } else if (flag == "--objects") {
+      for (const auto& item : split(value)) {
+        const auto kv = split(item, '=');
+        if (kv.size() == 2) {
+          o.objects.emplace_back(kv[0], kv[1]);
+        }
+      }
     }
   }
   if (o.iperf3.empty()) {
@@ -255,77 +443,91 @@ int main(int argc, char** argv) {
     return 1;
   }
   BenchPods pods(*v2);
-  std::vector<Phase> phases{{"baseline", {}}};
+  std::vector<Phase> phases{{"baseline", {}, ""}};
+  if (o.empty) {
+    phases.push_back({"empty", {}, "empty"});
+  }
+  for (const auto& [name, file] : o.objects) {
+    phases.push_back({name, {}, file});
+  }
   for (const auto& c : o.collectors) {
     if (!o.together_only) {
-      phases.push_back({c, {c}});
+      phases.push_back({c, {c}, ""});
     }
   }
   if (o.collectors.size() > 1 || o.together_only) {
-    phases.push_back({"all", o.collectors});
+    phases.push_back({"all", o.collectors, ""});
   }
 
   std::map<std::string, Figures> figures;
   int port = 15201;
   for (int round = 0; round < o.rounds; ++round) {
-    for (const auto& phase : phases) {
-      auto runtime = std::make_shared<nodepack::bpf::BpfRuntime>(std::make_unique<nodepack::bpf::KernelFeatureProbe>());
-      std::vector<nk::CollectorSpec> specs;
-      for (auto& s : runtime->collectors()) {
-        if (std::find(phase.collectors.begin(), phase.collectors.end(), s.name) != phase.collectors.end()) {
-          specs.push_back(std::move(s));
-        }
-      }
-      nc::CgroupResolver resolver(pods.root(), pods);
-      nk::RegistryOptions opts;
-      opts.collectors.node = "bench";
-      opts.profile = nk::Profile::comprehensive;
-      nk::CollectorRegistry registry(opts, &resolver, std::move(specs));
-      registry.start();
-      runtime->enable_stats();
+    std::map<std::string, std::pair<double, double>> this_round;  // Gbit/s, req/s
+    for (std::size_t k = 0; k < phases.size(); ++k) {
+      const auto& phase = phases[(k + static_cast<std::size_t>(round)) % phases.size()];
+      Loaded loaded(phase, pods);
       auto& f = figures[phase.name];
-      f.gbps.push_back(transfer(o, pods, port++));
+      const auto at_start = loaded.totals();
+      const double gbps = transfer(o, pods, port++);
+      const auto after_transfer = loaded.totals();
+      add(f.on_iperf3, f.ns_iperf3, after_transfer, at_start);
       udp_exchange(pods, port++, o.udp_datagrams);
-      registry.Collect();  // as a scrape would, so the figures include collect-time work's effects
-      for (const auto& name : phase.collectors) {
-        if (auto* c = registry.find(name)) {
-          for (const auto& p : c->program_stats()) {
-            auto& [runs, ns] = f.programs[name + "/" + p.program];
-            runs += p.run_count;
-            ns += p.run_time_ns;
-          }
+      const auto after_iperf3 = loaded.totals();  // and the UDP exchange: the HTTP load starts here
+      add(f.on_udp, f.ns_udp, after_iperf3, after_transfer);
+      double rps = 0;
+      if (o.http_seconds > 0) {
+        nodepack::bench::HttpLoad load{pods.client(), pods.server(), kClientAddr, kServerAddr, port++, o.http_seconds};
+        if (o.pin) {
+          load.server_cpu = o.server_cpu;
+          load.client_cpu = o.client_cpu;
         }
+        rps = static_cast<double>(nodepack::bench::run_http_load(load)) / o.http_seconds;
+        add(f.on_http, f.ns_http, loaded.totals(), after_iperf3);
+      }
+      loaded.collect();
+      f.gbps.push_back(gbps);
+      f.requests_per_s.push_back(rps);
+      this_round[phase.name] = {gbps, rps};
+    }
+    const auto base = this_round["baseline"];
+    for (const auto& [name, v] : this_round) {
+      if (base.first > 0) {
+        figures[name].gbps_vs_base.push_back(v.first / base.first);
+      }
+      if (base.second > 0) {
+        figures[name].requests_vs_base.push_back(v.second / base.second);
       }
     }
   }
 
-  std::printf("# %d round(s) of %d s per phase, loopback TCP between two pod cgroups, then %d UDP datagrams\n",
-              o.rounds, o.seconds, o.udp_datagrams);
-  std::printf("| phase | Gbit/s per round | mean | vs baseline |\n|---|---|---|---|\n");
-  auto mean = [](const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) {
-      s += x;
-    }
-    return v.empty() ? 0.0 : s / static_cast<double>(v.size());
-  };
-  const double base = mean(figures["baseline"].gbps);
-  for (const auto& phase : phases) {
-    const auto& f = figures[phase.name];
-    std::string rounds;
-    for (double g : f.gbps) {
-      rounds += (rounds.empty() ? "" : " / ") + std::to_string(g).substr(0, 5);
-    }
-    const double m = mean(f.gbps);
-    std::printf("| %s | %s | %.2f | %+.1f %% |\n", phase.name.c_str(), rounds.c_str(), m,
-                base > 0 ? (m / base - 1) * 100 : 0.0);
+  std::printf("# %d round(s) of %d s iperf3%s per phase, loopback TCP between two pod cgroups%s\n", o.rounds, o.seconds,
+              o.http_seconds > 0 ? (" + " + std::to_string(o.http_seconds) + " s HTTP").c_str() : "",
+              !o.pin                         ? ""
+              : o.server_cpu == o.client_cpu ? ", server and client on CPU 1"
+                                             : ", server on CPU 0, client on CPU 1");
+  print_rate_table("Gbit/s", phases, figures, &Figures::gbps, &Figures::gbps_vs_base);
+  if (o.http_seconds > 0) {
+    std::printf("\n");
+    print_rate_table("HTTP req/s", phases, figures, &Figures::requests_per_s, &Figures::requests_vs_base);
   }
-  std::printf("\n| program (phase) | runs | ns per run |\n|---|---|---|\n");
+  std::printf(
+      "\n| program (phase) | traffic | runs | ns per run, all rounds | per round: median, min–max |\n"
+      "|---|---|---|---|---|\n");
   for (const auto& phase : phases) {
-    for (const auto& [prog, v] : figures[phase.name].programs) {
-      std::printf("| %s (%s) | %llu | %.0f |\n", prog.c_str(), phase.name.c_str(),
-                  static_cast<unsigned long long>(v.first),
-                  v.first ? static_cast<double>(v.second) / static_cast<double>(v.first) : 0.0);
+    auto& f = figures[phase.name];
+    for (const auto& [traffic, totals, rounds] :
+         {std::tuple{"iperf3", &f.on_iperf3, &f.ns_iperf3}, std::tuple{"udp", &f.on_udp, &f.ns_udp},
+          std::tuple{"http", &f.on_http, &f.ns_http}}) {
+      for (const auto& [prog, v] : *totals) {
+        if (v.first == 0) {
+          continue;
+        }
+        const auto& r = (*rounds)[prog];
+        const auto [lo, hi] = std::minmax_element(r.begin(), r.end());
+        std::printf("| %s (%s) | %s | %llu | %.0f | %.0f, %.0f–%.0f |\n", prog.c_str(), phase.name.c_str(), traffic,
+                    static_cast<unsigned long long>(v.first),
+                    static_cast<double>(v.second) / static_cast<double>(v.first), median(r), *lo, *hi);
+      }
     }
   }
   return 0;

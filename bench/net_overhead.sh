@@ -3,7 +3,12 @@
 # against no collector, in one run (bench_net_overhead). Needs root and a build with
 # NODEPACK_BENCH=ON; iperf3 from Debian (apt-get install iperf3).
 #
-#   bench/net_overhead.sh <build-dir> [seconds-per-phase] [rounds] [collectors] [together-only: 1]
+#   bench/net_overhead.sh <build-dir> [seconds-per-phase] [rounds] [collectors] [together-only: 1] [more flags]
+#
+# More flags go to bench_net_overhead as they are: --http-seconds N (keep-alive HTTP requests
+# after each transfer), --objects name=file.bpf.o,... (programs of an object file as a phase of
+# their own: a collector built at another commit, for before/after in one run), --empty 1 (the
+# cost of a cgroup_skb program that returns at once), --pin 1 (server on CPU 0, client on CPU 1; same: both on CPU 1).
 #
 # After each transfer, 200,000 UDP datagrams sendto -> recvfrom between the same pods give the
 # topology collector's UDP programs a cost per run.
@@ -20,4 +25,4 @@ tool="$build/bench/bench_net_overhead"
 [[ -x $tool ]] || { echo "build $tool first (cmake -DNODEPACK_BENCH=ON, target bench_net_overhead)" >&2; exit 1; }
 iperf3=$(command -v iperf3) || { echo "iperf3 is needed (apt-get install iperf3)" >&2; exit 1; }
 echo "# $(iperf3 --version | head -1); kernel $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$tool" --iperf3 "$iperf3" --seconds "$seconds" --rounds "$rounds" --collectors "$collectors" --together-only "$together"
+"$tool" --iperf3 "$iperf3" --seconds "$seconds" --rounds "$rounds" --collectors "$collectors" --together-only "$together" "${@:6}"

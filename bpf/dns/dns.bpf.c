@@ -21,10 +21,9 @@
 
 #include "hist.bpf.h"
 #include "maps.bpf.h"
+#include "packet.bpf.h"
 #include "dns.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 #define DNS_PORT 53
@@ -80,27 +79,15 @@ struct dns_packet {
 static __always_inline bool parse_dns(struct __sk_buff *skb, struct dns_packet *p)
 {
 	__u8 hdr[DNS_HEADER_LEN];
-	__u16 ports[2], frag, msg_len;
+	__u16 ports[2], msg_len;
 	__u32 off, len = skb->len;
-	__u8 byte, proto;
+	__u8 byte, proto = 0;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 0, &byte, 1) || bpf_skb_load_bytes(skb, 9, &proto, 1) ||
-		    bpf_skb_load_bytes(skb, 6, &frag, 2))
-			return false;
-		if (bpf_ntohs(frag) & 0x1fff)
-			return false; /* a later fragment: no transport header */
-		off = (byte & 0x0f) * 4;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
-			return false;
-		off = 40;
-	} else {
+	/* Up to the ports, from the packet's linear part: no helper call for what is not DNS. */
+	off = nodepack_transport_offset(skb, &proto);
+	if (!off || (proto != IPPROTO_UDP_ && proto != IPPROTO_TCP_))
 		return false;
-	}
-	if (proto != IPPROTO_UDP_ && proto != IPPROTO_TCP_)
-		return false;
-	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+	if (nodepack_packet_read(skb, off, ports, sizeof(ports)))
 		return false;
 	p->sport = bpf_ntohs(ports[0]);
 	p->dport = bpf_ntohs(ports[1]);

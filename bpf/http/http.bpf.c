@@ -24,16 +24,15 @@
 
 #include "hist.bpf.h"
 #include "maps.bpf.h"
+#include "packet.bpf.h"
 #include "http.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP_ 6
 
 #define FIFO_DEPTH 8		/* outstanding requests per connection (power of two) */
 #define MSGS_PER_SEGMENT 4	/* messages looked at in one segment (pipelined, or body then next) */
-#define SCAN_CHUNK 32		/* header bytes loaded at a time */
-#define SCAN_CHUNKS 64		/* => at most 2 KiB of headers scanned per segment */
+#define SCAN_CHUNK 64		/* header bytes loaded at a time (a power of two) */
+#define SCAN_CHUNKS 32		/* => at most 2 KiB of headers scanned per segment */
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -43,7 +42,7 @@ enum phase { PH_IDLE = 0, PH_HEADERS = 1, PH_CHUNKED = 2 };
 struct http_stream {
 	__u64 skip;		/* body bytes still to come before a message can start */
 	__u64 content_length;
-	__u32 rolling;		/* the last four header bytes, to find CRLF CRLF */
+	__u32 rolling;		/* the last four header bytes (scan_buffer), to find CRLF CRLF */
 	__u8 phase;
 	__u8 has_cl;
 	__u8 chunked;
@@ -82,31 +81,22 @@ struct {
 static const struct http_cg_stats zero_stats;
 
 /* Offset of the TCP payload from the IP header (where cgroup_skb data starts), or 0 when the
- * packet is not TCP or carries no payload; `seq`: the segment's sequence number. */
-static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb, __u32 *seq)
+ * packet is not TCP or carries no payload (pure ACKs: most segments of a bulk transfer's
+ * return direction); `tcp_off`: the TCP header's. Header reads only, from the linear part: no
+ * helper call, socket or map before this says there is a payload. */
+static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb, __u32 *tcp_off)
 {
-	__u32 off;
-	__u8 byte, proto;
+	__u32 len = skb->len, off, payload;
+	__u8 proto = 0, doff;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 0, &byte, 1))
-			return 0;
-		off = (byte & 0x0f) * 4;
-		if (bpf_skb_load_bytes(skb, 9, &proto, 1))
-			return 0;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		off = 40;
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
-			return 0; /* extension headers are not followed */
-	} else {
+	if (len <= 40)
+		return 0; /* no room for a payload after the smallest IP and TCP headers */
+	off = nodepack_transport_offset(skb, &proto);
+	if (!off || proto != IPPROTO_TCP_ || nodepack_packet_read(skb, off + 12, &doff, 1))
 		return 0;
-	}
-	if (proto != IPPROTO_TCP_ || bpf_skb_load_bytes(skb, off + 12, &byte, 1) ||
-	    bpf_skb_load_bytes(skb, off + 4, seq, 4))
-		return 0;
-	*seq = bpf_ntohl(*seq);
-	off += (byte >> 4) * 4;
-	return skb->len > off ? off : 0;
+	*tcp_off = off;
+	payload = off + (doff >> 4) * 4;
+	return len > payload ? payload : 0;
 }
 
 /* How many bytes to load at `pos`: min(end - pos, max), checked again after a compiler barrier
@@ -176,20 +166,14 @@ static __always_inline int method_of(const __u8 *b, __u32 len)
 	}
 }
 
-/* Classifies the bytes at `off` (a global function: verified once, whatever calls it). A
- * request: an upper-case token of 3..12 letters, a space, then '/', '*' or a letter (origin,
+/* Classifies the `n` bytes (up to 16) at `b`, a message's first. A request: an upper-case token of 3..12 letters, a space, then '/', '*' or a letter (origin,
  * asterisk, absolute or authority form) or the segment's end. A response: "HTTP/1.x NNN" then
  * a space or CR. */
-__noinline int classify(struct __sk_buff *skb, __u32 off, __u32 end)
+static __always_inline int classify_bytes(const __u8 *b, __u64 n)
 {
-	__u8 b[16] = {};
-	__u64 n;
 	__u32 i, tok = 0;
 	int maybe_response = 1;
 
-	n = load_len(off, end, sizeof(b));
-	if (!n || bpf_skb_load_bytes(skb, off, b, n))
-		return CLS_NONE;
 	for (i = 0; i < 13; i++) {
 		if (i >= n)
 			break;
@@ -210,7 +194,7 @@ __noinline int classify(struct __sk_buff *skb, __u32 off, __u32 end)
 		return ((maybe_response ? CLS_SHORT_MAYBE_RESPONSE : CLS_SHORT) << 16);
 	if (maybe_response && n < 13)
 		return CLS_SHORT_MAYBE_RESPONSE << 16;
-	if (tok < 3 || tok > 12 || tok >= sizeof(b) || b[tok] != ' ')
+	if (tok < 3 || tok > 12 || b[tok] != ' ')
 		return CLS_NONE;
 	if (tok == 3 && EQ3(b, "PRI"))
 		return CLS_NONE; /* the HTTP/2 connection preface, "PRI * HTTP/2.0" */
@@ -221,6 +205,17 @@ __noinline int classify(struct __sk_buff *skb, __u32 off, __u32 end)
 			return CLS_NONE;
 	}
 	return (CLS_REQUEST << 16) | method_of(b, tok);
+}
+
+/* classify_bytes() on the 16 bytes at `off` (a global function: verified once). */
+__noinline int classify(struct __sk_buff *skb, __u32 off, __u32 end)
+{
+	__u8 b[16] = {};
+	__u64 n = load_len(off, end, sizeof(b));
+
+	if (!n || bpf_skb_load_bytes(skb, off, b, n))
+		return CLS_NONE;
+	return classify_bytes(b, n);
 }
 
 /* One header line's name, at `pos` (just after a LF): its Content-Length value, -1 for a
@@ -270,9 +265,22 @@ struct scan {
 	__u32 hdr_end;		/* offset just past CRLF CRLF, 0 while not found */
 	__u32 rolling;		/* the last four bytes, carried across segments */
 	__u64 content_length;
-	__u8 has_cl, chunked, pad[6];
+	__u8 has_cl, chunked, pad[2];
+	__u32 loaded;		/* buf holds the bytes at pos already (the message start) */
 	__u8 buf[SCAN_CHUNK];
 };
+
+/* classify_bytes() on the chunk the scan loaded at a message start: one load serves both. */
+__noinline int classify_chunk(struct scan *s)
+{
+	__u64 n;
+
+	if (!s)
+		return CLS_NONE;
+	n = s->loaded > 16 ? 16 : s->loaded;
+	barrier_var(n);
+	return n >= 1 && n <= 16 ? classify_bytes(s->buf, n) : CLS_NONE;
+}
 
 /* Whether any byte of `w` is `c` (the classic zero-byte test on w ^ c...c). */
 static __always_inline int has_byte(__u64 w, __u8 c)
@@ -282,58 +290,77 @@ static __always_inline int has_byte(__u64 w, __u8 c)
 	return ((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) != 0;
 }
 
-/* The byte at `i` of s->buf after a LF at i - 1: could a Content-Length or Transfer-Encoding
- * header start there? Only then is header_at() asked (it loads the line again). */
-static __always_inline int may_be_length_header(const struct scan *s, __u32 i, __u32 n)
-{
-	__u8 c;
+/* "\r\n\r\n" as four bytes in memory order read as a little-endian word (BPF here is). */
+#define CRLF_CRLF 0x0a0d0a0dU
 
-	if (i >= n || i >= SCAN_CHUNK)
-		return 1; /* the next line starts in the next chunk: ask */
-	c = s->buf[i & (SCAN_CHUNK - 1)] | 0x20;
-	return c == 'c' || c == 't';
+/* Whether a Content-Length or Transfer-Encoding header could start at `i` of s->buf (just after
+ * a LF); past the bytes loaded, the next chunk will tell, so header_at() is asked. */
+static __always_inline int may_be_length_header(__u64 next, __u32 i, __u32 n)
+{
+	__u8 c = next | 0x20;
+
+	return i >= n || c == 'c' || c == 't';
 }
 
-/* Scans the `n` bytes of s->buf loaded from s->pos; 1 when the headers ended in them. Eight
- * bytes at a time: a word with no LF can neither end the headers nor start a line, so it only
- * moves the last-four-bytes window. */
+/* A LF at byte `j` of the word loaded at `at`: the headers end there (1), or a header line
+ * starts after it (its length value noted). `window`: the four bytes ending at the LF. */
+static __always_inline int on_lf(struct __sk_buff *skb, struct scan *s, __u32 at, __u32 j, __u32 window,
+				 __u64 next, __u32 n)
+{
+	if (window == CRLF_CRLF) {
+		s->hdr_end = s->pos + at + j + 1;
+		return 1;
+	}
+	if (may_be_length_header(next, at + j + 1, n)) {
+		long h = header_at(skb, s->pos + at + j + 1, s->end);
+
+		if (h >= 0) {
+			s->content_length = h;
+			s->has_cl = 1;
+		} else if (h == -1) {
+			s->chunked = 1;
+		}
+	}
+	return 0;
+}
+
+/* Scans the `n` bytes of s->buf loaded from s->pos; 1 when the headers ended in them. A word
+ * (8 bytes) at a time; bytes past `n` read as zeros. A word with no LF can neither end the
+ * headers nor start a line, so it only moves the last-four-bytes window (s->rolling, kept as a
+ * little-endian word, oldest byte lowest); in one that has, only the LF positions do any work,
+ * at constant shifts (the byte loop is unrolled). */
 __noinline int scan_buffer(struct __sk_buff *skb, struct scan *s, __u32 n)
 {
-	__u32 w, i;
+	__u32 w;
 
 	if (!s)
 		return 1;
 	for (w = 0; w < SCAN_CHUNK / 8; w++) {
-		__u32 at = w * 8;
-		__u64 word;
+		__u32 at = w * 8, k;
+		__u64 word, both;
 
 		if (at >= n)
 			break;
-		__builtin_memcpy(&word, &s->buf[at], 8);
-		if (at + 8 <= n && !has_byte(word, '\n')) {
-			s->rolling = ((__u32)s->buf[at + 4] << 24) | ((__u32)s->buf[at + 5] << 16) |
-				     ((__u32)s->buf[at + 6] << 8) | s->buf[at + 7];
-			continue;
-		}
-		for (i = at; i < at + 8; i++) {
-			if (i >= n)
-				break;
-			s->rolling = (s->rolling << 8) | s->buf[i & (SCAN_CHUNK - 1)];
-			if (s->rolling == 0x0d0a0d0a) {
-				s->hdr_end = s->pos + i + 1;
-				return 1;
-			}
-			if (s->buf[i & (SCAN_CHUNK - 1)] == '\n' && may_be_length_header(s, i + 1, n)) {
-				long h = header_at(skb, s->pos + i + 1, s->end);
+		__builtin_memcpy(&word, &s->buf[at & (SCAN_CHUNK - 8)], 8);
+		k = n - at < 8 ? n - at : 8;
+		if (k < 8)
+			word &= (1ULL << (k * 8)) - 1;
+		both = (word << 32) | s->rolling; /* bytes -4 .. 3 of this word */
+		if (has_byte(word, '\n')) {
+			/* the byte after the word's last, when it was loaded */
+			__u8 after = at + 8 < n ? s->buf[(at + 8) & (SCAN_CHUNK - 1)] : 0;
 
-				if (h >= 0) {
-					s->content_length = h;
-					s->has_cl = 1;
-				} else if (h == -1) {
-					s->chunked = 1;
-				}
+#pragma unroll
+			for (__u32 j = 0; j < 8; j++) {
+				__u32 window = j < 4 ? (__u32)(both >> (8 * (j + 1))) : (__u32)(word >> (8 * (j - 3)));
+				__u64 next = j < 7 ? (word >> (8 * (j + 1))) & 0xff : after;
+
+				if (((word >> (8 * j)) & 0xff) == '\n' && on_lf(skb, s, at, j, window, next, n))
+					return 1;
 			}
 		}
+		/* the last four bytes of the k loaded */
+		s->rolling = k == 8 ? (__u32)(word >> 32) : (__u32)((both >> (8 * k)) & 0xffffffffULL);
 	}
 	return 0;
 }
@@ -347,9 +374,16 @@ __noinline int scan_headers(struct __sk_buff *skb, struct scan *s)
 	if (!s)
 		return 0;
 	for (k = 0; k < SCAN_CHUNKS; k++) {
-		n = load_len(s->pos, s->end, SCAN_CHUNK);
-		if (!n || bpf_skb_load_bytes(skb, s->pos, s->buf, n))
-			return 0;
+		if (s->loaded) {
+			n = s->loaded;
+			s->loaded = 0;
+			if (n > SCAN_CHUNK)
+				return 0;
+		} else {
+			n = load_len(s->pos, s->end, SCAN_CHUNK);
+			if (!n || bpf_skb_load_bytes(skb, s->pos, s->buf, n))
+				return 0;
+		}
 		if (scan_buffer(skb, s, n))
 			return 0;
 		s->pos += n;
@@ -521,7 +555,7 @@ static __always_inline int ends_chunked_body(struct __sk_buff *skb, __u32 end)
 
 static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 {
-	__u32 seq = 0, off = tcp_payload_offset(skb, &seq), end = skb->len;
+	__u32 tcp_off = 0, seq, off = tcp_payload_offset(skb, &tcp_off), end = skb->len;
 	struct bpf_sock *sk = skb->sk;
 	struct http_stream *st;
 	struct http_conn *c;
@@ -529,9 +563,8 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 
 	if (!off || !sk)
 		return;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return;
+	/* Storage takes the socket as it comes (the helper checks for a full socket itself): no
+	 * bpf_sk_fullsock call per segment. Connections found not to be HTTP stop here. */
 	c = bpf_sk_storage_get(&conns, sk, 0, 0);
 	if (!c) {
 		/* The connection's first payload: what protocol is it? */
@@ -562,8 +595,9 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 		if (stats && idx < HTTP_DIRS * NET_PROTOCOLS)
 			__sync_fetch_and_add(&stats->protocol_connections[0][0] + idx, 1);
 	}
-	if (c->upgraded)
+	if (c->upgraded || nodepack_packet_read(skb, tcp_off + 4, &seq, 4))
 		return;
+	seq = bpf_ntohl(seq);
 	st = &c->s[stream & 1];
 	if (st->seq_known) {
 		__s32 behind = (__s32)(st->next_seq - seq);
@@ -601,21 +635,25 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 				st->phase = PH_IDLE;
 			return; /* a message after the chunked body in the same segment is missed */
 		}
+		struct scan s = {.pos = off, .end = end};
+
 		if (st->phase == PH_IDLE) {
+			/* The message start's first chunk: classified, then scanned, from one load. */
+			__u64 n = load_len(off, end, SCAN_CHUNK);
+
+			if (!n || bpf_skb_load_bytes(skb, off, s.buf, n))
+				return;
+			s.loaded = n;
 			if (!cls)
-				cls = classify(skb, off, end);
+				cls = classify_chunk(&s);
 			if (!start_message(skb, c, st, stream, cls))
 				return;
 			cls = 0;
 		}
-		struct scan s = {
-			.pos = off,
-			.end = end,
-			.rolling = st->rolling,
-			.content_length = st->content_length,
-			.has_cl = st->has_cl,
-			.chunked = st->chunked,
-		};
+		s.rolling = st->rolling;
+		s.content_length = st->content_length;
+		s.has_cl = st->has_cl;
+		s.chunked = st->chunked;
 		scan_headers(skb, &s);
 		st->rolling = s.rolling;
 		st->content_length = s.content_length;

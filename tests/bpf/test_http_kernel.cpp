@@ -168,6 +168,39 @@ c = conn(); c.sendall(struct.pack(">i", len(body)) + body); c.recv(100); c.close
 c = conn(); c.sendall(b"hello\n"); c.recv(100); c.close()
 )PY";
 
+// Responses whose padding header grows by one byte each time, so that the Content-Length line
+// and the end of the headers fall at every offset of the 8-byte words and 64-byte chunks the
+// scan reads; each body reads like a status line, which only a missed Content-Length counts.
+constexpr const char* kAlignServer = R"PY(
+import socket
+l = socket.socket(); l.bind(("127.0.1.6", 0)); l.listen(1)
+print(l.getsockname()[1], flush=True)
+s, _ = l.accept()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+f = s.makefile("rb")
+for pad in range(72):
+    while f.readline() not in (b"\r\n", b""): pass
+    name = b"Content-Length" if pad % 2 else b"content-length"
+    s.sendall(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * pad + b"\r\n" + name + b": 17\r\n\r\nHTTP/1.1 200 OK\r\n")
+f.read()
+)PY";
+
+constexpr const char* kAlignClient = R"PY(
+import socket, sys
+c = socket.create_connection(("127.0.1.6", int(sys.argv[1])))
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+f = c.makefile("rb")
+for _ in range(72):
+    c.sendall(b"GET /pad HTTP/1.1\r\nHost: b\r\n\r\n")
+    n = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""): break
+        if line.lower().startswith(b"content-length:"): n = int(line.split(b":")[1])
+    f.read(n)
+c.close()
+)PY";
+
 void exec_python(const char* script, const char* arg = nullptr) {
   ::execlp("python3", "python3", "-c", script, arg, static_cast<char*>(nullptr));
   ::_exit(127);
@@ -339,6 +372,23 @@ TEST_CASE("http: connections are named by the protocol of their first bytes", "[
     INFO(protocol);
     CHECK(protocol_connections(families, "frontend", "server", protocol) == 0);
     CHECK(protocol_connections(families, "backend", "client", protocol) == 0);
+  }
+  require_nothing_on_idle_pod(families);
+}
+
+TEST_CASE("http: a Content-Length and the headers' end are found at every offset of a scan chunk", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, kAlignServer, kAlignClient);
+
+  auto families = reg->Collect();
+  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+    INFO(pod << " as " << side);
+    CHECK(requests(families, pod, side, "GET", "2xx") == 72);
+    CHECK(all_requests(families, pod) == 72);
+    // A body taken for a response would be one without a request.
+    CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
   }
   require_nothing_on_idle_pod(families);
 }
