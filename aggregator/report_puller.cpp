@@ -41,7 +41,10 @@ bool closed_while_idle(const beast::error_code& ec) {
 struct ReportPuller::Connection {
   std::optional<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
+  bool busy = false;  // a pull is using it
 };
+
+std::string ReportPuller::slot_key(const AgentTarget& target) { return target.node + '\n' + target.key(); }
 
 struct ReportPuller::RoundState {
   std::vector<AgentTarget> targets;
@@ -86,7 +89,7 @@ asio::awaitable<void> ReportPuller::round(std::vector<AgentTarget> targets, Deli
   // Connections to agents that are no longer targets are closed now rather than left to time out.
   std::unordered_set<std::string> keys;
   for (const auto& t : targets) {
-    keys.insert(t.key());
+    keys.insert(slot_key(t));
   }
   for (auto it = connections_.begin(); it != connections_.end();) {
     if (keys.contains(it->first)) {
@@ -144,7 +147,15 @@ asio::awaitable<void> ReportPuller::worker(RoundState* state) {
       pace.expires_at(slot);
       co_await pace.async_wait(use_nothrow);
     }
-    auto fetched = co_await fetch(target, *connections_.at(target.key()));
+    // Two targets may share an address (an agent pod on one node serving another's port, a static
+    // entry listed twice): a connection busy with one is not used for the other at the same time.
+    Connection& kept = *connections_.at(slot_key(target));
+    Connection spare;
+    Connection& connection = kept.busy ? spare : kept;
+    connection.busy = true;
+    auto fetched = co_await fetch(target, connection);
+    connection.busy = false;
+    close(spare);
     if (!fetched) {
       state->deliver(target, fetched.error());
     } else if (fetched->unchanged) {
@@ -153,9 +164,9 @@ asio::awaitable<void> ReportPuller::worker(RoundState* state) {
     } else {
       auto report = parse_report(fetched->body, target.node);
       if (report && !fetched->etag.empty()) {
-        etags_[target.key()] = std::move(fetched->etag);
+        etags_[slot_key(target)] = std::move(fetched->etag);
       } else {
-        etags_.erase(target.key());
+        etags_.erase(slot_key(target));
       }
       if (report) {
         state->deliver(target, Pulled(std::move(*report)));
@@ -213,7 +224,7 @@ asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const Age
     if (!authorization_.empty()) {
       request.set(bhttp::field::authorization, authorization_);
     }
-    if (const auto known = etags_.find(target.key()); known != etags_.end()) {
+    if (const auto known = etags_.find(slot_key(target)); known != etags_.end()) {
       request.set(bhttp::field::if_none_match, known->second);
     }
     // A connection beyond the idle pool is used once: asking the agent to close it puts the
@@ -259,7 +270,7 @@ asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const Age
                             "HTTP " + std::to_string(response.result_int()) + " from " + target.key() +
                                 ": the agent does not accept the aggregator's credentials (RBAC: get on /report)"};
     }
-    if (response.result_int() == 304 && etags_.contains(target.key())) {
+    if (response.result_int() == 304 && etags_.contains(slot_key(target))) {
       co_return Fetched{{}, {}, true};
     }
     if (response.result_int() != 200) {

@@ -54,7 +54,7 @@ class ReportPuller {
   std::size_t last_round_unauthorized() const { return unauthorized_; }
 
   // The next pull of `target` asks for the whole report (its consumer has no copy to reuse).
-  void forget(const AgentTarget& target) { etags_.erase(target.key()); }
+  void forget(const AgentTarget& target) { etags_.erase(slot_key(target)); }
   std::uint64_t unchanged_total() const { return unchanged_; }
 
   std::size_t open_connections() const { return open_; }
@@ -76,8 +76,11 @@ class ReportPuller {
   PullerOptions options_;
   std::string authorization_;
   std::size_t unauthorized_ = 0;
-  std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by target key
-  std::unordered_map<std::string, std::string> etags_;  // by target key: of the last report that parsed
+  // A target's connection and ETag are its own: keyed by node and address, since two nodes'
+  // agents may be found at one address.
+  static std::string slot_key(const AgentTarget& target);
+  std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by slot key
+  std::unordered_map<std::string, std::string> etags_;  // by slot key: of the last report that parsed
   std::uint64_t unchanged_ = 0;
   std::size_t open_ = 0;
   std::uint64_t opened_ = 0;

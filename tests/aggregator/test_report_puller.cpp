@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -118,6 +119,31 @@ TEST_CASE("connections beyond the idle pool are used once; those within it are r
     CHECK(agents.agents[i]->requests() == 2);
     CHECK(agents.agents[i]->connections() == (i < 2 ? 1u : 2u));
   }
+}
+
+TEST_CASE("two targets at one address are pulled apart, each with its own connection and answer") {
+  Agents agents(1);  // serves n0's report
+  auto impostor = agents.targets[0];
+  impostor.node = "n9";  // another node's agent pod found at n0's address
+  boost::asio::io_context io;
+  ReportPuller puller(PullerOptions{milliseconds(5000), 2, 1 << 20, 16});
+  std::map<std::string, bool> good;
+  for (int round = 0; round < 3; ++round) {
+    io.restart();
+    auto done = boost::asio::co_spawn(io,
+                                      puller.round({agents.targets[0], impostor},
+                                                   [&](const AgentTarget& target, PullResult<Pulled> result) {
+                                                     good[target.node] = result.has_value();
+                                                     if (!result) {
+                                                       CHECK(result.error().reason == PullError::wrong_node);
+                                                     }
+                                                   }),
+                                      boost::asio::use_future);
+    io.run();
+    done.get();
+    CHECK(good == std::map<std::string, bool>{{"n0", true}, {"n9", false}});
+  }
+  CHECK(agents.agents[0]->requests() == 6);
 }
 
 }  // namespace nodepack::aggregator

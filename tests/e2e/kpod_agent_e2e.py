@@ -50,7 +50,7 @@ SEND_BYTES = 4 << 20
 SPIN_SECONDS = 1.5
 SKIP = 77
 
-from e2e_checks import check, failures  # noqa: E402 (the script's directory is on sys.path)
+from e2e_checks import check, failures, summary  # noqa: E402 (the script's directory is on sys.path)
 
 
 def skip_or_fail(reason, require_env="NODEPACK_REQUIRE_BPF"):
@@ -425,11 +425,7 @@ def main():
             print(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return summary()
 
 
 # Tolerances of the comparisons with the kernel's own accounting of container A/0 (two tasks).

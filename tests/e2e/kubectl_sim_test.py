@@ -25,7 +25,7 @@ import yaml
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
-from e2e_checks import check, failures  # the script's directory is on sys.path
+from e2e_checks import check, summary  # the script's directory is on sys.path
 
 
 def main():
@@ -120,11 +120,7 @@ def main():
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return summary()
 
 
 def nrt_checks(nodepack, kubeconfig, work, k):
