@@ -118,6 +118,8 @@ def request(sock, path, headers=None, keep_alive=False):
     status_line = head.split(b"\r\n", 1)[0].split()
     if len(status_line) < 2:
         raise ConnectionError(f"no HTTP status line: {head[:80]!r}")
+    if re.search(rb"(?im)^transfer-encoding:\s*chunked", head):
+        return int(status_line[1]), read_chunked(sock, body)
     length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
     want = int(length.group(1)) if length else None
     while want is not None and len(body) < want:
@@ -126,6 +128,28 @@ def request(sock, path, headers=None, keep_alive=False):
             break
         body += chunk
     return int(status_line[1]), body
+
+
+def read_chunked(sock, data):
+    """The body of a chunked reply (a streamed /metrics), `data` being what followed its head."""
+    body = b""
+    while True:
+        while b"\r\n" not in data:
+            more = sock.recv(65536)
+            if not more:
+                raise ConnectionError("chunked body cut short")
+            data += more
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";", 1)[0], 16)
+        while len(data) < size + 2:
+            more = sock.recv(65536)
+            if not more:
+                raise ConnectionError("chunked body cut short")
+            data += more
+        if size == 0:
+            return body
+        body += data[:size]
+        data = data[size + 2:]
 
 
 def make_certificate(work):
