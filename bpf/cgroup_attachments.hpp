@@ -10,9 +10,13 @@
 
 #include "cgroup/resolver.hpp"
 
+#include <linux/bpf.h>
+
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,7 +34,8 @@ class CgroupAttachments {
   CgroupAttachments& operator=(CgroupAttachments&&) noexcept;
 
   // Attaches every program to each kubepods cgroup not attached yet; a cgroup where any fails is
-  // logged, left without any of them, and tried again next time.
+  // logged, left without any of them, and tried again next time. A cgroup where one of ours would
+  // switch off another program (overridable_ancestor) is left alone the same way.
   void attach_new(const cgroup::CgroupResolver& resolver);
   // Cgroups every program is attached to.
   std::vector<std::filesystem::path> attached() const;
@@ -44,6 +49,14 @@ class CgroupAttachments {
   std::string collector_;
   std::vector<bpf_program*> programs_;
   std::map<std::filesystem::path, std::vector<LinkPtr>> links_;
+  std::set<std::filesystem::path> refused_;  // said why once; checked again every time
 };
+
+// The nearest ancestor of cgroup `dir` (up to the cgroup v2 root) holding a program of `type`
+// attached the legacy way with BPF_F_ALLOW_OVERRIDE: the kernel runs a program below such a one
+// instead of it, so attaching ours to `dir` would switch it off for every pod there (a CNI's
+// socket load balancer, a firewall). None when the nearest ancestor with programs of that type
+// allows several (BPF_F_ALLOW_MULTI: they all run), or none has any.
+std::optional<std::filesystem::path> overridable_ancestor(const std::filesystem::path& dir, bpf_attach_type type);
 
 }  // namespace nodepack::bpf
