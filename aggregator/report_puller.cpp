@@ -54,7 +54,6 @@ struct ReportPuller::RoundState {
   asio::steady_timer done;
   std::chrono::steady_clock::time_point start;
   std::chrono::nanoseconds spread{};
-
   std::size_t batch = 1;
 
   // When pull `index` may start: its batch's even share of the spread. Pulls are released a batch
@@ -149,11 +148,12 @@ asio::awaitable<void> ReportPuller::worker(RoundState* state) {
     }
     // Two targets may share an address (an agent pod on one node serving another's port, a static
     // entry listed twice): a connection busy with one is not used for the other at the same time.
-    Connection& kept = *connections_.at(slot_key(target));
+    const std::string key = slot_key(target);
+    Connection& kept = *connections_.at(key);
     Connection spare;
     Connection& connection = kept.busy ? spare : kept;
     connection.busy = true;
-    auto fetched = co_await fetch(target, connection);
+    auto fetched = co_await fetch(target, key, connection);
     connection.busy = false;
     close(spare);
     if (!fetched) {
@@ -164,9 +164,9 @@ asio::awaitable<void> ReportPuller::worker(RoundState* state) {
     } else {
       auto report = parse_report(fetched->body, target.node);
       if (report && !fetched->etag.empty()) {
-        etags_[slot_key(target)] = std::move(fetched->etag);
+        etags_[key] = std::move(fetched->etag);
       } else {
-        etags_.erase(slot_key(target));
+        etags_.erase(key);
       }
       if (report) {
         state->deliver(target, Pulled(std::move(*report)));
@@ -181,7 +181,7 @@ asio::awaitable<void> ReportPuller::worker(RoundState* state) {
 }
 
 asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const AgentTarget& target,
-                                                                       Connection& connection) {
+                                                                       const std::string& key, Connection& connection) {
   auto executor = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   bool reused = connection.stream.has_value();
@@ -224,7 +224,7 @@ asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const Age
     if (!authorization_.empty()) {
       request.set(bhttp::field::authorization, authorization_);
     }
-    if (const auto known = etags_.find(slot_key(target)); known != etags_.end()) {
+    if (const auto known = etags_.find(key); known != etags_.end()) {
       request.set(bhttp::field::if_none_match, known->second);
     }
     // A connection beyond the idle pool is used once: asking the agent to close it puts the
@@ -270,7 +270,7 @@ asio::awaitable<PullResult<ReportPuller::Fetched>> ReportPuller::fetch(const Age
                             "HTTP " + std::to_string(response.result_int()) + " from " + target.key() +
                                 ": the agent does not accept the aggregator's credentials (RBAC: get on /report)"};
     }
-    if (response.result_int() == 304 && etags_.contains(slot_key(target))) {
+    if (response.result_int() == 304 && etags_.contains(key)) {
       co_return Fetched{{}, {}, true};
     }
     if (response.result_int() != 200) {

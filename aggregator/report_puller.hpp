@@ -70,7 +70,9 @@ class ReportPuller {
     std::string etag;
     bool unchanged = false;
   };
-  boost::asio::awaitable<PullResult<Fetched>> fetch(const AgentTarget& target, Connection& connection);
+  // `key`: the target's slot_key, for its ETag.
+  boost::asio::awaitable<PullResult<Fetched>> fetch(const AgentTarget& target, const std::string& key,
+                                                    Connection& connection);
   void close(Connection& connection);
 
   PullerOptions options_;

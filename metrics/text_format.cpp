@@ -104,14 +104,20 @@ void append_sample(std::string& out, const MetricFamily& family, const ClientMet
   append_tail(out, metric);
 }
 
-void append_summary(std::string& out, const MetricFamily& family, const ClientMetric& metric) {
-  const auto& summary = metric.summary;
+// A summary's or histogram's _count and _sum lines.
+void append_count_and_sum(std::string& out, const MetricFamily& family, const ClientMetric& metric, std::uint64_t count,
+                          double sum) {
   append_head(out, family, metric, "_count");
-  append_integer(out, summary.sample_count);
+  append_integer(out, count);
   append_tail(out, metric);
   append_head(out, family, metric, "_sum");
-  append_value(out, summary.sample_sum);
+  append_value(out, sum);
   append_tail(out, metric);
+}
+
+void append_summary(std::string& out, const MetricFamily& family, const ClientMetric& metric) {
+  const auto& summary = metric.summary;
+  append_count_and_sum(out, family, metric, summary.sample_count, summary.sample_sum);
   for (const auto& q : summary.quantile) {
     const Extra quantile{"quantile", {}, q.quantile};
     append_head(out, family, metric, {}, &quantile);
@@ -122,12 +128,7 @@ void append_summary(std::string& out, const MetricFamily& family, const ClientMe
 
 void append_histogram(std::string& out, const MetricFamily& family, const ClientMetric& metric) {
   const auto& histogram = metric.histogram;
-  append_head(out, family, metric, "_count");
-  append_integer(out, histogram.sample_count);
-  append_tail(out, metric);
-  append_head(out, family, metric, "_sum");
-  append_value(out, histogram.sample_sum);
-  append_tail(out, metric);
+  append_count_and_sum(out, family, metric, histogram.sample_count, histogram.sample_sum);
   double last = -std::numeric_limits<double>::infinity();
   for (const auto& bucket : histogram.bucket) {
     const Extra le{"le", {}, bucket.upper_bound};
