@@ -1,7 +1,8 @@
 #pragma once
 
 // Asks the kubelet's pod-resources API over its unix socket: List and GetAllocatableResources,
-// each with a deadline, synchronously (the poller's thread calls it, never the agent's io thread).
+// each with a deadline, synchronously (the poller's thread calls it, never the agent's io thread),
+// over gRPC spoken by podresources/grpc_unary.hpp and decoded by podresources/messages.hpp.
 // Every failure is a typed PodResourcesFailure; nothing throws.
 
 #include "numa/pod_resources.hpp"
@@ -9,8 +10,6 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
-#include <functional>
-#include <memory>
 
 namespace nodepack::podresources {
 
@@ -32,9 +31,7 @@ class Client {
   numa::PodResourcesResult<numa::PodResourcesAnswer> ask(std::chrono::system_clock::time_point now);
 
  private:
-  struct Channel;
   ClientOptions options_;
-  std::unique_ptr<Channel> channel_;  // made on first use, dropped after a failure
 };
 
 }  // namespace nodepack::podresources
