@@ -1,19 +1,22 @@
 // Kernel-side cost of nodepack's sched programs per event, under a scheduler-heavy load, next to
 // a bpftrace runqlat equivalent measured the same way in the same run.
 //
-//   bench_bpf_overhead [--seconds N] [--pairs N] [--syscalls] [--bpftrace PATH --script FILE]
+//   bench_bpf_overhead [--seconds N] [--pairs N] [--syscalls] [--ablation] [--bpftrace PATH --script FILE]
 //
 // Phases, each running the same load (N pairs of processes ping-ponging a byte over pipes, so
 // every round trip is two wake-ups and two context switches): no tracing, nodepack's sched
 // collector, (with --syscalls) nodepack's syscall collector, bpftrace. Kernel BPF run-time stats stay on for the whole
 // run (the stats fd is held here), so ns/event = run_time_ns / run_cnt of each program, read with
-// BPF_OBJ_GET_INFO_BY_FD.
+// BPF_OBJ_GET_INFO_BY_FD. An empty sched_switch program runs first, alone, for the floor every
+// figure stands on; --ablation adds one phase per step of the switch program (sched_ablation.bpf.c).
 #include "bpf/bpf_stats.hpp"
 #include "bpf/feature_probe.hpp"
 #include "bpf/sched/sched_collector.hpp"
 #include "bpf/syscall/syscall_collector.hpp"
 #include "bpf/syscall/syscall_names.hpp"
 #include "cgroup/v2_root.hpp"
+
+#include "sched_ablation.skel.h"
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -44,6 +48,7 @@ struct Options {
   std::string bpftrace;
   std::string script;
   bool syscalls = false;
+  bool ablation = false;
 };
 
 // The cgroup the load runs in (empty: the bench's own). Children move themselves into it.
@@ -173,14 +178,50 @@ class Denying final : public nb::FeatureProbe {
   nb::KernelFeatureProbe real_;
 };
 
+ProgInfo stats_of(const bpf_program* prog) {
+  bpf_prog_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) {
+    return {bpf_program__name(prog)};
+  }
+  return {bpf_program__name(prog), info.run_cnt, info.run_time_ns};
+}
+
+// Each program of sched_ablation.bpf.c attached alone for one phase (only abl_empty unless `all`).
+bool measure_ablation(const Options& o, bool all, double baseline) {
+  sched_ablation_bpf* skel = sched_ablation_bpf::open_and_load();
+  if (skel == nullptr) {
+    std::fprintf(stderr, "ablation programs did not load: %s\n", std::strerror(errno));
+    return false;
+  }
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, skel->obj) {
+    if (!all && std::string(bpf_program__name(prog)) != "abl_empty") {
+      continue;
+    }
+    bpf_link* link = bpf_program__attach(prog);
+    if (link == nullptr) {
+      std::fprintf(stderr, "%s did not attach: %s\n", bpf_program__name(prog), std::strerror(errno));
+      continue;
+    }
+    const std::vector<ProgInfo> before{stats_of(prog)};
+    const double rate = run_load(o);
+    const std::vector<ProgInfo> after{stats_of(prog)};
+    bpf_link__destroy(link);
+    report(("ablation " + after[0].name).c_str(), before, after, rate, baseline);
+  }
+  sched_ablation_bpf::destroy(skel);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--syscalls") {
-      o.syscalls = true;
+    if (k == "--syscalls" || k == "--ablation") {
+      (k == "--syscalls" ? o.syscalls : o.ablation) = true;
       --i;
       continue;
     }
@@ -212,6 +253,7 @@ int main(int argc, char** argv) {
 
   const double baseline = run_load(o);
   std::printf("untraced: %.0f round trips/s\n", baseline);
+  measure_ablation(o, o.ablation, baseline);
 
   auto to_info = [](const std::vector<nodepack::kpod::ProgramStats>& s) {
     std::vector<ProgInfo> v;

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tool="$build/bench/bench_bpf_overhead"
 [[ -x $tool ]] || { echo "build $tool first (cmake -DNODEPACK_BENCH=ON, target bench_bpf_overhead)" >&2; exit 1; }
 
-args=(--seconds "$seconds" --pairs "$pairs" --syscalls)
+args=(--seconds "$seconds" --pairs "$pairs" --syscalls ${NODEPACK_BENCH_ABLATION:+--ablation})
 # bpftrace 0.17 has no raw tracepoint probes; its tracepoint probes need tracefs. Mount it for the
 # run when it is not there, and unmount it again afterwards.
 mounted_tracefs=
