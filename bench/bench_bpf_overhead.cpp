@@ -163,21 +163,6 @@ void report(const char* who, const std::vector<ProgInfo>& before, const std::vec
   std::printf("  load: %.0f round trips/s (%.1f%% of untraced)\n", rate, baseline > 0 ? 100.0 * rate / baseline : 0.0);
 }
 
-// The kernel's answers, except for features denied to measure a fallback variant.
-class Denying final : public nb::FeatureProbe {
- public:
-  explicit Denying(std::set<std::string> deny) : deny_(std::move(deny)) {}
-
- protected:
-  bool probe(std::string_view feature) override {
-    return deny_.contains(std::string(feature)) ? false : real_.supports(feature);
-  }
-
- private:
-  std::set<std::string> deny_;
-  nb::KernelFeatureProbe real_;
-};
-
 ProgInfo stats_of(const bpf_program* prog) {
   bpf_prog_info info{};
   std::uint32_t len = sizeof(info);
@@ -273,17 +258,32 @@ int main(int argc, char** argv) {
   struct stat load_st {};
   const bool have_cgroup = !g_load_cgroup.empty() && ::stat(g_load_cgroup.c_str(), &load_st) == 0;
   std::printf("load cgroup: %s\n", have_cgroup ? g_load_cgroup.c_str() : "(the bench's own)");
-  const std::vector<std::set<std::string>> denials = {{}, {"cgrp_storage"}, {"cgrp_storage", "sched_info"}};
-  std::string last_variant;
-  for (const auto& deny : denials) {
-    Denying probe(deny);
+  {
+    // The collector as the agent starts it (--kpod.sched.variant=auto), the load running while it
+    // measures the two scheduler-stamp variants side by side.
+    nb::KernelFeatureProbe probe;
     nb::SchedCollector sched(probe);
+    Options during = o;
+    during.seconds = 2;
+    std::thread load([&] { run_load(during); });
+    auto started = sched.start();
+    load.join();
+    if (const auto& c = sched.calibration(); started && c) {
+      std::printf("calibration at start-up: %s (%s)\n", std::string(sched.variant()).c_str(), c->why.c_str());
+    } else {
+      std::printf("calibration at start-up: none, variant %s\n", std::string(sched.variant()).c_str());
+    }
+  }
+  std::string last_variant;
+  for (auto preference : {nb::SchedPreference::slots, nb::SchedPreference::info, nb::SchedPreference::classic}) {
+    nb::KernelFeatureProbe probe;
+    nb::SchedCollector sched(probe, nb::SchedOptions{preference});
     if (auto r = sched.start(); !r) {
       std::fprintf(stderr, "nodepack sched collector did not load: %s\n", r.error().message.c_str());
       return 1;
     }
     if (sched.variant() == last_variant) {
-      continue;  // the kernel had no better variant to deny
+      continue;  // the kernel had no better variant
     }
     last_variant = sched.variant();
     const bool slot = have_cgroup && sched.give_slot(load_st.st_ino, g_load_cgroup);
