@@ -262,17 +262,28 @@ int main(int argc, char** argv) {
     // The collector as the agent starts it (--kpod.sched.variant=auto), the load running while it
     // measures the two scheduler-stamp variants side by side.
     nb::KernelFeatureProbe probe;
-    nb::SchedCollector sched(probe);
+    nb::SchedOptions options;
+    if (have_cgroup) {
+      options.slot_dirs.push_back(g_load_cgroup);  // as the agent gives pod cgroups theirs
+    }
+    nb::SchedCollector sched(probe, options);
     Options during = o;
     during.seconds = 2;
     std::thread load([&] { run_load(during); });
     auto started = sched.start();
     load.join();
-    if (const auto& c = sched.calibration(); started && c) {
-      std::printf("calibration at start-up: %s (%s)\n", std::string(sched.variant()).c_str(), c->why.c_str());
-    } else {
-      std::printf("calibration at start-up: none, variant %s\n", std::string(sched.variant()).c_str());
+    if (!started) {
+      std::fprintf(stderr, "nodepack sched collector did not load: %s\n", started.error().message.c_str());
+      return 1;
     }
+    const auto& c = sched.calibration();
+    std::printf("calibration at start-up: %s (%s)\n", std::string(sched.variant()).c_str(),
+                c ? c->why.c_str() : "not run");
+    auto before = to_info(sched.program_stats());
+    const double rate = run_load(o);
+    auto after = to_info(sched.program_stats());
+    report(("nodepack sched as the agent starts it, calibrated: " + std::string(sched.variant())).c_str(), before,
+           after, rate, baseline);
   }
   std::string last_variant;
   for (auto preference : {nb::SchedPreference::slots, nb::SchedPreference::info, nb::SchedPreference::classic}) {

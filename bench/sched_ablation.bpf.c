@@ -105,6 +105,16 @@ int BPF_PROG(abl_btf_rq_clock, bool preempt, struct task_struct *prev, struct ta
 	return 0;
 }
 
+/* The stamp alone, without the run queue's clock. (The per-CPU `runqueues` variable as a typed
+ * ksym would spare next->se.cfs_rq->rq, but this kernel has no kallsyms of data: the load fails
+ * with "ldimm64 failed to find the address for kernel symbol 'runqueues'".) */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(abl_btf_last_queued, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	sink = next->sched_info.last_queued;
+	return 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(abl_cgrp_storage_get, bool preempt, struct task_struct *prev, struct task_struct *next)
 {

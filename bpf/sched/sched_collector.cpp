@@ -93,6 +93,12 @@ bool SchedCollector::start_calibrated(std::vector<SchedVariant>& candidates) {
       give_slot(cg.id, cg.dir);
     }
   }
+  for (const auto& dir : options_.slot_dirs) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0) {
+      give_slot(st.st_ino, dir);
+    }
+  }
   sched_bpf* s = impl_->skel;
   calibrated_ids_ = {program_id(s->progs.sched_switch_slots), program_id((*info)->progs.sched_switch_info)};
   auto measured =

@@ -28,6 +28,8 @@ struct SchedOptions {
   // Live pod cgroups get their sched_slots slots before the calibration, so that sched_slots is
   // measured on the path pod tasks take. Null: none (the bench gives its own).
   const cgroup::CgroupResolver* resolver = nullptr;
+  // More cgroup directories given slots before the calibration (the bench's load cgroup).
+  std::vector<std::filesystem::path> slot_dirs;
 };
 
 class SchedCollector final : public BpfCollector {
