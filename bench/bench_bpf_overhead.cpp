@@ -49,6 +49,7 @@ struct Options {
   std::string script;
   bool syscalls = false;
   bool ablation = false;
+  std::string only;  // --only PREFIX: ablation programs whose name starts with it, and nothing else
 };
 
 // The cgroup the load runs in (empty: the bench's own). Children move themselves into it.
@@ -172,30 +173,44 @@ ProgInfo stats_of(const bpf_program* prog) {
   return {bpf_program__name(prog), info.run_cnt, info.run_time_ns};
 }
 
-// Each program of sched_ablation.bpf.c attached alone for one phase (only abl_empty unless `all`).
+// The programs of sched_ablation.bpf.c: abl_empty attached for the whole time, and (with `all`)
+// every other one after it for one phase each, so that each step's cost above the floor comes
+// from one set of events (the same switches, the same mix of cross-CPU wake-ups and idle).
 bool measure_ablation(const Options& o, bool all, double baseline) {
   sched_ablation_bpf* skel = sched_ablation_bpf::open_and_load();
   if (skel == nullptr) {
     std::fprintf(stderr, "ablation programs did not load: %s\n", std::strerror(errno));
     return false;
   }
+  bpf_link* floor = bpf_program__attach(skel->progs.abl_empty);
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, skel->obj) {
-    if (!all && std::string(bpf_program__name(prog)) != "abl_empty") {
+    const std::string name = bpf_program__name(prog);
+    if (prog == skel->progs.abl_empty ? !o.only.empty() && !name.starts_with(o.only)
+                                      : !all || !name.starts_with(o.only)) {
       continue;
     }
-    bpf_link* link = bpf_program__attach(prog);
-    if (link == nullptr) {
-      std::fprintf(stderr, "%s did not attach: %s\n", bpf_program__name(prog), std::strerror(errno));
+    bpf_link* link = prog == skel->progs.abl_empty ? nullptr : bpf_program__attach(prog);
+    if (prog != skel->progs.abl_empty && link == nullptr) {
+      std::fprintf(stderr, "%s did not attach: %s\n", name.c_str(), std::strerror(errno));
       continue;
     }
-    const std::vector<ProgInfo> before{stats_of(prog)};
+    const std::vector<ProgInfo> before{stats_of(skel->progs.abl_empty), stats_of(prog)};
     const double rate = run_load(o);
-    const std::vector<ProgInfo> after{stats_of(prog)};
+    const std::vector<ProgInfo> after{stats_of(skel->progs.abl_empty), stats_of(prog)};
     bpf_link__destroy(link);
-    report(("ablation " + after[0].name).c_str(), before, after, rate, baseline);
+    const auto ns = [&](std::size_t i) {
+      const auto c = after[i].run_cnt - before[i].run_cnt;
+      return c ? static_cast<double>(after[i].run_time_ns - before[i].run_time_ns) / static_cast<double>(c) : 0.0;
+    };
+    std::printf(
+        "ablation %-28s runs %10llu  ns/run %6.1f  empty in the same phase %6.1f  above it %6.1f  (load %.0f/s)\n",
+        name.c_str(), static_cast<unsigned long long>(after[1].run_cnt - before[1].run_cnt), ns(1), ns(0),
+        ns(1) - ns(0), rate);
   }
+  bpf_link__destroy(floor);
   sched_ablation_bpf::destroy(skel);
+  (void)baseline;
   return true;
 }
 
@@ -220,6 +235,8 @@ int main(int argc, char** argv) {
       o.pairs = std::atoi(argv[i + 1]);
     } else if (k == "--bpftrace") {
       o.bpftrace = argv[i + 1];
+    } else if (k == "--only") {
+      o.only = argv[i + 1];
     } else if (k == "--script") {
       o.script = argv[i + 1];
     } else {
@@ -239,6 +256,9 @@ int main(int argc, char** argv) {
   const double baseline = run_load(o);
   std::printf("untraced: %.0f round trips/s\n", baseline);
   measure_ablation(o, o.ablation, baseline);
+  if (!o.only.empty()) {
+    return 0;
+  }
 
   auto to_info = [](const std::vector<nodepack::kpod::ProgramStats>& s) {
     std::vector<ProgInfo> v;

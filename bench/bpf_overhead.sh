@@ -5,6 +5,7 @@
 #   bench/bpf_overhead.sh <build-dir> [seconds-per-phase] [ping-pong-pairs]
 #
 # bpftrace is optional (Debian: apt-get install bpftrace); without it only nodepack is measured.
+# NODEPACK_BENCH_ABLATION=1 adds one phase per step of the switch program (sched_ablation.bpf.c).
 set -euo pipefail
 build=${1:?usage: $0 <build-dir> [seconds] [pairs]}
 seconds=${2:-5}

@@ -115,6 +115,14 @@ int BPF_PROG(abl_btf_last_queued, bool preempt, struct task_struct *prev, struct
 	return 0;
 }
 
+/* The run queue's clock alone, reached through prev (the task leaving this CPU) instead. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(abl_btf_rq_clock_prev, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	sink = prev->se.cfs_rq->rq->clock - next->sched_info.last_queued;
+	return 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(abl_cgrp_storage_get, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
