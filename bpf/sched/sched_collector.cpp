@@ -113,7 +113,8 @@ bool SchedCollector::start_calibrated(std::vector<SchedVariant>& candidates) {
   spdlog::info("bpf collector sched: {} chosen by calibration ({})", name(calibration_->chosen), calibration_->why);
   if (calibration_->chosen == SchedVariant::info) {
     keep(SchedVariant::info, std::move(*info));  // frees sched_slots and its slots
-  }                                              // else `info` is detached and freed when it goes out of scope
+  }
+  // Otherwise `info` is detached and freed as it goes out of scope.
   spdlog::info("bpf collector sched: attached ({})", variant_);
   return true;
 }
