@@ -160,6 +160,7 @@ Result<void> Agent::make_sources() {
     k.collectors.tracked_syscalls = options_.tracked_syscalls;
     k.collectors.dns_timeout = options_.dns_timeout;
     k.collectors.dns_top_names = static_cast<std::size_t>(options_.dns_top_names);
+    k.collectors.sched_variant = options_.sched_variant;
     k.collectors.clock = &clock_;
     k.collectors.peers = peers_.get();  // null unless the topology collector runs
     k.collectors.peer_granularity = options_.peer_granularity;

@@ -148,6 +148,16 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
   flags.add_int("kpod.dns.top-names",
                 "Export the node's N most asked DNS names with their query counts (0: names are not recorded)",
                 o.dns_top_names);
+  flags.add("kpod.sched.variant",
+            "sched collector's switch program: auto (sched_slots and sched_info measured side by side for about a "
+            "second at start-up, the cheaper kept), sched_slots, sched_info or classic (wake-up programs)",
+            "auto", [&o](std::string_view v) -> Result<void> {
+              if (v != "auto" && v != "sched_slots" && v != "sched_info" && v != "classic") {
+                return fail("want auto, sched_slots, sched_info or classic, got \"" + std::string(v) + "\"");
+              }
+              o.sched_variant = v;
+              return {};
+            });
   flags.add_bool("collectors.accounting",
                  "Per-container usage accounting: requested, limited and used core- and byte-seconds, GPU-seconds "
                  "(nodepack_container_*)",

@@ -50,6 +50,7 @@ struct AgentOptions {
   std::vector<std::string> tracked_syscalls;        // --syscalls
   std::chrono::nanoseconds dns_timeout = std::chrono::seconds(5);  // --kpod.dns.timeout
   std::int64_t dns_top_names = 0;                                  // --kpod.dns.top-names (0: off)
+  std::string sched_variant = "auto";  // --kpod.sched.variant: auto (measured at start-up) or a forced one
   // --kpod.namespaces, --kpod.exclude-namespaces, --kpod.label-selector, --kpod.include-labels,
   // --cluster-name: which pods get kpod_* series and what labels they carry (checked at parse).
   kpod::PodScopeOptions kpod_scope;

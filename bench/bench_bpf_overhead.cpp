@@ -1,19 +1,22 @@
 // Kernel-side cost of nodepack's sched programs per event, under a scheduler-heavy load, next to
 // a bpftrace runqlat equivalent measured the same way in the same run.
 //
-//   bench_bpf_overhead [--seconds N] [--pairs N] [--syscalls] [--bpftrace PATH --script FILE]
+//   bench_bpf_overhead [--seconds N] [--pairs N] [--syscalls] [--ablation] [--bpftrace PATH --script FILE]
 //
 // Phases, each running the same load (N pairs of processes ping-ponging a byte over pipes, so
 // every round trip is two wake-ups and two context switches): no tracing, nodepack's sched
 // collector, (with --syscalls) nodepack's syscall collector, bpftrace. Kernel BPF run-time stats stay on for the whole
 // run (the stats fd is held here), so ns/event = run_time_ns / run_cnt of each program, read with
-// BPF_OBJ_GET_INFO_BY_FD.
+// BPF_OBJ_GET_INFO_BY_FD. An empty sched_switch program runs first, alone, for the floor every
+// figure stands on; --ablation adds one phase per step of the switch program (sched_ablation.bpf.c).
 #include "bpf/bpf_stats.hpp"
 #include "bpf/feature_probe.hpp"
 #include "bpf/sched/sched_collector.hpp"
 #include "bpf/syscall/syscall_collector.hpp"
 #include "bpf/syscall/syscall_names.hpp"
 #include "cgroup/v2_root.hpp"
+
+#include "sched_ablation.skel.h"
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -44,6 +48,8 @@ struct Options {
   std::string bpftrace;
   std::string script;
   bool syscalls = false;
+  bool ablation = false;
+  std::string only;  // --only PREFIX: ablation programs whose name starts with it, and nothing else
 };
 
 // The cgroup the load runs in (empty: the bench's own). Children move themselves into it.
@@ -158,20 +164,55 @@ void report(const char* who, const std::vector<ProgInfo>& before, const std::vec
   std::printf("  load: %.0f round trips/s (%.1f%% of untraced)\n", rate, baseline > 0 ? 100.0 * rate / baseline : 0.0);
 }
 
-// The kernel's answers, except for features denied to measure a fallback variant.
-class Denying final : public nb::FeatureProbe {
- public:
-  explicit Denying(std::set<std::string> deny) : deny_(std::move(deny)) {}
-
- protected:
-  bool probe(std::string_view feature) override {
-    return deny_.contains(std::string(feature)) ? false : real_.supports(feature);
+ProgInfo stats_of(const bpf_program* prog) {
+  bpf_prog_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) {
+    return {bpf_program__name(prog)};
   }
+  return {bpf_program__name(prog), info.run_cnt, info.run_time_ns};
+}
 
- private:
-  std::set<std::string> deny_;
-  nb::KernelFeatureProbe real_;
-};
+// The programs of sched_ablation.bpf.c: abl_empty attached for the whole time, and (with `all`)
+// every other one after it for one phase each, so that each step's cost above the floor comes
+// from one set of events (the same switches, the same mix of cross-CPU wake-ups and idle).
+bool measure_ablation(const Options& o, bool all, double baseline) {
+  sched_ablation_bpf* skel = sched_ablation_bpf::open_and_load();
+  if (skel == nullptr) {
+    std::fprintf(stderr, "ablation programs did not load: %s\n", std::strerror(errno));
+    return false;
+  }
+  bpf_link* floor = bpf_program__attach(skel->progs.abl_empty);
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, skel->obj) {
+    const std::string name = bpf_program__name(prog);
+    if (prog == skel->progs.abl_empty ? !o.only.empty() && !name.starts_with(o.only)
+                                      : !all || !name.starts_with(o.only)) {
+      continue;
+    }
+    bpf_link* link = prog == skel->progs.abl_empty ? nullptr : bpf_program__attach(prog);
+    if (prog != skel->progs.abl_empty && link == nullptr) {
+      std::fprintf(stderr, "%s did not attach: %s\n", name.c_str(), std::strerror(errno));
+      continue;
+    }
+    const std::vector<ProgInfo> before{stats_of(skel->progs.abl_empty), stats_of(prog)};
+    const double rate = run_load(o);
+    const std::vector<ProgInfo> after{stats_of(skel->progs.abl_empty), stats_of(prog)};
+    bpf_link__destroy(link);
+    const auto ns = [&](std::size_t i) {
+      const auto c = after[i].run_cnt - before[i].run_cnt;
+      return c ? static_cast<double>(after[i].run_time_ns - before[i].run_time_ns) / static_cast<double>(c) : 0.0;
+    };
+    std::printf(
+        "ablation %-28s runs %10llu  ns/run %6.1f  empty in the same phase %6.1f  above it %6.1f  (load %.0f/s)\n",
+        name.c_str(), static_cast<unsigned long long>(after[1].run_cnt - before[1].run_cnt), ns(1), ns(0),
+        ns(1) - ns(0), rate);
+  }
+  bpf_link__destroy(floor);
+  sched_ablation_bpf::destroy(skel);
+  (void)baseline;
+  return true;
+}
 
 }  // namespace
 
@@ -179,8 +220,8 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--syscalls") {
-      o.syscalls = true;
+    if (k == "--syscalls" || k == "--ablation") {
+      (k == "--syscalls" ? o.syscalls : o.ablation) = true;
       --i;
       continue;
     }
@@ -194,6 +235,8 @@ int main(int argc, char** argv) {
       o.pairs = std::atoi(argv[i + 1]);
     } else if (k == "--bpftrace") {
       o.bpftrace = argv[i + 1];
+    } else if (k == "--only") {
+      o.only = argv[i + 1];
     } else if (k == "--script") {
       o.script = argv[i + 1];
     } else {
@@ -212,6 +255,10 @@ int main(int argc, char** argv) {
 
   const double baseline = run_load(o);
   std::printf("untraced: %.0f round trips/s\n", baseline);
+  measure_ablation(o, o.ablation, baseline);
+  if (!o.only.empty()) {
+    return 0;
+  }
 
   auto to_info = [](const std::vector<nodepack::kpod::ProgramStats>& s) {
     std::vector<ProgInfo> v;
@@ -231,17 +278,43 @@ int main(int argc, char** argv) {
   struct stat load_st {};
   const bool have_cgroup = !g_load_cgroup.empty() && ::stat(g_load_cgroup.c_str(), &load_st) == 0;
   std::printf("load cgroup: %s\n", have_cgroup ? g_load_cgroup.c_str() : "(the bench's own)");
-  const std::vector<std::set<std::string>> denials = {{}, {"cgrp_storage"}, {"cgrp_storage", "sched_info"}};
+  {
+    // The collector as the agent starts it (--kpod.sched.variant=auto), the load running while it
+    // measures the two scheduler-stamp variants side by side.
+    nb::KernelFeatureProbe probe;
+    nb::SchedOptions options;
+    if (have_cgroup) {
+      options.slot_dirs.push_back(g_load_cgroup);  // as the agent gives pod cgroups theirs
+    }
+    nb::SchedCollector sched(probe, options);
+    Options during = o;
+    during.seconds = 2;
+    std::thread load([&] { run_load(during); });
+    auto started = sched.start();
+    load.join();
+    if (!started) {
+      std::fprintf(stderr, "nodepack sched collector did not load: %s\n", started.error().message.c_str());
+      return 1;
+    }
+    const auto& c = sched.calibration();
+    std::printf("calibration at start-up: %s (%s)\n", std::string(sched.variant()).c_str(),
+                c ? c->why.c_str() : "not run");
+    auto before = to_info(sched.program_stats());
+    const double rate = run_load(o);
+    auto after = to_info(sched.program_stats());
+    report(("nodepack sched as the agent starts it, calibrated: " + std::string(sched.variant())).c_str(), before,
+           after, rate, baseline);
+  }
   std::string last_variant;
-  for (const auto& deny : denials) {
-    Denying probe(deny);
-    nb::SchedCollector sched(probe);
+  for (auto preference : {nb::SchedPreference::slots, nb::SchedPreference::info, nb::SchedPreference::classic}) {
+    nb::KernelFeatureProbe probe;
+    nb::SchedCollector sched(probe, nb::SchedOptions{preference});
     if (auto r = sched.start(); !r) {
       std::fprintf(stderr, "nodepack sched collector did not load: %s\n", r.error().message.c_str());
       return 1;
     }
     if (sched.variant() == last_variant) {
-      continue;  // the kernel had no better variant to deny
+      continue;  // the kernel had no better variant
     }
     last_variant = sched.variant();
     const bool slot = have_cgroup && sched.give_slot(load_st.st_ino, g_load_cgroup);

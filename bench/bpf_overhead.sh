@@ -5,6 +5,7 @@
 #   bench/bpf_overhead.sh <build-dir> [seconds-per-phase] [ping-pong-pairs]
 #
 # bpftrace is optional (Debian: apt-get install bpftrace); without it only nodepack is measured.
+# NODEPACK_BENCH_ABLATION=1 adds one phase per step of the switch program (sched_ablation.bpf.c).
 set -euo pipefail
 build=${1:?usage: $0 <build-dir> [seconds] [pairs]}
 seconds=${2:-5}
@@ -13,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tool="$build/bench/bench_bpf_overhead"
 [[ -x $tool ]] || { echo "build $tool first (cmake -DNODEPACK_BENCH=ON, target bench_bpf_overhead)" >&2; exit 1; }
 
-args=(--seconds "$seconds" --pairs "$pairs" --syscalls)
+args=(--seconds "$seconds" --pairs "$pairs" --syscalls ${NODEPACK_BENCH_ABLATION:+--ablation})
 # bpftrace 0.17 has no raw tracepoint probes; its tracepoint probes need tracefs. Mount it for the
 # run when it is not there, and unmount it again afterwards.
 mounted_tracefs=

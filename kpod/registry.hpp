@@ -50,6 +50,7 @@ struct CollectorOptions {
   // How many of the node's most asked DNS names are exported (dns collector); 0: names are not
   // recorded at all.
   std::size_t dns_top_names = 0;
+  std::string sched_variant = "auto";  // --kpod.sched.variant: auto, sched_slots, sched_info or classic
 };
 
 // What a collector factory may use.

@@ -7,6 +7,7 @@
 
 #include "sched.skel.h"
 
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -24,32 +25,17 @@ struct SchedCollector::Impl {
   std::uint32_t next_slot = 0;
 };
 
-SchedCollector::SchedCollector(FeatureProbe& features) : features_(features) {}
+SchedCollector::SchedCollector(FeatureProbe& features, SchedOptions options)
+    : features_(features), options_(std::move(options)) {}
 SchedCollector::~SchedCollector() = default;
 
 namespace {
 
-enum class Variant { slots, info, btf, raw };
-
-const char* variant_name(Variant v) {
-  switch (v) {
-    case Variant::slots:
-      return "sched_slots";
-    case Variant::info:
-      return "sched_info";
-    case Variant::btf:
-      return "tp_btf";
-    case Variant::raw:
-      return "raw_tp";
-  }
-  return "?";
-}
-
 // Opens, loads and attaches the programs and maps of one variant.
-Result<Skeleton<sched_bpf>> load_variant(Variant v) {
+Result<Skeleton<sched_bpf>> load_variant(SchedVariant v) {
   return load_skeleton<sched_bpf>([v](sched_bpf* s) {
-    const bool slots = v == Variant::slots, info = slots || v == Variant::info, btf = v == Variant::btf,
-               raw = v == Variant::raw;
+    const bool slots = v == SchedVariant::slots, info = slots || v == SchedVariant::info, btf = v == SchedVariant::btf,
+               raw = v == SchedVariant::raw;
     bpf_program__set_autoload(s->progs.sched_switch_slots, slots);
     bpf_program__set_autoload(s->progs.sched_switch_info, info && !slots);
     bpf_map__set_autocreate(s->maps.preempted, info);
@@ -67,46 +53,98 @@ Result<Skeleton<sched_bpf>> load_variant(Variant v) {
   });
 }
 
+std::string_view name(SchedVariant v) { return sched_variant_name(v); }
+
+std::uint32_t program_id(const bpf_program* program) {
+  bpf_prog_info info{};
+  __u32 len = sizeof(info);
+  return bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &len) == 0 ? info.id : 0;
+}
+
 }  // namespace
 
+void SchedCollector::keep(SchedVariant v, Skeleton<sched_bpf> skel) {
+  variant_ = std::string(name(v));
+  auto shared = std::make_shared<Skeleton<sched_bpf>>(std::move(skel));
+  impl_ = std::make_unique<Impl>();
+  impl_->skel = shared->get();
+  impl_->slots = v == SchedVariant::slots;
+  adopt(LoadedObject(std::move(shared)));
+}
+
+bool SchedCollector::start_calibrated(std::vector<SchedVariant>& candidates) {
+  auto slots = load_variant(SchedVariant::slots);
+  if (!slots) {
+    spdlog::warn("bpf collector sched: variant sched_slots did not load ({}), trying the next", slots.error().message);
+    candidates.erase(candidates.begin());
+    return false;
+  }
+  auto info = load_variant(SchedVariant::info);
+  if (!info) {
+    spdlog::warn("bpf collector sched: variant sched_info did not load ({}), keeping sched_slots",
+                 info.error().message);
+    keep(SchedVariant::slots, std::move(*slots));
+    return true;
+  }
+  // Pod cgroups take the slot path in sched_slots from the first scrape on: measure it so.
+  keep(SchedVariant::slots, std::move(*slots));
+  if (options_.resolver != nullptr) {
+    for (const auto& cg : options_.resolver->live_dirs()) {
+      give_slot(cg.id, cg.dir);
+    }
+  }
+  for (const auto& dir : options_.slot_dirs) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0) {
+      give_slot(st.st_ino, dir);
+    }
+  }
+  sched_bpf* s = impl_->skel;
+  calibrated_ids_ = {program_id(s->progs.sched_switch_slots), program_id((*info)->progs.sched_switch_info)};
+  auto measured =
+      measure_side_by_side({s->progs.sched_switch_slots, &s->links.sched_switch_slots},
+                           {(*info)->progs.sched_switch_info, &(*info)->links.sched_switch_info}, options_.window);
+  auto slots_runs = measured ? std::optional<ProgramRuns>(measured->first) : std::nullopt;
+  auto info_runs = measured ? std::optional<ProgramRuns>(measured->second) : std::nullopt;
+  calibration_ = decide_stamp_variant(slots_runs, info_runs, options_.window.min_runs);
+  if (s->links.sched_switch_slots == nullptr) {
+    calibration_->chosen = SchedVariant::info;  // its re-attach failed: the other one is attached
+  }
+  spdlog::info("bpf collector sched: {} chosen by calibration ({})", name(calibration_->chosen), calibration_->why);
+  if (calibration_->chosen == SchedVariant::info) {
+    keep(SchedVariant::info, std::move(*info));  // frees sched_slots and its slots
+  }
+  // Otherwise `info` is detached and freed as it goes out of scope.
+  spdlog::info("bpf collector sched: attached ({})", variant_);
+  return true;
+}
+
 Result<void> SchedCollector::start() {
-  // Preferred: one program reading the scheduler's own enqueue stamps (see sched.bpf.c), with
-  // per-CPU array slots for pod cgroups where cgroup-local storage exists. A variant the
-  // verifier of this kernel refuses after all falls back to the next one.
-  std::vector<Variant> candidates;
-  const bool info = features_.supports("tp_btf:sched_switch") && features_.supports("sched_info");
-  if (info && features_.supports("cgrp_storage")) {
-    candidates.push_back(Variant::slots);
-  }
-  if (info) {
-    candidates.push_back(Variant::info);
-  }
-  if (features_.supports("tp_btf:sched_switch") && features_.supports("tp_btf:sched_wakeup") &&
-      features_.supports("tp_btf:sched_wakeup_new")) {
-    candidates.push_back(Variant::btf);
-  }
-  if (features_.supports("raw_tp")) {
-    candidates.push_back(Variant::raw);
-  }
+  // Preferred: one program reading the scheduler's own enqueue stamps (see sched.bpf.c), the two
+  // forms of it measured against each other where both load. A variant the verifier of this
+  // kernel refuses after all falls back to the next one.
+  const SchedKernel kernel{features_.supports("tp_btf:sched_switch"),
+                           features_.supports("tp_btf:sched_wakeup") && features_.supports("tp_btf:sched_wakeup_new"),
+                           features_.supports("sched_info"), features_.supports("cgrp_storage"),
+                           features_.supports("raw_tp")};
+  auto candidates = sched_candidates(kernel, options_.preference);
   if (candidates.empty()) {
     return fail("kernel takes neither tp_btf nor raw_tp programs");
+  }
+  if (options_.preference == SchedPreference::automatic && candidates.size() >= 2 &&
+      candidates[0] == SchedVariant::slots && candidates[1] == SchedVariant::info && start_calibrated(candidates)) {
+    return {};
   }
   std::string why;
   for (auto v : candidates) {
     auto skel = load_variant(v);
     if (!skel) {
-      why = std::string(variant_name(v)) + ": " + skel.error().message;
-      spdlog::warn("bpf collector sched: variant {} did not load ({}), trying the next", variant_name(v),
-                   skel.error().message);
+      why = std::string(name(v)) + ": " + skel.error().message;
+      spdlog::warn("bpf collector sched: variant {} did not load ({}), trying the next", name(v), skel.error().message);
       continue;
     }
-    variant_ = variant_name(v);
+    keep(v, std::move(*skel));
     spdlog::info("bpf collector sched: attached ({})", variant_);
-    auto shared = std::make_shared<Skeleton<sched_bpf>>(std::move(*skel));
-    impl_ = std::make_unique<Impl>();
-    impl_->skel = shared->get();
-    impl_->slots = v == Variant::slots;
-    adopt(LoadedObject(std::move(shared)));
     return {};
   }
   return fail("no variant loaded; last: " + why);
@@ -205,6 +243,27 @@ std::vector<std::pair<std::uint64_t, SchedCollector::Value>> SchedCollector::rea
   return out;
 }
 
+namespace {
+
+// nodepack_bpf_calibration_ns_per_run{collector,program}: what each switch program cost while
+// both were measured at start-up (only the chosen one runs afterwards).
+void emit_calibration(const CalibrationDecision& d, std::vector<prometheus::MetricFamily>& out) {
+  auto ns = metrics::Family::gauge("nodepack_bpf_calibration_ns_per_run",
+                                   "Nanoseconds per run of each sched switch program measured side by side at start-up "
+                                   "(the cheaper one is kept)");
+  for (const auto& [program, runs] :
+       {std::pair{"sched_switch_slots", d.slots}, std::pair{"sched_switch_info", d.info}}) {
+    if (runs && runs->run_cnt > 0) {
+      ns.add({{"collector", "sched"}, {"program", program}}, runs->ns_per_run());
+    }
+  }
+  if (!ns.empty()) {
+    std::move(ns).into(out);
+  }
+}
+
+}  // namespace
+
 Result<void> SchedCollector::collect(const kpod::ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   if (!impl_) {
     return fail("not started");
@@ -238,11 +297,19 @@ Result<void> SchedCollector::collect(const kpod::ScrapeContext& ctx, std::vector
     switches.add(ctx.labels(row.id), static_cast<double>(row.value.switches));
   }
   metrics::emit(out, latency, switches);
+  if (calibration_) {
+    emit_calibration(*calibration_, out);
+  }
   return {};
 }
 
 std::unique_ptr<kpod::Collector> make_sched_collector(const BpfDeps& deps) {
-  return std::make_unique<SchedCollector>(deps.features);
+  SchedOptions options;
+  // The flag was checked when parsed; anything else here is a caller's (a test's) default.
+  options.preference =
+      parse_sched_preference(deps.collector.options.sched_variant).value_or(SchedPreference::automatic);
+  options.resolver = &deps.collector.resolver;
+  return std::make_unique<SchedCollector>(deps.features, std::move(options));
 }
 
 }  // namespace nodepack::bpf

@@ -3,16 +3,35 @@
 #include "bpf/bpf_collector.hpp"
 #include "bpf/feature_probe.hpp"
 #include "bpf/log2_hist.hpp"
+#include "bpf/sched/sched_calibration.hpp"
+#include "bpf/sched/sched_variant.hpp"
+#include "bpf/skeleton.hpp"
+#include "cgroup/resolver.hpp"
 #include "kpod/pod_series.hpp"
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+
+struct sched_bpf;  // the generated skeleton (sched.skel.h)
 
 namespace nodepack::bpf {
 
 // kpod_cpu_runqueue_latency_seconds and kpod_cpu_context_switches_total. From sched_switch alone
 // where the kernel keeps its run-queue stamps (variants sched_slots, sched_info), else from
 // sched_wakeup, sched_wakeup_new and sched_switch (tp_btf, or raw_tp without BTF for them).
+// Where both scheduler-stamp variants load and the preference is automatic, start() measures
+// them side by side and keeps the cheaper one (sched_calibration.hpp).
+struct SchedOptions {
+  SchedPreference preference = SchedPreference::automatic;
+  CalibrationWindow window;
+  // Live pod cgroups get their sched_slots slots before the calibration, so that sched_slots is
+  // measured on the path pod tasks take. Null: none (the bench gives its own).
+  const cgroup::CgroupResolver* resolver = nullptr;
+  // More cgroup directories given slots before the calibration (the bench's load cgroup).
+  std::vector<std::filesystem::path> slot_dirs;
+};
+
 class SchedCollector final : public BpfCollector {
  public:
   struct Value {
@@ -25,7 +44,7 @@ class SchedCollector final : public BpfCollector {
     }
   };
 
-  explicit SchedCollector(FeatureProbe& features);
+  explicit SchedCollector(FeatureProbe& features, SchedOptions options = {});
   ~SchedCollector() override;
 
   Result<void> start() override;
@@ -33,6 +52,10 @@ class SchedCollector final : public BpfCollector {
 
   // What start() chose: "sched_slots", "sched_info", "tp_btf" or "raw_tp" (empty before).
   std::string_view variant() const { return variant_; }
+  // The calibration's outcome, when start() ran one (both stamp variants loaded, preference auto).
+  const std::optional<CalibrationDecision>& calibration() const { return calibration_; }
+  // The kernel ids of the two programs it measured (sched_slots', sched_info's), for tests.
+  std::pair<std::uint32_t, std::uint32_t> calibrated_program_ids() const { return calibrated_ids_; }
 
   // Raw per-cgroup values, for tests.
   std::vector<std::pair<std::uint64_t, Value>> read_cgroups() const;
@@ -45,9 +68,16 @@ class SchedCollector final : public BpfCollector {
 
  private:
   void release_slot(std::uint64_t id);
+  // Loads sched_slots and sched_info, measures both, keeps the cheaper. False when sched_slots
+  // did not load (`candidates` then loses it); true once one of them is kept.
+  bool start_calibrated(std::vector<SchedVariant>& candidates);
+  void keep(SchedVariant v, Skeleton<::sched_bpf> skel);
 
   struct Impl;
   FeatureProbe& features_;
+  SchedOptions options_;
+  std::optional<CalibrationDecision> calibration_;
+  std::pair<std::uint32_t, std::uint32_t> calibrated_ids_{};
   std::unique_ptr<Impl> impl_;
   std::string variant_;
   kpod::PodSeries<Value> series_;

@@ -91,6 +91,19 @@ TEST_CASE("agent options: --debug is KBE's alias of --log-level=debug") {
   CHECK(agent_usage().find("--debug") != std::string::npos);
 }
 
+TEST_CASE("agent options: --kpod.sched.variant") {
+  CHECK(parse_agent_options({}, "n1")->sched_variant == "auto");  // measured at start-up
+  for (const char* v : {"auto", "sched_slots", "sched_info", "classic"}) {
+    auto o = parse_agent_options({std::string("--kpod.sched.variant=") + v}, "n1");
+    REQUIRE(o.has_value());
+    CHECK(o->sched_variant == v);
+  }
+  auto bad = parse_agent_options({"--kpod.sched.variant=tp_btf"}, "n1");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message ==
+        "invalid value for --kpod.sched.variant: want auto, sched_slots, sched_info or classic, got \"tp_btf\"");
+}
+
 TEST_CASE("agent options: --kpod.dns.timeout and --kpod.dns.top-names") {
   auto defaults = parse_agent_options({}, "n1");
   REQUIRE(defaults.has_value());

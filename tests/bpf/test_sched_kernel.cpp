@@ -9,7 +9,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <bpf/bpf.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
 
 namespace nb = nodepack::bpf;
 using nb::test::find_metric;
@@ -132,16 +136,136 @@ TEST_CASE("sched: tp_btf programs charge switches and run-queue waits to the rig
   auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
   REQUIRE(sched != nullptr);
   // The scheduler's own run-queue stamps where the kernel keeps them, else wake-up programs.
+  // Where both stamp variants load, the calibration at start-up chose one of them.
   nb::KernelFeatureProbe probe;
   const bool info = probe.supports("sched_info");
-  const bool slots = info && probe.supports("cgrp_storage");
-  CHECK(sched->variant() == (slots ? "sched_slots" : info ? "sched_info" : "tp_btf"));
+  const bool both = info && probe.supports("cgrp_storage");
+  if (both) {
+    REQUIRE(sched->calibration().has_value());
+    CHECK(sched->variant() == nb::sched_variant_name(sched->calibration()->chosen));
+  } else {
+    CHECK(sched->variant() == (info ? "sched_info" : "tp_btf"));
+  }
   // A scrape before the workload gives the pods' cgroups their array slots (sched_slots): the
   // workload's events then take the fast path.
   reg->Collect();
-  CHECK(sched->slots_in_use() == (slots ? 4u : 0u));  // two pod and two container cgroups
+  CHECK(sched->slots_in_use() == (sched->variant() == "sched_slots" ? 4u : 0u));  // two pod and two container cgroups
   fx.run_workloads();
   check_attribution(*reg, fx);
+}
+
+namespace {
+
+// How many BPF links in the kernel attach the program with kernel id `id`.
+int links_of_program(std::uint32_t id) {
+  int n = 0;
+  std::uint32_t link_id = 0;
+  while (bpf_link_get_next_id(link_id, &link_id) == 0) {
+    const int fd = bpf_link_get_fd_by_id(link_id);
+    if (fd < 0) {
+      continue;  // detached meanwhile
+    }
+    bpf_link_info info{};
+    std::uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.prog_id == id) {
+      ++n;
+    }
+    ::close(fd);
+  }
+  return n;
+}
+
+// Whether the program with kernel id `id` is gone. The kernel frees a detached tracing program
+// after an RCU grace period, so this waits for that (a bounded wait, not a timing check).
+bool program_freed(std::uint32_t id) {
+  for (int i = 0; i < 100; ++i) {
+    const int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) {
+      return true;
+    }
+    ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("sched: the calibration keeps one stamp variant attached, freed the other, and it counts", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  nb::KernelFeatureProbe real;
+  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info") || !real.supports("cgrp_storage")) {
+    nb::test::skip_or_fail("sched_slots and sched_info do not both load on this kernel");
+    return;
+  }
+  Fixture fx;
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>());
+  // Context switches while start() measures (outside the pods): thousands of runs for each
+  // program within the window, whatever else the machine does.
+  std::thread load([] { nb::test::sleep_wake_on_cpu(0, 4000, 200); });
+  reg->start();
+  load.join();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  REQUIRE(sched->calibration().has_value());
+  const auto& decision = *sched->calibration();
+  INFO(decision.why);
+  CHECK(decision.measured);
+  REQUIRE(decision.slots.has_value());
+  REQUIRE(decision.info.has_value());
+  CHECK(decision.slots->run_cnt >= 1000);
+  CHECK(decision.info->run_cnt >= 1000);
+  CHECK(decision.slots->run_time_ns > 0);
+  CHECK(decision.info->run_time_ns > 0);
+  CHECK(sched->variant() == nb::sched_variant_name(decision.chosen));
+
+  // One program left in the collector's object, the chosen one; the other is gone from the
+  // kernel, and the chosen one has exactly one attachment.
+  const bool slots = decision.chosen == nb::SchedVariant::slots;
+  const auto stats = sched->program_stats();
+  REQUIRE(stats.size() == 1);
+  CHECK(stats[0].program == (slots ? "sched_switch_slots" : "sched_switch_info"));
+  const auto [slots_id, info_id] = sched->calibrated_program_ids();
+  REQUIRE(slots_id != 0);
+  REQUIRE(info_id != 0);
+  const auto kept = slots ? slots_id : info_id, dropped = slots ? info_id : slots_id;
+  CHECK(program_freed(dropped));
+  CHECK(links_of_program(kept) == 1);
+  CHECK(links_of_program(dropped) == 0);
+
+  // The ns per run of both are exported; then the kept variant counts a known workload.
+  auto families = reg->Collect();
+  for (const char* program : {"sched_switch_slots", "sched_switch_info"}) {
+    auto* ns =
+        find_metric(families, "nodepack_bpf_calibration_ns_per_run", {{"collector", "sched"}, {"program", program}});
+    REQUIRE(ns != nullptr);
+    CHECK(ns->gauge.value > 0);
+  }
+  CHECK(sched->slots_in_use() == (slots ? 4u : 0u));
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: --kpod.sched.variant=sched_slots skips the calibration", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  nb::KernelFeatureProbe real;
+  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info") || !real.supports("cgrp_storage")) {
+    nb::test::skip_or_fail("sched_slots does not load on this kernel");
+    return;
+  }
+  nb::test::KubepodsTree tree;
+  nb::test::FixedPodLookup pods;
+  nodepack::kpod::CollectorOptions options;
+  options.sched_variant = "sched_slots";
+  auto reg =
+      nb::test::registry_for({"sched"}, tree.root(), pods, std::make_unique<nb::KernelFeatureProbe>(), {}, options);
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  CHECK(sched->variant() == "sched_slots");
+  CHECK_FALSE(sched->calibration().has_value());
+  auto families = reg->Collect();
+  CHECK(find_metric(families, "nodepack_bpf_calibration_ns_per_run", {{"collector", "sched"}}) == nullptr);
 }
 
 TEST_CASE("sched: sched_info without slots keeps every cgroup in the hash map", "[bpf][sched]") {
