@@ -1,0 +1,84 @@
+#include "aggregator/pod_index.hpp"
+
+#include <cstring>
+
+namespace nodepack::aggregator {
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  return -1;  // uppercase too: it would read back lowercase, another text for the same bytes
+}
+
+}  // namespace
+
+std::optional<Uuid> parse_uuid(std::string_view text) {
+  if (text.size() != 36) {
+    return std::nullopt;
+  }
+  Uuid out{};
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') {
+        return std::nullopt;
+      }
+      ++i;
+      continue;
+    }
+    const int high = hex_digit(text[i]);
+    const int low = hex_digit(text[i + 1]);
+    if (high < 0 || low < 0) {
+      return std::nullopt;
+    }
+    out[byte++] = static_cast<std::uint8_t>(high << 4 | low);
+    i += 2;
+  }
+  return out;
+}
+
+std::size_t PodIndex::UuidHash::operator()(const Uuid& u) const {
+  std::uint64_t a;
+  std::uint64_t b;
+  std::memcpy(&a, u.data(), 8);
+  std::memcpy(&b, u.data() + 8, 8);
+  return static_cast<std::size_t>(a ^ (b * 0x9E3779B97F4A7C15ULL));
+}
+
+PodRecord* PodIndex::find(std::string_view key) {
+  if (const auto uuid = parse_uuid(key)) {
+    const auto it = by_uuid_.find(*uuid);
+    return it == by_uuid_.end() ? nullptr : &it->second;
+  }
+  const auto it = by_text_.find(key);
+  return it == by_text_.end() ? nullptr : &it->second;
+}
+
+void PodIndex::put(std::string_view key, const PodRecord& record) {
+  if (const auto uuid = parse_uuid(key)) {
+    by_uuid_.insert_or_assign(*uuid, record);
+  } else if (auto* found = find(key)) {
+    *found = record;
+  } else {
+    by_text_.emplace(std::string(key), record);
+  }
+}
+
+bool PodIndex::erase(std::string_view key) {
+  if (const auto uuid = parse_uuid(key)) {
+    return by_uuid_.erase(*uuid) > 0;
+  }
+  const auto it = by_text_.find(key);
+  if (it == by_text_.end()) {
+    return false;
+  }
+  by_text_.erase(it);
+  return true;
+}
+
+}  // namespace nodepack::aggregator
