@@ -42,7 +42,7 @@ std::optional<Uuid> parse_uuid(std::string_view text) {
   return out;
 }
 
-std::size_t PodIndex::UuidHash::operator()(const Uuid& u) const {
+std::size_t PodIndex::PositionHash::operator()(const Uuid& u) const {
   std::uint64_t a;
   std::uint64_t b;
   std::memcpy(&a, u.data(), 8);
@@ -50,20 +50,36 @@ std::size_t PodIndex::UuidHash::operator()(const Uuid& u) const {
   return static_cast<std::size_t>(a ^ (b * 0x9E3779B97F4A7C15ULL));
 }
 
+PodIndex& PodIndex::operator=(PodIndex&& other) noexcept {
+  // The positions are rebuilt rather than moved: their hasher would point at the other's entries.
+  entries_ = std::move(other.entries_);
+  by_text_ = std::move(other.by_text_);
+  positions_ = empty_positions();
+  positions_.reserve(entries_.size());
+  for (std::uint32_t p = 0; p < entries_.size(); ++p) {
+    positions_.insert(p);
+  }
+  other.entries_ = {};
+  other.positions_ = other.empty_positions();
+  other.by_text_ = {};
+  return *this;
+}
+
 PodRecord* PodIndex::find(std::string_view key) {
   if (const auto uuid = parse_uuid(key)) {
-    const auto it = by_uuid_.find(*uuid);
-    return it == by_uuid_.end() ? nullptr : &it->second;
+    const auto it = positions_.find(*uuid);
+    return it == positions_.end() ? nullptr : &entries_[*it].record;
   }
   const auto it = by_text_.find(key);
   return it == by_text_.end() ? nullptr : &it->second;
 }
 
 void PodIndex::put(std::string_view key, const PodRecord& record) {
-  if (const auto uuid = parse_uuid(key)) {
-    by_uuid_.insert_or_assign(*uuid, record);
-  } else if (auto* found = find(key)) {
+  if (auto* found = find(key)) {
     *found = record;
+  } else if (const auto uuid = parse_uuid(key)) {
+    entries_.push_back(Entry{*uuid, record});
+    positions_.insert(static_cast<std::uint32_t>(entries_.size() - 1));  // hashes the key just stored
   } else {
     by_text_.emplace(std::string(key), record);
   }
@@ -71,7 +87,21 @@ void PodIndex::put(std::string_view key, const PodRecord& record) {
 
 bool PodIndex::erase(std::string_view key) {
   if (const auto uuid = parse_uuid(key)) {
-    return by_uuid_.erase(*uuid) > 0;
+    const auto it = positions_.find(*uuid);
+    if (it == positions_.end()) {
+      return false;
+    }
+    const std::uint32_t hole = *it;
+    const auto last = static_cast<std::uint32_t>(entries_.size() - 1);
+    positions_.erase(it);
+    if (hole != last) {
+      // The last entry fills the hole: its position is re-entered, hashed by its key both times.
+      positions_.erase(last);
+      entries_[hole] = entries_[last];
+      positions_.insert(hole);
+    }
+    entries_.pop_back();
+    return true;
   }
   const auto it = by_text_.find(key);
   if (it == by_text_.end()) {

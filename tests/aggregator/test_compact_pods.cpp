@@ -106,6 +106,30 @@ TEST_CASE("pod index: canonical UUIDs as bytes, any other key as text, both exac
   CHECK_FALSE(index.erase(uuid(1)));
   CHECK(index.erase("default/no-uid"));
   CHECK(index.size() == 0);
+
+  // Erasing from the middle moves the last pod into the hole; every key still finds its own.
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    index.put(uuid(static_cast<int>(i)), PodRecord{.node = i, .daemonset = 0, .requests = i, .other = i});
+  }
+  CHECK(index.erase(uuid(1)));
+  CHECK(index.erase(uuid(0)));
+  CHECK(index.find(uuid(1)) == nullptr);
+  CHECK(index.find(uuid(0)) == nullptr);
+  for (std::uint32_t i = 2; i < 5; ++i) {
+    REQUIRE(index.find(uuid(static_cast<int>(i))) != nullptr);
+    CHECK(index.find(uuid(static_cast<int>(i)))->node == i);
+  }
+  // Moved whole, as a finished list replaces the store.
+  PodIndex moved;
+  moved = std::move(index);
+  CHECK(index.size() == 0);
+  CHECK(index.find(uuid(3)) == nullptr);
+  CHECK(moved.size() == 3);
+  REQUIRE(moved.find(uuid(3)) != nullptr);
+  CHECK(moved.find(uuid(3))->requests == 3);
+  int visited = 0;
+  moved.for_each([&](const PodRecord&) { ++visited; });
+  CHECK(visited == 3);
 }
 
 TEST_CASE("cluster pods: node totals equal the scheduler-exact sums through adds, updates and deletes") {
