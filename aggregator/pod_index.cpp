@@ -50,25 +50,21 @@ std::size_t PodIndex::PositionHash::operator()(const Uuid& u) const {
   return static_cast<std::size_t>(a ^ (b * 0x9E3779B97F4A7C15ULL));
 }
 
-PodIndex& PodIndex::operator=(PodIndex&& other) noexcept {
-  // The positions are rebuilt rather than moved: their hasher would point at the other's entries.
-  entries_ = std::move(other.entries_);
-  by_text_ = std::move(other.by_text_);
-  positions_ = empty_positions();
-  positions_.reserve(entries_.size());
-  for (std::uint32_t p = 0; p < entries_.size(); ++p) {
-    positions_.insert(p);
-  }
-  other.entries_ = {};
-  other.positions_ = other.empty_positions();
-  other.by_text_ = {};
-  return *this;
+PodIndex::PodIndex()
+    : entries_(std::make_unique<std::deque<Entry>>()),
+      positions_(0, PositionHash{entries_.get()}, PositionEqual{entries_.get()}) {}
+
+void PodIndex::swap(PodIndex& other) noexcept {
+  // Each table's hasher goes with the entries it points at.
+  entries_.swap(other.entries_);
+  positions_.swap(other.positions_);
+  by_text_.swap(other.by_text_);
 }
 
 PodRecord* PodIndex::find(std::string_view key) {
   if (const auto uuid = parse_uuid(key)) {
     const auto it = positions_.find(*uuid);
-    return it == positions_.end() ? nullptr : &entries_[*it].record;
+    return it == positions_.end() ? nullptr : &(*entries_)[*it].record;
   }
   const auto it = by_text_.find(key);
   return it == by_text_.end() ? nullptr : &it->second;
@@ -78,8 +74,8 @@ void PodIndex::put(std::string_view key, const PodRecord& record) {
   if (auto* found = find(key)) {
     *found = record;
   } else if (const auto uuid = parse_uuid(key)) {
-    entries_.push_back(Entry{*uuid, record});
-    positions_.insert(static_cast<std::uint32_t>(entries_.size() - 1));  // hashes the key just stored
+    entries_->push_back(Entry{*uuid, record});
+    positions_.insert(static_cast<std::uint32_t>(entries_->size() - 1));  // hashes the key just stored
   } else {
     by_text_.emplace(std::string(key), record);
   }
@@ -92,15 +88,15 @@ bool PodIndex::erase(std::string_view key) {
       return false;
     }
     const std::uint32_t hole = *it;
-    const auto last = static_cast<std::uint32_t>(entries_.size() - 1);
+    const auto last = static_cast<std::uint32_t>(entries_->size() - 1);
     positions_.erase(it);
     if (hole != last) {
       // The last entry fills the hole: its position is re-entered, hashed by its key both times.
       positions_.erase(last);
-      entries_[hole] = entries_[last];
+      (*entries_)[hole] = (*entries_)[last];
       positions_.insert(hole);
     }
-    entries_.pop_back();
+    entries_->pop_back();
     return true;
   }
   const auto it = by_text_.find(key);

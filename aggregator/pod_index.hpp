@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,22 +38,28 @@ std::optional<Uuid> parse_uuid(std::string_view text);
 
 class PodIndex {
  public:
-  PodIndex() = default;
-  // The position table's hasher points at this object's entries.
+  PodIndex();
+  // The position table's hasher points at the entries, which therefore live on the heap: moving
+  // or swapping an index takes both along and leaves the other empty and usable.
   PodIndex(const PodIndex&) = delete;
   PodIndex& operator=(const PodIndex&) = delete;
-  PodIndex(PodIndex&& other) noexcept { *this = std::move(other); }
-  PodIndex& operator=(PodIndex&& other) noexcept;
+  PodIndex(PodIndex&& other) noexcept : PodIndex() { swap(other); }
+  PodIndex& operator=(PodIndex&& other) noexcept {
+    PodIndex taken(std::move(other));
+    swap(taken);
+    return *this;
+  }
+  void swap(PodIndex& other) noexcept;
 
   PodRecord* find(std::string_view key);
   // Inserts or overwrites.
   void put(std::string_view key, const PodRecord& record);
   bool erase(std::string_view key);
-  std::size_t size() const { return entries_.size() + by_text_.size(); }
+  std::size_t size() const { return entries_->size() + by_text_.size(); }
 
   template <class F>
   void for_each(F&& f) {
-    for (auto& entry : entries_) {
+    for (auto& entry : *entries_) {
       f(entry.record);
     }
     for (auto& [key, record] : by_text_) {
@@ -88,10 +95,8 @@ class PodIndex {
   };
   using Positions = boost::unordered_flat_set<std::uint32_t, PositionHash, PositionEqual>;
 
-  Positions empty_positions() { return Positions(0, PositionHash{&entries_}, PositionEqual{&entries_}); }
-
-  std::deque<Entry> entries_;
-  Positions positions_ = empty_positions();
+  std::unique_ptr<std::deque<Entry>> entries_;
+  Positions positions_;
   boost::unordered_flat_map<std::string, PodRecord, TextHash, std::equal_to<>> by_text_;
 };
 
