@@ -19,7 +19,7 @@ std::string pod_key(const kube::Pod& pod) { return pod.uid.empty() ? pod.key() :
 
 ClusterPods::ClusterPods(std::vector<std::string> tracked, kube::ResizeSemantics semantics,
                          std::function<void()> on_change)
-    : tracked_(std::move(tracked)), semantics_(semantics), on_change_(std::move(on_change)) {}
+    : tracked_(std::move(tracked)), semantics_(semantics), on_change_(std::move(on_change)), rows_(tracked_.size()) {}
 
 const kube::NodeTotals* ClusterPods::node(const std::string& name) const {
   const auto it = totals_.find(name);
@@ -34,15 +34,16 @@ std::uint32_t ClusterPods::node_index(const std::string& name) {
   return it->second;
 }
 
-std::optional<std::pair<std::string, ClusterPods::Entry>> ClusterPods::digest(const kube::Pod& pod) {
+std::optional<ClusterPods::Digest> ClusterPods::digest(const kube::Pod& pod) {
   // The agent's rule (kube/pod_store.cpp): bound, and not Succeeded or Failed; terminating pods
   // hold their requests until they are gone.
   if (pod.node_name.empty() || !kube::pod_counts_toward_node(pod)) {
     return std::nullopt;
   }
-  Entry entry;
-  entry.node = node_index(pod.node_name);
-  entry.daemonset = pod.is_daemonset();
+  Digest d;
+  d.key = pod_key(pod);
+  d.node = node_index(pod.node_name);
+  d.daemonset = pod.is_daemonset();
   const auto figures = [&](kube::ResizeSemantics rule) {
     const auto requests = kube::compute_pod_requests(pod, rule).requests;
     std::vector<kube::Quantity> out(tracked_.size());
@@ -55,40 +56,65 @@ std::optional<std::pair<std::string, ClusterPods::Entry>> ClusterPods::digest(co
     }
     return out;
   };
-  entry.requests = figures(semantics_);
+  d.requests = figures(semantics_);
   // Only a pod under an in-place resize can differ between the rules; most are kept once.
   auto other = figures(other_rule(semantics_));
-  if (other != entry.requests) {
-    entry.other = std::move(other);
+  if (other != d.requests) {
+    d.other = std::move(other);
   }
-  return std::make_pair(pod_key(pod), std::move(entry));
+  return d;
 }
 
-void ClusterPods::account(const Entry& entry, int sign) {
-  auto& totals = totals_[node_names_[entry.node]];
+bool ClusterPods::same_figures(const PodRecord& record, const Digest& d) const {
+  const bool other_same =
+      record.other == RequestRows::none ? d.other.empty() : !d.other.empty() && rows_.equals(record.other, d.other);
+  return record.node == d.node && static_cast<bool>(record.daemonset) == d.daemonset &&
+         rows_.equals(record.requests, d.requests) && other_same;
+}
+
+PodRecord ClusterPods::store(const Digest& d) {
+  PodRecord record;
+  record.node = d.node;
+  record.daemonset = d.daemonset ? 1 : 0;
+  record.requests = rows_.acquire(d.requests);
+  record.other = d.other.empty() ? RequestRows::none : rows_.acquire(d.other);
+  return record;
+}
+
+void ClusterPods::drop(const PodRecord& record) {
+  rows_.release(record.requests);
+  rows_.release(record.other);
+}
+
+void ClusterPods::clear(PodIndex& index) {
+  index.for_each([&](const PodRecord& record) { drop(record); });
+  index = PodIndex();  // its table's memory too, not only its entries
+}
+
+void ClusterPods::account(const PodRecord& record, int sign) {
+  auto& totals = totals_[node_names_[record.node]];
+  const auto requests = rows_.row(record.requests);
   for (std::size_t r = 0; r < tracked_.size(); ++r) {
     auto& total = totals.allocated[tracked_[r]];
-    total = sign > 0 ? total + entry.requests[r] : total - entry.requests[r];
-    if (entry.daemonset) {
+    total = sign > 0 ? total + requests[r] : total - requests[r];
+    if (record.daemonset) {
       auto& ds = totals.daemonset_allocated[tracked_[r]];
-      ds = sign > 0 ? ds + entry.requests[r] : ds - entry.requests[r];
+      ds = sign > 0 ? ds + requests[r] : ds - requests[r];
     }
   }
   totals.pod_count += sign;
-  if (entry.daemonset) {
+  if (record.daemonset) {
     totals.daemonset_pod_count += sign;
   }
   ++totals.generation;
   if (totals.pod_count == 0) {
-    totals_.erase(node_names_[entry.node]);  // exact arithmetic: nothing is left behind
+    totals_.erase(node_names_[record.node]);  // exact arithmetic: nothing is left behind
   }
 }
 
 void ClusterPods::rebuild_totals() {
   totals_.clear();
-  for (const auto& [uid, entry] : pods_) {
-    account(entry, +1);
-  }
+  pods_.for_each([&](const PodRecord& record) { account(record, +1); });
 }
 
 void ClusterPods::set_semantics(kube::ResizeSemantics semantics) {
@@ -97,15 +123,21 @@ void ClusterPods::set_semantics(kube::ResizeSemantics semantics) {
   }
   semantics_ = semantics;
   bool changed = false;
-  for (auto& [uid, entry] : pods_) {
-    if (entry.other.empty()) {
-      continue;
+  pods_.for_each([&](PodRecord& record) {
+    if (record.other == RequestRows::none) {
+      return;
     }
-    account(entry, -1);
-    std::swap(entry.requests, entry.other);
-    account(entry, +1);
+    account(record, -1);
+    std::swap(record.requests, record.other);
+    account(record, +1);
     changed = true;
-  }
+  });
+  // A list in progress was digested under the old rule as well.
+  pending_.for_each([&](PodRecord& record) {
+    if (record.other != RequestRows::none) {
+      std::swap(record.requests, record.other);
+    }
+  });
   if (changed && on_change_) {
     on_change_();
   }
@@ -119,14 +151,18 @@ Result<void> ClusterPods::replace(const std::vector<json::value>& items) {
 }
 
 void ClusterPods::begin_pages() {
-  pending_.clear();
+  clear(pending_);
   pending_errors_.clear();
 }
 
 Result<void> ClusterPods::add_page(const std::vector<json::value>& items) {
   const auto errors = kube::parse_each(items, kube::parse_pod, [&](const kube::Pod& pod) {
     if (auto d = digest(pod)) {
-      pending_.insert_or_assign(std::move(d->first), std::move(d->second));
+      const auto record = store(*d);
+      if (auto* old = pending_.find(d->key)) {
+        drop(*old);
+      }
+      pending_.put(d->key, record);
     }
   });
   if (!errors.empty()) {
@@ -137,8 +173,9 @@ Result<void> ClusterPods::add_page(const std::vector<json::value>& items) {
 }
 
 Result<void> ClusterPods::finish_pages() {
+  clear(pods_);
   pods_ = std::move(pending_);
-  pending_ = PodMap();
+  pending_ = PodIndex();
   rebuild_totals();
   if (on_change_) {
     on_change_();
@@ -158,9 +195,10 @@ Result<void> ClusterPods::apply(kube::WatchEventType type, const json::value& ob
     if (key.empty()) {
       key = kube::string_field(*metadata, "namespace") + "/" + kube::string_field(*metadata, "name");
     }
-    if (auto it = pods_.find(key); it != pods_.end()) {
-      account(it->second, -1);
-      pods_.erase(it);
+    if (auto* record = pods_.find(key)) {
+      account(*record, -1);
+      drop(*record);
+      pods_.erase(key);
       if (on_change_) {
         on_change_();
       }
@@ -172,26 +210,27 @@ Result<void> ClusterPods::apply(kube::WatchEventType type, const json::value& ob
     return pod.error();
   }
   const std::string key = pod_key(*pod);
-  auto d = digest(*pod);
-  const auto it = pods_.find(key);
-  if (it == pods_.end() && !d) {
+  const auto d = digest(*pod);
+  auto* record = pods_.find(key);
+  if (record == nullptr && !d) {
     return {};  // not bound or finished, and not counted before
   }
-  if (it != pods_.end()) {
-    if (d && d->second.node == it->second.node && d->second.daemonset == it->second.daemonset &&
-        d->second.requests == it->second.requests && d->second.other == it->second.other) {
+  if (record != nullptr) {
+    if (d && same_figures(*record, *d)) {
       return {};  // a status update that changes no figure (most of them)
     }
-    account(it->second, -1);
+    account(*record, -1);
+    drop(*record);
     if (d) {
-      it->second = std::move(d->second);
-      account(it->second, +1);
+      *record = store(*d);
+      account(*record, +1);
     } else {
-      pods_.erase(it);
+      pods_.erase(key);
     }
   } else {
-    account(d->second, +1);
-    pods_.emplace(key, std::move(d->second));
+    const auto stored = store(*d);
+    account(stored, +1);
+    pods_.put(key, stored);
   }
   if (on_change_) {
     on_change_();

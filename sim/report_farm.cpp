@@ -31,6 +31,14 @@ constexpr std::array<const char*, 5> pools{"general", "batch", "web", "data", "s
 
 std::string milli(std::int64_t m) { return m % 1000 == 0 ? std::to_string(m / 1000) : std::to_string(m) + "m"; }
 
+// A UID in the API server's form (a canonical UUID), fixed by the node and the pod's place on it.
+std::string farm_uid(std::ptrdiff_t node, int pod) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%08x-0000-4000-8000-%012x", static_cast<unsigned>(node),
+                static_cast<unsigned>(pod));
+  return text;
+}
+
 }  // namespace
 
 std::string ReportFarm::pod_ip(std::size_t index) {
@@ -127,7 +135,7 @@ std::vector<json::object> ReportFarm::bound_pod_objects() const {
           {"metadata",
            {{"name", name},
             {"namespace", daemonset ? "kube-system" : "default"},
-            {"uid", name},
+            {"uid", farm_uid(&n - nodes_.data(), p)},
             {"ownerReferences", json::array{{{"kind", daemonset ? "DaemonSet" : "ReplicaSet"}, {"name", "owner"}}}}}},
           {"spec",
            {{"nodeName", n.name},
