@@ -3,11 +3,17 @@
 // List, then watch, forever: client-go's reflector for one resource, feeding a sink.
 //
 // The first list asks for resourceVersion=0, which the API server answers from its watch cache
-// without touching etcd. The watch then resumes from the last resourceVersion seen (objects and
-// bookmarks), with a randomised timeout so a fleet of agents does not reconnect in step. When the
-// API server says that version is gone (410 Gone, or an ERROR event carrying a 410 Status), the
-// reflector relists consistently (no resourceVersion, paginated with limit/continue) and replaces
-// the sink's contents. Failures back off exponentially with jitter.
+// without touching etcd. That answer is not paged: the watch cache ignores `limit` (it is optional
+// for a server to honor; kubernetes/kubernetes#96182, #118394), and a consistent paginated list
+// instead is read from etcd, for a node's pods a scan of every pod in the cluster filtered by
+// spec.nodeName, per agent and per restart: what the cache exists to spare. So the first list is
+// streamed instead: its body is parsed item by item as it arrives (ApiClient::get_pieces,
+// ListStreamParser), never held as text, so what its size costs is one item being parsed and the
+// pruned items, not the page. Every list is read so. The watch then resumes from the last resourceVersion seen (objects
+// and bookmarks), with a randomised timeout so a fleet of agents does not reconnect in step. When the API server says
+// that version is gone (410 Gone, or an ERROR event carrying a 410 Status), the reflector relists consistently (no
+// resourceVersion, paginated with limit/continue) and replaces the sink's contents. Failures back off exponentially
+// with jitter.
 //
 // What is read at once is bounded: a list page by max_list_bytes, a watch event by max_event_bytes.
 // A list over its bound fails like any other list (the sink keeps what it had) and is retried
