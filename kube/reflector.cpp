@@ -51,6 +51,9 @@ ApiError with_bound(const ApiError& error, const std::string& what, std::string_
   return ApiError{error.kind, what + ": " + error.message + " (" + std::string(bound) + ")"};
 }
 
+// How much list text a sink that takes pages sees parsed between two add_page() calls.
+constexpr std::uint64_t page_batch_bytes = 1 << 20;
+
 // A list's error, saying which list: a body over its bound also names the flag that sets it, and
 // a body that is not a list (found as it is parsed) the list's path.
 ApiError list_error(const ApiError& error, const std::string& what) {
@@ -199,6 +202,18 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
   const bool paged = sink_.takes_pages();
   std::size_t listed = 0;
   std::string page_errors;
+  // A sink that takes pages is handed the items parsed so far whenever another page_batch_bytes of
+  // text has been read, not once per page: a page of 500 EndpointSlices of 100 endpoints each is
+  // tens of MiB parsed, and only its digests are kept.
+  std::uint64_t unbatched = 0;
+  const auto hand_on = [&] {
+    listed += items.size();
+    if (auto added = sink_.add_page(items); !added) {
+      page_errors += (page_errors.empty() ? "" : "; ") + added.error().message;
+    }
+    items.clear();
+    unbatched = 0;
+  };
   if (paged) {
     sink_.begin_pages();
   }
@@ -216,7 +231,14 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     // Parsed item by item as the bytes arrive, pruned (kube/pruned_json.hpp): the page is never
     // held as text, nor parsed all at once; what is held is the item being parsed and the items.
     ListStreamParser parser([&](json::value item) { items.push_back(std::move(item)); });
-    ApiClient::BodyPieces feed = [&](std::string_view piece) { return parser.write(piece); };
+    ApiClient::BodyPieces feed = [&](std::string_view piece) -> Result<void> {
+      auto written = parser.write(piece);
+      unbatched += piece.size();
+      if (written && paged && unbatched >= page_batch_bytes && !items.empty()) {
+        hand_on();
+      }
+      return written;
+    };
     auto response = co_await client_.get_pieces(target, feed, options_.request_timeout, options_.max_list_bytes);
     if (!response) {
       // A page cut short (over its bound, a transport error, not JSON): the sink keeps what it had.
@@ -246,11 +268,7 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     list_rv = std::move(head->resource_version);
     continue_token = std::move(head->continue_token);
     if (paged) {
-      listed += items.size();
-      if (auto added = sink_.add_page(items); !added) {
-        page_errors += (page_errors.empty() ? "" : "; ") + added.error().message;
-      }
-      items.clear();
+      hand_on();
     }
     if (continue_token.empty()) {
       break;

@@ -47,8 +47,9 @@ class ReflectorSink {
   virtual Result<void> apply(WatchEventType type, const boost::json::value& object) = 0;
 
   // A sink that keeps only a digest of each object may take a list page by page, so that a
-  // cluster-wide list is never held parsed all at once: begin_pages(), add_page() per page, then
-  // finish_pages() replaces the state. Its lists are all paginated (--list-page-size), the first
+  // cluster-wide list is never held parsed all at once: begin_pages(), add_page() with the items
+  // parsed so far (a page's, or part of one: about a MiB of text each), then finish_pages()
+  // replaces the state. Its lists are all paginated (--list-page-size), the first
   // one too, instead of one answer from the API server's cache. A list that restarts calls begin_pages() again (what
   // was gathered is dropped); one that fails never calls finish_pages(), and the state stays as it was.
   virtual bool takes_pages() const { return false; }
