@@ -136,10 +136,10 @@ void Reflector::record_success() {
 asio::awaitable<void> Reflector::run() {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
-  // A sink that takes pages gets them from the first list on: it takes a cluster-wide resource, and
+  // A sink that pages its first list takes a cluster-wide resource, and
   // a cached list is one answer with every object, which at a cluster's scale passes the bound on
   // one answer (--max-list-bytes) however it is read.
-  ListKind next_list = sink_.takes_pages() ? ListKind::consistent : ListKind::cached;
+  ListKind next_list = sink_.pages_first_list() ? ListKind::consistent : ListKind::cached;
   bool need_list = true;
   for (;;) {
     if (need_list) {

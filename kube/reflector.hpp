@@ -49,10 +49,14 @@ class ReflectorSink {
   // A sink that keeps only a digest of each object may take a list page by page, so that a
   // cluster-wide list is never held parsed all at once: begin_pages(), add_page() with the items
   // parsed so far (a page's, or part of one: about a MiB of text each), then finish_pages()
-  // replaces the state. Its lists are all paginated (--list-page-size), the first
-  // one too, instead of one answer from the API server's cache. A list that restarts calls begin_pages() again (what
-  // was gathered is dropped); one that fails never calls finish_pages(), and the state stays as it was.
+  // replaces the state. Its lists are all paginated (--list-page-size), the first one too, instead of
+  // one answer from the API server's cache, unless pages_first_list() says otherwise. A list that
+  // restarts calls begin_pages() again (what was gathered is dropped); one that fails never calls
+  // finish_pages(), and the state stays as it was.
   virtual bool takes_pages() const { return false; }
+  // Whether its first list is paginated too. A sink of a small selection (a node's pods) that takes
+  // pages only to build its model as the items are parsed keeps the cached first list: false.
+  virtual bool pages_first_list() const { return takes_pages(); }
   virtual void begin_pages() {}
   virtual Result<void> add_page(const std::vector<boost::json::value>& /*items*/) { return {}; }
   virtual Result<void> finish_pages() { return {}; }
