@@ -60,18 +60,29 @@ Result<void> NodeState::NodeSink::apply(kube::WatchEventType type, const boost::
 }
 
 Result<void> NodeState::PodSink::replace(const std::vector<boost::json::value>& items) {
-  std::vector<kube::Pod> pods;
-  pods.reserve(items.size());
+  begin_pages();
+  auto added = add_page(items);
+  auto finished = finish_pages();
+  return added ? finished : added;
+}
+
+Result<void> NodeState::PodSink::add_page(const std::vector<boost::json::value>& items) {
   const auto errors = kube::parse_each(items, kube::parse_pod, [&](kube::Pod pod) {
     if (pod.node_name == state_.node_name_) {
-      pods.push_back(std::move(pod));
+      listed_.push_back(std::move(pod));
     }
   });
+  return kube::failed_items(errors);
+}
+
+Result<void> NodeState::PodSink::finish_pages() {
+  const auto pods = std::move(listed_);
+  listed_ = {};
   state_.pods_.replace(pods);
   for (auto* l : state_.listeners_) {
     l->pods_replaced(pods);
   }
-  return kube::failed_items(errors);
+  return {};
 }
 
 Result<void> NodeState::PodSink::apply(kube::WatchEventType type, const boost::json::value& object) {

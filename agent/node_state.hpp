@@ -54,14 +54,22 @@ class NodeState {
    private:
     NodeState& state_;
   };
+  // Takes a list's items as they are parsed, so a list of real pods (20 KB each) is held as the
+  // compact pods it becomes, never as parsed JSON all at once; its first list stays the cached one.
   class PodSink final : public kube::ReflectorSink {
    public:
     explicit PodSink(NodeState& state) : state_(state) {}
     Result<void> replace(const std::vector<boost::json::value>& items) override;
     Result<void> apply(kube::WatchEventType type, const boost::json::value& object) override;
+    bool takes_pages() const override { return true; }
+    bool pages_first_list() const override { return false; }
+    void begin_pages() override { listed_.clear(); }
+    Result<void> add_page(const std::vector<boost::json::value>& items) override;
+    Result<void> finish_pages() override;
 
    private:
     NodeState& state_;
+    std::vector<kube::Pod> listed_;  // the list being read
   };
 
   void set_node(std::optional<kube::Node> node);

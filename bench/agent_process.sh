@@ -17,6 +17,9 @@
 # then the qemu process's (the agent's memory plus qemu's own, whose translated-code buffer is
 # printed apart), and no CPU time is reported: it would be the cost of translation, not of arm64.
 # AGENT_ARGS adds agent flags (e.g. to turn collectors off for a like-for-like native run).
+# AGENT_PORT sets the agent's metrics port (default 19101), so two runs on one machine do not meet.
+# HEAPTRACK=FILE runs the agent under heaptrack, writing FILE.zst, and prints its heap peak and
+# the allocations behind it (heaptrack's own memory then inflates the RSS printed).
 set -euo pipefail
 build=${1:-build}
 seconds=${2:-60}
@@ -29,6 +32,9 @@ else
   pod_bytes=${POD_BULK_BYTES:-0}
 fi
 emulator=${EMULATOR:-}
+port=${AGENT_PORT:-19101}
+heaptrack_out=${HEAPTRACK:-}
+[ -n "$heaptrack_out" ] && emulator="heaptrack -o $heaptrack_out"
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -40,16 +46,18 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
 # shellcheck disable=SC2086 # EMULATOR and AGENT_ARGS are word lists
 $emulator "$build/cmd/nodepack" agent --kubeconfig "$work/kubeconfig" --node-name sim-node-0 --auth.mode=none \
-  --metrics-addr 127.0.0.1:19101 --resources cpu,memory,pods,ephemeral-storage,nvidia.com/gpu,hugepages-2Mi \
+  --metrics-addr 127.0.0.1:$port --resources cpu,memory,pods,ephemeral-storage,nvidia.com/gpu,hugepages-2Mi \
   --log-level warn ${AGENT_ARGS:-} >"$work/agent.log" 2>&1 &
 agent=$!
 pids+=($agent)
 # Emulated start-up is slower: wait up to 30 s.
-for _ in $(seq 300); do curl -sf 127.0.0.1:19101/readyz >/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do curl -sf 127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
+# heaptrack runs the agent as its child.
+[ -n "$heaptrack_out" ] && agent=$(pgrep -P "$agent" -x nodepack)
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
-events() { curl -sf 127.0.0.1:19101/metrics | awk '/^nodepack_watch_events_total\{resource="pods"\}/ {print $2}'; }
+events() { curl -sf 127.0.0.1:$port/metrics | awk '/^nodepack_watch_events_total\{resource="pods"\}/ {print $2}'; }
 start_cpu=$(cpu_ticks)
 start_events=$(events)
 max_rss=0
@@ -57,7 +65,7 @@ max_anon=0
 max_code=0
 scrape_every=${SCRAPE_EVERY:-1}
 for i in $(seq "$seconds"); do
-  [ $((i % scrape_every)) -eq 0 ] && curl -sf 127.0.0.1:19101/metrics >/dev/null
+  [ $((i % scrape_every)) -eq 0 ] && curl -sf 127.0.0.1:$port/metrics >/dev/null
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent/status")
   [ "$rss" -gt "$max_rss" ] && max_rss=$rss
   anon=$(awk '/^RssAnon/ {print $2}' "/proc/$agent/status")
@@ -71,13 +79,21 @@ for i in $(seq "$seconds"); do
   sleep 1
 done
 end_cpu=$(cpu_ticks)
-pods=$(curl -sf 127.0.0.1:19101/metrics | awk '/^kube_binpacking_node_allocated\{.*resource="pods"/ {print $2}')
+pods=$(curl -sf 127.0.0.1:$port/metrics | awk '/^kube_binpacking_node_allocated\{.*resource="pods"/ {print $2}')
 end_events=$(events)
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent/status")
 echo "counted pods: $pods, pod watch events applied: $((end_events - start_events)) over ${seconds}s"
 echo "agent max RSS: $((max_rss / 1024)) MiB, peak (VmHWM, start-up included): $((hwm / 1024)) MiB"
 # The rest of RSS is file-backed: the binary's and shared libraries' pages in use.
 echo "  of which anonymous (heap, stacks), at most: $((max_anon / 1024)) MiB"
+if [ -n "$heaptrack_out" ]; then
+  kill "$agent"
+  while kill -0 "$agent" 2>/dev/null; do sleep 0.2; done
+  sleep 2  # heaptrack finishes its file after the agent exits
+  heaptrack_print -f "$heaptrack_out.zst" 2>/dev/null | sed -n '/^PEAK MEMORY CONSUMERS/,/^$/p;/^peak heap memory/p;/^total memory leaked/p' |
+    head -40
+  exit 0
+fi
 if [ -n "$emulator" ]; then
   echo "  of which qemu's translated code, at most: $((max_code / 1024)) MiB (under $emulator)"
   echo "agent CPU: not reported under emulation"

@@ -94,11 +94,14 @@ void append_bounded(std::string& line, const char* data, std::size_t n, std::uin
   line.append(data, n);
 }
 
-// Reads the response body in slices so a watch is processed line by line as it arrives. What is
-// held at once (the whole body, or for a watch the unfinished line) stays within `max_bytes` plus
-// one slice; the stream as a whole is unbounded, since a watch runs for minutes.
+// Reads the response body in slices so a watch is processed line by line, and a streamed body
+// piece by piece, as it arrives. What is held at once (the whole body, a watch's unfinished line,
+// or one slice passed on) stays within `max_bytes` plus one slice; a watch as a whole is
+// unbounded, since it runs for minutes, and a streamed body's bytes are counted against
+// `max_bytes` as they pass.
 template <class Stream>
 asio::awaitable<ApiResult<ApiResponse>> read_response(Stream& stream, std::function<void(std::string_view)>* on_line,
+                                                      ApiClient::BodyPieces* on_piece,
                                                       std::function<void(unsigned)>* on_open,
                                                       std::chrono::milliseconds timeout, std::uint64_t max_bytes,
                                                       ApiCounters& counters) {
@@ -116,20 +119,23 @@ asio::awaitable<ApiResult<ApiResponse>> read_response(Stream& stream, std::funct
   if (on_open != nullptr) {
     (*on_open)(response.status);
   }
-  const bool streaming = on_line != nullptr && response.status == 200;
+  const bool lines = on_line != nullptr && response.status == 200;
+  const bool pieces = on_piece != nullptr && response.status == 200;
+  const bool whole = !lines && !pieces;
   const auto bound = std::to_string(max_bytes);
   const auto too_large = [&](const std::string& what) {
     return ApiError{ApiErrorKind::too_large, what + " longer than " + bound + " bytes"};
   };
-  if (const auto length = parser.content_length(); !streaming && length && *length > max_bytes) {
+  if (const auto length = parser.content_length(); !lines && length && *length > max_bytes) {
     co_return too_large("response body of " + std::to_string(*length) + " bytes (Content-Length) is");
   }
   std::string pending;  // bytes after the last newline
   std::optional<std::uint64_t> declared;
-  if (const auto length = parser.content_length(); length && !streaming) {
+  if (const auto length = parser.content_length(); length && whole) {
     declared = *length;
   }
   BodyBuffer body(declared);
+  std::uint64_t passed = 0;  // a streamed body's bytes so far
   char slice[16 * 1024];
   while (!parser.is_done()) {
     parser.get().body().data = slice;
@@ -140,12 +146,23 @@ asio::awaitable<ApiResult<ApiResponse>> read_response(Stream& stream, std::funct
       ec = {};
     }
     const std::size_t got = sizeof slice - parser.get().body().size;
-    if (!streaming) {
+    if (whole) {
       if (body.size() + got > max_bytes) {
         co_return too_large("response body");
       }
       body.append(slice, got);
       note_buffered(counters, body.size());
+    } else if (pieces) {
+      if (passed + got > max_bytes) {
+        co_return too_large("response body");
+      }
+      passed += got;
+      note_buffered(counters, passed);
+      if (got > 0) {
+        if (auto taken = (*on_piece)(std::string_view(slice, got)); !taken) {
+          co_return ApiError{ApiErrorKind::bad_answer, taken.error().message};
+        }
+      }
     } else {
       // Only the new bytes can hold a newline: the held ones were searched when they arrived (a
       // search from the start each time is quadratic in a long line).
@@ -166,13 +183,13 @@ asio::awaitable<ApiResult<ApiResponse>> read_response(Stream& stream, std::funct
       }
     }
     if (ec) {
-      co_return transport_error(streaming ? "reading watch stream" : "reading response body", ec);
+      co_return transport_error(lines ? "reading watch stream" : "reading response body", ec);
     }
   }
-  if (streaming && !pending.empty()) {
+  if (lines && !pending.empty()) {
     (*on_line)(pending);
   }
-  if (!streaming) {
+  if (whole) {
     response.body = std::move(body).take();
   }
   co_return response;
@@ -280,13 +297,11 @@ Result<std::unique_ptr<ApiClient>> ApiClient::create(const ClusterConfig& config
 
 ApiClient::~ApiClient() = default;
 
-asio::awaitable<ApiResult<ApiResponse>> ApiClient::get(std::string target, std::chrono::milliseconds timeout,
-                                                       std::uint64_t max_body_bytes) {
-  // A named request, not a temporary in the co_await expression: gcc 12 destroys such temporaries
-  // twice across a suspension.
-  const Outgoing out{http::verb::get, std::move(target), {}};
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::retried_once(const Outgoing& out, BodyReader reader,
+                                                                std::chrono::milliseconds timeout,
+                                                                std::uint64_t max_bytes) {
   for (int attempt = 0;; ++attempt) {
-    auto response = co_await request(out, nullptr, nullptr, timeout, max_body_bytes);
+    auto response = co_await request(out, reader, timeout, max_bytes);
     if (response && response->status == 401 && attempt == 0) {
       credentials_->invalidate();
       continue;
@@ -295,18 +310,32 @@ asio::awaitable<ApiResult<ApiResponse>> ApiClient::get(std::string target, std::
   }
 }
 
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::get(std::string target, std::chrono::milliseconds timeout,
+                                                       std::uint64_t max_body_bytes) {
+  // A named request, not a temporary in the co_await expression: gcc 12 destroys such temporaries
+  // twice across a suspension.
+  const Outgoing out{http::verb::get, std::move(target), {}};
+  const BodyReader whole;
+  auto response = co_await retried_once(out, whole, timeout, max_body_bytes);
+  co_return response;
+}
+
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::get_pieces(std::string target, BodyPieces on_piece,
+                                                              std::chrono::milliseconds timeout,
+                                                              std::uint64_t max_body_bytes) {
+  const Outgoing out{http::verb::get, std::move(target), {}};  // named: see get()
+  const BodyReader reader{nullptr, &on_piece, nullptr};
+  auto response = co_await retried_once(out, reader, timeout, max_body_bytes);
+  co_return response;
+}
+
 asio::awaitable<ApiResult<ApiResponse>> ApiClient::send(http::verb method, std::string target, std::string body,
                                                         std::chrono::milliseconds timeout,
                                                         std::uint64_t max_body_bytes) {
   const Outgoing out{method, std::move(target), std::move(body)};
-  for (int attempt = 0;; ++attempt) {
-    auto response = co_await request(out, nullptr, nullptr, timeout, max_body_bytes);
-    if (response && response->status == 401 && attempt == 0) {
-      credentials_->invalidate();
-      continue;
-    }
-    co_return response;
-  }
+  const BodyReader whole;
+  auto response = co_await retried_once(out, whole, timeout, max_body_bytes);
+  co_return response;
 }
 
 asio::awaitable<ApiResult<ApiResponse>> ApiClient::stream(std::string target,
@@ -316,16 +345,15 @@ asio::awaitable<ApiResult<ApiResponse>> ApiClient::stream(std::string target,
                                                           std::uint64_t max_line_bytes) {
   ++counters_.watch_requests;
   const Outgoing out{http::verb::get, std::move(target), {}};  // named: see get()
-  auto response = co_await request(out, &on_line, &on_open, idle_timeout, max_line_bytes);
+  const BodyReader reader{&on_line, nullptr, &on_open};
+  auto response = co_await request(out, reader, idle_timeout, max_line_bytes);
   if (response && response->status == 401) {
     credentials_->invalidate();  // the caller retries with backoff; the next try gets fresh credentials
   }
   co_return response;
 }
 
-asio::awaitable<ApiResult<ApiResponse>> ApiClient::request(const Outgoing& out,
-                                                           std::function<void(std::string_view)>* on_line,
-                                                           std::function<void(unsigned)>* on_open,
+asio::awaitable<ApiResult<ApiResponse>> ApiClient::request(const Outgoing& out, BodyReader reader,
                                                            std::chrono::milliseconds timeout, std::uint64_t max_bytes) {
   ++counters_.requests;
   auto auth = co_await credentials_->async_authorization();
@@ -376,7 +404,8 @@ asio::awaitable<ApiResult<ApiResponse>> ApiClient::request(const Outgoing& out,
       ++counters_.errors;
       co_return transport_error("sending request", wec);
     }
-    result = co_await read_response(stream, on_line, on_open, timeout, max_bytes, counters_);
+    result =
+        co_await read_response(stream, reader.on_line, reader.on_piece, reader.on_open, timeout, max_bytes, counters_);
     if (result) {
       // A close_notify exchange only after a complete answer: after an abandoned one the server is
       // still sending, and waiting for its close_notify would read on through the excess.
@@ -396,7 +425,8 @@ asio::awaitable<ApiResult<ApiResponse>> ApiClient::request(const Outgoing& out,
       ++counters_.errors;
       co_return transport_error("sending request", wec);
     }
-    result = co_await read_response(stream, on_line, on_open, timeout, max_bytes, counters_);
+    result =
+        co_await read_response(stream, reader.on_line, reader.on_piece, reader.on_open, timeout, max_bytes, counters_);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   }

@@ -52,8 +52,9 @@ struct ApiCounters {
   std::atomic<std::uint64_t> watch_requests{0};
   std::atomic<std::uint64_t> errors{0};  // transport errors, before any status
   std::atomic<std::uint64_t> unauthorized{0};
-  // The most response bytes held at once: a whole body for get(), an unfinished line for stream().
-  // Shows how close the bounds (api_limits.hpp) are to what the cluster sends.
+  // The most response bytes held at once: a whole body for get(), an unfinished line for stream();
+  // for get_pieces(), the body's bytes counted against its bound (passed on, not held). Shows how
+  // close the bounds (api_limits.hpp) are to what the cluster sends.
   std::atomic<std::uint64_t> largest_buffered{0};
 };
 
@@ -74,6 +75,19 @@ class ApiClient {
   // arrives (or at once when Content-Length says so), so at most that much is ever held.
   boost::asio::awaitable<ApiResult<ApiResponse>> get(std::string target, std::chrono::milliseconds timeout,
                                                      std::uint64_t max_body_bytes = default_max_list_bytes);
+
+  // Receives a body piece by piece, in order; an error ends the request with it (bad_answer).
+  using BodyPieces = std::function<Result<void>(std::string_view piece)>;
+
+  // GET `target` like get(), but hand a 200 answer's body to `on_piece` as it arrives instead of
+  // gathering it, so it is never held whole (a list parsed as it is read holds one item, not the
+  // page's text). The bound counts the bytes as they pass: `max_body_bytes` fails the request with
+  // ApiErrorKind::too_large as get() does, the pieces before the excess having been handed on. The
+  // answer's body is set only when the status is not 200 (a Status to report); a 401 is retried
+  // once, before any piece.
+  boost::asio::awaitable<ApiResult<ApiResponse>> get_pieces(std::string target, BodyPieces on_piece,
+                                                            std::chrono::milliseconds timeout,
+                                                            std::uint64_t max_body_bytes = default_max_list_bytes);
 
   // POST, PUT or DELETE a JSON body (TokenReview, SubjectAccessReview, a Lease, an object the agent
   // keeps current) and read the whole answer, bounded like get(); a 401 is retried once likewise.
@@ -103,10 +117,17 @@ class ApiClient {
     std::string target;
     std::string body;  // JSON, sent when not empty
   };
-  boost::asio::awaitable<ApiResult<ApiResponse>> request(const Outgoing& out,
-                                                         std::function<void(std::string_view)>* on_line,
-                                                         std::function<void(unsigned)>* on_open,
+  // Where a 200 answer's body goes: gathered whole (all null), split into lines, or passed on in pieces.
+  struct BodyReader {
+    std::function<void(std::string_view)>* on_line = nullptr;
+    BodyPieces* on_piece = nullptr;
+    std::function<void(unsigned)>* on_open = nullptr;
+  };
+  boost::asio::awaitable<ApiResult<ApiResponse>> request(const Outgoing& out, BodyReader reader,
                                                          std::chrono::milliseconds timeout, std::uint64_t max_bytes);
+  boost::asio::awaitable<ApiResult<ApiResponse>> retried_once(const Outgoing& out, BodyReader reader,
+                                                              std::chrono::milliseconds timeout,
+                                                              std::uint64_t max_bytes);
 
   std::string server_;
   bool tls_ = false;

@@ -265,12 +265,42 @@ Result<json::value> parse_pruned(std::string_view text) {
   return parser.handler().release();
 }
 
-Result<ListHead> parse_list_items(std::string_view text, const std::function<void(json::value)>& each) {
-  json::basic_parser<PrunedBuilder> parser(json::parse_options{}, &each);
-  if (auto parsed = run(parser, text); !parsed) {
-    return parsed.error();
+struct ListStreamParser::Parser {
+  explicit Parser(std::function<void(json::value)> each_item)
+      : each(std::move(each_item)), parser(json::parse_options{}, &each) {}
+  std::function<void(json::value)> each;  // before the parser, which points at it
+  json::basic_parser<PrunedBuilder> parser;
+  bool failed = false;
+};
+
+ListStreamParser::ListStreamParser(std::function<void(json::value)> each)
+    : parser_(std::make_unique<Parser>(std::move(each))) {}
+
+ListStreamParser::~ListStreamParser() = default;
+
+Result<void> ListStreamParser::write(std::string_view piece) {
+  // more=true: a piece may end anywhere, inside a key, a string or a number; the parser keeps
+  // what it needs of it (a string's or number's unfinished part), never the piece itself.
+  error_code ec;
+  const auto used = parser_->parser.write_some(true, piece.data(), piece.size(), ec);
+  if (ec || used != piece.size()) {  // malformed, or text after the document
+    parser_->failed = true;
+    return fail("response is not a JSON object");
   }
-  const auto& h = parser.handler();
+  return {};
+}
+
+Result<ListHead> ListStreamParser::finish() {
+  auto& p = parser_->parser;
+  if (parser_->failed) {
+    return fail("response is not a JSON object");
+  }
+  // Not flushed with more=false: a list is an object, complete at its closing brace, and a flush
+  // would hand on a number cut short ("-1" of "-17") as an item of a list that then fails.
+  if (!p.done()) {
+    return fail("response is not a JSON object");
+  }
+  const auto& h = p.handler();
   if (!h.root_is_object()) {
     return fail("response is not a JSON object");
   }
@@ -278,6 +308,14 @@ Result<ListHead> parse_list_items(std::string_view text, const std::function<voi
     return fail("items is not an array");
   }
   return h.head();
+}
+
+Result<ListHead> parse_list_items(std::string_view text, const std::function<void(json::value)>& each) {
+  ListStreamParser parser(each);
+  if (auto written = parser.write(text); !written) {
+    return written.error();
+  }
+  return parser.finish();
 }
 
 }  // namespace nodepack::kube

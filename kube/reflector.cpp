@@ -51,6 +51,18 @@ ApiError with_bound(const ApiError& error, const std::string& what, std::string_
   return ApiError{error.kind, what + ": " + error.message + " (" + std::string(bound) + ")"};
 }
 
+// How much list text a sink that takes pages sees parsed between two add_page() calls.
+constexpr std::uint64_t page_batch_bytes = 1 << 20;
+
+// A list's error, saying which list: a body over its bound also names the flag that sets it, and
+// a body that is not a list (found as it is parsed) the list's path.
+ApiError list_error(const ApiError& error, const std::string& what) {
+  if (error.kind == ApiErrorKind::bad_answer) {
+    return bad_answer(what + ": " + error.message);
+  }
+  return with_bound(error, what, "the bound on one list page, --max-list-bytes");
+}
+
 std::string seconds_text(std::chrono::milliseconds d) {
   return std::to_string(d.count() / 1000) + "." + std::to_string((d.count() % 1000) / 100) + "s";
 }
@@ -124,9 +136,10 @@ void Reflector::record_success() {
 asio::awaitable<void> Reflector::run() {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
-  // A sink that takes pages gets them from the first list on: a cached list is one answer with every
-  // object, parsed at once, which is what such a sink exists to avoid.
-  ListKind next_list = sink_.takes_pages() ? ListKind::consistent : ListKind::cached;
+  // A sink that pages its first list takes a cluster-wide resource, and
+  // a cached list is one answer with every object, which at a cluster's scale passes the bound on
+  // one answer (--max-list-bytes) however it is read.
+  ListKind next_list = sink_.pages_first_list() ? ListKind::consistent : ListKind::cached;
   bool need_list = true;
   for (;;) {
     if (need_list) {
@@ -189,6 +202,18 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
   const bool paged = sink_.takes_pages();
   std::size_t listed = 0;
   std::string page_errors;
+  // A sink that takes pages is handed the items parsed so far whenever another page_batch_bytes of
+  // text has been read, not once per page: a page of 500 EndpointSlices of 100 endpoints each is
+  // tens of MiB parsed, and only its digests are kept.
+  std::uint64_t unbatched = 0;
+  const auto hand_on = [&] {
+    listed += items.size();
+    if (auto added = sink_.add_page(items); !added) {
+      page_errors += (page_errors.empty() ? "" : "; ") + added.error().message;
+    }
+    items.clear();
+    unbatched = 0;
+  };
   if (paged) {
     sink_.begin_pages();
   }
@@ -203,9 +228,21 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
       }
     }
     target += selectors_query();
-    auto response = co_await client_.get(target, options_.request_timeout, options_.max_list_bytes);
+    // Parsed item by item as the bytes arrive, pruned (kube/pruned_json.hpp): the page is never
+    // held as text, nor parsed all at once; what is held is the item being parsed and the items.
+    ListStreamParser parser([&](json::value item) { items.push_back(std::move(item)); });
+    ApiClient::BodyPieces feed = [&](std::string_view piece) -> Result<void> {
+      auto written = parser.write(piece);
+      unbatched += piece.size();
+      if (written && paged && unbatched >= page_batch_bytes && !items.empty()) {
+        hand_on();
+      }
+      return written;
+    };
+    auto response = co_await client_.get_pieces(target, feed, options_.request_timeout, options_.max_list_bytes);
     if (!response) {
-      co_return with_bound(response.error(), "list " + options_.path, "the bound on one list page, --max-list-bytes");
+      // A page cut short (over its bound, a transport error, not JSON): the sink keeps what it had.
+      co_return list_error(response.error(), "list " + options_.path);
     }
     if (response->status == 410 && !continue_token.empty()) {
       // The snapshot behind the continue token was compacted mid-list: start the list again.
@@ -223,22 +260,15 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     if (response->status != 200) {
       co_return bad_answer("list " + options_.path + ": " + status_message(*response));
     }
-    // Item by item as the text is read, pruned (kube/pruned_json.hpp): the list is never held
-    // parsed all at once, only its text and the items.
-    auto head = parse_list_items(response->body, [&](json::value item) { items.push_back(std::move(item)); });
+    auto head = parser.finish();
     if (!head) {
       co_return bad_answer("list " + options_.path + ": " + head.error().message);
     }
-    response->body = std::string();  // the page's text, before the next page is read
     ++pages;
     list_rv = std::move(head->resource_version);
     continue_token = std::move(head->continue_token);
     if (paged) {
-      listed += items.size();
-      if (auto added = sink_.add_page(items); !added) {
-        page_errors += (page_errors.empty() ? "" : "; ") + added.error().message;
-      }
-      items.clear();
+      hand_on();
     }
     if (continue_token.empty()) {
       break;
@@ -251,13 +281,16 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
   if (replaced && !page_errors.empty()) {
     replaced = fail(page_errors);
   }
+  // The parsed items before the heap is trimmed below: they are what it gives back.
+  std::vector<json::value>().swap(items);
   if (!replaced) {
     // Some items were malformed; the sink kept the good ones. Counted, not fatal.
     spdlog::error("{}: {}", options_.resource, replaced.error().message);
     update([](ReflectorStatus& s) { ++s.decode_errors; });
   }
-  // The list's text and parsed items are gone: give their pages back to the node rather than keep
-  // them in the heap until the next list (a node's 250 real pods are a 5 MB list).
+  // The list's parsed items are gone (its text was never held): give their pages back to the node
+  // rather than keep them in the heap until the next list (a node's 250 real pods, parsed and
+  // pruned, are about a megabyte, between the compact pods the store keeps).
   ::malloc_trim(0);
   resource_version_ = list_rv;
   const auto now = clock_.now();

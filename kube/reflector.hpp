@@ -3,11 +3,17 @@
 // List, then watch, forever: client-go's reflector for one resource, feeding a sink.
 //
 // The first list asks for resourceVersion=0, which the API server answers from its watch cache
-// without touching etcd. The watch then resumes from the last resourceVersion seen (objects and
-// bookmarks), with a randomised timeout so a fleet of agents does not reconnect in step. When the
-// API server says that version is gone (410 Gone, or an ERROR event carrying a 410 Status), the
-// reflector relists consistently (no resourceVersion, paginated with limit/continue) and replaces
-// the sink's contents. Failures back off exponentially with jitter.
+// without touching etcd. That answer is not paged: the watch cache ignores `limit` (it is optional
+// for a server to honor; kubernetes/kubernetes#96182, #118394), and a consistent paginated list
+// instead is read from etcd, for a node's pods a scan of every pod in the cluster filtered by
+// spec.nodeName, per agent and per restart: what the cache exists to spare. So the first list is
+// streamed instead: its body is parsed item by item as it arrives (ApiClient::get_pieces,
+// ListStreamParser), never held as text, so what its size costs is one item being parsed and the
+// pruned items, not the page. Every list is read so. The watch then resumes from the last resourceVersion seen (objects
+// and bookmarks), with a randomised timeout so a fleet of agents does not reconnect in step. When the API server says
+// that version is gone (410 Gone, or an ERROR event carrying a 410 Status), the reflector relists consistently (no
+// resourceVersion, paginated with limit/continue) and replaces the sink's contents. Failures back off exponentially
+// with jitter.
 //
 // What is read at once is bounded: a list page by max_list_bytes, a watch event by max_event_bytes.
 // A list over its bound fails like any other list (the sink keeps what it had) and is retried
@@ -41,11 +47,16 @@ class ReflectorSink {
   virtual Result<void> apply(WatchEventType type, const boost::json::value& object) = 0;
 
   // A sink that keeps only a digest of each object may take a list page by page, so that a
-  // cluster-wide list is never held parsed all at once: begin_pages(), add_page() per page, then
-  // finish_pages() replaces the state. Its lists are all paginated (--list-page-size), the first
-  // one too, instead of one answer from the API server's cache. A list that restarts calls begin_pages() again (what
-  // was gathered is dropped); one that fails never calls finish_pages(), and the state stays as it was.
+  // cluster-wide list is never held parsed all at once: begin_pages(), add_page() with the items
+  // parsed so far (a page's, or part of one: about a MiB of text each), then finish_pages()
+  // replaces the state. Its lists are all paginated (--list-page-size), the first one too, instead of
+  // one answer from the API server's cache, unless pages_first_list() says otherwise. A list that
+  // restarts calls begin_pages() again (what was gathered is dropped); one that fails never calls
+  // finish_pages(), and the state stays as it was.
   virtual bool takes_pages() const { return false; }
+  // Whether its first list is paginated too. A sink of a small selection (a node's pods) that takes
+  // pages only to build its model as the items are parsed keeps the cached first list: false.
+  virtual bool pages_first_list() const { return takes_pages(); }
   virtual void begin_pages() {}
   virtual Result<void> add_page(const std::vector<boost::json::value>& /*items*/) { return {}; }
   virtual Result<void> finish_pages() { return {}; }

@@ -40,8 +40,8 @@ std::vector<prometheus::MetricFamily> WatchCollector::Collect() const {
       Family::counter("nodepack_api_transport_errors_total", "API requests that failed before an HTTP status arrived.");
   transport.add({}, static_cast<double>(client_.counters().errors.load()));
   auto buffered = Family::gauge("nodepack_api_largest_buffered_bytes",
-                                "Most bytes of one API response held at once: a list page, or an unfinished watch "
-                                "event line.");
+                                "Most bytes of one API response counted against its bound at once: a list page "
+                                "(parsed as it arrives, not held), or an unfinished watch event line.");
   buffered.add({}, static_cast<double>(client_.counters().largest_buffered.load()));
   std::vector<prometheus::MetricFamily> out;
   metrics::emit(out, synced, failing, events, bookmarks, lists, relists, errors, decode, too_large, requests, transport,

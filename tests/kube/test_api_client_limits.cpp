@@ -126,7 +126,83 @@ ApiResult<ApiResponse> list(ApiClient& client, std::uint64_t max_bytes) {
   return *out;
 }
 
+// What get_pieces() passed on, and how it ended.
+struct Pieces {
+  std::optional<ApiResult<ApiResponse>> out;
+  std::string body;  // the pieces joined
+  std::size_t count = 0;
+};
+
+Pieces list_in_pieces(ApiClient& client, std::uint64_t max_bytes, std::uint64_t fail_after = UINT64_MAX) {
+  net::io_context io;
+  Pieces got;
+  ApiClient::BodyPieces on_piece = [&](std::string_view piece) -> nodepack::Result<void> {
+    if (got.body.size() + piece.size() > fail_after) {
+      return nodepack::fail("response is not a JSON object");
+    }
+    got.body += piece;
+    ++got.count;
+    return {};
+  };
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> { got.out = co_await client.get_pieces("/api/v1/pods", on_piece, 10s, max_bytes); },
+      net::detached);
+  io.run();
+  REQUIRE(got.out.has_value());
+  return got;
+}
+
 }  // namespace
+
+TEST_CASE("a body read in pieces is passed on whole and in order, counted against its bound, never held") {
+  for (const bool chunked : {true, false}) {
+    INFO((chunked ? "chunked" : "with a Content-Length"));
+    RawServer server(chunked, R"({"kind":"PodList","items":[)", 2 * MiB);
+    auto client = client_for(server);
+    const auto got = list_in_pieces(*client, 2 * MiB);
+    REQUIRE(got.out->has_value());
+    CHECK((*got.out)->status == 200);
+    CHECK((*got.out)->body.empty());
+    REQUIRE(got.body.size() == 2 * MiB);
+    CHECK(got.body.starts_with(R"({"kind":"PodList","items":[xxx)"));
+    CHECK(got.body.find_first_not_of('x', 27) == std::string::npos);
+    CHECK(got.count >= 2 * MiB / (16 * 1024));  // in slices, not gathered first
+    CHECK(client->counters().largest_buffered.load() == 2 * MiB);
+  }
+}
+
+TEST_CASE("a body read in pieces over its bound fails as a gathered one does, after passing on at most the bound") {
+  RawServer server(true, R"({"kind":"PodList","items":[)", 32 * MiB);
+  auto client = client_for(server);
+  const auto got = list_in_pieces(*client, 1 * MiB);
+  REQUIRE_FALSE(got.out->has_value());
+  CHECK(got.out->error().kind == ApiErrorKind::too_large);
+  CHECK(got.out->error().message == "response body longer than 1048576 bytes");
+  CHECK(got.body.size() <= 1 * MiB);
+  CHECK(client->counters().largest_buffered.load() <= 1 * MiB);
+  CHECK(client->counters().errors.load() == 0);
+  CHECK(server.body_bytes_sent() < 32 * MiB);
+
+  RawServer declared(false, "", 300 * MiB);
+  auto second = client_for(declared);
+  const auto early = list_in_pieces(*second, 1 * MiB);
+  REQUIRE_FALSE(early.out->has_value());
+  CHECK(early.out->error().kind == ApiErrorKind::too_large);
+  CHECK(early.out->error().message == "response body of 314572800 bytes (Content-Length) is longer than 1048576 bytes");
+  CHECK(early.count == 0);
+}
+
+TEST_CASE("a piece refused by its reader ends the request with the reader's error") {
+  RawServer server(true, "", 32 * MiB);
+  auto client = client_for(server);
+  const auto got = list_in_pieces(*client, 64 * MiB, 100 * 1024);
+  REQUIRE_FALSE(got.out->has_value());
+  CHECK(got.out->error().kind == ApiErrorKind::bad_answer);
+  CHECK(got.out->error().message == "response is not a JSON object");
+  CHECK(got.body.size() <= 100 * 1024);
+  CHECK(server.body_bytes_sent() < 32 * MiB);
+}
 
 TEST_CASE("a list body over its bound fails naming the bound, holding no more than the bound") {
   RawServer server(true, R"({"kind":"PodList","items":[)", 32 * MiB);

@@ -61,6 +61,24 @@ struct RecordingSink : ReflectorSink {
   std::vector<std::string> calls;
 };
 
+// A sink that takes pages, recording what each call handed it: "begin", "add web-1,web-2", "finish".
+struct PagedSink : RecordingSink {
+  bool takes_pages() const override { return true; }
+  void begin_pages() override { calls.push_back("begin"); }
+  Result<void> add_page(const std::vector<json::value>& items) override {
+    std::string names;
+    for (const auto& item : items) {
+      names += (names.empty() ? "" : ",") + name_of(item);
+    }
+    calls.push_back("add " + names);
+    return {};
+  }
+  Result<void> finish_pages() override {
+    calls.push_back("finish");
+    return {};
+  }
+};
+
 ReflectorOptions options() {
   ReflectorOptions o;
   o.resource = "pods";
@@ -154,4 +172,21 @@ TEST_CASE(
   s = reflector.status();
   CHECK(s.too_large == 1);
   CHECK(s.failing_since == std::nullopt);
+}
+
+TEST_CASE("a sink that takes pages is handed a long page's items as they are parsed, not the page at once") {
+  Harness h;
+  for (const auto* name : {"web-1", "web-2", "web-3", "web-4", "web-5"}) {
+    REQUIRE(h.api.upsert(Kind::pod, pod(name, 400 * 1024)).has_value());
+  }
+  auto o = options();
+  o.page_size = 0;  // one page of 2 MB
+  PagedSink sink;
+  Reflector reflector(*h.client, o, sink, SystemClock::instance());
+  net::co_spawn(h.io, reflector.run(), net::detached);
+  REQUIRE(run_until(h.io, [&] { return !sink.calls.empty() && sink.calls.back() == "finish"; }));
+  // Handed on once a MiB of text has passed (two pods whole, the third being read), then the rest.
+  CHECK(sink.calls == std::vector<std::string>{"begin", "add web-1,web-2", "add web-3,web-4,web-5", "finish"});
+  CHECK(h.api.request_count("list") == 1);
+  CHECK(reflector.status().lists == 1);
 }
