@@ -73,6 +73,11 @@ std::size_t SkipCgroups::size() const {
   return ids_.size();
 }
 
+bool SkipCgroups::contains(std::uint64_t id) const {
+  std::lock_guard lock(mu_);
+  return ids_.contains(id);
+}
+
 std::uint64_t SkipCgroups::overflow() const {
   std::lock_guard lock(mu_);
   return overflow_;

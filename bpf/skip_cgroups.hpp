@@ -30,6 +30,8 @@ class SkipCgroups {
   // written). Ids beyond the map's capacity are left out, and counted in `overflow()`.
   void set(const std::vector<std::uint64_t>& ids);
   std::size_t size() const;
+  // Whether `id` is to be skipped (the set last given, whether or not the kernel map holds it).
+  bool contains(std::uint64_t id) const;
   std::uint64_t overflow() const;
   // Whether the kernel map holds `id` (tests).
   bool in_kernel(std::uint64_t id) const;

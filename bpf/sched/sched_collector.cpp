@@ -4,6 +4,7 @@
 #include "bpf/collectors.hpp"
 #include "bpf/map_reader.hpp"
 #include "bpf/sched/sched.h"
+#include "bpf/skip_cgroups.hpp"
 
 #include "sched.skel.h"
 
@@ -86,11 +87,14 @@ bool SchedCollector::start_calibrated(std::vector<SchedVariant>& candidates) {
     keep(SchedVariant::slots, std::move(*slots));
     return true;
   }
-  // Pod cgroups take the slot path in sched_slots from the first scrape on: measure it so.
+  // Pod cgroups take the slot path in sched_slots from the first scrape on: measure it so. A
+  // filtered pod's cgroups get none, as at a scrape: their events find the skip list instead.
   keep(SchedVariant::slots, std::move(*slots));
   if (options_.resolver != nullptr) {
     for (const auto& cg : options_.resolver->live_dirs()) {
-      give_slot(cg.id, cg.dir);
+      if (!SkipCgroups::shared().contains(cg.id)) {
+        give_slot(cg.id, cg.dir);
+      }
     }
   }
   for (const auto& dir : options_.slot_dirs) {
