@@ -10,6 +10,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <optional>
 
 #include <malloc.h>
 
@@ -136,9 +137,9 @@ void Reflector::record_success() {
 asio::awaitable<void> Reflector::run() {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
-  // A sink that pages its first list takes a cluster-wide resource, and
-  // a cached list is one answer with every object, which at a cluster's scale passes the bound on
-  // one answer (--max-list-bytes) however it is read.
+  // A sink that pages its first list takes a cluster-wide resource, and a cached list is one
+  // answer with every object, which at a cluster's scale passes the bound on one answer
+  // (--max-list-bytes) however it is read.
   ListKind next_list = sink_.pages_first_list() ? ListKind::consistent : ListKind::cached;
   bool need_list = true;
   for (;;) {
@@ -228,18 +229,28 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
       }
     }
     target += selectors_query();
-    // Parsed item by item as the bytes arrive, pruned (kube/pruned_json.hpp): the page is never
-    // held as text, nor parsed all at once; what is held is the item being parsed and the items.
+    // Parsed item by item, pruned (kube/pruned_json.hpp). For a sink that takes pages, as the
+    // bytes arrive: the page is never held as text, nor parsed all at once; what is held is the
+    // item being parsed and at most a batch of items. Any other sink takes a list's items all at
+    // once, so it ends up holding them parsed anyway; its page is read whole first (within
+    // --max-list-bytes) and parsed once complete, so that an answer that never ends, or one over
+    // the bound, costs the bound in text and never the parsed form of it, several times larger.
     ListStreamParser parser([&](json::value item) { items.push_back(std::move(item)); });
     ApiClient::BodyPieces feed = [&](std::string_view piece) -> Result<void> {
       auto written = parser.write(piece);
       unbatched += piece.size();
-      if (written && paged && unbatched >= page_batch_bytes && !items.empty()) {
+      if (written && unbatched >= page_batch_bytes && !items.empty()) {
         hand_on();
       }
       return written;
     };
-    auto response = co_await client_.get_pieces(target, feed, options_.request_timeout, options_.max_list_bytes);
+    std::optional<ApiResult<ApiResponse>> answer;
+    if (paged) {
+      answer.emplace(co_await client_.get_pieces(target, feed, options_.request_timeout, options_.max_list_bytes));
+    } else {
+      answer.emplace(co_await client_.get(target, options_.request_timeout, options_.max_list_bytes));
+    }
+    auto& response = *answer;
     if (!response) {
       // A page cut short (over its bound, a transport error, not JSON): the sink keeps what it had.
       co_return list_error(response.error(), "list " + options_.path);
@@ -259,6 +270,13 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     }
     if (response->status != 200) {
       co_return bad_answer("list " + options_.path + ": " + status_message(*response));
+    }
+    if (!paged) {
+      const auto written = parser.write(response->body);
+      response->body = std::string();  // the page's text, before the next page is read
+      if (!written) {
+        co_return bad_answer("list " + options_.path + ": " + written.error().message);
+      }
     }
     auto head = parser.finish();
     if (!head) {
@@ -288,9 +306,9 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     spdlog::error("{}: {}", options_.resource, replaced.error().message);
     update([](ReflectorStatus& s) { ++s.decode_errors; });
   }
-  // The list's parsed items are gone (its text was never held): give their pages back to the node
-  // rather than keep them in the heap until the next list (a node's 250 real pods, parsed and
-  // pruned, are about a megabyte, between the compact pods the store keeps).
+  // The list's text and parsed items are gone: give their pages back to the node rather than keep
+  // them in the heap until the next list (a node's 250 real pods, parsed and pruned, are about a
+  // megabyte, between the compact pods the store keeps).
   ::malloc_trim(0);
   resource_version_ = list_rv;
   const auto now = clock_.now();

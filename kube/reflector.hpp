@@ -6,14 +6,17 @@
 // without touching etcd. That answer is not paged: the watch cache ignores `limit` (it is optional
 // for a server to honor; kubernetes/kubernetes#96182, #118394), and a consistent paginated list
 // instead is read from etcd, for a node's pods a scan of every pod in the cluster filtered by
-// spec.nodeName, per agent and per restart: what the cache exists to spare. So the first list is
-// streamed instead: its body is parsed item by item as it arrives (ApiClient::get_pieces,
-// ListStreamParser), never held as text, so what its size costs is one item being parsed and the
-// pruned items, not the page. Every list is read so. The watch then resumes from the last resourceVersion seen (objects
-// and bookmarks), with a randomised timeout so a fleet of agents does not reconnect in step. When the API server says
-// that version is gone (410 Gone, or an ERROR event carrying a 410 Status), the reflector relists consistently (no
-// resourceVersion, paginated with limit/continue) and replaces the sink's contents. Failures back off exponentially
-// with jitter.
+// spec.nodeName, per agent and per restart: what the cache exists to spare. So for a sink that
+// takes pages (below) the first list is streamed instead: its body is parsed item by item as it
+// arrives (ApiClient::get_pieces, ListStreamParser), never held as text, so what its size costs
+// is one item being parsed and the sink's digests, not the page; its later lists are read so too.
+// A sink that takes a list whole gets its pages read whole and parsed once complete (it holds the
+// parsed items anyway; an endless answer costs the bound in text, not parsed). The watch then
+// resumes from the last resourceVersion seen (objects and bookmarks), with a randomised timeout
+// so a fleet of agents does not reconnect in step. When the API server says that version is gone (410 Gone, or an
+// ERROR event carrying a 410 Status), the reflector relists consistently (no resourceVersion,
+// paginated with limit/continue) and replaces the sink's contents. Failures back off
+// exponentially with jitter.
 //
 // What is read at once is bounded: a list page by max_list_bytes, a watch event by max_event_bytes.
 // A list over its bound fails like any other list (the sink keeps what it had) and is retried

@@ -64,6 +64,10 @@ class HashPool {
     HashPool& owner_;
   };
   bool reserve();
+  // Lowers the calling worker thread's scheduling priority (10 nice levels, once per thread): on a node
+  // with as many cores as hashing threads, the serving thread then still gets a CPU at once when a
+  // probe arrives instead of sharing it equally with a 230 ms hash.
+  static void yield_to_serving_threads();
 
   template <class Handler, class Job>
   void start(Handler handler, Job job) {
@@ -82,6 +86,7 @@ class HashPool {
       {
         // Released on the worker, as soon as the work is done: a caller slow to resume holds no slot.
         const Slot slot(*this);
+        yield_to_serving_threads();
         try {
           value = j();
         } catch (...) {

@@ -15,9 +15,14 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <optional>
 #include <thread>
 
 using namespace nodepack::auth;
@@ -109,6 +114,24 @@ TEST_CASE("the hashing pool runs jobs off the caller's thread and refuses at onc
   io.run();
   CHECK(events == std::vector<std::string>{"third refused", "first ran on a worker", "second ran"});
   CHECK(pool.in_use() == 0);
+}
+
+TEST_CASE("the hashing pool's workers run 10 nice levels below the process, so probes are served first") {
+  HashPool pool({2, 0});
+  net::io_context io;
+  std::optional<int> worker_nice;
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        auto job = [] { return ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid))); };
+        worker_nice = co_await pool.run(std::move(job));
+      },
+      net::detached);
+  io.run();
+  const int process_nice = ::getpriority(PRIO_PROCESS, 0);
+  REQUIRE(worker_nice.has_value());
+  CHECK(*worker_nice == std::min(process_nice + 10, 19));
+  CHECK(::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid))) == process_nice);  // caller's unchanged
 }
 
 TEST_CASE("authenticate_async and login_async leave their thread free while the password hashes") {
