@@ -30,6 +30,14 @@
  * programs have no bpf_sk_cgroup_id), so a socket a process of another cgroup uses is still its
  * pod's. The programs run from the socket's cgroup's effective programs: only for sockets made
  * under kubepods.
+ *
+ * UDP failures: a connected UDP socket learns from an ICMP error (port or host unreachable) that
+ * its peer is not there; its next send() or recv() returns that error, once per ICMP message. The
+ * tracepoints sock:sock_send_length and sock:sock_recv_length (Linux 6.3) see every send and
+ * receive system call's result with its socket: a result of ECONNREFUSED, EHOSTUNREACH or
+ * ENETUNREACH on a connected UDP socket is a failure on the edge of the address it is connected
+ * to (the edge its connect() counted). An unconnected socket is never told (without IP_RECVERR,
+ * whose errors arrive as data on the error queue), so its flows have no failures.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -45,6 +53,9 @@
 #define AF_INET6_ 10
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
+#define ENETUNREACH_ 101
+#define ECONNREFUSED_ 111
+#define EHOSTUNREACH_ 113
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -233,3 +244,56 @@ UDP_HOOK(sendmsg4, AF_INET_, TOPOLOGY_OUTBOUND, false)
 UDP_HOOK(sendmsg6, AF_INET6_, TOPOLOGY_OUTBOUND, false)
 UDP_HOOK(recvmsg4, AF_INET_, TOPOLOGY_INBOUND, false)
 UDP_HOOK(recvmsg6, AF_INET6_, TOPOLOGY_INBOUND, false)
+
+/* An error from ICMP a connected UDP socket reports (see above); anything else (EAGAIN, EINTR,
+ * a full buffer, a TCP reset) is not a failure of the flow. */
+static __always_inline bool icmp_error(int ret)
+{
+	return ret == -ECONNREFUSED_ || ret == -EHOSTUNREACH_ || ret == -ENETUNREACH_;
+}
+
+static __always_inline void on_udp_result(const struct sock *sk, int ret)
+{
+	struct topology_key key = {};
+
+	/* Every send and receive on the node passes here: the common case (ret >= 0) leaves first. */
+	if (!icmp_error(ret) || !sk)
+		return;
+	if (nodepack_sk_protocol(sk) != IPPROTO_UDP_)
+		return;
+	key.cgroup_id = nodepack_sock_cgroup_id(sk);
+	if (!key.cgroup_id)
+		return;
+	key.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* A v4-mapped peer stays as the socket has it: user space names the peer unmapped, as it
+	 * does the connect6 program's. */
+	if (key.family == AF_INET6_) {
+		BPF_CORE_READ_INTO(&key.addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else if (key.family == AF_INET_) {
+		__be32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(key.addr, &daddr, sizeof(daddr));
+	} else {
+		return;
+	}
+	key.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (!key.port)
+		return; /* not connected: such a socket is told nothing (see above) */
+	key.direction = TOPOLOGY_OUTBOUND;
+	key.protocol = IPPROTO_UDP_;
+	count_edge(&key, true);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(topology_udp_send_result, struct sock *sk, int ret, int flags)
+{
+	on_udp_result(sk, ret);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(topology_udp_recv_result, struct sock *sk, int ret, int flags)
+{
+	on_udp_result(sk, ret);
+	return 0;
+}

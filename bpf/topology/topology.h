@@ -35,5 +35,6 @@ struct topology_key {
 /* Value of the `edges` map. __u64 counters only. */
 struct topology_counts {
 	__u64 connections; /* TCP: opens that reached ESTABLISHED; UDP: flows begun (see above) */
-	__u64 failures;    /* TCP active opens that went SYN_SENT -> CLOSE (refused, timed out, reset); UDP: 0 */
+	__u64 failures;    /* TCP: active opens that went SYN_SENT -> CLOSE (refused, timed out, reset);
+			    * UDP: ICMP errors a connected socket reported (topology.bpf.c) */
 };

@@ -44,18 +44,29 @@ Result<void> TopologyCollector::start() {
   if (!udp) {
     spdlog::warn("bpf collector topology: no cgroup sock_addr programs with socket storage; UDP is not counted");
   }
+  // Failures of connected UDP sockets, from the results of their sends and receives (Linux 6.3).
+  const bool udp_failures =
+      udp && features_.supports("tp_btf:sock_send_length") && features_.supports("tp_btf:sock_recv_length");
+  if (udp && !udp_failures) {
+    spdlog::warn(
+        "bpf collector topology: no sock_send_length/sock_recv_length tracepoints; UDP failures are not counted");
+  }
   // attach() takes the tracepoint; the UDP programs are attached per kubepods cgroup below.
   auto skel = load_skeleton<topology_bpf>([&](topology_bpf* s) {
     select_flavor(*flavor, {s->progs.topology_state_btf}, {s->progs.topology_state_raw});
     for (auto* prog : udp_programs(s)) {
       bpf_program__set_autoload(prog, udp);
     }
+    bpf_program__set_autoload(s->progs.topology_udp_send_result, udp_failures);
+    bpf_program__set_autoload(s->progs.topology_udp_recv_result, udp_failures);
   });
   if (!skel) {
     return skel.error();
   }
-  spdlog::info("bpf collector topology: attached ({}{}, peers named by {})", to_string(*flavor),
-               udp ? ", UDP from cgroup sock_addr programs" : "", kpod::granularity_name(table_.granularity()));
+  spdlog::info("bpf collector topology: attached ({}{}{}, peers named by {})", to_string(*flavor),
+               udp ? ", UDP from cgroup sock_addr programs" : "",
+               udp_failures ? ", UDP failures from sock_send_length/sock_recv_length" : "",
+               kpod::granularity_name(table_.granularity()));
   auto shared = std::make_shared<Skeleton<topology_bpf>>(std::move(*skel));
   impl_ = std::make_unique<Impl>();
   impl_->skel = shared->get();
@@ -106,7 +117,8 @@ Result<void> TopologyCollector::collect(const kpod::ScrapeContext& ctx, std::vec
   auto conns = metrics::Family::counter("kpod_net_connections_total",
                                         "Connections opened, per local pod, direction, peer and port");
   auto failures = metrics::Family::counter("kpod_net_connection_failures_total",
-                                           "Outbound connection attempts that failed (refused, timed out, reset)");
+                                           "Outbound connection attempts that failed (TCP: refused, timed out, reset; "
+                                           "UDP: ICMP errors a connected socket reported)");
   for (const auto& row : table_.rows()) {
     const auto& e = row.edge;
     auto labels = ctx.labels(row.local, {{"direction", e.direction},
