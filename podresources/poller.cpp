@@ -52,6 +52,7 @@ void Poller::run() {
     auto result = client_.ask(clock_.now());
     const steady::time_point polled = steady::now();
     std::chrono::milliseconds wait = options_.interval;
+    const bool answered = result.has_value();
     if (!result && result.error().reason != numa::PodResourcesError::rate_limited) {
       wait = std::min(retry, options_.interval);
       retry = std::min(retry * 2, options_.interval);
@@ -62,8 +63,8 @@ void Poller::run() {
 
     std::unique_lock lock(mu_);
     ++polls_;
-    cv_.wait_until(lock, polled + wait, [&] { return stopping_ || nudges_ != seen; });
-    if (!stopping_ && nudges_ != seen) {
+    cv_.wait_until(lock, polled + wait, [&] { return stopping_ || (answered && nudges_ != seen); });
+    if (!stopping_ && answered && nudges_ != seen) {
       cv_.wait_until(lock, polled + options_.min_gap, [&] { return stopping_; });
     }
     if (stopping_) {

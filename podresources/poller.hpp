@@ -38,7 +38,9 @@ class Poller {
   Poller& operator=(const Poller&) = delete;
 
   void start();
-  // Poll soon: coalesced, and not within min_gap of the last poll.
+  // Poll soon: coalesced, and not within min_gap of the last poll. Only while the kubelet
+  // answers: after a failure the retry schedule alone decides (a pod event does not bring a
+  // socket back, and each failed poll rebuilds the NUMA model for nothing).
   void nudge();
   void stop();
 

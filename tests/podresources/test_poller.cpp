@@ -145,3 +145,28 @@ TEST_CASE("a rate-limited poll waits a whole interval, not the failure retry") {
   CHECK(poller.polls() <= 4);
   CHECK(poller.polls() >= 2);
 }
+
+TEST_CASE("nudges do not poll a kubelet that is not answering: the retry schedule does") {
+  TempDir tmp;
+  const auto socket = tmp.path() / "pod-resources/kubelet.sock";  // never made
+  Outcomes out;
+  podresources::Poller poller(options(socket, milliseconds(60'000), milliseconds(20)), SystemClock::instance(),
+                              out.callback());
+  poller.start();
+  // Retries at 20, 40, 80, 160, 320 ms after each failure: after the sixth, the next is 640 ms away
+  // (after a later one, further still).
+  const auto start = std::chrono::steady_clock::now();
+  while (poller.polls() < 6 && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  const auto before = poller.polls();
+  REQUIRE(before >= 6);
+  const auto nudging = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - nudging < milliseconds(300)) {
+    poller.nudge();  // pod events while the socket is away
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  CHECK(poller.polls() == before);
+  const auto seen = out.all();
+  CHECK(static_cast<std::uint64_t>(std::count(seen.begin(), seen.end(), "no_socket")) == before);
+}
