@@ -21,16 +21,19 @@ void append_integer(std::string& out, Integer value) {
 }
 
 // A label value with \ and " escaped by a backslash and newline written \n, as the serializer does.
+// Runs without any of the three (nearly every value) are appended whole: a character at a time,
+// the label values were a tenth of a scrape's CPU.
 void append_escaped(std::string& out, std::string_view value) {
-  for (const char c : value) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
+  while (!value.empty()) {
+    const auto special = value.find_first_of("\\\"\n");
+    out.append(value.substr(0, special));
+    if (special == std::string_view::npos) {
+      return;
     }
+    const char c = value[special];
+    out += '\\';
+    out += c == '\n' ? 'n' : c;
+    value.remove_prefix(special + 1);
   }
 }
 
