@@ -86,6 +86,27 @@ void walk_kubepods(const fs::path& dir, std::unordered_map<std::uint64_t, Found>
   }
 }
 
+// kubepods sits at the top on most nodes, one or two levels down in nested setups (e.g.
+// kubelet.slice/kubelet-kubepods.slice): found by listing the top three levels of the tree.
+std::vector<fs::path> find_kubepods(const fs::path& root) {
+  std::vector<fs::path> kubepods;
+  std::vector<fs::path> level{root};
+  for (int depth = 0; depth < 3 && !level.empty(); ++depth) {
+    std::vector<fs::path> next;
+    for (const auto& dir : level) {
+      for (const auto& child : subdirs(dir)) {
+        if (is_kubepods_dir(child.path().filename().string())) {
+          kubepods.push_back(child.path());
+        } else if (depth < 2) {
+          next.push_back(child.path());
+        }
+      }
+    }
+    level = std::move(next);
+  }
+  return kubepods;
+}
+
 }  // namespace
 
 CgroupResolver::CgroupResolver(fs::path v2_root, const PodLookup& pods) : root_(std::move(v2_root)), pods_(pods) {}
@@ -100,30 +121,35 @@ Result<std::unique_ptr<CgroupResolver>> CgroupResolver::create(const HostPaths& 
 }
 
 std::size_t CgroupResolver::rescan() {
-  std::unordered_map<std::uint64_t, Found> found;
+  // Finding kubepods lists every system service's directory (a hundred or more on a real node)
+  // and it does not move while the kubelet runs: later rescans walk only the kubepods found, and
+  // look afresh when none was found, one has gone, or every kRediscoverEvery rescans.
+  constexpr std::uint64_t kRediscoverEvery = 64;
   std::vector<fs::path> kubepods;
-  // kubepods sits at the top on most nodes, one or two levels down in nested setups
-  // (e.g. kubelet.slice/kubelet-kubepods.slice).
-  std::vector<fs::path> level{root_};
-  for (int depth = 0; depth < 3 && !level.empty(); ++depth) {
-    std::vector<fs::path> next;
-    for (const auto& dir : level) {
-      for (const auto& child : subdirs(dir)) {
-        if (is_kubepods_dir(child.path().filename().string())) {
-          kubepods.push_back(child.path());
-          walk_kubepods(child.path(), found);
-        } else if (depth < 2) {
-          next.push_back(child.path());
-        }
-      }
-    }
-    level = std::move(next);
+  bool rediscover = false;
+  {
+    std::lock_guard lock(mu_);
+    kubepods = kubepods_;
+    const bool periodic = ++rescans_ % kRediscoverEvery == 0;
+    rediscover = kubepods.empty() || periodic;
+  }
+  rediscover = rediscover || std::any_of(kubepods.begin(), kubepods.end(), [](const fs::path& k) {
+                 std::error_code ec;
+                 return !fs::is_directory(k, ec);
+               });
+  if (rediscover) {
+    kubepods = find_kubepods(root_);
+  }
+  std::unordered_map<std::uint64_t, Found> found;
+  for (const auto& k : kubepods) {
+    walk_kubepods(k, found);
   }
 
   std::lock_guard lock(mu_);
   if (miss_clock_ != nullptr) {
     last_rescan_ = miss_clock_->steady_now();
   }
+  discoveries_ += rediscover ? 1 : 0;
   kubepods_ = std::move(kubepods);
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto f = found.find(it->first);
@@ -167,6 +193,11 @@ void CgroupResolver::rescan_on_miss(const Clock& clock, std::chrono::millisecond
 std::uint64_t CgroupResolver::miss_rescans() const {
   std::lock_guard lock(mu_);
   return miss_rescans_;
+}
+
+std::uint64_t CgroupResolver::discoveries() const {
+  std::lock_guard lock(mu_);
+  return discoveries_;
 }
 
 void CgroupResolver::remember_not_pod(std::uint64_t cgroup_id) {

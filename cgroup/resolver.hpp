@@ -44,6 +44,9 @@ class CgroupResolver {
   void rescan_on_miss(const Clock& clock, std::chrono::milliseconds interval);
   // Walks resolve() triggered so far.
   std::uint64_t miss_rescans() const;
+  // Rescans that looked for the kubepods directories through the whole tree's top levels (the
+  // first, then only when none was found, one has gone, or periodically; see rescan()).
+  std::uint64_t discoveries() const;
 
   std::optional<PodIdentity> resolve(std::uint64_t cgroup_id);
   bool is_removed(std::uint64_t cgroup_id) const;
@@ -96,6 +99,8 @@ class CgroupResolver {
   std::optional<std::chrono::steady_clock::time_point> last_rescan_;
   std::unordered_set<std::uint64_t> not_pods_;  // unknown even after a walk
   std::uint64_t miss_rescans_ = 0;
+  std::uint64_t rescans_ = 0;
+  std::uint64_t discoveries_ = 0;
   bool keep_removed_ = false;
   std::unordered_map<std::uint64_t, Entry> entries_;
   std::vector<std::filesystem::path> kubepods_;

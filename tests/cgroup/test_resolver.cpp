@@ -243,3 +243,50 @@ TEST_CASE("a cgroup id the last walk did not know triggers one rate-limited walk
   CHECK(id->container == "worker");
   CHECK(r.miss_rescans() == 2);
 }
+
+TEST_CASE("kubepods is looked for through the whole tree once, and again only when it goes") {
+  TempDir tmp;
+  for (int i = 0; i < 20; ++i) {  // a node's services: the walk that finds kubepods lists them all
+    fs::create_directories(tmp.path() / "system.slice" / ("unit-" + std::to_string(i) + ".service"));
+  }
+  const fs::path first = tmp.path() / "kubepods/burstable" / ("pod" + kUid1) / kCid1;
+  fs::create_directories(first);
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}}});
+  pods.add(kUid2, {"ns", "b", {{kCid2, "app"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  CHECK(r.rescan() == 2);
+  CHECK(r.discoveries() == 1);
+
+  // Pods come and go under the kubepods found: later rescans see them without a discovery.
+  const fs::path second = tmp.path() / "kubepods/besteffort" / ("pod" + kUid2) / kCid2;
+  fs::create_directories(second);
+  for (int i = 0; i < 10; ++i) {
+    CHECK(r.rescan() == 4);
+  }
+  CHECK(r.discoveries() == 1);
+  CHECK(r.resolve(nodepack::testing::inode_of(second))->pod == "b");
+
+  // The kubelet restarted with another cgroup layout: kubepods is gone, found again elsewhere.
+  fs::remove_all(tmp.path() / "kubepods");
+  const fs::path moved = tmp.path() / "kubelet.slice/kubelet-kubepods.slice" /
+                         ("kubelet-kubepods-pod" + underscored(kUid1) + ".slice") /
+                         ("cri-containerd-" + kCid1 + ".scope");
+  fs::create_directories(moved);
+  CHECK(r.rescan() == 2);
+  CHECK(r.discoveries() == 2);
+  CHECK(r.resolve(nodepack::testing::inode_of(moved))->pod == "a");
+}
+
+TEST_CASE("with no kubepods yet (the agent started before the kubelet), every rescan looks for it") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  CHECK(r.rescan() == 0);
+  CHECK(r.rescan() == 0);
+  CHECK(r.discoveries() == 2);
+  fs::create_directories(tmp.path() / "kubepods.slice" / ("kubepods-pod" + underscored(kUid1) + ".slice"));
+  CHECK(r.rescan() == 1);
+  CHECK(r.discoveries() == 3);
+}
