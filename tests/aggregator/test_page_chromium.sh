@@ -29,6 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Made before the fixture starts: the shell opens a background command's redirections in the
+# child, so the loop below could read before the file exists (and `set -e` ends the test).
+: > "$work/fixture.out"
 "$fixture" > "$work/fixture.out" 2> "$work/fixture.err" &
 fixture_pid=$!
 port=
