@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -239,6 +240,29 @@ PodResourcesResult<void> wait_for(int fd, short events, GrpcUnixConnection::Cloc
 
 }  // namespace
 
+// A server that is not HTTP/2 often answers the connection preface with something of its own (an
+// HTTP/1 error), which nghttp2 takes for a frame too large and ends the session on: the first
+// line of that answer says more than the broken pipe or GOAWAY that follows. An HTTP/2 server's
+// first bytes are a SETTINGS frame, whose length starts with a zero byte: never text.
+PodResourcesFailure GrpcUnixConnection::gone(std::string what) {
+  if (first_bytes_.empty()) {  // the request met the closed socket before anything was read
+    char buf[80];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    first_bytes_.assign(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+  }
+  std::string line;
+  for (const char c : first_bytes_) {
+    if (c == '\r' || c == '\n' || std::isprint(static_cast<unsigned char>(c)) == 0) {
+      break;
+    }
+    line += c;
+  }
+  if (line.size() < 4) {
+    return failure(PodResourcesError::unavailable, std::move(what));
+  }
+  return failure(PodResourcesError::unavailable, "not an HTTP/2 server: it answered \"" + line + "\" (" + what + ")");
+}
+
 PodResourcesResult<void> GrpcUnixConnection::flush(Clock::time_point deadline) {
   for (;;) {
     const std::uint8_t* data = nullptr;
@@ -259,7 +283,7 @@ PodResourcesResult<void> GrpcUnixConnection::flush(Clock::time_point deadline) {
           return ready;
         }
       } else if (errno != EINTR) {
-        return failure(PodResourcesError::unavailable, "send: " + errno_text());
+        return gone("the server closed the connection during the call (send: " + errno_text() + ")");
       }
     }
   }
@@ -272,13 +296,16 @@ PodResourcesResult<void> GrpcUnixConnection::receive(Clock::time_point deadline)
   std::uint8_t buf[16384];
   const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
   if (n == 0) {
-    return failure(PodResourcesError::unavailable, "the server closed the connection before answering");
+    return gone("the server closed the connection before answering");
   }
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
       return {};
     }
     return failure(PodResourcesError::unavailable, "recv: " + errno_text());
+  }
+  if (first_bytes_.empty()) {
+    first_bytes_.assign(reinterpret_cast<const char*>(buf), std::min<std::size_t>(static_cast<std::size_t>(n), 80));
   }
   const ssize_t used = nghttp2_session_mem_recv(session_->h2, buf, static_cast<std::size_t>(n));
   if (used < 0) {
@@ -288,8 +315,11 @@ PodResourcesResult<void> GrpcUnixConnection::receive(Clock::time_point deadline)
           "the answer is larger than the bound of " + std::to_string(session_->body_limit - message_prefix) + " bytes");
     }
     // Whatever listens there does not speak HTTP/2 (or broke it): gRPC calls that unavailable.
-    return failure(PodResourcesError::unavailable,
-                   std::string("not an HTTP/2 server: ") + nghttp2_strerror(static_cast<int>(used)));
+    const std::string why = nghttp2_strerror(static_cast<int>(used));
+    auto said = gone("nghttp2: " + why);
+    return said.message.starts_with("not an HTTP/2 server")
+               ? said
+               : failure(PodResourcesError::unavailable, "not an HTTP/2 server: " + why);
   }
   return {};
 }
@@ -345,7 +375,7 @@ PodResourcesResult<GrpcReply> GrpcUnixConnection::call(std::string_view method, 
       break;
     }
     if (nghttp2_session_want_read(s.h2) == 0 && nghttp2_session_want_write(s.h2) == 0) {
-      return failure(PodResourcesError::unavailable, "the server ended the HTTP/2 session before answering");
+      return gone("the server ended the HTTP/2 session before answering");
     }
     if (auto got = receive(deadline); !got) {
       return got.error();

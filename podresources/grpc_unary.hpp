@@ -59,8 +59,11 @@ class GrpcUnixConnection {
   GrpcUnixConnection(int fd, std::unique_ptr<Session> session);
   numa::PodResourcesResult<void> flush(Clock::time_point deadline);
   numa::PodResourcesResult<void> receive(Clock::time_point deadline);
+  // Why the server went away: what it answered, when that was text (not HTTP/2), else `what`.
+  numa::PodResourcesFailure gone(std::string what);
 
   int fd_ = -1;
+  std::string first_bytes_;  // the first bytes the server sent, for gone()
   std::unique_ptr<Session> session_;
 };
 

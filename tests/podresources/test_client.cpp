@@ -141,6 +141,9 @@ TEST_CASE("something that is not gRPC on the socket fails, and the next kubelet 
   REQUIRE_FALSE(r.has_value());
   INFO(r.error().message);
   CHECK(r.error().reason == PodResourcesError::unavailable);
+  // Whether the server's answer arrives before or after the request is written, the message says
+  // what is wrong rather than how the socket failed.
+  CHECK(r.error().message.find("not an HTTP/2 server: it answered \"HTTP/1.1 400 Bad Request\"") != std::string::npos);
   CHECK(rig.server.calls() >= 1);
   rig.server.start();
   CHECK(rig.ask().has_value());
