@@ -112,7 +112,8 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
                    o.profile = *p;
                    return {};
                  });
-  for (const auto& name : kernel_collector_names()) {
+  for (const auto& spec : kernel_collector_specs()) {
+    const std::string& name = spec.name;
     flags.add("collector." + name, "Enable or disable the " + name + " collector (overrides --profile)", "",
               [&o, name](std::string_view v) -> Result<void> {
                 if (v != "true" && v != "false") {

@@ -32,7 +32,7 @@ class KernelBackend {
   virtual std::function<void(const std::vector<std::uint64_t>&)> skip_cgroups() { return nullptr; }
 };
 
-// Names of every kernel collector of this build, for --collector.<name>.
-std::vector<std::string> kernel_collector_names();
+// Every kernel collector of this build (for --collector.<name>, and to tell which run).
+std::vector<kpod::CollectorSpec> kernel_collector_specs();
 
 }  // namespace nodepack::agent

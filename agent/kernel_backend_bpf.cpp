@@ -35,12 +35,6 @@ class BpfBackend final : public KernelBackend {
 
 std::unique_ptr<KernelBackend> KernelBackend::create() { return std::make_unique<BpfBackend>(); }
 
-std::vector<std::string> kernel_collector_names() {
-  std::vector<std::string> names;
-  for (const auto& s : BpfBackend().collectors()) {
-    names.push_back(s.name);
-  }
-  return names;
-}
+std::vector<kpod::CollectorSpec> kernel_collector_specs() { return BpfBackend().collectors(); }
 
 }  // namespace nodepack::agent

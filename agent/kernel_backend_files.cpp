@@ -15,12 +15,6 @@ class FilesBackend final : public KernelBackend {
 
 std::unique_ptr<KernelBackend> KernelBackend::create() { return std::make_unique<FilesBackend>(); }
 
-std::vector<std::string> kernel_collector_names() {
-  std::vector<std::string> names;
-  for (const auto& s : kpod::file_collectors()) {
-    names.push_back(s.name);
-  }
-  return names;
-}
+std::vector<kpod::CollectorSpec> kernel_collector_specs() { return kpod::file_collectors(); }
 
 }  // namespace nodepack::agent

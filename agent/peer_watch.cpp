@@ -1,9 +1,14 @@
 #include "agent/peer_watch.hpp"
 
+#include "agent/kernel_backend.hpp"
+
 #include "kube/sync_status.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+
+#include <algorithm>
+#include <optional>
 
 namespace nodepack::agent {
 namespace {
@@ -22,10 +27,15 @@ bool topology_enabled(const AgentOptions& options) {
   if (!options.collect_bpf) {
     return false;
   }
-  if (const auto it = options.collector_overrides.find("topology"); it != options.collector_overrides.end()) {
-    return it->second;
+  // The profile that has it is the collector table's, not repeated here.
+  const auto specs = kernel_collector_specs();
+  const auto spec = std::find_if(specs.begin(), specs.end(), [](const auto& s) { return s.name == "topology"; });
+  if (spec == specs.end()) {
+    return false;  // a build without it
   }
-  return options.profile >= kpod::Profile::comprehensive;
+  const auto it = options.collector_overrides.find("topology");
+  return kpod::collector_enabled(
+      *spec, options.profile, it != options.collector_overrides.end() ? std::optional<bool>(it->second) : std::nullopt);
 }
 
 PeerWatch::PeerWatch(kube::ApiClient& client, const kube::ReflectorOptions& base, const Clock& clock) {

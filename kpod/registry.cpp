@@ -25,6 +25,10 @@ CollectorRegistry::CollectorRegistry(RegistryOptions options, cgroup::CgroupReso
 
 CollectorRegistry::~CollectorRegistry() = default;
 
+bool collector_enabled(const CollectorSpec& spec, Profile profile, std::optional<bool> override) {
+  return override.value_or(spec.profile <= profile);
+}
+
 void CollectorRegistry::start() {
   std::lock_guard lock(mu_);
   if (unusable_) {
@@ -34,11 +38,9 @@ void CollectorRegistry::start() {
     untracked_cgroups();  // before any program loads and counts
   }
   for (const auto& spec : specs_) {
-    bool enabled = spec.profile <= options_.profile;
-    if (auto it = options_.enable.find(spec.name); it != options_.enable.end()) {
-      enabled = it->second;
-    }
-    if (!enabled) {
+    const auto it = options_.enable.find(spec.name);
+    if (!collector_enabled(spec, options_.profile,
+                           it != options_.enable.end() ? std::optional<bool>(it->second) : std::nullopt)) {
       continue;
     }
     Slot slot{spec, nullptr, false, 0, 0};

@@ -66,6 +66,9 @@ struct CollectorSpec {
   std::function<std::unique_ptr<Collector>(const CollectorDeps&)> make;
 };
 
+// Whether `spec` runs: its --collector.<name> override when given, else whether `profile` has it.
+bool collector_enabled(const CollectorSpec& spec, Profile profile, std::optional<bool> override);
+
 // The collectors that need no BPF: cgroup files, network interfaces, filesystems.
 std::vector<CollectorSpec> file_collectors();
 

@@ -161,4 +161,8 @@ TEST_CASE("the agent watches peers only when the topology collector runs") {
   CHECK_FALSE(enabled({}));  // standard profile
   CHECK(enabled({"--profile=comprehensive"}));
   CHECK_FALSE(enabled({"--profile=comprehensive", "--collectors.bpf=false"}));
+  // The override of the topology collector itself, either way, decides over the profile.
+  CHECK(enabled({"--collector.topology=true"}));
+  CHECK_FALSE(enabled({"--profile=comprehensive", "--collector.topology=false"}));
+  CHECK_FALSE(enabled({"--collector.dns=true"}));  // another collector alone does not name peers
 }
