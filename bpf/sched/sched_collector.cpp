@@ -87,15 +87,10 @@ bool SchedCollector::start_calibrated(std::vector<SchedVariant>& candidates) {
     keep(SchedVariant::slots, std::move(*slots));
     return true;
   }
-  // Pod cgroups take the slot path in sched_slots from the first scrape on: measure it so. A
-  // filtered pod's cgroups get none, as at a scrape: their events find the skip list instead.
+  // Pod cgroups take the slot path in sched_slots from the first scrape on: measure it so.
   keep(SchedVariant::slots, std::move(*slots));
   if (options_.resolver != nullptr) {
-    for (const auto& cg : options_.resolver->live_dirs()) {
-      if (!SkipCgroups::shared().contains(cg.id)) {
-        give_slot(cg.id, cg.dir);
-      }
-    }
+    assign_slots(options_.resolver->live_dirs(), [](std::uint64_t id) { return SkipCgroups::shared().contains(id); });
   }
   for (const auto& dir : options_.slot_dirs) {
     struct stat st {};
@@ -191,6 +186,17 @@ bool SchedCollector::give_slot(std::uint64_t id, const std::filesystem::path& di
   return true;
 }
 
+void SchedCollector::assign_slots(const std::vector<cgroup::CgroupResolver::LiveCgroup>& live,
+                                  const std::function<bool(std::uint64_t)>& filtered) {
+  for (const auto& cg : live) {
+    if (filtered(cg.id)) {
+      release_slot(cg.id);
+    } else {
+      give_slot(cg.id, cg.dir);
+    }
+  }
+}
+
 void SchedCollector::release_slot(std::uint64_t id) {
   auto it = impl_->slot_of.find(id);
   if (it == impl_->slot_of.end()) {
@@ -273,13 +279,7 @@ Result<void> SchedCollector::collect(const kpod::ScrapeContext& ctx, std::vector
     return fail("not started");
   }
   if (impl_->slots) {
-    for (const auto& cg : ctx.resolver.live_dirs()) {
-      if (ctx.untracked.contains(cg.id)) {
-        release_slot(cg.id);  // a filtered pod keeps no slot; its events find the skip list instead
-      } else {
-        give_slot(cg.id, cg.dir);
-      }
-    }
+    assign_slots(ctx.resolver.live_dirs(), [&](std::uint64_t id) { return ctx.untracked.contains(id); });
   }
   const auto read = read_cgroups();
   record_map(impl_->skel->maps.cg_stats, read.size());

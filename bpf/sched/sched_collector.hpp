@@ -10,8 +10,10 @@
 #include "kpod/pod_series.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 struct sched_bpf;  // the generated skeleton (sched.skel.h)
 
@@ -68,6 +70,10 @@ class SchedCollector final : public BpfCollector {
 
  private:
   void release_slot(std::uint64_t id);
+  // The one rule for who holds a slot, at calibration and at every scrape: each live pod cgroup,
+  // except a filtered pod's (its events find the skip list instead).
+  void assign_slots(const std::vector<cgroup::CgroupResolver::LiveCgroup>& live,
+                    const std::function<bool(std::uint64_t)>& filtered);
   // Loads sched_slots and sched_info, measures both, keeps the cheaper. False when sched_slots
   // did not load (`candidates` then loses it); true once one of them is kept.
   bool start_calibrated(std::vector<SchedVariant>& candidates);
