@@ -236,16 +236,16 @@ asio::awaitable<ApiResult<void>> Reflector::list(ListKind kind) {
     // --max-list-bytes) and parsed once complete, so that an answer that never ends, or one over
     // the bound, costs the bound in text and never the parsed form of it, several times larger.
     ListStreamParser parser([&](json::value item) { items.push_back(std::move(item)); });
-    ApiClient::BodyPieces feed = [&](std::string_view piece) -> Result<void> {
-      auto written = parser.write(piece);
-      unbatched += piece.size();
-      if (written && unbatched >= page_batch_bytes && !items.empty()) {
-        hand_on();
-      }
-      return written;
-    };
     std::optional<ApiResult<ApiResponse>> answer;
     if (paged) {
+      ApiClient::BodyPieces feed = [&](std::string_view piece) -> Result<void> {
+        auto written = parser.write(piece);
+        unbatched += piece.size();
+        if (written && unbatched >= page_batch_bytes && !items.empty()) {
+          hand_on();
+        }
+        return written;
+      };
       answer.emplace(co_await client_.get_pieces(target, feed, options_.request_timeout, options_.max_list_bytes));
     } else {
       answer.emplace(co_await client_.get(target, options_.request_timeout, options_.max_list_bytes));
