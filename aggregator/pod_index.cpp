@@ -71,14 +71,21 @@ PodRecord* PodIndex::find(std::string_view key) {
 }
 
 void PodIndex::put(std::string_view key, const PodRecord& record) {
-  if (auto* found = find(key)) {
-    *found = record;
-  } else if (const auto uuid = parse_uuid(key)) {
-    entries_->push_back(Entry{*uuid, record});
-    positions_.insert(static_cast<std::uint32_t>(entries_->size() - 1));  // hashes the key just stored
-  } else {
-    by_text_.emplace(std::string(key), record);
+  const auto uuid = parse_uuid(key);  // once: every pod event comes here
+  if (!uuid) {
+    if (const auto it = by_text_.find(key); it != by_text_.end()) {
+      it->second = record;
+    } else {
+      by_text_.emplace(std::string(key), record);
+    }
+    return;
   }
+  if (const auto it = positions_.find(*uuid); it != positions_.end()) {
+    (*entries_)[*it].record = record;
+    return;
+  }
+  entries_->push_back(Entry{*uuid, record});
+  positions_.insert(static_cast<std::uint32_t>(entries_->size() - 1));  // hashes the key just stored
 }
 
 bool PodIndex::erase(std::string_view key) {
