@@ -12,6 +12,10 @@
 #   CHANGE_EVERY    seconds between changes of a node's report (default 0: every pull gets a new
 #                   report; with N, unchanged reports are answered 304 as agents do)
 #   PULL_INTERVAL   --pull-interval (default 5s)
+#   GO_PEER=1       also serves the aggregator's series from a client_golang exporter
+#                   (bench/go_exporter: a Collector emitting each as a const metric every scrape) and
+#                   scrapes both alternately; needs Debian's golang-go and
+#                   golang-github-prometheus-client-golang-dev
 # Needs curl. Results go in bench/README.md.
 set -eu
 build=$1
@@ -33,8 +37,9 @@ done
 work=$(mktemp -d)
 farm_pid=
 aggregator_pid=
+go_pid=
 cleanup() {
-  for pid in $aggregator_pid $farm_pid; do
+  for pid in $go_pid $aggregator_pid $farm_pid; do
     pkill -TERM -P "$pid" 2>/dev/null || true  # AGGREGATOR_CMD may be a wrapper (heaptrack, perf)
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
@@ -117,3 +122,30 @@ for i in 1 2 3; do
 done
 echo "aggregator memory: $(grep -E 'VmRSS|VmHWM' "/proc/$aggregator_pid/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
 echo "process_resident_memory_bytes: $(metric process_resident_memory_bytes)"
+
+if [ "${GO_PEER:-0}" = 1 ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  (cd "$here/bench/go_exporter" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$work/go-cache" \
+    go build -o "$work/go_exporter" .) || { echo "go build failed (see above)" >&2; exit 1; }
+  curl -s "http://127.0.0.1:$port/metrics" > "$work/exposition.txt"
+  "$work/go_exporter" -input "$work/exposition.txt" > "$work/go.out" 2> "$work/go.err" &
+  go_pid=$!
+  wait_for 120 grep -q '^port=' "$work/go.out" || { cat "$work/go.err" >&2; exit 1; }
+  go_port=$(sed -n 's/^port=\([0-9]*\).*/\1/p' "$work/go.out")
+  echo "Go peer: $(cat "$work/go.out") (the aggregator's series less its go_ and process_ ones)"
+  # Alternately, five each: wall time of the scrape and the server's CPU for it.
+  for i in 1 2 3 4 5; do
+    for who in aggregator go; do
+      if [ "$who" = go ]; then p=$go_port; pid=$go_pid; else p=$port; pid=$aggregator_pid; fi
+      before=$(cpu_seconds "$pid")
+      line=$(curl -s -o /dev/null -w "%{time_total} s, %{size_download} bytes" "http://127.0.0.1:$p/metrics")
+      echo "side by side, $who: $line, CPU $(awk -v a="$before" -v b="$(cpu_seconds "$pid")" 'BEGIN { printf "%.2f", b - a }') s"
+    done
+  done
+  for who in aggregator go; do
+    if [ "$who" = go ]; then p=$go_port; else p=$port; fi
+    curl -s -o /dev/null -H 'Accept-Encoding: gzip' \
+      -w "side by side, $who gzip: %{time_total} s, %{size_download} bytes\n" "http://127.0.0.1:$p/metrics"
+  done
+  echo "Go peer memory: $(grep -E 'VmRSS|VmHWM' "/proc/$go_pid/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
+fi
