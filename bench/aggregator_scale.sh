@@ -134,7 +134,7 @@ if [ "${GO_PEER:-0}" = 1 ]; then
   go_port=$(sed -n 's/^port=\([0-9]*\).*/\1/p' "$work/go.out")
   echo "Go peer: $(cat "$work/go.out") (the aggregator's series less its go_ and process_ ones)"
   # Alternately, five each: wall time of the scrape and the server's CPU for it.
-  for i in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     for who in aggregator go; do
       if [ "$who" = go ]; then p=$go_port; pid=$go_pid; else p=$port; pid=$aggregator_pid; fi
       before=$(cpu_seconds "$pid")
