@@ -53,6 +53,7 @@
 #define AF_INET6_ 10
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
+/* asm-generic/errno.h: the same on x86-64 and arm64 */
 #define ENETUNREACH_ 101
 #define ECONNREFUSED_ 111
 #define EHOSTUNREACH_ 113
