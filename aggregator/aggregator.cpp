@@ -110,13 +110,49 @@ asio::awaitable<bool> write_in_slices(http::ChunkWriter& writer, std::string_vie
 }  // namespace
 
 const std::string& PublishedSnapshot::metrics_text() const {
-  std::call_once(metrics_once_, [this] { metrics_text_ = render_snapshot_metrics(*snapshot_); });
+  std::call_once(metrics_once_, [this] {
+    metrics_text_ = render_snapshot_metrics(*snapshot_);
+    text_ready_ = true;
+  });
   return metrics_text_;
 }
 
 const DeflatedPrefix& PublishedSnapshot::metrics_deflated() const {
-  std::call_once(deflated_once_, [this] { metrics_deflated_ = deflate_prefix(metrics_text()); });
+  std::call_once(deflated_once_, [this] {
+    metrics_deflated_ = deflate_prefix(metrics_text());
+    deflated_ready_ = true;
+  });
   return metrics_deflated_;
+}
+
+const std::string& PublishedSnapshot::scraped_text(SteadyTime now) const {
+  text_asked_ = now.time_since_epoch().count();
+  return metrics_text();
+}
+
+const DeflatedPrefix& PublishedSnapshot::scraped_deflated(SteadyTime now) const {
+  deflated_asked_ = now.time_since_epoch().count();
+  return metrics_deflated();
+}
+
+PublishedSnapshot::Asked PublishedSnapshot::asked() const {
+  return {SteadyTime(SteadyTime::duration(text_asked_.load())),
+          SteadyTime(SteadyTime::duration(deflated_asked_.load()))};
+}
+
+void PublishedSnapshot::render_ahead(Asked previous, const PublishedSnapshot& next, SteadyTime now,
+                                     std::chrono::nanoseconds window) {
+  const auto recent = [&](SteadyTime t) { return t != SteadyTime{} && now - t < window; };
+  if (!recent(previous.text) && !recent(previous.deflated)) {
+    return;
+  }
+  next.text_asked_ = previous.text.time_since_epoch().count();
+  next.deflated_asked_ = previous.deflated.time_since_epoch().count();
+  if (recent(previous.deflated)) {
+    next.metrics_deflated();  // and the text it is made from
+  } else {
+    next.metrics_text();
+  }
 }
 
 const std::string& PublishedSnapshot::json_text() const {
@@ -640,11 +676,22 @@ void Aggregator::rebuild_snapshot() {
   inputs.own = own_figures(now);
   auto snapshot = build_snapshot(inputs, config_, ++sequence_);
   auto published = std::make_shared<const PublishedSnapshot>(std::move(snapshot));
+  const double built = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PublishedSnapshot::Asked asked;
   {
     std::lock_guard lock(mutex_);
-    published_ = std::move(published);
+    if (published_) {
+      asked = published_->asked();
+    }
+    published_ = published;  // the previous one, and its renderings, go unless a reply still holds them
   }
-  self_->snapshot_built(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  // Published first, so that the two renderings are not held at once (83 MB of text each at 65,000
+  // nodes); a scrape that comes meanwhile waits for this one instead of rendering it again.
+  // Scraped within the last two minutes or two pull intervals: Prometheus scrapes every 15-60 s.
+  PublishedSnapshot::render_ahead(
+      asked, *published, clock_.steady_now(),
+      std::max<std::chrono::nanoseconds>(2 * options_.pull_interval, std::chrono::minutes(2)));
+  self_->snapshot_built(built);
 }
 
 void Aggregator::rebuild_topology() {
@@ -670,7 +717,7 @@ http::Reply Aggregator::streamed_metrics(const Request& request, std::string_vie
   auto snapshot = leading() ? published() : nullptr;
   Reply reply{http::make_response(request, beast::http::status::ok, "", content_type), {}};
   reply.stream = [this, snapshot = std::move(snapshot)](http::ChunkWriter& writer) -> asio::awaitable<void> {
-    if (snapshot && !co_await write_in_slices(writer, snapshot->metrics_text())) {
+    if (snapshot && !co_await write_in_slices(writer, snapshot->scraped_text(clock_.steady_now()))) {
       co_return;
     }
     const std::string own = registry_.render();
@@ -682,7 +729,7 @@ http::Reply Aggregator::streamed_metrics(const Request& request, std::string_vie
 std::string Aggregator::render_metrics_gzip() const {
   static const DeflatedPrefix empty = deflate_prefix("");
   const auto p = leading() ? published() : nullptr;
-  return gzip_with_prefix(p ? p->metrics_deflated() : empty, registry_.render());
+  return gzip_with_prefix(p ? p->scraped_deflated(clock_.steady_now()) : empty, registry_.render());
 }
 
 http::Router Aggregator::make_router() {

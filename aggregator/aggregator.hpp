@@ -71,8 +71,37 @@ class PublishedSnapshot {
   const std::string& json_text() const;
   const DeflatedPrefix& json_deflated() const;
 
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  // What a scrape asks for: the same renderings, remembered with when they were asked for.
+  const std::string& scraped_text(SteadyTime now) const;
+  const DeflatedPrefix& scraped_deflated(SteadyTime now) const;
+  bool text_rendered() const { return text_ready_.load(); }
+  bool deflated_rendered() const { return deflated_ready_.load(); }
+
+  // When scrapes last asked for each rendering, of this snapshot or (inherited through
+  // render_ahead) of those before it; the epoch when never.
+  struct Asked {
+    SteadyTime text{};
+    SteadyTime deflated{};
+  };
+  Asked asked() const;
+
+  // Renders in `next`, on the caller's thread, what scrapes asked for within `window` before
+  // `now`: the cluster's series of a large cluster take 100-230 ms to write (65,000 nodes,
+  // 83 MB) and as long again to compress, and a scraper once a pull interval meets a snapshot
+  // nobody scraped yet nearly every time, so each of its scrapes paid that on the io thread.
+  // `next` inherits the times, so a snapshot published between two scrapes does not end it;
+  // after `window` without a scrape (a follower, no Prometheus) nothing is rendered ahead.
+  static void render_ahead(Asked previous, const PublishedSnapshot& next, SteadyTime now,
+                           std::chrono::nanoseconds window);
+
  private:
   std::shared_ptr<const Snapshot> snapshot_;
+  // steady_clock ticks since its epoch: std::atomic of a time_point is not lock-free everywhere.
+  mutable std::atomic<SteadyTime::rep> text_asked_{0};
+  mutable std::atomic<SteadyTime::rep> deflated_asked_{0};
+  mutable std::atomic<bool> text_ready_{false};
+  mutable std::atomic<bool> deflated_ready_{false};
   mutable std::once_flag metrics_once_;
   mutable std::once_flag deflated_once_;
   mutable DeflatedPrefix metrics_deflated_;

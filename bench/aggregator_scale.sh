@@ -117,6 +117,14 @@ for i in 1 2 3; do
   curl -s -o /dev/null -H 'Accept-Encoding: gzip' \
     -w "scrape /metrics gzip: %{time_total} s, %{size_download} bytes\n" "http://127.0.0.1:$port/metrics"
 done
+# What a scraper once a pull interval meets nearly every time: a snapshot nobody has scraped yet.
+# (PULL_INTERVAL in seconds, e.g. 15s.)
+for _ in 1 2; do
+  sleep "${pull_interval%s}"
+  curl -s -o /dev/null -H 'Accept-Encoding: gzip' \
+    -w "scrape /metrics gzip, first after a pull round: %{time_total} s, %{size_download} bytes\n" \
+    "http://127.0.0.1:$port/metrics"
+done
 for i in 1 2 3; do
   curl -s -o /dev/null -w "/api/snapshot: %{time_total} s, %{size_download} bytes\n" "http://127.0.0.1:$port/api/snapshot"
 done

@@ -2,6 +2,7 @@
 // a usable report contributes, fit and stranded capacity, pending demand, and the exposition
 // (exact names, HELP texts, label order). Every expected number is worked out in a comment.
 
+#include "aggregator/aggregator.hpp"
 #include "aggregator/snapshot.hpp"
 #include "aggregator/snapshot_render.hpp"
 #include "tests/support/metrics_text.hpp"
@@ -452,4 +453,45 @@ TEST_CASE("--node-source: auto fills nodes without a fresh report from the aggre
     CHECK(s->cluster.reporting_nodes == 0);
     CHECK(s->nodes[0].reason == "the aggregator's pod watch: pod watch not synced yet");
   }
+}
+
+TEST_CASE("snapshots are rendered before they are published while scrapes ask for them, and only then") {
+  using std::chrono::seconds;
+  Fixture f;
+  const PublishedSnapshot::SteadyTime t{seconds(1000)};
+  const auto window = seconds(30);
+  PublishedSnapshot first(f.build());
+  PublishedSnapshot::render_ahead({}, first, t, window);  // the first of all
+  CHECK_FALSE(first.text_rendered());
+
+  // Nobody scraped `first`: nothing is rendered ahead of time for the next.
+  PublishedSnapshot second(f.build());
+  PublishedSnapshot::render_ahead(first.asked(), second, t, window);
+  CHECK_FALSE(second.text_rendered());
+
+  // A plain scrape of `second`: the next has its text ready, and not the compressed form.
+  CHECK(second.scraped_text(t) == render_snapshot_metrics(second.snapshot()));
+  PublishedSnapshot third(f.build());
+  PublishedSnapshot::render_ahead(second.asked(), third, t + seconds(5), window);
+  CHECK(third.text_rendered());
+  CHECK_FALSE(third.deflated_rendered());
+
+  // A snapshot published between two scrapes does not end it: the next one is rendered too.
+  PublishedSnapshot fourth(f.build());
+  PublishedSnapshot::render_ahead(third.asked(), fourth, t + seconds(10), window);
+  CHECK(fourth.text_rendered());
+
+  // A compressed scrape (as Prometheus asks): the next has both.
+  fourth.scraped_deflated(t + seconds(12));
+  PublishedSnapshot fifth(f.build());
+  PublishedSnapshot::render_ahead(fourth.asked(), fifth, t + seconds(15), window);
+  CHECK(fifth.deflated_rendered());
+  CHECK(fifth.text_rendered());
+  CHECK(fifth.metrics_text() == render_snapshot_metrics(fifth.snapshot()));
+
+  // No scrape for longer than the window (the scraper went, or this replica stopped leading).
+  PublishedSnapshot sixth(f.build());
+  PublishedSnapshot::render_ahead(fifth.asked(), sixth, t + seconds(12) + window, window);
+  CHECK_FALSE(sixth.text_rendered());
+  CHECK_FALSE(sixth.deflated_rendered());
 }
