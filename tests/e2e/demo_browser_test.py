@@ -53,6 +53,9 @@ def free_port_run(count):
             for p in range(base, base + count):
                 t = socket.socket()
                 held.append(t)
+                # As the demo's servers bind (asio's acceptor sets it): a port whose old
+                # connections linger in TIME_WAIT is free for them, and so for this probe.
+                t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 t.bind(("127.0.0.1", p))
             return base
         except OSError:
