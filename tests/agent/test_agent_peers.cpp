@@ -4,6 +4,7 @@
 // while the simulator churns pods. And when the agent builds the directory at all.
 
 #include "agent/agent_options.hpp"
+#include "agent/kernel_backend.hpp"
 #include "agent/peer_watch.hpp"
 #include "sim/cluster.hpp"
 #include "sim/fake_api_server.hpp"
@@ -12,6 +13,8 @@
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 
 #include <thread>
 
@@ -158,6 +161,13 @@ TEST_CASE("the agent watches peers only when the topology collector runs") {
     REQUIRE(options.has_value());
     return agent::topology_enabled(*options);
   };
+  const auto specs = agent::kernel_collector_specs();
+  if (std::none_of(specs.begin(), specs.end(), [](const auto& s) { return s.name == "topology"; })) {
+    // A build without BPF has no topology collector (nor its flag): nothing ever names peers.
+    CHECK_FALSE(enabled({}));
+    CHECK_FALSE(enabled({"--profile=comprehensive"}));
+    return;
+  }
   CHECK_FALSE(enabled({}));  // standard profile
   CHECK(enabled({"--profile=comprehensive"}));
   CHECK_FALSE(enabled({"--profile=comprehensive", "--collectors.bpf=false"}));
