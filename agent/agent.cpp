@@ -15,7 +15,9 @@
 #include "agent/store_pod_lookup.hpp"
 #include "cgroup/resolver.hpp"
 #include "common/duration.hpp"
+#include "common/heap_policy.hpp"
 #include "common/logging.hpp"
+#include "common/resident_code.hpp"
 #include "common/stop_signals.hpp"
 #include "common/strings.hpp"
 #include "http/server.hpp"
@@ -99,6 +101,24 @@ bool Agent::ready(std::string* reason) const {
     }
   }
   return true;
+}
+
+boost::asio::awaitable<void> Agent::drop_startup_pages() {
+  // Ready means the node and its pods are listed; the kernel collectors were loaded before start()
+  // returned. A few seconds more let the first scrape, report and NUMA rebuild fault in what the
+  // steady work uses, so what is dropped is mostly what will not be used again.
+  constexpr auto poll = std::chrono::seconds(1);
+  constexpr auto settle = std::chrono::seconds(5);
+  boost::asio::steady_timer timer(io_);
+  while (!ready()) {
+    timer.expires_after(poll);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+  }
+  timer.expires_after(settle);
+  co_await timer.async_wait(boost::asio::use_awaitable);
+  const auto dropped = drop_read_only_segments();
+  spdlog::info("start-up over: {:.1f} MiB of code and constants unmapped (mapped again from the page cache on use)",
+               static_cast<double>(dropped) / (1024.0 * 1024.0));
 }
 
 Result<void> Agent::make_sources() {
@@ -286,6 +306,7 @@ Result<void> Agent::start() {
         }
       },
       boost::asio::detached);
+  boost::asio::co_spawn(io_, drop_startup_pages(), boost::asio::detached);
   thread_ = std::thread([this] { io_.run(); });
   spdlog::info("agent for node {} serving on {} (API server {}, {}); in-place resize semantics {}", options_.node_name,
                endpoint().address().to_string() + ":" + std::to_string(endpoint().port()), cluster_.server,
@@ -475,6 +496,8 @@ int run_agent(const std::vector<std::string>& args) {
     std::cerr << "nodepack agent: " << logging.error().message << "\n";
     return 2;
   }
+  // The agent's scrapes and lists free their large buffers every time; keep them out of its heap.
+  fix_mmap_threshold();
   auto cluster =
       kube::resolve_cluster_config(kube::ConfigRequest::from_environment(options->kubeconfig, options->context));
   if (!cluster) {

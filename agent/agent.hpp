@@ -15,6 +15,7 @@
 #include "kube/resize_tracker.hpp"
 #include "metrics/registry.hpp"
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
@@ -74,6 +75,8 @@ class Agent {
   http::Reply sync_page(const http::Request& request) const;
   http::Reply debug_pods(const http::Request& request) const;
   std::vector<kube::ReflectorStatus> watch_status() const;
+  // Once ready and settled, unmaps start-up's code pages (common/resident_code.hpp).
+  boost::asio::awaitable<void> drop_startup_pages();
 
   AgentOptions options_;
   kube::ClusterConfig cluster_;

@@ -16,6 +16,7 @@
 # build-arm64 runs the agent under qemu-user and the simulator natively from SIM_BUILD. Its RSS is
 # then the qemu process's (the agent's memory plus qemu's own, whose translated-code buffer is
 # printed apart), and no CPU time is reported: it would be the cost of translation, not of arm64.
+# SETTLE sets the seconds between the agent's readiness and the start of measuring (default 8).
 # AGENT_ARGS adds agent flags (e.g. to turn collectors off for a like-for-like native run).
 # AGENT_PORT sets the agent's metrics port (default 19101), so two runs on one machine do not meet.
 # HEAPTRACK=FILE runs the agent under heaptrack, writing FILE.zst, and prints its heap peak and
@@ -52,6 +53,10 @@ agent=$!
 pids+=($agent)
 # Emulated start-up is slower: wait up to 30 s.
 for _ in $(seq 300); do curl -sf 127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
+# The agent unmaps start-up's code pages 5 s after it is first ready (common/resident_code.hpp):
+# SETTLE seconds (default 8) pass before measuring, so RSS and CPU are the settled agent's; the
+# start-up peak is VmHWM's.
+sleep "${SETTLE:-8}"
 # heaptrack runs the agent as its child.
 [ -n "$heaptrack_out" ] && agent=$(pgrep -P "$agent" -x nodepack)
 
@@ -83,9 +88,10 @@ pods=$(curl -sf 127.0.0.1:$port/metrics | awk '/^kube_binpacking_node_allocated\
 end_events=$(events)
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent/status")
 echo "counted pods: $pods, pod watch events applied: $((end_events - start_events)) over ${seconds}s"
-echo "agent max RSS: $((max_rss / 1024)) MiB, peak (VmHWM, start-up included): $((hwm / 1024)) MiB"
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+echo "agent max RSS: $(mib "$max_rss") MiB, peak (VmHWM, start-up included): $(mib "$hwm") MiB"
 # The rest of RSS is file-backed: the binary's and shared libraries' pages in use.
-echo "  of which anonymous (heap, stacks), at most: $((max_anon / 1024)) MiB"
+echo "  of which anonymous (heap, stacks), at most: $(mib "$max_anon") MiB"
 if [ -n "$heaptrack_out" ]; then
   kill "$agent"
   while kill -0 "$agent" 2>/dev/null; do sleep 0.2; done
@@ -95,7 +101,7 @@ if [ -n "$heaptrack_out" ]; then
   exit 0
 fi
 if [ -n "$emulator" ]; then
-  echo "  of which qemu's translated code, at most: $((max_code / 1024)) MiB (under $emulator)"
+  echo "  of which qemu's translated code, at most: $(mib "$max_code") MiB (under $emulator)"
   echo "agent CPU: not reported under emulation"
   exit 0
 fi

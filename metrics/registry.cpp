@@ -20,16 +20,23 @@ std::vector<prometheus::MetricFamily> MetricsRegistry::Collect() const {
 }
 
 std::string MetricsRegistry::render() const {
-  const auto families = Collect();
   std::string out;
-  // About 128 bytes a series: one allocation for most scrapes instead of a doubling series.
-  std::size_t series = 0;
-  for (const auto& family : families) {
-    series += family.metric.size();
-  }
-  out.reserve(series * 128 + families.size() * 128);
-  append_text(out, families);
+  // A little above the last scrape's size: one allocation for most scrapes instead of doubling.
+  const std::size_t last = last_render_.bytes.load(std::memory_order_relaxed);
+  out.reserve(last + last / 8 + 4096);
+  append_to(out);
+  last_render_.bytes.store(out.size(), std::memory_order_relaxed);
   return out;
+}
+
+void MetricsRegistry::append_to(std::string& out) const {
+  for (const auto& c : collectables_) {
+    if (const auto* nested = dynamic_cast<const MetricsRegistry*>(c.get())) {
+      nested->append_to(out);
+    } else {
+      append_text(out, c->Collect());
+    }
+  }
 }
 
 }  // namespace nodepack::metrics

@@ -7,6 +7,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,10 +21,27 @@ class MetricsRegistry final : public prometheus::Collectable {
   // A collectable owned elsewhere that outlives every scrape.
   void add_unowned(prometheus::Collectable& collectable);
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // The text of every family, one collectable at a time: a collectable's families are freed as
+  // soon as they are written, so a scrape holds the text and the largest collectable's families
+  // at once rather than every family of the node (the same bytes as append_text(Collect())).
   std::string render() const;
 
  private:
+  void append_to(std::string& out) const;
+
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+  // The last render's size, to size the next one's buffer in one allocation. Scrapes may render
+  // on several threads; a registry is still copied and moved as a value.
+  struct SizeHint {
+    mutable std::atomic<std::size_t> bytes{0};
+    SizeHint() = default;
+    SizeHint(const SizeHint& other) : bytes(other.bytes.load()) {}
+    SizeHint& operator=(const SizeHint& other) {
+      bytes.store(other.bytes.load());
+      return *this;
+    }
+  };
+  SizeHint last_render_;
 };
 
 // Families from a function, for values that move with the clock rather than with state.

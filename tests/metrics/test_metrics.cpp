@@ -1,6 +1,7 @@
 #include "metrics/family.hpp"
 #include "metrics/histogram.hpp"
 #include "metrics/registry.hpp"
+#include "metrics/text_format.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -61,4 +62,11 @@ TEST_CASE("a registry renders every collectable it holds, and nests") {
   const auto text = outer.render();
   CHECK(text.find("inner_value 7") != std::string::npos);
   CHECK(text.find("outer_total 2") != std::string::npos);
+  // Rendered a collectable at a time, nested ones in place: the same bytes as all families at once,
+  // in order, and again on the next scrape (sized from this one).
+  std::string all_at_once;
+  append_text(all_at_once, outer.Collect());
+  CHECK(text == all_at_once);
+  CHECK(text.find("inner_value") < text.find("outer_total"));
+  CHECK(outer.render() == text);
 }
