@@ -1,5 +1,6 @@
 // User-space costs of the BPF collectors at scrape time.
 #include "bpf/log2_hist.hpp"
+#include "bpf/map_reader.hpp"
 #include "cgroup/resolver.hpp"
 #include "kpod/pod_series.hpp"
 #include "kpod/scope/pod_scope.hpp"
@@ -111,5 +112,38 @@ void BM_FoldScrape(benchmark::State& state) {
   state.SetLabel(std::to_string(read.size()) + " cgroups");
 }
 BENCHMARK(BM_FoldScrape)->Arg(100)->Arg(500)->Unit(benchmark::kMicrosecond);
+
+// One scrape's read of a per-CPU hash map of `range(0)` cgroups (10,240 entries at most, as the
+// collectors' maps), a batch of keys per system call (range(1) = 1) or a key at a time (0).
+// Needs the BPF syscall (root).
+void BM_ReadPerCpuMap(benchmark::State& state) {
+  struct Value {
+    std::uint64_t count, sum, min, max;
+  };
+  const int fd =
+      bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "bench_map", sizeof(std::uint64_t), sizeof(Value), 10240, nullptr);
+  if (fd < 0) {
+    state.SkipWithError("bpf_map_create failed: needs root and the BPF syscall");
+    return;
+  }
+  std::vector<Value> per_cpu(static_cast<std::size_t>(nb::possible_cpus()), Value{1, 2, 3, 4});
+  for (std::uint64_t id = 1; id <= static_cast<std::uint64_t>(state.range(0)); ++id) {
+    bpf_map_update_elem(fd, &id, per_cpu.data(), BPF_ANY);
+  }
+  const std::size_t value_bytes = per_cpu.size() * sizeof(Value);
+  std::uint64_t seen = 0;
+  auto visit = [&](const std::uint64_t&, const unsigned char*) { ++seen; };
+  for (auto _ : state) {
+    if (state.range(1) == 1) {
+      nb::detail::visit_in_batches<std::uint64_t>(fd, value_bytes, visit);
+    } else {
+      nb::detail::visit_key_at_a_time<std::uint64_t>(fd, value_bytes, visit);
+    }
+  }
+  ::close(fd);
+  benchmark::DoNotOptimize(seen);
+  state.SetLabel(state.range(1) == 1 ? "batches" : "key at a time");
+}
+BENCHMARK(BM_ReadPerCpuMap)->ArgsProduct({{100, 1000, 5000}, {1, 0}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
