@@ -22,7 +22,7 @@ namespace detail {
 // kernel copies it out (for per-CPU maps, every possible CPU's slot at an 8-byte stride). Returns
 // false when the kernel or the map type has no batch lookup, or a batch failed part way; the
 // caller then starts again a key at a time. Reading a key at a time costs two system calls per
-// key: 7 % of the agent's scrape CPU in bench/agent_process.sh, and more with more cgroups.
+// key: a per-CPU map of 1,000 cgroups took 625 us that way and 117 us in batches (bench_bpf).
 template <class K, class Visit>
 bool visit_in_batches(int fd, std::size_t value_bytes, Visit&& visit) {
   // Enough keys per call that a few calls read a node's maps, few enough that the buffers stay
@@ -41,6 +41,9 @@ bool visit_in_batches(int fd, std::size_t value_bytes, Visit&& visit) {
     const bool done = rc != 0 && errno == ENOENT;
     if (rc != 0 && !done) {
       return false;  // EINVAL/ENOTSUPP (no batch lookup here), ENOSPC, EFAULT
+    }
+    if (!done && count == 0) {
+      return false;  // no progress and no end: never loop on it
     }
     for (__u32 i = 0; i < count; ++i) {
       visit(keys[i], values.data() + i * value_bytes);

@@ -12,9 +12,8 @@
 namespace nodepack {
 namespace {
 
-// Resident file-backed pages of this process (RssFile), from /proc/self/statm's "shared" field
-// minus nothing: statm counts file and shmem pages there, and the agent maps no shared memory
-// that changes across the call.
+// Resident file-backed pages of this process, from /proc/self/statm's third field (resident file
+// and shared-memory pages; the agent maps no shared memory that changes across the call).
 std::size_t resident_file_bytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
   if (f == nullptr) {

@@ -1,6 +1,6 @@
 // bpf/map_reader against maps made in the kernel: a batch at a time where the map type has batch
-// lookup (hash and per-CPU hash, several batches), a key at a time where it has not (LPM trie),
-// the same entries either way.
+// lookup (hash and per-CPU hash, several batches), a key at a time where it has not (a device hash
+// map), the same entries either way.
 #include "bpf/map_reader.hpp"
 #include "tests/support/kernel_env.hpp"
 
