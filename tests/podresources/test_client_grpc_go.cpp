@@ -64,14 +64,14 @@ class GoKubelet {
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
-    // Listening once the socket exists.
-    REQUIRE(eventually([&] { return std::filesystem::exists(socket_); }, std::chrono::seconds(10)));
+    // Listening once the socket exists. A failed REQUIRE in a constructor skips the destructor:
+    // the child is stopped here first.
+    if (!eventually([&] { return std::filesystem::exists(socket_); }, std::chrono::seconds(10))) {
+      stop();
+      FAIL("the grpc-go fake kubelet did not listen on " << socket_ << " within 10 s");
+    }
   }
-  ~GoKubelet() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  ~GoKubelet() { stop(); }
   GoKubelet(const GoKubelet&) = delete;
   GoKubelet& operator=(const GoKubelet&) = delete;
 
@@ -81,6 +81,15 @@ class GoKubelet {
   }
 
  private:
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+  }
+
   TempDir tmp_;
   std::filesystem::path socket_;
   pid_t pid_ = -1;
