@@ -8,18 +8,17 @@
 
 #include "agent/node_state.hpp"
 #include "kpod/scope/pod_scope.hpp"
-
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
-
-#include <vector>
+#include "metrics/streamed_collector.hpp"
 
 namespace nodepack::agent {
 
-class ContainerCollector final : public prometheus::Collectable {
+// A series per container: written straight as text at a scrape (metrics/streamed_collector.hpp).
+class ContainerCollector final : public metrics::StreamedCollector {
  public:
   ContainerCollector(const NodeState& state, kpod::PodScope scope) : state_(state), scope_(std::move(scope)) {}
-  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ protected:
+  void collect(metrics::FamilyOutput& out) const override;
 
  private:
   const NodeState& state_;

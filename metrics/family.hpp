@@ -45,6 +45,8 @@ class Family {
   Family renamed(std::string name, std::string help) const;
 
   const std::string& name() const { return family_.name; }
+  const std::string& help() const { return family_.help; }
+  prometheus::MetricType type() const { return family_.type; }
   bool empty() const { return family_.metric.empty(); }
   std::size_t size() const { return family_.metric.size(); }
 

@@ -1,5 +1,6 @@
 #include "metrics/registry.hpp"
 
+#include "metrics/streamed_collector.hpp"
 #include "metrics/text_format.hpp"
 
 namespace nodepack::metrics {
@@ -33,6 +34,8 @@ void MetricsRegistry::append_to(std::string& out) const {
   for (const auto& c : collectables_) {
     if (const auto* nested = dynamic_cast<const MetricsRegistry*>(c.get())) {
       nested->append_to(out);
+    } else if (const auto* streamed = dynamic_cast<const StreamedCollector*>(c.get())) {
+      streamed->append_text(out);
     } else {
       append_text(out, c->Collect());
     }

@@ -67,18 +67,13 @@ void append_head(std::string& out, const MetricFamily& family, const ClientMetri
   out += family.name;
   out += suffix;
   if (!metric.label.empty() || extra != nullptr) {
-    out += '{';
-    const char* prefix = "";
+    char separator = '{';
     for (const auto& label : metric.label) {
-      out += prefix;
-      out += label.name;
-      out += "=\"";
-      append_escaped(out, label.value);
-      out += '"';
-      prefix = ",";
+      append_label(out, separator, label.name, label.value);
+      separator = ',';
     }
     if (extra != nullptr) {
-      out += prefix;
+      out += separator;
       out += extra->name;
       out += "=\"";
       if (extra->text.empty()) {
@@ -166,20 +161,34 @@ const char* type_name(MetricType type) {
 
 }  // namespace
 
+void append_family_header(std::string& out, std::string_view name, std::string_view help, MetricType type) {
+  if (!help.empty()) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += '\n';
+  }
+  out += "# TYPE ";
+  out += name;
+  out += ' ';
+  out += type_name(type);
+  out += '\n';
+}
+
+void append_label(std::string& out, char separator, std::string_view name, std::string_view value) {
+  out += separator;
+  out += name;
+  out += "=\"";
+  append_escaped(out, value);
+  out += '"';
+}
+
+void append_sample_value(std::string& out, double value) { append_value(out, value); }
+
 void append_text(std::string& out, const std::vector<MetricFamily>& families) {
   for (const auto& family : families) {
-    if (!family.help.empty()) {
-      out += "# HELP ";
-      out += family.name;
-      out += ' ';
-      out += family.help;
-      out += '\n';
-    }
-    out += "# TYPE ";
-    out += family.name;
-    out += ' ';
-    out += type_name(family.type);
-    out += '\n';
+    append_family_header(out, family.name, family.help, family.type);
     for (const auto& metric : family.metric) {
       switch (family.type) {
         case MetricType::Counter:

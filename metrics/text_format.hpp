@@ -9,11 +9,20 @@
 #include <prometheus/metric_family.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nodepack::metrics {
 
 // Appends the families to `out`.
 void append_text(std::string& out, const std::vector<prometheus::MetricFamily>& families);
+
+// The pieces, for writers that do not build prometheus' structs (metrics/streamed_collector.hpp).
+// A family's "# HELP" (when there is help) and "# TYPE" lines.
+void append_family_header(std::string& out, std::string_view name, std::string_view help, prometheus::MetricType type);
+// `separator` (',' or '{'), then name="value" with the value escaped.
+void append_label(std::string& out, char separator, std::string_view name, std::string_view value);
+// A sample's value.
+void append_sample_value(std::string& out, double value);
 
 }  // namespace nodepack::metrics

@@ -3,19 +3,20 @@
 // nodepack_container_* accounting series and the nodepack_accounting_* status of this agent,
 // built at every scrape from the integrator (which integrates everyone up to the scrape first).
 
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
-
-#include <vector>
+#include "metrics/streamed_collector.hpp"
 
 namespace nodepack::agent::accounting {
 
 class AccountingSource;
 
-class AccountingCollector final : public prometheus::Collectable {
+// Written straight as text at a scrape (metrics/streamed_collector.hpp): with a series per
+// container and resource, these are most of a full node's series.
+class AccountingCollector final : public metrics::StreamedCollector {
  public:
   explicit AccountingCollector(AccountingSource& source) : source_(source) {}
-  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ protected:
+  void collect(metrics::FamilyOutput& out) const override;
 
  private:
   AccountingSource& source_;

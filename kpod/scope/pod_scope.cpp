@@ -68,9 +68,8 @@ bool PodScope::tracks(const cgroup::PodIdentity& pod) const {
   return selector_.matches(pod.labels);
 }
 
-metrics::Labels PodScope::labels(const cgroup::PodIdentity& pod, const std::string& node, metrics::Labels extra) const {
-  metrics::Labels out;
-  out.reserve(5 + copied_.size() + extra.size());
+void PodScope::append_label_refs(std::vector<metrics::LabelRef>& out, const cgroup::PodIdentity& pod,
+                                 const std::string& node) const {
   out.push_back({"namespace", pod.namespace_name});
   out.push_back({"pod", pod.pod});
   if (!pod.container.empty()) {
@@ -84,6 +83,17 @@ metrics::Labels PodScope::labels(const cgroup::PodIdentity& pod, const std::stri
     if (auto it = pod.labels.find(c.key); it != pod.labels.end() && !it->second.empty()) {
       out.push_back({c.name, it->second});
     }
+  }
+}
+
+metrics::Labels PodScope::labels(const cgroup::PodIdentity& pod, const std::string& node, metrics::Labels extra) const {
+  std::vector<metrics::LabelRef> refs;
+  refs.reserve(5 + copied_.size());
+  append_label_refs(refs, pod, node);
+  metrics::Labels out;
+  out.reserve(refs.size() + extra.size());
+  for (const auto& r : refs) {
+    out.push_back({std::string(r.name), std::string(r.value)});
   }
   for (auto& l : extra) {
     out.push_back(std::move(l));

@@ -10,6 +10,7 @@
 #include "common/result.hpp"
 #include "kpod/scope/label_selector.hpp"
 #include "metrics/family.hpp"
+#include "metrics/streamed_collector.hpp"
 
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ class PodScope {
   // The labels of a kpod_* series: namespace, pod, container (omitted when empty), node, cluster,
   // the included pod labels the pod has, then `extra`.
   metrics::Labels labels(const cgroup::PodIdentity& pod, const std::string& node, metrics::Labels extra = {}) const;
+  // The same labels up to `extra`, as views of `pod`, `node` and this scope, appended to `out`
+  // (a collector that writes its text straight, metrics/streamed_collector.hpp).
+  void append_label_refs(std::vector<metrics::LabelRef>& out, const cgroup::PodIdentity& pod,
+                         const std::string& node) const;
   // The labels of a per-node kpod_* series (irq): `extra`, node, then cluster.
   metrics::Labels node_labels(const std::string& node, metrics::Labels extra = {}) const;
   bool filters() const { return !namespaces_.empty() || !exclude_.empty() || !selector_.empty(); }

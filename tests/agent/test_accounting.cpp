@@ -12,6 +12,7 @@
 #include "agent/store_pod_lookup.hpp"
 #include "cgroup/resolver.hpp"
 #include "metrics/registry.hpp"
+#include "metrics/text_format.hpp"
 #include "numa/checkpoint.hpp"
 #include "tests/agent/accounting_fixtures.hpp"
 #include "tests/support/fixtures.hpp"
@@ -91,7 +92,15 @@ struct Rig {
     registry.add(source->collector());
   }
   void at(int s) { clock.advance(t0 + seconds(s) - clock.now()); }
-  std::map<std::string, double> scrape() const { return parse_metrics(registry.render()); }
+  // A scrape writes the accounting's text straight from its state: every scrape here also holds it
+  // against the prometheus families Collect() builds from the same state (the clock stands still).
+  std::map<std::string, double> scrape() const {
+    const std::string text = registry.render();
+    std::string from_families;
+    metrics::append_text(from_families, registry.Collect());
+    CHECK(text == from_families);
+    return parse_metrics(text);
+  }
   // Through the node state, as the reflector delivers it.
   void upsert(const json::object& pod) {
     REQUIRE(state.pod_sink().apply(kube::WatchEventType::modified, pod).has_value());

@@ -1,0 +1,95 @@
+#include "metrics/registry.hpp"
+#include "metrics/streamed_collector.hpp"
+#include "metrics/text_format.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace nodepack::metrics;
+
+namespace {
+
+// Families of every shape a streamed collector writes: labels needing escapes, none, empty values,
+// whole and fractional values, NaN and infinities, an empty family kept and one left out.
+class Sample final : public StreamedCollector {
+ public:
+  explicit Sample(bool omit_empty) : omit_empty_(omit_empty) {}
+
+ protected:
+  void collect(FamilyOutput& out) const override {
+    if (omit_empty_) {
+      out.omit_empty_families();
+    }
+    auto& restarts = out.gauge("x_restarts", "help with \"quotes\" and \\ backslash");
+    auto& seconds = out.counter("x_seconds_total", "");
+    out.gauge("x_never", "a family nothing is added to");
+    const std::string pod = "web-7d4b9c-xk2p\"q\\\nz";
+    const double inf = std::numeric_limits<double>::infinity();
+    const double values[] = {0, 1, -2, 0.1, 1.0 / 3, 1e20, 123456789012345678.0, std::nan(""), inf, -inf, 16106127360};
+    for (double v : values) {
+      const LabelRef labels[] = {{"namespace", "default"}, {"pod", pod}, {"container", ""}};
+      restarts.add(labels, v);
+      seconds.add({{"node", "n1"}}, v * 2);
+    }
+    seconds.add({}, 5);
+  }
+
+ private:
+  bool omit_empty_;
+};
+
+std::string serialized(const prometheus::Collectable& c) {
+  std::string out;
+  append_text(out, c.Collect());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a streamed collector writes the bytes its own families serialize to") {
+  for (const bool omit_empty : {false, true}) {
+    Sample collector(omit_empty);
+    std::string text;
+    collector.append_text(text);
+    CHECK(text == serialized(collector));
+    CHECK((text.find("# TYPE x_never gauge\n") != std::string::npos) == !omit_empty);
+    CHECK(text.find(
+              "x_restarts{namespace=\"default\",pod=\"web-7d4b9c-xk2p\\\"q\\\\\\nz\",container=\"\"} 16106127360\n") !=
+          std::string::npos);
+    CHECK(text.find("x_seconds_total{node=\"n1\"} -Inf\n") != std::string::npos);
+    CHECK(text.find("x_seconds_total 5\n") != std::string::npos);
+    CHECK(text.find("x_restarts{namespace=\"default\",pod=\"web-7d4b9c-xk2p\\\"q\\\\\\nz\",container=\"\"} Nan\n") !=
+          std::string::npos);
+
+    const auto families = collector.Collect();
+    REQUIRE(families.size() == (omit_empty ? 2U : 3U));
+    CHECK(families[0].name == "x_restarts");
+    CHECK(families[0].type == prometheus::MetricType::Gauge);
+    REQUIRE(families[0].metric.size() == 11);
+    CHECK(families[0].metric[1].gauge.value == 1);
+    CHECK(families[0].metric[1].label.at(1).value == "web-7d4b9c-xk2p\"q\\\nz");
+    CHECK(families[1].type == prometheus::MetricType::Counter);
+    CHECK(families[1].metric.back().counter.value == 5);
+  }
+}
+
+TEST_CASE("a registry writes a streamed collector's text in place among the others") {
+  MetricsRegistry registry;
+  registry.add(std::make_shared<FunctionCollector>([] {
+    std::vector<prometheus::MetricFamily> out;
+    prometheus::MetricFamily before{"before", "", prometheus::MetricType::Gauge, {}};
+    out.push_back(before);
+    return out;
+  }));
+  registry.add(std::make_shared<Sample>(true));
+  const auto text = registry.render();
+  std::string expected;
+  append_text(expected, registry.Collect());
+  CHECK(text == expected);
+  CHECK(text.rfind("# TYPE before gauge\n", 0) == 0);
+}
