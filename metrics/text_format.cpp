@@ -21,20 +21,22 @@ void append_integer(std::string& out, Integer value) {
 }
 
 // A label value with \ and " escaped by a backslash and newline written \n, as the serializer does.
-// Runs without any of the three (nearly every value) are appended whole: a character at a time,
-// the label values were a tenth of a scrape's CPU.
+// Runs without any of the three (nearly every value) are appended whole. Scanned by hand:
+// string_view::find_first_of calls memchr over the three for every character of the value, and
+// that was a fifth of a scrape's CPU.
 void append_escaped(std::string& out, std::string_view value) {
-  while (!value.empty()) {
-    const auto special = value.find_first_of("\\\"\n");
-    out.append(value.substr(0, special));
-    if (special == std::string_view::npos) {
-      return;
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '"' && c != '\n') {
+      continue;
     }
-    const char c = value[special];
+    out.append(value.data() + run, i - run);
     out += '\\';
     out += c == '\n' ? 'n' : c;
-    value.remove_prefix(special + 1);
+    run = i + 1;
   }
+  out.append(value.data() + run, value.size() - run);
 }
 
 // As TextSerializer: NaN and infinities spelled out, else the shortest "%.16g" (the precision the
