@@ -19,17 +19,15 @@ void ContainerCollector::collect(metrics::FamilyOutput& out) const {
   state_.pods().for_each([&](const kube::StoredPod& stored) {
     const auto& pod = stored.pod;
     ++by_phase[pod.phase.empty() ? "Unknown" : pod.phase];
-    cgroup::PodIdentity id{pod.namespace_name, pod.name, "", pod.uid, {pod.labels.begin(), pod.labels.end()}};
-    if (!scope_.tracks(id)) {
+    if (!scope_.tracks(pod.namespace_name, pod.labels)) {
       ++filtered;
       return;
     }
     ++tracked;
     for (const auto* statuses : {&pod.init_container_statuses, &pod.container_statuses}) {
       for (const auto& s : *statuses) {
-        id.container = s.name;
         labels.clear();
-        scope_.append_label_refs(labels, id, node);
+        scope_.append_label_refs(labels, pod.namespace_name, pod.name, s.name, pod.labels, node);
         restarts.add(labels, static_cast<double>(s.restart_count));
       }
     }

@@ -294,10 +294,10 @@ Result<PodCondition> parse_condition(const PodReader& r, const json::value& v, c
   return condition;
 }
 
-Result<std::map<std::string, std::string>> parse_labels(const PodReader& r, const json::object& metadata) {
+Result<std::map<std::string, std::string, std::less<>>> parse_labels(const PodReader& r, const json::object& metadata) {
   const json::object* labels = nullptr;
   NODEPACK_ASSIGN(labels, r.object(metadata, "labels", "metadata"));
-  std::map<std::string, std::string> out;
+  std::map<std::string, std::string, std::less<>> out;
   if (labels == nullptr) {
     return out;
   }

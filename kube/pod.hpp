@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,7 +65,7 @@ struct Pod {
   std::string node_name;  // empty while unscheduled
   std::string phase;      // Pending, Running, Succeeded, Failed, Unknown (empty if not reported yet)
   std::string resource_version;
-  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string, std::less<>> labels;  // as cgroup::LabelMap: pod scopes read it in place
   std::optional<std::string> deletion_timestamp;
   std::vector<OwnerReference> owner_references;
 

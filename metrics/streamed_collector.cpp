@@ -9,28 +9,81 @@ namespace nodepack::metrics {
 FamilyStream& FamilyStream::add(std::span<const LabelRef> labels, double value) {
   ++samples_;
   if (!as_text_) {
-    Labels copied;
-    copied.reserve(labels.size());
-    for (const auto& label : labels) {
-      copied.push_back({std::string(label.name), std::string(label.value)});
-    }
-    family_.add(std::move(copied), value);
+    add_structured(labels, nullptr, value);
     return *this;
   }
   // What append_text writes for a sample with these labels and no timestamp.
   text_ += family_.name();
-  if (!labels.empty()) {
-    char separator = '{';
-    for (const auto& label : labels) {
-      append_label(text_, separator, label.name, label.value);
-      separator = ',';
-    }
-    text_ += '}';
+  char separator = '{';
+  for (const auto& label : labels) {
+    append_label(text_, separator, label.name, label.value);
+    separator = ',';
   }
-  text_ += ' ';
+  end_line(!labels.empty(), value);
+  return *this;
+}
+
+FamilyStream& FamilyStream::add(const LabelSet& labels, double value) {
+  if (!as_text_) {
+    return add(labels.refs_, value);
+  }
+  ++samples_;
+  text_ += family_.name();
+  if (!labels.refs_.empty()) {
+    text_ += '{';
+    text_ += labels.text_;
+  }
+  end_line(!labels.refs_.empty(), value);
+  return *this;
+}
+
+FamilyStream& FamilyStream::add(const LabelSet& labels, LabelRef extra, double value) {
+  ++samples_;
+  if (!as_text_) {
+    add_structured(labels.refs_, &extra, value);
+    return *this;
+  }
+  text_ += family_.name();
+  if (!labels.refs_.empty()) {
+    text_ += '{';
+    text_ += labels.text_;
+  }
+  append_label(text_, labels.refs_.empty() ? '{' : ',', extra.name, extra.value);
+  end_line(true, value);
+  return *this;
+}
+
+void FamilyStream::end_line(bool had_labels, double value) {
+  text_ += had_labels ? "} " : " ";
   append_sample_value(text_, value);
   text_ += '\n';
-  return *this;
+}
+
+void FamilyStream::add_structured(std::span<const LabelRef> labels, const LabelRef* extra, double value) {
+  Labels copied;
+  copied.reserve(labels.size() + (extra != nullptr ? 1 : 0));
+  for (const auto& label : labels) {
+    copied.push_back({std::string(label.name), std::string(label.value)});
+  }
+  if (extra != nullptr) {
+    copied.push_back({std::string(extra->name), std::string(extra->value)});
+  }
+  family_.add(std::move(copied), value);
+}
+
+void FamilyOutput::set_labels(LabelSet& set, std::span<const LabelRef> labels) const {
+  set.refs_ = labels;
+  set.text_.clear();
+  if (text_ == nullptr) {
+    return;
+  }
+  // Written as FamilyStream::add writes them, without the opening brace.
+  for (const auto& label : labels) {
+    append_label(set.text_, ',', label.name, label.value);
+  }
+  if (!set.text_.empty()) {
+    set.text_.erase(0, 1);
+  }
 }
 
 FamilyStream& FamilyOutput::gauge(std::string_view name, std::string_view help) {

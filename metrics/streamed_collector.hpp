@@ -38,9 +38,23 @@ struct LabelRef {
   std::string_view value;
 };
 
+// Labels that several series share (a container's, on each of its families): in text they are
+// escaped and written once, then copied into each series. Reused from one object to the next
+// through FamilyOutput::set_labels, so its buffer is allocated once.
+class LabelSet {
+ private:
+  friend class FamilyOutput;
+  friend class FamilyStream;
+  std::span<const LabelRef> refs_;
+  std::string text_;  // name="value",... when the output is text
+};
+
 // One family of gauges or counters, written as text or built as a prometheus family.
 class FamilyStream {
  public:
+  FamilyStream& add(const LabelSet& labels, double value);
+  // The set's labels and then `extra`.
+  FamilyStream& add(const LabelSet& labels, LabelRef extra, double value);
   FamilyStream& add(std::span<const LabelRef> labels, double value);
   FamilyStream& add(std::initializer_list<LabelRef> labels, double value) {
     return add(std::span<const LabelRef>(labels.begin(), labels.size()), value);
@@ -50,6 +64,9 @@ class FamilyStream {
  private:
   friend class FamilyOutput;
   FamilyStream(Family family, bool as_text) : family_(std::move(family)), as_text_(as_text) {}
+  void add_structured(std::span<const LabelRef> labels, const LabelRef* extra, double value);
+  // The line after the labels: "} value\n", or " value\n" when there were none.
+  void end_line(bool had_labels, double value);
 
   Family family_;  // name, help and type always; samples only when not text
   bool as_text_;
@@ -66,6 +83,8 @@ class FamilyOutput {
 
   FamilyStream& gauge(std::string_view name, std::string_view help);
   FamilyStream& counter(std::string_view name, std::string_view help);
+  // Points `set` at `labels` (which must outlive its use) and, for text, writes them.
+  void set_labels(LabelSet& set, std::span<const LabelRef> labels) const;
   // Families without samples are left out (by default they are written with their HELP and TYPE,
   // as a Family handed to metrics::emit is).
   void omit_empty_families() { omit_empty_ = true; }

@@ -45,14 +45,11 @@ void AccountingCollector::collect(metrics::FamilyOutput& out) const {
   auto& gpu_memory =
       out.gauge("nodepack_container_gpu_memory_used_bytes", "GPU memory used by the container's processes (NVML)");
 
+  metrics::LabelSet container;  // each account's labels, written once for its dozen series
   source_.integrator().for_each_account(now, [&](const ContainerAccount& a) {
-    // The container's labels, and a fifth slot for the resource or GPU some families add.
-    LabelRef labels[5] = {{"namespace", a.namespace_name}, {"pod", a.pod}, {"container", a.container}, {"node", node}};
-    const std::span<const LabelRef> container(labels, 4);
-    auto with = [&](std::string_view name, std::string_view value) {
-      labels[4] = {name, value};
-      return std::span<const LabelRef>(labels, 5);
-    };
+    const LabelRef refs[] = {
+        {"namespace", a.namespace_name}, {"pod", a.pod}, {"container", a.container}, {"node", node}};
+    out.set_labels(container, refs);
     cpu_requested.add(container, a.cpu_requested.value());
     if (a.has_cpu_limit) {
       cpu_limited.add(container, a.cpu_limited.value());
@@ -62,7 +59,7 @@ void AccountingCollector::collect(metrics::FamilyOutput& out) const {
       memory_used.add(container, a.memory_used.value());
     }
     for (const auto& [resource, value] : a.gpu_seconds) {
-      gpu_seconds.add(with("resource", resource), value.value());
+      gpu_seconds.add(container, {"resource", resource}, value.value());
     }
     if (a.charging) {
       cpu_request.add(container, a.rates.cpu_request.as_double());
@@ -74,7 +71,7 @@ void AccountingCollector::collect(metrics::FamilyOutput& out) const {
         memory_limit.add(container, a.rates.memory_limit->as_double());
       }
       for (const auto& [resource, count] : a.rates.gpus) {
-        gpus.add(with("resource", resource), static_cast<double>(count));
+        gpus.add(container, {"resource", resource}, static_cast<double>(count));
       }
     }
     if (a.running_since && !a.ended) {
@@ -82,7 +79,7 @@ void AccountingCollector::collect(metrics::FamilyOutput& out) const {
     }
     if (auto it = status.gpu_memory.find(ContainerKey{a.pod_uid, a.container}); it != status.gpu_memory.end()) {
       for (const auto& [gpu, bytes] : it->second) {
-        gpu_memory.add(with("gpu", gpu), static_cast<double>(bytes));
+        gpu_memory.add(container, {"gpu", gpu}, static_cast<double>(bytes));
       }
     }
   });

@@ -58,29 +58,30 @@ Result<PodScope> PodScope::create(const PodScopeOptions& options) {
   return out;
 }
 
-bool PodScope::tracks(const cgroup::PodIdentity& pod) const {
-  if (!namespaces_.empty() && !contains(namespaces_, pod.namespace_name)) {
+bool PodScope::tracks(std::string_view namespace_name, const cgroup::LabelMap& pod_labels) const {
+  if (!namespaces_.empty() && !contains(namespaces_, namespace_name)) {
     return false;
   }
-  if (contains(exclude_, pod.namespace_name)) {
+  if (contains(exclude_, namespace_name)) {
     return false;
   }
-  return selector_.matches(pod.labels);
+  return selector_.matches(pod_labels);
 }
 
-void PodScope::append_label_refs(std::vector<metrics::LabelRef>& out, const cgroup::PodIdentity& pod,
-                                 const std::string& node) const {
-  out.push_back({"namespace", pod.namespace_name});
-  out.push_back({"pod", pod.pod});
-  if (!pod.container.empty()) {
-    out.push_back({"container", pod.container});
+void PodScope::append_label_refs(std::vector<metrics::LabelRef>& out, std::string_view namespace_name,
+                                 std::string_view pod, std::string_view container, const cgroup::LabelMap& pod_labels,
+                                 std::string_view node) const {
+  out.push_back({"namespace", namespace_name});
+  out.push_back({"pod", pod});
+  if (!container.empty()) {
+    out.push_back({"container", container});
   }
   out.push_back({"node", node});
   if (!cluster_.empty()) {
     out.push_back({"cluster", cluster_});
   }
   for (const auto& c : copied_) {
-    if (auto it = pod.labels.find(c.key); it != pod.labels.end() && !it->second.empty()) {
+    if (auto it = pod_labels.find(c.key); it != pod_labels.end() && !it->second.empty()) {
       out.push_back({c.name, it->second});
     }
   }

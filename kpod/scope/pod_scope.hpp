@@ -13,6 +13,7 @@
 #include "metrics/streamed_collector.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nodepack::kpod {
@@ -33,14 +34,20 @@ class PodScope {
   // nodepack sets or with each other.
   static Result<PodScope> create(const PodScopeOptions& options);
 
-  bool tracks(const cgroup::PodIdentity& pod) const;
+  bool tracks(const cgroup::PodIdentity& pod) const { return tracks(pod.namespace_name, pod.labels); }
+  bool tracks(std::string_view namespace_name, const cgroup::LabelMap& pod_labels) const;
   // The labels of a kpod_* series: namespace, pod, container (omitted when empty), node, cluster,
   // the included pod labels the pod has, then `extra`.
   metrics::Labels labels(const cgroup::PodIdentity& pod, const std::string& node, metrics::Labels extra = {}) const;
   // The same labels up to `extra`, as views of `pod`, `node` and this scope, appended to `out`
   // (a collector that writes its text straight, metrics/streamed_collector.hpp).
   void append_label_refs(std::vector<metrics::LabelRef>& out, const cgroup::PodIdentity& pod,
-                         const std::string& node) const;
+                         std::string_view node) const {
+    append_label_refs(out, pod.namespace_name, pod.pod, pod.container, pod.labels, node);
+  }
+  // The same from a pod's parts, for a caller that holds them elsewhere (the pod store).
+  void append_label_refs(std::vector<metrics::LabelRef>& out, std::string_view namespace_name, std::string_view pod,
+                         std::string_view container, const cgroup::LabelMap& pod_labels, std::string_view node) const;
   // The labels of a per-node kpod_* series (irq): `extra`, node, then cluster.
   metrics::Labels node_labels(const std::string& node, metrics::Labels extra = {}) const;
   bool filters() const { return !namespaces_.empty() || !exclude_.empty() || !selector_.empty(); }

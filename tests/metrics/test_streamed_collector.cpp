@@ -37,6 +37,16 @@ class Sample final : public StreamedCollector {
       seconds.add({{"node", "n1"}}, v * 2);
     }
     seconds.add({}, 5);
+    // Labels written once and shared, with and without one more; an empty set.
+    auto& shared = out.gauge("x_shared", "labels written once");
+    LabelSet set;
+    for (const char* container : {"app", "side\"car"}) {
+      const LabelRef refs[] = {{"pod", pod}, {"container", container}};
+      out.set_labels(set, refs);
+      shared.add(set, 1).add(set, {"resource", "nvidia.com/gpu"}, 2);
+    }
+    out.set_labels(set, {});
+    shared.add(set, 3).add(set, {"gpu", "GPU-0"}, 4);
   }
 
  private:
@@ -63,11 +73,16 @@ TEST_CASE("a streamed collector writes the bytes its own families serialize to")
           std::string::npos);
     CHECK(text.find("x_seconds_total{node=\"n1\"} -Inf\n") != std::string::npos);
     CHECK(text.find("x_seconds_total 5\n") != std::string::npos);
+    CHECK(text.find("x_shared{pod=\"web-7d4b9c-xk2p\\\"q\\\\\\nz\",container=\"side\\\"car\",resource=\"nvidia.com/"
+                    "gpu\"} 2\n") != std::string::npos);
+    CHECK(text.find("x_shared 3\nx_shared{gpu=\"GPU-0\"} 4\n") != std::string::npos);
     CHECK(text.find("x_restarts{namespace=\"default\",pod=\"web-7d4b9c-xk2p\\\"q\\\\\\nz\",container=\"\"} Nan\n") !=
           std::string::npos);
 
     const auto families = collector.Collect();
-    REQUIRE(families.size() == (omit_empty ? 2U : 3U));
+    REQUIRE(families.size() == (omit_empty ? 3U : 4U));
+    CHECK(families.back().metric.size() == 6);
+    CHECK(families.back().metric[1].label.at(2).value == "nvidia.com/gpu");
     CHECK(families[0].name == "x_restarts");
     CHECK(families[0].type == prometheus::MetricType::Gauge);
     REQUIRE(families[0].metric.size() == 11);
