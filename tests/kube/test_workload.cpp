@@ -6,7 +6,8 @@
 namespace nk = nodepack::kube;
 
 namespace {
-nk::Pod pod(std::string name, std::vector<nk::OwnerReference> owners, std::map<std::string, std::string, std::less<>> labels = {}) {
+nk::Pod pod(std::string name, std::vector<nk::OwnerReference> owners,
+            std::map<std::string, std::string, std::less<>> labels = {}) {
   nk::Pod p;
   p.name = std::move(name);
   p.owner_references = std::move(owners);
