@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
-#include <sstream>
 #include <string_view>
 
 namespace nodepack::metrics {
@@ -49,6 +49,20 @@ double number(std::string_view text) {
   return v;
 }
 
+// The first field after `key` on the line that starts with it, or nothing.
+std::string_view field_after(std::string_view text, std::string_view key) {
+  for (std::size_t start = 0; start < text.size();) {
+    const auto end = std::min(text.find('\n', start), text.size());
+    const auto line = text.substr(start, end - start);
+    if (line.starts_with(key)) {
+      const auto fields = fields_of(line.substr(key.size()));
+      return fields.empty() ? std::string_view() : fields.front();
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
 }  // namespace
 
 ProcessCollector::ProcessCollector(std::filesystem::path procfs) : procfs_(std::move(procfs)) {}
@@ -69,32 +83,16 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   const double cpu = (number(f[11]) + number(f[12])) / ticks;
-  std::call_once(boot_time_read_, [this] {
-    std::istringstream proc_stat(read_all(procfs_ / "stat"));
-    for (std::string line; std::getline(proc_stat, line);) {
-      if (line.rfind("btime ", 0) == 0) {
-        boot_time_ = std::stod(line.substr(6));
-      }
-    }
-  });
+  std::call_once(boot_time_read_, [this] { boot_time_ = number(field_after(read_all(procfs_ / "stat"), "btime ")); });
   std::size_t fds = 0;
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator(procfs_ / "self" / "fd", ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++fds;
   }
-  double max_fds = 0;
-  {
-    std::istringstream limits(read_all(procfs_ / "self" / "limits"));
-    for (std::string line; std::getline(limits, line);) {
-      if (line.rfind("Max open files", 0) == 0) {
-        std::istringstream l(line.substr(14));
-        std::string soft;
-        l >> soft;
-        max_fds = soft == "unlimited" ? 0 : std::stod(soft);
-      }
-    }
-  }
+  // The soft limit; client_golang reports "unlimited" as 0 too.
+  const auto soft = field_after(read_all(procfs_ / "self" / "limits"), "Max open files");
+  const double max_fds = soft == "unlimited" ? 0 : number(soft);
 
   emit(out,
        Family::counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.").add({}, cpu),
