@@ -89,8 +89,9 @@ class FamilyOutput {
   // as a Family handed to metrics::emit is).
   void omit_empty_families() { omit_empty_ = true; }
 
-  // Writes the text, or hands over the families.
+  // A text output: appends every family's text to the string given. A families output: nothing.
   void finish();
+  // A families output: hands them over, in order.
   std::vector<prometheus::MetricFamily> take_families() &&;
 
  private:
