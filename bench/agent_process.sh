@@ -16,6 +16,8 @@
 # build-arm64 runs the agent under qemu-user and the simulator natively from SIM_BUILD. Its RSS is
 # then the qemu process's (the agent's memory plus qemu's own, whose translated-code buffer is
 # printed apart), and no CPU time is reported: it would be the cost of translation, not of arm64.
+# KEEP_ALIVE=1 scrapes over one connection kept open (one curl paced by --rate), as Prometheus
+# does; by default each scrape is a new curl and a new connection, as the figures before it were.
 # SETTLE sets the seconds between the agent's readiness and the start of measuring (default 8).
 # AGENT_ARGS adds agent flags (e.g. to turn collectors off for a like-for-like native run).
 # AGENT_PORT sets the agent's metrics port (default 19101), so two runs on one machine do not meet.
@@ -69,8 +71,15 @@ max_rss=0
 max_anon=0
 max_code=0
 scrape_every=${SCRAPE_EVERY:-1}
+keep_alive=${KEEP_ALIVE:-0}
+if [ "$keep_alive" = 1 ]; then
+  scrapes=$((seconds / scrape_every))
+  # shellcheck disable=SC2046 # one URL per scrape
+  curl -sf --rate "$((3600 / scrape_every))/h" $(yes "127.0.0.1:$port/metrics" | head -n "$scrapes") >/dev/null &
+  pids+=($!)
+fi
 for i in $(seq "$seconds"); do
-  [ $((i % scrape_every)) -eq 0 ] && curl -sf 127.0.0.1:$port/metrics >/dev/null
+  [ "$keep_alive" != 1 ] && [ $((i % scrape_every)) -eq 0 ] && curl -sf 127.0.0.1:$port/metrics >/dev/null
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent/status")
   [ "$rss" -gt "$max_rss" ] && max_rss=$rss
   anon=$(awk '/^RssAnon/ {print $2}' "/proc/$agent/status")
