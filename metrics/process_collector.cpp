@@ -3,6 +3,9 @@
 #include "metrics/family.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,6 +66,23 @@ std::string_view field_after(std::string_view text, std::string_view key) {
   return {};
 }
 
+// Whether `dir` is on a proc mount (a test's fixture tree is not).
+bool on_procfs(const std::filesystem::path& dir) {
+  struct statfs fs {};
+  return ::statfs(dir.c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
+
+// Entries of a directory, counted by walking it.
+std::size_t count_entries(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace
 
 ProcessCollector::ProcessCollector(std::filesystem::path procfs) : procfs_(std::move(procfs)) {}
@@ -84,12 +104,7 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   const double cpu = (number(f[11]) + number(f[12])) / ticks;
   std::call_once(boot_time_read_, [this] { boot_time_ = number(field_after(read_all(procfs_ / "stat"), "btime ")); });
-  std::size_t fds = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(procfs_ / "self" / "fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++fds;
-  }
+  const std::size_t fds = open_fds();
   // The soft limit; client_golang reports "unlimited" as 0 too.
   const auto soft = field_after(read_all(procfs_ / "self" / "limits"), "Max open files");
   const double max_fds = soft == "unlimited" ? 0 : number(soft);
@@ -103,6 +118,22 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
        Family::gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.")
            .add({}, boot_time_ + number(f[19]) / ticks));
   return out;
+}
+
+std::size_t ProcessCollector::open_fds() const {
+  const auto dir = procfs_ / "self" / "fd";
+  std::call_once(fd_dir_checked_, [&] { fd_dir_on_procfs_ = on_procfs(dir); });
+  // Since Linux 6.2 a stat of /proc/<pid>/fd gives the number of open descriptors as its size,
+  // counted from the descriptor bitmap: no directory walk, which costs a dentry per descriptor
+  // at every scrape (the agent holds one per BPF map, program and link). Older kernels report 0.
+  struct stat st {};
+  if (fd_dir_on_procfs_ && ::stat(dir.c_str(), &st) == 0 && st.st_size > 0) {
+    return static_cast<std::size_t>(st.st_size);
+  }
+  // A walk of the real directory lists the descriptor it reads it through: not counted, so
+  // that both ways give the same figure.
+  const std::size_t walked = count_entries(dir);
+  return fd_dir_on_procfs_ && walked > 0 ? walked - 1 : walked;
 }
 
 }  // namespace nodepack::metrics

@@ -19,7 +19,12 @@ class ProcessCollector final : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
+  std::size_t open_fds() const;
+
   std::filesystem::path procfs_;
+  // Whether procfs_ is a proc mount (the descriptor count can then be read as a size), checked once.
+  mutable std::once_flag fd_dir_checked_;
+  mutable bool fd_dir_on_procfs_ = false;
   // The boot time (btime of <procfs>/stat) does not change while the process runs: read once,
   // since /proc/stat is generated for every CPU at each read.
   mutable std::once_flag boot_time_read_;

@@ -18,7 +18,6 @@
 namespace nodepack::kpod {
 
 using cgroup::first_live_process;
-using cgroup::host_namespace;
 using cgroup::namespace_inode;
 
 std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid,
@@ -125,15 +124,15 @@ Result<void> FsCollector::start() {
     return host.error();
   }
   spdlog::info("collector fs: the node's mount namespace is {}", host->from);
+  host_mnt_ = host->inode;
   return {};
 }
 
 Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
-  const auto host = host_namespace(paths_.procfs, "mnt");
-  if (!host) {
-    return fail("cannot read the node's mount namespace under " + paths_.procfs.string());
+  if (host_mnt_ == 0) {
+    return fail("not started");
   }
-  const std::uint64_t host_mnt = host->inode;
+  const std::uint64_t host_mnt = host_mnt_;
   auto capacity =
       metrics::Family::gauge("kpod_fs_capacity_bytes", "Size of the filesystem behind the container's mount");
   auto usage =

@@ -4,6 +4,7 @@
 #include "kpod/collector.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -36,6 +37,7 @@ class FsCollector final : public Collector {
 
  private:
   HostPaths paths_;
+  std::uint64_t host_mnt_ = 0;  // the node's mount namespace (inode), read at start: it outlives the agent
   std::chrono::milliseconds timeout_;
   std::shared_ptr<Stuck> stuck_;  // shared with calls still running when given up
 };

@@ -16,7 +16,6 @@
 namespace nodepack::kpod {
 
 using cgroup::first_live_process;
-using cgroup::host_namespace;
 using cgroup::namespace_inode;
 
 Result<NetIfaceCollector::Interfaces> parse_net_dev(std::string_view text) {
@@ -76,15 +75,15 @@ Result<void> NetIfaceCollector::start() {
     return host.error();
   }
   spdlog::info("collector iface: the node's network namespace is {}", host->from);
+  host_net_ = host->inode;
   return {};
 }
 
 Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
-  const auto host = host_namespace(paths_.procfs, "net");
-  if (!host) {
-    return fail("cannot read the node's network namespace under " + paths_.procfs.string());
+  if (host_net_ == 0) {
+    return fail("not started");
   }
-  const std::uint64_t host_net = host->inode;
+  const std::uint64_t host_net = host_net_;
   // Per pod: its pod-level cgroup (for the labels) and its container cgroups, where a process
   // is in the pod's network namespace. Not the pod cgroup's other children: CRI-O's conmon
   // lives there and in the node's namespace.

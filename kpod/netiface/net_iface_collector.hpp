@@ -37,6 +37,9 @@ class NetIfaceCollector final : public Collector {
     Interfaces ifaces;
   };
   HostPaths paths_;
+  // The node's network namespace (its inode), read at start: the node's namespace outlives the
+  // agent, and a stat of <procfs>/1/ns/net at every scrape is a pid dentry built and freed.
+  std::uint64_t host_net_ = 0;
   // Last read of each pod (by uid): exported once more after its cgroups are gone, and while a
   // live pod momentarily has no process (between container restarts).
   std::map<std::string, PodRead, std::less<>> last_;

@@ -1,10 +1,12 @@
 #include "metrics/process_collector.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -69,4 +71,28 @@ TEST_CASE("process metrics of this very process are plausible") {
   CHECK(v.at("process_max_fds") >= v.at("process_open_fds"));
   CHECK(v.at("process_resident_memory_bytes") > 0);
   CHECK(v.at("process_start_time_seconds") > 1.5e9);  // after 2017: the boot time was read
+}
+
+TEST_CASE("open descriptors of this process are counted exactly") {
+  // On a real proc mount the count is the fd directory's size (Linux 6.2+) or a walk of it;
+  // either way, five more descriptors count five more, and the figure is the walk's without the
+  // descriptor the walk itself holds (this test opens nothing concurrently).
+  const ProcessCollector collector;
+  const double before = values(collector).at("process_open_fds");
+  int fds[5];
+  for (int& fd : fds) {
+    fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+  }
+  const double during = values(collector).at("process_open_fds");
+  std::size_t walked = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++walked;
+  }
+  for (int fd : fds) {
+    ::close(fd);
+  }
+  CHECK(during == before + 5);
+  CHECK(during == static_cast<double>(walked - 1));
+  CHECK(values(collector).at("process_open_fds") == before);
 }
