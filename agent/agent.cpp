@@ -355,8 +355,11 @@ http::Router Agent::make_router() {
   protect(options_.metrics_path, [this](const Request& r) {
     auto response =
         http::make_response(r, beast::http::status::ok, registry_.render(), "text/plain; version=0.0.4; charset=utf-8");
-    http::maybe_gzip(r, response);
-    return Reply{std::move(response), {}};
+    if (auto text = http::maybe_gzip(r, response); !text.empty()) {
+      registry_.recycle(std::move(text));  // the compressed copy is what goes out
+      return Reply{std::move(response), {}};
+    }
+    return Reply{std::move(response), {}, [this](std::string&& text) { registry_.recycle(std::move(text)); }};
   });
   router.add("/healthz", [](const Request& r) {
     return Reply{http::make_response(r, beast::http::status::ok, "ok"), {}};

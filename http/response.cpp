@@ -8,6 +8,8 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <limits>
+#include <utility>
 
 namespace nodepack::http {
 
@@ -62,20 +64,56 @@ bool accepts_gzip(std::string_view header) {
   return gzip_listed ? gzip_ok : star;
 }
 
-bool gzip(std::string_view in, std::string& out) {
-  z_stream zs{};
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return false;
+// One gzip compressor per thread, reset between bodies. zlib's deflate state is about 256 KiB,
+// above malloc's mmap threshold (common/heap_policy): a fresh one for every gzipped reply (and
+// Prometheus asks for every scrape gzipped) is pages mapped, faulted in and unmapped each time.
+class Deflater {
+ public:
+  Deflater() { ready_ = deflateInit2(&zs_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
+  ~Deflater() {
+    if (ready_) {
+      deflateEnd(&zs_);
+    }
   }
-  out.resize(deflateBound(&zs, static_cast<uLong>(in.size())));
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END;
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  // The gzip member of `in`, into `out`. The output starts at an eighth of the input (text
+  // compresses far better) and doubles when that is not enough, rather than being sized (and
+  // zero-filled) for the incompressible worst case.
+  bool compress(std::string_view in, std::string& out) {
+    if (!ready_ || in.size() > std::numeric_limits<uInt>::max() || deflateReset(&zs_) != Z_OK) {
+      return false;
+    }
+    out.resize(in.size() / 8 + 1024);
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs_.avail_in = static_cast<uInt>(in.size());
+    zs_.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs_.avail_out = static_cast<uInt>(out.size());
+    for (;;) {
+      const int rc = deflate(&zs_, Z_FINISH);
+      if (rc == Z_STREAM_END) {
+        out.resize(zs_.total_out);
+        return true;
+      }
+      if ((rc != Z_OK && rc != Z_BUF_ERROR) || zs_.avail_out != 0) {
+        return false;
+      }
+      const std::size_t used = out.size();
+      out.resize(used * 2);
+      zs_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+      zs_.avail_out = static_cast<uInt>(out.size() - used);
+    }
+  }
+
+ private:
+  z_stream zs_{};
+  bool ready_ = false;
+};
+
+bool gzip(std::string_view in, std::string& out) {
+  thread_local Deflater deflater;
+  return deflater.compress(in, out);
 }
 
 }  // namespace
@@ -117,19 +155,19 @@ Response make_response(const Request& request, bhttp::status status, std::string
   return response;
 }
 
-void maybe_gzip(const Request& request, Response& response) {
+std::string maybe_gzip(const Request& request, Response& response) {
   if (response.body().size() < min_gzip_size || response.count(bhttp::field::content_encoding) != 0) {
-    return;
+    return {};
   }
   const auto accept = request.find(bhttp::field::accept_encoding);
   if (accept == request.end() || !accepts_gzip(accept->value())) {
-    return;
+    return {};
   }
   std::string compressed;
   if (!gzip(response.body(), compressed)) {
-    return;  // leave the body as it was; identity is always acceptable
+    return {};  // leave the body as it was; identity is always acceptable
   }
-  response.body() = std::move(compressed);
+  std::string identity = std::exchange(response.body(), std::move(compressed));
   response.set(bhttp::field::content_encoding, "gzip");
   const auto vary = response.find(bhttp::field::vary);
   if (vary == response.end()) {
@@ -138,6 +176,7 @@ void maybe_gzip(const Request& request, Response& response) {
     response.set(bhttp::field::vary, std::string(vary->value()) + ", Accept-Encoding");
   }
   response.prepare_payload();
+  return identity;
 }
 
 std::string_view target_path(const Request& request) {

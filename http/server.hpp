@@ -52,6 +52,10 @@ class ChunkWriter {
 struct Reply {
   Response response;
   std::function<boost::asio::awaitable<void>(ChunkWriter&)> stream;
+  // Given the plain body back once it has been written (or could not be): a handler that builds
+  // a large body at every request keeps its buffer for the next one instead of having fresh
+  // pages mapped, faulted in and unmapped each time.
+  std::function<void(std::string&&)> recycle_body = {};
 };
 
 using Handler = std::function<Reply(const Request&)>;
@@ -175,8 +179,9 @@ Result<boost::asio::ip::tcp::endpoint> parse_listen_address(std::string_view add
 // Helpers handlers share.
 Response make_response(const Request& request, boost::beast::http::status status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8");
-// Gzips the body in place when the request accepts gzip and the body is worth compressing.
-void maybe_gzip(const Request& request, Response& response);
+// Gzips the body in place when the request accepts gzip and the body is worth compressing, and
+// returns the body it replaced (empty when it left the body as it was), for a caller that reuses it.
+std::string maybe_gzip(const Request& request, Response& response);
 // The path without the query string, and one query parameter ("" when absent), URL-decoded.
 std::string_view target_path(const Request& request);
 std::string query_param(const Request& request, std::string_view name);

@@ -122,6 +122,12 @@ class Session final : public Connection, public std::enable_shared_from_this<Ses
   net::awaitable<Reply> route(const Request& request);
   net::awaitable<bool> write_plain(const Request& request, Response& response, bool keep_alive);
   net::awaitable<bool> write_stream(const Request& request, Reply& reply, bool keep_alive);
+  // Hands a written plain body back to the handler that asked for it (Reply::recycle_body).
+  static void recycle(Reply& reply) {
+    if (reply.recycle_body && !reply.stream) {
+      reply.recycle_body(std::move(reply.response.body()));
+    }
+  }
   net::awaitable<void> send_error(unsigned version, bhttp::status status, std::string body);
   net::awaitable<void> finish_send();
   net::awaitable<void> linger_close();
@@ -309,6 +315,7 @@ net::awaitable<void> Session<Stream>::serve() {
     const bool keep_alive = request.keep_alive() && reply.response.keep_alive() && !closing_;
     const bool ok = reply.stream ? co_await write_stream(request, reply, keep_alive)
                                  : co_await write_plain(request, reply.response, keep_alive);
+    recycle(reply);
     if (!ok || !keep_alive) {
       if (ok) {
         co_await finish_send();
@@ -362,6 +369,7 @@ net::awaitable<void> Session<Stream>::serve_health() {
   Reply reply = co_await route(request);
   const bool ok = reply.stream ? co_await write_stream(request, reply, false)
                                : co_await write_plain(request, reply.response, false);
+  recycle(reply);
   server_->wait(id_);
   if (ok) {
     co_await finish_send();

@@ -22,12 +22,27 @@ std::vector<prometheus::MetricFamily> MetricsRegistry::Collect() const {
 
 std::string MetricsRegistry::render() const {
   std::string out;
+  {
+    const std::lock_guard lock(spare_.mutex);
+    out.swap(spare_.buffer);
+  }
+  out.clear();
   // A little above the last scrape's size: one allocation for most scrapes instead of doubling.
   const std::size_t last = last_render_.bytes.load(std::memory_order_relaxed);
   out.reserve(last + last / 8 + 4096);
   append_to(out);
   last_render_.bytes.store(out.size(), std::memory_order_relaxed);
   return out;
+}
+
+void MetricsRegistry::recycle(std::string&& buffer) const {
+  if (buffer.capacity() > max_spare_bytes) {
+    return;  // one unusually large scrape does not pin its pages for good
+  }
+  const std::lock_guard lock(spare_.mutex);
+  if (buffer.capacity() > spare_.buffer.capacity()) {
+    spare_.buffer = std::move(buffer);
+  }
 }
 
 void MetricsRegistry::append_to(std::string& out) const {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,14 @@ class MetricsRegistry final : public prometheus::Collectable {
   // The text of every family, one collectable at a time: a collectable's families are freed as
   // soon as they are written, so a scrape holds the text and the largest collectable's families
   // at once rather than every family of the node (the same bytes as append_text(Collect())).
+  // It writes into the buffer last given to recycle(), if any.
   std::string render() const;
+  // Takes back a buffer render() returned, once its text has been sent, for the next render: a
+  // scrape's text is hundreds of KiB, above malloc's mmap threshold (common/heap_policy), so a
+  // fresh buffer is pages mapped, faulted in and unmapped again at every scrape. One buffer of
+  // at most max_spare_bytes is kept.
+  void recycle(std::string&& buffer) const;
+  static constexpr std::size_t max_spare_bytes = 16u << 20;
 
  private:
   void append_to(std::string& out) const;
@@ -42,6 +50,15 @@ class MetricsRegistry final : public prometheus::Collectable {
     }
   };
   SizeHint last_render_;
+  // The buffer recycle() keeps; a copy of the registry starts without one.
+  struct Spare {
+    mutable std::mutex mutex;
+    mutable std::string buffer;
+    Spare() = default;
+    Spare(const Spare&) {}
+    Spare& operator=(const Spare&) { return *this; }
+  };
+  Spare spare_;
 };
 
 // Families from a function, for values that move with the clock rather than with state.

@@ -70,3 +70,29 @@ TEST_CASE("a registry renders every collectable it holds, and nests") {
   CHECK(text.find("inner_value") < text.find("outer_total"));
   CHECK(outer.render() == text);
 }
+
+TEST_CASE("a registry writes the next scrape into the buffer it was given back") {
+  MetricsRegistry registry;
+  registry.add(std::make_shared<FunctionCollector>([] {
+    std::vector<prometheus::MetricFamily> out;
+    Family::gauge("value", "a gauge").add({}, 1).into(out);
+    return out;
+  }));
+  std::string first = registry.render();
+  const std::string expected = first;
+  first += "stale bytes the next scrape must not carry";
+  first.reserve(1 << 16);  // room for the next text and the margin render() asks for
+  const void* storage = first.data();
+  registry.recycle(std::move(first));
+  const std::string second = registry.render();
+  CHECK(second == expected);
+  CHECK(static_cast<const void*>(second.data()) == storage);  // the same allocation, not a fresh one
+  // Without a buffer given back the next render allocates its own, with the same text.
+  CHECK(registry.render() == expected);
+  // A buffer above the bound is not kept.
+  std::string huge;
+  huge.reserve(MetricsRegistry::max_spare_bytes + 1);
+  const void* huge_storage = huge.data();
+  registry.recycle(std::move(huge));
+  CHECK(static_cast<const void*>(registry.render().data()) != huge_storage);
+}
