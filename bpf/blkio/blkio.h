@@ -4,7 +4,7 @@
 
 #include "nodepack_hist.h"
 
-#define BLKIO_MAX_CGROUPS 10240
+#define BLKIO_MAX_CGROUPS 4096 /* cgroups at once; see "Map sizes" in bpf/README.md */
 #define BLKIO_MAX_INFLIGHT 16384
 
 /* Value of the `inflight` map, keyed by the request's address. */

@@ -7,7 +7,7 @@
 
 #include "nodepack_hist.h"
 
-#define DNS_MAX_CGROUPS 10240
+#define DNS_MAX_CGROUPS 4096 /* cgroups at once; see "Map sizes" in bpf/README.md */
 #define DNS_MAX_INFLIGHT 16384
 #define DNS_MAX_NAMES 4096 /* question names counted per node (--kpod.dns.top-names) */
 #define DNS_NAME_MAX 128   /* longer names (wire format, root label included) are not counted */

@@ -6,7 +6,7 @@
 #include <linux/types.h>
 #endif
 
-#define PROC_MAX_CGROUPS 10240
+#define PROC_MAX_CGROUPS 4096 /* cgroups at once; see "Map sizes" in bpf/README.md */
 
 /* Value of the per-CPU `cg_counts` map, keyed by cgroup v2 id (__u64). */
 struct proc_cg_counts {

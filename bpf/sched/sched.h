@@ -4,7 +4,7 @@
 
 #include "nodepack_hist.h"
 
-#define SCHED_MAX_CGROUPS 10240
+#define SCHED_MAX_CGROUPS 4096 /* cgroups at once; see "Map sizes" in bpf/README.md */
 #define SCHED_MAX_WAITING 16384
 #define SCHED_MAX_SLOTS 2048 /* pod cgroups with a per-CPU array slot (see sched.bpf.c) */
 

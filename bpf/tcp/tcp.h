@@ -4,7 +4,7 @@
 
 #include "nodepack_hist.h"
 
-#define TCP_MAX_CGROUPS 10240
+#define TCP_MAX_CGROUPS 4096 /* cgroups at once; see "Map sizes" in bpf/README.md */
 
 /* Value of the per-CPU `cg_tcp` map, keyed by cgroup v2 id (__u64). */
 struct tcp_cg_stats {

@@ -6,7 +6,7 @@
 #include <linux/types.h>
 #endif
 
-#define TCPDROP_MAX_CGROUPS 10240
+#define TCPDROP_MAX_CGROUPS 4096 /* cgroups at once; see "Map sizes" in bpf/README.md */
 
 /* Value of the per-CPU `cg_drops` map, keyed by cgroup v2 id (__u64). */
 struct tcpdrop_cg_stats {

@@ -1,6 +1,7 @@
 // Loads the real sched programs, runs workloads in two fake pods' cgroups and checks that each
 // pod's context switches and run-queue waits are charged to it and not to its neighbour.
 #include "bpf/runtime.hpp"
+#include "bpf/sched/sched.h"
 #include "bpf/sched/sched_collector.hpp"
 #include "common/clock.hpp"
 #include "tests/bpf/bpf_registry.hpp"
@@ -380,7 +381,7 @@ TEST_CASE("sched: per-program run counts come from kernel BPF stats", "[bpf][sch
   CHECK(time->counter.value > 0);
   auto* cap = find_metric(families, "nodepack_bpf_map_capacity", {{"collector", "sched"}, {"map", "cg_stats"}});
   REQUIRE(cap != nullptr);
-  CHECK(cap->gauge.value == 10240);
+  CHECK(cap->gauge.value == SCHED_MAX_CGROUPS);
   auto* entries = find_metric(families, "nodepack_bpf_map_entries", {{"collector", "sched"}, {"map", "cg_stats"}});
   REQUIRE(entries != nullptr);
   CHECK(entries->gauge.value >= 2);
