@@ -95,16 +95,27 @@ FamilyStream& FamilyOutput::counter(std::string_view name, std::string_view help
 }
 
 FamilyStream& FamilyOutput::add_family(Family family) {
+  const std::size_t index = families_.size();
   // A deque's push_back keeps references to the other elements valid.
-  families_.push_back(FamilyStream(std::move(family), text_ != nullptr));
-  return families_.back();
+  auto& stream = families_.emplace_back(FamilyStream(std::move(family), text_ != nullptr));
+  if (sizes_ != nullptr && index < sizes_->size()) {
+    const std::size_t last = (*sizes_)[index];
+    stream.text_.reserve(last + last / 8 + 64);
+  }
+  return stream;
 }
 
 void FamilyOutput::finish() {
   if (text_ == nullptr) {
     return;
   }
+  if (sizes_ != nullptr) {
+    sizes_->clear();
+  }
   for (const auto& f : families_) {
+    if (sizes_ != nullptr) {
+      sizes_->push_back(f.text_.size());
+    }
     if (omit_empty_ && f.empty()) {
       continue;
     }
@@ -132,9 +143,16 @@ std::vector<prometheus::MetricFamily> StreamedCollector::Collect() const {
 }
 
 void StreamedCollector::append_text(std::string& text) const {
-  auto out = FamilyOutput::text(text);
+  std::vector<std::size_t> sizes;
+  {
+    const std::lock_guard lock(sizes_mutex_);
+    sizes = last_sizes_;
+  }
+  auto out = FamilyOutput::text(text, &sizes);
   collect(out);
   out.finish();
+  const std::lock_guard lock(sizes_mutex_);
+  last_sizes_ = std::move(sizes);
 }
 
 }  // namespace nodepack::metrics

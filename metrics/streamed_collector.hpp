@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <deque>
 #include <initializer_list>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -77,9 +78,13 @@ class FamilyStream {
 // The families of one collection, in the order they were created.
 class FamilyOutput {
  public:
-  // Appends the families' text to `out` when done.
-  static FamilyOutput text(std::string& out) { return FamilyOutput(&out); }
-  static FamilyOutput families() { return FamilyOutput(nullptr); }
+  // Appends the families' text to `out` when done. `sizes`, when given, holds each family's text
+  // size from the last collection (by position) to size its buffer in one allocation, and is
+  // given this collection's sizes by finish().
+  static FamilyOutput text(std::string& out, std::vector<std::size_t>* sizes = nullptr) {
+    return FamilyOutput(&out, sizes);
+  }
+  static FamilyOutput families() { return FamilyOutput(nullptr, nullptr); }
 
   FamilyStream& gauge(std::string_view name, std::string_view help);
   FamilyStream& counter(std::string_view name, std::string_view help);
@@ -95,10 +100,11 @@ class FamilyOutput {
   std::vector<prometheus::MetricFamily> take_families() &&;
 
  private:
-  explicit FamilyOutput(std::string* text) : text_(text) {}
+  FamilyOutput(std::string* text, std::vector<std::size_t>* sizes) : text_(text), sizes_(sizes) {}
   FamilyStream& add_family(Family family);
 
   std::string* text_;
+  std::vector<std::size_t>* sizes_;
   std::deque<FamilyStream> families_;  // a deque: references handed out stay valid
   bool omit_empty_ = false;
 };
@@ -110,6 +116,12 @@ class StreamedCollector : public prometheus::Collectable {
 
  protected:
   virtual void collect(FamilyOutput& out) const = 0;
+
+ private:
+  // Each family's text size at the last scrape: a family's lines are written into a buffer of
+  // their own (the collector interleaves families), which otherwise grows by doubling from empty.
+  mutable std::mutex sizes_mutex_;
+  mutable std::vector<std::size_t> last_sizes_;
 };
 
 }  // namespace nodepack::metrics
