@@ -4,8 +4,16 @@
 #include "bpf/map_reader.hpp"
 
 #include <bpf/bpf.h>
+#include <spdlog/spdlog.h>
 
 namespace nodepack::bpf {
+
+void log_resized(const std::vector<ResizedMap>& resized) {
+  for (const auto& m : resized) {
+    spdlog::info("bpf map {}: {} entries instead of {}, to keep its per-CPU values on {} CPUs within {} MiB", m.name,
+                 m.to, m.from, possible_cpus(), PerCpuBudget{}.bytes_per_map >> 20);
+  }
+}
 
 std::vector<kpod::ProgramStats> BpfCollector::program_stats() const { return program_stats_of(object_.obj()); }
 

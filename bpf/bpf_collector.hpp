@@ -9,6 +9,8 @@
 // collector choose what loads, loads and attaches.
 
 #include "bpf/libbpf_log.hpp"
+#include "bpf/map_reader.hpp"
+#include "bpf/per_cpu_budget.hpp"
 #include "bpf/skeleton.hpp"
 #include "bpf/skip_cgroups.hpp"
 #include "kpod/collector.hpp"
@@ -40,9 +42,12 @@ class LoadedObject {
   std::shared_ptr<void> owner_;  // Skeleton<Skel>: detaches and unloads when the last copy goes
 };
 
+// Logs maps made smaller to keep their per-CPU values within the budget (bpf/per_cpu_budget.hpp).
+void log_resized(const std::vector<ResizedMap>& resized);
+
 // Opens the skeleton, lets `configure(Skel*)` choose programs and maps (autoload, autocreate,
-// read-only data), shares the process's skip list of filtered cgroups with it, loads and
-// attaches every autoloaded program.
+// read-only data), sizes its per-CPU hash maps to the per-map memory budget, shares the process's skip list of filtered
+// cgroups with it, loads and attaches every autoloaded program.
 template <class Skel, class Configure>
 Result<Skeleton<Skel>> load_skeleton(Configure&& configure) {
   route_libbpf_logs_to_spdlog();
@@ -51,6 +56,7 @@ Result<Skeleton<Skel>> load_skeleton(Configure&& configure) {
     return skel.error();
   }
   configure(skel->get());
+  log_resized(fit_per_cpu_hash_maps((*skel)->obj, possible_cpus()));
   SkipCgroups::shared().share_with((*skel)->obj);
   if (auto r = skel->load(); !r) {
     return r.error();

@@ -42,6 +42,9 @@ Result<Skeleton<sched_bpf>> load_variant(SchedVariant v) {
     bpf_map__set_autocreate(s->maps.preempted, info);
     bpf_map__set_autocreate(s->maps.cg_slot, slots);
     bpf_map__set_autocreate(s->maps.cg_slots, slots);
+    if (auto resized = fit_per_cpu_array(s->maps.cg_slots, possible_cpus())) {
+      log_resized({*resized});  // give_slot() hands out the indices the map has
+    }
     for (auto* prog : {s->progs.sched_wakeup_btf, s->progs.sched_wakeup_new_btf, s->progs.sched_switch_btf}) {
       bpf_program__set_autoload(prog, btf);
     }
@@ -159,7 +162,7 @@ bool SchedCollector::give_slot(std::uint64_t id, const std::filesystem::path& di
   std::uint32_t index = 0;
   if (!impl_->free_slots.empty()) {
     index = impl_->free_slots.back();
-  } else if (impl_->next_slot < SCHED_MAX_SLOTS) {
+  } else if (impl_->next_slot < bpf_map__max_entries(impl_->skel->maps.cg_slots)) {
     index = impl_->next_slot;
   } else {
     return false;  // full: this cgroup stays on the hash map
