@@ -233,14 +233,15 @@ std::vector<std::pair<std::uint64_t, SchedCollector::Value>> SchedCollector::rea
     for (std::size_t i = 0; i < out.size(); ++i) {
       at.emplace(out[i].first, i);
     }
-    std::vector<sched_cg_stats> cpus(static_cast<std::size_t>(possible_cpus()));
-    const int slots_fd = bpf_map__fd(impl_->skel->maps.cg_slots);
+    // Every slot handed out so far in a few batched calls, rather than a call per pod cgroup.
+    const auto slots =
+        read_percpu_array_prefix<sched_cg_stats>(bpf_map__fd(impl_->skel->maps.cg_slots), impl_->next_slot);
     for (const auto& [id, index] : impl_->slot_of) {
-      if (bpf_map_lookup_elem(slots_fd, &index, cpus.data()) != 0) {
+      if (index >= slots.size() || slots[index].empty()) {
         continue;
       }
       Value v;
-      for (const auto& c : cpus) {
+      for (const auto& c : slots[index]) {
         fold(v, c);
       }
       if (v.switches == 0) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <vector>
 
 namespace nb = nodepack::bpf;
 
@@ -117,5 +118,34 @@ TEST_CASE("a map type without batch lookup is read a key at a time, the same ent
   CHECK(seen.rbegin()->first == 300);
   for (const auto& [k, v] : seen) {
     CHECK(v == loopback);
+  }
+}
+
+TEST_CASE("the first entries of a per-CPU array are read in batches, each CPU's value in place", "[bpf][kernel]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  // 700 indices written, CPU by CPU, with values telling index and CPU apart; a 16-byte value
+  // makes batches of 256 indices on up to 16 CPUs, so reading 600 takes several calls.
+  const auto cpus = static_cast<std::size_t>(nb::possible_cpus());
+  MapFd map(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "np_test_pcpu_arr", sizeof(std::uint32_t), sizeof(PerCpuValue),
+                           1024, nullptr));
+  std::vector<PerCpuValue> values(cpus);
+  for (std::uint32_t index = 0; index < 700; ++index) {
+    for (std::size_t cpu = 0; cpu < cpus; ++cpu) {
+      values[cpu] = {index, 1000 * cpu + index};
+    }
+    REQUIRE(bpf_map_update_elem(map.fd, &index, values.data(), BPF_ANY) == 0);
+  }
+  for (const std::uint32_t count : {0u, 1u, 255u, 256u, 257u, 600u, 1024u}) {
+    INFO(count);
+    const auto read = nb::read_percpu_array_prefix<PerCpuValue>(map.fd, count);
+    REQUIRE(read.size() == count);
+    for (std::uint32_t index = 0; index < count; ++index) {
+      REQUIRE(read[index].size() == cpus);
+      for (std::size_t cpu = 0; cpu < cpus; ++cpu) {
+        // Indices never written read as zeros, as the kernel keeps them.
+        CHECK(read[index][cpu].count == (index < 700 ? index : 0));
+        CHECK(read[index][cpu].sum == (index < 700 ? 1000 * cpu + index : 0));
+      }
+    }
   }
 }
