@@ -120,47 +120,34 @@ std::vector<std::pair<K, Acc>> read_percpu_hash_map(int fd, Fold fold) {
   return out;
 }
 
-// Reads indices [0, count) of a per-CPU array, each as its CPUs' values (possible CPUs, in order),
-// a batch of indices per system call where the kernel has batch lookup (5.6), else an index at a
-// time. An index that cannot be read comes back empty.
+// Reads indices [0, count) of a per-CPU array: index i's value on CPU c (possible CPUs, in order)
+// at [i * possible_cpus() + c], zeros where an index could not be read. A batch of indices per
+// system call where the kernel has batch lookup (5.6), else an index at a time.
 template <class V>
-std::vector<std::vector<V>> read_percpu_array_prefix(int fd, std::uint32_t count) {
+std::vector<V> read_percpu_array_prefix(int fd, std::uint32_t count) {
   static_assert(sizeof(V) % 8 == 0, "per-CPU values are laid out at 8-byte strides");
   const auto cpus = static_cast<std::size_t>(possible_cpus());
-  const std::size_t value_bytes = cpus * sizeof(V);
-  std::vector<std::vector<V>> out(count);
-  const std::uint32_t batch = std::clamp<std::uint32_t>(
-      static_cast<std::uint32_t>((64 * 1024) / std::max<std::size_t>(value_bytes, 1)), 1, 256);
+  std::vector<V> out(count * cpus);
+  const std::uint32_t batch =
+      std::clamp<std::uint32_t>(static_cast<std::uint32_t>((64 * 1024) / (cpus * sizeof(V))), 1, 256);
   std::vector<std::uint32_t> keys(batch);
-  std::vector<unsigned char> values(batch * value_bytes);
   std::uint32_t token = 0;
   std::uint32_t read = 0;
-  bool batched = true;
   while (read < count) {
     auto n = std::min(batch, count - read);
-    const int rc =
-        bpf_map_lookup_batch(fd, read == 0 ? nullptr : &token, &token, keys.data(), values.data(), &n, nullptr);
+    // The kernel writes the values in place: index `read + i` lands at its own position.
+    const int rc = bpf_map_lookup_batch(fd, read == 0 ? nullptr : &token, &token, keys.data(),
+                                        out.data() + std::size_t{read} * cpus, &n, nullptr);
     if ((rc != 0 && errno != ENOENT) || n == 0) {
-      batched = false;  // no batch lookup here (or it stopped short): the rest an index at a time
-      break;
-    }
-    for (std::uint32_t i = 0; i < n && keys[i] < count; ++i) {
-      auto& v = out[keys[i]];
-      v.resize(cpus);
-      std::memcpy(v.data(), values.data() + i * value_bytes, value_bytes);
+      break;  // no batch lookup here (or it stopped short): the rest an index at a time
     }
     read += n;
     if (rc != 0) {
       break;  // ENOENT: the array ends
     }
   }
-  if (!batched) {
-    std::vector<V> one(cpus);
-    for (std::uint32_t index = read; index < count; ++index) {
-      if (bpf_map_lookup_elem(fd, &index, one.data()) == 0) {
-        out[index] = one;
-      }
-    }
+  for (std::uint32_t index = read; index < count; ++index) {
+    bpf_map_lookup_elem(fd, &index, out.data() + std::size_t{index} * cpus);
   }
   return out;
 }

@@ -234,15 +234,16 @@ std::vector<std::pair<std::uint64_t, SchedCollector::Value>> SchedCollector::rea
       at.emplace(out[i].first, i);
     }
     // Every slot handed out so far in a few batched calls, rather than a call per pod cgroup.
+    const auto cpus = static_cast<std::size_t>(possible_cpus());
     const auto slots =
         read_percpu_array_prefix<sched_cg_stats>(bpf_map__fd(impl_->skel->maps.cg_slots), impl_->next_slot);
     for (const auto& [id, index] : impl_->slot_of) {
-      if (index >= slots.size() || slots[index].empty()) {
+      if (index >= impl_->next_slot) {
         continue;
       }
       Value v;
-      for (const auto& c : slots[index]) {
-        fold(v, c);
+      for (std::size_t c = 0; c < cpus; ++c) {
+        fold(v, slots[index * cpus + c]);
       }
       if (v.switches == 0) {
         continue;  // no task of it ran yet (a pod-level cgroup has none): no series, as before
