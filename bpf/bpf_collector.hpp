@@ -46,8 +46,8 @@ class LoadedObject {
 void log_resized(const std::vector<ResizedMap>& resized);
 
 // Opens the skeleton, lets `configure(Skel*)` choose programs and maps (autoload, autocreate,
-// read-only data), sizes its per-CPU hash maps to the per-map memory budget, shares the process's skip list of filtered
-// cgroups with it, loads and attaches every autoloaded program.
+// read-only data), sizes its per-CPU hash maps to the per-map memory budget, shares the
+// process's skip list of filtered cgroups with it, loads and attaches every autoloaded program.
 template <class Skel, class Configure>
 Result<Skeleton<Skel>> load_skeleton(Configure&& configure) {
   route_libbpf_logs_to_spdlog();
