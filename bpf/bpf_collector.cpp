@@ -11,7 +11,7 @@ namespace nodepack::bpf {
 void log_resized(const std::vector<ResizedMap>& resized) {
   for (const auto& m : resized) {
     spdlog::info("bpf map {}: {} entries instead of {}, to keep its per-CPU values on {} CPUs within {} MiB", m.name,
-                 m.to, m.from, possible_cpus(), PerCpuBudget{}.bytes_per_map >> 20);
+                 m.to, m.from, possible_cpus(), m.budget_bytes >> 20);
   }
 }
 

@@ -32,7 +32,7 @@ std::optional<ResizedMap> fit(bpf_map* map, int cpus, const PerCpuBudget& budget
   if (to >= from || bpf_map__set_max_entries(map, to) != 0) {
     return std::nullopt;
   }
-  return ResizedMap{bpf_map__name(map), from, to};
+  return ResizedMap{bpf_map__name(map), from, to, budget.bytes_per_map};
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ struct ResizedMap {
   std::string name;
   std::uint32_t from = 0;
   std::uint32_t to = 0;
+  std::size_t budget_bytes = 0;  // the budget it was fitted to, for the log
 };
 
 // The entries a per-CPU map of `value_size`-byte values may have on `cpus` CPUs within the

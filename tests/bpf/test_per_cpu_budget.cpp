@@ -53,6 +53,7 @@ TEST_CASE("an object's per-CPU hash maps are fitted, other maps and index arrays
   CHECK(resized[0].name == "cg_stats");
   CHECK(resized[0].from == SCHED_MAX_CGROUPS);
   CHECK(resized[0].to == SCHED_MAX_CGROUPS / 8);
+  CHECK(resized[0].budget_bytes == budget.bytes_per_map);
   CHECK(bpf_map__max_entries(s->maps.cg_stats) == SCHED_MAX_CGROUPS / 8);
   CHECK(bpf_map__max_entries(s->maps.cg_slots) == SCHED_MAX_SLOTS);
   CHECK(bpf_map__max_entries(s->maps.waiting) == SCHED_MAX_WAITING);
