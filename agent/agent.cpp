@@ -188,7 +188,8 @@ Result<void> Agent::make_sources() {
     k.profile = options_.profile;
     k.enable.insert(options_.collector_overrides.begin(), options_.collector_overrides.end());
     k.scope = kpod::PodScope::create(options_.kpod_scope).value();  // checked when the flags were parsed
-    auto kernel = std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups, KernelBackend::create());
+    auto kernel = std::make_unique<KernelSource>(std::move(k), cgroups_.get(), no_cgroups,
+                                                 KernelBackend::create(clock_, options_.bpf_stats));
     kernel_ = kernel.get();
     sources_.push_back(std::move(kernel));
   }

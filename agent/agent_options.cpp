@@ -159,6 +159,22 @@ void register_flags(FlagSet& flags, AgentOptions& o, FlagText& text) {
               o.sched_variant = v;
               return {};
             });
+  flags.add("kpod.bpf-stats",
+            "When kernel BPF run-time statistics (nodepack_bpf_program_run_*) are on: sampled (for "
+            "--kpod.bpf-stats.window at the start of every --kpod.bpf-stats.period), always, or off. While they "
+            "are on, every BPF program on the node pays two clock reads per run",
+            "sampled", [&o](std::string_view v) -> Result<void> {
+              using Mode = BpfStatsPolicy::Mode;
+              if (v != "sampled" && v != "always" && v != "off") {
+                return fail("want sampled, always or off, got \"" + std::string(v) + "\"");
+              }
+              o.bpf_stats.mode = v == "sampled" ? Mode::sampled : v == "always" ? Mode::always : Mode::off;
+              return {};
+            });
+  flags.add("kpod.bpf-stats.window", "How long sampled BPF run-time statistics stay on each period", "10s",
+            duration_setter(o.bpf_stats.window, false));
+  flags.add("kpod.bpf-stats.period", "How often sampled BPF run-time statistics are switched on", "5m",
+            duration_setter(o.bpf_stats.period, false));
   flags.add_bool("collectors.accounting",
                  "Per-container usage accounting: requested, limited and used core- and byte-seconds, GPU-seconds "
                  "(nodepack_container_*)",
@@ -262,6 +278,9 @@ Result<AgentOptions> parse_agent_options(const std::vector<std::string>& args, c
   }
   if (auto ok = validate_log_flags(o.log_level, o.log_format); !ok) {
     return ok.error();
+  }
+  if (o.bpf_stats.mode == BpfStatsPolicy::Mode::sampled && o.bpf_stats.window >= o.bpf_stats.period) {
+    return fail("--kpod.bpf-stats.window must be shorter than --kpod.bpf-stats.period (or --kpod.bpf-stats=always)");
   }
   if (o.topology_max_peers < 1) {
     return fail("--kpod.topology.max-peers must be at least 1");

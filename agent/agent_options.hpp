@@ -1,5 +1,6 @@
 #pragma once
 
+#include "agent/bpf_stats_policy.hpp"
 #include "common/host_paths.hpp"
 #include "common/result.hpp"
 #include "kpod/peers/topology.hpp"
@@ -51,6 +52,7 @@ struct AgentOptions {
   std::chrono::nanoseconds dns_timeout = std::chrono::seconds(5);  // --kpod.dns.timeout
   std::int64_t dns_top_names = 0;                                  // --kpod.dns.top-names (0: off)
   std::string sched_variant = "auto";  // --kpod.sched.variant: auto (measured at start-up) or a forced one
+  BpfStatsPolicy bpf_stats;            // --kpod.bpf-stats, --kpod.bpf-stats.window, --kpod.bpf-stats.period
   // --kpod.namespaces, --kpod.exclude-namespaces, --kpod.label-selector, --kpod.include-labels,
   // --cluster-name: which pods get kpod_* series and what labels they carry (checked at parse).
   kpod::PodScopeOptions kpod_scope;

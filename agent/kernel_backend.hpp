@@ -5,9 +5,12 @@
 // probe and the kernel's run-time statistics) and kernel_backend_files.cpp (the file collectors
 // alone, for -DNODEPACK_BPF=OFF), so no other file asks which build it is in.
 
+#include "agent/bpf_stats_policy.hpp"
+#include "common/clock.hpp"
 #include "kpod/registry.hpp"
 
 #include <prometheus/collectable.h>
+#include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -19,12 +22,14 @@ namespace nodepack::agent {
 
 class KernelBackend {
  public:
-  static std::unique_ptr<KernelBackend> create();
+  static std::unique_ptr<KernelBackend> create(const Clock& clock, BpfStatsPolicy stats);
   virtual ~KernelBackend() = default;
 
   virtual std::vector<kpod::CollectorSpec> collectors() = 0;
   // After the registry started its collectors.
   virtual void started(const kpod::CollectorRegistry& registry) = 0;
+  // Background work on the agent's io_context (the statistics' windows); returns at once when none.
+  virtual boost::asio::awaitable<void> run() { co_return; }
   // Metrics of its own (nodepack_bpf_feature, ...), or null.
   virtual std::shared_ptr<prometheus::Collectable> collector() = 0;
   virtual bool has_bpf() const = 0;

@@ -13,7 +13,9 @@ class FilesBackend final : public KernelBackend {
 
 }  // namespace
 
-std::unique_ptr<KernelBackend> KernelBackend::create() { return std::make_unique<FilesBackend>(); }
+std::unique_ptr<KernelBackend> KernelBackend::create(const Clock&, BpfStatsPolicy) {
+  return std::make_unique<FilesBackend>();
+}
 
 std::vector<kpod::CollectorSpec> kernel_collector_specs() { return kpod::file_collectors(); }
 

@@ -29,6 +29,8 @@ void KernelSource::start() {
   backend_->started(*registry_);
 }
 
+boost::asio::awaitable<void> KernelSource::run() { co_await backend_->run(); }
+
 void KernelSource::pods_changed() { registry_->rescan(); }
 
 std::optional<kpod::TopologySnapshot> KernelSource::topology() const {

@@ -25,6 +25,7 @@ class KernelSource final : public Source {
   // Loads what it can: a program that fails disables its collector only (logged, up=0).
   void start() override;
   std::shared_ptr<prometheus::Collectable> collector() const override { return metrics_; }
+  boost::asio::awaitable<void> run() override;
   // Re-walks the cgroup tree so new pods and containers are attributed.
   void pods_changed() override;
   // Each enabled collector and whether it runs.

@@ -2,6 +2,7 @@
 // a bpftrace runqlat equivalent measured the same way in the same run.
 //
 //   bench_bpf_overhead [--seconds N] [--pairs N] [--syscalls] [--ablation] [--bpftrace PATH --script FILE]
+//   bench_bpf_overhead --stats-cost ROUNDS [--seconds N] [--pairs N]
 //
 // Phases, each running the same load (N pairs of processes ping-ponging a byte over pipes, so
 // every round trip is two wake-ups and two context switches): no tracing, nodepack's sched
@@ -9,6 +10,13 @@
 // run (the stats fd is held here), so ns/event = run_time_ns / run_cnt of each program, read with
 // BPF_OBJ_GET_INFO_BY_FD. An empty sched_switch program runs first, alone, for the floor every
 // figure stands on; --ablation adds one phase per step of the switch program (sched_ablation.bpf.c).
+//
+// --stats-cost asks what the run-time statistics themselves cost, which they cannot measure (the
+// kernel reads its clock twice around every run of every BPF program on the host while any
+// holder keeps them on): the load's rate untraced, with an empty switch program and with the
+// sched collector, each with statistics off and on, phases rotated each round and compared with
+// the same round's untraced rate.
+#include "bench/round_stats.hpp"
 #include "bpf/bpf_stats.hpp"
 #include "bpf/feature_probe.hpp"
 #include "bpf/sched/sched_collector.hpp"
@@ -26,12 +34,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -50,6 +61,7 @@ struct Options {
   bool syscalls = false;
   bool ablation = false;
   std::string only;  // --only PREFIX: ablation programs whose name starts with it, and nothing else
+  int stats_cost_rounds = 0;
 };
 
 // The cgroup the load runs in (empty: the bench's own). Children move themselves into it.
@@ -214,6 +226,108 @@ bool measure_ablation(const Options& o, bool all, double baseline) {
   return true;
 }
 
+// The --stats-cost phases. CPU time per round trip (all CPUs busy: CPUs / rate) against the same
+// round's untraced figure is what a phase adds per round trip; divided by the switch program's
+// runs per round trip (counted in the statistics-on phases) it is a cost per run.
+int measure_stats_cost(const Options& o) {
+  struct StatsPhase {
+    const char* name;
+    int programs;  // 0 none, 1 an empty switch program, 2 the sched collector (sched_slots)
+    bool stats;
+    std::vector<double> rates, extra_ns;  // round trips/s; CPU ns per round trip above untraced
+    std::uint64_t runs = 0;
+    double round_trips = 0;
+  };
+  std::vector<StatsPhase> phases{{"untraced", 0, false},
+                                 {"empty switch program, statistics off", 1, false},
+                                 {"empty switch program, statistics on", 1, true},
+                                 {"sched collector (sched_slots), statistics off", 2, false},
+                                 {"sched collector (sched_slots), statistics on", 2, true}};
+  const double cpus = std::thread::hardware_concurrency();
+  for (int round = 0; round < o.stats_cost_rounds; ++round) {
+    std::vector<double> rate(phases.size());
+    for (std::size_t k = 0; k < phases.size(); ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(round)) % phases.size();
+      auto& ph = phases[i];
+      std::optional<nodepack::Result<nb::BpfStatsSession>> stats;
+      if (ph.stats) {
+        stats.emplace(nb::BpfStatsSession::enable());
+        if (!*stats) {
+          std::fprintf(stderr, "cannot enable BPF run-time stats: %s\n", (*stats).error().message.c_str());
+          return 1;
+        }
+      }
+      std::vector<std::pair<const bpf_program*, ProgInfo>> watched;
+      sched_ablation_bpf* skel = nullptr;
+      bpf_link* empty = nullptr;
+      std::optional<nb::KernelFeatureProbe> probe;
+      std::optional<nb::SchedCollector> sched;
+      if (ph.programs == 1) {
+        skel = sched_ablation_bpf::open_and_load();
+        empty = skel ? bpf_program__attach(skel->progs.abl_empty) : nullptr;
+        if (empty == nullptr) {
+          std::fprintf(stderr, "empty program did not attach: %s\n", std::strerror(errno));
+          return 1;
+        }
+        watched.emplace_back(skel->progs.abl_empty, stats_of(skel->progs.abl_empty));
+      } else if (ph.programs == 2) {
+        probe.emplace();
+        sched.emplace(*probe, nb::SchedOptions{nb::SchedPreference::slots});
+        if (auto r = sched->start(); !r) {
+          std::fprintf(stderr, "nodepack sched collector did not load: %s\n", r.error().message.c_str());
+          return 1;
+        }
+      }
+      const auto runs_now = [&] {
+        std::uint64_t n = 0;
+        for (const auto& [prog, info] : watched) {
+          n += stats_of(prog).run_cnt;
+        }
+        if (sched) {
+          for (const auto& p : sched->program_stats()) {
+            n += p.run_count;
+          }
+        }
+        return n;
+      };
+      const auto before = runs_now();
+      rate[i] = run_load(o);
+      ph.runs += runs_now() - before;
+      ph.round_trips += rate[i] * o.seconds;
+      ph.rates.push_back(rate[i]);
+      if (empty != nullptr) {
+        bpf_link__destroy(empty);
+      }
+      if (skel != nullptr) {
+        sched_ablation_bpf::destroy(skel);
+      }
+    }
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+      if (rate[i] > 0 && rate[0] > 0) {
+        phases[i].extra_ns.push_back(cpus * 1e9 / rate[i] - cpus * 1e9 / rate[0]);
+      }
+    }
+  }
+  std::printf("%d rounds, phases rotated; CPU ns per round trip = %.0f CPUs / rate\n\n", o.stats_cost_rounds, cpus);
+  std::printf(
+      "| phase | round trips/s, mean (min–max) | CPU ns per round trip above untraced, same round: mean ± sd | "
+      "switch program runs per round trip |\n|---|---|---|---|\n");
+  for (const auto& ph : phases) {
+    const auto [lo, hi] = std::minmax_element(ph.rates.begin(), ph.rates.end());
+    char extra[48] = "-", runs[16] = "-";  // runs are counted only while the statistics are on
+    if (ph.programs != 0) {
+      std::snprintf(extra, sizeof(extra), "%.0f ± %.0f", nodepack::bench::mean(ph.extra_ns),
+                    nodepack::bench::stddev(ph.extra_ns));
+    }
+    if (ph.stats && ph.round_trips > 0) {
+      std::snprintf(runs, sizeof(runs), "%.2f", static_cast<double>(ph.runs) / ph.round_trips);
+    }
+    std::printf("| %s | %.0f (%.0f–%.0f) | %s | %s |\n", ph.name, nodepack::bench::mean(ph.rates), *lo, *hi, extra,
+                runs);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,12 +353,19 @@ int main(int argc, char** argv) {
       o.only = argv[i + 1];
     } else if (k == "--script") {
       o.script = argv[i + 1];
+    } else if (k == "--stats-cost") {
+      o.stats_cost_rounds = std::atoi(argv[i + 1]);
     } else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
   }
   spdlog::set_level(spdlog::level::warn);
+  if (o.stats_cost_rounds > 0) {
+    std::printf("load: %d ping-pong pairs, %d s per phase, %u CPUs\n", o.pairs, o.seconds,
+                std::thread::hardware_concurrency());
+    return measure_stats_cost(o);
+  }
   auto stats = nb::BpfStatsSession::enable();
   if (!stats) {
     std::fprintf(stderr, "cannot enable BPF run-time stats: %s\n", stats.error().message.c_str());

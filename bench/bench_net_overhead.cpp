@@ -12,12 +12,16 @@
 //                      [--empty 1]           (a phase with cgroup_skb programs that return at once)
 //                      [--pin 1|same]        (iperf3 and the HTTP load: server on CPU 0, client on CPU 1;
 //                                             same: both on CPU 1)
+//                      [--stats-off 1]       (a phase with every collector and the kernel's run-time
+//                                             statistics off: what they cost every BPF program on the
+//                                             node; its programs' ns per run are not known, hence blank)
 //
 // Phases take turns, their order rotated each round, so drift on a shared machine spreads over
 // all of them; each phase is also compared with the baseline of its own round (paired).
 // Needs root, the BPF syscall and a cgroup v2 tree (hybrid hosts: its `unified` mount).
 #include "bench/http_keepalive_load.hpp"
 #include "bench/raw_cgroup_programs.hpp"
+#include "bench/round_stats.hpp"
 #include "bpf/runtime.hpp"
 #include "cgroup/resolver.hpp"
 #include "cgroup/v2_root.hpp"
@@ -51,6 +55,9 @@
 namespace fs = std::filesystem;
 namespace nc = nodepack::cgroup;
 namespace nk = nodepack::kpod;
+using nodepack::bench::mean;
+using nodepack::bench::median;
+using nodepack::bench::stddev;
 
 namespace {
 
@@ -65,6 +72,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> objects;  // phase name, object file
   bool empty = false;
   bool pin = false;
+  bool stats_off = false;
   int server_cpu = 0, client_cpu = 1;  // with --pin: 1 (apart) or same (both on CPU 1)
 };
 
@@ -178,6 +186,7 @@ struct Phase {
   std::string name;
   std::vector<std::string> collectors;
   std::string object;  // an object file, or "empty" for programs that return at once
+  bool stats = true;   // kernel run-time statistics on while loaded (the agent's way until now)
 };
 
 using ProgramTotals = std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>;  // runs, ns
@@ -275,7 +284,9 @@ class Loaded {
     opts.profile = nk::Profile::comprehensive;
     registry_ = std::make_unique<nk::CollectorRegistry>(opts, resolver_.get(), std::move(specs));
     registry_->start();
-    runtime_->enable_stats();
+    if (phase.stats) {
+      runtime_->enable_stats();
+    }
   }
 
   // Runs and ns of each program so far, keyed "collector/program".
@@ -327,15 +338,6 @@ void add(ProgramTotals& to, std::map<std::string, std::vector<double>>& per_roun
   }
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) {
-    return 0.0;
-  }
-  std::sort(v.begin(), v.end());
-  const auto mid = v.size() / 2;
-  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
 std::vector<std::string> split(const std::string& s, char sep = ',') {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -345,26 +347,6 @@ std::vector<std::string> split(const std::string& s, char sep = ',') {
     }
   }
   return out;
-}
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) {
-    s += x;
-  }
-  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
-}
-
-double stddev(const std::vector<double>& v) {
-  if (v.size() < 2) {
-    return 0.0;
-  }
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v) {
-    s += (x - m) * (x - m);
-  }
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
 // "| phase | per round | mean | min–max | vs own round's baseline, mean ± sd (n) |" rows.
@@ -420,6 +402,8 @@ int main(int argc, char** argv) {
       o.http_seconds = std::stoi(value);
     } else if (flag == "--empty") {
       o.empty = value == "1";
+    } else if (flag == "--stats-off") {
+      o.stats_off = value == "1";
     } else if (flag == "--pin") {
       o.pin = value == "1" || value == "same";
       o.server_cpu = value == "same" ? 1 : 0;
@@ -457,6 +441,9 @@ int main(int argc, char** argv) {
   }
   if (o.collectors.size() > 1 || o.together_only) {
     phases.push_back({"all", o.collectors, ""});
+  }
+  if (o.stats_off) {
+    phases.push_back({"all, statistics off", o.collectors, "", false});
   }
 
   std::map<std::string, Figures> figures;

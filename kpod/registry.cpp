@@ -125,10 +125,12 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
   auto duration = Family::gauge("nodepack_collector_scrape_duration_seconds", "Time the collector took in this scrape");
   auto errors = Family::counter("nodepack_collector_errors_total",
                                 "Failures of the collector: load/attach at start-up and failed scrapes");
-  auto run_count =
-      Family::counter("nodepack_bpf_program_run_count_total", "Times the BPF program ran (needs kernel BPF stats)");
-  auto run_time = Family::counter("nodepack_bpf_program_run_time_seconds_total",
-                                  "Time spent in the BPF program (needs kernel BPF stats)");
+  auto run_count = Family::counter(
+      "nodepack_bpf_program_run_count_total",
+      "Times the BPF program ran while kernel BPF stats were on (nodepack_bpf_stats_enabled_seconds_total)");
+  auto run_time = Family::counter(
+      "nodepack_bpf_program_run_time_seconds_total",
+      "Time spent in the BPF program while kernel BPF stats were on (nodepack_bpf_stats_enabled_seconds_total)");
   auto map_entries = Family::gauge("nodepack_bpf_map_entries", "Entries in the BPF map at the last scrape");
   auto map_capacity = Family::gauge("nodepack_bpf_map_capacity", "Maximum entries of the BPF map");
   auto map_errors = Family::counter("nodepack_bpf_map_update_errors_total",

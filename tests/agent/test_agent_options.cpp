@@ -104,6 +104,32 @@ TEST_CASE("agent options: --kpod.sched.variant") {
         "invalid value for --kpod.sched.variant: want auto, sched_slots, sched_info or classic, got \"tp_btf\"");
 }
 
+TEST_CASE("agent options: --kpod.bpf-stats and its window") {
+  using Mode = BpfStatsPolicy::Mode;
+  auto defaults = parse_agent_options({}, "n1");
+  REQUIRE(defaults.has_value());
+  CHECK(defaults->bpf_stats.mode == Mode::sampled);  // every BPF program on the node pays while they are on
+  CHECK(defaults->bpf_stats.window == std::chrono::seconds(10));
+  CHECK(defaults->bpf_stats.period == std::chrono::minutes(5));
+
+  auto tuned = parse_agent_options({"--kpod.bpf-stats.window=2s", "--kpod.bpf-stats.period=1m"}, "n1");
+  REQUIRE(tuned.has_value());
+  CHECK(tuned->bpf_stats.window == std::chrono::seconds(2));
+  CHECK(tuned->bpf_stats.period == std::chrono::minutes(1));
+  CHECK(parse_agent_options({"--kpod.bpf-stats=always"}, "n1")->bpf_stats.mode == Mode::always);
+  CHECK(parse_agent_options({"--kpod.bpf-stats=off"}, "n1")->bpf_stats.mode == Mode::off);
+
+  auto bad = parse_agent_options({"--kpod.bpf-stats=on"}, "n1");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "invalid value for --kpod.bpf-stats: want sampled, always or off, got \"on\"");
+  auto too_long = parse_agent_options({"--kpod.bpf-stats.window=5m"}, "n1");
+  REQUIRE_FALSE(too_long.has_value());
+  CHECK(too_long.error().message ==
+        "--kpod.bpf-stats.window must be shorter than --kpod.bpf-stats.period (or --kpod.bpf-stats=always)");
+  // A window as long as the period is what always means; no error when statistics are not sampled.
+  CHECK(parse_agent_options({"--kpod.bpf-stats=always", "--kpod.bpf-stats.window=5m"}, "n1").has_value());
+}
+
 TEST_CASE("agent options: --kpod.dns.timeout and --kpod.dns.top-names") {
   auto defaults = parse_agent_options({}, "n1");
   REQUIRE(defaults.has_value());
