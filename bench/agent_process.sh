@@ -18,6 +18,8 @@
 # printed apart), and no CPU time is reported: it would be the cost of translation, not of arm64.
 # KEEP_ALIVE=1 scrapes over one connection kept open (one curl paced by --rate), as Prometheus
 # does; by default each scrape is a new curl and a new connection, as the figures before it were.
+# GZIP=1 asks for every scrape gzipped (Accept-Encoding: gzip), as Prometheus does; by default
+# scrapes are plain, as the figures before it were.
 # SETTLE sets the seconds between the agent's readiness and the start of measuring (default 8).
 # AGENT_ARGS adds agent flags (e.g. to turn collectors off for a like-for-like native run).
 # AGENT_PORT sets the agent's metrics port (default 19101), so two runs on one machine do not meet.
@@ -72,14 +74,16 @@ max_anon=0
 max_code=0
 scrape_every=${SCRAPE_EVERY:-1}
 keep_alive=${KEEP_ALIVE:-0}
+accept=()
+[ "${GZIP:-0}" = 1 ] && accept=(-H "Accept-Encoding: gzip")
 if [ "$keep_alive" = 1 ]; then
   scrapes=$((seconds / scrape_every))
   # shellcheck disable=SC2046 # one URL per scrape
-  curl -sf --rate "$((3600 / scrape_every))/h" $(yes "127.0.0.1:$port/metrics" | head -n "$scrapes") >/dev/null &
+  curl -sf "${accept[@]}" --rate "$((3600 / scrape_every))/h" $(yes "127.0.0.1:$port/metrics" | head -n "$scrapes") >/dev/null &
   pids+=($!)
 fi
 for i in $(seq "$seconds"); do
-  [ "$keep_alive" != 1 ] && [ $((i % scrape_every)) -eq 0 ] && curl -sf 127.0.0.1:$port/metrics >/dev/null
+  [ "$keep_alive" != 1 ] && [ $((i % scrape_every)) -eq 0 ] && curl -sf "${accept[@]}" 127.0.0.1:$port/metrics >/dev/null
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent/status")
   [ "$rss" -gt "$max_rss" ] && max_rss=$rss
   anon=$(awk '/^RssAnon/ {print $2}' "/proc/$agent/status")
