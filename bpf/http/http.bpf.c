@@ -29,8 +29,8 @@
 
 #define IPPROTO_TCP_ 6
 
-#define FIFO_DEPTH 8		/* outstanding requests per connection (power of two) */
-#define MSGS_PER_SEGMENT 4	/* messages looked at in one segment (pipelined, or body then next) */
+#define FIFO_DEPTH 32		/* outstanding requests per connection (power of two) */
+#define MSGS_PER_SEGMENT 32	/* messages looked at in one segment (pipelining), with their bodies */
 #define SCAN_CHUNK 64		/* header bytes loaded at a time (a power of two) */
 #define SCAN_CHUNKS 32		/* => at most 2 KiB of headers scanned per segment */
 
@@ -672,8 +672,28 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 		} else if (st->chunked) {
 			st->phase = PH_CHUNKED;
 		} else {
+			/* The body: skipped here when it ends in this segment (no step of its own, so a
+			 * burst of small responses takes a step each), else on the segments to come. */
 			st->phase = PH_IDLE;
-			st->skip = st->content_length;
+			if (st->content_length >= end - off) {
+				st->skip = st->content_length - (end - off);
+				return;
+			}
+			off += (__u32)st->content_length;
+		}
+	}
+	/* Out of steps with bytes left (a pipelined burst of more messages than that): a body that
+	 * runs past the segment keeps its count; otherwise the stream is taken up again at whatever
+	 * starts the next segment, rather than skipping into it a body this one already held. The
+	 * requests not looked at leave their responses unmatched (counted as such). */
+	if (off < end) {
+		__u32 left = end - off;
+
+		if (st->skip > left) {
+			st->skip -= left;
+		} else {
+			st->skip = 0;
+			st->phase = PH_IDLE;
 		}
 	}
 }

@@ -201,6 +201,51 @@ for _ in range(72):
 c.close()
 )PY";
 
+// Pipelined bursts, as HTTP/1.1 clients and proxies send them: rounds of N small requests in one
+// segment, answered by N responses in one segment (N = 6, 12, 20, 30; 68 in all), then 30
+// requests with bodies. Every request and response counted, none unmatched. Then a burst of 40,
+// past the 32 messages a segment the programs look at, and a lone request after it: 32 of the
+// 40 counted, and the stream is in step again for the next one.
+constexpr const char* kBurstServer = R"PY(
+import socket
+l = socket.socket(); l.bind(("127.0.1.7", 0)); l.listen(1)
+print(l.getsockname()[1], flush=True)
+s, _ = l.accept()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+f = s.makefile("rb")
+def request():
+    n = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""): break
+        if line.lower().startswith(b"content-length:"): n = int(line.split(b":")[1])
+    f.read(n)
+for burst in (6, 12, 20, 30, 30, 40, 1):
+    for _ in range(burst): request()
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * burst)
+f.read()
+)PY";
+
+constexpr const char* kBurstClient = R"PY(
+import socket, sys
+c = socket.create_connection(("127.0.1.7", int(sys.argv[1])))
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+f = c.makefile("rb")
+for burst in (6, 12, 20, 30):
+    c.sendall(b"GET /b HTTP/1.1\r\nHost: b\r\n\r\n" * burst)
+    for _ in range(burst):
+        if f.readline() != b"HTTP/1.1 200 OK\r\n": sys.exit("bad status line")
+        f.readline(); f.readline(); f.read(2)
+c.sendall(b"POST /p HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\n\r\nGET /" * 30)
+for _ in range(30):
+    f.readline(); f.readline(); f.readline(); f.read(2)
+for burst in (40, 1):
+    c.sendall(b"DELETE /d HTTP/1.1\r\nHost: b\r\n\r\n" * burst)
+    for _ in range(burst):
+        f.readline(); f.readline(); f.readline(); f.read(2)
+c.close()
+)PY";
+
 void exec_python(const char* script, const char* arg = nullptr) {
   ::execlp("python3", "python3", "-c", script, arg, static_cast<char*>(nullptr));
   ::_exit(127);
@@ -388,6 +433,25 @@ TEST_CASE("http: a Content-Length and the headers' end are found at every offset
     CHECK(requests(families, pod, side, "GET", "2xx") == 72);
     CHECK(all_requests(families, pod) == 72);
     // A body taken for a response would be one without a request.
+    CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
+  }
+  require_nothing_on_idle_pod(families);
+}
+
+TEST_CASE("http: pipelined bursts of requests in one segment, and their responses in one", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, kBurstServer, kBurstClient);
+
+  auto families = reg->Collect();
+  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+    INFO(pod << " as " << side);
+    CHECK(requests(families, pod, side, "GET", "2xx") == 68);
+    CHECK(requests(families, pod, side, "unparsed", "2xx") == 0);
+    CHECK(requests(families, pod, side, "POST", "2xx") == 30);    // bodies reading "GET /" skipped
+    CHECK(requests(families, pod, side, "DELETE", "2xx") == 33);  // 32 of the burst of 40, and the lone one
+    CHECK(all_requests(families, pod) == 131);
     CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
   }
   require_nothing_on_idle_pod(families);
