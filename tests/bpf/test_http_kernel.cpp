@@ -335,16 +335,26 @@ nb::test::TestRegistry started_http(const Pods& pods) {
   return reg;
 }
 
+// Runs the exchange with the http collector attached; returns what it exported. Also checks that
+// the idle pod (non-HTTP traffic) got nothing.
+std::vector<prometheus::MetricFamily> counted_over(const char* server_script, const char* client_script) {
+  Pods pods;
+  auto reg = started_http(pods);
+  run_exchange(pods, server_script, client_script);
+  auto families = reg->Collect();
+  require_nothing_on_idle_pod(families);
+  return families;
+}
+
+// Both ends of every exchange: the client pod counts as the client, the server pod as the server.
+const std::pair<const char*, const char*> kSides[] = {{"frontend", "client"}, {"backend", "server"}};
+
 }  // namespace
 
 TEST_CASE("http: keep-alive requests are counted exactly on the client and the server pod", "[bpf][http]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
-  Pods pods;
-  auto reg = started_http(pods);
-  run_exchange(pods, kServer, kClient);
-
-  auto families = reg->Collect();
-  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+  const auto families = counted_over(kServer, kClient);
+  for (const auto& [pod, side] : kSides) {
     INFO(pod << " as " << side);
     CHECK(requests(families, pod, side, "GET", "2xx") == 6);  // 5 + the first of the pipelined pair
     CHECK(requests(families, pod, side, "GET", "4xx") == 4);  // 3 + the second of the pair
@@ -370,18 +380,13 @@ TEST_CASE("http: keep-alive requests are counted exactly on the client and the s
     CHECK(at_most_16ms <= 12);
     CHECK(lat->histogram.sample_sum >= 0.06);
   }
-  require_nothing_on_idle_pod(families);
   CHECK(find_metric(families, "kpod_http_requests_total", {{"container", "api"}}) != nullptr);
 }
 
 TEST_CASE("http: responses without a request, HEAD, 100 Continue, chunked bodies and 204", "[bpf][http]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
-  Pods pods;
-  auto reg = started_http(pods);
-  run_exchange(pods, kOddServer, kOddClient);
-
-  auto families = reg->Collect();
-  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+  const auto families = counted_over(kOddServer, kOddClient);
+  for (const auto& [pod, side] : kSides) {
     INFO(pod << " as " << side);
     // The response nobody asked for is unmatched, not taken for the HEAD's.
     CHECK(counter(families, "kpod_http_unmatched_responses_total", {{"pod", pod}, {"direction", side}}) == 1);
@@ -392,17 +397,12 @@ TEST_CASE("http: responses without a request, HEAD, 100 Continue, chunked bodies
     CHECK(all_requests(families, pod) == 4);
     CHECK(protocol_connections(families, pod, side, "http") == 1);  // its first bytes: a response
   }
-  require_nothing_on_idle_pod(families);
 }
 
 TEST_CASE("http: connections are named by the protocol of their first bytes", "[bpf][http]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
-  Pods pods;
-  auto reg = started_http(pods);
-  run_exchange(pods, kProtocolServer, kProtocolClient);
-
-  auto families = reg->Collect();
-  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+  const auto families = counted_over(kProtocolServer, kProtocolClient);
+  for (const auto& [pod, side] : kSides) {
     INFO(pod << " as " << side);
     for (const char* protocol : {"redis", "postgresql", "mysql", "kafka"}) {
       INFO(protocol);
@@ -418,34 +418,24 @@ TEST_CASE("http: connections are named by the protocol of their first bytes", "[
     CHECK(protocol_connections(families, "frontend", "server", protocol) == 0);
     CHECK(protocol_connections(families, "backend", "client", protocol) == 0);
   }
-  require_nothing_on_idle_pod(families);
 }
 
 TEST_CASE("http: a Content-Length and the headers' end are found at every offset of a scan chunk", "[bpf][http]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
-  Pods pods;
-  auto reg = started_http(pods);
-  run_exchange(pods, kAlignServer, kAlignClient);
-
-  auto families = reg->Collect();
-  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+  const auto families = counted_over(kAlignServer, kAlignClient);
+  for (const auto& [pod, side] : kSides) {
     INFO(pod << " as " << side);
     CHECK(requests(families, pod, side, "GET", "2xx") == 72);
     CHECK(all_requests(families, pod) == 72);
     // A body taken for a response would be one without a request.
     CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
   }
-  require_nothing_on_idle_pod(families);
 }
 
 TEST_CASE("http: pipelined bursts of requests in one segment, and their responses in one", "[bpf][http]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
-  Pods pods;
-  auto reg = started_http(pods);
-  run_exchange(pods, kBurstServer, kBurstClient);
-
-  auto families = reg->Collect();
-  for (const auto& [pod, side] : {std::pair{"frontend", "client"}, std::pair{"backend", "server"}}) {
+  const auto families = counted_over(kBurstServer, kBurstClient);
+  for (const auto& [pod, side] : kSides) {
     INFO(pod << " as " << side);
     CHECK(requests(families, pod, side, "GET", "2xx") == 68);
     CHECK(requests(families, pod, side, "unparsed", "2xx") == 0);
@@ -454,5 +444,4 @@ TEST_CASE("http: pipelined bursts of requests in one segment, and their response
     CHECK(all_requests(families, pod) == 131);
     CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
   }
-  require_nothing_on_idle_pod(families);
 }
