@@ -11,9 +11,9 @@
  *  - egress, source port 53, an answer: counted by RCODE as served by the cgroup
  *  - opt-in (record_names): each query's question name counted per node in `names`
  *
- * UDP and TCP; over TCP only the first DNS message of a segment is read (RFC 1035 4.2.2: a
- * 2-byte length prefix), and a query only when the whole of it is in that segment. IPv6
- * extension headers are not followed.
+ * UDP and TCP; over TCP (RFC 1035 4.2.2: a 2-byte length prefix) the messages that start in a
+ * segment which itself starts one, up to eight, and a query only when the whole of it is in that
+ * segment. IPv6 extension headers are not followed.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -75,30 +75,42 @@ struct dns_packet {
 	__u32 msg_end; /* where the message ends (over TCP maybe beyond this segment) */
 };
 
-/* Fills `p` when the packet is UDP or TCP to or from port 53 and carries a DNS header. */
-static __always_inline bool parse_dns(struct __sk_buff *skb, struct dns_packet *p)
+/* Fills the ports of `p` when the packet is UDP or TCP to or from port 53; `off`: where its
+ * payload starts. */
+static __always_inline bool parse_transport(struct __sk_buff *skb, struct dns_packet *p, __u32 *off, bool *tcp)
 {
-	__u8 hdr[DNS_HEADER_LEN];
-	__u16 ports[2], msg_len;
-	__u32 off, len = skb->len;
+	__u16 ports[2];
 	__u8 byte, proto = 0;
 
 	/* Up to the ports, from the packet's linear part: no helper call for what is not DNS. */
-	off = nodepack_transport_offset(skb, &proto);
-	if (!off || (proto != IPPROTO_UDP_ && proto != IPPROTO_TCP_))
+	*off = nodepack_transport_offset(skb, &proto);
+	if (!*off || (proto != IPPROTO_UDP_ && proto != IPPROTO_TCP_))
 		return false;
-	if (nodepack_packet_read(skb, off, ports, sizeof(ports)))
+	if (nodepack_packet_read(skb, *off, ports, sizeof(ports)))
 		return false;
 	p->sport = bpf_ntohs(ports[0]);
 	p->dport = bpf_ntohs(ports[1]);
 	if (p->sport != DNS_PORT && p->dport != DNS_PORT)
 		return false;
-	if (proto == IPPROTO_UDP_) {
-		off += 8;
-	} else {
-		if (bpf_skb_load_bytes(skb, off + 12, &byte, 1))
-			return false;
-		off += (byte >> 4) * 4;
+	*tcp = proto == IPPROTO_TCP_;
+	if (!*tcp) {
+		*off += 8;
+		return true;
+	}
+	if (bpf_skb_load_bytes(skb, *off + 12, &byte, 1))
+		return false;
+	*off += (byte >> 4) * 4;
+	return true;
+}
+
+/* Fills the rest of `p` when a DNS message starts at `off` (over TCP, its 2-byte length prefix). */
+static __always_inline bool parse_message(struct __sk_buff *skb, struct dns_packet *p, __u32 off, bool tcp)
+{
+	__u8 hdr[DNS_HEADER_LEN];
+	__u32 len = skb->len;
+	__u16 msg_len;
+
+	if (tcp) {
 		/* The segment must start a message: a length prefix that fits a header. A segment in
 		 * the middle of a long message can still look like one; only answers to remembered ids
 		 * and whole queries (below) are taken, which keeps such misreads rare. */
@@ -244,17 +256,31 @@ static __always_inline void on_answer_sent(struct __sk_buff *skb, const struct d
 		st->answers_sent[rcode_slot(p)]++;
 }
 
+/* Over TCP, messages that follow one another in a segment (a resolver sending its A and AAAA
+ * queries in one write, a server answering both in one): each one whose start is in the
+ * segment, up to DNS_MSGS_PER_SEGMENT. */
+#define DNS_MSGS_PER_SEGMENT 8
+
 SEC("cgroup_skb/egress")
 int dns_egress(struct __sk_buff *skb)
 {
 	struct dns_packet p;
+	bool tcp = false;
+	__u32 off;
 
-	if (!parse_dns(skb, &p))
+	if (!parse_transport(skb, &p, &off, &tcp))
 		return 1;
-	if (p.dport == DNS_PORT && is_query(&p))
-		on_query(skb, &p);
-	else if (p.sport == DNS_PORT && is_answer(&p))
-		on_answer_sent(skb, &p);
+	for (int i = 0; i < DNS_MSGS_PER_SEGMENT; i++) {
+		if (!parse_message(skb, &p, off, tcp))
+			return 1;
+		if (p.dport == DNS_PORT && is_query(&p))
+			on_query(skb, &p);
+		else if (p.sport == DNS_PORT && is_answer(&p))
+			on_answer_sent(skb, &p);
+		if (!tcp || p.msg_end >= skb->len)
+			return 1;
+		off = p.msg_end;
+	}
 	return 1;
 }
 
@@ -262,8 +288,19 @@ SEC("cgroup_skb/ingress")
 int dns_ingress(struct __sk_buff *skb)
 {
 	struct dns_packet p;
+	bool tcp = false;
+	__u32 off;
 
-	if (parse_dns(skb, &p) && p.sport == DNS_PORT && is_answer(&p))
-		on_answer_received(skb, &p);
+	if (!parse_transport(skb, &p, &off, &tcp) || p.sport != DNS_PORT)
+		return 1;
+	for (int i = 0; i < DNS_MSGS_PER_SEGMENT; i++) {
+		if (!parse_message(skb, &p, off, tcp))
+			return 1;
+		if (is_answer(&p))
+			on_answer_received(skb, &p);
+		if (!tcp || p.msg_end >= skb->len)
+			return 1;
+		off = p.msg_end;
+	}
 	return 1;
 }

@@ -106,6 +106,38 @@ std::vector<std::uint8_t> dns_query(std::uint16_t id, std::string_view name) {
   return q;
 }
 
+// Whether bytes are waiting to be read on `fd` now (a query sent with the one just read).
+bool more_queued(int fd) {
+  char b;
+  return ::recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+// Answers a TCP connection's queries until the client closes it. The queries the client sent
+// together (all already received when the first is read) are answered together, in one write.
+bool serve_tcp_connection(int c) {
+  std::uint8_t buf[512];
+  for (;;) {
+    std::vector<std::uint8_t> replies;
+    do {
+      std::uint8_t len_be[2];
+      if (!read_exact(c, len_be, 2)) {
+        return replies.empty();  // the client's close, between queries
+      }
+      const std::size_t len = static_cast<std::size_t>((len_be[0] << 8) | len_be[1]);
+      if (len > sizeof(buf) || !read_exact(c, buf, len)) {
+        return false;
+      }
+      auto reply = answer(buf, len);
+      replies.push_back(static_cast<std::uint8_t>(reply.size() >> 8));
+      replies.push_back(static_cast<std::uint8_t>(reply.size()));
+      replies.insert(replies.end(), reply.begin(), reply.end());
+    } while (more_queued(c));
+    if (::write(c, replies.data(), replies.size()) != static_cast<ssize_t>(replies.size())) {
+      return false;
+    }
+  }
+}
+
 bool serve_dns(const DnsServerAddress& server, int ready_fd, int udp_queries, int tcp_queries) {
   const int one = 1;
   const int family = server.addr.ss_family;
@@ -135,22 +167,9 @@ bool serve_dns(const DnsServerAddress& server, int ready_fd, int udp_queries, in
   }
   for (int i = 0; i < tcp_queries; ++i) {
     int c = ::accept4(tcp, nullptr, nullptr, SOCK_CLOEXEC);
-    std::uint8_t len_be[2];
-    if (c < 0 || !read_exact(c, len_be, 2)) {
+    if (c < 0 || !serve_tcp_connection(c)) {
       return false;
     }
-    const std::size_t len = static_cast<std::size_t>((len_be[0] << 8) | len_be[1]);
-    if (len > sizeof(buf) || !read_exact(c, buf, len)) {
-      return false;
-    }
-    auto reply = answer(buf, len);
-    reply.insert(reply.begin(),
-                 {static_cast<std::uint8_t>(reply.size() >> 8), static_cast<std::uint8_t>(reply.size())});
-    if (::write(c, reply.data(), reply.size()) != static_cast<ssize_t>(reply.size())) {
-      return false;
-    }
-    char b;
-    ::read(c, &b, 1);  // the client's close
     ::close(c);
   }
   ::close(udp);
@@ -180,24 +199,42 @@ std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, 
   return n > 0 ? rcode_of(buf, static_cast<std::size_t>(n), id) : std::nullopt;
 }
 
-std::optional<int> ask_tcp(const DnsServerAddress& server, std::uint16_t id, std::string_view name) {
+std::vector<int> ask_tcp(const DnsServerAddress& server,
+                         const std::vector<std::pair<std::uint16_t, std::string>>& queries) {
   int fd = ::socket(server.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::connect(fd, server.sa(), server.len) != 0) {
-    return std::nullopt;
+    return {};
   }
-  auto q = dns_query(id, name);
-  q.insert(q.begin(), {static_cast<std::uint8_t>(q.size() >> 8), static_cast<std::uint8_t>(q.size())});
-  std::uint8_t len_be[2];
-  std::uint8_t buf[512];
-  std::optional<int> rcode;
-  if (::write(fd, q.data(), q.size()) == static_cast<ssize_t>(q.size()) && read_exact(fd, len_be, 2)) {
-    const std::size_t len = static_cast<std::size_t>((len_be[0] << 8) | len_be[1]);
-    if (len <= sizeof(buf) && read_exact(fd, buf, len)) {
-      rcode = rcode_of(buf, len, id);
+  std::vector<std::uint8_t> out;
+  for (const auto& [id, name] : queries) {
+    const auto q = dns_query(id, name);
+    out.push_back(static_cast<std::uint8_t>(q.size() >> 8));
+    out.push_back(static_cast<std::uint8_t>(q.size()));
+    out.insert(out.end(), q.begin(), q.end());
+  }
+  std::vector<int> rcodes;
+  if (::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size())) {
+    for (const auto& [id, name] : queries) {
+      std::uint8_t len_be[2];
+      std::uint8_t buf[512];
+      if (!read_exact(fd, len_be, 2)) {
+        break;
+      }
+      const std::size_t len = static_cast<std::size_t>((len_be[0] << 8) | len_be[1]);
+      const auto rcode = len <= sizeof(buf) && read_exact(fd, buf, len) ? rcode_of(buf, len, id) : std::nullopt;
+      if (!rcode) {
+        break;
+      }
+      rcodes.push_back(*rcode);
     }
   }
   ::close(fd);
-  return rcode;
+  return rcodes;
+}
+
+std::optional<int> ask_tcp(const DnsServerAddress& server, std::uint16_t id, std::string_view name) {
+  const auto rcodes = ask_tcp(server, {{id, std::string(name)}});
+  return rcodes.empty() ? std::nullopt : std::optional<int>(rcodes.front());
 }
 
 }  // namespace nodepack::bpf::test

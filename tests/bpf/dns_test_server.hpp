@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace nodepack::bpf::test {
@@ -35,7 +36,8 @@ struct DnsServerAddress {
 std::vector<std::uint8_t> dns_query(std::uint16_t id, std::string_view name);
 
 // Binds UDP and TCP to `server`, writes one byte to `ready_fd`, then answers `udp_queries`
-// datagrams and then `tcp_queries` TCP connections (one message each, answered in one write).
+// datagrams and then `tcp_queries` TCP connections (each until the client closes it; queries sent
+// together are answered together, in one write).
 // Returns false on any socket error.
 bool serve_dns(const DnsServerAddress& server, int ready_fd, int udp_queries, int tcp_queries);
 
@@ -46,5 +48,9 @@ int udp_socket_to(const DnsServerAddress& server);
 std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, std::chrono::milliseconds wait);
 // The same over a new TCP connection to `server` (length-prefixed, one write).
 std::optional<int> ask_tcp(const DnsServerAddress& server, std::uint16_t id, std::string_view name);
+// Queries {id, name} sent together over a new TCP connection (pipelined, one write); the RCODEs
+// of the answers in order, as many as came with the right ids.
+std::vector<int> ask_tcp(const DnsServerAddress& server,
+                         const std::vector<std::pair<std::uint16_t, std::string>>& queries);
 
 }  // namespace nodepack::bpf::test

@@ -196,6 +196,41 @@ TEST_CASE("dns: queries are counted by rcode with latency, a dropped one as one 
   CHECK(errors->counter.value == 0);
 }
 
+TEST_CASE("dns: queries pipelined over TCP in one segment, answered in one segment", "[bpf][dns]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  nodepack::kpod::CollectorOptions options;
+  options.dns_timeout = kTimeout;
+  auto reg = nb::test::registry_for({"dns"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>(),
+                                    {}, options);
+  reg->start();
+  REQUIRE(reg->status()["dns"]);
+
+  // As a resolver retrying over TCP sends its A and AAAA queries: together, in one write.
+  serve_and_ask(pods, 0, 1, [] {
+    const auto rcodes = nb::test::ask_tcp(kServer, {{31, "ok.test"}, {32, "missing.test"}, {33, "ok.test"}});
+    return rcodes == std::vector<int>{nb::test::kRcodeNoError, nb::test::kRcodeNxDomain, nb::test::kRcodeNoError} ? 0
+                                                                                                                  : 25;
+  });
+
+  auto families = reg->Collect();
+  auto count = [&](const char* family, const char* pod, const char* rcode) {
+    auto* m = find_metric(families, family, {{"pod", pod}, {"rcode", rcode}});
+    return m ? m->counter.value : 0.0;
+  };
+  CHECK(count("kpod_dns_requests_total", "client", "NOERROR") == 2);
+  CHECK(count("kpod_dns_requests_total", "client", "NXDOMAIN") == 1);
+  CHECK(count("kpod_dns_requests_total", "client", "timeout") == 0);
+  CHECK(count("kpod_dns_server_responses_total", "resolver", "NOERROR") == 2);
+  CHECK(count("kpod_dns_server_responses_total", "resolver", "NXDOMAIN") == 1);
+  auto* latency = find_metric(families, "kpod_dns_latency_seconds", {{"pod", "client"}});
+  REQUIRE(latency != nullptr);
+  CHECK(latency->histogram.sample_count == 3);
+  auto* inflight = find_metric(families, "nodepack_bpf_map_entries", {{"collector", "dns"}, {"map", "inflight"}});
+  REQUIRE(inflight != nullptr);
+  CHECK(inflight->gauge.value == 0);  // every query matched its answer
+}
+
 TEST_CASE("dns: an answer later than the timeout counts as a timeout, once", "[bpf][dns]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   Pods pods;
