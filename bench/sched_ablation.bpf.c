@@ -189,3 +189,67 @@ HASH_PROGRAM(abl_hash_lookup, abl_hash)
 HASH_PROGRAM(abl_percpu_hash_lookup, abl_percpu_hash)
 HASH_PROGRAM(abl_lru_hash_lookup, abl_lru_hash)
 HASH_PROGRAM(abl_lru_percpu_hash_lookup, abl_lru_percpu_hash)
+
+/* The collector's last step: the wait into a per-CPU log2 histogram, with the collector's log2
+ * (a compare and a branch per halving) and with one without branches (smear the top bit down,
+ * count the bits), to tell whether the log2's data-dependent branches cost anything here. */
+#include "hist.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nodepack_hist);
+} abl_hist SEC(".maps");
+
+static __always_inline __u32 log2_without_branches(__u64 v)
+{
+	v |= v >> 1;
+	v |= v >> 2;
+	v |= v >> 4;
+	v |= v >> 8;
+	v |= v >> 16;
+	v |= v >> 32;
+	v >>= 1; /* floor(log2) bits set, 0 for 0 and 1 */
+	v = v - ((v >> 1) & 0x5555555555555555ULL);
+	v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+	v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (v * 0x0101010101010101ULL) >> 56;
+}
+
+static __always_inline struct nodepack_hist *abl_hist_value(void)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(&abl_hist, &key);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(abl_hist_log2_branches, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	struct nodepack_hist *h = abl_hist_value();
+	__u64 now = next->se.cfs_rq->rq->clock, queued = next->sched_info.last_queued;
+
+	if (h && queued)
+		nodepack_hist_record(h, now > queued ? now - queued : 0, false);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(abl_hist_log2_no_branches, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	struct nodepack_hist *h = abl_hist_value();
+	__u64 now = next->se.cfs_rq->rq->clock, queued = next->sched_info.last_queued, wait;
+	__u32 slot;
+
+	if (!h || !queued)
+		return 0;
+	wait = now > queued ? now - queued : 0;
+	slot = log2_without_branches(wait);
+	if (slot >= NODEPACK_HIST_SLOTS)
+		slot = NODEPACK_HIST_SLOTS - 1;
+	h->slots[slot]++;
+	h->sum_ns += wait;
+	h->count++;
+	return 0;
+}
