@@ -685,7 +685,7 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 	/* Out of steps with bytes left (a pipelined burst of more messages than that): a body that
 	 * runs past the segment keeps its count; otherwise the stream is taken up again at whatever
 	 * starts the next segment, rather than skipping into it a body this one already held. The
-	 * requests not looked at leave their responses unmatched (counted as such). */
+	 * requests not looked at are not counted; their responses, where looked at, are unmatched. */
 	if (off < end) {
 		__u32 left = end - off;
 
