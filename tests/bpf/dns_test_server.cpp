@@ -106,6 +106,8 @@ std::vector<std::uint8_t> dns_query(std::uint16_t id, std::string_view name) {
   return q;
 }
 
+namespace {
+
 // Whether bytes are waiting to be read on `fd` now (a query sent with the one just read).
 bool more_queued(int fd) {
   char b;
@@ -137,6 +139,8 @@ bool serve_tcp_connection(int c) {
     }
   }
 }
+
+}  // namespace
 
 bool serve_dns(const DnsServerAddress& server, int ready_fd, int udp_queries, int tcp_queries) {
   const int one = 1;
