@@ -169,8 +169,9 @@ c = conn(); c.sendall(b"hello\n"); c.recv(100); c.close()
 )PY";
 
 // Responses whose padding header grows by one byte each time, so that the Content-Length line
-// and the end of the headers fall at every offset of the 8-byte words and 64-byte chunks the
-// scan reads; each body reads like a status line, which only a missed Content-Length counts.
+// and the end of the headers fall at every offset of the 8-byte words the scan reads and on both
+// sides of its 128-byte chunks (the name or the value cut by a chunk's end included); each body
+// reads like a status line, which only a missed Content-Length counts.
 constexpr const char* kAlignServer = R"PY(
 import socket
 l = socket.socket(); l.bind(("127.0.1.6", 0)); l.listen(1)
@@ -178,7 +179,7 @@ print(l.getsockname()[1], flush=True)
 s, _ = l.accept()
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 f = s.makefile("rb")
-for pad in range(72):
+for pad in range(144):
     while f.readline() not in (b"\r\n", b""): pass
     name = b"Content-Length" if pad % 2 else b"content-length"
     s.sendall(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * pad + b"\r\n" + name + b": 17\r\n\r\nHTTP/1.1 200 OK\r\n")
@@ -190,7 +191,7 @@ import socket, sys
 c = socket.create_connection(("127.0.1.6", int(sys.argv[1])))
 c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 f = c.makefile("rb")
-for _ in range(72):
+for _ in range(144):
     c.sendall(b"GET /pad HTTP/1.1\r\nHost: b\r\n\r\n")
     n = 0
     while True:
@@ -425,8 +426,8 @@ TEST_CASE("http: a Content-Length and the headers' end are found at every offset
   const auto families = counted_over(kAlignServer, kAlignClient);
   for (const auto& [pod, side] : kSides) {
     INFO(pod << " as " << side);
-    CHECK(requests(families, pod, side, "GET", "2xx") == 72);
-    CHECK(all_requests(families, pod) == 72);
+    CHECK(requests(families, pod, side, "GET", "2xx") == 144);
+    CHECK(all_requests(families, pod) == 144);
     // A body taken for a response would be one without a request.
     CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
   }
