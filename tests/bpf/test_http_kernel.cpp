@@ -30,10 +30,45 @@ const std::string kCidClient = std::string(60, 'a') + "0011";
 const std::string kCidServer = std::string(60, 'b') + "0012";
 const std::string kCidIdle = std::string(60, 'c') + "0013";
 
+// What the scripts below share (prepended to each): a listening side that prints its port for the
+// test to hand the client as argv[1], a connecting side, both with TCP_NODELAY so each send is a
+// segment of its own, and reading one message: its start line and headers, and its body by
+// Content-Length.
+constexpr const char* kPrelude = R"PY(
+import socket, struct, sys, time
+def serve(addr, backlog=1):
+    l = socket.socket(); l.bind((addr, 0)); l.listen(backlog)
+    print(l.getsockname()[1], flush=True)
+    return l
+def accepted(l):
+    s, _ = l.accept()
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s, s.makefile("rb")
+def connect(addr):
+    c = socket.create_connection((addr, int(sys.argv[1])))
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return c, c.makefile("rb")
+def head(f):
+    first, n = f.readline(), 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""): return first, n
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length": n = int(v)
+def message(f):
+    first, n = head(f)
+    f.read(n)
+    return first
+def expect(f, want, body=True):
+    first = message(f) if body else head(f)[0]
+    got = int(first.split()[1])
+    if got != want: sys.exit("want %d got %d" % (want, got))
+)PY";
+
 // Serves one keep-alive connection, then exits. Each response is written as two segments
 // (headers, then body), so response bodies are skipped by Content-Length too.
 constexpr const char* kServer = R"PY(
-import http.server, sys, time
+import http.server
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
@@ -58,42 +93,25 @@ s.handle_request()
 
 // The client side: exits non-zero if a status is not the expected one.
 constexpr const char* kClient = R"PY(
-import socket, sys, time
-c = socket.create_connection(("127.0.1.2", int(sys.argv[1])))
-c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-f = c.makefile("rb")
-def response():
-    status = int(f.readline().split()[1])
-    n = 0
-    while True:
-        line = f.readline()
-        if line in (b"\r\n", b""): break
-        k, v = line.split(b":", 1)
-        if k.strip().lower() == b"content-length": n = int(v)
-    f.read(n)
-    return status
+c, f = connect("127.0.1.2")
 def get(path): return b"GET " + path + b" HTTP/1.1\r\nHost: b\r\n\r\n"
-def expect(want):
-    got = response()
-    if got != want: sys.exit("want %d got %d" % (want, got))
-for _ in range(5): c.sendall(get(b"/ok")); expect(200)
-for _ in range(3): c.sendall(get(b"/missing")); expect(404)
-for _ in range(2): c.sendall(get(b"/slow-error")); expect(500)
+for _ in range(5): c.sendall(get(b"/ok")); expect(f, 200)
+for _ in range(3): c.sendall(get(b"/missing")); expect(f, 404)
+for _ in range(2): c.sendall(get(b"/slow-error")); expect(f, 500)
 body = get(b"/not-a-request") * 3
 c.sendall(b"POST /echo HTTP/1.1\r\nHost: b\r\nContent-Length: %d\r\n\r\n" % len(body))
 time.sleep(0.03)
 c.sendall(body)  # its own segment, starting "GET "
-expect(200)
+expect(f, 200)
 c.sendall(get(b"/ok") + get(b"/missing"))  # pipelined: one segment, two requests
-expect(200); expect(404)
+expect(f, 200); expect(f, 404)
 c.sendall(b"GE"); time.sleep(0.03); c.sendall(get(b"/ok")[2:])  # method split across segments
-expect(200)
+expect(f, 200)
 c.close()
 )PY";
 
 // Non-HTTP loopback traffic in upper case ("PING\r\n" lines): not a request line.
 constexpr const char* kIdle = R"PY(
-import socket
 l = socket.socket(); l.bind(("127.0.1.3", 0)); l.listen(1)
 c = socket.create_connection(l.getsockname()); s, _ = l.accept()
 for _ in range(20):
@@ -104,13 +122,8 @@ for _ in range(20):
 // response with a Content-Length and no body, 100 Continue, a chunked body whose first chunk
 // reads "GET /", and a 204.
 constexpr const char* kOddServer = R"PY(
-import socket
-l = socket.socket(); l.bind(("127.0.1.4", 0)); l.listen(1)
-print(l.getsockname()[1], flush=True)
-s, _ = l.accept()
-f = s.makefile("rb")
-def request():
-    while f.readline() not in (b"\r\n", b""): pass
+s, f = accepted(serve("127.0.1.4"))
+def request(): head(f)
 s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # nobody asked
 request(); s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")  # HEAD
 request(); s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n"); f.read(5)
@@ -121,31 +134,22 @@ f.read()  # until the client closes
 )PY";
 
 constexpr const char* kOddClient = R"PY(
-import socket, sys
-c = socket.create_connection(("127.0.1.4", int(sys.argv[1])))
-f = c.makefile("rb")
-def head():
-    status = f.readline().split()[1]
-    while f.readline() != b"\r\n": pass
-    return int(status)
-def expect(want):
-    got = head()
-    if got != want: sys.exit("want %d got %d" % (want, got))
-expect(200)  # unsolicited
-c.sendall(b"HEAD / HTTP/1.1\r\nHost: b\r\n\r\n"); expect(200)
+c, f = connect("127.0.1.4")
+def expect_head(want): expect(f, want, body=False)  # a HEAD's Content-Length has no body
+expect_head(200)  # unsolicited
+c.sendall(b"HEAD / HTTP/1.1\r\nHost: b\r\n\r\n"); expect_head(200)
 c.sendall(b"POST /up HTTP/1.1\r\nHost: b\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
-expect(100); c.sendall(b"hello"); expect(201)
-c.sendall(b"GET /chunked HTTP/1.1\r\nHost: b\r\n\r\n"); expect(200)
+expect_head(100); c.sendall(b"hello"); expect_head(201)
+c.sendall(b"GET /chunked HTTP/1.1\r\nHost: b\r\n\r\n"); expect_head(200)
 while not f.readline() == b"0\r\n": pass
 f.readline()
-c.sendall(b"GET /empty HTTP/1.1\r\nHost: b\r\n\r\n"); expect(204)
+c.sendall(b"GET /empty HTTP/1.1\r\nHost: b\r\n\r\n"); expect_head(204)
 c.close()
 )PY";
 
 // One connection each, in this order: Redis (RESP array), PostgreSQL (SSLRequest), MySQL (the
 // server's greeting comes first), Kafka (ApiVersions v0). Then a plain-text one: no protocol.
 constexpr const char* kProtocolServer = R"PY(
-import socket, struct
 l = socket.socket(); l.bind(("127.0.1.5", 0)); l.listen(8)
 print(l.getsockname()[1], flush=True)
 s, _ = l.accept(); s.recv(100); s.sendall(b"+PONG\r\n"); s.close()
@@ -158,7 +162,6 @@ s, _ = l.accept(); s.recv(100); s.sendall(b"hello back\n"); s.close()
 )PY";
 
 constexpr const char* kProtocolClient = R"PY(
-import socket, struct, sys
 def conn(): return socket.create_connection(("127.0.1.5", int(sys.argv[1])))
 c = conn(); c.sendall(b"*1\r\n$4\r\nPING\r\n"); c.recv(100); c.close()
 c = conn(); c.sendall(struct.pack(">ii", 8, 80877103)); c.recv(1); c.close()
@@ -173,32 +176,18 @@ c = conn(); c.sendall(b"hello\n"); c.recv(100); c.close()
 // sides of its 128-byte chunks (the name or the value cut by a chunk's end included); each body
 // reads like a status line, which only a missed Content-Length counts.
 constexpr const char* kAlignServer = R"PY(
-import socket
-l = socket.socket(); l.bind(("127.0.1.6", 0)); l.listen(1)
-print(l.getsockname()[1], flush=True)
-s, _ = l.accept()
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-f = s.makefile("rb")
+s, f = accepted(serve("127.0.1.6"))
 for pad in range(144):
-    while f.readline() not in (b"\r\n", b""): pass
+    head(f)
     name = b"Content-Length" if pad % 2 else b"content-length"
     s.sendall(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * pad + b"\r\n" + name + b": 17\r\n\r\nHTTP/1.1 200 OK\r\n")
 f.read()
 )PY";
 
 constexpr const char* kAlignClient = R"PY(
-import socket, sys
-c = socket.create_connection(("127.0.1.6", int(sys.argv[1])))
-c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-f = c.makefile("rb")
+c, f = connect("127.0.1.6")
 for _ in range(144):
-    c.sendall(b"GET /pad HTTP/1.1\r\nHost: b\r\n\r\n")
-    n = 0
-    while True:
-        line = f.readline()
-        if line in (b"\r\n", b""): break
-        if line.lower().startswith(b"content-length:"): n = int(line.split(b":")[1])
-    f.read(n)
+    c.sendall(b"GET /pad HTTP/1.1\r\nHost: b\r\n\r\n"); expect(f, 200)
 c.close()
 )PY";
 
@@ -208,49 +197,33 @@ c.close()
 // past the 32 messages a segment the programs look at, and a lone request after it: 32 of the
 // 40 counted, and the stream is in step again for the next one.
 constexpr const char* kBurstServer = R"PY(
-import socket
-l = socket.socket(); l.bind(("127.0.1.7", 0)); l.listen(1)
-print(l.getsockname()[1], flush=True)
-s, _ = l.accept()
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-f = s.makefile("rb")
-def request():
-    n = 0
-    while True:
-        line = f.readline()
-        if line in (b"\r\n", b""): break
-        if line.lower().startswith(b"content-length:"): n = int(line.split(b":")[1])
-    f.read(n)
+s, f = accepted(serve("127.0.1.7"))
 for burst in (6, 12, 20, 30, 30, 40, 1):
-    for _ in range(burst): request()
+    for _ in range(burst): message(f)
     s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * burst)
 f.read()
 )PY";
 
 constexpr const char* kBurstClient = R"PY(
-import socket, sys
-c = socket.create_connection(("127.0.1.7", int(sys.argv[1])))
-c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-f = c.makefile("rb")
+c, f = connect("127.0.1.7")
 for burst in (6, 12, 20, 30):
     c.sendall(b"GET /b HTTP/1.1\r\nHost: b\r\n\r\n" * burst)
-    for _ in range(burst):
-        if f.readline() != b"HTTP/1.1 200 OK\r\n": sys.exit("bad status line")
-        f.readline(); f.readline(); f.read(2)
+    for _ in range(burst): expect(f, 200)
 c.sendall(b"POST /p HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\n\r\nGET /" * 30)
-for _ in range(30):
-    f.readline(); f.readline(); f.readline(); f.read(2)
+for _ in range(30): expect(f, 200)
 for burst in (40, 1):
     c.sendall(b"DELETE /d HTTP/1.1\r\nHost: b\r\n\r\n" * burst)
-    for _ in range(burst):
-        f.readline(); f.readline(); f.readline(); f.read(2)
+    for _ in range(burst): expect(f, 200)
 c.close()
 )PY";
 
-void exec_python(const char* script, const char* arg = nullptr) {
-  ::execlp("python3", "python3", "-c", script, arg, static_cast<char*>(nullptr));
+// `script` is the prelude and a script, built before the fork (no allocation in the child).
+void exec_python(const std::string& script, const char* arg = nullptr) {
+  ::execlp("python3", "python3", "-c", script.c_str(), arg, static_cast<char*>(nullptr));
   ::_exit(127);
 }
+
+std::string with_prelude(const char* script) { return std::string(kPrelude) + script; }
 
 struct Pods {
   nb::test::KubepodsTree tree;
@@ -269,19 +242,21 @@ struct Pods {
 // Runs `server` in pod B (it prints its port), then `client` in pod A with the port as argument,
 // and the idle pod's traffic in pod C; waits for all three to exit 0.
 void run_exchange(const Pods& pods, const char* server_script, const char* client_script) {
+  const std::string server_py = with_prelude(server_script), client_py = with_prelude(client_script),
+                    idle_py = with_prelude(kIdle);
   int port_pipe[2];
   REQUIRE(::pipe(port_pipe) == 0);
   const int server = nb::test::spawn_in_cgroup(pods.server, [&] {
     ::dup2(port_pipe[1], STDOUT_FILENO);
-    exec_python(server_script);
+    exec_python(server_py);
   });
   ::close(port_pipe[1]);
   char port[16] = {};
   REQUIRE(::read(port_pipe[0], port, sizeof(port) - 1) > 0);
   ::close(port_pipe[0]);
   const std::string port_arg = std::to_string(std::stoi(port));
-  const int client = nb::test::spawn_in_cgroup(pods.client, [&] { exec_python(client_script, port_arg.c_str()); });
-  const int idle = nb::test::spawn_in_cgroup(pods.idle, [] { exec_python(kIdle); });
+  const int client = nb::test::spawn_in_cgroup(pods.client, [&] { exec_python(client_py, port_arg.c_str()); });
+  const int idle = nb::test::spawn_in_cgroup(pods.idle, [&] { exec_python(idle_py); });
   nb::test::wait_all({client, server, idle});
 }
 
