@@ -255,7 +255,9 @@ struct Figures {
   std::map<std::string, std::vector<double>> ns_iperf3, ns_udp, ns_http;  // each round's ns per run, per program
 };
 
-// A phase's programs while they are loaded: collectors through a registry, or raw programs.
+// A phase's programs while they are loaded: collectors through a registry, or raw programs. An
+// object file that does not load leaves error() set, and the caller returns from main so that the
+// pods' cgroups are removed (an exit from here would skip their destructor and leave them behind).
 class Loaded {
  public:
   Loaded(const Phase& phase, const BenchPods& pods) : phase_(phase) {
@@ -264,8 +266,8 @@ class Loaded {
       auto raw = phase.object == "empty" ? nodepack::bench::RawCgroupPrograms::returning_at_once(cgroup)
                                          : nodepack::bench::RawCgroupPrograms::from_object(phase.object, cgroup);
       if (!raw) {
-        std::fprintf(stderr, "%s: %s\n", phase.name.c_str(), raw.error().message.c_str());
-        std::exit(1);
+        error_ = phase.name + ": " + raw.error().message;
+        return;
       }
       raw_ = std::move(*raw);
       stats_ = nodepack::bpf::BpfStatsSession::enable();
@@ -308,6 +310,8 @@ class Loaded {
     return out;
   }
 
+  const std::string& error() const { return error_; }
+
   // As a scrape would, so the figures include collect-time work's effects.
   void collect() {
     if (registry_) {
@@ -322,6 +326,7 @@ class Loaded {
   std::unique_ptr<nk::CollectorRegistry> registry_;
   std::unique_ptr<nodepack::bench::RawCgroupPrograms> raw_;
   std::optional<nodepack::Result<nodepack::bpf::BpfStatsSession>> stats_;
+  std::string error_;
 };
 
 // Adds what ran between `before` and `after` to the totals, and the round's ns per run.
@@ -453,6 +458,10 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < phases.size(); ++k) {
       const auto& phase = phases[(k + static_cast<std::size_t>(round)) % phases.size()];
       Loaded loaded(phase, pods);
+      if (!loaded.error().empty()) {
+        std::fprintf(stderr, "%s\n", loaded.error().c_str());
+        return 1;
+      }
       auto& f = figures[phase.name];
       const auto at_start = loaded.totals();
       const double gbps = transfer(o, pods, port++);

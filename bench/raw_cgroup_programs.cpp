@@ -21,7 +21,15 @@ int attach(int prog_fd, const std::filesystem::path& cgroup, bpf_attach_type typ
   return link;
 }
 
-std::string error_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+// errno as libbpf spells it: its own codes (4000 and up: not an ELF object, no BTF...) as well.
+std::string error_text(const std::string& what) {
+  const int error = errno;
+  char text[256];
+  if (libbpf_strerror(error, text, sizeof text) != 0) {
+    return what + ": " + std::strerror(error);
+  }
+  return what + ": " + text;
+}
 
 }  // namespace
 
