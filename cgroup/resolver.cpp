@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace nodepack::cgroup {
 namespace fs = std::filesystem;
@@ -123,7 +124,8 @@ Result<std::unique_ptr<CgroupResolver>> CgroupResolver::create(const HostPaths& 
 std::size_t CgroupResolver::rescan() {
   // Finding kubepods lists every system service's directory (a hundred or more on a real node)
   // and it does not move while the kubelet runs: later rescans walk only the kubepods found, and
-  // look afresh when none was found, one has gone, or every kRediscoverEvery rescans.
+  // look afresh when none was found, one has gone, a miss asked for it (should_rescan_for), or
+  // every kRediscoverEvery rescans.
   constexpr std::uint64_t kRediscoverEvery = 64;
   std::vector<fs::path> kubepods;
   bool rediscover = false;
@@ -131,7 +133,7 @@ std::size_t CgroupResolver::rescan() {
     std::lock_guard lock(mu_);
     kubepods = kubepods_;
     const bool periodic = ++rescans_ % kRediscoverEvery == 0;
-    rediscover = kubepods.empty() || periodic;
+    rediscover = std::exchange(rediscover_next_, false) || kubepods.empty() || periodic;
   }
   rediscover = rediscover || std::any_of(kubepods.begin(), kubepods.end(), [](const fs::path& k) {
                  std::error_code ec;
@@ -221,6 +223,7 @@ bool CgroupResolver::should_rescan_for(std::uint64_t cgroup_id) {
   }
   last_rescan_ = now;  // claimed here, so concurrent misses do not all walk
   ++miss_rescans_;
+  rediscover_next_ = true;
   return true;
 }
 

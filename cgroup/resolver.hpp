@@ -40,12 +40,14 @@ class CgroupResolver {
   // From now on resolve() walks the tree again when it meets a cgroup id the last walk did not
   // find (a container started since the last pod event), at most once per `interval`. Ids a
   // walk less than `interval` old did not find (the node's own services) are remembered and
-  // trigger no more walks; pod-event rescans still pick them up if they ever become pods.
+  // trigger no more walks; pod-event rescans still pick them up if they ever become pods. Such a
+  // walk also looks for kubepods directories afresh: the id may be a pod's under a kubepods the
+  // last discovery did not see (made after a stale one was found, or the kubelet's new layout).
   void rescan_on_miss(const Clock& clock, std::chrono::milliseconds interval);
   // Walks resolve() triggered so far.
   std::uint64_t miss_rescans() const;
   // Rescans that looked for the kubepods directories through the whole tree's top levels (the
-  // first, then only when none was found, one has gone, or periodically; see rescan()).
+  // first, then only when none was found, one has gone, for a miss, or periodically; see rescan()).
   std::uint64_t discoveries() const;
 
   std::optional<PodIdentity> resolve(std::uint64_t cgroup_id);
@@ -100,6 +102,7 @@ class CgroupResolver {
   std::unordered_set<std::uint64_t> not_pods_;  // unknown even after a walk
   std::uint64_t miss_rescans_ = 0;
   std::uint64_t rescans_ = 0;
+  bool rediscover_next_ = false;  // a miss asked for the next rescan to look for kubepods too
   std::uint64_t discoveries_ = 0;
   bool keep_removed_ = false;
   std::unordered_map<std::uint64_t, Entry> entries_;

@@ -290,3 +290,37 @@ TEST_CASE("with no kubepods yet (the agent started before the kubelet), every re
   CHECK(r.rescan() == 1);
   CHECK(r.discoveries() == 3);
 }
+
+TEST_CASE("a pod cgroup under a kubepods made after a stale one was found is found at its first miss") {
+  TempDir tmp;
+  // Left behind by something else (a killed test run, an old kubelet layout): found first.
+  const fs::path stale = tmp.path() / "leftover/kubepods.slice" / ("kubepods-pod" + underscored(kUid3) + ".slice");
+  fs::create_directories(stale);
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}}});
+  nodepack::ManualClock clock;
+  nc::CgroupResolver r(tmp.path(), pods);
+  r.rescan_on_miss(clock, std::chrono::seconds(1));
+  CHECK(r.rescan() == 1);
+  CHECK(r.discoveries() == 1);
+
+  // The node's own kubepods, made afterwards: pod-event rescans walk only the one found.
+  const fs::path live = tmp.path() / "kubepods.slice" / ("kubepods-pod" + underscored(kUid1) + ".slice") /
+                        ("cri-containerd-" + kCid1 + ".scope");
+  fs::create_directories(live);
+  CHECK(r.rescan() == 1);
+  CHECK(r.discoveries() == 1);
+
+  // A kernel collector meets the container's cgroup id: the walk it triggers looks for kubepods.
+  clock.advance(std::chrono::milliseconds(1500));
+  const auto id = r.resolve(nodepack::testing::inode_of(live));
+  REQUIRE(id);
+  CHECK(id->pod == "a");
+  CHECK(id->container == "app");
+  CHECK(r.miss_rescans() == 1);
+  CHECK(r.discoveries() == 2);
+  CHECK(r.kubepods_dirs().size() == 2);
+  // Once found, pod-event rescans walk both again without looking.
+  CHECK(r.rescan() == 3);
+  CHECK(r.discoveries() == 2);
+}
