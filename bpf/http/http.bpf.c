@@ -233,7 +233,43 @@ __noinline int classify(struct __sk_buff *skb, __u32 off, __u32 end)
 	return classify_bytes(b, n);
 }
 
-/* One header line's name, at `pos` (just after a LF): its Content-Length value, -1 for a
+#define NAME_OTHER 0
+#define NAME_CONTENT_LENGTH 1	/* "Content-Length:", 15 bytes */
+#define NAME_TRANSFER_ENCODING 2	/* "Transfer-Encoding:", 18 bytes */
+
+/* Which of the two names the 18 bytes at `b` start with, without regard to case (a word compare
+ * each; bytes past what was loaded must read as zeros, which match neither name's). */
+static __always_inline int header_name(const __u8 *b)
+{
+	__u64 a, w;
+	__u16 c;
+
+	__builtin_memcpy(&a, b, 8);
+	__builtin_memcpy(&w, b + 8, 8);
+	__builtin_memcpy(&c, b + 16, 2);
+	a |= CASE_BITS;
+	w |= CASE_BITS;
+	if (a == LE8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') && w == LE8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') &&
+	    (c | 0x2020) == ('g' | ':' << 8))
+		return NAME_TRANSFER_ENCODING;
+	if (a == LE8('c', 'o', 'n', 't', 'e', 'n', 't', '-') &&
+	    (w & 0x00ffffffffffffffULL) == LE8('l', 'e', 'n', 'g', 't', 'h', ':', 0))
+		return NAME_CONTENT_LENGTH;
+	return NAME_OTHER;
+}
+
+/* One byte of a Content-Length value: a digit (added to *v) or a blank go on (1); anything
+ * else ends the value (0). */
+static __always_inline int length_byte(__u8 d, long *v)
+{
+	if (is_digit(d)) {
+		*v = *v * 10 + (d - '0');
+		return 1;
+	}
+	return d == ' ' || d == '\t';
+}
+
+/* One header line, at `pos` (just after a LF): its Content-Length value, -1 for a
  * Transfer-Encoding header (taken as chunked), -2 for anything else. Names are matched without
  * regard to case; a header split across segments is not recognised. */
 __noinline long header_at(struct __sk_buff *skb, __u32 pos, __u32 end)
@@ -242,31 +278,18 @@ __noinline long header_at(struct __sk_buff *skb, __u32 pos, __u32 end)
 	__u64 n;
 	__u32 i;
 	long v = 0;
-	int is_cl = 1, is_te = 1;
+	int name;
 
 	n = load_len(pos, end, sizeof(b));
 	if (n < 15 || bpf_skb_load_bytes(skb, pos, b, n))
 		return -2;
-	/* unrolled, so the names are immediates rather than read-only data */
-#pragma unroll
-	for (i = 0; i < 18; i++) {
-		__u8 c = b[i] | 0x20;
-
-		if (i < 15 && c != "content-length:"[i])
-			is_cl = 0;
-		if (c != "transfer-encoding:"[i])
-			is_te = 0;
-	}
-	if (is_te && n >= 18)
+	name = header_name(b);
+	if (name == NAME_TRANSFER_ENCODING)
 		return -1;
-	if (!is_cl)
+	if (name != NAME_CONTENT_LENGTH)
 		return -2;
 	for (i = 15; i < sizeof(b); i++) {
-		if (i >= n)
-			break;
-		if (is_digit(b[i]))
-			v = v * 10 + (b[i] - '0');
-		else if (b[i] != ' ' && b[i] != '\t')
+		if (i >= n || !length_byte(b[i], &v))
 			break;
 	}
 	return v;
@@ -316,40 +339,28 @@ static __always_inline __u32 lowest_byte(__u64 mask)
  * packet. A global function: verified once, not once per LF of the scan. */
 __noinline int header_in_buffer(struct __sk_buff *skb, struct scan *s, __u32 h, __u32 n)
 {
-	__u64 a, b;
-	__u16 c;
 	long v = 0;
 
 	if (!s)
 		return 0;
 	if (h + 18 <= n) {
 		__u32 i = h & (SCAN_CHUNK - 1), j;
+		int name = header_name(&s->buf[i]);
 
-		__builtin_memcpy(&a, &s->buf[i], 8);
-		__builtin_memcpy(&b, &s->buf[i + 8], 8);
-		__builtin_memcpy(&c, &s->buf[i + 16], 2);
-		a |= CASE_BITS;
-		b |= CASE_BITS;
-		if (a == LE8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') && b == LE8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') &&
-		    (c | 0x2020) == ('g' | ':' << 8)) {
+		if (name == NAME_TRANSFER_ENCODING) {
 			s->chunked = 1;
 			return 0;
 		}
-		if (a != LE8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
-		    (b & 0x00ffffffffffffffULL) != LE8('l', 'e', 'n', 'g', 't', 'h', ':', 0))
+		if (name != NAME_CONTENT_LENGTH)
 			return 0;
 		/* The value, as header_at() reads it, when it ends within the bytes loaded. */
 		for (j = 15; j < HEADER_BYTES; j++) {
 			__u32 at = i + j;
-			__u8 d;
 
 			barrier_var(at);
 			if (h + j >= n || at >= sizeof(s->buf))
 				break;
-			d = s->buf[at];
-			if (is_digit(d)) {
-				v = v * 10 + (d - '0');
-			} else if (d != ' ' && d != '\t') {
+			if (!length_byte(s->buf[at], &v)) {
 				s->content_length = v;
 				s->has_cl = 1;
 				return 0;
