@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <unordered_set>
@@ -166,9 +167,21 @@ void BM_ReadSlots(benchmark::State& state) {
   const auto used = static_cast<std::uint32_t>(state.range(0));
   std::vector<Value> per_cpu(static_cast<std::size_t>(nb::possible_cpus()));
   std::uint64_t sum = 0;
+  // range(1) = 2: as many indices spread over the whole array (a cgroup's slot is its id's low
+  // bits), read in runs of neighbours.
+  std::vector<std::uint32_t> spread;
+  for (std::uint32_t k = 0; k < used; ++k) {
+    spread.push_back(static_cast<std::uint32_t>((std::uint64_t{k} * 2048) / used + (k * 7919) % 3) % 2048);
+  }
+  std::sort(spread.begin(), spread.end());
+  spread.erase(std::unique(spread.begin(), spread.end()), spread.end());
   for (auto _ : state) {
     if (state.range(1) == 1) {
       for (const auto& value : nb::read_percpu_array_prefix<Value>(fd, used)) {
+        sum += value.words[0];
+      }
+    } else if (state.range(1) == 2) {
+      for (const auto& value : nb::read_percpu_array_indices<Value>(fd, spread)) {
         sum += value.words[0];
       }
     } else {
@@ -181,8 +194,10 @@ void BM_ReadSlots(benchmark::State& state) {
   }
   ::close(fd);
   benchmark::DoNotOptimize(sum);
-  state.SetLabel(state.range(1) == 1 ? "batches" : "index at a time");
+  state.SetLabel(state.range(1) == 1   ? "batches"
+                 : state.range(1) == 2 ? "spread, runs of neighbours"
+                                       : "index at a time");
 }
-BENCHMARK(BM_ReadSlots)->ArgsProduct({{100, 400, 1500}, {0, 1}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ReadSlots)->ArgsProduct({{100, 400, 1500}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -438,7 +438,7 @@ int main(int argc, char** argv) {
       continue;  // the kernel had no better variant
     }
     last_variant = sched.variant();
-    const bool slot = have_cgroup && sched.give_slot(load_st.st_ino, g_load_cgroup);
+    const bool slot = have_cgroup && sched.give_slot(load_st.st_ino);
     auto before = to_info(sched.program_stats());
     double rate = run_load(o);
     auto after = to_info(sched.program_stats());

@@ -139,10 +139,6 @@ bool KernelFeatureProbe::probe(std::string_view feature) {
     unsigned long long on_cpu_ns = 0, run_delay_ns = 0, timeslices = 0;
     return static_cast<bool>(in >> on_cpu_ns >> run_delay_ns >> timeslices) && timeslices > 0;
   }
-  if (feature == "cgrp_storage") {
-    // Cgroup-local storage maps (Linux 6.2): struct cgroup gained the storage pointer with them.
-    return supports("btf") && struct_has_member("cgroup", "bpf_cgrp_storage");
-  }
   if (feature == "block_rq_issue:request_first") {
     // Linux 5.11 dropped block_rq_issue's leading request_queue argument.
     std::unique_ptr<struct btf, BtfDeleter> btf(btf__load_vmlinux_btf());

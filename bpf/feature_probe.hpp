@@ -19,7 +19,6 @@ namespace nodepack::bpf {
 //                         bpf_cast_to_kern_ctx (Linux 6.2+; topology's UDP)
 //   "mark_victim:task"    oom:mark_victim passes the victim task (not only its pid)
 //   "sched_info"          the scheduler's run-queue stamps are kept and readable (sched collector)
-//   "cgrp_storage"        cgroup-local storage maps (Linux 6.2+)
 //   "kfree_skb:reason"    skb:kfree_skb passes the drop reason (Linux 5.17+)
 //   "kfree_skb:rx_sk"     ... and the receiving socket (Linux 6.13+)
 //   "block_rq_issue:request_first"  block_rq_issue takes (request) rather than (queue, request)

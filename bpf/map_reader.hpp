@@ -120,23 +120,25 @@ std::vector<std::pair<K, Acc>> read_percpu_hash_map(int fd, Fold fold) {
   return out;
 }
 
-// Reads indices [0, count) of a per-CPU array: index i's value on CPU c (possible CPUs, in order)
-// at [i * possible_cpus() + c], zeros where an index could not be read. A batch of indices per
-// system call where the kernel has batch lookup (5.6), else an index at a time.
+// Reads indices [first, first + count) of a per-CPU array: index first + i's value on CPU c
+// (possible CPUs, in order) at [i * possible_cpus() + c], zeros where an index could not be read.
+// A batch of indices per system call where the kernel has batch lookup (5.6), else an index at a
+// time.
 template <class V>
-std::vector<V> read_percpu_array_prefix(int fd, std::uint32_t count) {
+std::vector<V> read_percpu_array_range(int fd, std::uint32_t first, std::uint32_t count) {
   static_assert(sizeof(V) % 8 == 0, "per-CPU values are laid out at 8-byte strides");
   const auto cpus = static_cast<std::size_t>(possible_cpus());
   std::vector<V> out(count * cpus);
   const std::uint32_t batch =
       std::clamp<std::uint32_t>(static_cast<std::uint32_t>((64 * 1024) / (cpus * sizeof(V))), 1, 256);
   std::vector<std::uint32_t> keys(batch);
-  std::uint32_t token = 0;
+  // The kernel resumes a batch after the key it is given (the last one it returned), or at 0.
+  std::uint32_t token = first - 1;
   std::uint32_t read = 0;
   while (read < count) {
     auto n = std::min(batch, count - read);
-    // The kernel writes the values in place: index `read + i` lands at its own position.
-    const int rc = bpf_map_lookup_batch(fd, read == 0 ? nullptr : &token, &token, keys.data(),
+    // The kernel writes the values in place: index `first + read + i` lands at its own position.
+    const int rc = bpf_map_lookup_batch(fd, first + read == 0 ? nullptr : &token, &token, keys.data(),
                                         out.data() + std::size_t{read} * cpus, &n, nullptr);
     if ((rc != 0 && errno != ENOENT) || n == 0) {
       break;  // no batch lookup here (or it stopped short): the rest an index at a time
@@ -146,10 +148,46 @@ std::vector<V> read_percpu_array_prefix(int fd, std::uint32_t count) {
       break;  // ENOENT: the array ends
     }
   }
-  for (std::uint32_t index = read; index < count; ++index) {
-    bpf_map_lookup_elem(fd, &index, out.data() + std::size_t{index} * cpus);
+  for (; read < count; ++read) {
+    const std::uint32_t index = first + read;
+    bpf_map_lookup_elem(fd, &index, out.data() + std::size_t{read} * cpus);
   }
   return out;
+}
+
+// The given indices of a per-CPU array (ascending, each once): index indices[k]'s value on CPU c
+// at [k * possible_cpus() + c]. Neighbours share a system call: a run of indices at most
+// `max_gap` apart is read as one range, the unused indices between them along (a batched index
+// costs about half of a call of its own: bench_bpf's ReadSlots).
+template <class V>
+std::vector<V> read_percpu_array_indices(int fd, const std::vector<std::uint32_t>& indices, std::uint32_t max_gap = 2) {
+  const auto cpus = static_cast<std::size_t>(possible_cpus());
+  std::vector<V> out(indices.size() * cpus);
+  for (std::size_t first = 0; first < indices.size();) {
+    std::size_t last = first;
+    while (last + 1 < indices.size() && indices[last + 1] - indices[last] <= max_gap) {
+      ++last;
+    }
+    if (first == last) {  // alone: one lookup, straight into place (cheaper than a batch of one)
+      bpf_map_lookup_elem(fd, &indices[first], out.data() + first * cpus);
+      ++first;
+      continue;
+    }
+    const auto run = read_percpu_array_range<V>(fd, indices[first], indices[last] - indices[first] + 1);
+    for (std::size_t k = first; k <= last; ++k) {
+      const auto at = std::size_t{indices[k] - indices[first]} * cpus;
+      std::copy_n(run.begin() + static_cast<std::ptrdiff_t>(at), cpus,
+                  out.begin() + static_cast<std::ptrdiff_t>(k * cpus));
+    }
+    first = last + 1;
+  }
+  return out;
+}
+
+// Indices [0, count) of a per-CPU array, laid out as read_percpu_array_range's.
+template <class V>
+std::vector<V> read_percpu_array_prefix(int fd, std::uint32_t count) {
+  return read_percpu_array_range<V>(fd, 0, count);
 }
 
 }  // namespace nodepack::bpf

@@ -25,12 +25,15 @@
  * is switched in, one lookup per switch instead of two; every switch-in is followed by a
  * switch-out, so per cgroup the count differs from switch-outs only by the tasks on a CPU now.
  *
- * sched_switch_slots is the same with a faster home for pod cgroups (Linux 6.2+, cgroup-local
- * storage): user space gives each pod cgroup an index into a per-CPU array (`cg_slots`) and
- * stores it in the cgroup's own storage; the program finds it through the task's cgroup instead
- * of hashing the cgroup id into `cg_stats` (a cache miss on every switch). Cgroups without an
- * index yet (started since the last scrape) and the node's own go to `cg_stats` as before;
- * every event lands in exactly one of the two and user space adds them up. */
+ * sched_switch_slots is the same with a faster home for pod cgroups: the low bits of the task's
+ * cgroup id index a per-CPU array (`cg_slots`), and user space writes the owning cgroup's id
+ * into the slot of each pod cgroup (`owner`, on every CPU); the program uses the slot when the
+ * owner is the task's cgroup, instead of hashing the cgroup id into `cg_stats` (a cache miss on
+ * every switch) or asking the cgroup's own storage for an index (a helper call, 3-5 ns more:
+ * bench/README.md). Cgroups without a slot (started since the last scrape, sharing their low
+ * bits with a pod cgroup that has the slot, or the node's own) go to `cg_stats` as before; every
+ * event lands in exactly one of the two and user space adds them up. A slot is only handed to a
+ * new owner after the cgroup that had it is gone, so its events never land in another's. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -70,18 +73,15 @@ struct {
 } cg_stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct sched_cg_slot);
-} cg_slot SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SCHED_MAX_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sched_cg_stats);
 } cg_slots SEC(".maps");
+
+/* Which slot a cgroup id has: its low bits. User space sets it to the array's size (a power of
+ * two, smaller where the per-CPU budget shrank the array) less one. */
+const volatile __u32 slot_mask = SCHED_MAX_SLOTS - 1;
 
 /* Zero value used to create entries; per-CPU maps copy it to every CPU. */
 static const struct sched_cg_stats zero_stats;
@@ -146,7 +146,6 @@ static __always_inline int on_switch_info(bool preempt, struct task_struct *prev
 {
 	const struct rq *rq;
 	struct sched_cg_stats *st = NULL;
-	struct sched_cg_slot *slot;
 	struct preempted_stamp *ps;
 	__u64 queued, now, cgid;
 
@@ -167,16 +166,15 @@ static __always_inline int on_switch_info(bool preempt, struct task_struct *prev
 		if (ps && ps->pcount == next->sched_info.pcount)
 			queued = ps->clock;
 	}
+	cgid = nodepack_task_cgroup_id_btf(next);
 	if (slots) {
-		slot = bpf_cgrp_storage_get(&cg_slot, next->cgroups->dfl_cgrp, 0, 0);
-		if (slot) {
-			__u32 index = slot->index;
+		__u32 index = cgid & slot_mask;
 
-			st = bpf_map_lookup_elem(&cg_slots, &index);
-		}
+		st = bpf_map_lookup_elem(&cg_slots, &index);
+		if (st && st->owner != cgid)
+			st = NULL;
 	}
 	if (!st) {
-		cgid = nodepack_task_cgroup_id_btf(next);
 		st = nodepack_cgroup_lookup_or_init(&cg_stats, &cgid, cgid, &zero_stats);
 		if (!st)
 			return 0;

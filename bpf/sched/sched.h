@@ -6,18 +6,12 @@
 
 #define SCHED_MAX_CGROUPS 4096 /* cgroups at once; see "Map sizes" in bpf/README.md */
 #define SCHED_MAX_WAITING 16384
-#define SCHED_MAX_SLOTS 2048 /* pod cgroups with a per-CPU array slot (see sched.bpf.c) */
+#define SCHED_MAX_SLOTS 2048 /* per-CPU array slots for pod cgroups (see sched.bpf.c); a power of two */
 
 /* Value of the per-CPU `cg_stats` map, keyed by cgroup v2 id (__u64). */
 struct sched_cg_stats {
 	struct nodepack_hist runq;  /* run-queue wait of tasks in this cgroup, ns */
 	__u64 context_switches;     /* times a task of this cgroup was switched out */
-	__u64 _pad;                 /* keeps the value a multiple of 16 bytes */
-};
-
-/* Value of the cgroup-local `cg_slot` storage: the cgroup's index in `cg_slots`, set by user
- * space for pod cgroups. */
-struct sched_cg_slot {
-	__u32 index;
-	__u32 _pad;
+	__u64 owner;                /* in `cg_slots`: the cgroup id the slot belongs to (0: free);
+				     * unused in `cg_stats`; also keeps the value 16-byte sized */
 };

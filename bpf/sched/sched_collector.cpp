@@ -9,11 +9,11 @@
 #include "sched.skel.h"
 
 #include <bpf/bpf.h>
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include <bit>
+#include <map>
 #include <unordered_map>
 
 namespace nodepack::bpf {
@@ -21,9 +21,18 @@ namespace nodepack::bpf {
 struct SchedCollector::Impl {
   sched_bpf* skel = nullptr;  // owned by the collector's LoadedObject
   bool slots = false;
-  std::unordered_map<std::uint64_t, std::uint32_t> slot_of;  // cgroup id → index in cg_slots
-  std::vector<std::uint32_t> free_slots;
-  std::uint32_t next_slot = 0;
+  std::map<std::uint32_t, std::uint64_t> owner_of;           // index in cg_slots → cgroup id, in index order
+  std::unordered_map<std::uint64_t, std::uint32_t> slot_of;  // the same, by cgroup id
+  std::size_t collisions = 0;  // live pod cgroups refused a slot at the last pass: another had it
+  std::uint32_t index_of(std::uint64_t id) const { return static_cast<std::uint32_t>(id) & skel->rodata->slot_mask; }
+  // Writes `owner` and zero counts into slot `index` on every CPU.
+  bool reset_slot(std::uint32_t index, std::uint64_t owner) const {
+    std::vector<sched_cg_stats> values(static_cast<std::size_t>(possible_cpus()));
+    for (auto& v : values) {
+      v.owner = owner;
+    }
+    return bpf_map_update_elem(bpf_map__fd(skel->maps.cg_slots), &index, values.data(), BPF_ANY) == 0;
+  }
 };
 
 SchedCollector::SchedCollector(FeatureProbe& features, SchedOptions options)
@@ -40,11 +49,14 @@ Result<Skeleton<sched_bpf>> load_variant(SchedVariant v) {
     bpf_program__set_autoload(s->progs.sched_switch_slots, slots);
     bpf_program__set_autoload(s->progs.sched_switch_info, info && !slots);
     bpf_map__set_autocreate(s->maps.preempted, info);
-    bpf_map__set_autocreate(s->maps.cg_slot, slots);
     bpf_map__set_autocreate(s->maps.cg_slots, slots);
     if (auto resized = fit_per_cpu_array(s->maps.cg_slots, possible_cpus())) {
-      log_resized({*resized});  // give_slot() hands out the indices the map has
+      log_resized({*resized});
     }
+    // A cgroup's slot is the low bits of its id: the array's size must be a power of two.
+    const auto entries = std::bit_floor(bpf_map__max_entries(s->maps.cg_slots));
+    bpf_map__set_max_entries(s->maps.cg_slots, entries);
+    s->rodata->slot_mask = entries - 1;
     for (auto* prog : {s->progs.sched_wakeup_btf, s->progs.sched_wakeup_new_btf, s->progs.sched_switch_btf}) {
       bpf_program__set_autoload(prog, btf);
     }
@@ -98,7 +110,7 @@ bool SchedCollector::start_calibrated(std::vector<SchedVariant>& candidates) {
   for (const auto& dir : options_.slot_dirs) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) == 0) {
-      give_slot(st.st_ino, dir);
+      give_slot(st.st_ino);
     }
   }
   sched_bpf* s = impl_->skel;
@@ -127,8 +139,7 @@ Result<void> SchedCollector::start() {
   // kernel refuses after all falls back to the next one.
   const SchedKernel kernel{features_.supports("tp_btf:sched_switch"),
                            features_.supports("tp_btf:sched_wakeup") && features_.supports("tp_btf:sched_wakeup_new"),
-                           features_.supports("sched_info"), features_.supports("cgrp_storage"),
-                           features_.supports("raw_tp")};
+                           features_.supports("sched_info"), features_.supports("raw_tp")};
   auto candidates = sched_candidates(kernel, options_.preference);
   if (candidates.empty()) {
     return fail("kernel takes neither tp_btf nor raw_tp programs");
@@ -152,50 +163,34 @@ Result<void> SchedCollector::start() {
   return fail("no variant loaded; last: " + why);
 }
 
-bool SchedCollector::give_slot(std::uint64_t id, const std::filesystem::path& dir) {
+bool SchedCollector::give_slot(std::uint64_t id) {
   if (!impl_ || !impl_->slots) {
     return false;
   }
   if (impl_->slot_of.contains(id)) {
     return true;
   }
-  std::uint32_t index = 0;
-  if (!impl_->free_slots.empty()) {
-    index = impl_->free_slots.back();
-  } else if (impl_->next_slot < bpf_map__max_entries(impl_->skel->maps.cg_slots)) {
-    index = impl_->next_slot;
-  } else {
-    return false;  // full: this cgroup stays on the hash map
-  }
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
+  const std::uint32_t index = impl_->index_of(id);
+  if (impl_->owner_of.contains(index)) {
+    ++impl_->collisions;  // a cgroup with the same low bits has it: this one stays on the hash map
     return false;
   }
-  struct stat st {};
-  const sched_cg_slot slot{index, 0};
-  // The directory must still be the cgroup the id names (not a new one with a reused inode).
-  const bool same = ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_ino) == id;
-  const bool ok = same && bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.cg_slot), &fd, &slot, BPF_NOEXIST) == 0;
-  ::close(fd);
-  if (!ok) {
+  if (!impl_->reset_slot(index, id)) {
     return false;
   }
-  if (!impl_->free_slots.empty() && impl_->free_slots.back() == index) {
-    impl_->free_slots.pop_back();
-  } else {
-    ++impl_->next_slot;
-  }
+  impl_->owner_of.emplace(index, id);
   impl_->slot_of.emplace(id, index);
   return true;
 }
 
 void SchedCollector::assign_slots(const std::vector<cgroup::CgroupResolver::LiveCgroup>& live,
                                   const std::function<bool(std::uint64_t)>& filtered) {
+  impl_->collisions = 0;
   for (const auto& cg : live) {
     if (filtered(cg.id)) {
       release_slot(cg.id);
     } else {
-      give_slot(cg.id, cg.dir);
+      give_slot(cg.id);
     }
   }
 }
@@ -205,17 +200,20 @@ void SchedCollector::release_slot(std::uint64_t id) {
   if (it == impl_->slot_of.end()) {
     return;
   }
-  // The cgroup is gone (no task left to update the slot) and its storage with it; clear the
-  // slot for the next cgroup.
-  std::vector<sched_cg_stats> zeros(static_cast<std::size_t>(possible_cpus()));
+  // No owner from here on: a cgroup that is still alive (filtered since) counts in the hash map
+  // again, and the slot is zeroed for the next cgroup whose id has its low bits.
   const std::uint32_t index = it->second;
-  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.cg_slots), &index, zeros.data(), BPF_ANY) == 0) {
-    impl_->free_slots.push_back(index);
-  }  // else: leaked rather than handed out dirty
+  if (impl_->reset_slot(index, 0)) {
+    impl_->owner_of.erase(index);
+  }  // else: kept by the dead id rather than handed out dirty
   impl_->slot_of.erase(it);
 }
 
 std::size_t SchedCollector::slots_in_use() const { return impl_ ? impl_->slot_of.size() : 0; }
+
+std::size_t SchedCollector::slot_collisions() const { return impl_ ? impl_->collisions : 0; }
+
+bool SchedCollector::has_slot(std::uint64_t id) const { return impl_ && impl_->slot_of.contains(id); }
 
 std::vector<std::pair<std::uint64_t, SchedCollector::Value>> SchedCollector::read_cgroups() const {
   if (!impl_) {
@@ -225,28 +223,32 @@ std::vector<std::pair<std::uint64_t, SchedCollector::Value>> SchedCollector::rea
     acc.runq += v.runq;
     acc.switches += v.context_switches;
   };
-  int fd = bpf_map__fd(impl_->skel->maps.cg_stats);
-  auto out = read_percpu_hash_map<std::uint64_t, sched_cg_stats, Value>(fd, fold);
+  auto out = read_percpu_hash_map<std::uint64_t, sched_cg_stats, Value>(bpf_map__fd(impl_->skel->maps.cg_stats), fold);
   if (impl_->slots && !impl_->slot_of.empty()) {
     // A cgroup's events before it got its slot are in the hash map, later ones in the slot.
     std::unordered_map<std::uint64_t, std::size_t> at;
     for (std::size_t i = 0; i < out.size(); ++i) {
       at.emplace(out[i].first, i);
     }
-    // Every slot handed out so far in a few batched calls, rather than a call per pod cgroup.
+    // The slots in use, in index order (neighbours share a system call).
     const auto cpus = static_cast<std::size_t>(possible_cpus());
-    const auto slots =
-        read_percpu_array_prefix<sched_cg_stats>(bpf_map__fd(impl_->skel->maps.cg_slots), impl_->next_slot);
-    for (const auto& [id, index] : impl_->slot_of) {
-      if (index >= impl_->next_slot) {
-        continue;
-      }
+    std::vector<std::uint32_t> indices;
+    indices.reserve(impl_->owner_of.size());
+    for (const auto& [index, id] : impl_->owner_of) {
+      indices.push_back(index);
+    }
+    const auto slots = read_percpu_array_indices<sched_cg_stats>(bpf_map__fd(impl_->skel->maps.cg_slots), indices);
+    std::size_t k = 0;
+    for (const auto& [index, id] : impl_->owner_of) {
       Value v;
       for (std::size_t c = 0; c < cpus; ++c) {
-        fold(v, slots[index * cpus + c]);
+        fold(v, slots[k * cpus + c]);
       }
-      if (v.switches == 0) {
-        continue;  // no task of it ran yet (a pod-level cgroup has none): no series, as before
+      ++k;
+      if (v.switches == 0 || !impl_->slot_of.contains(id)) {
+        // No task of it ran yet (a pod-level cgroup has none): no series, as before. Or a slot
+        // that could not be zeroed when its cgroup went, kept out of use rather than read.
+        continue;
       }
       if (auto it = at.find(id); it != at.end()) {
         out[it->second].second += v;

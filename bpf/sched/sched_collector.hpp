@@ -62,11 +62,15 @@ class SchedCollector final : public BpfCollector {
   // Raw per-cgroup values, for tests.
   std::vector<std::pair<std::uint64_t, Value>> read_cgroups() const;
 
-  // sched_slots only: gives cgroup `id` (directory `dir`) a per-CPU array slot, so its events
+  // sched_slots only: gives cgroup `id` its per-CPU array slot (the id's low bits), so its events
   // take the fast path. collect() does this for every live pod cgroup; false when the variant
-  // has no slots, none is free, or the cgroup cannot be opened.
-  bool give_slot(std::uint64_t id, const std::filesystem::path& dir);
+  // has no slots or a live cgroup with the same low bits holds the slot.
+  bool give_slot(std::uint64_t id);
   std::size_t slots_in_use() const;
+  // Live pod cgroups refused a slot at the last pass because another cgroup held it (their events
+  // stay on the hash map), and whether cgroup `id` has one.
+  std::size_t slot_collisions() const;
+  bool has_slot(std::uint64_t id) const;
 
  private:
   void release_slot(std::uint64_t id);

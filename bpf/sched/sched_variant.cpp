@@ -35,7 +35,7 @@ std::optional<SchedPreference> parse_sched_preference(std::string_view text) {
 std::vector<SchedVariant> sched_candidates(const SchedKernel& kernel, SchedPreference preference) {
   std::vector<SchedVariant> out;
   const bool stamps = kernel.tp_btf_switch && kernel.stamps && preference != SchedPreference::classic;
-  if (stamps && kernel.cgrp_storage && preference != SchedPreference::info) {
+  if (stamps && preference != SchedPreference::info) {
     out.push_back(SchedVariant::slots);
   }
   if (stamps) {

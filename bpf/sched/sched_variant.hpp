@@ -19,7 +19,6 @@ struct SchedKernel {
   bool tp_btf_switch = false;   // tp_btf:sched_switch
   bool tp_btf_wakeups = false;  // tp_btf:sched_wakeup and tp_btf:sched_wakeup_new
   bool stamps = false;          // sched_info: the scheduler's run-queue stamps are kept
-  bool cgrp_storage = false;    // cgroup-local storage (sched_slots' slot index)
   bool raw_tp = false;
 };
 

@@ -148,3 +148,36 @@ TEST_CASE("the first entries of a per-CPU array are read in batches, each CPU's 
     }
   }
 }
+
+TEST_CASE("chosen indices of a per-CPU array are read in runs, each in its own place", "[bpf][kernel]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  const auto cpus = static_cast<std::size_t>(nb::possible_cpus());
+  MapFd map(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "np_test_pcpu_idx", sizeof(std::uint32_t), sizeof(PerCpuValue),
+                           2048, nullptr));
+  std::vector<PerCpuValue> values(cpus);
+  for (std::uint32_t index = 0; index < 2048; ++index) {
+    for (std::size_t cpu = 0; cpu < cpus; ++cpu) {
+      values[cpu] = {index, 1000 * cpu + index};
+    }
+    REQUIRE(bpf_map_update_elem(map.fd, &index, values.data(), BPF_ANY) == 0);
+  }
+  // Alone, neighbours, gaps of one and two (read along), of three (a new run), both ends, and a
+  // run longer than one batch.
+  std::vector<std::uint32_t> indices{0, 1, 3, 6, 10, 11, 500, 2047};
+  for (std::uint32_t index = 700; index < 1300; index += 2) {
+    indices.push_back(index);
+  }
+  std::sort(indices.begin(), indices.end());
+  for (const std::uint32_t gap : {0u, 1u, 2u, 3u, 100u}) {
+    INFO("max gap " << gap);
+    const auto read = nb::read_percpu_array_indices<PerCpuValue>(map.fd, indices, gap);
+    REQUIRE(read.size() == indices.size() * cpus);
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      for (std::size_t cpu = 0; cpu < cpus; ++cpu) {
+        CHECK(read[k * cpus + cpu].count == indices[k]);
+        CHECK(read[k * cpus + cpu].sum == 1000 * cpu + indices[k]);
+      }
+    }
+  }
+  CHECK(nb::read_percpu_array_indices<PerCpuValue>(map.fd, {}).empty());
+}

@@ -11,7 +11,7 @@ using nb::SchedVariant;
 
 namespace {
 
-const nb::SchedKernel kEverything{true, true, true, true, true};
+const nb::SchedKernel kEverything{true, true, true, true};
 
 }  // namespace
 
@@ -25,14 +25,11 @@ TEST_CASE("sched variants: the usual order, narrowed by the preference", "[bpf][
         V{SchedVariant::info, SchedVariant::btf, SchedVariant::raw});
   CHECK(nb::sched_candidates(kEverything, SchedPreference::classic) == V{SchedVariant::btf, SchedVariant::raw});
 
-  // What the kernel lacks is never tried: no cgroup storage (Linux < 6.2), no stamps, no BTF.
+  // What the kernel lacks is never tried: no stamps, no BTF.
   auto kernel = kEverything;
-  kernel.cgrp_storage = false;
-  CHECK(nb::sched_candidates(kernel, SchedPreference::slots) ==
-        V{SchedVariant::info, SchedVariant::btf, SchedVariant::raw});
   kernel.stamps = false;
   CHECK(nb::sched_candidates(kernel, SchedPreference::automatic) == V{SchedVariant::btf, SchedVariant::raw});
-  const nb::SchedKernel raw_only{false, false, true, true, true};
+  const nb::SchedKernel raw_only{false, false, true, true};
   CHECK(nb::sched_candidates(raw_only, SchedPreference::automatic) == V{SchedVariant::raw});
   CHECK(nb::sched_candidates(nb::SchedKernel{}, SchedPreference::automatic).empty());
 }

@@ -38,8 +38,19 @@ struct Fixture {
     pods.add(kUidB, {"team-b", "sleeper", {{kCidB, "nap"}}});
   }
 
-  nb::test::TestRegistry registry(std::unique_ptr<nb::FeatureProbe> probe) {
-    return nb::test::registry_for({"sched"}, tree.root(), pods, std::move(probe));
+  nb::test::TestRegistry registry(std::unique_ptr<nb::FeatureProbe> probe,
+                                  const nodepack::kpod::CollectorOptions& options = {}) {
+    return nb::test::registry_for({"sched"}, tree.root(), pods, std::move(probe), {}, options);
+  }
+
+  // Slots held by the pods' cgroups (both pods' and both containers'), and those refused one
+  // because a cgroup with the same low id bits held it: together the four, under sched_slots.
+  std::size_t cgroups_with_slots(const nb::SchedCollector& sched) const {
+    std::size_t n = 0;
+    for (const auto& dir : {cg_a.parent_path(), cg_b.parent_path(), cg_a, cg_b}) {
+      n += sched.has_slot(nodepack::testing::inode_of(dir)) ? 1 : 0;
+    }
+    return n;
   }
 
   // Pod A: two tasks spinning on CPU 0 for 400 ms (they preempt each other and wait in the run
@@ -140,8 +151,7 @@ TEST_CASE("sched: tp_btf programs charge switches and run-queue waits to the rig
   // Where both stamp variants load, the calibration at start-up chose one of them.
   nb::KernelFeatureProbe probe;
   const bool info = probe.supports("sched_info");
-  const bool both = info && probe.supports("cgrp_storage");
-  if (both) {
+  if (info) {
     REQUIRE(sched->calibration().has_value());
     CHECK(sched->variant() == nb::sched_variant_name(sched->calibration()->chosen));
   } else {
@@ -150,7 +160,12 @@ TEST_CASE("sched: tp_btf programs charge switches and run-queue waits to the rig
   // A scrape before the workload gives the pods' cgroups their array slots (sched_slots): the
   // workload's events then take the fast path.
   reg->Collect();
-  CHECK(sched->slots_in_use() == (sched->variant() == "sched_slots" ? 4u : 0u));  // two pod and two container cgroups
+  if (sched->variant() == "sched_slots") {
+    CHECK(fx.cgroups_with_slots(*sched) + sched->slot_collisions() == 4);  // two pod and two container cgroups
+    CHECK(sched->slots_in_use() == fx.cgroups_with_slots(*sched));
+  } else {
+    CHECK(sched->slots_in_use() == 0);
+  }
   fx.run_workloads();
   check_attribution(*reg, fx);
 }
@@ -195,7 +210,7 @@ bool program_freed(std::uint32_t id) {
 TEST_CASE("sched: the calibration keeps one stamp variant attached, freed the other, and it counts", "[bpf][sched]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   nb::KernelFeatureProbe real;
-  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info") || !real.supports("cgrp_storage")) {
+  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info")) {
     nb::test::skip_or_fail("sched_slots and sched_info do not both load on this kernel");
     return;
   }
@@ -242,7 +257,8 @@ TEST_CASE("sched: the calibration keeps one stamp variant attached, freed the ot
     REQUIRE(ns != nullptr);
     CHECK(ns->gauge.value > 0);
   }
-  CHECK(sched->slots_in_use() == (slots ? 4u : 0u));
+  CHECK(sched->slots_in_use() == (slots ? 4u - sched->slot_collisions() : 0u));
+  CHECK(fx.cgroups_with_slots(*sched) == sched->slots_in_use());
   fx.run_workloads();
   check_attribution(*reg, fx);
 }
@@ -250,7 +266,7 @@ TEST_CASE("sched: the calibration keeps one stamp variant attached, freed the ot
 TEST_CASE("sched: --kpod.sched.variant=sched_slots skips the calibration", "[bpf][sched]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   nb::KernelFeatureProbe real;
-  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info") || !real.supports("cgrp_storage")) {
+  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info")) {
     nb::test::skip_or_fail("sched_slots does not load on this kernel");
     return;
   }
@@ -277,9 +293,9 @@ TEST_CASE("sched: sched_info without slots keeps every cgroup in the hash map", 
     nb::test::skip_or_fail("the scheduler's run-queue stamps are not available on this kernel");
     return;
   }
-  auto probe =
-      std::make_unique<nb::FixedFeatureProbe>(std::map<std::string, bool, std::less<>>{{"cgrp_storage", false}}, true);
-  auto reg = fx.registry(std::move(probe));
+  nodepack::kpod::CollectorOptions options;
+  options.sched_variant = "sched_info";
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>(), options);
   reg->start();
   auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
   REQUIRE(sched != nullptr);
@@ -288,6 +304,39 @@ TEST_CASE("sched: sched_info without slots keeps every cgroup in the hash map", 
   CHECK(sched->slots_in_use() == 0);
   fx.run_workloads();
   check_attribution(*reg, fx);
+}
+
+TEST_CASE("sched: a pod cgroup whose slot another cgroup holds counts in the hash map, never in the slot",
+          "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  nb::KernelFeatureProbe real;
+  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info")) {
+    nb::test::skip_or_fail("sched_slots does not load on this kernel");
+    return;
+  }
+  nodepack::kpod::CollectorOptions options;
+  options.sched_variant = "sched_slots";
+  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>(), options);
+  reg->start();
+  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+  REQUIRE(sched != nullptr);
+  REQUIRE(sched->variant() == "sched_slots");
+  // A slot is the id's low bits: an id 2^32 above B's container has B's slot, whatever the
+  // array's size. Handed to that id first, the slot is not B's when the scrape gives slots out.
+  const auto ino_b = nodepack::testing::inode_of(fx.cg_b);
+  const std::uint64_t other = ino_b + (std::uint64_t{1} << 32);
+  REQUIRE(sched->give_slot(other));
+  reg->Collect();
+  CHECK_FALSE(sched->has_slot(ino_b));
+  CHECK(sched->has_slot(other));
+  CHECK(sched->slot_collisions() >= 1);
+  // B's events go to the hash map under B's own id (exact counts in check_attribution); the
+  // slot's owner had no task and gets no row.
+  fx.run_workloads();
+  check_attribution(*reg, fx);
+  const auto raw = sched->read_cgroups();
+  CHECK(std::none_of(raw.begin(), raw.end(), [&](const auto& kv) { return kv.first == other; }));
 }
 
 TEST_CASE("sched: tp_btf wake-up programs, where the scheduler's stamps are not available", "[bpf][sched]") {
@@ -334,6 +383,8 @@ TEST_CASE("sched: a deleted pod is exported once more, then its series and map e
   const auto slots_before = sched->slots_in_use();
   fx.run_workloads();
   const auto ino_b = nodepack::testing::inode_of(fx.cg_b);
+  const auto ino_pod_b = nodepack::testing::inode_of(fx.cg_b.parent_path());
+  const auto slots_of_b = (sched->has_slot(ino_b) ? 1u : 0u) + (sched->has_slot(ino_pod_b) ? 1u : 0u);
 
   auto first = reg->Collect();
   auto* before = find_metric(first, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}});
@@ -351,9 +402,9 @@ TEST_CASE("sched: a deleted pod is exported once more, then its series and map e
   auto raw = sched->read_cgroups();
   CHECK(std::none_of(raw.begin(), raw.end(), [&](const auto& kv) { return kv.first == ino_b; }));
 
-  if (slots_before > 0) {
-    CHECK(sched->slots_in_use() == slots_before - 2);  // B's pod and container slots are free again
-  }
+  CHECK(sched->slots_in_use() == slots_before - slots_of_b);  // B's pod and container slots are free again
+  CHECK_FALSE(sched->has_slot(ino_b));
+  CHECK_FALSE(sched->has_slot(ino_pod_b));
   auto after = reg->Collect();
   CHECK(find_metric(after, "kpod_cpu_context_switches_total", {{"pod", "sleeper"}}) == nullptr);
   CHECK(find_metric(after, "kpod_cpu_context_switches_total", {{"pod", "spinner"}}) != nullptr);
