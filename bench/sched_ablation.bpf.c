@@ -240,17 +240,11 @@ int BPF_PROG(abl_hist_log2_no_branches, bool preempt, struct task_struct *prev, 
 {
 	struct nodepack_hist *h = abl_hist_value();
 	__u64 now = next->se.cfs_rq->rq->clock, queued = next->sched_info.last_queued, wait;
-	__u32 slot;
 
 	if (!h || !queued)
 		return 0;
 	wait = now > queued ? now - queued : 0;
-	slot = log2_without_branches(wait);
-	if (slot >= NODEPACK_HIST_SLOTS)
-		slot = NODEPACK_HIST_SLOTS - 1;
-	h->slots[slot]++;
-	h->sum_ns += wait;
-	h->count++;
+	nodepack_hist_record_slot(h, log2_without_branches(wait), wait, false);
 	return 0;
 }
 

@@ -25,12 +25,11 @@ static __always_inline __u32 nodepack_log2_u64(__u64 v)
 	return nodepack_log2_u32((__u32)v);
 }
 
-/* Records one value in a histogram the caller owns exclusively (per-CPU map value) or shares
- * (plain map value, hence the atomic adds). */
-static __always_inline void nodepack_hist_record(struct nodepack_hist *h, __u64 ns, bool atomic)
+/* Records one value, already bucketed in `slot`, in a histogram the caller owns exclusively
+ * (per-CPU map value) or shares (plain map value, hence the atomic adds). Slots past the last
+ * land in the last. */
+static __always_inline void nodepack_hist_record_slot(struct nodepack_hist *h, __u32 slot, __u64 ns, bool atomic)
 {
-	__u32 slot = nodepack_log2_u64(ns);
-
 	if (slot >= NODEPACK_HIST_SLOTS)
 		slot = NODEPACK_HIST_SLOTS - 1;
 	if (atomic) {
@@ -42,4 +41,10 @@ static __always_inline void nodepack_hist_record(struct nodepack_hist *h, __u64 
 		h->sum_ns += ns;
 		h->count++;
 	}
+}
+
+/* Records one value in its log2 bucket (see nodepack_hist_record_slot). */
+static __always_inline void nodepack_hist_record(struct nodepack_hist *h, __u64 ns, bool atomic)
+{
+	nodepack_hist_record_slot(h, nodepack_log2_u64(ns), ns, atomic);
 }
