@@ -15,6 +15,7 @@
 #include <bit>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace nodepack::bpf {
 
@@ -186,10 +187,18 @@ bool SchedCollector::give_slot(std::uint64_t id) {
 void SchedCollector::assign_slots(const std::vector<cgroup::CgroupResolver::LiveCgroup>& live,
                                   const std::function<bool(std::uint64_t)>& filtered) {
   impl_->collisions = 0;
+  // A slot taken back here goes to no one before the next pass: a switch program that found the
+  // old owner just before the slot was zeroed may still add its event, and the seconds until the
+  // next pass (which zeroes the slot again for its new owner) keep that event out of another pod.
+  std::unordered_set<std::uint32_t> released;
   for (const auto& cg : live) {
-    if (filtered(cg.id)) {
+    if (filtered(cg.id) && impl_->slot_of.contains(cg.id)) {
+      released.insert(impl_->slot_of.at(cg.id));
       release_slot(cg.id);
-    } else {
+    }
+  }
+  for (const auto& cg : live) {
+    if (!filtered(cg.id) && !released.contains(impl_->index_of(cg.id))) {
       give_slot(cg.id);
     }
   }

@@ -71,13 +71,14 @@ class SchedCollector final : public BpfCollector {
   // stay on the hash map), and whether cgroup `id` has one.
   std::size_t slot_collisions() const;
   bool has_slot(std::uint64_t id) const;
+  // The one rule for who holds a slot, at calibration and at every scrape (public for tests): each
+  // live pod cgroup, except a filtered pod's (its events find the skip list instead). A slot taken
+  // back from a filtered cgroup is given to another cgroup only at a later pass.
+  void assign_slots(const std::vector<cgroup::CgroupResolver::LiveCgroup>& live,
+                    const std::function<bool(std::uint64_t)>& filtered);
 
  private:
   void release_slot(std::uint64_t id);
-  // The one rule for who holds a slot, at calibration and at every scrape: each live pod cgroup,
-  // except a filtered pod's (its events find the skip list instead).
-  void assign_slots(const std::vector<cgroup::CgroupResolver::LiveCgroup>& live,
-                    const std::function<bool(std::uint64_t)>& filtered);
   // Loads sched_slots and sched_info, measures both, keeps the cheaper. False when sched_slots
   // did not load (`candidates` then loses it); true once one of them is kept.
   bool start_calibrated(std::vector<SchedVariant>& candidates);

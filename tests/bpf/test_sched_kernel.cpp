@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <thread>
 
 namespace nb = nodepack::bpf;
@@ -41,6 +42,32 @@ struct Fixture {
   nb::test::TestRegistry registry(std::unique_ptr<nb::FeatureProbe> probe,
                                   const nodepack::kpod::CollectorOptions& options = {}) {
     return nb::test::registry_for({"sched"}, tree.root(), pods, std::move(probe), {}, options);
+  }
+
+  // A registry with sched_slots forced, started, and its sched collector in `sched`; nothing
+  // (after skip_or_fail) where the variant cannot load on this kernel.
+  std::optional<nb::test::TestRegistry> start_sched_slots(nb::SchedCollector*& sched) {
+    nb::KernelFeatureProbe real;
+    if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info")) {
+      nb::test::skip_or_fail("sched_slots does not load on this kernel");
+      return std::nullopt;
+    }
+    nodepack::kpod::CollectorOptions options;
+    options.sched_variant = "sched_slots";
+    auto reg = registry(std::make_unique<nb::KernelFeatureProbe>(), options);
+    reg->start();
+    sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
+    REQUIRE(sched != nullptr);
+    REQUIRE(sched->variant() == "sched_slots");
+    return reg;
+  }
+
+  // Gives B's container's slot to an id that is not a cgroup's: 2^32 above B's, it has B's low
+  // bits whatever the array's size. Returns that id.
+  std::uint64_t give_b_slot_to_another(nb::SchedCollector& sched) const {
+    const std::uint64_t other = nodepack::testing::inode_of(cg_b) + (std::uint64_t{1} << 32);
+    REQUIRE(sched.give_slot(other));
+    return other;
   }
 
   // Slots held by the pods' cgroups (both pods' and both containers'), and those refused one
@@ -265,21 +292,13 @@ TEST_CASE("sched: the calibration keeps one stamp variant attached, freed the ot
 
 TEST_CASE("sched: --kpod.sched.variant=sched_slots skips the calibration", "[bpf][sched]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
-  nb::KernelFeatureProbe real;
-  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info")) {
-    nb::test::skip_or_fail("sched_slots does not load on this kernel");
+  Fixture fx;
+  nb::SchedCollector* sched = nullptr;
+  auto started = fx.start_sched_slots(sched);
+  if (!started) {
     return;
   }
-  nb::test::KubepodsTree tree;
-  nb::test::FixedPodLookup pods;
-  nodepack::kpod::CollectorOptions options;
-  options.sched_variant = "sched_slots";
-  auto reg =
-      nb::test::registry_for({"sched"}, tree.root(), pods, std::make_unique<nb::KernelFeatureProbe>(), {}, options);
-  reg->start();
-  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
-  REQUIRE(sched != nullptr);
-  CHECK(sched->variant() == "sched_slots");
+  auto& reg = *started;
   CHECK_FALSE(sched->calibration().has_value());
   auto families = reg->Collect();
   CHECK(find_metric(families, "nodepack_bpf_calibration_ns_per_run", {{"collector", "sched"}}) == nullptr);
@@ -310,23 +329,15 @@ TEST_CASE("sched: a pod cgroup whose slot another cgroup holds counts in the has
           "[bpf][sched]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   Fixture fx;
-  nb::KernelFeatureProbe real;
-  if (!real.supports("tp_btf:sched_switch") || !real.supports("sched_info")) {
-    nb::test::skip_or_fail("sched_slots does not load on this kernel");
+  nb::SchedCollector* sched = nullptr;
+  auto started = fx.start_sched_slots(sched);
+  if (!started) {
     return;
   }
-  nodepack::kpod::CollectorOptions options;
-  options.sched_variant = "sched_slots";
-  auto reg = fx.registry(std::make_unique<nb::KernelFeatureProbe>(), options);
-  reg->start();
-  auto* sched = dynamic_cast<nb::SchedCollector*>(reg->find("sched"));
-  REQUIRE(sched != nullptr);
-  REQUIRE(sched->variant() == "sched_slots");
-  // A slot is the id's low bits: an id 2^32 above B's container has B's slot, whatever the
-  // array's size. Handed to that id first, the slot is not B's when the scrape gives slots out.
+  auto& reg = *started;
+  // Handed to another id first, B's slot is not B's when the scrape gives slots out.
   const auto ino_b = nodepack::testing::inode_of(fx.cg_b);
-  const std::uint64_t other = ino_b + (std::uint64_t{1} << 32);
-  REQUIRE(sched->give_slot(other));
+  const std::uint64_t other = fx.give_b_slot_to_another(*sched);
   reg->Collect();
   CHECK_FALSE(sched->has_slot(ino_b));
   CHECK(sched->has_slot(other));
@@ -337,6 +348,30 @@ TEST_CASE("sched: a pod cgroup whose slot another cgroup holds counts in the has
   check_attribution(*reg, fx);
   const auto raw = sched->read_cgroups();
   CHECK(std::none_of(raw.begin(), raw.end(), [&](const auto& kv) { return kv.first == other; }));
+}
+
+TEST_CASE("sched: a slot taken back from a filtered cgroup goes to another only at the next pass", "[bpf][sched]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Fixture fx;
+  nb::SchedCollector* sched = nullptr;
+  auto started = fx.start_sched_slots(sched);
+  if (!started) {
+    return;
+  }
+  // Another id holds B's slot; then its pod is filtered while B is live.
+  const auto ino_b = nodepack::testing::inode_of(fx.cg_b);
+  const std::uint64_t other = fx.give_b_slot_to_another(*sched);
+  const std::vector<nodepack::cgroup::CgroupResolver::LiveCgroup> live = {
+      {.id = other, .dir = {}, .level = {}, .pod_uid = "filtered", .container_id = {}},
+      {.id = ino_b, .dir = fx.cg_b, .level = {}, .pod_uid = "b", .container_id = {}}};
+  auto filtered = [&](std::uint64_t id) { return id == other; };
+  sched->assign_slots(live, filtered);
+  CHECK_FALSE(sched->has_slot(other));
+  CHECK_FALSE(sched->has_slot(ino_b));  // not in the pass that took it back
+  CHECK(sched->slot_collisions() == 0);
+  sched->assign_slots(live, filtered);
+  CHECK(sched->has_slot(ino_b));
+  CHECK_FALSE(sched->has_slot(other));
 }
 
 TEST_CASE("sched: tp_btf wake-up programs, where the scheduler's stamps are not available", "[bpf][sched]") {
