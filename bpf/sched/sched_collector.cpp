@@ -191,6 +191,15 @@ void SchedCollector::assign_slots(const std::vector<cgroup::CgroupResolver::Live
   // old owner just before the slot was zeroed may still add its event, and the seconds until the
   // next pass (which zeroes the slot again for its new owner) keep that event out of another pod.
   std::unordered_set<std::uint32_t> released;
+  // A slot whose zeroing failed when its owner went is still held by that id: zero it again.
+  for (auto it = impl_->owner_of.begin(); it != impl_->owner_of.end();) {
+    if (!impl_->slot_of.contains(it->second) && impl_->reset_slot(it->first, 0)) {
+      released.insert(it->first);
+      it = impl_->owner_of.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (const auto& cg : live) {
     if (filtered(cg.id) && impl_->slot_of.contains(cg.id)) {
       released.insert(impl_->slot_of.at(cg.id));
@@ -214,7 +223,7 @@ void SchedCollector::release_slot(std::uint64_t id) {
   const std::uint32_t index = it->second;
   if (impl_->reset_slot(index, 0)) {
     impl_->owner_of.erase(index);
-  }  // else: kept by the dead id rather than handed out dirty
+  }  // else: kept by the dead id rather than handed out dirty, until assign_slots() zeroes it
   impl_->slot_of.erase(it);
 }
 
