@@ -36,6 +36,14 @@ std::vector<metrics::Bucket> log2_buckets(const nodepack_hist& h) {
   return out;
 }
 
+std::uint64_t log2_samples(const nodepack_hist& h) {
+  std::uint64_t n = 0;
+  for (const auto slot : h.slots) {
+    n += slot;
+  }
+  return n;
+}
+
 void add_log2_histogram(metrics::Family& family, metrics::Labels labels, const nodepack_hist& h) {
   family.add_histogram(std::move(labels), log2_buckets(h), static_cast<double>(h.sum_ns) * 1e-9);
 }

@@ -22,6 +22,10 @@ std::vector<double> log2_bucket_bounds_seconds();
 // from the slots (not h.count) so a read racing an update still gives monotonic buckets.
 std::vector<metrics::Bucket> log2_buckets(const nodepack_hist& h);
 
+// The values recorded in `h`: its slots' sum. Programs that share a histogram between CPUs
+// (atomic adds) leave h.count alone to save an atomic add per value; this is the count for all.
+std::uint64_t log2_samples(const nodepack_hist& h);
+
 // One histogram sample of `h` in `family`, in seconds.
 void add_log2_histogram(metrics::Family& family, metrics::Labels labels, const nodepack_hist& h);
 

@@ -68,6 +68,7 @@ struct http_conn {
 	__u8 request_stream;	/* 0 egress, 1 ingress, 0xff none seen yet */
 	__u8 upgraded;		/* 101 Switching Protocols, or never HTTP/1: not looked at */
 	__u8 pad[2];
+	__u64 cgid;		/* the socket's cgroup, read once: a socket keeps the cgroup it was made in */
 	__u64 start_ns[FIFO_DEPTH];
 	__u8 method[FIFO_DEPTH];
 	struct http_stream s[2];
@@ -579,7 +580,7 @@ static __always_inline void on_response(struct __sk_buff *skb, struct http_conn 
 	if (status >= 100 && status < 200 && status != 101)
 		return; /* interim (100 Continue, 103 Early Hints): the final response follows */
 	now = message_time(skb, stream);
-	stats = stats_for(bpf_skb_cgroup_id(skb));
+	stats = stats_for(c->cgid);
 	if (!pop_request(c, &method, &start)) {
 		if (stats)
 			__sync_fetch_and_add(&stats->unmatched_responses[dir & 1], 1);
@@ -598,8 +599,16 @@ static __always_inline void on_response(struct __sk_buff *skb, struct http_conn 
 	if (idx >= HTTP_DIRS * HTTP_METHODS * HTTP_STATUS_CLASSES)
 		return;
 	__sync_fetch_and_add(&stats->requests[0][0][0] + idx, 1);
-	if (start && now > start)
-		nodepack_hist_record(&stats->latency[dir & 1], now - start, true);
+	if (start && now > start) {
+		/* Two atomic adds, not three: user space takes the count from the slots. */
+		struct nodepack_hist *h = &stats->latency[dir & 1];
+		__u32 slot = nodepack_log2_u64(now - start);
+
+		if (slot >= NODEPACK_HIST_SLOTS)
+			slot = NODEPACK_HIST_SLOTS - 1;
+		__sync_fetch_and_add(&h->slots[slot], 1);
+		__sync_fetch_and_add(&h->sum_ns, now - start);
+	}
 }
 
 /* Starts a message at `off` if one starts there; 0 when none does. */
@@ -671,11 +680,12 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 			return;
 		c->request_stream = 0xff;
 		c->upgraded = !cls; /* not HTTP: never looked at again */
+		c->cgid = bpf_skb_cgroup_id(skb);
 		/* The side that speaks first is the client, but for MySQL. */
 		dir = (stream == 0) == !server_first ? HTTP_DIR_CLIENT : HTTP_DIR_SERVER;
 		idx = (__u64)dir * NET_PROTOCOLS + proto;
 		barrier_var(idx);
-		stats = proto < NET_PROTOCOLS ? stats_for(bpf_skb_cgroup_id(skb)) : NULL;
+		stats = proto < NET_PROTOCOLS ? stats_for(c->cgid) : NULL;
 		if (stats && idx < HTTP_DIRS * NET_PROTOCOLS)
 			__sync_fetch_and_add(&stats->protocol_connections[0][0] + idx, 1);
 	}

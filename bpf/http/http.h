@@ -41,6 +41,7 @@
 struct http_cg_stats {
 	__u64 requests[HTTP_DIRS][HTTP_METHODS][HTTP_STATUS_CLASSES]; /* completed: response seen */
 	__u64 unmatched_responses[HTTP_DIRS]; /* a response with no outstanding request */
-	struct nodepack_hist latency[HTTP_DIRS]; /* request's first segment to response's, ns */
+	struct nodepack_hist latency[HTTP_DIRS]; /* request's first segment to response's, ns;
+						    * count left 0: the slots' sum is the count */
 	__u64 protocol_connections[HTTP_DIRS][NET_PROTOCOLS]; /* connections recognised, per side */
 };

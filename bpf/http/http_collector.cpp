@@ -59,7 +59,7 @@ void emit(const Collector::Rows& rows, const kpod::ScrapeContext& ctx, std::vect
           }
         }
       }
-      if (r.value.latency[d].count != 0) {
+      if (log2_samples(r.value.latency[d]) != 0) {
         add_log2_histogram(latency, ctx.labels(r.id, {{"direction", kDirections[d]}}), r.value.latency[d]);
       }
       for (std::size_t p = 0; p < NET_PROTOCOLS; ++p) {
