@@ -14,5 +14,6 @@
 struct nodepack_hist {
 	__u64 slots[NODEPACK_HIST_SLOTS];
 	__u64 sum_ns;
-	__u64 count;
+	__u64 count; /* values recorded; a program sharing the histogram between CPUs (atomic adds)
+		      * may leave it 0 to save an add: user space counts the slots (log2_samples) */
 };
