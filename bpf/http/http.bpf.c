@@ -599,16 +599,8 @@ static __always_inline void on_response(struct __sk_buff *skb, struct http_conn 
 	if (idx >= HTTP_DIRS * HTTP_METHODS * HTTP_STATUS_CLASSES)
 		return;
 	__sync_fetch_and_add(&stats->requests[0][0][0] + idx, 1);
-	if (start && now > start) {
-		/* Two atomic adds, not three: user space takes the count from the slots. */
-		struct nodepack_hist *h = &stats->latency[dir & 1];
-		__u32 slot = nodepack_log2_u64(now - start);
-
-		if (slot >= NODEPACK_HIST_SLOTS)
-			slot = NODEPACK_HIST_SLOTS - 1;
-		__sync_fetch_and_add(&h->slots[slot], 1);
-		__sync_fetch_and_add(&h->sum_ns, now - start);
-	}
+	if (start && now > start)
+		nodepack_hist_record_shared(&stats->latency[dir & 1], now - start);
 }
 
 /* Starts a message at `off` if one starts there; 0 when none does. */

@@ -43,6 +43,18 @@ static __always_inline void nodepack_hist_record_slot(struct nodepack_hist *h, _
 	}
 }
 
+/* Records one value in a histogram shared between CPUs with two atomic adds, not three: the
+ * count is left alone, user space takes it from the slots (log2_samples). */
+static __always_inline void nodepack_hist_record_shared(struct nodepack_hist *h, __u64 ns)
+{
+	__u32 slot = nodepack_log2_u64(ns);
+
+	if (slot >= NODEPACK_HIST_SLOTS)
+		slot = NODEPACK_HIST_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->sum_ns, ns);
+}
+
 /* Records one value in its log2 bucket (see nodepack_hist_record_slot). */
 static __always_inline void nodepack_hist_record(struct nodepack_hist *h, __u64 ns, bool atomic)
 {

@@ -14,6 +14,7 @@
 
 #include <bit>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -24,7 +25,8 @@ struct SchedCollector::Impl {
   bool slots = false;
   std::map<std::uint32_t, std::uint64_t> owner_of;           // index in cg_slots → cgroup id, in index order
   std::unordered_map<std::uint64_t, std::uint32_t> slot_of;  // the same, by cgroup id
-  std::size_t collisions = 0;  // live pod cgroups refused a slot at the last pass: another had it
+  std::size_t collisions = 0;           // live pod cgroups refused a slot at the last pass: another had it
+  std::vector<std::uint32_t> unzeroed;  // slots whose zeroing failed when their owner went: kept out of use
   std::uint32_t index_of(std::uint64_t id) const { return static_cast<std::uint32_t>(id) & skel->rodata->slot_mask; }
   // Writes `owner` and zero counts into slot `index` on every CPU.
   bool reset_slot(std::uint32_t index, std::uint64_t owner) const {
@@ -191,19 +193,20 @@ void SchedCollector::assign_slots(const std::vector<cgroup::CgroupResolver::Live
   // old owner just before the slot was zeroed may still add its event, and the seconds until the
   // next pass (which zeroes the slot again for its new owner) keep that event out of another pod.
   std::unordered_set<std::uint32_t> released;
-  // A slot whose zeroing failed when its owner went is still held by that id: zero it again.
-  for (auto it = impl_->owner_of.begin(); it != impl_->owner_of.end();) {
-    if (!impl_->slot_of.contains(it->second) && impl_->reset_slot(it->first, 0)) {
-      released.insert(it->first);
-      it = impl_->owner_of.erase(it);
-    } else {
-      ++it;
+  // Slots whose zeroing failed when their owner went: zeroed again (the retry, a rare path).
+  std::erase_if(impl_->unzeroed, [&](std::uint32_t index) {
+    if (!impl_->reset_slot(index, 0)) {
+      return false;
     }
-  }
+    impl_->owner_of.erase(index);
+    released.insert(index);
+    return true;
+  });
   for (const auto& cg : live) {
-    if (filtered(cg.id) && impl_->slot_of.contains(cg.id)) {
-      released.insert(impl_->slot_of.at(cg.id));
-      release_slot(cg.id);
+    if (filtered(cg.id)) {
+      if (auto index = release_slot(cg.id)) {
+        released.insert(*index);
+      }
     }
   }
   for (const auto& cg : live) {
@@ -213,18 +216,21 @@ void SchedCollector::assign_slots(const std::vector<cgroup::CgroupResolver::Live
   }
 }
 
-void SchedCollector::release_slot(std::uint64_t id) {
+std::optional<std::uint32_t> SchedCollector::release_slot(std::uint64_t id) {
   auto it = impl_->slot_of.find(id);
   if (it == impl_->slot_of.end()) {
-    return;
+    return std::nullopt;
   }
   // No owner from here on: a cgroup that is still alive (filtered since) counts in the hash map
   // again, and the slot is zeroed for the next cgroup whose id has its low bits.
   const std::uint32_t index = it->second;
   if (impl_->reset_slot(index, 0)) {
     impl_->owner_of.erase(index);
-  }  // else: kept by the dead id rather than handed out dirty, until assign_slots() zeroes it
+  } else {
+    impl_->unzeroed.push_back(index);  // kept by the dead id, not handed out dirty, until zeroed
+  }
   impl_->slot_of.erase(it);
+  return index;
 }
 
 std::size_t SchedCollector::slots_in_use() const { return impl_ ? impl_->slot_of.size() : 0; }

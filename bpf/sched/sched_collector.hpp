@@ -78,7 +78,8 @@ class SchedCollector final : public BpfCollector {
                     const std::function<bool(std::uint64_t)>& filtered);
 
  private:
-  void release_slot(std::uint64_t id);
+  // Takes cgroup `id`'s slot back (zeroed, no owner); the slot's index, nothing when it had none.
+  std::optional<std::uint32_t> release_slot(std::uint64_t id);
   // Loads sched_slots and sched_info, measures both, keeps the cheaper. False when sched_slots
   // did not load (`candidates` then loses it); true once one of them is kept.
   bool start_calibrated(std::vector<SchedVariant>& candidates);
