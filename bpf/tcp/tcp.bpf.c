@@ -4,9 +4,10 @@
  *
  *  - retransmits: tcp:tcp_retransmit_skb
  *  - connections: sock:inet_sock_set_state into TCP_ESTABLISHED
- *  - rtt:         tcp:tcp_probe (each segment received on an established socket), srtt_us
  *  - bytes:       cgroup_skb ingress/egress, attached by user space to the kubepods cgroups,
  *                 counting TCP payload (IP length minus IP and TCP headers; GSO packets once)
+ *  - rtt:         srtt_us at each segment received on an established socket: cgroup_skb
+ *                 ingress with the bytes, or tcp:tcp_probe on a kernel without cgroup_skb
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -17,10 +18,9 @@
 #include "core_fixes.bpf.h"
 #include "hist.bpf.h"
 #include "maps.bpf.h"
+#include "packet.bpf.h"
 #include "tcp.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP_ 6
 
 char LICENSE[] SEC("license") = "GPL";
@@ -115,60 +115,75 @@ int BPF_PROG(tcp_probe_raw, const struct sock *sk)
 	return 0;
 }
 
-/* TCP payload length of the packet, or 0 when it is not TCP. Data starts at the IP header. */
-static __always_inline __u64 tcp_payload(struct __sk_buff *skb)
+/* The TCP payload length of a packet in *payload and 1, or 0 when the packet is not TCP. Data
+ * starts at the IP header; the headers are read from the skb's linear part where the local
+ * stack keeps them (packet.bpf.h), not with a helper call each: this runs on every packet a
+ * pod sends or receives. */
+static __always_inline int tcp_segment(struct __sk_buff *skb, __u64 *payload)
 {
-	__u32 ip_len, tcp_off;
-	__u8 byte, proto;
+	__u32 len = skb->len, off;
+	__u8 proto = 0, doff;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 0, &byte, 1))
-			return 0;
-		ip_len = (byte & 0x0f) * 4;
-		if (bpf_skb_load_bytes(skb, 9, &proto, 1))
-			return 0;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		ip_len = 40;
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
-			return 0; /* extension headers are not followed */
-	} else {
+	off = nodepack_transport_offset(skb, &proto);
+	if (!off || proto != IPPROTO_TCP_ || nodepack_packet_read(skb, off + 12, &doff, 1))
 		return 0;
-	}
-	if (proto != IPPROTO_TCP_)
-		return 0;
-	tcp_off = ip_len + 12;
-	if (bpf_skb_load_bytes(skb, tcp_off, &byte, 1))
-		return 0;
-	ip_len += (byte >> 4) * 4;
-	return skb->len > ip_len ? skb->len - ip_len : 0;
+	off += (doff >> 4) * 4;
+	*payload = len > off ? len - off : 0;
+	return 1;
 }
 
-static __always_inline void count_bytes(struct __sk_buff *skb, bool egress)
+/* The socket's smoothed RTT in microseconds when it is established, else 0: what the tcp_probe
+ * tracepoint reads at each segment received on an established socket, read here from the
+ * segment's own socket as cgroup_skb ingress sees it (before TCP takes the segment in, so the
+ * estimate of the segment before it: one sample late, the same distribution). */
+static __always_inline __u32 established_srtt_us(struct __sk_buff *skb)
 {
-	struct tcp_cg_stats *st;
-	__u64 n = tcp_payload(skb);
+	struct bpf_sock *sk = skb->sk;
+	struct bpf_tcp_sock *tp;
 
-	if (!n)
-		return;
-	st = stats_for(bpf_skb_cgroup_id(skb));
-	if (!st)
-		return;
-	if (egress)
-		st->bytes_sent += n;
-	else
-		st->bytes_received += n;
+	if (!sk)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->state != BPF_TCP_ESTABLISHED)
+		return 0;
+	tp = bpf_tcp_sock(sk);
+	return tp ? tp->srtt_us >> 3 : 0;
 }
 
 SEC("cgroup_skb/egress")
 int tcp_bytes_egress(struct __sk_buff *skb)
 {
-	count_bytes(skb, true);
+	struct tcp_cg_stats *st;
+	__u64 n = 0;
+
+	if (skb->len <= 40 || !tcp_segment(skb, &n) || !n)
+		return 1; /* 40: no room for a payload after the smallest IP and TCP headers */
+	st = stats_for(bpf_skb_cgroup_id(skb));
+	if (st)
+		st->bytes_sent += n;
 	return 1;
 }
 
+/* Bytes received and, where cgroup_skb programs load, the RTT histogram too: one program per
+ * received segment instead of this and tcp_probe's (tcp_probe_* load only without cgroup_skb).
+ * Pure ACKs carry an RTT sample but no payload. */
 SEC("cgroup_skb/ingress")
 int tcp_bytes_ingress(struct __sk_buff *skb)
 {
-	count_bytes(skb, false);
+	struct tcp_cg_stats *st;
+	__u32 srtt_us;
+	__u64 n = 0;
+
+	if (!tcp_segment(skb, &n))
+		return 1;
+	srtt_us = established_srtt_us(skb);
+	if (!n && !srtt_us)
+		return 1;
+	st = stats_for(bpf_skb_cgroup_id(skb));
+	if (!st)
+		return 1;
+	st->bytes_received += n;
+	if (srtt_us)
+		nodepack_hist_record(&st->rtt, (__u64)srtt_us * 1000, false);
 	return 1;
 }

@@ -26,11 +26,14 @@ TcpCollector::TcpCollector(FeatureProbe& features, cgroup::CgroupResolver& resol
 TcpCollector::~TcpCollector() = default;
 
 Result<void> TcpCollector::start() {
-  auto flavor = choose_flavor(features_, {"tcp_retransmit_skb", "inet_sock_set_state", "tcp_probe"});
+  // With cgroup_skb the ingress program reads the RTT of each received segment along with its
+  // bytes, so tcp_probe's tracepoint (a second program per segment) is loaded only without it.
+  const bool skb = features_.supports("cgroup_skb");
+  auto flavor = skb ? choose_flavor(features_, {"tcp_retransmit_skb", "inet_sock_set_state"})
+                    : choose_flavor(features_, {"tcp_retransmit_skb", "inet_sock_set_state", "tcp_probe"});
   if (!flavor) {
     return flavor.error();
   }
-  const bool skb = features_.supports("cgroup_skb");
   if (!skb) {
     spdlog::warn("bpf collector tcp: no cgroup_skb programs on this kernel; TCP byte counters stay 0");
   }
@@ -38,6 +41,10 @@ Result<void> TcpCollector::start() {
   auto skel = load_skeleton<tcp_bpf>([&](tcp_bpf* s) {
     select_flavor(*flavor, {s->progs.tcp_retransmit_btf, s->progs.tcp_state_btf, s->progs.tcp_probe_btf},
                   {s->progs.tcp_retransmit_raw, s->progs.tcp_state_raw, s->progs.tcp_probe_raw});
+    if (skb) {
+      bpf_program__set_autoload(s->progs.tcp_probe_btf, false);
+      bpf_program__set_autoload(s->progs.tcp_probe_raw, false);
+    }
     bpf_program__set_autoload(s->progs.tcp_bytes_egress, skb);
     bpf_program__set_autoload(s->progs.tcp_bytes_ingress, skb);
   });

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <set>
 #include <vector>
 
 namespace nb = nodepack::bpf;
@@ -90,6 +91,17 @@ TEST_CASE("tcp: a loopback transfer is charged byte-exact to sender and receiver
   auto* tcp = dynamic_cast<nb::TcpCollector*>(reg->find("tcp"));
   REQUIRE(tcp != nullptr);
   REQUIRE(tcp->attached_cgroups().size() == 1);
+  // With cgroup_skb the ingress program reads the RTT along with the bytes: no tcp_probe
+  // program runs on every received segment besides it.
+  std::set<std::string> loaded;
+  for (const auto& p : tcp->program_stats()) {
+    loaded.insert(p.program);
+  }
+  CHECK(loaded.count("tcp_bytes_ingress") == 1);
+  CHECK(loaded.count("tcp_bytes_egress") == 1);
+  CHECK(loaded.count("tcp_probe_btf") == 0);
+  CHECK(loaded.count("tcp_probe_raw") == 0);
+  CHECK(loaded.size() == 4);  // and the retransmit and state tracepoints, in one flavour
 
   constexpr std::size_t kBytes = 3'000'000 + 17;
   int port_pipe[2];
