@@ -32,12 +32,14 @@
  * under kubepods.
  *
  * UDP failures: a connected UDP socket learns from an ICMP error (port or host unreachable) that
- * its peer is not there; its next send() or recv() returns that error, once per ICMP message. The
- * tracepoints sock:sock_send_length and sock:sock_recv_length (Linux 6.3) see every send and
- * receive system call's result with its socket: a result of ECONNREFUSED, EHOSTUNREACH or
- * ENETUNREACH on a connected UDP socket is a failure on the edge of the address it is connected
- * to (the edge its connect() counted). An unconnected socket is never told (without IP_RECVERR,
- * whose errors arrive as data on the error queue), so its flows have no failures.
+ * its peer is not there. The kernel records the error on the socket (sk_err, which the socket's
+ * next send() or recv() returns) and reports it (sk_error_report), which passes the tracepoint
+ * sock:inet_sk_error_report (Linux 5.14): an ECONNREFUSED, EHOSTUNREACH or ENETUNREACH reported
+ * on a connected UDP socket is a failure on the edge of the address it is connected to (the edge
+ * its connect() counted), one per ICMP error. An unconnected socket is never told (without
+ * IP_RECVERR, whose errors arrive as data on the error queue), so its flows have no failures.
+ * The tracepoint fires on errors only; the send and receive tracepoints that also see them
+ * (sock_send_length, sock_recv_length) would run on every system call of every socket.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -246,21 +248,22 @@ UDP_HOOK(sendmsg6, AF_INET6_, TOPOLOGY_OUTBOUND, false)
 UDP_HOOK(recvmsg4, AF_INET_, TOPOLOGY_INBOUND, false)
 UDP_HOOK(recvmsg6, AF_INET6_, TOPOLOGY_INBOUND, false)
 
-/* An error from ICMP a connected UDP socket reports (see above); anything else (EAGAIN, EINTR,
- * a full buffer, a TCP reset) is not a failure of the flow. */
-static __always_inline bool icmp_error(int ret)
+/* An error ICMP reports to a connected UDP socket (see above), as sk_err holds it (positive);
+ * anything else reported (a TCP reset, a timeout) is not a failure of a UDP flow. */
+static __always_inline bool icmp_error(int err)
 {
-	return ret == -ECONNREFUSED_ || ret == -EHOSTUNREACH_ || ret == -ENETUNREACH_;
+	return err == ECONNREFUSED_ || err == EHOSTUNREACH_ || err == ENETUNREACH_;
 }
 
-static __always_inline void on_udp_result(const struct sock *sk, int ret)
+/* An error reported on a socket, in softirq as the ICMP error arrives: charged through the
+ * socket's cgroup, not the task that happens to run. */
+static __always_inline void on_error_report(const struct sock *sk)
 {
 	struct topology_key key = {};
 
-	/* Every send and receive on the node passes here: the common case (ret >= 0) leaves first. */
-	if (!icmp_error(ret) || !sk)
-		return;
-	if (nodepack_sk_protocol(sk) != IPPROTO_UDP_)
+	if (!sk || nodepack_sk_protocol(sk) != IPPROTO_UDP_)
+		return; /* TCP's resets and timeouts pass here too */
+	if (!icmp_error(BPF_CORE_READ(sk, sk_err)))
 		return;
 	key.cgroup_id = nodepack_sock_cgroup_id(sk);
 	if (!key.cgroup_id)
@@ -279,22 +282,15 @@ static __always_inline void on_udp_result(const struct sock *sk, int ret)
 	}
 	key.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (!key.port)
-		return; /* not connected: such a socket is told nothing (see above) */
+		return; /* not connected: such a socket is told nothing unless it asked (see above) */
 	key.direction = TOPOLOGY_OUTBOUND;
 	key.protocol = IPPROTO_UDP_;
 	count_edge(&key, true);
 }
 
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(topology_udp_send_result, struct sock *sk, int ret, int flags)
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(topology_udp_error, const struct sock *sk)
 {
-	on_udp_result(sk, ret);
-	return 0;
-}
-
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(topology_udp_recv_result, struct sock *sk, int ret, int flags)
-{
-	on_udp_result(sk, ret);
+	on_error_report(sk);
 	return 0;
 }

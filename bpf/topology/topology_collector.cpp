@@ -44,12 +44,10 @@ Result<void> TopologyCollector::start() {
   if (!udp) {
     spdlog::warn("bpf collector topology: no cgroup sock_addr programs with socket storage; UDP is not counted");
   }
-  // Failures of connected UDP sockets, from the results of their sends and receives (Linux 6.3).
-  const bool udp_failures =
-      udp && features_.supports("tp_btf:sock_send_length") && features_.supports("tp_btf:sock_recv_length");
+  // Failures of connected UDP sockets, from the ICMP errors reported on them (Linux 5.14).
+  const bool udp_failures = udp && features_.supports("tp_btf:inet_sk_error_report");
   if (udp && !udp_failures) {
-    spdlog::warn(
-        "bpf collector topology: no sock_send_length/sock_recv_length tracepoints; UDP failures are not counted");
+    spdlog::warn("bpf collector topology: no inet_sk_error_report tracepoint; UDP failures are not counted");
   }
   // attach() takes the tracepoint; the UDP programs are attached per kubepods cgroup below.
   auto skel = load_skeleton<topology_bpf>([&](topology_bpf* s) {
@@ -57,15 +55,14 @@ Result<void> TopologyCollector::start() {
     for (auto* prog : udp_programs(s)) {
       bpf_program__set_autoload(prog, udp);
     }
-    bpf_program__set_autoload(s->progs.topology_udp_send_result, udp_failures);
-    bpf_program__set_autoload(s->progs.topology_udp_recv_result, udp_failures);
+    bpf_program__set_autoload(s->progs.topology_udp_error, udp_failures);
   });
   if (!skel) {
     return skel.error();
   }
   spdlog::info("bpf collector topology: attached ({}{}{}, peers named by {})", to_string(*flavor),
                udp ? ", UDP from cgroup sock_addr programs" : "",
-               udp_failures ? ", UDP failures from sock_send_length/sock_recv_length" : "",
+               udp_failures ? ", UDP failures from inet_sk_error_report" : "",
                kpod::granularity_name(table_.granularity()));
   auto shared = std::make_shared<Skeleton<topology_bpf>>(std::move(*skel));
   impl_ = std::make_unique<Impl>();

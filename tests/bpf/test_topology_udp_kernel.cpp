@@ -321,11 +321,14 @@ void await_error(int fd) {
   }
 }
 
-// Pod A's sockets, all to ports on B's address where nothing listens (B's pod is the peer):
+// Pod A's sockets, all to ports on B's address where nothing listens (B's pod is the peer). A
+// failure is an ICMP error the kernel reports on a connected socket, whether or not the process
+// then reads it:
 //  d1: connect(), then twice: send() a datagram, recv() -> ECONNREFUSED        -> 2 failures
-//  d2: connect(), send(), then send() again -> ECONNREFUSED (reported by the send) -> 1 failure
+//  d2: connect(), send(), then send() again -> ECONNREFUSED (the error, no datagram) -> 1 failure
 //  d3: unconnected, sendto() the same dead port three times: never told      -> no failure
 //  d4: connect() to C's live server and exchange one datagram                -> no failure
+//  d5: connect() to d2's port, send(), closed with the error unread          -> 1 failure
 void run_failing_client(std::uint16_t dead1, std::uint16_t dead2, std::uint16_t live) {
   const int d1 = udp_socket(kAddrA);
   auto to1 = addr_of(kAddrB, dead1);
@@ -362,6 +365,12 @@ void run_failing_client(std::uint16_t dead1, std::uint16_t dead2, std::uint16_t 
     ::_exit(56);
   }
   receive_from(d4, from);
+  const int d5 = udp_socket(kAddrA);
+  if (::connect(d5, reinterpret_cast<sockaddr*>(&to2), sizeof(to2)) != 0 || ::send(d5, "q", 1, 0) != 1) {
+    ::_exit(58);
+  }
+  await_error(d5);
+  ::close(d5);
   ::_exit(0);
 }
 
@@ -370,9 +379,9 @@ void run_failing_client(std::uint16_t dead1, std::uint16_t dead2, std::uint16_t 
 TEST_CASE("topology: ICMP errors a connected UDP socket reports are failures of its flow", "[bpf][topology]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   nb::KernelFeatureProbe features;
-  if (!features.supports("tp_btf:sock_send_length")) {
-    // Linux 6.3 added the tracepoints; the collector then warns and counts no UDP failure.
-    nodepack::testing::skip_or_fail("kernel without the sock_send_length tracepoint");
+  if (!features.supports("tp_btf:inet_sk_error_report")) {
+    // Linux 5.14 added the tracepoint; the collector then warns and counts no UDP failure.
+    nodepack::testing::skip_or_fail("kernel without the inet_sk_error_report tracepoint");
     return;
   }
   Pods pods;
@@ -400,17 +409,17 @@ TEST_CASE("topology: ICMP errors a connected UDP socket reports are failures of 
   ::close(port_pipe[0]);
   ::close(port_pipe[1]);
 
-  // Flows: d1 and d3 to dead1 (d3's first datagram; d1's connect), d2 to dead2, d4 to C; C's
-  // inbound one. Failures: d1's two, d2's one.
+  // Flows: d1 and d3 to dead1 (d3's first datagram; d1's connect), d2 and d5 to dead2, d4 to C;
+  // C's inbound one. Failures: d1's two, d2's one, d5's one.
   auto& t = *topology_of(reg);
-  wait_for_totals(t, 5, 3);
+  wait_for_totals(t, 6, 4);
   const char* conns = "kpod_net_connections_total";
   const char* fails = "kpod_net_connection_failures_total";
   auto f = reg->Collect();
   CHECK(value(f, conns, edge("client-7d9f-abc", "outbound", "pod", "web", "server", dead1)) == 2);
   CHECK(value(f, fails, edge("client-7d9f-abc", "outbound", "pod", "web", "server", dead1)) == 2);
-  CHECK(value(f, conns, edge("client-7d9f-abc", "outbound", "pod", "web", "server", dead2)) == 1);
-  CHECK(value(f, fails, edge("client-7d9f-abc", "outbound", "pod", "web", "server", dead2)) == 1);
+  CHECK(value(f, conns, edge("client-7d9f-abc", "outbound", "pod", "web", "server", dead2)) == 2);
+  CHECK(value(f, fails, edge("client-7d9f-abc", "outbound", "pod", "web", "server", dead2)) == 2);
   CHECK(value(f, fails, edge("client-7d9f-abc", "outbound", "pod", "db", "store", live)) == 0);
   // Charged to the client's pod only: the peer pod, which sent the ICMP errors, has no failure.
   CHECK(series_of(f, fails, {{"pod", "server-5c6b-def"}}) == 0);
