@@ -134,8 +134,9 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, __u64 *payload)
 
 /* The socket's smoothed RTT in microseconds when it is established, else 0: what the tcp_probe
  * tracepoint reads at each segment received on an established socket, read here from the
- * segment's own socket as cgroup_skb ingress sees it (before TCP takes the segment in, so the
- * estimate of the segment before it: one sample late, the same distribution). */
+ * segment's own socket as cgroup_skb ingress sees it. Both see the estimate before the segment
+ * is taken in (the tracepoint fires at the top of tcp_rcv_established, before its ACK is
+ * processed). */
 static __always_inline __u32 established_srtt_us(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
