@@ -27,8 +27,6 @@
 #include "packet.bpf.h"
 #include "http.h"
 
-#define IPPROTO_TCP_ 6
-
 #define FIFO_DEPTH 32		/* outstanding requests per connection (power of two) */
 #define MSGS_PER_SEGMENT 32	/* messages looked at in one segment (pipelining), with their bodies */
 #define SCAN_CHUNK 128		/* header bytes loaded at a time (a power of two): most requests' all */
@@ -96,16 +94,10 @@ static const struct http_cg_stats zero_stats;
  * helper call, socket or map before this says there is a payload. */
 static __always_inline __u32 tcp_payload_offset(struct __sk_buff *skb, __u32 *tcp_off)
 {
-	__u32 len = skb->len, off, payload;
-	__u8 proto = 0, doff;
+	__u32 len = skb->len, payload;
 
-	if (len <= 40)
-		return 0; /* no room for a payload after the smallest IP and TCP headers */
-	off = nodepack_transport_offset(skb, &proto);
-	if (!off || proto != IPPROTO_TCP_ || nodepack_packet_read(skb, off + 12, &doff, 1))
-		return 0;
-	*tcp_off = off;
-	payload = off + (doff >> 4) * 4;
+	if (len <= 40 || !nodepack_tcp_offsets(skb, tcp_off, &payload))
+		return 0; /* 40: no room for a payload after the smallest IP and TCP headers */
 	return len > payload ? payload : 0;
 }
 
@@ -600,7 +592,7 @@ static __always_inline void on_response(struct __sk_buff *skb, struct http_conn 
 		return;
 	__sync_fetch_and_add(&stats->requests[0][0][0] + idx, 1);
 	if (start && now > start)
-		nodepack_hist_record_shared(&stats->latency[dir & 1], now - start);
+		nodepack_hist_record(&stats->latency[dir & 1], now - start, true);
 }
 
 /* Starts a message at `off` if one starts there; 0 when none does. */

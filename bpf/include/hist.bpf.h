@@ -27,7 +27,8 @@ static __always_inline __u32 nodepack_log2_u64(__u64 v)
 
 /* Records one value, already bucketed in `slot`, in a histogram the caller owns exclusively
  * (per-CPU map value) or shares (plain map value, hence the atomic adds). Slots past the last
- * land in the last. */
+ * land in the last. A shared histogram's count is left alone, to save an atomic add per value:
+ * user space takes every histogram's count from its slots (log2_samples). */
 static __always_inline void nodepack_hist_record_slot(struct nodepack_hist *h, __u32 slot, __u64 ns, bool atomic)
 {
 	if (slot >= NODEPACK_HIST_SLOTS)
@@ -35,24 +36,11 @@ static __always_inline void nodepack_hist_record_slot(struct nodepack_hist *h, _
 	if (atomic) {
 		__sync_fetch_and_add(&h->slots[slot], 1);
 		__sync_fetch_and_add(&h->sum_ns, ns);
-		__sync_fetch_and_add(&h->count, 1);
 	} else {
 		h->slots[slot]++;
 		h->sum_ns += ns;
 		h->count++;
 	}
-}
-
-/* Records one value in a histogram shared between CPUs with two atomic adds, not three: the
- * count is left alone, user space takes it from the slots (log2_samples). */
-static __always_inline void nodepack_hist_record_shared(struct nodepack_hist *h, __u64 ns)
-{
-	__u32 slot = nodepack_log2_u64(ns);
-
-	if (slot >= NODEPACK_HIST_SLOTS)
-		slot = NODEPACK_HIST_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->sum_ns, ns);
 }
 
 /* Records one value in its log2 bucket (see nodepack_hist_record_slot). */

@@ -53,4 +53,18 @@ static __always_inline __u32 nodepack_transport_offset(struct __sk_buff *skb, __
 	return 0;
 }
 
+/* For a TCP packet: 1, with the TCP header's offset in *tcp_off and the payload's in
+ * *payload_off (skb->len or more when it carries none); 0 for any other packet. */
+static __always_inline int nodepack_tcp_offsets(struct __sk_buff *skb, __u32 *tcp_off, __u32 *payload_off)
+{
+	__u8 proto = 0, doff;
+	__u32 off = nodepack_transport_offset(skb, &proto);
+
+	if (!off || proto != 6 /* IPPROTO_TCP */ || nodepack_packet_read(skb, off + 12, &doff, 1))
+		return 0;
+	*tcp_off = off;
+	*payload_off = off + (doff >> 4) * 4;
+	return 1;
+}
+
 #endif

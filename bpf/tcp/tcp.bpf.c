@@ -121,13 +121,10 @@ int BPF_PROG(tcp_probe_raw, const struct sock *sk)
  * pod sends or receives. */
 static __always_inline int tcp_segment(struct __sk_buff *skb, __u64 *payload)
 {
-	__u32 len = skb->len, off;
-	__u8 proto = 0, doff;
+	__u32 len = skb->len, tcp_off, off;
 
-	off = nodepack_transport_offset(skb, &proto);
-	if (!off || proto != IPPROTO_TCP_ || nodepack_packet_read(skb, off + 12, &doff, 1))
+	if (!nodepack_tcp_offsets(skb, &tcp_off, &off))
 		return 0;
-	off += (doff >> 4) * 4;
 	*payload = len > off ? len - off : 0;
 	return 1;
 }
