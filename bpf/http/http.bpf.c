@@ -9,7 +9,8 @@
  *    the request is the client side; the one that received it the server side.
  *  - Per connection and direction, the stream is followed message by message: headers are
  *    scanned for their end and for Content-Length / Transfer-Encoding, and body bytes are
- *    skipped, so a body segment that happens to start with "GET " is not a request.
+ *    skipped (a chunked body chunk by chunk, from its size lines), so a body segment that
+ *    happens to start with "GET " is not a request.
  *  - Connection state lives in socket storage (freed with the socket); a connection gets it
  *    at its first segment that starts an HTTP message, so other traffic pays one storage
  *    lookup and a few byte compares.
@@ -43,7 +44,12 @@ char LICENSE[] SEC("license") = "GPL";
 #define LOW7 0x7f7f7f7f7f7f7f7fULL
 #define CASE_BITS 0x2020202020202020ULL /* or'ed in: letters to lower case ('-' and ':' have it) */
 
-enum phase { PH_IDLE = 0, PH_HEADERS = 1, PH_CHUNKED = 2 };
+enum phase {
+	PH_IDLE = 0,		/* a message may start here */
+	PH_HEADERS = 1,		/* in a message's headers, or a chunked body's trailer */
+	PH_CHUNKED = 2,		/* at (or in) a chunk-size line; a chunk's data is `skip` */
+	PH_CHUNK_LOST = 3,	/* in a chunked body whose framing was lost: see on_segment() */
+};
 
 /* One direction of a connection's byte stream. */
 struct http_stream {
@@ -56,7 +62,9 @@ struct http_stream {
 	__u8 no_body;		/* a response to HEAD, 1xx, 204, 304: no body whatever the headers say */
 	__u32 next_seq;		/* TCP sequence number just past the last payload seen */
 	__u8 seq_known;
-	__u8 pad[3];
+	__u8 chunk_digits;	/* a chunk-size line cut by a segment's end: its hex digits so far */
+	__u8 chunk_ext;		/* ... and past them (an extension, the CR) */
+	__u8 pad;
 };
 
 struct http_conn {
@@ -620,7 +628,64 @@ static __always_inline int start_message(struct __sk_buff *skb, struct http_conn
 	return 1;
 }
 
-/* A chunked body ends with the zero-size chunk and an empty trailer: a segment ending so. */
+/* A chunk-size line (RFC 9112 7.1: hex digits, an optional extension, CRLF) read from `pos`,
+ * perhaps continuing one the previous segment cut. Passed to a global function, as struct scan. */
+struct chunk_line {
+	__u32 pos, end;
+	__u64 size;		/* the digits so far */
+	__u8 digits, in_ext;	/* as http_stream's chunk_digits and chunk_ext */
+	__u8 done;		/* its LF was read: the line ended just before pos */
+	__u8 bad;		/* not a size line: the body's framing is lost */
+};
+
+#define CHUNK_LINE_BYTES 16	/* read at a time; a longer extension takes another step */
+
+__noinline int read_chunk_line(struct __sk_buff *skb, struct chunk_line *l)
+{
+	__u8 b[CHUNK_LINE_BYTES] = {};
+	__u64 n;
+	__u32 i;
+
+	if (!l)
+		return 0;
+	n = load_len(l->pos, l->end, sizeof(b));
+	if (!n || bpf_skb_load_bytes(skb, l->pos, b, n)) {
+		l->bad = 1;
+		return 0;
+	}
+	for (i = 0; i < sizeof(b); i++) {
+		__u8 c = b[i];
+
+		if (i >= n)
+			break;
+		if (c == '\n') {
+			l->done = 1;
+			l->bad = !l->digits;
+			i++;
+			break;
+		}
+		if (l->in_ext)
+			continue;
+		if (is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')) {
+			/* 15 digits: a chunk of up to 2^60 bytes, already more than any body */
+			if (++l->digits > 15) {
+				l->bad = 1;
+				return 0;
+			}
+			l->size = l->size * 16 + (is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+		} else if (l->digits && (c == ';' || c == ' ' || c == '\t' || c == '\r')) {
+			l->in_ext = 1;
+		} else {
+			l->bad = 1;
+			return 0;
+		}
+	}
+	l->pos += i;
+	return 0;
+}
+
+/* A chunked body whose framing was lost ends, we guess, in a segment ending with the zero-size
+ * chunk and an empty trailer. */
 static __always_inline int ends_chunked_body(struct __sk_buff *skb, __u32 end)
 {
 	__u8 t[5];
@@ -709,9 +774,50 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 			continue;
 		}
 		if (st->phase == PH_CHUNKED) {
+			struct chunk_line l = {.pos = off, .end = end, .size = st->content_length,
+					       .digits = st->chunk_digits, .in_ext = st->chunk_ext};
+
+			read_chunk_line(skb, &l);
+			if (l.bad) {
+				st->phase = PH_CHUNK_LOST;
+				continue;
+			}
+			off = l.pos;
+			if (!l.done) {
+				/* cut by the segment's end (or a long extension): go on from here */
+				st->content_length = l.size;
+				st->chunk_digits = l.digits;
+				st->chunk_ext = l.in_ext;
+				continue;
+			}
+			st->content_length = 0;
+			st->chunk_digits = 0;
+			st->chunk_ext = 0;
+			if (l.size) {
+				/* the chunk's data and its CRLF: skipped here when they end in this
+				 * segment (no step of its own), else on the segments to come */
+				if (l.size + 2 >= end - off) {
+					st->skip = l.size + 2 - (end - off);
+					return;
+				}
+				off += (__u32)l.size + 2;
+				continue;
+			}
+			/* The last chunk: trailer fields, if any, then an empty line, scanned as headers
+			 * would be from a window that has just seen the size line's CRLF. No body after. */
+			st->phase = PH_HEADERS;
+			st->rolling = (__u32)'\n' << 24 | (__u32)'\r' << 16 | (__u32)'0' << 8;
+			st->no_body = 1;
+			continue;
+		}
+		if (st->phase == PH_CHUNK_LOST) {
+			/* Not a size line where one should be (or more chunks in a segment than it has
+			 * steps): bodies are no longer skipped by their framing. Rather than take a chunk's
+			 * data for a message, wait for a segment that ends as a chunked body does; a
+			 * message after the body in that segment is missed. */
 			if (ends_chunked_body(skb, end))
 				st->phase = PH_IDLE;
-			return; /* a message after the chunked body in the same segment is missed */
+			return;
 		}
 		struct scan s = {.pos = off, .end = end};
 
@@ -771,7 +877,8 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 			st->skip -= left;
 		} else {
 			st->skip = 0;
-			st->phase = PH_IDLE;
+			/* more chunks than steps: this segment may hold the body's end */
+			st->phase = st->phase == PH_CHUNKED && !ends_chunked_body(skb, end) ? PH_CHUNK_LOST : PH_IDLE;
 		}
 	}
 }
