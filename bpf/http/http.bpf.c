@@ -64,7 +64,9 @@ struct http_stream {
 	__u8 seq_known;
 	__u8 chunk_digits;	/* a chunk-size line cut by a segment's end: its hex digits so far */
 	__u8 chunk_ext;		/* ... and past them (an extension, the CR) */
-	__u8 pad;
+	__u8 cut;		/* the headers' last line was cut by the segment's end: */
+	__u8 cut_len;		/* its first cut_len bytes (< HEADER_BYTES), zeros after them */
+	__u8 cut_line[HEADER_BYTES];
 };
 
 struct http_conn {
@@ -270,32 +272,6 @@ static __always_inline int length_byte(__u8 d, long *v)
 	return d == ' ' || d == '\t';
 }
 
-/* One header line, at `pos` (just after a LF): its Content-Length value, -1 for a
- * Transfer-Encoding header (taken as chunked), -2 for anything else. Names are matched without
- * regard to case; a header split across segments is not recognised. */
-__noinline long header_at(struct __sk_buff *skb, __u32 pos, __u32 end)
-{
-	__u8 b[HEADER_BYTES] = {};
-	__u64 n;
-	__u32 i;
-	long v = 0;
-	int name;
-
-	n = load_len(pos, end, sizeof(b));
-	if (n < 15 || bpf_skb_load_bytes(skb, pos, b, n))
-		return -2;
-	name = header_name(b);
-	if (name == NAME_TRANSFER_ENCODING)
-		return -1;
-	if (name != NAME_CONTENT_LENGTH)
-		return -2;
-	for (i = 15; i < sizeof(b); i++) {
-		if (i >= n || !length_byte(b[i], &v))
-			break;
-	}
-	return v;
-}
-
 /* A header scan: where it stands, and what it found so far in this message's headers. Passed
  * to global functions as memory the verifier does not track value by value, which keeps the
  * number of states it explores small. */
@@ -306,8 +282,92 @@ struct scan {
 	__u64 content_length;
 	__u8 has_cl, chunked, pad[2];
 	__u32 loaded;		/* buf holds the bytes at pos already (the message start) */
+	__u8 cut, cut_len;	/* a line cut by the segment's end, as http_stream's */
+	__u8 cut_line[HEADER_BYTES];
 	__u8 buf[SCAN_CHUNK + 24]; /* room past the chunk for a header name read at its last LF */
 };
+
+#define LINE_OTHER (-2)
+#define LINE_CHUNKED (-1)
+#define LINE_CUT (-3)
+
+/* One header line whose first `n` bytes are at `b` (zeros after them, at least HEADER_BYTES in
+ * all): its Content-Length value, LINE_CHUNKED for a Transfer-Encoding header, LINE_OTHER for
+ * anything else. `at_end`: the segment ends after those n bytes, so a line with no LF in them
+ * goes on in the next segment; when it could still turn out to be one of the two (its name or
+ * value cut), its bytes are kept in s->cut_line for the next segment to finish, and LINE_CUT. */
+static __always_inline long header_line(struct scan *s, const __u8 *b, __u32 n, int at_end)
+{
+	long v = 0;
+	__u32 i;
+	int name = header_name(b);
+
+	if (name == NAME_TRANSFER_ENCODING)
+		return LINE_CHUNKED;
+	if (name == NAME_CONTENT_LENGTH) {
+		for (i = 15; i < HEADER_BYTES; i++) {
+			if (i >= n || !length_byte(b[i], &v))
+				break;
+		}
+		if (i < n || !at_end || n >= HEADER_BYTES)
+			return v; /* the value ended here, or ran past what is read */
+	} else {
+		if (!at_end || n >= 18)
+			return LINE_OTHER; /* both names are in the first 18 bytes */
+		for (i = 0; i < 18; i++) {
+			if (i >= n)
+				break;
+			if (b[i] == '\n')
+				return LINE_OTHER; /* the line ended: not cut */
+		}
+	}
+	__builtin_memcpy(s->cut_line, b, HEADER_BYTES);
+	s->cut = 1;
+	s->cut_len = n;
+	return LINE_CUT;
+}
+
+/* One header line, at `pos` (just after a LF), read from the packet: header_line(). Names are
+ * matched without regard to case. */
+__noinline long header_at(struct __sk_buff *skb, struct scan *s, __u32 pos, __u32 end)
+{
+	__u8 b[HEADER_BYTES] = {};
+	__u64 n;
+
+	if (!s)
+		return LINE_OTHER;
+	n = load_len(pos, end, sizeof(b));
+	if (n && bpf_skb_load_bytes(skb, pos, b, n))
+		return LINE_OTHER;
+	return header_line(s, b, n, pos + n == end);
+}
+
+/* The line the previous segment cut (s->cut_line), finished with this segment's first bytes:
+ * its Content-Length or Transfer-Encoding noted in s. */
+__noinline int finish_cut_line(struct __sk_buff *skb, struct scan *s)
+{
+	__u8 b[2 * HEADER_BYTES] = {};
+	__u32 have;
+	__u64 n;
+	long v;
+
+	if (!s)
+		return 0;
+	have = s->cut_len & (HEADER_BYTES - 1);
+	s->cut = 0;
+	__builtin_memcpy(b, s->cut_line, HEADER_BYTES);
+	n = load_len(s->pos, s->end, HEADER_BYTES);
+	if (n && bpf_skb_load_bytes(skb, s->pos, b + have, n))
+		return 0;
+	v = header_line(s, b, have + n, s->pos + n == s->end);
+	if (v >= 0) {
+		s->content_length = v;
+		s->has_cl = 1;
+	} else if (v == LINE_CHUNKED) {
+		s->chunked = 1;
+	}
+	return 0;
+}
 
 /* classify_bytes() on the chunk the scan loaded at a message start: one load serves both. */
 __noinline int classify_chunk(struct scan *s)
@@ -368,11 +428,11 @@ __noinline int header_in_buffer(struct __sk_buff *skb, struct scan *s, __u32 h, 
 			}
 		}
 	}
-	v = header_at(skb, s->pos + h, s->end);
+	v = header_at(skb, s, s->pos + h, s->end);
 	if (v >= 0) {
 		s->content_length = v;
 		s->has_cl = 1;
-	} else if (v == -1) {
+	} else if (v == LINE_CHUNKED) {
 		s->chunked = 1;
 	}
 	return 0;
@@ -624,6 +684,7 @@ static __always_inline int start_message(struct __sk_buff *skb, struct http_conn
 	st->rolling = 0;
 	st->has_cl = 0;
 	st->chunked = 0;
+	st->cut = 0;
 	st->content_length = 0;
 	return 1;
 }
@@ -838,11 +899,23 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 		s.content_length = st->content_length;
 		s.has_cl = st->has_cl;
 		s.chunked = st->chunked;
+		if (st->cut && st->phase == PH_HEADERS) {
+			/* the headers' last line in the previous segment was cut: finish it first */
+			s.cut_len = st->cut_len;
+			__builtin_memcpy(s.cut_line, st->cut_line, HEADER_BYTES);
+			st->cut = 0;
+			finish_cut_line(skb, &s);
+		}
 		scan_headers(skb, &s);
 		st->rolling = s.rolling;
 		st->content_length = s.content_length;
 		st->has_cl = s.has_cl;
 		st->chunked = s.chunked;
+		if (!s.hdr_end && s.cut) {
+			st->cut = 1;
+			st->cut_len = s.cut_len;
+			__builtin_memcpy(st->cut_line, s.cut_line, HEADER_BYTES);
+		}
 		if (!s.hdr_end) {
 			/* Headers go on in the next segment, unless the scan gave up on them: then the
 			 * stream is taken up again at whatever starts a message. */

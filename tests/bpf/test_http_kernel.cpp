@@ -259,6 +259,39 @@ c.sendall(get(b"/ok")); expect(f, 200)
 c.close()
 )PY";
 
+// Requests and responses cut in two at every offset around and inside their Content-Length line
+// (the name, the colon, the value, its CRLF), then responses cut so around their Transfer-Encoding
+// line, each body reading like a message: a header line cut by a segment's end must still be
+// read, or the body is taken for a message.
+constexpr const char* kCutHeaderServer = R"PY(
+s, f = accepted(serve("127.0.1.9"))
+fake = b"HTTP/1.1 200 OK\r\n\r\n"
+resp = b"HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: %d\r\nX-B: 2\r\n\r\n" % len(fake) + fake
+start = resp.index(b"Content-Length") - 2
+for cut in range(start, start + 24):
+    message(f)
+    s.sendall(resp[:cut]); time.sleep(0.02); s.sendall(resp[cut:])
+resp = b"HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\nX-B: 2\r\n\r\n%x\r\n" % len(fake)
+start = resp.index(b"Transfer-Encoding") - 2
+for cut in range(start, start + 24):
+    head(f)
+    s.sendall(resp[:cut]); time.sleep(0.02); s.sendall(resp[cut:]); time.sleep(0.02)
+    s.sendall(fake + b"\r\n0\r\n\r\n")  # the chunk's data starts a segment
+f.read()
+)PY";
+
+constexpr const char* kCutHeaderClient = R"PY(
+c, f = connect("127.0.1.9")
+fake = b"GET /x HTTP/1.1\r\n\r\n"
+req = b"POST /p HTTP/1.1\r\nHost: b\r\nContent-Length: %d\r\nX-B: 2\r\n\r\n" % len(fake) + fake
+start = req.index(b"Content-Length") - 2
+for cut in range(start, start + 24):
+    c.sendall(req[:cut]); time.sleep(0.02); c.sendall(req[cut:]); expect(f, 200)
+for _ in range(24):
+    c.sendall(b"GET /te HTTP/1.1\r\nHost: b\r\n\r\n"); expect(f, 200, body=False); chunked(f)
+c.close()
+)PY";
+
 // `script` is the prelude and a script, built before the fork (no allocation in the child).
 void exec_python(const std::string& script, const char* arg = nullptr) {
   ::execlp("python3", "python3", "-c", script.c_str(), arg, static_cast<char*>(nullptr));
@@ -474,6 +507,19 @@ TEST_CASE("http: chunked bodies are followed chunk by chunk, however the segment
     CHECK(requests(families, pod, side, "POST", "2xx") == 1);  // its chunk "GET /" is not a request
     CHECK(all_requests(families, pod) == 9);
     // A chunk's data taken for a status line would be a response without a request.
+    CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
+  }
+}
+
+TEST_CASE("http: a Content-Length or Transfer-Encoding line cut by a segment's end is still read", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  const auto families = counted_over(kCutHeaderServer, kCutHeaderClient);
+  for (const auto& [pod, side] : kSides) {
+    INFO(pod << " as " << side);
+    CHECK(requests(families, pod, side, "POST", "2xx") == 24);
+    CHECK(requests(families, pod, side, "GET", "2xx") == 24);
+    CHECK(all_requests(families, pod) == 48);  // no request body taken for a GET
+    // No response body taken for a response.
     CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
   }
 }
