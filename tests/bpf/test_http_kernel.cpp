@@ -366,6 +366,12 @@ double all_requests(const std::vector<prometheus::MetricFamily>& families, const
   return sum;
 }
 
+// The pod's unmatched responses (a body taken for a response would be one): none expected.
+const prometheus::ClientMetric* unmatched_responses(const std::vector<prometheus::MetricFamily>& families,
+                                                    const char* pod) {
+  return find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}});
+}
+
 void require_nothing_on_idle_pod(const std::vector<prometheus::MetricFamily>& families) {
   for (const char* name : {"kpod_http_requests_total", "kpod_http_latency_seconds",
                            "kpod_http_unmatched_responses_total", "kpod_net_protocol_connections_total"}) {
@@ -414,8 +420,7 @@ TEST_CASE("http: keep-alive requests are counted exactly on the client and the s
     CHECK(requests(families, pod, side, "unparsed", "2xx") == 1);  // "GE" + "T /ok ..."
     CHECK(all_requests(families, pod) == 14);
     CHECK(protocol_connections(families, pod, side, "http") == 1);  // nothing else, in particular not on the other side
-    const auto* unmatched = find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}});
-    CHECK(unmatched == nullptr);
+    CHECK(unmatched_responses(families, pod) == nullptr);
 
     const auto* lat = find_metric(families, "kpod_http_latency_seconds", {{"pod", pod}, {"direction", side}});
     REQUIRE(lat != nullptr);
@@ -479,7 +484,7 @@ TEST_CASE("http: a Content-Length and the headers' end are found at every offset
     CHECK(requests(families, pod, side, "GET", "2xx") == 144);
     CHECK(all_requests(families, pod) == 144);
     // A body taken for a response would be one without a request.
-    CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
+    CHECK(unmatched_responses(families, pod) == nullptr);
   }
 }
 
@@ -493,7 +498,7 @@ TEST_CASE("http: pipelined bursts of requests in one segment, and their response
     CHECK(requests(families, pod, side, "POST", "2xx") == 30);    // bodies reading "GET /" skipped
     CHECK(requests(families, pod, side, "DELETE", "2xx") == 33);  // 32 of the burst of 40, and the lone one
     CHECK(all_requests(families, pod) == 131);
-    CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
+    CHECK(unmatched_responses(families, pod) == nullptr);
   }
 }
 
@@ -507,7 +512,7 @@ TEST_CASE("http: chunked bodies are followed chunk by chunk, however the segment
     CHECK(requests(families, pod, side, "POST", "2xx") == 1);  // its chunk "GET /" is not a request
     CHECK(all_requests(families, pod) == 9);
     // A chunk's data taken for a status line would be a response without a request.
-    CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
+    CHECK(unmatched_responses(families, pod) == nullptr);
   }
 }
 
@@ -520,6 +525,6 @@ TEST_CASE("http: a Content-Length or Transfer-Encoding line cut by a segment's e
     CHECK(requests(families, pod, side, "GET", "2xx") == 24);
     CHECK(all_requests(families, pod) == 48);  // no request body taken for a GET
     // No response body taken for a response.
-    CHECK(find_metric(families, "kpod_http_unmatched_responses_total", {{"pod", pod}}) == nullptr);
+    CHECK(unmatched_responses(families, pod) == nullptr);
   }
 }
