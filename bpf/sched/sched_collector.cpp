@@ -27,6 +27,9 @@ struct SchedCollector::Impl {
   std::unordered_map<std::uint64_t, std::uint32_t> slot_of;  // the same, by cgroup id
   std::size_t collisions = 0;           // live pod cgroups refused a slot at the last pass: another had it
   std::vector<std::uint32_t> unzeroed;  // slots whose zeroing failed when their owner went: kept out of use
+  SchedCollector::SlotWrite write = [](int fd, std::uint32_t index, const void* values) {
+    return bpf_map_update_elem(fd, &index, values, BPF_ANY);
+  };
   std::uint32_t index_of(std::uint64_t id) const { return static_cast<std::uint32_t>(id) & skel->rodata->slot_mask; }
   // Writes `owner` and zero counts into slot `index` on every CPU.
   bool reset_slot(std::uint32_t index, std::uint64_t owner) const {
@@ -34,7 +37,7 @@ struct SchedCollector::Impl {
     for (auto& v : values) {
       v.owner = owner;
     }
-    return bpf_map_update_elem(bpf_map__fd(skel->maps.cg_slots), &index, values.data(), BPF_ANY) == 0;
+    return write(bpf_map__fd(skel->maps.cg_slots), index, values.data()) == 0;
   }
 };
 
@@ -231,6 +234,12 @@ std::optional<std::uint32_t> SchedCollector::release_slot(std::uint64_t id) {
   }
   impl_->slot_of.erase(it);
   return index;
+}
+
+void SchedCollector::set_slot_write(SlotWrite write) {
+  if (impl_) {
+    impl_->write = std::move(write);
+  }
 }
 
 std::size_t SchedCollector::slots_in_use() const { return impl_ ? impl_->slot_of.size() : 0; }

@@ -76,6 +76,11 @@ class SchedCollector final : public BpfCollector {
   // back from a filtered cgroup is given to another cgroup only at a later pass.
   void assign_slots(const std::vector<cgroup::CgroupResolver::LiveCgroup>& live,
                     const std::function<bool(std::uint64_t)>& filtered);
+  // How a slot's per-CPU values are written into the map: bpf_map_update_elem() on the map's
+  // fd, 0 or a negative errno. Replaceable so that tests can make the write fail and see that a
+  // slot which could not be zeroed is neither read nor handed out until a later pass zeroes it.
+  using SlotWrite = std::function<int(int map_fd, std::uint32_t index, const void* per_cpu_values)>;
+  void set_slot_write(SlotWrite write);
 
  private:
   // Takes cgroup `id`'s slot back (zeroed, no owner); the slot's index, nothing when it had none.

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <optional>
 #include <thread>
 
@@ -68,6 +70,16 @@ struct Fixture {
     const std::uint64_t other = nodepack::testing::inode_of(cg_b) + (std::uint64_t{1} << 32);
     REQUIRE(sched.give_slot(other));
     return other;
+  }
+
+  // Another id holds B's slot, and its pod is filtered while B is live: that id, and the live
+  // cgroups a pass is given (it and B's container).
+  std::pair<std::uint64_t, std::vector<nodepack::cgroup::CgroupResolver::LiveCgroup>> b_slot_held_by_a_filtered_pod(
+      nb::SchedCollector& sched) const {
+    const std::uint64_t other = give_b_slot_to_another(sched);
+    return {other,
+            {{.id = other, .dir = {}, .level = {}, .pod_uid = "filtered", .container_id = {}},
+             {.id = nodepack::testing::inode_of(cg_b), .dir = cg_b, .level = {}, .pod_uid = "b", .container_id = {}}}};
   }
 
   // Slots held by the pods' cgroups (both pods' and both containers'), and those refused one
@@ -350,7 +362,7 @@ TEST_CASE("sched: a pod cgroup whose slot another cgroup holds counts in the has
   CHECK(std::none_of(raw.begin(), raw.end(), [&](const auto& kv) { return kv.first == other; }));
 }
 
-TEST_CASE("sched: a slot taken back from a filtered cgroup goes to another only at the next pass", "[bpf][sched]") {
+TEST_CASE("sched: a slot taken back from a filtered cgroup", "[bpf][sched]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   Fixture fx;
   nb::SchedCollector* sched = nullptr;
@@ -360,18 +372,49 @@ TEST_CASE("sched: a slot taken back from a filtered cgroup goes to another only 
   }
   // Another id holds B's slot; then its pod is filtered while B is live.
   const auto ino_b = nodepack::testing::inode_of(fx.cg_b);
-  const std::uint64_t other = fx.give_b_slot_to_another(*sched);
-  const std::vector<nodepack::cgroup::CgroupResolver::LiveCgroup> live = {
-      {.id = other, .dir = {}, .level = {}, .pod_uid = "filtered", .container_id = {}},
-      {.id = ino_b, .dir = fx.cg_b, .level = {}, .pod_uid = "b", .container_id = {}}};
-  auto filtered = [&](std::uint64_t id) { return id == other; };
-  sched->assign_slots(live, filtered);
-  CHECK_FALSE(sched->has_slot(other));
-  CHECK_FALSE(sched->has_slot(ino_b));  // not in the pass that took it back
-  CHECK(sched->slot_collisions() == 0);
-  sched->assign_slots(live, filtered);
-  CHECK(sched->has_slot(ino_b));
-  CHECK_FALSE(sched->has_slot(other));
+  const auto [other, live] = fx.b_slot_held_by_a_filtered_pod(*sched);
+  auto filtered = [other = other](std::uint64_t id) { return id == other; };
+
+  SECTION("goes to another only at the next pass") {
+    sched->assign_slots(live, filtered);
+    CHECK_FALSE(sched->has_slot(other));
+    CHECK_FALSE(sched->has_slot(ino_b));  // not in the pass that took it back
+    CHECK(sched->slot_collisions() == 0);
+    sched->assign_slots(live, filtered);
+    CHECK(sched->has_slot(ino_b));
+    CHECK_FALSE(sched->has_slot(other));
+  }
+
+  SECTION("when it could not be zeroed, is kept out of use until a later pass zeroes it") {
+    int writes = 0;
+    sched->set_slot_write([&](int, std::uint32_t, const void*) {
+      ++writes;
+      return -EIO;  // the map refuses every write
+    });
+    sched->assign_slots(live, filtered);
+    CHECK(writes == 1);  // the zeroing; nothing else was tried
+    CHECK_FALSE(sched->has_slot(other));
+    CHECK_FALSE(sched->has_slot(ino_b));
+    // Still refused at the next pass: the zeroing is tried again, and B, whose slot it is, does
+    // not get it dirty (it counts in the hash map meanwhile).
+    sched->assign_slots(live, filtered);
+    CHECK(writes == 2);
+    CHECK_FALSE(sched->has_slot(ino_b));
+    CHECK(sched->slot_collisions() == 1);
+    const auto raw = sched->read_cgroups();
+    CHECK(std::none_of(raw.begin(), raw.end(), [&](const auto& kv) { return kv.first == other; }));
+    // Writes work again: this pass zeroes the slot, the next hands it to B.
+    sched->set_slot_write([&](int fd, std::uint32_t index, const void* values) {
+      ++writes;
+      return bpf_map_update_elem(fd, &index, values, BPF_ANY);
+    });
+    sched->assign_slots(live, filtered);
+    CHECK(writes == 3);
+    CHECK_FALSE(sched->has_slot(ino_b));
+    sched->assign_slots(live, filtered);
+    CHECK(sched->has_slot(ino_b));
+    CHECK(sched->slot_collisions() == 0);
+  }
 }
 
 TEST_CASE("sched: tp_btf wake-up programs, where the scheduler's stamps are not available", "[bpf][sched]") {
