@@ -97,8 +97,8 @@ static __always_inline bool parse_transport(struct __sk_buff *skb, struct dns_pa
 		*off += 8;
 		return true;
 	}
-	if (bpf_skb_load_bytes(skb, *off + 12, &byte, 1))
-		return false;
+	if (nodepack_packet_read(skb, *off + 12, &byte, 1))
+		return false; /* the TCP data offset, as nodepack_tcp_offsets reads it */
 	*off += (byte >> 4) * 4;
 	return true;
 }
