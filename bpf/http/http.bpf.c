@@ -31,7 +31,7 @@
 #define FIFO_DEPTH 32		/* outstanding requests per connection (power of two) */
 #define MSGS_PER_SEGMENT 32	/* messages looked at in one segment (pipelining), with their bodies */
 #define SCAN_CHUNK 128		/* header bytes loaded at a time (a power of two): most requests' all */
-#define SCAN_CHUNKS 16		/* => at most 2 KiB of headers scanned per segment */
+#define SCAN_CHUNKS 64		/* => at most 8 KiB of headers scanned per segment */
 #define HEADER_BYTES 32		/* of a header line read for its name and value */
 
 char LICENSE[] SEC("license") = "GPL";
