@@ -49,6 +49,7 @@ enum phase {
 	PH_HEADERS = 1,		/* in a message's headers, or a chunked body's trailer */
 	PH_CHUNKED = 2,		/* at (or in) a chunk-size line; a chunk's data is `skip` */
 	PH_CHUNK_LOST = 3,	/* in a chunked body whose framing was lost: see on_segment() */
+	PH_UNTIL_CLOSE = 4,	/* in a response body that ends with the connection (RFC 9112 6.3) */
 };
 
 /* One direction of a connection's byte stream. */
@@ -60,6 +61,7 @@ struct http_stream {
 	__u8 has_cl;
 	__u8 chunked;
 	__u8 no_body;		/* a response to HEAD, 1xx, 204, 304: no body whatever the headers say */
+	__u8 response;		/* the message in progress is a response */
 	__u32 next_seq;		/* TCP sequence number just past the last payload seen */
 	__u8 seq_known;
 	__u8 chunk_digits;	/* a chunk-size line cut by a segment's end: its hex digits so far */
@@ -675,8 +677,10 @@ static __always_inline int start_message(struct __sk_buff *skb, struct http_conn
 		push_request(c, kind == CLS_REQUEST ? (cls & 0xff) : HTTP_M_UNPARSED, message_time(skb, stream));
 		c->request_stream = stream;
 		st->no_body = 0;
+		st->response = 0;
 	} else if (kind == CLS_RESPONSE) {
 		on_response(skb, c, st, stream, (cls >> 16) == CLS_RESPONSE ? (cls & 0xffff) : 0);
+		st->response = 1;
 	} else {
 		return 0;
 	}
@@ -871,6 +875,8 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 			st->no_body = 1;
 			continue;
 		}
+		if (st->phase == PH_UNTIL_CLOSE)
+			return;
 		if (st->phase == PH_CHUNK_LOST) {
 			/* Not a size line where one should be (or more chunks in a segment than it has
 			 * steps): bodies are no longer skipped by their framing. Rather than take a chunk's
@@ -928,6 +934,11 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 			st->phase = PH_IDLE;
 		} else if (st->chunked) {
 			st->phase = PH_CHUNKED;
+		} else if (!st->has_cl && st->response) {
+			/* Neither framed: a response's body runs to the connection's close (a request's
+			 * is empty). Nothing more on this stream is a message. */
+			st->phase = PH_UNTIL_CLOSE;
+			return;
 		} else {
 			/* The body: skipped here when it ends in this segment (no step of its own, so a
 			 * burst of small responses takes a step each), else on the segments to come. */

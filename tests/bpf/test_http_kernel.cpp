@@ -300,6 +300,23 @@ for _ in range(3):
 c.close()
 )PY";
 
+// A response framed by neither Content-Length nor chunked: its body runs to the connection's close
+// (an HTTP/1.0 server's usual answer), here in two segments, the second reading like a status line.
+constexpr const char* kUntilCloseServer = R"PY(
+s, f = accepted(serve("127.0.1.10"))
+head(f)
+s.sendall(b"HTTP/1.0 200 OK\r\nServer: old\r\n\r\nfirst part of the body\n"); time.sleep(0.02)
+s.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+s.close()
+)PY";
+
+constexpr const char* kUntilCloseClient = R"PY(
+c, f = connect("127.0.1.10")
+c.sendall(b"GET /old HTTP/1.0\r\n\r\n")
+expect(f, 200, body=False)
+f.read()
+)PY";
+
 // `script` is the prelude and a script, built before the fork (no allocation in the child).
 void exec_python(const std::string& script, const char* arg = nullptr) {
   ::execlp("python3", "python3", "-c", script.c_str(), arg, static_cast<char*>(nullptr));
@@ -535,5 +552,16 @@ TEST_CASE("http: a Content-Length or Transfer-Encoding line cut by a segment's e
     CHECK(all_requests(families, pod) == 51);  // no request body taken for a GET
     // No response body taken for a response.
     CHECK(unmatched_responses(families, pod) == nullptr);
+  }
+}
+
+TEST_CASE("http: a response body that runs to the connection's close is not read for messages", "[bpf][http]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  const auto families = counted_over(kUntilCloseServer, kUntilCloseClient);
+  for (const auto& [pod, side] : kSides) {
+    INFO(pod << " as " << side);
+    CHECK(requests(families, pod, side, "GET", "2xx") == 1);
+    CHECK(all_requests(families, pod) == 1);
+    CHECK(unmatched_responses(families, pod) == nullptr);  // its body's second segment is not one
   }
 }
