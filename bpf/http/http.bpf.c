@@ -766,6 +766,25 @@ static __always_inline int ends_chunked_body(struct __sk_buff *skb, __u32 end)
 	return t[0] == '0' && t[1] == '\r' && t[2] == '\n' && t[3] == '\r' && t[4] == '\n';
 }
 
+/* Received segments can arrive past a hole (a segment lost on the way, or overtaken): TCP
+ * delivers the missing bytes later, when they are behind next_seq and so not looked at. Bytes
+ * missing from a body are body bytes all the same, so the body's count goes on; a hole anywhere
+ * else took the stream's place with it (a message start in it is missed), and the stream is
+ * taken up again at whatever next starts a message, as after headers given up. */
+static __always_inline void skip_gap(struct http_stream *st, __u64 gap)
+{
+	if (st->skip >= gap) {
+		st->skip -= gap;
+		return;
+	}
+	st->skip = 0;
+	st->cut = 0;
+	if (st->phase == PH_CHUNKED)
+		st->phase = PH_CHUNK_LOST;
+	else if (st->phase != PH_UNTIL_CLOSE && st->phase != PH_CHUNK_LOST)
+		st->phase = PH_IDLE;
+}
+
 static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 {
 	__u32 tcp_off = 0, seq, off = tcp_payload_offset(skb, &tcp_off), end = skb->len;
@@ -825,6 +844,8 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 			off += behind;
 			seq += behind;
 			cls = 0;
+		} else if (behind < 0) {
+			skip_gap(st, -(__s64)behind);
 		}
 	}
 	st->seq_known = 1;
