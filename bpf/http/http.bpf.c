@@ -11,12 +11,12 @@
  *    scanned for their end and for Content-Length / Transfer-Encoding, and body bytes are
  *    skipped (a chunked body chunk by chunk, from its size lines), so a body segment that
  *    happens to start with "GET " is not a request.
- *  - Connection state lives in socket storage (freed with the socket); a connection gets it
- *    at its first segment that starts an HTTP message, so other traffic pays one storage
- *    lookup and a few byte compares.
  *  - A connection's first payload segment (either direction) names its protocol: HTTP/1.x, or
  *    Redis, PostgreSQL, MySQL, Kafka by their first bytes. Only HTTP connections are followed
  *    further; the others are left after that segment.
+ *  - Connection state lives in socket storage (freed with the socket), made at the first
+ *    payload: an HTTP connection's whole state, a byte for any other (its segments then pay two
+ *    storage lookups and are left).
  *  - Attribution: the socket's cgroup (bpf_skb_cgroup_id), never the task in softirq.
  */
 #include "vmlinux.h"
@@ -77,7 +77,7 @@ struct http_conn {
 	__u32 head, tail;	/* outstanding requests: [head, tail) */
 	__u32 overflow;		/* requests past a full FIFO, answered after it drains */
 	__u8 request_stream;	/* 0 egress, 1 ingress, 0xff none seen yet */
-	__u8 upgraded;		/* 101 Switching Protocols, or never HTTP/1: not looked at */
+	__u8 upgraded;		/* 101 Switching Protocols: not looked at any more */
 	__u8 pad[2];
 	__u64 cgid;		/* the socket's cgroup, read once: a socket keeps the cgroup it was made in */
 	__u64 start_ns[FIFO_DEPTH];
@@ -91,6 +91,15 @@ struct {
 	__type(key, int);
 	__type(value, struct http_conn);
 } conns SEC(".maps");
+
+/* Connections whose first payload showed another protocol, or none: passed over at one more
+ * lookup a segment, with a byte of storage each rather than an http_conn. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} not_http SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -802,9 +811,11 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 		/* The connection's first payload: what protocol is it? */
 		int proto = NET_PROTO_HTTP, server_first = 0;
 		struct http_cg_stats *stats;
-		__u64 idx;
+		__u64 idx, cgid;
 		__u32 dir;
 
+		if (bpf_sk_storage_get(&not_http, sk, 0, 0))
+			return; /* named at its first payload, and not HTTP */
 		cls = classify(skb, off, end);
 		/* An HTTP connection's first message is a request but for a server that speaks
 		 * first (seen as an unmatched response): its sender is then the server. */
@@ -814,19 +825,27 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 			server_first = proto >= 0x100;
 			proto = proto < 0 ? NET_PROTOCOLS : proto & 0xff;
 		}
-		c = bpf_sk_storage_get(&conns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (!c)
+		/* Storage first (the connection is counted once it has some): an http_conn for
+		 * HTTP, a byte for the rest, which are never looked at again. */
+		if (cls) {
+			c = bpf_sk_storage_get(&conns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (!c)
+				return;
+			c->request_stream = 0xff;
+		} else if (!bpf_sk_storage_get(&not_http, sk, 0, BPF_SK_STORAGE_GET_F_CREATE)) {
 			return;
-		c->request_stream = 0xff;
-		c->upgraded = !cls; /* not HTTP: never looked at again */
-		c->cgid = bpf_skb_cgroup_id(skb);
+		}
+		cgid = bpf_skb_cgroup_id(skb);
 		/* The side that speaks first is the client, but for MySQL. */
 		dir = (stream == 0) == !server_first ? HTTP_DIR_CLIENT : HTTP_DIR_SERVER;
 		idx = (__u64)dir * NET_PROTOCOLS + proto;
 		barrier_var(idx);
-		stats = proto < NET_PROTOCOLS ? stats_for(c->cgid) : NULL;
+		stats = proto < NET_PROTOCOLS ? stats_for(cgid) : NULL;
 		if (stats && idx < HTTP_DIRS * NET_PROTOCOLS)
 			__sync_fetch_and_add(&stats->protocol_connections[0][0] + idx, 1);
+		if (!c)
+			return;
+		c->cgid = cgid;
 	}
 	if (c->upgraded || nodepack_packet_read(skb, tcp_off + 4, &seq, 4))
 		return;

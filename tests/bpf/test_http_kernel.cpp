@@ -118,12 +118,16 @@ expect(f, 200)
 c.close()
 )PY";
 
-// Non-HTTP loopback traffic in upper case ("PING\r\n" lines): not a request line.
+// Non-HTTP loopback traffic in upper case ("PING\r\n" lines): not a request line. Then, on the
+// same connection, a request and a response: a connection named by its first payload as not HTTP
+// is not looked at again, whatever it carries later.
 constexpr const char* kIdle = R"PY(
 l = socket.socket(); l.bind(("127.0.1.3", 0)); l.listen(1)
 c = socket.create_connection(l.getsockname()); s, _ = l.accept()
 for _ in range(20):
     c.sendall(b"PING\r\n"); s.recv(100); s.sendall(b"PONG\r\n"); c.recv(100)
+c.sendall(b"GET / HTTP/1.1\r\n\r\n"); s.recv(100)
+s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"); c.recv(100)
 )PY";
 
 // A hand-written server for what http.server does not do: a response before any request, a HEAD
