@@ -805,7 +805,8 @@ static __always_inline void on_segment(struct __sk_buff *skb, int stream)
 	if (!off || !sk)
 		return;
 	/* Storage takes the socket as it comes (the helper checks for a full socket itself): no
-	 * bpf_sk_fullsock call per segment. Connections found not to be HTTP stop here. */
+	 * bpf_sk_fullsock call per segment. Connections found not to be HTTP stop at the second
+	 * lookup, in not_http. */
 	c = bpf_sk_storage_get(&conns, sk, 0, 0);
 	if (!c) {
 		/* The connection's first payload: what protocol is it? */
