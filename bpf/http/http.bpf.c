@@ -340,6 +340,17 @@ static __always_inline long header_line(struct scan *s, const __u8 *b, __u32 n, 
 	return LINE_CUT;
 }
 
+/* What header_line() said of a line, noted in the scan. */
+static __always_inline void note_line(struct scan *s, long v)
+{
+	if (v >= 0) {
+		s->content_length = v;
+		s->has_cl = 1;
+	} else if (v == LINE_CHUNKED) {
+		s->chunked = 1;
+	}
+}
+
 /* One header line, at `pos` (just after a LF), read from the packet: header_line(). Names are
  * matched without regard to case. */
 __noinline long header_at(struct __sk_buff *skb, struct scan *s, __u32 pos, __u32 end)
@@ -373,12 +384,7 @@ __noinline int finish_cut_line(struct __sk_buff *skb, struct scan *s)
 	if (n && bpf_skb_load_bytes(skb, s->pos, b + have, n))
 		return 0;
 	v = header_line(s, b, have + n, s->pos + n == s->end);
-	if (v >= 0) {
-		s->content_length = v;
-		s->has_cl = 1;
-	} else if (v == LINE_CHUNKED) {
-		s->chunked = 1;
-	}
+	note_line(s, v);
 	return 0;
 }
 
@@ -442,12 +448,7 @@ __noinline int header_in_buffer(struct __sk_buff *skb, struct scan *s, __u32 h, 
 		}
 	}
 	v = header_at(skb, s, s->pos + h, s->end);
-	if (v >= 0) {
-		s->content_length = v;
-		s->has_cl = 1;
-	} else if (v == LINE_CHUNKED) {
-		s->chunked = 1;
-	}
+	note_line(s, v);
 	return 0;
 }
 
