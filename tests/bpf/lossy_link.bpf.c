@@ -8,19 +8,13 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "lossy_link.h"
+
 #define TC_ACT_OK_ 0
 #define TC_ACT_SHOT_ 2
 #define ETH_HLEN_ 14
 
 char LICENSE[] SEC("license") = "GPL";
-
-struct lossy_config {
-	__u16 port;	/* source port whose segments may be dropped (0: none) */
-	__u16 every;	/* drop every n-th candidate */
-	__u32 pad;
-	__u64 seen;	/* candidates seen */
-	__u64 dropped;	/* and dropped */
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -3,6 +3,7 @@
 #include "bpf/skeleton.hpp"
 
 #include "lossy_link.skel.h"
+#include "tests/bpf/lossy_link.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -13,18 +14,6 @@
 #include <cerrno>
 
 namespace nodepack::bpf::test {
-namespace {
-
-// The value of lossy_link.bpf.c's `lossy` map.
-struct LossyConfig {
-  std::uint16_t port = 0;
-  std::uint16_t every = 0;
-  std::uint32_t pad = 0;
-  std::uint64_t seen = 0;
-  std::uint64_t dropped = 0;
-};
-
-}  // namespace
 
 struct LossyLink::Impl {
   Skeleton<lossy_link_bpf> skel;
@@ -69,7 +58,7 @@ LossyLink::~LossyLink() {
 
 void LossyLink::drop_from(std::uint16_t port, std::uint16_t every) {
   const std::uint32_t key = 0;
-  LossyConfig config;
+  lossy_config config{};
   config.port = port;
   config.every = every;
   REQUIRE(bpf_map_update_elem(impl_->config_fd(), &key, &config, BPF_ANY) == 0);
@@ -77,7 +66,7 @@ void LossyLink::drop_from(std::uint16_t port, std::uint16_t every) {
 
 std::uint64_t LossyLink::dropped() const {
   const std::uint32_t key = 0;
-  LossyConfig config;
+  lossy_config config{};
   REQUIRE(bpf_map_lookup_elem(impl_->config_fd(), &key, &config) == 0);
   return config.dropped;
 }
