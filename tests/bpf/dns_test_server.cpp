@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,6 +15,11 @@ namespace nodepack::bpf::test {
 namespace {
 
 constexpr std::size_t kHeader = 12;
+constexpr std::size_t kLongAnswer = 1500;
+constexpr std::size_t kLongCut = 40;                   // where a write holding a long answer is cut
+constexpr std::size_t kMaxMessage = kLongAnswer + 64;  // what a client or the server reads at most
+// Between the two writes of a cut one, so that each leaves as its own segment (TCP_NODELAY).
+constexpr std::chrono::milliseconds kCutPause{20};
 
 // The question's name, lowercased ("ok.test"), or "" when the message is not a query with one.
 std::string question_name(const std::uint8_t* msg, std::size_t len) {
@@ -47,13 +53,33 @@ std::vector<std::uint8_t> answer(const std::uint8_t* query, std::size_t len) {
     rcode = kRcodeNoError;
   } else if (name == "missing.test") {
     rcode = kRcodeNxDomain;
+  } else if (name == "split.test" || name == "long.test") {
+    rcode = kRcodeNoError;
   } else {
     return {};
   }
   std::vector<std::uint8_t> a(query, query + len);
   a[2] |= 0x80;                                    // QR: an answer
   a[3] = static_cast<std::uint8_t>(0x80 | rcode);  // RA, RCODE
+  if (name == "long.test") {
+    a.resize(kLongAnswer, 0);  // padding past the question: nothing reads it
+  }
   return a;
+}
+
+// Writes `bytes`, cut in two at `cut` (0: not cut) with a pause between, so that each part
+// leaves as its own segment.
+bool write_cut(int fd, const std::vector<std::uint8_t>& bytes, std::size_t cut) {
+  if (cut > 0 && cut < bytes.size()) {
+    const int one = 1;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
+        ::write(fd, bytes.data(), cut) != static_cast<ssize_t>(cut)) {
+      return false;
+    }
+    std::this_thread::sleep_for(kCutPause);
+    return ::write(fd, bytes.data() + cut, bytes.size() - cut) == static_cast<ssize_t>(bytes.size() - cut);
+  }
+  return ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
 }
 
 bool read_exact(int fd, void* p, std::size_t n) {
@@ -120,6 +146,7 @@ bool serve_tcp_connection(int c) {
   std::uint8_t buf[512];
   for (;;) {
     std::vector<std::uint8_t> replies;
+    std::size_t cut = 0;  // where the write of the replies is cut (see the names in the header)
     do {
       std::uint8_t len_be[2];
       if (!read_exact(c, len_be, 2)) {
@@ -130,11 +157,17 @@ bool serve_tcp_connection(int c) {
         return false;
       }
       auto reply = answer(buf, len);
+      const auto name = question_name(buf, len);
+      if (cut == 0 && name == "split.test") {
+        cut = replies.size() + 2;
+      } else if (cut == 0 && name == "long.test") {
+        cut = replies.size() + kLongCut;
+      }
       replies.push_back(static_cast<std::uint8_t>(reply.size() >> 8));
       replies.push_back(static_cast<std::uint8_t>(reply.size()));
       replies.insert(replies.end(), reply.begin(), reply.end());
     } while (more_queued(c));
-    if (::write(c, replies.data(), replies.size()) != static_cast<ssize_t>(replies.size())) {
+    if (!write_cut(c, replies, cut)) {
       return false;
     }
   }
@@ -204,7 +237,7 @@ std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, 
 }
 
 std::vector<int> ask_tcp(const DnsServerAddress& server,
-                         const std::vector<std::pair<std::uint16_t, std::string>>& queries) {
+                         const std::vector<std::pair<std::uint16_t, std::string>>& queries, TcpWrites writes) {
   int fd = ::socket(server.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::connect(fd, server.sa(), server.len) != 0) {
     return {};
@@ -217,10 +250,10 @@ std::vector<int> ask_tcp(const DnsServerAddress& server,
     out.insert(out.end(), q.begin(), q.end());
   }
   std::vector<int> rcodes;
-  if (::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size())) {
+  if (write_cut(fd, out, writes == TcpWrites::prefix_apart ? 2 : 0)) {
     for (const auto& [id, name] : queries) {
       std::uint8_t len_be[2];
-      std::uint8_t buf[512];
+      std::uint8_t buf[kMaxMessage];
       if (!read_exact(fd, len_be, 2)) {
         break;
       }

@@ -5,6 +5,11 @@
 //   "ok.test"      NOERROR, after kOkDelay
 //   "late.test"    NOERROR, after kLateDelay
 //   "missing.test" NXDOMAIN, at once
+//   "split.test"   NOERROR, at once; over TCP its answer's length prefix is written apart from
+//                  the answer (two segments)
+//   "long.test"    NOERROR, at once, 1,500 bytes long; over TCP the write that holds it is cut in
+//                  two 40 bytes into it (the answer runs on into a second segment with whatever
+//                  was answered after it)
 //   anything else  no answer at all (the query is dropped)
 
 #include <sys/socket.h>
@@ -46,11 +51,16 @@ int udp_socket_to(const DnsServerAddress& server);
 // Sends a query over `udp_fd` (connected to the server) and returns the answer's RCODE, or
 // nullopt without an answer (within `wait`) or with the wrong id.
 std::optional<int> ask_udp(int udp_fd, std::uint16_t id, std::string_view name, std::chrono::milliseconds wait);
+// How a TCP client writes its queries: all in one write, or the first length prefix apart from
+// the rest (two segments: the prefix, then the queries).
+enum class TcpWrites { together, prefix_apart };
+
 // The same over a new TCP connection to `server` (length-prefixed, one write).
 std::optional<int> ask_tcp(const DnsServerAddress& server, std::uint16_t id, std::string_view name);
-// Queries {id, name} sent together over a new TCP connection (pipelined, one write); the RCODEs
-// of the answers in order, as many as came with the right ids.
+// Queries {id, name} sent together over a new TCP connection (pipelined); the RCODEs of the
+// answers in order, as many as came with the right ids.
 std::vector<int> ask_tcp(const DnsServerAddress& server,
-                         const std::vector<std::pair<std::uint16_t, std::string>>& queries);
+                         const std::vector<std::pair<std::uint16_t, std::string>>& queries,
+                         TcpWrites writes = TcpWrites::together);
 
 }  // namespace nodepack::bpf::test

@@ -45,6 +45,17 @@ struct Pods {
   }
 };
 
+// The dns collector loaded and attached to `pods`' cgroups, with `timeout` for unanswered queries.
+nb::test::TestRegistry started_dns(const Pods& pods, std::chrono::milliseconds timeout) {
+  nodepack::kpod::CollectorOptions options;
+  options.dns_timeout = timeout;
+  auto reg = nb::test::registry_for({"dns"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>(),
+                                    {}, options);
+  reg->start();
+  REQUIRE(reg->status()["dns"]);
+  return reg;
+}
+
 const nb::test::DnsServerAddress kServer("127.0.1.2");  // the server pod's own loopback address
 
 // Runs the DNS server in pod `server` and `ask` (its exit status) in pod `client`, both to the end.
@@ -199,12 +210,7 @@ TEST_CASE("dns: queries are counted by rcode with latency, a dropped one as one 
 TEST_CASE("dns: queries pipelined over TCP in one segment, answered in one segment", "[bpf][dns]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   Pods pods;
-  nodepack::kpod::CollectorOptions options;
-  options.dns_timeout = kTimeout;
-  auto reg = nb::test::registry_for({"dns"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>(),
-                                    {}, options);
-  reg->start();
-  REQUIRE(reg->status()["dns"]);
+  auto reg = started_dns(pods, kTimeout);
 
   // As a resolver retrying over TCP sends its A and AAAA queries: together, in one write.
   serve_and_ask(pods, 0, 1, [] {
@@ -231,15 +237,66 @@ TEST_CASE("dns: queries pipelined over TCP in one segment, answered in one segme
   CHECK(inflight->gauge.value == 0);  // every query matched its answer
 }
 
+// Counts of one pod's queries by rcode and answers served by rcode, from a collection.
+double dns_count(const std::vector<prometheus::MetricFamily>& families, const char* family, const char* pod,
+                 const char* rcode) {
+  auto* m = find_metric(families, family, {{"pod", pod}, {"rcode", rcode}});
+  return m ? m->counter.value : 0.0;
+}
+
+TEST_CASE("dns: a length prefix written apart from its message, both ways, over TCP", "[bpf][dns]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_dns(pods, kTimeout);
+
+  // The client writes its first query's length prefix alone, then that query with a second one;
+  // the server answers the same way: a segment of two bytes, then one with the rest of the first
+  // message and all of the second.
+  serve_and_ask(pods, 0, 1, [] {
+    const auto rcodes =
+        nb::test::ask_tcp(kServer, {{41, "split.test"}, {42, "ok.test"}}, nb::test::TcpWrites::prefix_apart);
+    return rcodes == std::vector<int>{nb::test::kRcodeNoError, nb::test::kRcodeNoError} ? 0 : 25;
+  });
+
+  auto families = reg->Collect();
+  CHECK(dns_count(families, "kpod_dns_requests_total", "client", "NOERROR") == 2);
+  CHECK(dns_count(families, "kpod_dns_requests_total", "client", "timeout") == 0);
+  CHECK(dns_count(families, "kpod_dns_server_responses_total", "resolver", "NOERROR") == 2);
+  auto* latency = find_metric(families, "kpod_dns_latency_seconds", {{"pod", "client"}});
+  REQUIRE(latency != nullptr);
+  CHECK(latency->histogram.sample_count == 2);
+  auto* inflight = find_metric(families, "nodepack_bpf_map_entries", {{"collector", "dns"}, {"map", "inflight"}});
+  REQUIRE(inflight != nullptr);
+  CHECK(inflight->gauge.value == 0);  // both queries matched their answers
+}
+
+TEST_CASE("dns: an answer running on into the next segment, and the answer after it there", "[bpf][dns]") {
+  NODEPACK_REQUIRE_BPF_OR_SKIP();
+  Pods pods;
+  auto reg = started_dns(pods, kTimeout);
+
+  // Two queries in one write; the server's write of both answers is cut 40 bytes into the first
+  // (1,500 bytes long): the second segment holds the rest of it, then the whole second answer.
+  serve_and_ask(pods, 0, 1, [] {
+    const auto rcodes = nb::test::ask_tcp(kServer, {{51, "long.test"}, {52, "missing.test"}});
+    return rcodes == std::vector<int>{nb::test::kRcodeNoError, nb::test::kRcodeNxDomain} ? 0 : 25;
+  });
+
+  auto families = reg->Collect();
+  CHECK(dns_count(families, "kpod_dns_requests_total", "client", "NOERROR") == 1);
+  CHECK(dns_count(families, "kpod_dns_requests_total", "client", "NXDOMAIN") == 1);
+  CHECK(dns_count(families, "kpod_dns_requests_total", "client", "timeout") == 0);
+  CHECK(dns_count(families, "kpod_dns_server_responses_total", "resolver", "NOERROR") == 1);
+  CHECK(dns_count(families, "kpod_dns_server_responses_total", "resolver", "NXDOMAIN") == 1);
+  auto* inflight = find_metric(families, "nodepack_bpf_map_entries", {{"collector", "dns"}, {"map", "inflight"}});
+  REQUIRE(inflight != nullptr);
+  CHECK(inflight->gauge.value == 0);
+}
+
 TEST_CASE("dns: an answer later than the timeout counts as a timeout, once", "[bpf][dns]") {
   NODEPACK_REQUIRE_BPF_OR_SKIP();
   Pods pods;
-  nodepack::kpod::CollectorOptions options;
-  options.dns_timeout = nb::test::kLateDelay / 4;  // the answer comes at least 4 times later
-  auto reg = nb::test::registry_for({"dns"}, pods.tree.root(), pods.lookup, std::make_unique<nb::KernelFeatureProbe>(),
-                                    {}, options);
-  reg->start();
-  REQUIRE(reg->status()["dns"]);
+  auto reg = started_dns(pods, nb::test::kLateDelay / 4);  // the answer comes at least 4 times later
 
   // No scrape runs before the answer arrives: the kernel finds the query too old and counts it.
   serve_and_ask(pods, 1, 0, [] {
