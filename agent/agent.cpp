@@ -41,6 +41,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <utility>
 
 namespace nodepack::agent {
 namespace {
@@ -55,16 +57,41 @@ Reply json_reply(const Request& request, const boost::json::value& body) {
       {}};
 }
 
-// Tells the coalescer about every pod event; the sources hear of them once a second at most.
+// Tells the coalescer about every pod event and gathers which pods they were about; the sources
+// hear of them once a second at most, with the pods that changed since they last did.
 class PodEvents final : public PodListener {
  public:
   explicit PodEvents(Coalescer& coalescer) : coalescer_(coalescer) {}
-  void pod_upserted(const kube::Pod&) override { coalescer_.notify(); }
-  void pod_removed(const std::string&) override { coalescer_.notify(); }
-  void pods_replaced(const std::vector<kube::Pod>&) override { coalescer_.notify(); }
+  void pod_upserted(const kube::Pod& pod) override { changed(pod.uid); }
+  void pod_removed(const std::string& uid) override { changed(uid); }
+  void pods_replaced(const std::vector<kube::Pod>&) override {
+    {
+      std::lock_guard lock(mu_);
+      changes_.all = true;
+      changes_.uids.clear();
+    }
+    coalescer_.notify();
+  }
+  // What changed since the last call.
+  PodChanges take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(changes_, PodChanges{});
+  }
 
  private:
+  void changed(const std::string& uid) {
+    {
+      std::lock_guard lock(mu_);
+      if (!changes_.all) {
+        changes_.uids.insert(uid);
+      }
+    }
+    coalescer_.notify();
+  }
+
   Coalescer& coalescer_;
+  std::mutex mu_;  // both run on the io thread today; the guard keeps that from being a rule
+  PodChanges changes_;
 };
 
 // Debug pages that exist whether or not their source is enabled.
@@ -259,8 +286,9 @@ Result<void> Agent::start() {
     state_->subscribe(accounting_);
   }
   pods_changed_ = std::make_unique<Coalescer>(io_.get_executor(), clock_, std::chrono::seconds(1), [this] {
+    const PodChanges changes = static_cast<PodEvents&>(*pod_events_).take();
     for (auto& source : sources_) {
-      source->pods_changed();
+      source->pods_changed(changes);
     }
   });
   pod_events_ = std::make_unique<PodEvents>(*pods_changed_);

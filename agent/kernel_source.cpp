@@ -31,7 +31,13 @@ void KernelSource::start() {
 
 boost::asio::awaitable<void> KernelSource::run() { co_await backend_->run(); }
 
-void KernelSource::pods_changed() { registry_->rescan(); }
+void KernelSource::pods_changed(const PodChanges& changes) {
+  if (changes.all) {
+    registry_->rescan();
+  } else {
+    registry_->rescan_pods(changes.uids);
+  }
+}
 
 std::optional<kpod::TopologySnapshot> KernelSource::topology() const {
   auto* view = dynamic_cast<kpod::TopologyView*>(registry_->find("topology"));

@@ -26,8 +26,9 @@ class KernelSource final : public Source {
   void start() override;
   std::shared_ptr<prometheus::Collectable> collector() const override { return metrics_; }
   boost::asio::awaitable<void> run() override;
-  // Re-walks the cgroup tree so new pods and containers are attributed.
-  void pods_changed() override;
+  // Re-walks the changed pods' cgroups (the whole tree after a relist) so new pods and
+  // containers are attributed.
+  void pods_changed(const PodChanges& changes) override;
   // Each enabled collector and whether it runs.
   boost::json::value debug_json() const override;
   // The topology collector's edges, current as of this call; nullopt when it does not run.

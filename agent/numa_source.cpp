@@ -66,7 +66,7 @@ boost::asio::awaitable<void> NumaSource::run() {
   }
 }
 
-void NumaSource::pods_changed() {
+void NumaSource::pods_changed(const PodChanges&) {
   numa_->rebuild();
   if (poller_) {
     poller_->nudge();

@@ -45,7 +45,7 @@ class NumaSource final : public Source {
   // Polls the refresh trigger: the kubelet's files changed; pod-resources is asked again then.
   boost::asio::awaitable<void> run() override;
   // New pod names for existing entries, or entries now orphaned; pod-resources is asked again.
-  void pods_changed() override;
+  void pods_changed(const PodChanges&) override;
   void stop() override;
   boost::json::value debug_json() const override;
 

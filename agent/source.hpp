@@ -10,9 +10,17 @@
 #include <boost/json/value.hpp>
 
 #include <memory>
+#include <string>
 #include <string_view>
+#include <unordered_set>
 
 namespace nodepack::agent {
+
+// Which of the node's pods changed since sources last heard (a burst of events is one notice).
+struct PodChanges {
+  bool all = false;                      // a relist: any pod may have changed
+  std::unordered_set<std::string> uids;  // otherwise these were added, changed or removed
+};
 
 class Source {
  public:
@@ -27,7 +35,7 @@ class Source {
   // Background work on the agent's io_context (timers, file polls); returns at once when none.
   virtual boost::asio::awaitable<void> run();
   // Some pod was added, changed or removed since the last call (a burst is one call).
-  virtual void pods_changed() {}
+  virtual void pods_changed(const PodChanges&) {}
   // After the io thread has stopped: last writes.
   virtual void stop() {}
   // /debug/<name>; null when the source has no debug page.

@@ -23,6 +23,12 @@
 # SETTLE sets the seconds between the agent's readiness and the start of measuring (default 8).
 # AGENT_ARGS adds agent flags (e.g. to turn collectors off for a like-for-like native run).
 # AGENT_PORT sets the agent's metrics port (default 19101), so two runs on one machine do not meet.
+# POD_CGROUPS=1 (root, a cgroup v2 hierarchy, util-linux's unshare) gives the node's pods
+# cgroups as the kubelet's cgroupfs driver lays them out (kubepods/<qos>/pod<uid>/<container>, two
+# containers each, for the pods bound at start), in a directory of its own under the v2 root,
+# with a sleeping process in its own network namespace in each pod's first container, all
+# removed at exit: the agent then walks a real node's tree when pods change and reads each pod's
+# cgroup files and interfaces at each scrape. Off by default, as the figures before it.
 # HEAPTRACK=FILE runs the agent under heaptrack, writing FILE.zst, and prints its heap peak and
 # the allocations behind it (heaptrack's own memory then inflates the RSS printed).
 set -euo pipefail
@@ -42,13 +48,51 @@ heaptrack_out=${HEAPTRACK:-}
 [ -n "$heaptrack_out" ] && emulator="heaptrack -o $heaptrack_out"
 work=$(mktemp -d)
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+pod_cgroups=""
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  # Deepest first: a cgroup directory goes only once it has no children.
+  [ -n "$pod_cgroups" ] && find "$pod_cgroups" -depth -type d -exec rmdir {} + 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 "$sim_build/sim/nodepack-sim" --nodes 1 --pods-per-node "$pods" --churn-interval 1s --seed 7 \
   --node-allocatable "cpu=192,memory=768Gi,pods=$pods" --pod-bulk-bytes "$pod_bytes" \
   --kubeconfig-out "$work/kubeconfig" >"$work/sim.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
+if [ "${POD_CGROUPS:-0}" = 1 ]; then
+  cgroup2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+  [ -n "$cgroup2" ] || { echo "POD_CGROUPS=1: no cgroup v2 hierarchy mounted" >&2; exit 1; }
+  pod_cgroups="$cgroup2/nodepack-bench-agent-$$"
+  server=$(awk '/server:/ { print $2; exit }' "$work/kubeconfig")
+  pods_url="$server/api/v1/pods?fieldSelector=spec.nodeName%3Dsim-node-0"
+  for _ in $(seq 50); do curl -sf -H "Authorization: Bearer nodepack-sim" "$pods_url" >"$work/pods.json" && break; sleep 0.1; done
+  declare -A has_process=()
+  while read -r dir; do
+    mkdir -p "$pod_cgroups/$dir"
+    pod_dir=${dir%/*}
+    if [ -z "${has_process[$pod_dir]:-}" ]; then  # the pod's first container: a process of its own
+      has_process[$pod_dir]=1
+      unshare --net sleep 100000 &
+      pids+=($!)
+      echo $! >"$pod_cgroups/$dir/cgroup.procs"
+    fi
+  done < <(
+    python3 -c '
+import json, sys, hashlib
+for pod in json.load(sys.stdin)["items"]:
+    uid, qos = pod["metadata"]["uid"], pod.get("status", {}).get("qosClass", "BestEffort")
+    qos_dir = "" if qos == "Guaranteed" else qos.lower() + "/"
+    for c in range(2):
+        print("kubepods/%spod%s/%s" % (qos_dir, uid, hashlib.sha256(("%s-%d" % (uid, c)).encode()).hexdigest()))
+' <"$work/pods.json"
+  )
+  echo "pod cgroups: $(find "$pod_cgroups/kubepods" -mindepth 1 -type d | wc -l) directories under $pod_cgroups," \
+    "$(cat "$pod_cgroups"/kubepods/*/pod*/*/cgroup.procs "$pod_cgroups"/kubepods/pod*/*/cgroup.procs 2>/dev/null | wc -l) processes"
+fi
 # shellcheck disable=SC2086 # EMULATOR and AGENT_ARGS are word lists
 $emulator "$build/cmd/nodepack" agent --kubeconfig "$work/kubeconfig" --node-name sim-node-0 --auth.mode=none \
   --metrics-addr 127.0.0.1:$port --resources cpu,memory,pods,ephemeral-storage,nvidia.com/gpu,hugepages-2Mi \

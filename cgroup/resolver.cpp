@@ -34,12 +34,7 @@ std::vector<fs::directory_entry> subdirs(const fs::path& dir) {
   return out;  // a dir that vanished mid-walk just yields nothing
 }
 
-struct Found {
-  std::string pod_uid;
-  std::string container_id;
-  fs::path dir;
-  CgroupResolver::Level level = CgroupResolver::Level::pod;
-};
+using Found = CgroupResolver::Found;
 
 constexpr int kMaxNestedDepth = 4;  // cgroups a container makes below its own (systemd in a pod)
 
@@ -72,14 +67,20 @@ void walk_pod(const fs::path& dir, const std::string& uid, std::unordered_map<st
   }
 }
 
-void walk_kubepods(const fs::path& dir, std::unordered_map<std::uint64_t, Found>& out) {
+// The pods under one kubepods directory, or only those whose uid is in `only` when given: its
+// listing and its QoS classes' are read either way, the pods' own directories only when walked.
+void walk_kubepods(const fs::path& dir, std::unordered_map<std::uint64_t, Found>& out,
+                   const std::unordered_set<std::string>* only = nullptr) {
+  auto wanted = [&](const std::string& uid) { return only == nullptr || only->contains(uid); };
   for (const auto& child : subdirs(dir)) {
     std::string name = child.path().filename().string();
     if (auto pod = parse_pod_dir(name)) {
-      walk_pod(child.path(), *pod, out);  // Guaranteed pods sit directly under kubepods.
+      if (wanted(*pod)) {
+        walk_pod(child.path(), *pod, out);  // Guaranteed pods sit directly under kubepods.
+      }
     } else if (is_qos_dir(name)) {
       for (const auto& grandchild : subdirs(child.path())) {
-        if (auto p = parse_pod_dir(grandchild.path().filename().string())) {
+        if (auto p = parse_pod_dir(grandchild.path().filename().string()); p && wanted(*p)) {
           walk_pod(grandchild.path(), *p, out);
         }
       }
@@ -121,24 +122,26 @@ Result<std::unique_ptr<CgroupResolver>> CgroupResolver::create(const HostPaths& 
   return std::make_unique<CgroupResolver>(*root, pods);
 }
 
-std::size_t CgroupResolver::rescan() {
+bool CgroupResolver::discovery_due(std::vector<fs::path>& kubepods) {
   // Finding kubepods lists every system service's directory (a hundred or more on a real node)
   // and it does not move while the kubelet runs: later rescans walk only the kubepods found, and
   // look afresh when none was found, one has gone, a miss asked for it (should_rescan_for), or
   // every kRediscoverEvery rescans.
-  constexpr std::uint64_t kRediscoverEvery = 64;
-  std::vector<fs::path> kubepods;
-  bool rediscover = false;
+  bool due = false;
   {
     std::lock_guard lock(mu_);
     kubepods = kubepods_;
-    const bool periodic = ++rescans_ % kRediscoverEvery == 0;
-    rediscover = std::exchange(rediscover_next_, false) || kubepods.empty() || periodic;
+    due = rediscover_next_ || kubepods.empty() || (rescans_ + 1) % kRediscoverEvery == 0;
   }
-  rediscover = rediscover || std::any_of(kubepods.begin(), kubepods.end(), [](const fs::path& k) {
-                 std::error_code ec;
-                 return !fs::is_directory(k, ec);
-               });
+  return due || std::any_of(kubepods.begin(), kubepods.end(), [](const fs::path& k) {
+           std::error_code ec;
+           return !fs::is_directory(k, ec);
+         });
+}
+
+std::size_t CgroupResolver::rescan() {
+  std::vector<fs::path> kubepods;
+  const bool rediscover = discovery_due(kubepods);
   if (rediscover) {
     kubepods = find_kubepods(root_);
   }
@@ -148,12 +151,40 @@ std::size_t CgroupResolver::rescan() {
   }
 
   std::lock_guard lock(mu_);
+  ++rescans_;
+  rediscover_next_ = rediscover_next_ && !rediscover;
   if (miss_clock_ != nullptr) {
     last_rescan_ = miss_clock_->steady_now();
   }
   discoveries_ += rediscover ? 1 : 0;
   kubepods_ = std::move(kubepods);
+  apply_walk_locked(found, nullptr);
+  return found.size();
+}
+
+std::size_t CgroupResolver::rescan_pods(const std::unordered_set<std::string>& uids) {
+  std::vector<fs::path> kubepods;
+  if (discovery_due(kubepods)) {
+    return rescan();
+  }
+  std::unordered_map<std::uint64_t, Found> found;
+  for (const auto& k : kubepods) {
+    walk_kubepods(k, found, &uids);
+  }
+  std::lock_guard lock(mu_);
+  ++rescans_;
+  // last_rescan_ stays: this walk did not look at every pod, so it says nothing of a miss.
+  apply_walk_locked(found, &uids);
+  return found.size();
+}
+
+void CgroupResolver::apply_walk_locked(std::unordered_map<std::uint64_t, Found>& found,
+                                       const std::unordered_set<std::string>* only) {
   for (auto it = entries_.begin(); it != entries_.end();) {
+    if (only != nullptr && !only->contains(it->second.pod_uid)) {
+      ++it;  // a pod this walk did not look at
+      continue;
+    }
     auto f = found.find(it->first);
     if (f == found.end() || f->second.pod_uid != it->second.pod_uid ||
         f->second.container_id != it->second.container_id) {
@@ -178,7 +209,6 @@ std::size_t CgroupResolver::rescan() {
       it->second.refresh = it->second.labels.has_value();
     }
   }
-  return found.size();
 }
 
 void CgroupResolver::keep_removed() {

@@ -36,6 +36,12 @@ class CgroupResolver {
 
   // Walks the tree again. Returns the number of pod cgroups found (pod and container levels).
   std::size_t rescan();
+  // Walks again only the directories of the pods named (what changed since the last rescan): the
+  // kubepods and QoS-class listings, then those pods' own directories, not every pod's. Their
+  // cgroups are updated as by rescan(), the other pods' left as they are. A full rescan() when
+  // one is due anyway (no kubepods known, one gone, a miss asked, or periodically). Returns the
+  // number of cgroups found for the pods named.
+  std::size_t rescan_pods(const std::unordered_set<std::string>& uids);
 
   // From now on resolve() walks the tree again when it meets a cgroup id the last walk did not
   // find (a container started since the last pod event), at most once per `interval`. Ids a
@@ -66,6 +72,13 @@ class CgroupResolver {
   std::vector<std::filesystem::path> kubepods_dirs() const;
   // Live cgroups with their directories, for collectors that read cgroup files.
   enum class Level { pod, container, nested };
+  // A cgroup a walk found.
+  struct Found {
+    std::string pod_uid;
+    std::string container_id;
+    std::filesystem::path dir;
+    Level level = Level::pod;
+  };
   struct LiveCgroup {
     std::uint64_t id;
     std::filesystem::path dir;
@@ -89,6 +102,11 @@ class CgroupResolver {
     bool refresh = false;
   };
 
+  static constexpr std::uint64_t kRediscoverEvery = 64;  // rescans between looks for kubepods
+  // Copies the kubepods known into `kubepods`; true when the next walk must look for them afresh.
+  bool discovery_due(std::vector<std::filesystem::path>& kubepods);
+  // Updates the entries from a walk's `found`: every entry, or only those of the pods in `only`.
+  void apply_walk_locked(std::unordered_map<std::uint64_t, Found>& found, const std::unordered_set<std::string>* only);
   // Decides, under mu_, whether a miss on `cgroup_id` warrants a walk now.
   bool should_rescan_for(std::uint64_t cgroup_id);
   void remember_not_pod(std::uint64_t cgroup_id);

@@ -71,6 +71,14 @@ void CollectorRegistry::rescan() {
   }
 }
 
+void CollectorRegistry::rescan_pods(const std::unordered_set<std::string>& uids) {
+  if (!unusable_) {
+    resolver_->rescan_pods(uids);
+    std::lock_guard lock(mu_);
+    untracked_cgroups();
+  }
+}
+
 std::unordered_set<std::uint64_t> CollectorRegistry::untracked_cgroups() const {
   std::unordered_set<std::uint64_t> out;
   if (resolver_ == nullptr) {

@@ -97,6 +97,8 @@ class CollectorRegistry final : public prometheus::Collectable {
   void start();
   // Re-walks the cgroup tree (pod events reach it through the agent; tests call it directly).
   void rescan();
+  // Re-walks only the named pods' cgroups (the pods that changed since the last walk).
+  void rescan_pods(const std::unordered_set<std::string>& uids);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 

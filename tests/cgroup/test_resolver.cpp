@@ -324,3 +324,56 @@ TEST_CASE("a pod cgroup under a kubepods made after a stale one was found is fou
   CHECK(r.rescan() == 3);
   CHECK(r.discoveries() == 2);
 }
+
+TEST_CASE("a pod-event rescan walks only the pods named: their new and gone cgroups, no one else's") {
+  TempDir tmp;
+  const fs::path pod1 = tmp.path() / "kubepods/burstable" / ("pod" + kUid1);
+  const fs::path pod2 = tmp.path() / "kubepods" / ("pod" + kUid2);  // Guaranteed: under kubepods itself
+  fs::create_directories(pod1 / kCid1);
+  fs::create_directories(pod2 / kCid2);
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}, {kCid3, "sidecar"}}});
+  pods.add(kUid2, {"ns", "b", {{kCid2, "app"}, {kCid3, "sidecar"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  CHECK(r.rescan() == 4);
+
+  // Both pods gain a container; only the first pod's event is in.
+  fs::create_directories(pod1 / kCid3);
+  fs::create_directories(pod2 / kCid3);
+  CHECK(r.rescan_pods({kUid1}) == 3);  // pod 1 and its two containers
+  const auto new1 = r.resolve(nodepack::testing::inode_of(pod1 / kCid3));
+  REQUIRE(new1);
+  CHECK(new1->pod == "a");
+  CHECK(new1->container == "sidecar");
+  CHECK_FALSE(r.resolve(nodepack::testing::inode_of(pod2 / kCid3)));        // pod 2 was not walked
+  CHECK(r.resolve(nodepack::testing::inode_of(pod2 / kCid2))->pod == "b");  // nor forgotten
+  CHECK(r.discoveries() == 1);
+
+  // Pod 1's first container goes: its cgroup is forgotten at pod 1's next event.
+  const auto gone = nodepack::testing::inode_of(pod1 / kCid1);
+  fs::remove(pod1 / kCid1);
+  CHECK(r.rescan_pods({kUid1}) == 2);
+  CHECK_FALSE(r.resolve(gone));
+
+  // A pod named that has no directory (bound, not started yet): nothing found, nothing lost.
+  CHECK(r.rescan_pods({kUid3}) == 0);
+  CHECK(r.live_count() == 4);  // pod 1 and its sidecar, pod 2 and its app
+
+  // A full rescan (a relist) sees every pod again.
+  CHECK(r.rescan() == 5);
+  CHECK(r.resolve(nodepack::testing::inode_of(pod2 / kCid3))->container == "sidecar");
+}
+
+TEST_CASE("a pod-event rescan with no kubepods known looks for it, as a full rescan does") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  CHECK(r.rescan_pods({kUid1}) == 0);
+  CHECK(r.discoveries() == 1);
+  fs::create_directories(tmp.path() / "kubepods/besteffort" / ("pod" + kUid1) / kCid1);
+  CHECK(r.rescan_pods({kUid1}) == 2);
+  CHECK(r.discoveries() == 2);
+  CHECK(r.rescan_pods({kUid1}) == 2);  // found: no further discovery
+  CHECK(r.discoveries() == 2);
+}
