@@ -227,6 +227,11 @@ std::uint64_t CgroupResolver::miss_rescans() const {
   return miss_rescans_;
 }
 
+std::uint64_t CgroupResolver::walks() const {
+  std::lock_guard lock(mu_);
+  return rescans_;
+}
+
 std::uint64_t CgroupResolver::discoveries() const {
   std::lock_guard lock(mu_);
   return discoveries_;

@@ -55,6 +55,8 @@ class CgroupResolver {
   // Rescans that looked for the kubepods directories through the whole tree's top levels (the
   // first, then only when none was found, one has gone, for a miss, or periodically; see rescan()).
   std::uint64_t discoveries() const;
+  // Walks so far, whole or of some pods (rescan, rescan_pods, and those a miss triggered).
+  std::uint64_t walks() const;
 
   std::optional<PodIdentity> resolve(std::uint64_t cgroup_id);
   bool is_removed(std::uint64_t cgroup_id) const;

@@ -84,10 +84,9 @@ std::unordered_set<std::uint64_t> CollectorRegistry::untracked_cgroups() const {
   if (resolver_ == nullptr) {
     return out;
   }
-  for (const auto& cg :
-       options_.scope.filters() ? resolver_->live_dirs() : std::vector<cgroup::CgroupResolver::LiveCgroup>{}) {
-    if (auto id = resolver_->resolve(cg.id); id && !options_.scope.tracks(*id)) {
-      out.insert(cg.id);
+  for (const auto id : options_.scope.filters() ? resolver_->live_ids() : std::vector<std::uint64_t>{}) {
+    if (auto pod = resolver_->resolve(id); pod && !options_.scope.tracks(*pod)) {
+      out.insert(id);
     }
   }
   if (options_.skip_cgroups) {

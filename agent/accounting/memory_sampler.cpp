@@ -22,8 +22,11 @@ std::vector<std::pair<ContainerKey, std::uint64_t>> MemorySampler::sample() {
   const auto generation = pods_generation_();
   if (seen_generation_ != generation) {
     seen_generation_ = generation;
-    resolver_.rescan();
+    if (resolver_.walks() == seen_walks_) {
+      resolver_.rescan();
+    }
   }
+  seen_walks_ = resolver_.walks();
   std::vector<std::pair<ContainerKey, std::uint64_t>> out;
   for (const auto& cg : resolver_.live_dirs()) {
     if (cg.level != cgroup::CgroupResolver::Level::container) {

@@ -16,8 +16,9 @@ namespace nodepack::agent::accounting {
 
 class MemorySampler {
  public:
-  // `pods_generation` tells whether pods changed since the last sample (then the tree is walked
-  // again first, so a container started since the last walk is sampled now).
+  // `pods_generation` tells whether pods changed since the last sample: then the tree is walked
+  // again first, so a container started since the last walk is sampled now, unless someone else
+  // (the kernel collectors, on pod events) walked it since the last sample.
   MemorySampler(cgroup::CgroupResolver& resolver, std::function<std::uint64_t()> pods_generation);
 
   std::vector<std::pair<ContainerKey, std::uint64_t>> sample();
@@ -26,6 +27,7 @@ class MemorySampler {
   cgroup::CgroupResolver& resolver_;
   std::function<std::uint64_t()> pods_generation_;
   std::optional<std::uint64_t> seen_generation_;
+  std::uint64_t seen_walks_ = 0;  // the resolver's walks() after the last sample's own walk
 };
 
 }  // namespace nodepack::agent::accounting

@@ -5,6 +5,7 @@
 #include "agent/accounting/accounting_source.hpp"
 #include "agent/accounting/exact_integral.hpp"
 #include "agent/accounting/gpu_allocation.hpp"
+#include "agent/accounting/memory_sampler.hpp"
 #include "agent/accounting/request_integrator.hpp"
 #include "agent/accounting/state_file.hpp"
 #include "agent/agent_options.hpp"
@@ -15,6 +16,7 @@
 #include "metrics/text_format.hpp"
 #include "numa/checkpoint.hpp"
 #include "tests/agent/accounting_fixtures.hpp"
+#include "tests/support/fake_pods.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/kubelet_checksum.hpp"
 #include "tests/support/metrics_text.hpp"
@@ -28,6 +30,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <set>
 
 using namespace nodepack;
 using namespace nodepack::agent::accounting;
@@ -575,6 +578,45 @@ TEST_CASE("accounting: memory.current sampled from the container cgroups the pod
   CHECK(*metric(m, R"(nodepack_accounting_memory_sampling_up{node="n1"})") == 1);
   // (100 MiB + 200 MiB) / 2 × 10 s = 1500 MiB·s = 1572864000 byte-seconds.
   CHECK(*metric(m, series(mem_used, "web", "app")) == 1572864000.0);
+}
+
+TEST_CASE("accounting: the memory sampler walks the cgroups itself only when no one has since pods changed") {
+  TempDir tmp;
+  const std::string uid = "12345678-aaaa-bbbb-cccc-1234567890ab";
+  const std::string cid1(64, '1'), cid2(64, '2'), cid3(64, '3');
+  const fs::path pod = tmp.path() / "kubepods/burstable" / ("pod" + uid);
+  testing::FixedPodLookup pods;
+  pods.add(uid, {"shop", "web", {{cid1, "a"}, {cid2, "b"}, {cid3, "c"}}});
+  cgroup::CgroupResolver resolver(tmp.path(), pods);
+  std::uint64_t generation = 1;
+  MemorySampler sampler(resolver, [&] { return generation; });
+  auto containers = [&] {
+    std::set<std::string> out;
+    for (const auto& [key, bytes] : sampler.sample()) {
+      out.insert(key.container);
+    }
+    return out;
+  };
+  testing::write_file(pod / cid1 / "memory.current", "1\n");
+  CHECK(containers() == std::set<std::string>{"a"});
+  CHECK(resolver.walks() == 1);  // its own: the first sample
+
+  // Pods changed and the kernel collectors walked the pod already: no second walk.
+  testing::write_file(pod / cid2 / "memory.current", "2\n");
+  ++generation;
+  resolver.rescan_pods({uid});
+  CHECK(containers() == std::set<std::string>{"a", "b"});
+  CHECK(resolver.walks() == 2);
+
+  // Pods changed and no one walked: the sampler does, and samples the new container now.
+  testing::write_file(pod / cid3 / "memory.current", "3\n");
+  ++generation;
+  CHECK(containers() == std::set<std::string>{"a", "b", "c"});
+  CHECK(resolver.walks() == 3);
+
+  // Nothing changed: no walk.
+  CHECK(containers().size() == 3);
+  CHECK(resolver.walks() == 3);
 }
 
 TEST_CASE("accounting: GPU memory per container through a stub NVML library") {

@@ -138,6 +138,40 @@ TEST_CASE("iface: per-pod interface counters from the pod's network namespace, h
   CHECK(count_series(fams, "kpod_net_iface_tx_bytes_total") == 0);
 }
 
+TEST_CASE("iface: a pod is read again through the same process while its namespace link holds") {
+  nodepack::testing::TempDir dir;
+  auto paths = nodepack::HostPaths::under(dir.path());
+  const std::string procs = pod_dir(kUidA) + "/cri-containerd-" + kCidA + ".scope/cgroup.procs";
+  dir.write(procs, "100\n");
+  dir.write("proc/1/ns/net", "host netns");
+  dir.write("proc/100/ns/net", "pod A netns");
+  auto net_dev = [&](int pid, int rx_bytes) {
+    dir.write("proc/" + std::to_string(pid) + "/net/dev",
+              std::string(kNetDevHeader) + "  eth0: " + std::to_string(rx_bytes) + " 10 0 0 0 0 0 0 1 1 0 0 0 0 0 0\n");
+  };
+  net_dev(100, 1500);
+  FixedPodLookup pods;
+  pods.add(kUidA, {"shop", "cart-0", {{kCidA, "cart"}}});
+  auto reg = registry(paths, pods, "iface");
+  const std::map<std::string, std::string> a{{"pod", "cart-0"}, {"interface", "eth0"}};
+  CHECK(find_metric(reg->Collect(), "kpod_net_iface_rx_bytes_total", a)->counter.value == 1500);
+
+  // The cgroup's process list is not read again while the process's namespace is the same.
+  dir.write(procs, "");
+  net_dev(100, 2500);
+  CHECK(find_metric(reg->Collect(), "kpod_net_iface_rx_bytes_total", a)->counter.value == 2500);
+
+  // Pid 100 is now a process in another namespace (its link another inode: made before the old
+  // one goes, so the two cannot share a number): the pod's process is looked up afresh.
+  dir.write("proc/100/ns/net.next", "another pod's netns");
+  fs::rename(dir.path() / "proc/100/ns/net.next", dir.path() / "proc/100/ns/net");
+  net_dev(100, 9999);
+  dir.write(procs, "101\n");
+  dir.write("proc/101/ns/net", "pod A netns, restarted");
+  net_dev(101, 4000);
+  CHECK(find_metric(reg->Collect(), "kpod_net_iface_rx_bytes_total", a)->counter.value == 4000);
+}
+
 TEST_CASE("fs: the container's root and its kubelet volume mounts, nothing else") {
   const std::string info =
       "2001 1900 0:300 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u\n"
