@@ -23,12 +23,13 @@
 # SETTLE sets the seconds between the agent's readiness and the start of measuring (default 8).
 # AGENT_ARGS adds agent flags (e.g. to turn collectors off for a like-for-like native run).
 # AGENT_PORT sets the agent's metrics port (default 19101), so two runs on one machine do not meet.
-# POD_CGROUPS=1 (root, a cgroup v2 hierarchy, util-linux's unshare) gives the node's pods
-# cgroups as the kubelet's cgroupfs driver lays them out (kubepods/<qos>/pod<uid>/<container>, two
-# containers each, for the pods bound at start), in a directory of its own under the v2 root,
-# with a sleeping process in its own network namespace in each pod's first container, all
-# removed at exit: the agent then walks a real node's tree when pods change and reads each pod's
-# cgroup files and interfaces at each scrape. Off by default, as the figures before it.
+# POD_CGROUPS=1 (root, a cgroup v2 hierarchy, util-linux's unshare and nsenter) gives the node's pods
+# cgroups as the kubelet's cgroupfs driver lays them out (kubepods/<qos>/pod<uid>/<container id>,
+# for the pods bound at start and their containers then), in a directory of its own under the v2
+# root, with a sleeping process in each container, the pod's in network and mount namespaces of
+# their own, all removed at exit: the agent then walks a real node's tree when pods change and
+# reads each container's cgroup files, mounts and interfaces at each scrape. Off by default, as
+# the figures before it.
 # HEAPTRACK=FILE runs the agent under heaptrack, writing FILE.zst, and prints its heap peak and
 # the allocations behind it (heaptrack's own memory then inflates the RSS printed).
 set -euo pipefail
@@ -70,24 +71,31 @@ if [ "${POD_CGROUPS:-0}" = 1 ]; then
   server=$(awk '/server:/ { print $2; exit }' "$work/kubeconfig")
   pods_url="$server/api/v1/pods?fieldSelector=spec.nodeName%3Dsim-node-0"
   for _ in $(seq 50); do curl -sf -H "Authorization: Bearer nodepack-sim" "$pods_url" >"$work/pods.json" && break; sleep 0.1; done
-  declare -A has_process=()
+  declare -A pod_process=()
   while read -r dir; do
     mkdir -p "$pod_cgroups/$dir"
     pod_dir=${dir%/*}
-    if [ -z "${has_process[$pod_dir]:-}" ]; then  # the pod's first container: a process of its own
-      has_process[$pod_dir]=1
-      unshare --net sleep 100000 &
-      pids+=($!)
-      echo $! >"$pod_cgroups/$dir/cgroup.procs"
+    # One process per container; the pod's first makes the pod's network and mount namespaces,
+    # the others join them, as a pod's containers share its sandbox's.
+    first=${pod_process[$pod_dir]:-}
+    if [ -z "$first" ]; then
+      unshare --net --mount sleep 100000 &
+      pod_process[$pod_dir]=$!
+    else
+      nsenter --target "$first" --net --mount sleep 100000 &
     fi
+    pids+=($!)
+    echo $! >"$pod_cgroups/$dir/cgroup.procs"
   done < <(
     python3 -c '
-import json, sys, hashlib
+import json, sys
 for pod in json.load(sys.stdin)["items"]:
-    uid, qos = pod["metadata"]["uid"], pod.get("status", {}).get("qosClass", "BestEffort")
+    uid, status = pod["metadata"]["uid"], pod.get("status", {})
+    qos = status.get("qosClass", "BestEffort")
     qos_dir = "" if qos == "Guaranteed" else qos.lower() + "/"
-    for c in range(2):
-        print("kubepods/%spod%s/%s" % (qos_dir, uid, hashlib.sha256(("%s-%d" % (uid, c)).encode()).hexdigest()))
+    for c in status.get("containerStatuses", []):
+        if "://" in c.get("containerID", ""):
+            print("kubepods/%spod%s/%s" % (qos_dir, uid, c["containerID"].split("://", 1)[1]))
 ' <"$work/pods.json"
   )
   echo "pod cgroups: $(find "$pod_cgroups/kubepods" -mindepth 1 -type d | wc -l) directories under $pod_cgroups," \

@@ -51,6 +51,30 @@ std::optional<std::uint64_t> namespace_inode(const fs::path& procfs, int pid, st
   return static_cast<std::uint64_t>(st.st_ino);
 }
 
+std::optional<NamespaceReaders::Reader> NamespaceReaders::find(const std::string& key,
+                                                               std::span<const fs::path> cgroups) {
+  if (auto it = readers_.find(key); it != readers_.end()) {
+    if (namespace_inode(procfs_, it->second.pid, kind_) == it->second.ns) {
+      return it->second;
+    }
+    readers_.erase(it);
+  }
+  for (const auto& dir : cgroups) {
+    if (auto pid = first_live_process(dir, procfs_)) {
+      const Reader reader{*pid, namespace_inode(procfs_, *pid, kind_)};
+      if (reader.ns) {
+        readers_.insert_or_assign(key, reader);
+      }
+      return reader;
+    }
+  }
+  return std::nullopt;
+}
+
+void NamespaceReaders::retain(const std::function<bool(const std::string&)>& keep) {
+  std::erase_if(readers_, [&](const auto& kv) { return !keep(kv.first); });
+}
+
 std::optional<HostNamespace> host_namespace(const fs::path& procfs, std::string_view kind) {
   for (const char* who : {"1", "self"}) {
     struct stat st {};

@@ -12,7 +12,9 @@ std::vector<CollectorSpec> file_collectors() {
       {"iface", Profile::standard, false,
        [](const CollectorDeps& d) { return std::make_unique<NetIfaceCollector>(d.options.paths); }},
       {"fs", Profile::standard, false,
-       [](const CollectorDeps& d) { return std::make_unique<FsCollector>(d.options.paths); }},
+       [](const CollectorDeps& d) {
+         return std::make_unique<FsCollector>(d.options.paths, std::chrono::seconds(1), d.options.clock);
+       }},
   };
 }
 

@@ -118,14 +118,16 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
       continue;
     }
     auto labels = ctx.labels(*id);
-    auto gauge_file = [&](metrics::Family& fam, const char* file) {
+    auto gauge_file = [&](metrics::Family& fam, const char* file) -> std::optional<std::uint64_t> {
       if (auto text = read_small_file(cg.dir / file)) {
         if (auto v = parse_single_value(*text)) {
           fam.add(labels, static_cast<double>(*v));
+          return v;
         }
       }
+      return std::nullopt;
     };
-    gauge_file(usage, "memory.current");
+    const auto current = gauge_file(usage, "memory.current");  // read once: the working set too
     gauge_file(peak, "memory.peak");
     gauge_file(swap, "memory.swap.current");
     gauge_file(pids, "pids.current");
@@ -156,12 +158,9 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
       if (auto it = stat.find("pgfault"); it != stat.end()) {
         c.pgfault = it->second;
       }
-      auto inactive = stat.find("inactive_file");
-      if (auto current = read_small_file(cg.dir / "memory.current"); current && inactive != stat.end()) {
-        if (auto v = parse_single_value(*current)) {
-          const std::uint64_t ws = *v > inactive->second ? *v - inactive->second : 0;
-          working_set.add(labels, static_cast<double>(ws));
-        }
+      if (auto inactive = stat.find("inactive_file"); current && inactive != stat.end()) {
+        const std::uint64_t ws = *current > inactive->second ? *current - inactive->second : 0;
+        working_set.add(labels, static_cast<double>(ws));
       }
     }
     if (auto text = required("cpu.stat")) {

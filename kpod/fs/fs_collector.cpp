@@ -12,13 +12,12 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 namespace nodepack::kpod {
-
-using cgroup::first_live_process;
-using cgroup::namespace_inode;
 
 std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::string_view pod_uid,
                                            const std::filesystem::path& kubelet_root) {
@@ -113,8 +112,14 @@ std::optional<struct statvfs> statvfs_within(const std::string& path, std::chron
 
 }  // namespace
 
-FsCollector::FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout)
-    : paths_(std::move(paths)), timeout_(statvfs_timeout), stuck_(std::make_shared<Stuck>()) {}
+FsCollector::FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout, const Clock* clock,
+                         std::chrono::milliseconds refresh)
+    : paths_(paths),
+      timeout_(statvfs_timeout),
+      stuck_(std::make_shared<Stuck>()),
+      readers_(paths.procfs, "mnt"),
+      clock_(clock),
+      refresh_(refresh) {}
 
 FsCollector::~FsCollector() = default;
 
@@ -128,11 +133,47 @@ Result<void> FsCollector::start() {
   return {};
 }
 
+std::optional<std::vector<FsCollector::Mount>> FsCollector::read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg,
+                                                                        const cgroup::PodIdentity& id,
+                                                                        std::size_t& denied) {
+  auto reader = readers_.find(std::to_string(cg.id), std::span(&cg.dir, 1));
+  if (!reader) {
+    return std::nullopt;
+  }
+  if (!reader->ns) {
+    std::error_code ec;
+    denied += std::filesystem::exists(paths_.procfs / std::to_string(reader->pid), ec) ? 1 : 0;  // else it exited
+    return std::nullopt;
+  }
+  std::vector<Mount> mounts;
+  if (*reader->ns == host_mnt_) {
+    return mounts;  // its "/" is the node's: nothing to report, and nothing to read next time
+  }
+  const auto proc = paths_.procfs / std::to_string(reader->pid);
+  auto text = read_small_file(proc / "mountinfo");
+  if (!text) {
+    return std::nullopt;  // exited meanwhile
+  }
+  for (const auto& mp : pod_volume_mounts(*text, id.pod_uid, paths_.kubelet_root)) {
+    // <procfs>/<pid>/root is the process's root directory: the path resolves in its mounts.
+    const auto path = proc / "root" / std::filesystem::path(mp).relative_path();
+    auto got = statvfs_within(path.string(), timeout_, stuck_);
+    if (!got) {
+      continue;
+    }
+    const struct statvfs& st = *got;
+    const double frsize = static_cast<double>(st.f_frsize);
+    mounts.push_back(Mount{mp, static_cast<double>(st.f_blocks) * frsize,
+                           static_cast<double>(st.f_blocks - st.f_bfree) * frsize,
+                           static_cast<double>(st.f_bavail) * frsize});
+  }
+  return mounts;
+}
+
 Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   if (host_mnt_ == 0) {
     return fail("not started");
   }
-  const std::uint64_t host_mnt = host_mnt_;
   auto capacity =
       metrics::Family::gauge("kpod_fs_capacity_bytes", "Size of the filesystem behind the container's mount");
   auto usage =
@@ -140,7 +181,10 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
   auto available =
       metrics::Family::gauge("kpod_fs_available_bytes",
                              "Bytes available to unprivileged users on the filesystem behind the container's mount");
+  const auto now = clock_->steady_now();
   std::size_t denied = 0;
+  std::unordered_set<std::string> live;
+  std::unordered_set<std::uint64_t> live_ids;
   for (const auto& cg : ctx.resolver.live_dirs()) {
     if (cg.level != cgroup::CgroupResolver::Level::container) {
       continue;
@@ -149,39 +193,26 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
     if (!id || id->container.empty()) {
       continue;  // the sandbox (pause) container, or one the pod store does not name
     }
-    auto pid = first_live_process(cg.dir, paths_.procfs);
-    if (!pid) {
-      continue;
-    }
-    auto mnt = namespace_inode(paths_.procfs, *pid, "mnt");
-    if (!mnt) {
-      std::error_code ec;
-      denied += std::filesystem::exists(paths_.procfs / std::to_string(*pid), ec) ? 1 : 0;  // else it exited
-      continue;
-    }
-    if (*mnt == host_mnt) {
-      continue;
-    }
-    const auto proc = paths_.procfs / std::to_string(*pid);
-    auto text = read_small_file(proc / "mountinfo");
-    if (!text) {
-      continue;  // exited meanwhile
-    }
-    for (const auto& mp : pod_volume_mounts(*text, id->pod_uid, paths_.kubelet_root)) {
-      // <procfs>/<pid>/root is the process's root directory: the path resolves in its mounts.
-      const auto path = proc / "root" / std::filesystem::path(mp).relative_path();
-      auto got = statvfs_within(path.string(), timeout_, stuck_);
-      if (!got) {
+    live.insert(std::to_string(cg.id));
+    live_ids.insert(cg.id);
+    auto last = last_.find(cg.id);
+    if (last == last_.end() || now - last->second.at >= refresh_) {
+      auto mounts = read_mounts(cg, *id, denied);
+      if (!mounts) {
+        last_.erase(cg.id);
         continue;
       }
-      const struct statvfs& st = *got;
-      const double frsize = static_cast<double>(st.f_frsize);
-      auto labels = ctx.labels(*id, {{"mountpoint", mp}});
-      capacity.add(labels, static_cast<double>(st.f_blocks) * frsize);
-      usage.add(labels, static_cast<double>(st.f_blocks - st.f_bfree) * frsize);
-      available.add(labels, static_cast<double>(st.f_bavail) * frsize);
+      last = last_.insert_or_assign(cg.id, LastRead{now, std::move(*mounts)}).first;
+    }
+    for (const auto& m : last->second.mounts) {
+      auto labels = ctx.labels(*id, {{"mountpoint", m.mountpoint}});
+      capacity.add(labels, m.capacity);
+      usage.add(labels, m.usage);
+      available.add(labels, m.available);
     }
   }
+  readers_.retain([&](const std::string& key) { return live.contains(key); });
+  std::erase_if(last_, [&](const auto& kv) { return !live_ids.contains(kv.first); });
   metrics::emit(out, capacity, usage, available);
   if (denied > 0) {
     return fail("cannot read the mount namespace of " + std::to_string(denied) +

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cgroup/pod_process.hpp"
+#include "common/clock.hpp"
 #include "common/host_paths.hpp"
 #include "kpod/collector.hpp"
 
@@ -9,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace nodepack::kpod {
@@ -25,9 +28,16 @@ namespace nodepack::kpod {
 //
 // statvfs of a dead network mount can block for minutes: each call runs on its own thread and
 // is given up after `statvfs_timeout`; that mount is then skipped until the call returns.
+//
+// A container's mounts are read (mountinfo, a statvfs each) at most once per `refresh` (10 s):
+// a scrape sooner reports the figures of the last read, as the kubelet's own filesystem stats
+// come from a periodic read. Filesystem sizes move slowly; a thread and two files per container
+// at every scrape were most of the agent's scrape cost on a full node.
 class FsCollector final : public Collector {
  public:
-  explicit FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout = std::chrono::seconds(1));
+  explicit FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout = std::chrono::seconds(1),
+                       const Clock* clock = &SystemClock::instance(),
+                       std::chrono::milliseconds refresh = std::chrono::seconds(10));
   ~FsCollector() override;
 
   Result<void> start() override;
@@ -39,7 +49,23 @@ class FsCollector final : public Collector {
   HostPaths paths_;
   std::uint64_t host_mnt_ = 0;  // the node's mount namespace (inode), read at start: it outlives the agent
   std::chrono::milliseconds timeout_;
-  std::shared_ptr<Stuck> stuck_;  // shared with calls still running when given up
+  std::shared_ptr<Stuck> stuck_;      // shared with calls still running when given up
+  cgroup::NamespaceReaders readers_;  // by container cgroup id: the process it was last read through
+  const Clock* clock_;
+  std::chrono::milliseconds refresh_;
+  // Each container's last read (by cgroup id): when, and per mount point its statvfs figures.
+  struct Mount {
+    std::string mountpoint;
+    double capacity = 0, usage = 0, available = 0;
+  };
+  struct LastRead {
+    std::chrono::steady_clock::time_point at;
+    std::vector<Mount> mounts;
+  };
+  std::unordered_map<std::uint64_t, LastRead> last_;
+  // Reads a container's mounts now; nullopt when there is nothing to report for it this time.
+  std::optional<std::vector<Mount>> read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg,
+                                                const cgroup::PodIdentity& id, std::size_t& denied);
 };
 
 // Mount points (in the container's view) worth reporting for pod `pod_uid`, from a mountinfo

@@ -15,8 +15,6 @@
 
 namespace nodepack::kpod {
 
-using cgroup::first_live_process;
-using cgroup::namespace_inode;
 
 Result<NetIfaceCollector::Interfaces> parse_net_dev(std::string_view text) {
   std::istringstream in{std::string(text)};
@@ -67,28 +65,7 @@ Result<NetIfaceCollector::Interfaces> parse_net_dev(std::string_view text) {
   return out;
 }
 
-NetIfaceCollector::NetIfaceCollector(HostPaths paths) : paths_(std::move(paths)) {}
-
-std::optional<NetIfaceCollector::Reader> NetIfaceCollector::reader_for(
-    const std::string& uid, const std::vector<std::filesystem::path>& containers) {
-  if (auto it = readers_.find(uid); it != readers_.end()) {
-    if (namespace_inode(paths_.procfs, it->second.pid, "net") == it->second.net) {
-      return it->second;
-    }
-    readers_.erase(it);  // gone, or a reused pid elsewhere: look through the cgroups again
-  }
-  for (const auto& dir : containers) {
-    if (auto pid = first_live_process(dir, paths_.procfs)) {
-      // No namespace inode (not ours to read): a reader without one, asked again next time.
-      const Reader reader{*pid, namespace_inode(paths_.procfs, *pid, "net").value_or(0)};
-      if (reader.net != 0) {
-        readers_.insert_or_assign(uid, reader);
-      }
-      return reader;
-    }
-  }
-  return std::nullopt;
-}
+NetIfaceCollector::NetIfaceCollector(HostPaths paths) : paths_(paths), readers_(paths.procfs, "net") {}
 
 Result<void> NetIfaceCollector::start() {
   auto host = cgroup::require_host_namespace(paths_.procfs, "net", "to tell host-network pods apart");
@@ -131,9 +108,9 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
     seen.insert(id->pod_uid);
     std::optional<int> pid;
     std::optional<std::uint64_t> ns;
-    if (auto reader = reader_for(id->pod_uid, pod.containers)) {
+    if (auto reader = readers_.find(id->pod_uid, pod.containers)) {
       pid = reader->pid;
-      ns = reader->net ? std::optional(reader->net) : std::nullopt;
+      ns = reader->ns;
     }
     if (pid) {
       if (ns && *ns == host_net) {
@@ -159,7 +136,7 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
   }
   // Pods whose cgroups are gone: their last values, once, then nothing.
   std::vector<PodRead> gone;
-  std::erase_if(readers_, [&](const auto& kv) { return !seen.contains(kv.first); });
+  readers_.retain([&](const std::string& uid) { return seen.contains(uid); });
   for (auto it = last_.begin(); it != last_.end();) {
     if (!seen.contains(it->first)) {
       gone.push_back(std::move(it->second));

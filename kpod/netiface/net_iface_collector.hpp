@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cgroup/pod_process.hpp"
 #include "common/host_paths.hpp"
 #include "kpod/collector.hpp"
 
@@ -45,17 +46,7 @@ class NetIfaceCollector final : public Collector {
   // Last read of each pod (by uid): exported once more after its cgroups are gone, and while a
   // live pod momentarily has no process (between container restarts).
   std::map<std::string, PodRead, std::less<>> last_;
-  // The process each pod was last read through, and its network namespace: at the next scrape a
-  // stat of that process's namespace link finds it still there, instead of reading the pod's
-  // cgroup.procs again. A pid reused by another process in the same namespace reads the same
-  // counters.
-  struct Reader {
-    int pid = 0;
-    std::uint64_t net = 0;
-  };
-  std::map<std::string, Reader, std::less<>> readers_;
-  // A process of the pod (`containers`: its container cgroups) and its network namespace.
-  std::optional<Reader> reader_for(const std::string& uid, const std::vector<std::filesystem::path>& containers);
+  cgroup::NamespaceReaders readers_;  // by pod uid: the process each pod was last read through
 };
 
 // <procfs>/<pid>/net/dev, interfaces in file order, `lo` left out. Lines that do not parse are

@@ -50,9 +50,11 @@ const char* kNetDevHeader =
     "compressed\n";
 
 nodepack::testing::TestRegistry registry(const nodepack::HostPaths& paths, const FixedPodLookup& pods,
-                                         const std::string& collector) {
+                                         const std::string& collector,
+                                         const nodepack::Clock* clock = &nodepack::SystemClock::instance()) {
   nk::RegistryOptions opts;
   opts.collectors.paths = paths;
+  opts.collectors.clock = clock;
   opts.collectors.node = "n1";
   nodepack::testing::TestRegistry reg(opts, paths.cgroup, pods,
                                       nodepack::testing::pick_specs(nk::file_collectors(), {collector}));
@@ -232,4 +234,28 @@ TEST_CASE("fs: statvfs through the process's root, per container, host mount nam
   CHECK(find_metric(fams, "kpod_fs_available_bytes", cache) != nullptr);
   CHECK(find_metric(fams, "kpod_fs_usage_bytes", {{"pod", "cart-0"}, {"mountpoint", "/"}}) != nullptr);
   CHECK(count_series(fams, "kpod_fs_usage_bytes") == 2);  // pod B shares the host's mounts
+}
+
+TEST_CASE("fs: a container's mounts are read again only once the refresh interval has passed") {
+  nodepack::testing::TempDir dir;
+  auto paths = nodepack::HostPaths::under(dir.path());
+  dir.write(pod_dir(kUidA) + "/cri-containerd-" + kCidA + ".scope/cgroup.procs", "100\n");
+  dir.write("proc/1/ns/mnt", "host mntns");
+  dir.write("proc/100/ns/mnt", "pod A mntns");
+  const std::string root = "1 0 0:1 / / rw - overlay overlay rw\n";
+  dir.write("proc/100/mountinfo", root);
+  fs::create_directories(dir.path() / "proc/100/root/cache");
+  FixedPodLookup pods;
+  pods.add(kUidA, {"shop", "cart-0", {{kCidA, "cart"}}});
+  nodepack::ManualClock clock;
+  auto reg = registry(paths, pods, "fs", &clock);
+  CHECK(count_series(reg->Collect(), "kpod_fs_usage_bytes") == 1);
+
+  // A volume mounted since: not seen until 10 s after the last read, then seen.
+  dir.write("proc/100/mountinfo", root + "2 1 8:1 /var/lib/kubelet/pods/" + kUidA +
+                                      "/volumes/kubernetes.io~empty-dir/cache /cache rw - ext4 /dev/sda1 rw\n");
+  clock.advance(std::chrono::seconds(9));
+  CHECK(count_series(reg->Collect(), "kpod_fs_usage_bytes") == 1);
+  clock.advance(std::chrono::seconds(1));
+  CHECK(count_series(reg->Collect(), "kpod_fs_usage_bytes") == 2);
 }
