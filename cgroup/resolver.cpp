@@ -14,12 +14,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::uint64_t> inode_of(const fs::path& p) {
+// A directory's inode (its cgroup id) and whether it may have subdirectories: a directory's link
+// count is 2 plus its subdirectories on cgroupfs (kernfs), ext4 and tmpfs, so exactly 2 means
+// none and its listing (thirty-odd control files for a cgroup) is skipped; any other count
+// (btrfs says 1 for every directory) is listed.
+struct DirStat {
+  std::uint64_t inode = 0;
+  bool may_have_subdirs = true;
+};
+
+std::optional<DirStat> stat_dir(const fs::path& p) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) {
     return std::nullopt;
   }
-  return static_cast<std::uint64_t>(st.st_ino);
+  return DirStat{static_cast<std::uint64_t>(st.st_ino), st.st_nlink != 2};
 }
 
 std::vector<fs::directory_entry> subdirs(const fs::path& dir) {
@@ -44,46 +53,76 @@ void walk_below_container(const fs::path& dir, const Found& who, int depth,
     return;
   }
   for (const auto& child : subdirs(dir)) {
-    if (auto ino = inode_of(child.path())) {
-      out.emplace(*ino, Found{who.pod_uid, who.container_id, child.path(), CgroupResolver::Level::nested});
-      walk_below_container(child.path(), who, depth + 1, out);
+    if (auto st = stat_dir(child.path())) {
+      out.emplace(st->inode, Found{who.pod_uid, who.container_id, child.path(), CgroupResolver::Level::nested});
+      if (st->may_have_subdirs) {
+        walk_below_container(child.path(), who, depth + 1, out);
+      }
     }
   }
 }
 
 void walk_pod(const fs::path& dir, const std::string& uid, std::unordered_map<std::uint64_t, Found>& out) {
-  auto ino = inode_of(dir);
-  if (!ino) {
+  auto st = stat_dir(dir);
+  if (!st) {
     return;
   }
-  out.emplace(*ino, Found{uid, "", dir, CgroupResolver::Level::pod});
+  out.emplace(st->inode, Found{uid, "", dir, CgroupResolver::Level::pod});
+  if (!st->may_have_subdirs) {
+    return;  // no container yet
+  }
   for (const auto& child : subdirs(dir)) {
     auto cid = parse_container_dir(child.path().filename().string());
     Found who{uid, cid.value_or(""), child.path(), CgroupResolver::Level::container};
-    if (auto cino = inode_of(child.path())) {
-      out.emplace(*cino, who);
-      walk_below_container(child.path(), who, 1, out);
+    if (auto cst = stat_dir(child.path())) {
+      out.emplace(cst->inode, who);
+      if (cst->may_have_subdirs) {
+        walk_below_container(child.path(), who, 1, out);
+      }
     }
   }
 }
 
-// The pods under one kubepods directory, or only those whose uid is in `only` when given: its
-// listing and its QoS classes' are read either way, the pods' own directories only when walked.
-void walk_kubepods(const fs::path& dir, std::unordered_map<std::uint64_t, Found>& out,
-                   const std::unordered_set<std::string>* only = nullptr) {
-  auto wanted = [&](const std::string& uid) { return only == nullptr || only->contains(uid); };
+// The pods under one kubepods directory: its listing and its QoS classes', then each pod's.
+void walk_kubepods(const fs::path& dir, std::unordered_map<std::uint64_t, Found>& out) {
   for (const auto& child : subdirs(dir)) {
     std::string name = child.path().filename().string();
     if (auto pod = parse_pod_dir(name)) {
-      if (wanted(*pod)) {
-        walk_pod(child.path(), *pod, out);  // Guaranteed pods sit directly under kubepods.
-      }
+      walk_pod(child.path(), *pod, out);  // Guaranteed pods sit directly under kubepods.
     } else if (is_qos_dir(name)) {
       for (const auto& grandchild : subdirs(child.path())) {
-        if (auto p = parse_pod_dir(grandchild.path().filename().string()); p && wanted(*p)) {
+        if (auto p = parse_pod_dir(grandchild.path().filename().string())) {
           walk_pod(grandchild.path(), *p, out);
         }
       }
+    }
+  }
+}
+
+// Where pod `uid`'s directory can be under the kubepods directory `kubepods`, for each QoS class
+// (Guaranteed right under it): named as the kubelet names them, so no listing is read. The
+// systemd driver prefixes each slice with its parent's name ("kubepods-burstable-pod<uid with
+// underscores>.slice", "kubelet-kubepods-pod<...>.slice" under a nested "kubelet-kubepods.slice").
+std::vector<fs::path> pod_dir_candidates(const fs::path& kubepods, const std::string& uid) {
+  std::string name = kubepods.filename().string();
+  if (std::string_view base = name; base.ends_with(".slice")) {
+    base.remove_suffix(6);
+    std::string underscored = uid;
+    std::replace(underscored.begin(), underscored.end(), '-', '_');
+    const std::string b(base);
+    return {kubepods / (b + "-pod" + underscored + ".slice"),
+            kubepods / (b + "-burstable.slice") / (b + "-burstable-pod" + underscored + ".slice"),
+            kubepods / (b + "-besteffort.slice") / (b + "-besteffort-pod" + underscored + ".slice")};
+  }
+  return {kubepods / ("pod" + uid), kubepods / "burstable" / ("pod" + uid), kubepods / "besteffort" / ("pod" + uid)};
+}
+
+// The named pods under one kubepods directory, found by name (a stat per QoS class), walked.
+void walk_named_pods(const fs::path& kubepods, const std::unordered_set<std::string>& uids,
+                     std::unordered_map<std::uint64_t, Found>& out) {
+  for (const auto& uid : uids) {
+    for (const auto& dir : pod_dir_candidates(kubepods, uid)) {
+      walk_pod(dir, uid, out);  // nothing when it is not there
     }
   }
 }
@@ -169,7 +208,7 @@ std::size_t CgroupResolver::rescan_pods(const std::unordered_set<std::string>& u
   }
   std::unordered_map<std::uint64_t, Found> found;
   for (const auto& k : kubepods) {
-    walk_kubepods(k, found, &uids);
+    walk_named_pods(k, uids, found);
   }
   std::lock_guard lock(mu_);
   ++rescans_;

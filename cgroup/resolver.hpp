@@ -36,8 +36,8 @@ class CgroupResolver {
 
   // Walks the tree again. Returns the number of pod cgroups found (pod and container levels).
   std::size_t rescan();
-  // Walks again only the directories of the pods named (what changed since the last rescan): the
-  // kubepods and QoS-class listings, then those pods' own directories, not every pod's. Their
+  // Walks again only the directories of the pods named (what changed since the last rescan),
+  // found by the names the kubelet gives them, not every pod's and no listing of them all. Their
   // cgroups are updated as by rescan(), the other pods' left as they are. A full rescan() when
   // one is due anyway (no kubepods known, one gone, a miss asked, or periodically). Returns the
   // number of cgroups found for the pods named.

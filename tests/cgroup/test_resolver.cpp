@@ -377,3 +377,37 @@ TEST_CASE("a pod-event rescan with no kubepods known looks for it, as a full res
   CHECK(r.rescan_pods({kUid1}) == 2);  // found: no further discovery
   CHECK(r.discoveries() == 2);
 }
+
+TEST_CASE("a pod-event rescan finds the named pods by the systemd driver's names, nested kubepods too") {
+  TempDir tmp;
+  const fs::path burstable = tmp.path() / "kubepods.slice/kubepods-burstable.slice" /
+                             ("kubepods-burstable-pod" + underscored(kUid1) + ".slice");
+  const fs::path guaranteed = tmp.path() / "kubepods.slice" / ("kubepods-pod" + underscored(kUid2) + ".slice");
+  const fs::path nested = tmp.path() / "kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice" /
+                          ("kubelet-kubepods-besteffort-pod" + underscored(kUid3) + ".slice");
+  for (const auto& pod : {burstable, guaranteed, nested}) {
+    fs::create_directories(pod);
+  }
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}}});
+  pods.add(kUid2, {"ns", "b", {{kCid2, "app"}}});
+  pods.add(kUid3, {"ns", "c", {{kCid3, "app"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  CHECK(r.rescan() == 3);  // the three pod cgroups, no container yet
+  CHECK(r.kubepods_dirs().size() == 2);
+
+  // Each pod's container starts; each pod's event names it alone.
+  const fs::path c1 = burstable / ("cri-containerd-" + kCid1 + ".scope");
+  const fs::path c2 = guaranteed / ("cri-containerd-" + kCid2 + ".scope");
+  const fs::path c3 = nested / ("cri-containerd-" + kCid3 + ".scope");
+  for (const auto& c : {c1, c2, c3}) {
+    fs::create_directories(c);
+  }
+  CHECK(r.rescan_pods({kUid1}) == 2);
+  CHECK(r.rescan_pods({kUid2}) == 2);
+  CHECK(r.rescan_pods({kUid3}) == 2);
+  CHECK(r.resolve(nodepack::testing::inode_of(c1))->pod == "a");
+  CHECK(r.resolve(nodepack::testing::inode_of(c2))->pod == "b");
+  CHECK(r.resolve(nodepack::testing::inode_of(c3))->pod == "c");
+  CHECK(r.discoveries() == 1);
+}
