@@ -133,21 +133,24 @@ Result<void> FsCollector::start() {
   return {};
 }
 
-std::optional<std::vector<FsCollector::Mount>> FsCollector::read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg,
-                                                                        const cgroup::PodIdentity& id,
-                                                                        std::size_t& denied) {
+std::optional<FsCollector::LastRead> FsCollector::read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg,
+                                                              const cgroup::PodIdentity& id,
+                                                              std::chrono::steady_clock::time_point now) {
   auto reader = readers_.find(std::to_string(cg.id), std::span(&cg.dir, 1));
   if (!reader) {
     return std::nullopt;
   }
+  LastRead read{now, {}, false};
   if (!reader->ns) {
     std::error_code ec;
-    denied += std::filesystem::exists(paths_.procfs / std::to_string(reader->pid), ec) ? 1 : 0;  // else it exited
-    return std::nullopt;
+    if (!std::filesystem::exists(paths_.procfs / std::to_string(reader->pid), ec)) {
+      return std::nullopt;  // it exited
+    }
+    read.denied = true;  // kept as a read, so every scrape until the next says so
+    return read;
   }
-  std::vector<Mount> mounts;
   if (*reader->ns == host_mnt_) {
-    return mounts;  // its "/" is the node's: nothing to report, and nothing to read next time
+    return read;  // its "/" is the node's: nothing to report, and nothing to read next time
   }
   const auto proc = paths_.procfs / std::to_string(reader->pid);
   auto text = read_small_file(proc / "mountinfo");
@@ -163,11 +166,11 @@ std::optional<std::vector<FsCollector::Mount>> FsCollector::read_mounts(const cg
     }
     const struct statvfs& st = *got;
     const double frsize = static_cast<double>(st.f_frsize);
-    mounts.push_back(Mount{mp, static_cast<double>(st.f_blocks) * frsize,
-                           static_cast<double>(st.f_blocks - st.f_bfree) * frsize,
-                           static_cast<double>(st.f_bavail) * frsize});
+    read.mounts.push_back(Mount{mp, static_cast<double>(st.f_blocks) * frsize,
+                                static_cast<double>(st.f_blocks - st.f_bfree) * frsize,
+                                static_cast<double>(st.f_bavail) * frsize});
   }
-  return mounts;
+  return read;
 }
 
 Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
@@ -197,13 +200,14 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
     live_ids.insert(cg.id);
     auto last = last_.find(cg.id);
     if (last == last_.end() || now - last->second.at >= refresh_) {
-      auto mounts = read_mounts(cg, *id, denied);
-      if (!mounts) {
+      auto read = read_mounts(cg, *id, now);
+      if (!read) {
         last_.erase(cg.id);
         continue;
       }
-      last = last_.insert_or_assign(cg.id, LastRead{now, std::move(*mounts)}).first;
+      last = last_.insert_or_assign(cg.id, std::move(*read)).first;
     }
+    denied += last->second.denied ? 1 : 0;
     for (const auto& m : last->second.mounts) {
       auto labels = ctx.labels(*id, {{"mountpoint", m.mountpoint}});
       capacity.add(labels, m.capacity);

@@ -61,11 +61,12 @@ class FsCollector final : public Collector {
   struct LastRead {
     std::chrono::steady_clock::time_point at;
     std::vector<Mount> mounts;
+    bool denied = false;  // its process's mount namespace was not ours to read
   };
   std::unordered_map<std::uint64_t, LastRead> last_;
   // Reads a container's mounts now; nullopt when there is nothing to report for it this time.
-  std::optional<std::vector<Mount>> read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg,
-                                                const cgroup::PodIdentity& id, std::size_t& denied);
+  std::optional<LastRead> read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg, const cgroup::PodIdentity& id,
+                                      std::chrono::steady_clock::time_point now);
 };
 
 // Mount points (in the container's view) worth reporting for pod `pod_uid`, from a mountinfo

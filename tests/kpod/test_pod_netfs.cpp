@@ -259,3 +259,21 @@ TEST_CASE("fs: a container's mounts are read again only once the refresh interva
   clock.advance(std::chrono::seconds(1));
   CHECK(count_series(reg->Collect(), "kpod_fs_usage_bytes") == 2);
 }
+
+TEST_CASE("fs: a container whose mount namespace is not ours to read fails every scrape, read or not") {
+  nodepack::testing::TempDir dir;
+  auto paths = nodepack::HostPaths::under(dir.path());
+  dir.write(pod_dir(kUidA) + "/cri-containerd-" + kCidA + ".scope/cgroup.procs", "300\n");
+  dir.write("proc/1/ns/mnt", "host mntns");
+  fs::create_directories(dir.path() / "proc/300");  // alive, but no namespace link we can read
+  FixedPodLookup pods;
+  pods.add(kUidA, {"shop", "cart-0", {{kCidA, "cart"}}});
+  nodepack::ManualClock clock;
+  auto reg = registry(paths, pods, "fs", &clock);
+  auto errors = [&] {
+    return find_metric(reg->Collect(), "nodepack_collector_errors_total", {{"collector", "fs"}})->counter.value;
+  };
+  CHECK(errors() == 1);
+  clock.advance(std::chrono::seconds(1));  // within the refresh: the last read still says so
+  CHECK(errors() == 2);
+}
