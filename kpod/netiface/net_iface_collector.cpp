@@ -15,7 +15,6 @@
 
 namespace nodepack::kpod {
 
-
 Result<NetIfaceCollector::Interfaces> parse_net_dev(std::string_view text) {
   std::istringstream in{std::string(text)};
   std::string line;
