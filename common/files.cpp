@@ -1,21 +1,51 @@
 #include "common/files.hpp"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
 
 namespace nodepack {
 
+namespace {
+
+// Closes the descriptor however the read ends.
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+};
+
+}  // namespace
+
+// open and read, not an ifstream: procfs and cgroupfs files are read by the hundred at every
+// scrape and pod change, and a stream's buffers, locale and copies through a stringstream cost
+// more than the kernel's own work for a file of a few lines. Their sizes say nothing (procfs
+// reports 0, sysfs 4096), so read until end of file.
 std::optional<std::string> read_small_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
+  Fd f{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) {
     return std::nullopt;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    return std::nullopt;
+  std::string out;
+  std::array<char, 4096> buf;
+  for (;;) {
+    const ssize_t n = ::read(f.fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return std::nullopt;  // EISDIR, or a process or cgroup that went away mid-read
+    }
+    if (n == 0) {
+      return out;
+    }
+    out.append(buf.data(), static_cast<std::size_t>(n));
   }
-  return ss.str();
 }
 
 }  // namespace nodepack

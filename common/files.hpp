@@ -9,7 +9,7 @@
 namespace nodepack {
 
 // The whole file, or nullopt when it cannot be opened or read (a process or cgroup that just
-// went away, a file the kernel does not have).
+// went away, a file the kernel does not have, a directory).
 std::optional<std::string> read_small_file(const std::filesystem::path& p);
 
 }  // namespace nodepack

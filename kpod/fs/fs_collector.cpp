@@ -8,12 +8,12 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <span>
-#include <sstream>
 #include <thread>
 #include <unordered_set>
 
@@ -37,17 +37,31 @@ std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::stri
     prefixes.push_back(tail + volumes);
   }
   std::vector<std::string> out;
-  std::istringstream in{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mount-point options [optional fields...] - fstype source super
-    std::istringstream words(line);
-    std::string id, parent, dev, root, mount_point;
-    if (!(words >> id >> parent >> dev >> root >> mount_point)) {
+  // id parent major:minor root mount-point options [optional fields...] - fstype source super:
+  // only the 4th and 5th words matter. Split by hand: a container's mountinfo is read for every
+  // container each minute, and string streams cost more than the kernel's rendering of it.
+  std::string_view rest = mountinfo;
+  while (!rest.empty()) {
+    const auto eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
+    std::array<std::string_view, 5> words;
+    std::size_t n = 0;
+    while (n < words.size()) {
+      const auto start = line.find_first_not_of(' ');
+      if (start == std::string_view::npos) {
+        break;
+      }
+      line.remove_prefix(start);
+      const auto end = line.find(' ');
+      words[n++] = line.substr(0, end);
+      line.remove_prefix(end == std::string_view::npos ? line.size() : end);
+    }
+    if (n < words.size()) {
       continue;
     }
-    std::string r = cgroup::unescape_mountinfo_path(root);
-    std::string mp = cgroup::unescape_mountinfo_path(mount_point);
+    std::string r = cgroup::unescape_mountinfo_path(words[3]);
+    std::string mp = cgroup::unescape_mountinfo_path(words[4]);
     bool wanted = mp == "/" ||
                   std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return r.starts_with(p); });
     if (wanted && std::find(out.begin(), out.end(), mp) == out.end()) {
@@ -113,13 +127,14 @@ std::optional<struct statvfs> statvfs_within(const std::string& path, std::chron
 }  // namespace
 
 FsCollector::FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout, const Clock* clock,
-                         std::chrono::milliseconds refresh)
+                         std::chrono::milliseconds refresh, std::chrono::milliseconds mount_list_refresh)
     : paths_(paths),
       timeout_(statvfs_timeout),
       stuck_(std::make_shared<Stuck>()),
       readers_(paths.procfs, "mnt"),
       clock_(clock),
-      refresh_(refresh) {}
+      refresh_(refresh),
+      mount_list_refresh_(mount_list_refresh) {}
 
 FsCollector::~FsCollector() = default;
 
@@ -135,7 +150,8 @@ Result<void> FsCollector::start() {
 
 std::optional<FsCollector::LastRead> FsCollector::read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg,
                                                               const cgroup::PodIdentity& id,
-                                                              std::chrono::steady_clock::time_point now) {
+                                                              std::chrono::steady_clock::time_point now,
+                                                              const LastRead* last) {
   auto reader = readers_.find(std::to_string(cg.id), std::span(&cg.dir, 1));
   if (!reader) {
     return std::nullopt;
@@ -153,11 +169,19 @@ std::optional<FsCollector::LastRead> FsCollector::read_mounts(const cgroup::Cgro
     return read;  // its "/" is the node's: nothing to report, and nothing to read next time
   }
   const auto proc = paths_.procfs / std::to_string(reader->pid);
-  auto text = read_small_file(proc / "mountinfo");
-  if (!text) {
-    return std::nullopt;  // exited meanwhile
+  read.mnt_ns = *reader->ns;
+  if (last != nullptr && !last->denied && last->mnt_ns == read.mnt_ns && now - last->listed_at < mount_list_refresh_) {
+    read.listed_at = last->listed_at;
+    read.mountpoints = last->mountpoints;
+  } else {
+    auto text = read_small_file(proc / "mountinfo");
+    if (!text) {
+      return std::nullopt;  // exited meanwhile
+    }
+    read.listed_at = now;
+    read.mountpoints = pod_volume_mounts(*text, id.pod_uid, paths_.kubelet_root);
   }
-  for (const auto& mp : pod_volume_mounts(*text, id.pod_uid, paths_.kubelet_root)) {
+  for (const auto& mp : read.mountpoints) {
     // <procfs>/<pid>/root is the process's root directory: the path resolves in its mounts.
     const auto path = proc / "root" / std::filesystem::path(mp).relative_path();
     auto got = statvfs_within(path.string(), timeout_, stuck_);
@@ -200,7 +224,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
     live_ids.insert(cg.id);
     auto last = last_.find(cg.id);
     if (last == last_.end() || now - last->second.at >= refresh_) {
-      auto read = read_mounts(cg, *id, now);
+      auto read = read_mounts(cg, *id, now, last == last_.end() ? nullptr : &last->second);
       if (!read) {
         last_.erase(cg.id);
         continue;

@@ -29,15 +29,20 @@ namespace nodepack::kpod {
 // statvfs of a dead network mount can block for minutes: each call runs on its own thread and
 // is given up after `statvfs_timeout`; that mount is then skipped until the call returns.
 //
-// A container's mounts are read (mountinfo, a statvfs each) at most once per `refresh` (10 s):
-// a scrape sooner reports the figures of the last read, as the kubelet's own filesystem stats
-// come from a periodic read. Filesystem sizes move slowly; a thread and two files per container
-// at every scrape were most of the agent's scrape cost on a full node.
+// A container's mounts are measured (a statvfs each) at most once per `refresh` (10 s): a scrape
+// sooner reports the figures of the last read, as the kubelet's own filesystem stats come from a
+// periodic read. Filesystem sizes move slowly; a thread and two files per container at every
+// scrape were most of the agent's scrape cost on a full node. Which mounts a container has is
+// read (mountinfo) at most once per `mount_list_refresh` (60 s, the kubelet's default volume
+// stats period) while its process stays in the same mount namespace: a container's volumes are
+// mounted before it starts, and the kernel's rendering of mountinfo was, after the statvfs
+// threads, the largest part of what remained.
 class FsCollector final : public Collector {
  public:
   explicit FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout = std::chrono::seconds(1),
                        const Clock* clock = &SystemClock::instance(),
-                       std::chrono::milliseconds refresh = std::chrono::seconds(10));
+                       std::chrono::milliseconds refresh = std::chrono::seconds(10),
+                       std::chrono::milliseconds mount_list_refresh = std::chrono::seconds(60));
   ~FsCollector() override;
 
   Result<void> start() override;
@@ -53,6 +58,7 @@ class FsCollector final : public Collector {
   cgroup::NamespaceReaders readers_;  // by container cgroup id: the process it was last read through
   const Clock* clock_;
   std::chrono::milliseconds refresh_;
+  std::chrono::milliseconds mount_list_refresh_;
   // Each container's last read (by cgroup id): when, and per mount point its statvfs figures.
   struct Mount {
     std::string mountpoint;
@@ -62,11 +68,17 @@ class FsCollector final : public Collector {
     std::chrono::steady_clock::time_point at;
     std::vector<Mount> mounts;
     bool denied = false;  // its process's mount namespace was not ours to read
+    // Where and when the mount points were listed (mountinfo): the list is kept until then.
+    std::uint64_t mnt_ns = 0;
+    std::chrono::steady_clock::time_point listed_at;
+    std::vector<std::string> mountpoints;
   };
   std::unordered_map<std::uint64_t, LastRead> last_;
-  // Reads a container's mounts now; nullopt when there is nothing to report for it this time.
+  // Reads a container's mounts now, listing them again unless `last` (its previous read, or
+  // null) listed them recently in the same namespace; nullopt when there is nothing to report
+  // for it this time.
   std::optional<LastRead> read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg, const cgroup::PodIdentity& id,
-                                      std::chrono::steady_clock::time_point now);
+                                      std::chrono::steady_clock::time_point now, const LastRead* last);
 };
 
 // Mount points (in the container's view) worth reporting for pod `pod_uid`, from a mountinfo

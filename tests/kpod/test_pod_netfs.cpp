@@ -236,28 +236,52 @@ TEST_CASE("fs: statvfs through the process's root, per container, host mount nam
   CHECK(count_series(fams, "kpod_fs_usage_bytes") == 2);  // pod B shares the host's mounts
 }
 
-TEST_CASE("fs: a container's mounts are read again only once the refresh interval has passed") {
+TEST_CASE("fs: mounts are measured again after 10 s, listed again after 60 s or in a new namespace") {
   nodepack::testing::TempDir dir;
   auto paths = nodepack::HostPaths::under(dir.path());
   dir.write(pod_dir(kUidA) + "/cri-containerd-" + kCidA + ".scope/cgroup.procs", "100\n");
   dir.write("proc/1/ns/mnt", "host mntns");
   dir.write("proc/100/ns/mnt", "pod A mntns");
   const std::string root = "1 0 0:1 / / rw - overlay overlay rw\n";
+  const std::string cache = "2 1 8:1 /var/lib/kubelet/pods/" + kUidA +
+                            "/volumes/kubernetes.io~empty-dir/cache /cache rw - ext4 /dev/sda1 rw\n";
+  const std::string logs =
+      "3 1 8:1 /var/lib/kubelet/pods/" + kUidA + "/volumes/kubernetes.io~empty-dir/logs /logs rw - ext4 /dev/sda1 rw\n";
   dir.write("proc/100/mountinfo", root);
   fs::create_directories(dir.path() / "proc/100/root/cache");
+  fs::create_directories(dir.path() / "proc/100/root/logs");
   FixedPodLookup pods;
   pods.add(kUidA, {"shop", "cart-0", {{kCidA, "cart"}}});
   nodepack::ManualClock clock;
   auto reg = registry(paths, pods, "fs", &clock);
-  CHECK(count_series(reg->Collect(), "kpod_fs_usage_bytes") == 1);
+  auto series = [&] { return count_series(reg->Collect(), "kpod_fs_usage_bytes"); };
+  CHECK(series() == 1);
 
-  // A volume mounted since: not seen until 10 s after the last read, then seen.
-  dir.write("proc/100/mountinfo", root + "2 1 8:1 /var/lib/kubelet/pods/" + kUidA +
-                                      "/volumes/kubernetes.io~empty-dir/cache /cache rw - ext4 /dev/sda1 rw\n");
+  // A volume mounted since: not listed until 60 s after the last listing.
+  dir.write("proc/100/mountinfo", root + cache);
   clock.advance(std::chrono::seconds(9));
-  CHECK(count_series(reg->Collect(), "kpod_fs_usage_bytes") == 1);
+  CHECK(series() == 1);
+  clock.advance(std::chrono::seconds(1));  // measured again (the root's statvfs), not listed
+  CHECK(series() == 1);
+  clock.advance(std::chrono::seconds(50));
+  CHECK(series() == 2);
+
+  // Measured again every 10 s from the kept list: a mount point that no longer answers statvfs
+  // drops out at the next measurement, before any listing.
+  fs::remove(dir.path() / "proc/100/root/cache");
+  clock.advance(std::chrono::seconds(9));
+  CHECK(series() == 2);
   clock.advance(std::chrono::seconds(1));
-  CHECK(count_series(reg->Collect(), "kpod_fs_usage_bytes") == 2);
+  CHECK(series() == 1);
+  fs::create_directories(dir.path() / "proc/100/root/cache");
+
+  // The container's process now in another mount namespace (a restart): listed at the next
+  // measurement, not a minute later.
+  dir.write("proc/100/mountinfo", root + cache + logs);
+  dir.write("proc/100/ns/mnt.next", "pod A mntns, restarted");
+  fs::rename(dir.path() / "proc/100/ns/mnt.next", dir.path() / "proc/100/ns/mnt");
+  clock.advance(std::chrono::seconds(10));
+  CHECK(series() == 3);
 }
 
 TEST_CASE("fs: a container whose mount namespace is not ours to read fails every scrape, read or not") {
