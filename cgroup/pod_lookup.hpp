@@ -4,6 +4,7 @@
 // PodLookup; nothing below the agent sees the Kubernetes model.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,5 +41,9 @@ struct PodIdentity {
   LabelMap labels;       // the pod's, for kpod's filters and copied labels
   std::string workload;  // as PodInfo::workload
 };
+
+// Shared and immutable: the resolver keeps one per cgroup and hands out the same, so the many
+// lookups of every scrape copy no strings or label maps. Null: not a pod's cgroup.
+using PodIdentityRef = std::shared_ptr<const PodIdentity>;
 
 }  // namespace nodepack::cgroup

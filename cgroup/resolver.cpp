@@ -238,14 +238,14 @@ void CgroupResolver::apply_walk_locked(std::unordered_map<std::uint64_t, Found>&
   for (auto& [id, f] : found) {
     auto it = entries_.find(id);
     if (it == entries_.end()) {
-      entries_.emplace(id, Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir, f.level});
+      entries_.emplace(id, Entry{f.pod_uid, f.container_id, false, nullptr, f.dir, f.level});
     } else if (it->second.removed && (it->second.pod_uid != f.pod_uid || it->second.container_id != f.container_id)) {
       // Reused inode: the old cgroup's last values are lost with its entry; rare and harmless.
-      it->second = Entry{f.pod_uid, f.container_id, false, std::nullopt, f.dir, f.level};
+      it->second = Entry{f.pod_uid, f.container_id, false, nullptr, f.dir, f.level};
     } else {
       it->second.dir = f.dir;
       it->second.level = f.level;
-      it->second.refresh = it->second.labels.has_value();
+      it->second.refresh = it->second.labels != nullptr;
     }
   }
 }
@@ -301,15 +301,15 @@ bool CgroupResolver::should_rescan_for(std::uint64_t cgroup_id) {
   return true;
 }
 
-std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
+PodIdentityRef CgroupResolver::resolve(std::uint64_t cgroup_id) {
   std::string uid, cid;
-  std::optional<PodIdentity> cached;
+  PodIdentityRef cached;
   {
     std::unique_lock lock(mu_);
     auto it = entries_.find(cgroup_id);
     if (it == entries_.end()) {
       if (!should_rescan_for(cgroup_id)) {
-        return std::nullopt;
+        return nullptr;
       }
       lock.unlock();
       rescan();
@@ -317,7 +317,7 @@ std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
       it = entries_.find(cgroup_id);
       if (it == entries_.end()) {
         remember_not_pod(cgroup_id);
-        return std::nullopt;
+        return nullptr;
       }
     }
     if (it->second.labels && !it->second.refresh) {
@@ -332,11 +332,12 @@ std::optional<PodIdentity> CgroupResolver::resolve(std::uint64_t cgroup_id) {
   if (!pod) {
     return cached;  // gone from the store: the last answer still names its final values
   }
-  PodIdentity id{pod->namespace_name, pod->name, "", uid, std::move(pod->labels), std::move(pod->workload)};
+  auto id = std::make_shared<PodIdentity>(
+      PodIdentity{pod->namespace_name, pod->name, "", uid, std::move(pod->labels), std::move(pod->workload)});
   bool final_answer = cid.empty();
   if (!cid.empty()) {
     if (auto c = pod->containers.find(cid); c != pod->containers.end()) {
-      id.container = c->second;
+      id->container = c->second;
       final_answer = true;
     }
   }

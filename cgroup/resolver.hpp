@@ -58,7 +58,7 @@ class CgroupResolver {
   // Walks so far, whole or of some pods (rescan, rescan_pods, and those a miss triggered).
   std::uint64_t walks() const;
 
-  std::optional<PodIdentity> resolve(std::uint64_t cgroup_id);
+  PodIdentityRef resolve(std::uint64_t cgroup_id);
   bool is_removed(std::uint64_t cgroup_id) const;
   // Is any cgroup of this pod still on disk?
   bool pod_alive(std::string_view pod_uid) const;
@@ -96,7 +96,7 @@ class CgroupResolver {
     std::string pod_uid;
     std::string container_id;
     bool removed = false;
-    std::optional<PodIdentity> labels;
+    PodIdentityRef labels;
     std::filesystem::path dir;
     Level level = Level::pod;
     // A pod event happened since `labels` was looked up: look again (pod labels change), but keep

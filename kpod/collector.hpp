@@ -30,10 +30,10 @@ struct ScrapeContext {
   const std::unordered_set<std::uint64_t>& untracked;
 
   // The pod and container of a cgroup, or nullopt when it is none or its pod is filtered out.
-  std::optional<cgroup::PodIdentity> resolve(std::uint64_t cgroup_id) const {
+  cgroup::PodIdentityRef resolve(std::uint64_t cgroup_id) const {
     auto id = resolver.resolve(cgroup_id);
     if (id && !scope.tracks(*id)) {
-      return std::nullopt;
+      return nullptr;
     }
     return id;
   }

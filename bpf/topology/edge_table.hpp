@@ -32,7 +32,7 @@ class EdgeTable {
     kpod::TopologyEdge edge;
   };
   // The pod a cgroup belongs to, or nullopt when it is none, not known yet, or filtered out.
-  using Resolve = std::function<std::optional<cgroup::PodIdentity>(std::uint64_t)>;
+  using Resolve = std::function<cgroup::PodIdentityRef(std::uint64_t)>;
 
   EdgeTable(const kpod::PeerDirectory* peers, kpod::PeerGranularity granularity, std::size_t max_peers);
 

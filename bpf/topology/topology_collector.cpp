@@ -90,7 +90,7 @@ KernelEdges TopologyCollector::refresh(const kpod::PodScope* scope) {
   auto read = read_edges();
   table_.fold(read, [&](std::uint64_t cgid) {
     auto id = resolver_.resolve(cgid);
-    return id && (scope == nullptr || scope->tracks(*id)) ? id : std::nullopt;
+    return id && (scope == nullptr || scope->tracks(*id)) ? id : nullptr;
   });
   return read;
 }

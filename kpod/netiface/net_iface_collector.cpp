@@ -100,7 +100,7 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
   std::vector<const PodRead*> rows;
   std::size_t failed = 0, denied = 0;
   for (const auto& [uid, pod] : pods) {
-    auto id = pod.pod_cgroup != 0 ? ctx.resolve(pod.pod_cgroup) : std::nullopt;
+    auto id = pod.pod_cgroup != 0 ? ctx.resolve(pod.pod_cgroup) : nullptr;
     if (!id) {
       continue;  // a pod the store does not know (yet)
     }

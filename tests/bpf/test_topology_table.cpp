@@ -42,7 +42,9 @@ TEST_CASE("topology table: counts only grow, across evictions and cgroups not re
   peers.add_pod("10.0.0.7", "web", "server", "server-abc");
   nb::EdgeTable table(&peers, kp::PeerGranularity::workload, 1000);
   bool known = false;
-  auto resolve = [&](std::uint64_t) { return known ? std::optional(pod()) : std::nullopt; };
+  auto resolve = [&](std::uint64_t) {
+    return known ? std::make_shared<const nodepack::cgroup::PodIdentity>(pod()) : nullptr;
+  };
   const auto k = key(42, "10.0.0.7", 8080);
 
   table.fold({{k, {3, 1}}}, resolve);
@@ -86,7 +88,7 @@ TEST_CASE("topology table: UDP and TCP to the same peer and port are two edges",
   nodepack::testing::FixedPeers peers;
   peers.add_pod("10.0.0.7", "web", "server", "server-abc");
   nb::EdgeTable table(&peers, kp::PeerGranularity::workload, 1000);
-  auto resolve = [](std::uint64_t) { return std::optional(pod()); };
+  auto resolve = [](std::uint64_t) { return std::make_shared<const nodepack::cgroup::PodIdentity>(pod()); };
   const auto tcp = key(42, "10.0.0.7", 53);
   auto udp = tcp;
   udp.protocol = 17;
