@@ -5,16 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <array>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <span>
-#include <thread>
 #include <unordered_set>
 
 namespace nodepack::kpod {
@@ -71,66 +65,10 @@ std::vector<std::string> pod_volume_mounts(std::string_view mountinfo, std::stri
   return out;
 }
 
-// Paths whose statvfs was given up and has not returned yet.
-struct FsCollector::Stuck {
-  std::mutex mu;
-  std::set<std::string> paths;
-};
-
-namespace {
-
-// statvfs on a worker thread; nullopt on failure, on timeout, or while an earlier call on the
-// same path is still hanging.
-std::optional<struct statvfs> statvfs_within(const std::string& path, std::chrono::milliseconds timeout,
-                                             const std::shared_ptr<FsCollector::Stuck>& stuck) {
-  {
-    std::lock_guard lock(stuck->mu);
-    if (stuck->paths.contains(path)) {
-      return std::nullopt;
-    }
-  }
-  struct Call {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    bool ok = false;
-    struct statvfs st {};
-  };
-  auto call = std::make_shared<Call>();
-  std::thread([call, path, stuck] {
-    struct statvfs st {};
-    const bool ok = ::statvfs(path.c_str(), &st) == 0;
-    {
-      std::lock_guard lock(call->mu);
-      call->done = true;
-      call->ok = ok;
-      call->st = st;
-    }
-    call->cv.notify_one();
-    std::lock_guard lock(stuck->mu);
-    stuck->paths.erase(path);  // returned at last: try it again next time
-  }).detach();
-  std::unique_lock lock(call->mu);
-  if (!call->cv.wait_for(lock, timeout, [&] { return call->done; })) {
-    std::lock_guard stuck_lock(stuck->mu);
-    stuck->paths.insert(path);
-    spdlog::warn("collector fs: statvfs({}) did not return within {} ms; skipping that mount until it does", path,
-                 timeout.count());
-    return std::nullopt;
-  }
-  if (!call->ok) {
-    return std::nullopt;
-  }
-  return call->st;
-}
-
-}  // namespace
-
 FsCollector::FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout, const Clock* clock,
                          std::chrono::milliseconds refresh, std::chrono::milliseconds mount_list_refresh)
     : paths_(paths),
       timeout_(statvfs_timeout),
-      stuck_(std::make_shared<Stuck>()),
       readers_(paths.procfs, "mnt"),
       clock_(clock),
       refresh_(refresh),
@@ -184,7 +122,7 @@ std::optional<FsCollector::LastRead> FsCollector::read_mounts(const cgroup::Cgro
   for (const auto& mp : read.mountpoints) {
     // <procfs>/<pid>/root is the process's root directory: the path resolves in its mounts.
     const auto path = proc / "root" / std::filesystem::path(mp).relative_path();
-    auto got = statvfs_within(path.string(), timeout_, stuck_);
+    auto got = statvfs_.measure(path.string(), timeout_);
     if (!got) {
       continue;
     }

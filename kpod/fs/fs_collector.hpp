@@ -4,6 +4,7 @@
 #include "common/clock.hpp"
 #include "common/host_paths.hpp"
 #include "kpod/collector.hpp"
+#include "kpod/fs/statvfs_worker.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -26,8 +27,8 @@ namespace nodepack::kpod {
 // that is a directory on the node's disk (emptyDir, hostPath) that is the whole backing
 // filesystem, shared with others; for tmpfs, block and network volumes it is the volume itself.
 //
-// statvfs of a dead network mount can block for minutes: each call runs on its own thread and
-// is given up after `statvfs_timeout`; that mount is then skipped until the call returns.
+// statvfs of a dead network mount can block for minutes: calls run on a worker thread and are
+// given up after `statvfs_timeout`; that mount is then skipped until the call returns.
 //
 // A container's mounts are measured (a statvfs each) at most once per `refresh` (10 s): a scrape
 // sooner reports the figures of the last read, as the kubelet's own filesystem stats come from a
@@ -35,8 +36,8 @@ namespace nodepack::kpod {
 // scrape were most of the agent's scrape cost on a full node. Which mounts a container has is
 // read (mountinfo) at most once per `mount_list_refresh` (60 s, the kubelet's default volume
 // stats period) while its process stays in the same mount namespace: a container's volumes are
-// mounted before it starts, and the kernel's rendering of mountinfo was, after the statvfs
-// threads, the largest part of what remained.
+// mounted before it starts, and the kernel's rendering of mountinfo was the largest part of
+// what remained.
 class FsCollector final : public Collector {
  public:
   explicit FsCollector(HostPaths paths, std::chrono::milliseconds statvfs_timeout = std::chrono::seconds(1),
@@ -48,13 +49,11 @@ class FsCollector final : public Collector {
   Result<void> start() override;
   Result<void> collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
 
-  struct Stuck;  // mounts whose statvfs is still hanging (defined in the .cpp)
-
  private:
   HostPaths paths_;
   std::uint64_t host_mnt_ = 0;  // the node's mount namespace (inode), read at start: it outlives the agent
   std::chrono::milliseconds timeout_;
-  std::shared_ptr<Stuck> stuck_;      // shared with calls still running when given up
+  StatvfsWorker statvfs_;
   cgroup::NamespaceReaders readers_;  // by container cgroup id: the process it was last read through
   const Clock* clock_;
   std::chrono::milliseconds refresh_;
