@@ -59,6 +59,19 @@ class PodStore {
       f(entry);
     }
   }
+  // Calls f(const StoredPod&) for the pod `uid` under the store's lock, without copying it (a
+  // pod with its containers, statuses and labels is large); false, and no call, when it is not
+  // stored. `f` must not call back into the store.
+  template <class F>
+  bool with(const std::string& uid, F&& f) const {
+    std::lock_guard lock(mutex_);
+    auto it = pods_.find(uid);
+    if (it == pods_.end()) {
+      return false;
+    }
+    f(it->second);
+    return true;
+  }
   std::size_t size() const;
 
  private:

@@ -5,9 +5,7 @@
 #include "kpod/collector.hpp"
 
 #include <cstdint>
-#include <filesystem>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>

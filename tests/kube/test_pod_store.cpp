@@ -74,6 +74,22 @@ TEST_CASE("pod store replace drops pods missing from a relist and bumps the gene
   CHECK(store.find("c")->counted);
 }
 
+TEST_CASE("pod store with() shows a stored pod in place, and says when there is none") {
+  PodStore store;
+  store.upsert(make_pod("a", "250m", "64Mi", "Running"));
+  std::string name;
+  std::int64_t cpu = 0;
+  CHECK(store.with("a", [&](const StoredPod& p) {
+    name = p.pod.name;
+    cpu = milli(p.requests.requests, "cpu");
+  }));
+  CHECK(name == "p-a");
+  CHECK(cpu == 250);
+  bool called = false;
+  CHECK_FALSE(store.with("missing", [&](const StoredPod&) { called = true; }));
+  CHECK_FALSE(called);
+}
+
 TEST_CASE("totals never drift: 1000 adds and removes of thirds of a core return to zero") {
   PodStore store;
   for (int i = 0; i < 1000; ++i) {
