@@ -29,7 +29,7 @@ struct ScrapeContext {
   // Live cgroups of pods the scope leaves out (their programs' map entries are to go).
   const std::unordered_set<std::uint64_t>& untracked;
 
-  // The pod and container of a cgroup, or nullopt when it is none or its pod is filtered out.
+  // The pod and container of a cgroup, or null when it is none or its pod is filtered out.
   cgroup::PodIdentityRef resolve(std::uint64_t cgroup_id) const {
     auto id = resolver.resolve(cgroup_id);
     if (id && !scope.tracks(*id)) {
