@@ -51,8 +51,7 @@ std::optional<std::uint64_t> namespace_inode(const fs::path& procfs, int pid, st
   return static_cast<std::uint64_t>(st.st_ino);
 }
 
-std::optional<NamespaceReaders::Reader> NamespaceReaders::find(const std::string& key,
-                                                               std::span<const fs::path> cgroups) {
+std::optional<NamespaceReaders::Reader> NamespaceReaders::find(std::uint64_t key, std::span<const fs::path> cgroups) {
   if (auto it = readers_.find(key); it != readers_.end()) {
     if (namespace_inode(procfs_, it->second.pid, kind_) == it->second.ns) {
       return it->second;
@@ -71,7 +70,7 @@ std::optional<NamespaceReaders::Reader> NamespaceReaders::find(const std::string
   return std::nullopt;
 }
 
-void NamespaceReaders::retain(const std::function<bool(const std::string&)>& keep) {
+void NamespaceReaders::retain(const std::function<bool(std::uint64_t)>& keep) {
   std::erase_if(readers_, [&](const auto& kv) { return !keep(kv.first); });
 }
 

@@ -24,8 +24,8 @@ std::optional<int> first_live_process(const std::filesystem::path& dir, const st
 // Inode of <procfs>/<pid>/ns/<kind> ("net", "mnt"): equal inodes are the same namespace.
 std::optional<std::uint64_t> namespace_inode(const std::filesystem::path& procfs, int pid, std::string_view kind);
 
-// The process each pod or container (by a key the caller chooses) is looked at through, kept from
-// one scrape to the next: while the namespace link of <kind> of the process found last names the
+// The process each pod or container (by the cgroup id of the pod or container) is looked at
+// through, kept from one scrape to the next: while the namespace link of <kind> of the process found last names the
 // same namespace (one stat), it is used again without reading the cgroups' cgroup.procs. A pid
 // reused by another process in the same namespace looks at the same namespace; one elsewhere, or
 // gone, is looked up afresh.
@@ -39,14 +39,14 @@ class NamespaceReaders {
     std::optional<std::uint64_t> ns;  // nullopt: the link could not be read (not ours to read)
   };
   // A live process of `key`'s `cgroups` (first_live_process, in order) and its namespace.
-  std::optional<Reader> find(const std::string& key, std::span<const std::filesystem::path> cgroups);
+  std::optional<Reader> find(std::uint64_t key, std::span<const std::filesystem::path> cgroups);
   // Forgets the keys `keep` says no to (pods and containers gone).
-  void retain(const std::function<bool(const std::string&)>& keep);
+  void retain(const std::function<bool(std::uint64_t)>& keep);
 
  private:
   std::filesystem::path procfs_;
   std::string kind_;
-  std::unordered_map<std::string, Reader> readers_;  // only readers whose namespace was read
+  std::unordered_map<std::uint64_t, Reader> readers_;  // only readers whose namespace was read
 };
 
 // The node's namespace of `kind`: that of <procfs>/1 (init), or, where init's namespace links

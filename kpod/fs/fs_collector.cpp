@@ -90,7 +90,7 @@ std::optional<FsCollector::LastRead> FsCollector::read_mounts(const cgroup::Cgro
                                                               const cgroup::PodIdentity& id,
                                                               std::chrono::steady_clock::time_point now,
                                                               const LastRead* last) {
-  auto reader = readers_.find(std::to_string(cg.id), std::span(&cg.dir, 1));
+  auto reader = readers_.find(cg.id, std::span(&cg.dir, 1));
   if (!reader) {
     return std::nullopt;
   }
@@ -148,8 +148,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
                              "Bytes available to unprivileged users on the filesystem behind the container's mount");
   const auto now = clock_->steady_now();
   std::size_t denied = 0;
-  std::unordered_set<std::string> live;
-  std::unordered_set<std::uint64_t> live_ids;
+  std::unordered_set<std::uint64_t> live;
   for (const auto& cg : ctx.resolver.live_dirs()) {
     if (cg.level != cgroup::CgroupResolver::Level::container) {
       continue;
@@ -158,8 +157,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
     if (!id || id->container.empty()) {
       continue;  // the sandbox (pause) container, or one the pod store does not name
     }
-    live.insert(std::to_string(cg.id));
-    live_ids.insert(cg.id);
+    live.insert(cg.id);
     auto last = last_.find(cg.id);
     if (last == last_.end() || now - last->second.at >= refresh_) {
       auto read = read_mounts(cg, *id, now, last == last_.end() ? nullptr : &last->second);
@@ -177,8 +175,8 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
       available.add(labels, m.available);
     }
   }
-  readers_.retain([&](const std::string& key) { return live.contains(key); });
-  std::erase_if(last_, [&](const auto& kv) { return !live_ids.contains(kv.first); });
+  readers_.retain([&](std::uint64_t key) { return live.contains(key); });
+  std::erase_if(last_, [&](const auto& kv) { return !live.contains(kv.first); });
   metrics::emit(out, capacity, usage, available);
   if (denied > 0) {
     return fail("cannot read the mount namespace of " + std::to_string(denied) +

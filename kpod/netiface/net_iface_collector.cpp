@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <unordered_set>
 
 namespace nodepack::kpod {
 
@@ -97,6 +98,7 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
     }
   }
   std::set<std::string, std::less<>> seen;
+  std::unordered_set<std::uint64_t> seen_cgroups;
   std::vector<const PodRead*> rows;
   std::size_t failed = 0, denied = 0;
   for (const auto& [uid, pod] : pods) {
@@ -105,9 +107,10 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
       continue;  // a pod the store does not know (yet)
     }
     seen.insert(id->pod_uid);
+    seen_cgroups.insert(pod.pod_cgroup);
     std::optional<int> pid;
     std::optional<std::uint64_t> ns;
-    if (auto reader = readers_.find(id->pod_uid, pod.containers)) {
+    if (auto reader = readers_.find(pod.pod_cgroup, pod.containers)) {
       pid = reader->pid;
       ns = reader->ns;
     }
@@ -135,7 +138,7 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
   }
   // Pods whose cgroups are gone: their last values, once, then nothing.
   std::vector<PodRead> gone;
-  readers_.retain([&](const std::string& uid) { return seen.contains(uid); });
+  readers_.retain([&](std::uint64_t cgroup) { return seen_cgroups.contains(cgroup); });
   for (auto it = last_.begin(); it != last_.end();) {
     if (!seen.contains(it->first)) {
       gone.push_back(std::move(it->second));

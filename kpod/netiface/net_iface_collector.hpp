@@ -44,7 +44,7 @@ class NetIfaceCollector final : public Collector {
   // Last read of each pod (by uid): exported once more after its cgroups are gone, and while a
   // live pod momentarily has no process (between container restarts).
   std::map<std::string, PodRead, std::less<>> last_;
-  cgroup::NamespaceReaders readers_;  // by pod uid: the process each pod was last read through
+  cgroup::NamespaceReaders readers_;  // by pod cgroup id: the process each pod was last read through
 };
 
 // <procfs>/<pid>/net/dev, interfaces in file order, `lo` left out. Lines that do not parse are
