@@ -15,6 +15,12 @@
 
 namespace nodepack::bpf::test {
 
+namespace {
+// "np": the tc filter's handle and priority, fixed so a leftover of a killed run can be named.
+constexpr std::uint32_t kHandle = 0x6e70;
+constexpr std::uint32_t kPriority = 0x6e70;
+}  // namespace
+
 struct LossyLink::Impl {
   Skeleton<lossy_link_bpf> skel;
   bpf_tc_hook hook{};
@@ -39,13 +45,20 @@ LossyLink::LossyLink() : impl_(std::make_unique<Impl>()) {
   const int made = bpf_tc_hook_create(&impl_->hook);
   REQUIRE((made == 0 || made == -EEXIST));
   impl_->made_hook = made == 0;
+  // A tc filter outlives the process that attached it (it is no BPF link): a run killed before
+  // its destructor left one on lo. Ours always takes the same handle and priority, so such a
+  // leftover is found and removed before this one is attached.
   impl_->opts.sz = sizeof(impl_->opts);
+  impl_->opts.handle = kHandle;
+  impl_->opts.priority = kPriority;
+  const int stale = bpf_tc_detach(&impl_->hook, &impl_->opts);
+  REQUIRE((stale == 0 || stale == -ENOENT || stale == -EINVAL));
   impl_->opts.prog_fd = bpf_program__fd(impl_->skel->progs.lossy_ingress);
   REQUIRE(bpf_tc_attach(&impl_->hook, &impl_->opts) == 0);
 }
 
 LossyLink::~LossyLink() {
-  // Detach takes the handle and priority attach chose, and nothing else set.
+  // Detach takes the handle and priority, and nothing else set.
   impl_->opts.prog_fd = 0;
   impl_->opts.prog_id = 0;
   impl_->opts.flags = 0;
