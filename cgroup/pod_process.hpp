@@ -24,8 +24,8 @@ std::optional<int> first_live_process(const std::filesystem::path& dir, const st
 // Inode of <procfs>/<pid>/ns/<kind> ("net", "mnt"): equal inodes are the same namespace.
 std::optional<std::uint64_t> namespace_inode(const std::filesystem::path& procfs, int pid, std::string_view kind);
 
-// The process each pod or container (by the cgroup id of the pod or container) is looked at
-// through, kept from one scrape to the next: while the namespace link of <kind> of the process found last names the
+// The process each pod or container (keyed by its cgroup id) is looked at through, kept from one
+// scrape to the next: while the namespace link of <kind> of the process found last names the
 // same namespace (one stat), it is used again without reading the cgroups' cgroup.procs. A pid
 // reused by another process in the same namespace looks at the same namespace; one elsewhere, or
 // gone, is looked up afresh.

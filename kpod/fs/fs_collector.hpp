@@ -67,7 +67,8 @@ class FsCollector final : public Collector {
     std::chrono::steady_clock::time_point at;
     std::vector<Mount> mounts;
     bool denied = false;  // its process's mount namespace was not ours to read
-    // Where and when the mount points were listed (mountinfo): the list is kept until then.
+    // Where and when the mount points were listed (mountinfo): the list serves the reads that
+    // follow while they are in that namespace and within `mount_list_refresh` of it.
     std::uint64_t mnt_ns = 0;
     std::chrono::steady_clock::time_point listed_at;
     std::vector<std::string> mountpoints;
