@@ -55,6 +55,20 @@ std::optional<std::string> parse_pod_dir(std::string_view name) {
   return uid;
 }
 
+std::vector<std::filesystem::path> pod_dir_candidates(const std::filesystem::path& kubepods, const std::string& uid) {
+  std::string name = kubepods.filename().string();
+  if (std::string_view base = name; base.ends_with(".slice")) {
+    base.remove_suffix(6);
+    std::string underscored = uid;
+    std::replace(underscored.begin(), underscored.end(), '-', '_');
+    const std::string b(base);
+    return {kubepods / (b + "-pod" + underscored + ".slice"),
+            kubepods / (b + "-burstable.slice") / (b + "-burstable-pod" + underscored + ".slice"),
+            kubepods / (b + "-besteffort.slice") / (b + "-besteffort-pod" + underscored + ".slice")};
+  }
+  return {kubepods / ("pod" + uid), kubepods / "burstable" / ("pod" + uid), kubepods / "besteffort" / ("pod" + uid)};
+}
+
 std::optional<std::string> parse_container_dir(std::string_view name) {
   std::string_view s = name;
   strip_suffix(s, ".scope");

@@ -6,9 +6,11 @@
 //                    cri-containerd-<id>.scope
 //   cgroupfs driver: kubepods/burstable/pod<uid>/<id>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nodepack::cgroup {
 
@@ -19,6 +21,13 @@ std::optional<std::string> parse_pod_dir(std::string_view name);
 std::optional<std::string> parse_container_dir(std::string_view name);
 bool is_kubepods_dir(std::string_view name);
 bool is_qos_dir(std::string_view name);
+
+// Where pod `uid`'s directory can be under the kubepods directory `kubepods`, one path per QoS
+// class (Guaranteed right under it), named as the kubelet names them, so a pod is found without
+// reading a listing: the reverse of parse_pod_dir. The systemd driver prefixes each slice with
+// its parent's name ("kubepods-burstable-pod<uid with underscores>.slice",
+// "kubelet-kubepods-pod<...>.slice" under a nested "kubelet-kubepods.slice").
+std::vector<std::filesystem::path> pod_dir_candidates(const std::filesystem::path& kubepods, const std::string& uid);
 
 // "containerd://0123abcd" -> "0123abcd": a status's containerID as the runtime names its cgroup.
 std::string strip_runtime_prefix(std::string_view container_id);

@@ -99,24 +99,6 @@ void walk_kubepods(const fs::path& dir, std::unordered_map<std::uint64_t, Found>
   }
 }
 
-// Where pod `uid`'s directory can be under the kubepods directory `kubepods`, for each QoS class
-// (Guaranteed right under it): named as the kubelet names them, so no listing is read. The
-// systemd driver prefixes each slice with its parent's name ("kubepods-burstable-pod<uid with
-// underscores>.slice", "kubelet-kubepods-pod<...>.slice" under a nested "kubelet-kubepods.slice").
-std::vector<fs::path> pod_dir_candidates(const fs::path& kubepods, const std::string& uid) {
-  std::string name = kubepods.filename().string();
-  if (std::string_view base = name; base.ends_with(".slice")) {
-    base.remove_suffix(6);
-    std::string underscored = uid;
-    std::replace(underscored.begin(), underscored.end(), '-', '_');
-    const std::string b(base);
-    return {kubepods / (b + "-pod" + underscored + ".slice"),
-            kubepods / (b + "-burstable.slice") / (b + "-burstable-pod" + underscored + ".slice"),
-            kubepods / (b + "-besteffort.slice") / (b + "-besteffort-pod" + underscored + ".slice")};
-  }
-  return {kubepods / ("pod" + uid), kubepods / "burstable" / ("pod" + uid), kubepods / "besteffort" / ("pod" + uid)};
-}
-
 // The named pods under one kubepods directory, found by name (a stat per QoS class), walked.
 void walk_named_pods(const fs::path& kubepods, const std::unordered_set<std::string>& uids,
                      std::unordered_map<std::uint64_t, Found>& out) {

@@ -55,6 +55,23 @@ TEST_CASE("pod and container directory names of both cgroup drivers and three ru
   CHECK_FALSE(nc::parse_container_dir("init.scope"));
 }
 
+TEST_CASE("a pod's directory names per QoS class are the kubelet's, and parse back to its uid") {
+  const fs::path systemd = "/sys/fs/cgroup/kubelet.slice/kubelet-kubepods.slice";
+  const std::vector<fs::path> named = nc::pod_dir_candidates(systemd, kUid1);
+  CHECK(named == std::vector<fs::path>{systemd / ("kubelet-kubepods-pod" + underscored(kUid1) + ".slice"),
+                                       systemd / "kubelet-kubepods-burstable.slice" /
+                                           ("kubelet-kubepods-burstable-pod" + underscored(kUid1) + ".slice"),
+                                       systemd / "kubelet-kubepods-besteffort.slice" /
+                                           ("kubelet-kubepods-besteffort-pod" + underscored(kUid1) + ".slice")});
+  const fs::path cgroupfs = "/sys/fs/cgroup/kubepods";
+  CHECK(nc::pod_dir_candidates(cgroupfs, kUid2) == std::vector<fs::path>{cgroupfs / ("pod" + kUid2),
+                                                                         cgroupfs / "burstable" / ("pod" + kUid2),
+                                                                         cgroupfs / "besteffort" / ("pod" + kUid2)});
+  for (const auto& dir : named) {
+    CHECK(nc::parse_pod_dir(dir.filename().string()) == kUid1);
+  }
+}
+
 TEST_CASE("systemd-driver tree: cgroup inode resolves to namespace, pod and container") {
   TempDir tmp;
   const fs::path kp = tmp.path() / "kubepods.slice";
