@@ -146,13 +146,16 @@ Result<std::unique_ptr<CgroupResolver>> CgroupResolver::create(const HostPaths& 
 bool CgroupResolver::discovery_due(std::vector<fs::path>& kubepods) {
   // Finding kubepods lists every system service's directory (a hundred or more on a real node)
   // and it does not move while the kubelet runs: later rescans walk only the kubepods found, and
-  // look afresh when none was found, one has gone, a miss asked for it (should_rescan_for), or
-  // every kRediscoverEvery rescans.
+  // look afresh when none was found (at most every kEmptyRediscoverInterval when there is a
+  // clock), one has gone, a miss asked for it (should_rescan_for), or every kRediscoverEvery
+  // rescans.
   bool due = false;
   {
     std::lock_guard lock(mu_);
     kubepods = kubepods_;
-    due = rediscover_next_ || kubepods.empty() || (rescans_ + 1) % kRediscoverEvery == 0;
+    const bool none_lately = found_none_at_ && miss_clock_ != nullptr &&
+                             miss_clock_->steady_now() - *found_none_at_ < kEmptyRediscoverInterval;
+    due = rediscover_next_ || (kubepods.empty() && !none_lately) || (rescans_ + 1) % kRediscoverEvery == 0;
   }
   return due || std::any_of(kubepods.begin(), kubepods.end(), [](const fs::path& k) {
            std::error_code ec;
@@ -178,6 +181,9 @@ std::size_t CgroupResolver::rescan() {
     last_rescan_ = miss_clock_->steady_now();
   }
   discoveries_ += rediscover ? 1 : 0;
+  if (rediscover && miss_clock_ != nullptr) {
+    found_none_at_ = kubepods.empty() ? std::optional(miss_clock_->steady_now()) : std::nullopt;
+  }
   kubepods_ = std::move(kubepods);
   apply_walk_locked(found, nullptr);
   return found.size();

@@ -49,6 +49,9 @@ class CgroupResolver {
   // trigger no more walks; pod-event rescans still pick them up if they ever become pods. Such a
   // walk also looks for kubepods directories afresh: the id may be a pod's under a kubepods the
   // last discovery did not see (made after a stale one was found, or the kubelet's new layout).
+  // With the clock known, a look for kubepods that found none is repeated on rescans at most
+  // every kEmptyRediscoverInterval (a host whose pods live elsewhere would otherwise list its
+  // services' directories at every pod event); a miss still looks at once.
   void rescan_on_miss(const Clock& clock, std::chrono::milliseconds interval);
   // Walks resolve() triggered so far.
   std::uint64_t miss_rescans() const;
@@ -105,6 +108,8 @@ class CgroupResolver {
   };
 
   static constexpr std::uint64_t kRediscoverEvery = 64;  // rescans between looks for kubepods
+  // Between looks that find no kubepods, unless a miss asks (see rescan_on_miss).
+  static constexpr std::chrono::seconds kEmptyRediscoverInterval{10};
   // Copies the kubepods known into `kubepods`; true when the next walk must look for them afresh.
   bool discovery_due(std::vector<std::filesystem::path>& kubepods);
   // Updates the entries from a walk's `found`: every entry, or only those of the pods in `only`.
@@ -119,6 +124,8 @@ class CgroupResolver {
   const Clock* miss_clock_ = nullptr;
   std::chrono::milliseconds miss_interval_{0};
   std::optional<std::chrono::steady_clock::time_point> last_rescan_;
+  // When the last look for kubepods found none (only with a clock).
+  std::optional<std::chrono::steady_clock::time_point> found_none_at_;
   std::unordered_set<std::uint64_t> not_pods_;  // unknown even after a walk
   std::uint64_t miss_rescans_ = 0;
   std::uint64_t rescans_ = 0;

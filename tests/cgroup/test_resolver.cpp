@@ -308,6 +308,65 @@ TEST_CASE("with no kubepods yet (the agent started before the kubelet), every re
   CHECK(r.discoveries() == 3);
 }
 
+TEST_CASE("with a clock, a host without kubepods is listed again every ten seconds, or at a miss") {
+  TempDir tmp;
+  for (int i = 0; i < 5; ++i) {
+    fs::create_directories(tmp.path() / "system.slice" / ("unit-" + std::to_string(i) + ".service"));
+  }
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}}});
+  pods.add(kUid2, {"ns", "b", {{kCid2, "app"}}});
+  nodepack::ManualClock clock;
+  nc::CgroupResolver r(tmp.path(), pods);
+  r.rescan_on_miss(clock, std::chrono::seconds(1));
+  CHECK(r.rescan_pods({kUid1}) == 0);
+  CHECK(r.discoveries() == 1);
+  // Pod events a second apart: the services are not listed again for each.
+  for (int i = 0; i < 9; ++i) {
+    clock.advance(std::chrono::seconds(1));
+    CHECK(r.rescan_pods({kUid1}) == 0);
+  }
+  CHECK(r.discoveries() == 1);
+  clock.advance(std::chrono::seconds(1));
+  CHECK(r.rescan_pods({kUid1}) == 0);
+  CHECK(r.discoveries() == 2);
+
+  // The kubelet starts: its pods are found at the next look, within ten seconds...
+  const fs::path c1 = tmp.path() / "kubepods" / ("pod" + kUid1) / kCid1;
+  fs::create_directories(c1);
+  clock.advance(std::chrono::seconds(5));
+  CHECK(r.rescan_pods({kUid1}) == 0);
+  CHECK(r.discoveries() == 2);
+  clock.advance(std::chrono::seconds(5));
+  CHECK(r.rescan_pods({kUid1}) == 2);
+  CHECK(r.discoveries() == 3);
+  CHECK(r.resolve(nodepack::testing::inode_of(c1))->pod == "a");
+  // ...and from then on pod events walk the kubepods found, without looking again.
+  fs::create_directories(tmp.path() / "kubepods" / ("pod" + kUid2) / kCid2);
+  CHECK(r.rescan_pods({kUid2}) == 2);
+  CHECK(r.discoveries() == 3);
+}
+
+TEST_CASE("with a clock and no kubepods lately, a kernel collector's miss still looks for it at once") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}}});
+  nodepack::ManualClock clock;
+  nc::CgroupResolver r(tmp.path(), pods);
+  r.rescan_on_miss(clock, std::chrono::seconds(1));
+  CHECK(r.rescan() == 0);
+  const fs::path c1 = tmp.path() / "kubepods" / ("pod" + kUid1) / kCid1;
+  fs::create_directories(c1);
+  clock.advance(std::chrono::seconds(2));
+  CHECK(r.rescan() == 0);  // within ten seconds of finding none: not looked for
+  CHECK(r.discoveries() == 1);
+  clock.advance(std::chrono::seconds(2));
+  const auto id = r.resolve(nodepack::testing::inode_of(c1));
+  REQUIRE(id);
+  CHECK(id->container == "app");
+  CHECK(r.discoveries() == 2);
+}
+
 TEST_CASE("a pod cgroup under a kubepods made after a stale one was found is found at its first miss") {
   TempDir tmp;
   // Left behind by something else (a killed test run, an old kubelet layout): found first.
