@@ -207,6 +207,7 @@ std::size_t CgroupResolver::rescan_pods(const std::unordered_set<std::string>& u
 
 void CgroupResolver::apply_walk_locked(std::unordered_map<std::uint64_t, Found>& found,
                                        const std::unordered_set<std::string>* only) {
+  live_dirs_.reset();  // readers holding the last list keep it; the next asks for a new one
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (only != nullptr && !only->contains(it->second.pod_uid)) {
       ++it;  // a pod this walk did not look at
@@ -387,15 +388,18 @@ std::vector<fs::path> CgroupResolver::kubepods_dirs() const {
   return kubepods_;
 }
 
-std::vector<CgroupResolver::LiveCgroup> CgroupResolver::live_dirs() const {
+CgroupResolver::LiveDirs CgroupResolver::live_dirs() const {
   std::lock_guard lock(mu_);
-  std::vector<LiveCgroup> out;
-  for (const auto& [id, e] : entries_) {
-    if (!e.removed) {
-      out.push_back({id, e.dir, e.level, e.pod_uid, e.container_id});
+  if (live_dirs_ == nullptr) {
+    auto out = std::make_shared<std::vector<LiveCgroup>>();
+    for (const auto& [id, e] : entries_) {
+      if (!e.removed) {
+        out->push_back({id, e.dir, e.level, e.pod_uid, e.container_id});
+      }
     }
+    live_dirs_ = std::move(out);
   }
-  return out;
+  return live_dirs_;
 }
 
 std::size_t CgroupResolver::live_count() const {

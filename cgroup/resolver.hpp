@@ -92,7 +92,10 @@ class CgroupResolver {
     std::string container_id;  // runtime's id from the directory name; empty for the pod level
                                // and for cgroups that are not a container (CRI-O's conmon)
   };
-  std::vector<LiveCgroup> live_dirs() const;
+  // Shared, not copied: every reader of a scrape (and the memory sampler between scrapes) gets
+  // the same list until a walk changes it. Never null.
+  using LiveDirs = std::shared_ptr<const std::vector<LiveCgroup>>;
+  LiveDirs live_dirs() const;
 
  private:
   struct Entry {
@@ -133,6 +136,7 @@ class CgroupResolver {
   std::uint64_t discoveries_ = 0;
   bool keep_removed_ = false;
   std::unordered_map<std::uint64_t, Entry> entries_;
+  mutable LiveDirs live_dirs_;  // made from entries_ when first asked after a walk; null until then
   std::vector<std::filesystem::path> kubepods_;
 };
 

@@ -28,7 +28,7 @@ std::vector<std::pair<ContainerKey, std::uint64_t>> MemorySampler::sample() {
   }
   seen_walks_ = resolver_.walks();
   std::vector<std::pair<ContainerKey, std::uint64_t>> out;
-  for (const auto& cg : resolver_.live_dirs()) {
+  for (const auto& cg : *resolver_.live_dirs()) {
     if (cg.level != cgroup::CgroupResolver::Level::container) {
       continue;
     }

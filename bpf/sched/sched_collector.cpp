@@ -111,7 +111,7 @@ bool SchedCollector::start_calibrated(std::vector<SchedVariant>& candidates) {
   // Pod cgroups take the slot path in sched_slots from the first scrape on: measure it so.
   keep(SchedVariant::slots, std::move(*slots));
   if (options_.resolver != nullptr) {
-    assign_slots(options_.resolver->live_dirs(), [](std::uint64_t id) { return SkipCgroups::shared().contains(id); });
+    assign_slots(*options_.resolver->live_dirs(), [](std::uint64_t id) { return SkipCgroups::shared().contains(id); });
   }
   for (const auto& dir : options_.slot_dirs) {
     struct stat st {};
@@ -319,7 +319,7 @@ Result<void> SchedCollector::collect(const kpod::ScrapeContext& ctx, std::vector
     return fail("not started");
   }
   if (impl_->slots) {
-    assign_slots(ctx.resolver.live_dirs(), [&](std::uint64_t id) { return ctx.untracked.contains(id); });
+    assign_slots(*ctx.resolver.live_dirs(), [&](std::uint64_t id) { return ctx.untracked.contains(id); });
   }
   const auto read = read_cgroups();
   record_map(impl_->skel->maps.cg_stats, read.size());

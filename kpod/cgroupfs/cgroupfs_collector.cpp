@@ -109,7 +109,7 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
   auto rss = metrics::Family::gauge("kpod_mem_cgroup_rss_bytes", "Anonymous memory (memory.stat anon)");
 
   std::vector<std::pair<std::uint64_t, Counters>> read;
-  for (const auto& cg : ctx.resolver.live_dirs()) {
+  for (const auto& cg : *ctx.resolver.live_dirs()) {
     if (cg.level != cgroup::CgroupResolver::Level::container) {
       continue;  // one series per container; pod level would double count
     }
@@ -118,8 +118,9 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
       continue;
     }
     auto labels = ctx.labels(*id);
+    const OpenDir dir(cg.dir);
     auto gauge_file = [&](metrics::Family& fam, const char* file) -> std::optional<std::uint64_t> {
-      if (auto text = read_small_file(cg.dir / file)) {
+      if (auto text = dir.read(file)) {
         if (auto v = parse_single_value(*text)) {
           fam.add(labels, static_cast<double>(*v));
           return v;
@@ -136,7 +137,7 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
     // controllers), so failing to read one whose directory is still there is an error worth an
     // alert; the optional files (memory.peak, memory.swap.current, io.stat) are not.
     auto required = [&](const char* file) {
-      auto text = read_small_file(cg.dir / file);
+      auto text = dir.read(file);
       std::error_code ec;
       if (!text && fs::exists(cg.dir, ec)) {
         ++read_errors_;
@@ -169,7 +170,7 @@ Result<void> CgroupFsCollector::collect(const ScrapeContext& ctx, std::vector<pr
       c.cpu_throttled_usec = stat["throttled_usec"];
       c.cpu_nr_throttled = stat["nr_throttled"];
     }
-    if (auto text = read_small_file(cg.dir / "io.stat")) {
+    if (auto text = dir.read("io.stat")) {
       c.io = parse_io_stat(*text);
     }
     last_counters_[cg.id] = c;

@@ -149,7 +149,7 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
   const auto now = clock_->steady_now();
   std::size_t denied = 0;
   std::unordered_set<std::uint64_t> live;
-  for (const auto& cg : ctx.resolver.live_dirs()) {
+  for (const auto& cg : *ctx.resolver.live_dirs()) {
     if (cg.level != cgroup::CgroupResolver::Level::container) {
       continue;
     }

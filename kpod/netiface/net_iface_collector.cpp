@@ -90,11 +90,11 @@ Result<void> NetIfaceCollector::collect(const ScrapeContext& ctx, std::vector<pr
     std::vector<std::filesystem::path> containers;
   };
   std::map<std::string, Pod, std::less<>> pods;
-  for (auto& cg : ctx.resolver.live_dirs()) {
+  for (const auto& cg : *ctx.resolver.live_dirs()) {
     if (cg.level == cgroup::CgroupResolver::Level::pod) {
       pods[cg.pod_uid].pod_cgroup = cg.id;
     } else if (cg.level == cgroup::CgroupResolver::Level::container && !cg.container_id.empty()) {
-      pods[cg.pod_uid].containers.push_back(std::move(cg.dir));
+      pods[cg.pod_uid].containers.push_back(cg.dir);
     }
   }
   std::set<std::string, std::less<>> seen;

@@ -367,6 +367,38 @@ TEST_CASE("with a clock and no kubepods lately, a kernel collector's miss still 
   CHECK(r.discoveries() == 2);
 }
 
+TEST_CASE("the live cgroups are one shared list until a walk changes them") {
+  TempDir tmp;
+  const fs::path c1 = tmp.path() / "kubepods" / ("pod" + kUid1) / kCid1;
+  fs::create_directories(c1);
+  FixedPodLookup pods;
+  pods.add(kUid1, {"ns", "a", {{kCid1, "app"}}});
+  pods.add(kUid2, {"ns", "b", {{kCid2, "app"}}});
+  nc::CgroupResolver r(tmp.path(), pods);
+  r.rescan();
+  const auto first = r.live_dirs();
+  REQUIRE(first != nullptr);
+  CHECK(first->size() == 2);      // the pod and its container
+  CHECK(r.live_dirs() == first);  // the same list, not a copy
+  const fs::path c2 = tmp.path() / "kubepods" / ("pod" + kUid2) / kCid2;
+  fs::create_directories(c2);
+  r.rescan_pods({kUid2});
+  const auto second = r.live_dirs();
+  CHECK(second != first);
+  CHECK(second->size() == 4);
+  CHECK(first->size() == 2);  // a reader holding the old list keeps it whole
+  const auto container = std::find_if(second->begin(), second->end(),
+                                      [&](const auto& cg) { return cg.id == nodepack::testing::inode_of(c2); });
+  REQUIRE(container != second->end());
+  CHECK(container->dir == c2);
+  CHECK(container->level == nc::CgroupResolver::Level::container);
+  CHECK(container->container_id == kCid2);
+  fs::remove(c2);
+  fs::remove(c2.parent_path());
+  r.rescan();
+  CHECK(r.live_dirs()->size() == 2);
+}
+
 TEST_CASE("a pod cgroup under a kubepods made after a stale one was found is found at its first miss") {
   TempDir tmp;
   // Left behind by something else (a killed test run, an old kubelet layout): found first.

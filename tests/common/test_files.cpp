@@ -53,3 +53,39 @@ TEST_CASE("read_small_file says nullopt for what is not a readable file") {
   CHECK_FALSE(read_small_file(dir.path / "missing"));
   CHECK_FALSE(read_small_file(dir.path));  // a directory opens but does not read
 }
+
+TEST_CASE("an open directory reads its files by name, as read_small_file reads them by path") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path / "cg/sub");
+  write(dir.path / "cg/memory.current", "4096\n");
+  write(dir.path / "cg/empty", "");
+  const OpenDir cg(dir.path / "cg");
+  REQUIRE(cg.is_open());
+  CHECK(cg.read("memory.current") == std::optional<std::string>("4096\n"));
+  CHECK(cg.read("empty") == std::optional<std::string>(""));
+  CHECK_FALSE(cg.read("missing"));
+  CHECK_FALSE(cg.read("sub"));  // a directory opens but does not read
+  // The names are the directory's own files, wherever the process's working directory is.
+  CHECK_FALSE(cg.read("cg/memory.current"));
+  CHECK(cg.read("sub/../memory.current") == std::optional<std::string>("4096\n"));
+}
+
+TEST_CASE("an open directory that could not be opened reads nothing") {
+  TempDir dir;
+  write(dir.path / "file", "x");
+  const OpenDir missing(dir.path / "missing");
+  CHECK_FALSE(missing.is_open());
+  CHECK_FALSE(missing.read("file"));
+  const OpenDir not_a_directory(dir.path / "file");
+  CHECK_FALSE(not_a_directory.is_open());
+  CHECK_FALSE(not_a_directory.read("file"));
+}
+
+TEST_CASE("an open directory's files go with it when it is removed") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path / "cg");
+  write(dir.path / "cg/pids.current", "3\n");
+  const OpenDir cg(dir.path / "cg");
+  std::filesystem::remove_all(dir.path / "cg");
+  CHECK_FALSE(cg.read("pids.current"));  // a cgroup removed mid-scrape: nothing, not stale text
+}
