@@ -79,20 +79,28 @@ void CollectorRegistry::rescan_pods(const std::unordered_set<std::string>& uids)
   }
 }
 
-std::unordered_set<std::uint64_t> CollectorRegistry::untracked_cgroups() const {
-  std::unordered_set<std::uint64_t> out;
+const std::unordered_set<std::uint64_t>& CollectorRegistry::untracked_cgroups() const {
   if (resolver_ == nullptr) {
-    return out;
+    return untracked_;
   }
-  for (const auto id : options_.scope.filters() ? resolver_->live_ids() : std::vector<std::uint64_t>{}) {
-    if (auto pod = resolver_->resolve(id); pod && !options_.scope.tracks(*pod)) {
-      out.insert(id);
+  auto live = resolver_->live_dirs();
+  if (live == untracked_of_) {
+    return untracked_;  // held, so the same address is never another list
+  }
+  untracked_.clear();
+  if (options_.scope.filters()) {
+    for (const auto& cg : *live) {
+      if (auto pod = resolver_->resolve(cg.id); pod && !options_.scope.tracks(*pod)) {
+        untracked_.insert(cg.id);
+      }
     }
   }
+  // resolve() may have walked (a cgroup the last walk missed): then the next call looks again.
+  untracked_of_ = std::move(live);
   if (options_.skip_cgroups) {
-    options_.skip_cgroups(std::vector<std::uint64_t>(out.begin(), out.end()));
+    options_.skip_cgroups(std::vector<std::uint64_t>(untracked_.begin(), untracked_.end()));
   }
-  return out;
+  return untracked_;
 }
 
 std::map<std::string, bool> CollectorRegistry::status() const {
@@ -152,7 +160,7 @@ std::vector<prometheus::MetricFamily> CollectorRegistry::Collect() const {
   if (resolver_ != nullptr) {
     removed_list = resolver_->removed();
     const std::unordered_set<std::uint64_t> removed(removed_list.begin(), removed_list.end());
-    const auto untracked = untracked_cgroups();
+    const auto& untracked = untracked_cgroups();
     const ScrapeContext ctx{*resolver_, options_.collectors.node, removed, options_.scope, untracked};
     for (auto& slot : slots_) {
       if (!slot.up) {

@@ -280,6 +280,54 @@ TEST_CASE("registry: pod labels are looked up again after a pod event, so a sele
   CHECK(map.count(ctr) == 0);
 }
 
+TEST_CASE("registry: the filtered cgroups are worked out at pod events, not at every scrape") {
+  TempDir tmp;
+  FixedPodLookup pods;
+  const std::string other = "aaaaaaaa-0000-4000-8000-000000000003";
+  pods.add(kUid, {"shop", "web", {{kCid1, "app"}}, std::nullopt, {{"track", "yes"}}});
+  pods.add(other, {"shop", "db", {{kCid2, "db"}}, std::nullopt, {{"track", "yes"}}});
+  const fs::path dir = tmp.path() / "kubepods/burstable" / ("pod" + kUid);
+  fs::create_directories(dir / kCid1);
+  std::map<std::uint64_t, Count> map;
+  std::vector<std::vector<std::uint64_t>> skipped;
+  std::vector<nk::CollectorSpec> specs = {{"fake", nk::Profile::minimal, false, [&](const nk::CollectorDeps&) {
+                                             return std::make_unique<FakeCollector>("fake", true, &map);
+                                           }}};
+  nk::RegistryOptions opts;
+  opts.collectors.node = "n1";
+  nk::PodScopeOptions scope;
+  scope.label_selector = "track=yes";
+  opts.scope = nk::PodScope::create(scope).value();
+  opts.skip_cgroups = [&](const std::vector<std::uint64_t>& ids) { skipped.push_back(ids); };
+  TestRegistry reg(opts, tmp.path(), pods, specs);
+  reg->start();
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped.back().empty());
+  for (int i = 0; i < 5; ++i) {
+    reg->Collect();
+  }
+  CHECK(skipped.size() == 1);  // no walk since: the same answer, not worked out again
+
+  // A pod event: the pod's label changes and its walk (of that pod alone) makes a new answer.
+  pods.at(kUid).labels["track"] = "no";
+  reg->rescan_pods({kUid});
+  REQUIRE(skipped.size() == 2);
+  auto last = skipped.back();
+  std::sort(last.begin(), last.end());
+  std::vector<std::uint64_t> want{nodepack::testing::inode_of(dir), nodepack::testing::inode_of(dir / kCid1)};
+  std::sort(want.begin(), want.end());
+  CHECK(last == want);
+  map[want[0]].n = 3;
+  map[want[1]].n = 3;
+  CHECK(find_metric(reg->Collect(), "fake_events_total", {{"pod", "web"}}) == nullptr);
+  CHECK(skipped.size() == 2);
+
+  // Another pod's event with nothing of its own on disk yet still looks again, and keeps the first.
+  reg->rescan_pods({other});
+  REQUIRE(skipped.size() == 3);
+  CHECK(skipped.back().size() == 2);
+}
+
 TEST_CASE("registry: BPF collectors' start-up time is exported as their load duration") {
   TempDir tmp;
   FixedPodLookup pods;
