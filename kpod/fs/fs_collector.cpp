@@ -86,10 +86,11 @@ Result<void> FsCollector::start() {
   return {};
 }
 
-std::optional<FsCollector::LastRead> FsCollector::read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg,
-                                                              const cgroup::PodIdentity& id,
-                                                              std::chrono::steady_clock::time_point now,
-                                                              const LastRead* last) {
+std::optional<FsCollector::LastRead> FsCollector::begin_read(const cgroup::CgroupResolver::LiveCgroup& cg,
+                                                             const cgroup::PodIdentity& id,
+                                                             std::chrono::steady_clock::time_point now,
+                                                             const LastRead* last,
+                                                             std::vector<std::string>& statvfs_paths) {
   auto reader = readers_.find(cg.id, std::span(&cg.dir, 1));
   if (!reader) {
     return std::nullopt;
@@ -121,16 +122,7 @@ std::optional<FsCollector::LastRead> FsCollector::read_mounts(const cgroup::Cgro
   }
   for (const auto& mp : read.mountpoints) {
     // <procfs>/<pid>/root is the process's root directory: the path resolves in its mounts.
-    const auto path = proc / "root" / std::filesystem::path(mp).relative_path();
-    auto got = statvfs_.measure(path.string(), timeout_);
-    if (!got) {
-      continue;
-    }
-    const struct statvfs& st = *got;
-    const double frsize = static_cast<double>(st.f_frsize);
-    read.mounts.push_back(Mount{mp, static_cast<double>(st.f_blocks) * frsize,
-                                static_cast<double>(st.f_blocks - st.f_bfree) * frsize,
-                                static_cast<double>(st.f_bavail) * frsize});
+    statvfs_paths.push_back((proc / "root" / std::filesystem::path(mp).relative_path()).string());
   }
   return read;
 }
@@ -149,6 +141,14 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
   const auto now = clock_->steady_now();
   std::size_t denied = 0;
   std::unordered_set<std::uint64_t> live;
+  struct Reported {
+    std::uint64_t cgroup;
+    cgroup::PodIdentityRef id;
+  };
+  std::vector<Reported> reported;
+  // The containers due a read: begun first, then every mount of them all measured in one batch.
+  std::vector<std::pair<std::uint64_t, LastRead>> begun;
+  std::vector<std::string> statvfs_paths;
   for (const auto& cg : *ctx.resolver.live_dirs()) {
     if (cg.level != cgroup::CgroupResolver::Level::container) {
       continue;
@@ -160,13 +160,32 @@ Result<void> FsCollector::collect(const ScrapeContext& ctx, std::vector<promethe
     live.insert(cg.id);
     auto last = last_.find(cg.id);
     if (last == last_.end() || now - last->second.at >= refresh_) {
-      auto read = read_mounts(cg, *id, now, last == last_.end() ? nullptr : &last->second);
+      auto read = begin_read(cg, *id, now, last == last_.end() ? nullptr : &last->second, statvfs_paths);
       if (!read) {
         last_.erase(cg.id);
         continue;
       }
-      last = last_.insert_or_assign(cg.id, std::move(*read)).first;
+      begun.emplace_back(cg.id, std::move(*read));
     }
+    reported.push_back({cg.id, std::move(id)});
+  }
+  const auto measured = statvfs_.measure_all(statvfs_paths, timeout_);
+  std::size_t next = 0;
+  for (auto& [cgroup_id, read] : begun) {
+    for (const auto& mp : read.mountpoints) {
+      const auto& got = measured[next++];
+      if (!got) {
+        continue;
+      }
+      const double frsize = static_cast<double>(got->f_frsize);
+      read.mounts.push_back(Mount{mp, static_cast<double>(got->f_blocks) * frsize,
+                                  static_cast<double>(got->f_blocks - got->f_bfree) * frsize,
+                                  static_cast<double>(got->f_bavail) * frsize});
+    }
+    last_.insert_or_assign(cgroup_id, std::move(read));
+  }
+  for (const auto& [cgroup_id, id] : reported) {
+    const auto last = last_.find(cgroup_id);
     denied += last->second.denied ? 1 : 0;
     for (const auto& m : last->second.mounts) {
       auto labels = ctx.labels(*id, {{"mountpoint", m.mountpoint}});

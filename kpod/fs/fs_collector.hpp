@@ -74,11 +74,13 @@ class FsCollector final : public Collector {
     std::vector<std::string> mountpoints;
   };
   std::unordered_map<std::uint64_t, LastRead> last_;
-  // Reads a container's mounts now, listing them again unless `last` (its previous read, or
-  // null) listed them recently in the same namespace; nullopt when there is nothing to report
-  // for it this time.
-  std::optional<LastRead> read_mounts(const cgroup::CgroupResolver::LiveCgroup& cg, const cgroup::PodIdentity& id,
-                                      std::chrono::steady_clock::time_point now, const LastRead* last);
+  // A container's read begun: its mount points, listed again unless `last` (its previous read,
+  // or null) listed them recently in the same namespace, and the paths to measure them by
+  // (`statvfs_paths`, one per mount point, appended); nullopt when there is nothing to report
+  // for it this time. Its mounts are measured with every other container's, then filled in.
+  std::optional<LastRead> begin_read(const cgroup::CgroupResolver::LiveCgroup& cg, const cgroup::PodIdentity& id,
+                                     std::chrono::steady_clock::time_point now, const LastRead* last,
+                                     std::vector<std::string>& statvfs_paths);
 };
 
 // Mount points (in the container's view) worth reporting for pod `pod_uid`, from a mountinfo

@@ -14,16 +14,20 @@ struct StatvfsWorker::Shared {
   std::set<std::string> stuck;  // paths whose call was given up and has not returned
 };
 
-// The caller hands one path at a time; the thread answers it and waits for the next, until it
-// is retired (by the destructor, or because its call outlived the caller's wait).
+// The caller hands over a batch of paths; the thread answers them in order, wakes the caller when
+// all are answered, and waits for the next batch, until it is retired (by the destructor, or
+// because a call outlived the caller's wait).
 struct StatvfsWorker::Worker {
   std::mutex mu;
   std::condition_variable cv;
-  std::optional<std::string> request;
-  bool answered = false;
-  bool ok = false;
-  struct statvfs st {};
+  std::vector<std::string> batch;
+  struct Answer {
+    bool ok = false;
+    struct statvfs st {};
+  };
+  std::vector<Answer> answers;  // batch[i]'s answer is answers[i]
   bool retired = false;
+  bool pending() const { return answers.size() < batch.size(); }
 };
 
 namespace {
@@ -32,15 +36,14 @@ void serve(const std::shared_ptr<StatvfsWorker::Worker>& w, const std::shared_pt
            const StatvfsWorker::Call& call) {
   std::unique_lock lock(w->mu);
   for (;;) {
-    w->cv.wait(lock, [&] { return w->request.has_value() || w->retired; });
-    if (!w->request) {
-      return;
+    w->cv.wait(lock, [&] { return w->pending() || w->retired; });
+    if (w->retired) {
+      return;  // a given-up batch's remaining paths went to another worker
     }
-    const std::string path = std::move(*w->request);
-    w->request.reset();
+    const std::string path = w->batch[w->answers.size()];
     lock.unlock();
-    struct statvfs st {};
-    const bool ok = call(path, st);
+    StatvfsWorker::Worker::Answer answer;
+    answer.ok = call(path, answer.st);
     lock.lock();
     {
       // Under the worker's lock, which a caller that gives up holds while it marks the path
@@ -48,10 +51,10 @@ void serve(const std::shared_ptr<StatvfsWorker::Worker>& w, const std::shared_pt
       std::lock_guard stuck_lock(shared->mu);
       shared->stuck.erase(path);  // returned at last, if it had been given up: try it again next time
     }
-    w->answered = true;
-    w->ok = ok;
-    w->st = st;
-    w->cv.notify_all();
+    w->answers.push_back(answer);
+    if (!w->pending()) {
+      w->cv.notify_all();
+    }
   }
 }
 
@@ -72,23 +75,54 @@ StatvfsWorker::~StatvfsWorker() {
 }
 
 std::optional<struct statvfs> StatvfsWorker::measure(const std::string& path, std::chrono::milliseconds timeout) {
+  return measure_all({path}, timeout).front();
+}
+
+std::vector<std::optional<struct statvfs>> StatvfsWorker::measure_all(const std::vector<std::string>& paths,
+                                                                      std::chrono::milliseconds timeout) {
+  std::vector<std::optional<struct statvfs>> out(paths.size());
+  std::vector<std::size_t> todo;  // indices into paths of those not refused
   {
     std::lock_guard lock(shared_->mu);
-    if (shared_->stuck.contains(path)) {
-      return std::nullopt;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      if (!shared_->stuck.contains(paths[i])) {
+        todo.push_back(i);
+      }
     }
   }
-  if (!worker_) {
-    worker_ = std::make_shared<Worker>();
-    // The thread holds its own references: a worker given up outlives this object's interest.
-    std::thread(serve, worker_, shared_, call_).detach();
-    ++started_;
-  }
-  std::unique_lock lock(worker_->mu);
-  worker_->request = path;
-  worker_->answered = false;
-  worker_->cv.notify_all();
-  if (!worker_->cv.wait_for(lock, timeout, [&] { return worker_->answered; })) {
+  std::size_t done = 0;  // into todo
+  while (done < todo.size()) {
+    if (!worker_) {
+      worker_ = std::make_shared<Worker>();
+      // The thread holds its own references: a worker given up outlives this object's interest.
+      std::thread(serve, worker_, shared_, call_).detach();
+      ++started_;
+    }
+    std::unique_lock lock(worker_->mu);
+    worker_->batch.clear();
+    worker_->answers.clear();
+    for (std::size_t k = done; k < todo.size(); ++k) {
+      worker_->batch.push_back(paths[todo[k]]);
+    }
+    worker_->cv.notify_all();
+    // Woken when all are answered; a timeout with some progress waits on, one without gives up
+    // the path being measured.
+    std::size_t seen = 0;
+    while (!worker_->cv.wait_for(lock, timeout, [&] { return !worker_->pending(); }) &&
+           worker_->answers.size() > seen) {
+      seen = worker_->answers.size();
+    }
+    const std::size_t answered = worker_->answers.size();
+    for (std::size_t k = 0; k < answered; ++k) {
+      if (worker_->answers[k].ok) {
+        out[todo[done + k]] = worker_->answers[k].st;
+      }
+    }
+    done += answered;
+    if (done == todo.size()) {
+      break;
+    }
+    const std::string& path = paths[todo[done]];
     {
       std::lock_guard stuck_lock(shared_->mu);
       shared_->stuck.insert(path);
@@ -98,12 +132,9 @@ std::optional<struct statvfs> StatvfsWorker::measure(const std::string& path, st
     worker_.reset();
     spdlog::warn("collector fs: statvfs({}) did not return within {} ms; skipping that mount until it does", path,
                  timeout.count());
-    return std::nullopt;
+    ++done;  // that one stays nullopt; a new worker takes the rest
   }
-  if (!worker_->ok) {
-    return std::nullopt;
-  }
-  return worker_->st;
+  return out;
 }
 
 }  // namespace nodepack::kpod
