@@ -208,6 +208,7 @@ std::size_t CgroupResolver::rescan_pods(const std::unordered_set<std::string>& u
 void CgroupResolver::apply_walk_locked(std::unordered_map<std::uint64_t, Found>& found,
                                        const std::unordered_set<std::string>* only) {
   live_dirs_.reset();  // readers holding the last list keep it; the next asks for a new one
+  ++live_generation_;
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (only != nullptr && !only->contains(it->second.pod_uid)) {
       ++it;  // a pod this walk did not look at
@@ -400,6 +401,11 @@ CgroupResolver::LiveDirs CgroupResolver::live_dirs() const {
     live_dirs_ = std::move(out);
   }
   return live_dirs_;
+}
+
+std::uint64_t CgroupResolver::live_generation() const {
+  std::lock_guard lock(mu_);
+  return live_generation_;
 }
 
 std::size_t CgroupResolver::live_count() const {

@@ -96,6 +96,10 @@ class CgroupResolver {
   // the same list until a walk changes it. Never null.
   using LiveDirs = std::shared_ptr<const std::vector<LiveCgroup>>;
   LiveDirs live_dirs() const;
+  // Changes with every walk (whole or of some pods): what a consumer worked out from the live
+  // cgroups and their pods stays right while it does not change. Pod events are walks, so a
+  // pod's labels do not change without it changing.
+  std::uint64_t live_generation() const;
 
  private:
   struct Entry {
@@ -137,6 +141,7 @@ class CgroupResolver {
   bool keep_removed_ = false;
   std::unordered_map<std::uint64_t, Entry> entries_;
   mutable LiveDirs live_dirs_;  // made from entries_ when first asked after a walk; null until then
+  std::uint64_t live_generation_ = 0;
   std::vector<std::filesystem::path> kubepods_;
 };
 

@@ -83,20 +83,20 @@ const std::unordered_set<std::uint64_t>& CollectorRegistry::untracked_cgroups() 
   if (resolver_ == nullptr) {
     return untracked_;
   }
-  auto live = resolver_->live_dirs();
-  if (live == untracked_of_) {
-    return untracked_;  // held, so the same address is never another list
+  const auto generation = resolver_->live_generation();
+  if (generation == untracked_of_) {
+    return untracked_;
   }
   untracked_.clear();
   if (options_.scope.filters()) {
-    for (const auto& cg : *live) {
-      if (auto pod = resolver_->resolve(cg.id); pod && !options_.scope.tracks(*pod)) {
-        untracked_.insert(cg.id);
+    for (const auto id : resolver_->live_ids()) {
+      if (auto pod = resolver_->resolve(id); pod && !options_.scope.tracks(*pod)) {
+        untracked_.insert(id);
       }
     }
   }
   // resolve() may have walked (a cgroup the last walk missed): then the next call looks again.
-  untracked_of_ = std::move(live);
+  untracked_of_ = generation;
   if (options_.skip_cgroups) {
     options_.skip_cgroups(std::vector<std::uint64_t>(untracked_.begin(), untracked_.end()));
   }

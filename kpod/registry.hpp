@@ -119,8 +119,8 @@ class CollectorRegistry final : public prometheus::Collectable {
   };
 
   // The live cgroups of pods the scope filters out, handed to skip_cgroups. Call with mu_ held.
-  // Worked out again only when a walk has changed the resolver's live list: a pod's namespace
-  // and labels change only with a pod event, and each pod event's walk makes a new list.
+  // Worked out again only after a walk (the resolver's live_generation()): a pod's namespace
+  // and labels change only with a pod event, and each pod event is followed by a walk.
   const std::unordered_set<std::uint64_t>& untracked_cgroups() const;
 
   RegistryOptions options_;
@@ -129,7 +129,7 @@ class CollectorRegistry final : public prometheus::Collectable {
   std::optional<std::string> unusable_;  // why no collector can run at all
   mutable std::mutex mu_;                // one scrape at a time; guards slots_
   mutable std::vector<Slot> slots_;
-  mutable cgroup::CgroupResolver::LiveDirs untracked_of_;  // the list untracked_ was made from
+  mutable std::optional<std::uint64_t> untracked_of_;  // the resolver's live_generation() untracked_ is of
   mutable std::unordered_set<std::uint64_t> untracked_;
 };
 

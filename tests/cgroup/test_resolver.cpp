@@ -380,9 +380,12 @@ TEST_CASE("the live cgroups are one shared list until a walk changes them") {
   REQUIRE(first != nullptr);
   CHECK(first->size() == 2);      // the pod and its container
   CHECK(r.live_dirs() == first);  // the same list, not a copy
+  const auto generation = r.live_generation();
+  CHECK(r.live_generation() == generation);
   const fs::path c2 = tmp.path() / "kubepods" / ("pod" + kUid2) / kCid2;
   fs::create_directories(c2);
   r.rescan_pods({kUid2});
+  CHECK(r.live_generation() == generation + 1);
   const auto second = r.live_dirs();
   CHECK(second != first);
   CHECK(second->size() == 4);
