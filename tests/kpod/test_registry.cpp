@@ -79,6 +79,12 @@ const std::string kUid = "11111111-2222-3333-4444-555555555555";
 const std::string kCid1(64, '1');
 const std::string kCid2(64, '2');
 
+// One collector, "fake", that counts what `map` holds.
+std::vector<nk::CollectorSpec> one_fake_collector(std::map<std::uint64_t, Count>& map) {
+  return {{"fake", nk::Profile::minimal, false,
+           [&map](const nk::CollectorDeps&) { return std::make_unique<FakeCollector>("fake", true, &map); }}};
+}
+
 }  // namespace
 
 TEST_CASE("profiles nest and parse") {
@@ -143,9 +149,7 @@ TEST_CASE("registry: counters survive a container restart and go with the pod") 
   const fs::path pod = tmp.path() / "kubepods/burstable" / ("pod" + kUid);
   fs::create_directories(pod / kCid1);
   std::map<std::uint64_t, Count> map;
-  std::vector<nk::CollectorSpec> specs = {{"fake", nk::Profile::minimal, false, [&](const nk::CollectorDeps&) {
-                                             return std::make_unique<FakeCollector>("fake", true, &map);
-                                           }}};
+  const std::vector<nk::CollectorSpec> specs = one_fake_collector(map);
   nk::RegistryOptions opts;
   opts.collectors.node = "n1";
   TestRegistry reg(opts, tmp.path(), pods, specs);
@@ -202,9 +206,7 @@ TEST_CASE("registry: a filtered pod gets no series, its entries go, and its cgro
   fs::create_directories(system_dir / kCid2);
   std::map<std::uint64_t, Count> map;
   std::vector<std::vector<std::uint64_t>> skipped;
-  std::vector<nk::CollectorSpec> specs = {{"fake", nk::Profile::minimal, false, [&](const nk::CollectorDeps&) {
-                                             return std::make_unique<FakeCollector>("fake", true, &map);
-                                           }}};
+  const std::vector<nk::CollectorSpec> specs = one_fake_collector(map);
   nk::RegistryOptions opts;
   opts.collectors.node = "n1";
   nk::PodScopeOptions scope;  // kpod's defaults: kube-system and kube-public left out
@@ -257,9 +259,7 @@ TEST_CASE("registry: pod labels are looked up again after a pod event, so a sele
   fs::create_directories(dir / kCid1);
   std::map<std::uint64_t, Count> map;
   std::vector<std::uint64_t> skipped;
-  std::vector<nk::CollectorSpec> specs = {{"fake", nk::Profile::minimal, false, [&](const nk::CollectorDeps&) {
-                                             return std::make_unique<FakeCollector>("fake", true, &map);
-                                           }}};
+  const std::vector<nk::CollectorSpec> specs = one_fake_collector(map);
   nk::RegistryOptions opts;
   opts.collectors.node = "n1";
   nk::PodScopeOptions scope;
@@ -290,9 +290,7 @@ TEST_CASE("registry: the filtered cgroups are worked out at pod events, not at e
   fs::create_directories(dir / kCid1);
   std::map<std::uint64_t, Count> map;
   std::vector<std::vector<std::uint64_t>> skipped;
-  std::vector<nk::CollectorSpec> specs = {{"fake", nk::Profile::minimal, false, [&](const nk::CollectorDeps&) {
-                                             return std::make_unique<FakeCollector>("fake", true, &map);
-                                           }}};
+  const std::vector<nk::CollectorSpec> specs = one_fake_collector(map);
   nk::RegistryOptions opts;
   opts.collectors.node = "n1";
   nk::PodScopeOptions scope;
