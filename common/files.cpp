@@ -20,19 +20,14 @@ struct Fd {
   }
 };
 
-// open and read, not an ifstream: procfs and cgroupfs files are read by the hundred at every
-// scrape and pod change, and a stream's buffers, locale and copies through a stringstream cost
-// more than the kernel's own work for a file of a few lines. Their sizes say nothing (procfs
-// reports 0, sysfs 4096), so read until end of file.
-std::optional<std::string> read_at(int dir_fd, const char* path) {
-  Fd f{::openat(dir_fd, path, O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) {
-    return std::nullopt;
-  }
+// To end of file: from the file position of a descriptor just opened, or by pread from offset 0
+// for one held open (`from_start`), whose position the last read left at the end.
+std::optional<std::string> read_to_end(int fd, bool from_start) {
   std::string out;
   std::array<char, 4096> buf;
   for (;;) {
-    const ssize_t n = ::read(f.fd, buf.data(), buf.size());
+    const ssize_t n = from_start ? ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(out.size()))
+                                 : ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -44,6 +39,18 @@ std::optional<std::string> read_at(int dir_fd, const char* path) {
     }
     out.append(buf.data(), static_cast<std::size_t>(n));
   }
+}
+
+// open and read, not an ifstream: procfs and cgroupfs files are read by the hundred at every
+// scrape and pod change, and a stream's buffers, locale and copies through a stringstream cost
+// more than the kernel's own work for a file of a few lines. Their sizes say nothing (procfs
+// reports 0, sysfs 4096), so read until end of file.
+std::optional<std::string> read_at(int dir_fd, const char* path) {
+  Fd f{::openat(dir_fd, path, O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) {
+    return std::nullopt;
+  }
+  return read_to_end(f.fd, false);
 }
 
 }  // namespace
@@ -63,6 +70,39 @@ std::optional<std::string> OpenDir::read(const char* name) const {
     return std::nullopt;
   }
   return read_at(fd_, name);
+}
+
+std::optional<struct stat> OpenDir::attributes() const {
+  struct stat st {};
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
+    return std::nullopt;
+  }
+  return st;
+}
+
+HeldFile::HeldFile(std::filesystem::path path) : path_(std::move(path)) {}
+
+HeldFile::~HeldFile() { close(); }
+
+void HeldFile::close() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+std::optional<std::string> HeldFile::read() {
+  if (fd_ < 0) {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      return std::nullopt;
+    }
+  }
+  auto text = read_to_end(fd_, true);
+  if (!text) {
+    close();  // opened again next time: the file may have come back
+  }
+  return text;
 }
 
 }  // namespace nodepack

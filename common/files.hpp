@@ -2,6 +2,8 @@
 
 // Reading the small text files procfs, sysfs and cgroupfs are made of.
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -27,9 +29,34 @@ class OpenDir {
   bool is_open() const { return fd_ >= 0; }
   // The file `name` in the directory, as read_small_file() reads one.
   std::optional<std::string> read(const char* name) const;
+  // The directory's own attributes (fstat), or nullopt when it is not open.
+  std::optional<struct stat> attributes() const;
 
  private:
   int fd_;
+};
+
+// One file held open and read again from its start at each read(): for the procfs files a
+// process reads about itself at every scrape (/proc/self/stat, limits), whose content the kernel
+// generates afresh at offset 0. Opening them by path each time walked /proc/self and made a new
+// file object (with its security and memory-cgroup hooks) for a read of a few hundred bytes.
+// Opened on the first read and again after a failed one; a file replaced by another (a rename
+// over it) is not followed, so this is not for files written that way.
+class HeldFile {
+ public:
+  explicit HeldFile(std::filesystem::path path);
+  HeldFile(const HeldFile&) = delete;
+  HeldFile& operator=(const HeldFile&) = delete;
+  ~HeldFile();
+
+  // The whole file as it is now, or nullopt when it cannot be opened or read.
+  std::optional<std::string> read();
+
+ private:
+  void close();
+
+  std::filesystem::path path_;
+  int fd_ = -1;
 };
 
 }  // namespace nodepack

@@ -2,7 +2,6 @@
 
 #include "metrics/family.hpp"
 
-#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -14,21 +13,6 @@
 
 namespace nodepack::metrics {
 namespace {
-
-// A procfs file in a few read()s: no stream, no locale, at every scrape.
-std::string read_all(const std::filesystem::path& p) {
-  std::string text;
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return text;
-  }
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) {
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
 
 // Space-separated fields of one line.
 std::vector<std::string_view> fields_of(std::string_view line) {
@@ -85,11 +69,16 @@ std::size_t count_entries(const std::filesystem::path& dir) {
 
 }  // namespace
 
-ProcessCollector::ProcessCollector(std::filesystem::path procfs) : procfs_(std::move(procfs)) {}
+ProcessCollector::ProcessCollector(std::filesystem::path procfs)
+    : procfs_(std::move(procfs)), stat_(procfs_ / "self" / "stat"), limits_(procfs_ / "self" / "limits") {}
 
 std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   std::vector<prometheus::MetricFamily> out;
-  const std::string stat = read_all(procfs_ / "self" / "stat");
+  std::unique_lock files_lock(files_mu_);  // two scrapes at once share the held files
+  const std::string stat = stat_.read().value_or("");
+  // Both held files are open before the descriptors are counted, so the count includes them at
+  // every scrape, the first too.
+  const std::string limits = limits_.read().value_or("");
   // The command name may contain spaces and parentheses; fields restart after the last ')'.
   const auto close = stat.rfind(')');
   if (close == std::string::npos) {
@@ -103,10 +92,13 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   const double cpu = (number(f[11]) + number(f[12])) / ticks;
-  std::call_once(boot_time_read_, [this] { boot_time_ = number(field_after(read_all(procfs_ / "stat"), "btime ")); });
+  std::call_once(boot_time_read_, [this] {
+    boot_time_ = number(field_after(read_small_file(procfs_ / "stat").value_or(""), "btime "));
+  });
   const std::size_t fds = open_fds();
+  files_lock.unlock();
   // The soft limit; client_golang reports "unlimited" as 0 too.
-  const auto soft = field_after(read_all(procfs_ / "self" / "limits"), "Max open files");
+  const auto soft = field_after(limits, "Max open files");
   const double max_fds = soft == "unlimited" ? 0 : number(soft);
 
   emit(out,
@@ -122,13 +114,20 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
 
 std::size_t ProcessCollector::open_fds() const {
   const auto dir = procfs_ / "self" / "fd";
-  std::call_once(fd_dir_checked_, [&] { fd_dir_on_procfs_ = on_procfs(dir); });
-  // Since Linux 6.2 a stat of /proc/<pid>/fd gives the number of open descriptors as its size,
-  // counted from the descriptor bitmap: no directory walk, which costs a dentry per descriptor
-  // at every scrape (the agent holds one per BPF map, program and link). Older kernels report 0.
-  struct stat st {};
-  if (fd_dir_on_procfs_ && ::stat(dir.c_str(), &st) == 0 && st.st_size > 0) {
-    return static_cast<std::size_t>(st.st_size);
+  std::call_once(fd_dir_checked_, [&] {
+    fd_dir_on_procfs_ = on_procfs(dir);
+    if (fd_dir_on_procfs_) {
+      fd_dir_ = std::make_unique<OpenDir>(dir);
+    }
+  });
+  // Since Linux 6.2 the size of /proc/<pid>/fd is the number of open descriptors, counted from
+  // the descriptor bitmap: no directory walk, which costs a dentry per descriptor at every scrape
+  // (the agent holds one per BPF map, program and link). Older kernels report 0. The directory
+  // is held open (its own descriptor counted, as the held files are) to skip the path walk too.
+  if (fd_dir_) {
+    if (const auto st = fd_dir_->attributes(); st && st->st_size > 0) {
+      return static_cast<std::size_t>(st->st_size);
+    }
   }
   // A walk of the real directory lists the descriptor it reads it through: not counted, so
   // that both ways give the same figure.
