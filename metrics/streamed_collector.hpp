@@ -62,6 +62,17 @@ class FamilyStream {
   }
   bool empty() const { return samples_ == 0; }
 
+  // Text output only, for lines a collector keeps because they will not change (a finished
+  // container's final counters): where the next line starts, the lines written since, and
+  // those lines written again as they are, `samples` of them.
+  std::size_t text_size() const { return text_.size(); }
+  std::size_t samples() const { return samples_; }
+  std::string_view text_since(std::size_t start) const { return std::string_view(text_).substr(start); }
+  void append_lines(std::string_view lines, std::size_t samples) {
+    text_ += lines;
+    samples_ += samples;
+  }
+
  private:
   friend class FamilyOutput;
   FamilyStream(Family family, bool as_text) : family_(std::move(family)), as_text_(as_text) {}
@@ -93,6 +104,8 @@ class FamilyOutput {
   // Families without samples are left out (by default they are written with their HELP and TYPE,
   // as a Family handed to metrics::emit is).
   void omit_empty_families() { omit_empty_ = true; }
+  // Whether this output writes text (a scrape) rather than building families.
+  bool is_text() const { return text_ != nullptr; }
 
   // A text output: appends every family's text to the string given. A families output: nothing.
   void finish();

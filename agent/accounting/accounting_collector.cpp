@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,43 +47,71 @@ void AccountingCollector::collect(metrics::FamilyOutput& out) const {
       out.gauge("nodepack_container_gpu_memory_used_bytes", "GPU memory used by the container's processes (NVML)");
 
   metrics::LabelSet container;  // each account's labels, written once for its dozen series
+  const FinishedLines::Streams integrals{&cpu_requested, &cpu_limited, &memory_requested, &memory_used, &gpu_seconds};
+  const bool keep_finished = out.is_text();
+  std::unique_lock finished_lock(finished_mutex_, std::defer_lock);
+  if (keep_finished) {
+    finished_lock.lock();
+    finished_.begin();
+  }
   source_.integrator().for_each_account(now, [&](const ContainerAccount& a) {
     const LabelRef refs[] = {
         {"namespace", a.namespace_name}, {"pod", a.pod}, {"container", a.container}, {"node", node}};
-    out.set_labels(container, refs);
-    cpu_requested.add(container, a.cpu_requested.value());
-    if (a.has_cpu_limit) {
-      cpu_limited.add(container, a.cpu_limited.value());
-    }
-    memory_requested.add(container, a.memory_requested.value());
-    if (a.has_memory_used) {
-      memory_used.add(container, a.memory_used.value());
-    }
-    for (const auto& [resource, value] : a.gpu_seconds) {
-      gpu_seconds.add(container, {"resource", resource}, value.value());
+    bool labels_written = false;
+    const auto labels = [&]() -> const metrics::LabelSet& {
+      if (!labels_written) {
+        out.set_labels(container, refs);
+        labels_written = true;
+      }
+      return container;
+    };
+    const auto write_integrals = [&] {
+      cpu_requested.add(labels(), a.cpu_requested.value());
+      if (a.has_cpu_limit) {
+        cpu_limited.add(labels(), a.cpu_limited.value());
+      }
+      memory_requested.add(labels(), a.memory_requested.value());
+      if (a.has_memory_used) {
+        memory_used.add(labels(), a.memory_used.value());
+      }
+      for (const auto& [resource, value] : a.gpu_seconds) {
+        gpu_seconds.add(labels(), {"resource", resource}, value.value());
+      }
+    };
+    if (keep_finished && a.ended && !a.charging) {
+      finished_.write(a, integrals, write_integrals);
+    } else {
+      write_integrals();
     }
     if (a.charging) {
-      cpu_request.add(container, a.rates.cpu_request.as_double());
+      cpu_request.add(labels(), a.rates.cpu_request.as_double());
       if (a.rates.cpu_limit) {
-        cpu_limit.add(container, a.rates.cpu_limit->as_double());
+        cpu_limit.add(labels(), a.rates.cpu_limit->as_double());
       }
-      memory_request.add(container, a.rates.memory_request.as_double());
+      memory_request.add(labels(), a.rates.memory_request.as_double());
       if (a.rates.memory_limit) {
-        memory_limit.add(container, a.rates.memory_limit->as_double());
+        memory_limit.add(labels(), a.rates.memory_limit->as_double());
       }
       for (const auto& [resource, count] : a.rates.gpus) {
-        gpus.add(container, {"resource", resource}, static_cast<double>(count));
+        gpus.add(labels(), {"resource", resource}, static_cast<double>(count));
       }
     }
     if (a.running_since && !a.ended) {
-      uptime.add(container, std::max(0.0, std::chrono::duration<double>(now - *a.running_since).count()));
+      uptime.add(labels(), std::max(0.0, std::chrono::duration<double>(now - *a.running_since).count()));
+    }
+    if (status.gpu_memory.empty()) {
+      return;  // no NVML figures: no key to copy for a lookup
     }
     if (auto it = status.gpu_memory.find(ContainerKey{a.pod_uid, a.container}); it != status.gpu_memory.end()) {
       for (const auto& [gpu, bytes] : it->second) {
-        gpu_memory.add(container, {"gpu", gpu}, static_cast<double>(bytes));
+        gpu_memory.add(labels(), {"gpu", gpu}, static_cast<double>(bytes));
       }
     }
   });
+  if (keep_finished) {
+    finished_.end();
+    finished_lock.unlock();
+  }
 
   auto& start_time = out.gauge("nodepack_accounting_start_time_seconds",
                                "Unix time this agent's accounting counters started counting (restart marker)");

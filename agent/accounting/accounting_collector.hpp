@@ -3,7 +3,10 @@
 // nodepack_container_* accounting series and the nodepack_accounting_* status of this agent,
 // built at every scrape from the integrator (which integrates everyone up to the scrape first).
 
+#include "agent/accounting/finished_lines.hpp"
 #include "metrics/streamed_collector.hpp"
+
+#include <mutex>
 
 namespace nodepack::agent::accounting {
 
@@ -20,6 +23,9 @@ class AccountingCollector final : public metrics::StreamedCollector {
 
  private:
   AccountingSource& source_;
+  // Finished containers' integrals as the last scrape wrote them (text scrapes only).
+  mutable std::mutex finished_mutex_;
+  mutable FinishedLines finished_;
 };
 
 }  // namespace nodepack::agent::accounting
