@@ -19,33 +19,20 @@ FinishedLines::Kept FinishedLines::values_of(const ContainerAccount& a) {
   Kept k;
   k.pod_uid = a.pod_uid;
   k.container = a.container;
-  k.cpu_requested = a.cpu_requested.value();
-  k.cpu_limited = a.cpu_limited.value();
-  k.memory_requested = a.memory_requested.value();
-  k.memory_used = a.memory_used.value();
+  k.cpu_requested = a.cpu_requested;
+  k.cpu_limited = a.cpu_limited;
+  k.memory_requested = a.memory_requested;
+  k.memory_used = a.memory_used;
   k.has_cpu_limit = a.has_cpu_limit;
   k.has_memory_used = a.has_memory_used;
-  for (const auto& [resource, value] : a.gpu_seconds) {
-    k.gpu_seconds.emplace_back(resource, value.value());
-  }
+  k.gpu_seconds = a.gpu_seconds;
   return k;
 }
 
 bool FinishedLines::same_values(const Kept& k, const ContainerAccount& a) {
-  if (k.cpu_requested != a.cpu_requested.value() || k.memory_requested != a.memory_requested.value() ||
-      k.has_cpu_limit != a.has_cpu_limit || k.has_memory_used != a.has_memory_used ||
-      (a.has_cpu_limit && k.cpu_limited != a.cpu_limited.value()) ||
-      (a.has_memory_used && k.memory_used != a.memory_used.value()) || k.gpu_seconds.size() != a.gpu_seconds.size()) {
-    return false;
-  }
-  auto it = k.gpu_seconds.begin();
-  for (const auto& [resource, value] : a.gpu_seconds) {
-    if (it->first != resource || it->second != value.value()) {
-      return false;
-    }
-    ++it;
-  }
-  return true;
+  return k.cpu_requested == a.cpu_requested && k.cpu_limited == a.cpu_limited &&
+         k.memory_requested == a.memory_requested && k.memory_used == a.memory_used &&
+         k.has_cpu_limit == a.has_cpu_limit && k.has_memory_used == a.has_memory_used && k.gpu_seconds == a.gpu_seconds;
 }
 
 FinishedLines::Kept* FinishedLines::find(const ContainerAccount& a) {

@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,10 +72,10 @@ class FinishedLines {
   struct Kept {
     std::string pod_uid;
     std::string container;
-    // What the lines were written from.
-    double cpu_requested = 0, cpu_limited = 0, memory_requested = 0, memory_used = 0;
+    // What the lines were written from (exact integrals: equal ones write equal lines).
+    ExactIntegral cpu_requested, cpu_limited, memory_requested, memory_used;
     bool has_cpu_limit = false, has_memory_used = false;
-    std::vector<std::pair<std::string, double>> gpu_seconds;
+    std::map<std::string, ExactIntegral> gpu_seconds;
     // Every family's lines in one string (one allocation per account), family i's ending at ends[i].
     std::string text;
     std::array<std::uint32_t, kFamilies> ends{};
