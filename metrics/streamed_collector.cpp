@@ -98,9 +98,9 @@ FamilyStream& FamilyOutput::add_family(Family family) {
   const std::size_t index = families_.size();
   // A deque's push_back keeps references to the other elements valid.
   auto& stream = families_.emplace_back(FamilyStream(std::move(family), text_ != nullptr));
-  if (sizes_ != nullptr && index < sizes_->size()) {
-    const std::size_t last = (*sizes_)[index];
-    stream.text_.reserve(last + last / 8 + 64);
+  if (buffers_ != nullptr && index < buffers_->size()) {
+    stream.text_ = std::move((*buffers_)[index]);
+    stream.text_.clear();
   }
   return stream;
 }
@@ -109,18 +109,18 @@ void FamilyOutput::finish() {
   if (text_ == nullptr) {
     return;
   }
-  if (sizes_ != nullptr) {
-    sizes_->clear();
+  if (buffers_ != nullptr) {
+    buffers_->clear();
   }
-  for (const auto& f : families_) {
-    if (sizes_ != nullptr) {
-      sizes_->push_back(f.text_.size());
+  for (auto& f : families_) {
+    if (!(omit_empty_ && f.empty())) {
+      append_family_header(*text_, f.family_.name(), f.family_.help(), f.family_.type());
+      *text_ += f.text_;
     }
-    if (omit_empty_ && f.empty()) {
-      continue;
+    if (buffers_ != nullptr) {
+      f.text_.clear();
+      buffers_->push_back(f.text_.capacity() <= max_spare_bytes ? std::move(f.text_) : std::string());
     }
-    append_family_header(*text_, f.family_.name(), f.family_.help(), f.family_.type());
-    *text_ += f.text_;
   }
   families_.clear();
 }
@@ -143,16 +143,18 @@ std::vector<prometheus::MetricFamily> StreamedCollector::Collect() const {
 }
 
 void StreamedCollector::append_text(std::string& text) const {
-  std::vector<std::size_t> sizes;
+  // Taken, not shared: a scrape running at the same time on another thread starts from empty
+  // buffers, and whichever finishes last leaves its own for the next.
+  std::vector<std::string> buffers;
   {
-    const std::lock_guard lock(sizes_mutex_);
-    sizes = last_sizes_;
+    const std::lock_guard lock(buffers_mutex_);
+    buffers.swap(spare_buffers_);
   }
-  auto out = FamilyOutput::text(text, &sizes);
+  auto out = FamilyOutput::text(text, &buffers);
   collect(out);
   out.finish();
-  const std::lock_guard lock(sizes_mutex_);
-  last_sizes_ = std::move(sizes);
+  const std::lock_guard lock(buffers_mutex_);
+  spare_buffers_ = std::move(buffers);
 }
 
 }  // namespace nodepack::metrics

@@ -89,11 +89,11 @@ class FamilyStream {
 // The families of one collection, in the order they were created.
 class FamilyOutput {
  public:
-  // Appends the families' text to `out` when done. `sizes`, when given, holds each family's text
-  // size from the last collection (by position) to size its buffer in one allocation, and is
-  // given this collection's sizes by finish().
-  static FamilyOutput text(std::string& out, std::vector<std::size_t>* sizes = nullptr) {
-    return FamilyOutput(&out, sizes);
+  // Appends the families' text to `out` when done. `buffers`, when given, holds the families'
+  // text buffers of the last collection (by position, emptied, their capacity kept): each family
+  // writes into the one at its position, and finish() hands this collection's back.
+  static FamilyOutput text(std::string& out, std::vector<std::string>* buffers = nullptr) {
+    return FamilyOutput(&out, buffers);
   }
   static FamilyOutput families() { return FamilyOutput(nullptr, nullptr); }
 
@@ -107,17 +107,20 @@ class FamilyOutput {
   // Whether this output writes text (a scrape) rather than building families.
   bool is_text() const { return text_ != nullptr; }
 
-  // A text output: appends every family's text to the string given. A families output: nothing.
+  // A text output: appends every family's text to the string given, and hands the families'
+  // buffers back (emptied; one larger than max_spare_bytes is dropped, so a single huge scrape
+  // does not stay resident). A families output: nothing.
   void finish();
+  static constexpr std::size_t max_spare_bytes = 4u << 20;
   // A families output: hands them over, in order.
   std::vector<prometheus::MetricFamily> take_families() &&;
 
  private:
-  FamilyOutput(std::string* text, std::vector<std::size_t>* sizes) : text_(text), sizes_(sizes) {}
+  FamilyOutput(std::string* text, std::vector<std::string>* buffers) : text_(text), buffers_(buffers) {}
   FamilyStream& add_family(Family family);
 
   std::string* text_;
-  std::vector<std::size_t>* sizes_;
+  std::vector<std::string>* buffers_;
   std::deque<FamilyStream> families_;  // a deque: references handed out stay valid
   bool omit_empty_ = false;
 };
@@ -131,10 +134,13 @@ class StreamedCollector : public prometheus::Collectable {
   virtual void collect(FamilyOutput& out) const = 0;
 
  private:
-  // Each family's text size at the last scrape: a family's lines are written into a buffer of
-  // their own (the collector interleaves families), which otherwise grows by doubling from empty.
-  mutable std::mutex sizes_mutex_;
-  mutable std::vector<std::size_t> last_sizes_;
+  // Each family's text buffer from the last scrape, emptied: a family's lines are written into a
+  // buffer of their own (the collector interleaves families). A fresh one grows by doubling from
+  // empty, and the accounting families' hundreds of KiB, freed at the end of every scrape, were
+  // given back to the system and faulted in again at the next (7 % of the agent's CPU at one
+  // scrape a second): kept, they cost their size in memory between scrapes, and nothing at them.
+  mutable std::mutex buffers_mutex_;
+  mutable std::vector<std::string> spare_buffers_;
 };
 
 }  // namespace nodepack::metrics

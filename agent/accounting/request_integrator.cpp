@@ -364,23 +364,6 @@ std::size_t RequestIntegrator::restored_count() const {
   return restored_;
 }
 
-void RequestIntegrator::prune_locked(TimePoint now) {
-  for (auto it = accounts_.begin(); it != accounts_.end();) {
-    if (it->second.ended && now - *it->second.ended > retention_) {
-      it = accounts_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void RequestIntegrator::integrate_all_locked(TimePoint now) {
-  for (auto& [key, a] : accounts_) {
-    integrate(a, now);
-  }
-  prune_locked(now);
-}
-
 std::vector<ContainerAccount> RequestIntegrator::snapshot(TimePoint now) {
   std::vector<ContainerAccount> out;
   for_each_account(now, [&](const ContainerAccount& a) { out.push_back(a); });

@@ -132,7 +132,7 @@ class Changing final : public StreamedCollector {
 }  // namespace
 
 TEST_CASE("each scrape's text is right whatever the last scrape's family sizes were") {
-  // The buffers are sized from the last scrape's families by position: families that grow,
+  // Each family writes into the last scrape's buffer at its position: families that grow,
   // shrink, appear and disappear between scrapes must not change a byte of the text.
   Changing collector;
   for (const int series : {3, 50, 0, 7, 200, 1, 1}) {
@@ -143,4 +143,32 @@ TEST_CASE("each scrape's text is right whatever the last scrape's family sizes w
     CHECK(text == serialized(collector));
     CHECK((text.find("changing_b_total " + std::to_string(series) + "\n") != std::string::npos) == (series % 2 == 1));
   }
+}
+
+TEST_CASE("a text output hands its families' buffers back emptied, and drops an oversized one") {
+  std::vector<std::string> buffers;
+  std::string text;
+  auto out = FamilyOutput::text(text, &buffers);
+  auto& small = out.gauge("small", "a few lines");
+  for (int i = 0; i < 100; ++i) {
+    small.add({{"i", std::to_string(i)}}, i);
+  }
+  const std::string big_value(FamilyOutput::max_spare_bytes, 'x');
+  out.gauge("big", "one line longer than a spare buffer may be").add({{"v", big_value}}, 1);
+  out.finish();
+  REQUIRE(buffers.size() == 2);
+  CHECK(buffers[0].empty());
+  CHECK(buffers[0].capacity() >= 1000);  // 100 lines of 13 to 15 bytes
+  CHECK(buffers[1].empty());
+  CHECK(buffers[1].capacity() < FamilyOutput::max_spare_bytes);
+  CHECK(text.size() > FamilyOutput::max_spare_bytes);
+
+  // The next output writes into them: the same text as from no buffers at all.
+  std::string again;
+  auto reused = FamilyOutput::text(again, &buffers);
+  reused.gauge("small", "a few lines").add({{"i", "0"}}, 0);
+  reused.finish();
+  CHECK(again == "# HELP small a few lines\n# TYPE small gauge\nsmall{i=\"0\"} 0\n");
+  REQUIRE(buffers.size() == 1);
+  CHECK(buffers[0].capacity() >= 1000);
 }
