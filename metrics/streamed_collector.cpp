@@ -100,7 +100,17 @@ FamilyStream& FamilyOutput::add_family(Family family) {
   auto& stream = families_.emplace_back(FamilyStream(std::move(family), text_ != nullptr));
   if (buffers_ != nullptr && index < buffers_->size()) {
     stream.text_ = std::move((*buffers_)[index]);
+    // It still holds the last collection's lines: room for as many again and an eighth, made in
+    // one allocation when it has less (growing as lines arrive would double it, and reserve()
+    // on a string that has capacity doubles too), or when it has more than twice that (a family
+    // that shrank gives its memory back).
+    const std::size_t wanted = stream.text_.size() + stream.text_.size() / 8 + 64;
     stream.text_.clear();
+    if (stream.text_.capacity() < wanted || stream.text_.capacity() > 2 * wanted + 4096) {
+      std::string fresh;
+      fresh.reserve(wanted);
+      stream.text_ = std::move(fresh);
+    }
   }
   return stream;
 }
@@ -118,7 +128,6 @@ void FamilyOutput::finish() {
       *text_ += f.text_;
     }
     if (buffers_ != nullptr) {
-      f.text_.clear();
       buffers_->push_back(f.text_.capacity() <= max_spare_bytes ? std::move(f.text_) : std::string());
     }
   }

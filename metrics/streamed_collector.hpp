@@ -90,8 +90,8 @@ class FamilyStream {
 class FamilyOutput {
  public:
   // Appends the families' text to `out` when done. `buffers`, when given, holds the families'
-  // text buffers of the last collection (by position, emptied, their capacity kept): each family
-  // writes into the one at its position, and finish() hands this collection's back.
+  // text buffers of the last collection (by position, with their lines): each family writes into
+  // the one at its position, sized from those lines, and finish() hands this collection's back.
   static FamilyOutput text(std::string& out, std::vector<std::string>* buffers = nullptr) {
     return FamilyOutput(&out, buffers);
   }
@@ -108,8 +108,8 @@ class FamilyOutput {
   bool is_text() const { return text_ != nullptr; }
 
   // A text output: appends every family's text to the string given, and hands the families'
-  // buffers back (emptied; one larger than max_spare_bytes is dropped, so a single huge scrape
-  // does not stay resident). A families output: nothing.
+  // buffers back (one larger than max_spare_bytes is dropped, so a single huge scrape does not
+  // stay resident). A families output: nothing.
   void finish();
   static constexpr std::size_t max_spare_bytes = 4u << 20;
   // A families output: hands them over, in order.
@@ -134,7 +134,7 @@ class StreamedCollector : public prometheus::Collectable {
   virtual void collect(FamilyOutput& out) const = 0;
 
  private:
-  // Each family's text buffer from the last scrape, emptied: a family's lines are written into a
+  // Each family's text buffer from the last scrape: a family's lines are written into a
   // buffer of their own (the collector interleaves families). A fresh one grows by doubling from
   // empty, and the accounting families' hundreds of KiB, freed at the end of every scrape, were
   // given back to the system and faulted in again at the next (7 % of the agent's CPU at one

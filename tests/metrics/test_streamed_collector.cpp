@@ -145,30 +145,40 @@ TEST_CASE("each scrape's text is right whatever the last scrape's family sizes w
   }
 }
 
-TEST_CASE("a text output hands its families' buffers back emptied, and drops an oversized one") {
+TEST_CASE("a text output hands its families' buffers back with their lines, and drops an oversized one") {
   std::vector<std::string> buffers;
   std::string text;
   auto out = FamilyOutput::text(text, &buffers);
-  auto& small = out.gauge("small", "a few lines");
-  for (int i = 0; i < 100; ++i) {
+  auto& small = out.gauge("small", "some lines");
+  for (int i = 0; i < 1000; ++i) {
     small.add({{"i", std::to_string(i)}}, i);
   }
   const std::string big_value(FamilyOutput::max_spare_bytes, 'x');
   out.gauge("big", "one line longer than a spare buffer may be").add({{"v", big_value}}, 1);
   out.finish();
   REQUIRE(buffers.size() == 2);
-  CHECK(buffers[0].empty());
-  CHECK(buffers[0].capacity() >= 1000);  // 100 lines of 13 to 15 bytes
-  CHECK(buffers[1].empty());
+  CHECK(buffers[0].starts_with("small{i=\"0\"} 0\n"));
+  CHECK(buffers[0].ends_with("small{i=\"999\"} 999\n"));
   CHECK(buffers[1].capacity() < FamilyOutput::max_spare_bytes);
   CHECK(text.size() > FamilyOutput::max_spare_bytes);
 
   // The next output writes into them: the same text as from no buffers at all.
   std::string again;
   auto reused = FamilyOutput::text(again, &buffers);
-  reused.gauge("small", "a few lines").add({{"i", "0"}}, 0);
+  reused.gauge("small", "some lines").add({{"i", "0"}}, 0);
   reused.finish();
-  CHECK(again == "# HELP small a few lines\n# TYPE small gauge\nsmall{i=\"0\"} 0\n");
+  CHECK(again == "# HELP small some lines\n# TYPE small gauge\nsmall{i=\"0\"} 0\n");
+  // The small family's buffer was sized for its 1,000 lines (about 17 KB), and held the one.
   REQUIRE(buffers.size() == 1);
-  CHECK(buffers[0].capacity() >= 1000);
+  CHECK(buffers[0] == "small{i=\"0\"} 0\n");
+  CHECK(buffers[0].capacity() >= 16000);
+
+  // Sized from that one line, the buffer shrinks: a family that shrank gives its memory back.
+  std::string third;
+  auto shrunk = FamilyOutput::text(third, &buffers);
+  shrunk.gauge("small", "some lines").add({{"i", "0"}}, 0);
+  shrunk.finish();
+  CHECK(third == again);
+  REQUIRE(buffers.size() == 1);
+  CHECK(buffers[0].capacity() < 4096);
 }
