@@ -130,7 +130,18 @@ class RequestIntegrator {
   template <class F>
   void for_each_account(TimePoint now, F&& f) {
     std::lock_guard lock(mutex_);
-    walk_locked(now, [&](ContainerAccount& a) { f(std::as_const(a)); });
+    // One walk integrates, prunes and visits: at every scrape hundreds of finished containers'
+    // accounts are in the map, and each walk of its scattered nodes costs a cache miss or two
+    // per node.
+    for (auto it = accounts_.begin(); it != accounts_.end();) {
+      if (it->second.ended && now - *it->second.ended > retention_) {
+        it = accounts_.erase(it);
+        continue;
+      }
+      integrate(it->second, now);
+      f(std::as_const(it->second));
+      ++it;
+    }
   }
   // What the state file keeps: every account integrated up to `now`, plus restore entries not
   // applied yet (so a write before the first pod list loses nothing).
@@ -143,21 +154,6 @@ class RequestIntegrator {
   static void integrate(ContainerAccount& a, TimePoint now);
 
   std::chrono::nanoseconds retention_;
-  // Every account brought to `now` and handed to f(ContainerAccount&), expired ones pruned, in
-  // one walk: at every scrape hundreds of finished containers' accounts are in the map, and each
-  // walk of its scattered nodes costs a cache miss or two per node.
-  template <class F>
-  void walk_locked(TimePoint now, F&& f) {
-    for (auto it = accounts_.begin(); it != accounts_.end();) {
-      if (it->second.ended && now - *it->second.ended > retention_) {
-        it = accounts_.erase(it);
-        continue;
-      }
-      integrate(it->second, now);
-      f(it->second);
-      ++it;
-    }
-  }
   mutable std::mutex mutex_;
   std::map<ContainerKey, ContainerAccount> accounts_;
   std::optional<std::map<ContainerKey, StoredContainer>> pending_restore_;
